@@ -1,0 +1,61 @@
+import { AsyncSeriesBailHook, AsyncSeriesHook, SyncBailHook, SyncHook, SyncWaterfallHook } from 'tapable';
+import type { Duplex } from 'node:stream';
+import type { Kernel } from './kernel.js';
+import type { SkitaiRequest } from './http/request.js';
+import type { SkitaiResponse } from './http/response.js';
+import type { MountEntry, RequestHandler } from './mount/table.js';
+import type { LogRecord } from './log/request-log.js';
+
+export interface ListeningInfo {
+  address: string;
+  port: number;
+  /** 'M' in a single process, 'W0', 'W1' ... in workers. */
+  workerId: string;
+}
+
+/**
+ * The kernel's tap points, frozen at construction (as webpack's Compiler.hooks).
+ * The request path asks `hook.isUsed()` before calling a hook, so an untapped hook costs
+ * nothing per request.
+ */
+export interface KernelHooks {
+  /** Before the socket is bound: open pools, load data. */
+  readonly startup: AsyncSeriesHook<[Kernel]>;
+  /** After every mount target is resolved and attached. */
+  readonly mounted: AsyncSeriesHook<[Kernel]>;
+  /** Once the server listens. */
+  readonly listening: AsyncSeriesHook<[ListeningInfo]>;
+  /** Every request, before the mount table. Return true once the tap has answered. */
+  readonly request: AsyncSeriesBailHook<[SkitaiRequest, SkitaiResponse], boolean | void>;
+  /** An HTTP upgrade (WebSocket, h2c). Return true once the tap owns the socket. */
+  readonly upgrade: SyncBailHook<[SkitaiRequest, Duplex, Buffer], boolean | void>;
+  /** At start, once per mount: a feature may wrap the handler (no per-request cost otherwise). */
+  readonly wrapHandler: SyncWaterfallHook<[RequestHandler, MountEntry]>;
+  /** A reload was asked for (SIGHUP in a worker, or kernel.reload()). */
+  readonly reload: AsyncSeriesHook<[Kernel]>;
+  /** A worker process starts (process model). */
+  readonly workerStart: AsyncSeriesHook<[string]>;
+  /** After a request log line was written (called only when tapped). */
+  readonly responseLogged: SyncHook<[LogRecord]>;
+  /** Stop: taps run in the reverse order of registration, as resources close after their users. */
+  readonly shutdown: AsyncSeriesHook<[Kernel]>;
+}
+
+export function createHooks(): KernelHooks {
+  const shutdown = new AsyncSeriesHook<[Kernel]>(['kernel']);
+  let order = 0;
+  // A later tap gets a lower stage, so it runs first: close in reverse order.
+  shutdown.intercept({ register: (tap) => ({ ...tap, stage: (tap.stage ?? 0) - ++order }) });
+  return Object.freeze({
+    startup: new AsyncSeriesHook<[Kernel]>(['kernel']),
+    mounted: new AsyncSeriesHook<[Kernel]>(['kernel']),
+    listening: new AsyncSeriesHook<[ListeningInfo]>(['info']),
+    request: new AsyncSeriesBailHook<[SkitaiRequest, SkitaiResponse], boolean | void>(['req', 'res']),
+    upgrade: new SyncBailHook<[SkitaiRequest, Duplex, Buffer], boolean | void>(['req', 'socket', 'head']),
+    wrapHandler: new SyncWaterfallHook<[RequestHandler, MountEntry]>(['handler', 'mount']),
+    reload: new AsyncSeriesHook<[Kernel]>(['kernel']),
+    workerStart: new AsyncSeriesHook<[string]>(['workerId']),
+    responseLogged: new SyncHook<[LogRecord]>(['record']),
+    shutdown,
+  });
+}

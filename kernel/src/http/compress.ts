@@ -1,0 +1,133 @@
+import zlib from 'node:zlib';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+
+/** Bodies at or under this size are sent as they are (SPEC 5: "over 2 KiB"). */
+export const COMPRESS_THRESHOLD = 2048;
+/** Up to this size a body is gzipped in one synchronous call; larger ones are streamed. */
+const SYNC_LIMIT = 64 * 1024;
+
+export function acceptsGzip(req: IncomingMessage): boolean {
+  const ae = req.headers['accept-encoding'];
+  return ae !== undefined && ae.includes('gzip') && !/gzip\s*;\s*q=0(?:\.0*)?\s*(?:,|$)/.test(ae);
+}
+
+/** Text and JSON (and their relatives: JavaScript, XML, SVG) are worth compressing. */
+export function isCompressible(type: string | number | string[] | undefined): boolean {
+  if (typeof type !== 'string') return false;
+  return type.startsWith('text/') || type.includes('json') || type.includes('javascript') ||
+    type.includes('xml') || type.startsWith('image/svg');
+}
+
+function headerValue(headers: OutgoingHttpHeaders, name: string): string | number | string[] | undefined {
+  for (const key in headers) if (key.toLowerCase() === name) return headers[key];
+  return undefined;
+}
+
+function addVary(res: ServerResponse, headers: OutgoingHttpHeaders): void {
+  const vary = res.getHeader('vary') ?? headerValue(headers, 'vary');
+  if (vary === undefined) headers['Vary'] = 'Accept-Encoding';
+  else if (!String(vary).toLowerCase().includes('accept-encoding')) res.setHeader('Vary', `${vary}, Accept-Encoding`);
+}
+
+/**
+ * Sends a complete body with Content-Length, gzipped when it is compressible, over the
+ * threshold and accepted. HEAD gets the same head without a body.
+ */
+export function sendBody(req: IncomingMessage, res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body: string | Buffer): void {
+  let data: Buffer | string = body;
+  const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+  const type = headerValue(headers, 'content-type') ?? res.getHeader('content-type');
+  if (length > COMPRESS_THRESHOLD && isCompressible(type) && acceptsGzip(req) &&
+      headerValue(headers, 'content-encoding') === undefined && !res.hasHeader('content-encoding')) {
+    addVary(res, headers);
+    headers['Content-Encoding'] = 'gzip';
+    if (length > SYNC_LIMIT) {
+      res.writeHead(status, headers);
+      if (req.method === 'HEAD') { res.end(); return; }
+      const gz = zlib.createGzip();
+      gz.pipe(res);
+      gz.end(body);
+      return;
+    }
+    data = zlib.gzipSync(body);
+  }
+  headers['Content-Length'] = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+  res.writeHead(status, headers);
+  if (req.method === 'HEAD') res.end();
+  else res.end(data);
+}
+
+const kWrapped = Symbol('skitai.compress');
+
+/**
+ * For handlers the kernel does not write itself (Express, plain functions): decide at the
+ * moment the head goes out, and if the response is compressible and has no encoding yet,
+ * route write()/end() through gzip. Applied only when the client accepts gzip.
+ */
+export function compressResponse(req: IncomingMessage, res: ServerResponse): void {
+  if ((res as any)[kWrapped] || req.method === 'HEAD') return;
+  (res as any)[kWrapped] = true;
+  const write = res.write;
+  const end = res.end;
+  const writeHead = res.writeHead;
+  let gz: zlib.Gzip | undefined;
+  let decided = false;
+
+  const decide = (): void => {
+    if (decided) return;
+    decided = true;
+    const status = res.statusCode;
+    const length = Number(res.getHeader('content-length') ?? NaN);
+    if (status < 200 || status === 204 || status === 206 || status === 304) return;
+    if (res.getHeader('content-encoding') !== undefined) return;
+    if (!isCompressible(res.getHeader('content-type'))) return;
+    if (!Number.isNaN(length) && length <= COMPRESS_THRESHOLD) return;
+    const cc = res.getHeader('cache-control');
+    if (typeof cc === 'string' && /no-transform/i.test(cc)) return;
+    res.removeHeader('content-length');
+    res.setHeader('Content-Encoding', 'gzip');
+    addVary(res, {});
+    gz = zlib.createGzip();
+    gz.on('data', (chunk: Buffer) => {
+      if (!write.call(res, chunk)) gz!.pause();
+    });
+    res.on('drain', () => gz!.resume());
+    gz.on('end', () => end.call(res));
+  };
+
+  res.writeHead = function (this: ServerResponse, ...args: any[]) {
+    // writeHead(status, headers) may carry the headers: fold them in before deciding.
+    const [status, a, b] = args;
+    const headers = typeof a === 'object' && a !== null ? a : b;
+    if (typeof status === 'number') res.statusCode = status;
+    if (headers && typeof headers === 'object' && !Array.isArray(headers)) {
+      for (const key of Object.keys(headers)) res.setHeader(key, headers[key]);
+    }
+    decide();
+    return (writeHead as any).call(res, res.statusCode);
+  } as any;
+
+  res.write = function (this: ServerResponse, chunk: any, encoding?: any, cb?: any) {
+    if (!res.headersSent) res.writeHead(res.statusCode);
+    if (!gz) return (write as any).call(res, chunk, encoding, cb);
+    return gz.write(chunk, typeof encoding === 'string' ? encoding : undefined, typeof encoding === 'function' ? encoding : cb);
+  } as any;
+
+  res.end = function (this: ServerResponse, chunk?: any, encoding?: any, cb?: any) {
+    if (typeof chunk === 'function') { cb = chunk; chunk = undefined; }
+    if (typeof encoding === 'function') { cb = encoding; encoding = undefined; }
+    if (!res.headersSent) {
+      // A whole body given at once: its length decides, as with sendBody().
+      if (chunk !== undefined && chunk !== null && !res.hasHeader('content-length')) {
+        const size = typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding) : chunk.length;
+        if (size <= COMPRESS_THRESHOLD) res.setHeader('Content-Length', size);
+      }
+      res.writeHead(res.statusCode);
+    }
+    if (!gz) return (end as any).call(res, chunk, encoding, cb);
+    if (cb) res.once('finish', cb);
+    if (chunk !== undefined && chunk !== null) gz.end(chunk, encoding);
+    else gz.end();
+    return res;
+  } as any;
+}

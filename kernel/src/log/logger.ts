@@ -1,0 +1,64 @@
+import path from 'node:path';
+import { ConsoleSink, DailyLogFile, type LogSink } from './log-file.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface LoggerOptions {
+  /** Folder for server.log, app.log and request.log. */
+  logpath?: string;
+  /** Also (or only, without logpath) to the console. */
+  verbose?: boolean;
+}
+
+class Tee implements LogSink {
+  constructor(private readonly sinks: LogSink[]) {}
+  write(line: string): void { for (const s of this.sinks) s.write(line); }
+  reopen(): void { for (const s of this.sinks) s.reopen(); }
+  async close(): Promise<void> { await Promise.all(this.sinks.map((s) => s.close())); }
+}
+
+function sinkFor(options: LoggerOptions, file: string, consoleStream: NodeJS.WritableStream | undefined): LogSink | undefined {
+  const sinks: LogSink[] = [];
+  if (options.logpath) sinks.push(new DailyLogFile(path.join(options.logpath, file)));
+  if (consoleStream) sinks.push(new ConsoleSink(consoleStream));
+  if (sinks.length === 0) return undefined;
+  return sinks.length === 1 ? sinks[0] : new Tee(sinks);
+}
+
+function stamp(): string {
+  const d = new Date();
+  const p = (n: number) => (n < 10 ? '0' : '') + n;
+  return `${d.getFullYear()}.${p(d.getMonth() + 1)}.${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/**
+ * The three logs of SPEC 5. Without logpath the server log goes to stderr (a foreground
+ * server tells what it does), and the request log only with -v; with logpath all go to
+ * files, and -v copies them to the console.
+ */
+export class Logs {
+  readonly server: LogSink;
+  readonly app: LogSink;
+  readonly request: LogSink | undefined;
+
+  constructor(options: LoggerOptions = {}) {
+    const console = options.verbose ? process.stdout : undefined;
+    this.server = sinkFor(options, 'server.log', console ?? (options.logpath ? undefined : process.stderr))!;
+    this.app = sinkFor(options, 'app.log', console ?? (options.logpath ? undefined : process.stderr))!;
+    this.request = sinkFor(options, 'request.log', console);
+  }
+
+  log(sink: 'server' | 'app', level: LogLevel, message: string): void {
+    this[sink].write(`${stamp()} [${level}] ${message}\n`);
+  }
+
+  reopen(): void {
+    this.server.reopen();
+    this.app.reopen();
+    this.request?.reopen();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.server.close(), this.app.close(), this.request?.close()]);
+  }
+}
