@@ -89,10 +89,10 @@ export function compressResponse(req: IncomingMessage, res: ServerResponse): voi
     addVary(res, {});
     gz = zlib.createGzip();
     gz.on('data', (chunk: Buffer) => {
-      if (!write.call(res, chunk)) gz!.pause();
+      if (!(write as any).call(res, chunk)) gz!.pause();
     });
     res.on('drain', () => gz!.resume());
-    gz.on('end', () => end.call(res));
+    gz.on('end', () => (end as any).call(res));
   };
 
   res.writeHead = function (this: ServerResponse, ...args: any[]) {
@@ -110,7 +110,7 @@ export function compressResponse(req: IncomingMessage, res: ServerResponse): voi
   res.write = function (this: ServerResponse, chunk: any, encoding?: any, cb?: any) {
     if (!res.headersSent) res.writeHead(res.statusCode);
     if (!gz) return (write as any).call(res, chunk, encoding, cb);
-    return gz.write(chunk, typeof encoding === 'string' ? encoding : undefined, typeof encoding === 'function' ? encoding : cb);
+    return (gz.write as any)(chunk, typeof encoding === 'string' ? encoding : undefined, typeof encoding === 'function' ? encoding : cb);
   } as any;
 
   res.end = function (this: ServerResponse, chunk?: any, encoding?: any, cb?: any) {

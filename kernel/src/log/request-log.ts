@@ -68,7 +68,10 @@ export interface RequestLogContext {
   onLogged?: (record: LogRecord) => void;
 }
 
-export function isLogOff(ctx: RequestLogContext, pathname: string): boolean {
+export function isLogOff(ctx: RequestLogContext, url: string): boolean {
+  if (ctx.offPrefixes.length === 0 && ctx.offSuffixes.length === 0) return false;
+  const q = url.indexOf('?');
+  const pathname = q === -1 ? url : url.slice(0, q);
   for (const p of ctx.offPrefixes) if (pathname.startsWith(p)) return true;
   for (const s of ctx.offSuffixes) if (pathname.endsWith(s)) return true;
   return false;

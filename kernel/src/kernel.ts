@@ -1,0 +1,397 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { createRequire } from 'node:module';
+import { codes, SkitaiError } from './errors.js';
+import { createHooks, type KernelHooks } from './hooks.js';
+import { PluginRegistry } from './plugin/registry.js';
+import type { Plugin } from './plugin/contract.js';
+import { Was, WasRegistry, type WasFactory } from './was.js';
+import { MountTable, type MountEntry, type MountOptions, type MountTarget, type RequestHandler } from './mount/table.js';
+import { resolveMountTarget } from './mount/resolve.js';
+import { createHttpServer, drainServer } from './http/server.js';
+import { createDispatcher } from './http/dispatch.js';
+import { sendError } from './http/error-page.js';
+import { acceptsGzip, compressResponse } from './http/compress.js';
+import { checkFraming, refuseLargeBody } from './http/guard.js';
+import type { SkitaiRequest } from './http/request.js';
+import type { SkitaiResponse } from './http/response.js';
+import { createStaticHandler } from './static/handler.js';
+import { Logs } from './log/logger.js';
+import type { RequestLogContext } from './log/request-log.js';
+import { parseCommandLine } from './run/argv.js';
+
+const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+/** The kernel's phases, in the only order they can come (hapi's core has the same idea). */
+export type Phase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+export interface StartOptions {
+  /** Address to bind (default 0.0.0.0, every interface). */
+  address?: string;
+  /** Port (default 5000; 0 picks a free one). */
+  port?: number;
+  /** Folder for server.log, app.log and request.log, rotated daily. */
+  logpath?: string;
+  /** Log to the console (copies of the files when logpath is set). */
+  verbose?: boolean;
+}
+
+export interface RunOptions extends StartOptions {
+  /** Worker processes (the process model). */
+  workers?: number;
+}
+
+export interface Listening {
+  address: string;
+  port: number;
+}
+
+function seconds(name: string, value: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw codes.SKT_INVALID_OPTION(name, value, 'seconds, 0 or more');
+  return value * 1000;
+}
+
+/**
+ * One server: plugins, tap points, the mount table and the HTTP listener. Configure it
+ * (use, mount, set...) while idle, then start() or run().
+ */
+export class Kernel {
+  static readonly version: string = pkg.version;
+  readonly version: string = pkg.version;
+  readonly hooks: KernelHooks = createHooks();
+  readonly mounts = new MountTable();
+  readonly plugins = new PluginRegistry();
+  /** Debug mode: tracebacks in 500 pages. */
+  debug = false;
+  /** 'M' for a single process; the process model sets 'W0', 'W1' ... in workers. */
+  workerId = 'M';
+  /** Server, app and request logs; replaced at start with the options given there. */
+  logs: Logs = new Logs({});
+  server: http.Server | undefined;
+
+  private phase: Phase = 'idle';
+  private readonly wasRegistry = new WasRegistry();
+  private readonly settings = {
+    keepAliveTimeout: 30_000,
+    requestTimeout: 30_000,
+    headersTimeout: 20_000,
+    maxHeaderSize: 16 * 1024,
+    maxClientBodySize: 32 * 1024 * 1024,
+    stopDeadline: 10_000,
+  };
+  private readonly maxAges: Array<[string, number]> = [];
+  private readonly logOffPatterns: string[] = [];
+  private connections: () => number = () => 0;
+  private stopping: Promise<void> | undefined;
+  private swd: string | undefined;
+
+  get state(): Phase {
+    return this.phase;
+  }
+
+  private idle(action: string): void {
+    if (this.phase !== 'idle') throw codes.SKT_KERNEL_PHASE(action, this.phase);
+  }
+
+  // ---- configuration -------------------------------------------------------------------
+
+  /** Adds a plugin; validation (duplicates, dependencies, kernel range) happens at start. */
+  use<O>(plugin: Plugin<O>, options?: O): this {
+    this.idle('use a plugin');
+    this.plugins.add(plugin, options);
+    return this;
+  }
+
+  /** Mounts a static folder, a (req, res) handler, an App, or a module / package name. */
+  mount(point: string, target: MountTarget, options: MountOptions = {}): this {
+    this.idle('mount');
+    this.mounts.add(point, target, options);
+    return this;
+  }
+
+  /** Idle keep-alive connections are closed after this many seconds (default 30). */
+  setKeepAlive(timeout: number): this {
+    this.settings.keepAliveTimeout = seconds('keep-alive timeout', timeout);
+    return this;
+  }
+
+  /** A request must arrive whole (headers and body) within this many seconds (default 30). */
+  setRequestTimeout(timeout: number): this {
+    this.settings.requestTimeout = seconds('request timeout', timeout);
+    return this;
+  }
+
+  /** Request headers must arrive within this many seconds (default 20): against slowloris. */
+  setHeadersTimeout(timeout: number): this {
+    this.settings.headersTimeout = seconds('headers timeout', timeout);
+    return this;
+  }
+
+  /** In-flight requests get this long to finish when the server stops (default 10). */
+  setStopDeadline(timeout: number): this {
+    this.settings.stopDeadline = seconds('stop deadline', timeout);
+    return this;
+  }
+
+  /** Request bodies over this many bytes get 413 and the connection is closed (default 32 MiB). */
+  setMaxClientBodySize(bytes: number): this {
+    if (!Number.isInteger(bytes) || bytes < 0) throw codes.SKT_INVALID_OPTION('maxClientBodySize', bytes, 'a byte count');
+    this.settings.maxClientBodySize = bytes;
+    return this;
+  }
+
+  /** Cache-Control max-age for static files under a URL prefix (the longest prefix wins). */
+  setMaxAge(prefix: string, maxAge: number): this {
+    if (typeof prefix !== 'string' || !prefix.startsWith('/')) throw codes.SKT_INVALID_OPTION('setMaxAge prefix', prefix, 'a path starting with /');
+    seconds('max-age', maxAge);
+    this.maxAges.push([prefix, Math.floor(maxAge)]);
+    this.maxAges.sort((a, b) => b[0].length - a[0].length);
+    return this;
+  }
+
+  /** Requests matching these are not logged: '/static/' (prefix) or '*.css' (suffix). */
+  logOff(...patterns: string[]): this {
+    this.logOffPatterns.push(...patterns);
+    return this;
+  }
+
+  /** Adds `was.<name>`, built lazily once per request by `factory`. */
+  extendWas<T>(name: string, factory: WasFactory<T>, owner = 'the application'): this {
+    this.wasRegistry.define(name, factory, owner, (first) => codes.SKT_WAS_EXTENSION_DUPLICATE(name, first, owner));
+    return this;
+  }
+
+  /** The per-request service object for a request. */
+  createWas(req: SkitaiRequest, res: SkitaiResponse): Was {
+    return new this.wasRegistry.WasClass(this, req, res);
+  }
+
+  /** The startup script's folder: relative mount paths and abspath() start here. */
+  getswd(): string {
+    if (this.swd === undefined) {
+      const script = process.argv[1];
+      let dir = process.cwd();
+      if (script) {
+        try { dir = path.dirname(fs.realpathSync(script)); } catch { /* not a file: keep cwd */ }
+      }
+      this.swd = dir;
+    }
+    return this.swd;
+  }
+
+  /** Sets the folder that relative paths are resolved against (tests, embedding). */
+  setswd(dir: string): this {
+    this.swd = path.resolve(dir);
+    return this;
+  }
+
+  abspath(...parts: string[]): string {
+    return path.resolve(this.getswd(), ...parts);
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------
+
+  /** Applies plugins, resolves mounts, binds and listens. Resolves with the bound address. */
+  async start(options: StartOptions = {}): Promise<Listening> {
+    this.idle('start');
+    this.phase = 'starting';
+    try {
+      this.logs = new Logs({ logpath: options.logpath, verbose: options.verbose });
+      await this.plugins.applyAll(this, this.version);
+      await this.hooks.startup.promise(this);
+      for (const entry of this.mounts.entries) await this.attach(entry);
+      await this.hooks.mounted.promise(this);
+      const listening = await this.listen(options);
+      this.phase = 'running';
+      this.logs.log('server', 'info', `skitai ${this.version} (${this.workerId}) listening on http://${listening.address}:${listening.port}`);
+      await this.hooks.listening.promise({ ...listening, workerId: this.workerId });
+      return listening;
+    } catch (err) {
+      this.phase = 'stopped';
+      if (this.server?.listening) this.server.close();
+      await this.logs.close();
+      throw err;
+    }
+  }
+
+  private async attach(entry: MountEntry): Promise<void> {
+    const resolved = await resolveMountTarget(entry, this.getswd());
+    let handler: RequestHandler;
+    if (resolved.kind === 'static') {
+      entry.kind = 'static';
+      entry.root = resolved.root;
+      const maxAges = this.maxAges;
+      handler = createStaticHandler(resolved.root, {
+        maxAge: maxAges.length === 0 ? undefined : (urlPath) => maxAges.find(([p]) => urlPath.startsWith(p))?.[1],
+      }) as RequestHandler;
+    } else if (resolved.kind === 'handler') {
+      const inner = resolved.handler;
+      // The kernel cannot see inside a foreign handler's writes: compress at the head.
+      handler = entry.options.compress === false ? inner : (req, res) => {
+        if (acceptsGzip(req)) compressResponse(req, res);
+        return inner(req, res);
+      };
+    } else {
+      handler = await resolved.mountable.mountTo(this, entry);
+    }
+    entry.handler = this.hooks.wrapHandler.call(handler, entry);
+  }
+
+  private listen(options: StartOptions): Promise<Listening> {
+    const { server, connections, untrack } = createHttpServer(this.settings, undefined as any);
+    this.connections = connections;
+    const log: RequestLogContext | undefined = this.logs.request === undefined ? undefined : {
+      sink: this.logs.request,
+      workerId: this.workerId,
+      connections,
+      offPrefixes: this.logOffPatterns.filter((p) => !p.startsWith('*')),
+      offSuffixes: this.logOffPatterns.filter((p) => p.startsWith('*')).map((p) => p.slice(1)),
+      onLogged: this.hooks.responseLogged.isUsed() ? (record) => this.hooks.responseLogged.call(record) : undefined,
+    };
+    const dispatch = createDispatcher({
+      mounts: this.mounts,
+      hooks: this.hooks,
+      serverName: `Skitai/${this.version}`,
+      maxClientBodySize: this.settings.maxClientBodySize,
+      log,
+      stopping: () => this.phase === 'stopping',
+      onError: (err, req, res) => this.handlerFailed(err, req, res),
+    });
+    server.on('request', dispatch);
+    server.on('checkContinue', (req: SkitaiRequest, res: SkitaiResponse) => {
+      // Decide before the client sends the body: 413 now, or 100 Continue and go on.
+      if (Number(req.headers['content-length'] ?? 0) > this.settings.maxClientBodySize) {
+        res.setHeader('Server', `Skitai/${this.version}`);
+        refuseLargeBody(req, res, this.settings.maxClientBodySize);
+        return;
+      }
+      res.writeContinue();
+      dispatch(req, res);
+    });
+    server.on('upgrade', (req: SkitaiRequest, socket: Socket, head: Buffer) => this.upgrade(req, socket, head, untrack));
+    this.server = server;
+    const address = options.address ?? '0.0.0.0';
+    const port = options.port ?? 5000;
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        reject(codes.SKT_LISTEN_FAILED(`${address}:${port}`, err.code === 'EADDRINUSE' ? 'the address is already in use' : err.message));
+      };
+      server.once('error', onError);
+      server.listen({ host: address, port }, () => {
+        server.off('error', onError);
+        server.on('error', (err) => this.logs.log('server', 'error', `server error: ${err.message}`));
+        const bound = server.address() as AddressInfo;
+        resolve({ address: bound.address, port: bound.port });
+      });
+    });
+  }
+
+  private upgrade(req: SkitaiRequest, socket: Socket, head: Buffer, untrack: (s: Socket) => void): void {
+    req.originalUrl = req.url!;
+    const refuse = (status: string) => {
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      socket.destroySoon();
+    };
+    const fake = { headersSent: false, writableEnded: false, setHeader() {}, shouldKeepAlive: false } as any;
+    if (!checkFraming(req, fake) || this.phase !== 'running') return refuse(this.phase !== 'running' ? '503 Service Unavailable' : '400 Bad Request');
+    let taken: boolean | void = undefined;
+    try {
+      taken = this.hooks.upgrade.isUsed() ? this.hooks.upgrade.call(req, socket, head) : undefined;
+    } catch (err) {
+      this.logs.log('server', 'error', `upgrade failed: ${(err as Error).stack ?? err}`);
+      return refuse('500 Internal Server Error');
+    }
+    if (taken === true) untrack(socket);
+    else refuse('404 Not Found');
+  }
+
+  private handlerFailed(err: unknown, req: SkitaiRequest, res: SkitaiResponse): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    const status = error instanceof SkitaiError && error.statusCode ? error.statusCode : 500;
+    if (status >= 500) this.logs.log('app', 'error', `${req.method} ${req.originalUrl}: ${error.stack ?? error.message}`);
+    sendError(req, res, status, status >= 500 ? 'the server failed to answer this request' : error.message,
+      this.debug && status >= 500 ? { detail: error.stack } : {});
+  }
+
+  /** Runs the `reload` tap point (SIGHUP in the process model). */
+  async reload(): Promise<void> {
+    await this.hooks.reload.promise(this);
+  }
+
+  /**
+   * Graceful stop: stop accepting, finish in-flight requests, close idle keep-alive
+   * connections, destroy what is left after the deadline; then unmount apps and run the
+   * shutdown taps in reverse order.
+   */
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    if (this.phase === 'idle' || this.phase === 'stopped') {
+      this.phase = 'stopped';
+      return Promise.resolve();
+    }
+    this.phase = 'stopping';
+    this.stopping = (async () => {
+      if (this.server) {
+        const { forced } = await drainServer(this.server, this.connections, this.settings.stopDeadline);
+        if (forced) this.logs.log('server', 'warn', 'stop deadline passed: remaining connections were closed');
+      }
+      for (const entry of [...this.mounts.entries].reverse()) {
+        const target = entry.target as { umount?: (k: Kernel, e: MountEntry) => unknown };
+        if (entry.kind === 'mountable' && typeof target.umount === 'function') {
+          try { await target.umount(this, entry); } catch (err) {
+            this.logs.log('app', 'error', `umount ${entry.point || '/'} failed: ${(err as Error).message}`);
+          }
+        }
+      }
+      await this.hooks.shutdown.promise(this);
+      this.logs.log('server', 'info', 'stopped');
+      this.phase = 'stopped';
+      await this.logs.close();
+    })();
+    return this.stopping;
+  }
+
+  /**
+   * The startup script's entry: reads -v and --port from the command line, makes the
+   * script's folder the working directory, starts, and stops gracefully on SIGTERM/SIGINT.
+   */
+  async run(options: RunOptions = {}): Promise<Listening | undefined> {
+    let cli;
+    try {
+      cli = parseCommandLine(process.argv.slice(2));
+    } catch (err) {
+      process.stderr.write(`skitai: ${(err as Error).message}\n`);
+      process.exit(2);
+    }
+    if (cli.verb !== undefined || (cli.workers ?? options.workers ?? 1) > 1) {
+      process.stderr.write('skitai: workers and daemon verbs come with the process model; running one foreground process\n');
+    }
+    process.chdir(this.getswd());
+    const script = process.argv[1] ? path.basename(process.argv[1]) : 'skitai';
+    process.title = `skitai(${script})`;
+    let listening: Listening;
+    try {
+      listening = await this.start({
+        address: options.address,
+        port: cli.port ?? options.port,
+        logpath: options.logpath ? this.abspath(options.logpath) : undefined,
+        verbose: cli.verbose || options.verbose,
+      });
+    } catch (err) {
+      process.stderr.write(`skitai: cannot start: ${(err as Error).message}\n`);
+      process.exitCode = 1;
+      return undefined;
+    }
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (++signals > 1) process.exit(1);
+      this.logs.log('server', 'info', `${signal}: stopping gracefully`);
+      this.stop().then(() => process.exit(0), () => process.exit(1));
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    return listening;
+  }
+}

@@ -1,0 +1,235 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { SkitaiRequest } from '../http/request.js';
+import type { SkitaiResponse } from '../http/response.js';
+import { sendError } from '../http/error-page.js';
+import { acceptsGzip, COMPRESS_THRESHOLD, isCompressible } from '../http/compress.js';
+import { mimeType } from './mime.js';
+import { safeRelativePath } from './safe-path.js';
+import { FileCache, type CachedFile } from './file-cache.js';
+
+export interface StaticOptions {
+  /** Cache-Control max-age for a URL path, from kernel.setMaxAge(). */
+  maxAge?: (urlPath: string) => number | undefined;
+  /** Files up to this size are served from memory (default 256 KiB). */
+  memoryFileSize?: number;
+  /** Memory for cached files in all (default 32 MiB). */
+  memoryTotalSize?: number;
+  /** The file served for a directory (default index.html). */
+  index?: string;
+}
+
+interface FileInfo {
+  size: number;
+  mtimeMs: number;
+  mtime: Date;
+  etag: string;
+  lastModified: string;
+  type: string;
+}
+
+function describe(file: string, stat: fs.Stats): FileInfo {
+  const mtime = stat.mtime;
+  return {
+    size: stat.size, mtimeMs: stat.mtimeMs, mtime,
+    etag: `W/"${stat.size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`,
+    lastModified: mtime.toUTCString(),
+    type: mimeType(file),
+  };
+}
+
+/** 304 when the client's copy is current (If-None-Match wins over If-Modified-Since). */
+function notModified(req: SkitaiRequest, info: { etag: string; mtimeMs: number }): boolean {
+  const inm = req.headers['if-none-match'];
+  if (inm !== undefined) {
+    if (inm.trim() === '*') return true;
+    const bare = info.etag.slice(2);
+    return inm.split(',').some((tag) => {
+      const t = tag.trim();
+      return t === info.etag || t === bare;
+    });
+  }
+  const ims = req.headers['if-modified-since'];
+  if (ims !== undefined) {
+    const since = Date.parse(ims);
+    return !Number.isNaN(since) && Math.floor(info.mtimeMs / 1000) * 1000 <= since;
+  }
+  return false;
+}
+
+type Range = { start: number; end: number } | 'unsatisfiable' | undefined;
+
+/** A single `bytes=` range; several ranges or a stale If-Range give the whole file. */
+function parseRange(req: SkitaiRequest, size: number, etag: string, lastModified: string): Range {
+  const header = req.headers.range;
+  if (header === undefined) return undefined;
+  const ifRange = req.headers['if-range'];
+  if (ifRange !== undefined && ifRange !== etag && ifRange !== lastModified) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m) return header.includes(',') || !header.startsWith('bytes=') ? undefined : 'unsatisfiable';
+  const [, a, b] = m;
+  if (a === '' && b === '') return 'unsatisfiable';
+  let start: number;
+  let end: number;
+  if (a === '') {
+    const suffix = Number(b);
+    if (suffix === 0) return 'unsatisfiable';
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(a);
+    end = b === '' ? size - 1 : Math.min(Number(b), size - 1);
+  }
+  if (start >= size || start > end) return 'unsatisfiable';
+  return { start, end };
+}
+
+/**
+ * Serves one directory. Every path is checked before it reaches the file system
+ * (safe-path.ts), and a file found through a symbolic link is served only if its real
+ * path is inside the real root.
+ */
+export function createStaticHandler(rootDir: string, options: StaticOptions = {}) {
+  const root = path.resolve(rootDir);
+  const realRoot = fs.realpathSync(root);
+  const index = options.index ?? 'index.html';
+  const cache = new FileCache({
+    maxFileSize: options.memoryFileSize ?? 256 * 1024,
+    maxTotalSize: options.memoryTotalSize ?? 32 * 1024 * 1024,
+  });
+
+  function baseHeaders(req: SkitaiRequest, info: { etag: string; lastModified: string; type: string }): OutgoingHttpHeaders {
+    const headers: OutgoingHttpHeaders = {
+      'Content-Type': info.type, 'Last-Modified': info.lastModified, ETag: info.etag, 'Accept-Ranges': 'bytes',
+    };
+    const maxAge = options.maxAge?.((req.originalUrl || req.url || '/').split('?', 1)[0]!);
+    if (maxAge !== undefined) headers['Cache-Control'] = `max-age=${maxAge}`;
+    return headers;
+  }
+
+  function serveCached(req: SkitaiRequest, res: SkitaiResponse, file: CachedFile): void {
+    const headers = baseHeaders(req, file);
+    if (notModified(req, file)) {
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
+    const range = parseRange(req, file.size, file.etag, file.lastModified);
+    if (range === 'unsatisfiable') return unsatisfiable(req, res, file.size);
+    if (range) {
+      headers['Content-Range'] = `bytes ${range.start}-${range.end}/${file.size}`;
+      headers['Content-Length'] = range.end - range.start + 1;
+      res.writeHead(206, headers);
+      res.end(req.method === 'HEAD' ? undefined : file.body.subarray(range.start, range.end + 1));
+      return;
+    }
+    let body = file.body;
+    if (file.size > COMPRESS_THRESHOLD && isCompressible(file.type)) {
+      headers.Vary = 'Accept-Encoding';
+      if (acceptsGzip(req)) {
+        body = cache.gzip(file);
+        headers['Content-Encoding'] = 'gzip';
+      }
+    }
+    headers['Content-Length'] = body.length;
+    res.writeHead(200, headers);
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  function unsatisfiable(req: SkitaiRequest, res: SkitaiResponse, size: number): void {
+    sendError(req, res, 416, 'the requested range is not satisfiable', { headers: { 'Content-Range': `bytes */${size}` } });
+  }
+
+  function serveStream(req: SkitaiRequest, res: SkitaiResponse, file: string, info: FileInfo): void {
+    const headers = baseHeaders(req, info);
+    if (notModified(req, info)) {
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
+    const range = parseRange(req, info.size, info.etag, info.lastModified);
+    if (range === 'unsatisfiable') return unsatisfiable(req, res, info.size);
+    const start = range ? range.start : 0;
+    const end = range ? range.end : info.size - 1;
+    if (range) headers['Content-Range'] = `bytes ${start}-${end}/${info.size}`;
+    headers['Content-Length'] = info.size === 0 ? 0 : end - start + 1;
+    res.writeHead(range ? 206 : 200, headers);
+    if (req.method === 'HEAD' || info.size === 0) {
+      res.end();
+      return;
+    }
+    const stream = fs.createReadStream(file, { start, end, highWaterMark: 64 * 1024 });
+    stream.on('error', () => res.destroy());
+    res.on('close', () => stream.destroy());
+    stream.pipe(res);
+  }
+
+  /** `key` is the URL path the answer is cached under ('/docs/' for '/docs/index.html'). */
+  async function lookup(req: SkitaiRequest, res: SkitaiResponse, rel: string, key: string): Promise<void> {
+    const file = root + rel;
+    let stat: fs.Stats;
+    try {
+      stat = await fs.promises.stat(file);
+    } catch {
+      return sendError(req, res, 404, `${req.originalUrl.split('?', 1)[0]} was not found on this server`);
+    }
+    if (stat.isDirectory()) {
+      if (!rel.endsWith('/')) {
+        const [p, q] = splitQuery(req.originalUrl || req.url || '/');
+        res.writeHead(301, { Location: `${p}/${q}`, 'Content-Length': 0 });
+        res.end();
+        return;
+      }
+      return lookup(req, res, rel + index, key);
+    }
+    if (!stat.isFile()) return sendError(req, res, 404, 'not a regular file');
+    let real: string;
+    try {
+      real = await fs.promises.realpath(file);
+    } catch {
+      return sendError(req, res, 404);
+    }
+    if (!real.startsWith(realRoot + path.sep)) return sendError(req, res, 403, 'this path leads outside the served folder');
+    const info = describe(file, stat);
+    if (stat.size <= cache.options.maxFileSize) {
+      let body: Buffer;
+      try {
+        body = await fs.promises.readFile(real);
+      } catch {
+        return sendError(req, res, 404);
+      }
+      // Read while it changed: serve what was read, and cache only a consistent copy.
+      const entry = body.length === info.size ? cache.add(key, real, { ...info, body }) : undefined;
+      if (entry) return serveCached(req, res, entry);
+      return serveCached(req, res, { ...info, size: body.length, body, gzipped: undefined, watcher: undefined });
+    }
+    serveStream(req, res, real, info);
+  }
+
+  function handler(req: SkitaiRequest, res: SkitaiResponse): void | Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return sendError(req, res, 405, `${req.method} is not allowed here`, { headers: { Allow: 'GET, HEAD' } });
+    }
+    const [rawPath] = splitQuery(req.url || '/');
+    // Fast path: a plain path (nothing encoded) that passed every check when it was cached.
+    if (rawPath.indexOf('%') === -1) {
+      const cached = cache.get(rawPath);
+      if (cached) return serveCached(req, res, cached);
+    }
+    const safe = safeRelativePath(rawPath);
+    if (!safe.ok) return sendError(req, res, safe.status, safe.reason);
+    // Hidden files (.env, .git) are never served; /.well-known is the one public dot folder.
+    if (/\/\.(?!well-known\/)/.test(safe.path)) return sendError(req, res, 404, `${safe.path} was not found on this server`);
+    const hit = cache.get(safe.path);
+    if (hit) return serveCached(req, res, hit);
+    return lookup(req, res, safe.path, safe.path);
+  }
+
+  return Object.assign(handler, { cache, root });
+}
+
+function splitQuery(url: string): [string, string] {
+  const q = url.indexOf('?');
+  return q === -1 ? [url, ''] : [url.slice(0, q), url.slice(q)];
+}
