@@ -65,6 +65,39 @@ export const codes = {
   // App framework (issue 3): add codes below this line
 
   // was backend services (issue 5): add codes below this line
+  SKT_ALIAS_NAME: define('SKT_ALIAS_NAME', (name: unknown) =>
+    `invalid alias name ${JSON.stringify(name)}: write it "@name" (letters, digits, "_", "-", ".")`),
+  SKT_ALIAS_DUPLICATE: define('SKT_ALIAS_DUPLICATE', (name: string) => `alias ${name} is defined twice`),
+  SKT_ALIAS_TYPE: define('SKT_ALIAS_TYPE', (name: string, type: unknown, known: string) =>
+    `alias ${name}: unknown type ${JSON.stringify(type)} (known: ${known}; a plugin may register more)`),
+  SKT_ALIAS_TYPE_DUPLICATE: define('SKT_ALIAS_TYPE_DUPLICATE', (type: string) => `alias type ${type} is registered twice`),
+  SKT_ALIAS_MEMBER: define('SKT_ALIAS_MEMBER', (name: string, text: unknown, why: string) =>
+    `alias ${name}: bad member ${JSON.stringify(text)}: ${why} (write "user:password@host:port/db weight")`),
+  SKT_ALIAS_OPTION: define('SKT_ALIAS_OPTION', (name: string, option: string, value: unknown, why: string) =>
+    `alias ${name}: bad ${option} ${JSON.stringify(value)}: ${why}`),
+  SKT_ALIAS_UNKNOWN: define('SKT_ALIAS_UNKNOWN', (name: string) => `alias ${name} is not defined: call kernel.alias('${name}', ...) first`),
+  SKT_ALIAS_WRONG_TYPE: define('SKT_ALIAS_WRONG_TYPE', (name: string, type: string, wanted: string) =>
+    `alias ${name} is of type ${type}, not ${wanted}`),
+  SKT_BACKEND_URL: define('SKT_BACKEND_URL', (url: unknown, why: string) => `bad backend URL ${JSON.stringify(url)}: ${why}`),
+  SKT_BACKEND_UNAVAILABLE: define('SKT_BACKEND_UNAVAILABLE', (name: string, why: string) =>
+    `no member of ${name} is available: ${why}`, 502),
+  SKT_BACKEND_CONNECTION: define('SKT_BACKEND_CONNECTION', (target: string, why: string) =>
+    `cannot reach ${target}: ${why}`, 502),
+  SKT_BACKEND_TIMEOUT: define('SKT_BACKEND_TIMEOUT', (target: string, ms: number) =>
+    `${target} did not answer within ${ms} ms`, 504),
+  SKT_BACKEND_STATUS: define('SKT_BACKEND_STATUS', (target: string, status: number, reason: string) =>
+    `${target} answered ${status} ${reason}`, 502),
+  SKT_BACKEND_RESPONSE: define('SKT_BACKEND_RESPONSE', (target: string, why: string) =>
+    `bad response from ${target}: ${why}`, 502),
+  SKT_BACKEND_REDIRECTS: define('SKT_BACKEND_REDIRECTS', (target: string, max: number) =>
+    `${target}: more than ${max} redirects`, 502),
+  SKT_RPC_FAULT: define('SKT_RPC_FAULT', (code: unknown, message: string) => `RPC fault ${String(code)}: ${message}`, 502),
+  SKT_XMLRPC_PARSE: define('SKT_XMLRPC_PARSE', (why: string) => `malformed XML-RPC: ${why}`, 400),
+  SKT_XMLRPC_VALUE: define('SKT_XMLRPC_VALUE', (why: string) => `cannot encode as XML-RPC: ${why}`),
+  SKT_WAS_CONTEXT: define('SKT_WAS_CONTEXT', (member: string) =>
+    `was.${member} was used outside a request: the imported \`was\` is bound only while a mounted handler runs ` +
+    `(call enableWasContext(kernel) or kernel.alias(...) before start)`),
+  SKT_LU_KEY: define('SKT_LU_KEY', (key: unknown, why: string) => `last-updated key ${JSON.stringify(key)}: ${why}`),
 
   // process model (issue 4): add codes below this line
 } as const;

@@ -191,6 +191,12 @@ export class Kernel {
     return path.resolve(this.getswd(), ...parts);
   }
 
+  // --- process model (issue 4): kernel methods ---
+  // --- end process model ---
+
+  // --- backend services (issue 5) ---
+  // --- end backend services ---
+
   // ---- lifecycle ---------------------------------------------------------------------
 
   /** Applies plugins, resolves mounts, binds and listens. Resolves with the bound address. */
@@ -365,9 +371,11 @@ export class Kernel {
       process.stderr.write(`skitai: ${(err as Error).message}\n`);
       process.exit(2);
     }
+    // --- process model (issue 4): workers, daemon verbs ---
     if (cli.verb !== undefined || (cli.workers ?? options.workers ?? 1) > 1) {
       process.stderr.write('skitai: workers and daemon verbs come with the process model; running one foreground process\n');
     }
+    // --- end process model ---
     process.chdir(this.getswd());
     const script = process.argv[1] ? path.basename(process.argv[1]) : 'skitai';
     process.title = `skitai(${script})`;
