@@ -23,10 +23,18 @@ function headerValue(headers: OutgoingHttpHeaders, name: string): string | numbe
   return undefined;
 }
 
-function addVary(res: ServerResponse, headers: OutgoingHttpHeaders): void {
-  const vary = res.getHeader('vary') ?? headerValue(headers, 'vary');
-  if (vary === undefined) headers['Vary'] = 'Accept-Encoding';
-  else if (!String(vary).toLowerCase().includes('accept-encoding')) res.setHeader('Vary', `${vary}, Accept-Encoding`);
+/** Adds Accept-Encoding to Vary, in `headers` when given (about to be written) or on `res`. */
+function addVary(res: ServerResponse, headers?: OutgoingHttpHeaders): void {
+  const vary = res.getHeader('vary') ?? (headers && headerValue(headers, 'vary'));
+  const value = vary === undefined ? 'Accept-Encoding'
+    : String(vary).toLowerCase().includes('accept-encoding') ? undefined : `${vary}, Accept-Encoding`;
+  if (value === undefined) return;
+  if (headers) {
+    for (const key in headers) if (key.toLowerCase() === 'vary') delete headers[key];
+    headers['Vary'] = value;
+  } else {
+    res.setHeader('Vary', value);
+  }
 }
 
 /**
@@ -86,7 +94,7 @@ export function compressResponse(req: IncomingMessage, res: ServerResponse): voi
     if (typeof cc === 'string' && /no-transform/i.test(cc)) return;
     res.removeHeader('content-length');
     res.setHeader('Content-Encoding', 'gzip');
-    addVary(res, {});
+    addVary(res);
     gz = zlib.createGzip();
     gz.on('data', (chunk: Buffer) => {
       if (!(write as any).call(res, chunk)) gz!.pause();

@@ -28,6 +28,14 @@ export function createDispatcher(ctx: DispatchContext) {
   const { mounts, serverName, maxClientBodySize, log, stopping, onError } = ctx;
   const requestHook = ctx.hooks.request.isUsed() ? ctx.hooks.request : undefined;
 
+  // node drops a HEAD body without counting it: keep the Content-Length GET would have.
+  function headEnd(this: SkitaiResponse, chunk?: any, encoding?: any, cb?: any): SkitaiResponse {
+    if (chunk != null && typeof chunk !== 'function' && !this.headersSent && !this.hasHeader('content-length')) {
+      this.setHeader('Content-Length', typeof chunk === 'string' ? Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : chunk.length);
+    }
+    return Object.getPrototypeOf(this).end.call(this, chunk, encoding, cb);
+  }
+
   function onClose(this: SkitaiResponse): void {
     logRequest(log!, this.req, this);
   }
@@ -66,6 +74,7 @@ export function createDispatcher(ctx: DispatchContext) {
     req.originalUrl = req.url!;
     res.setHeader('Server', serverName);
     if (stopping()) res.shouldKeepAlive = false;
+    if (req.method === 'HEAD') res.end = headEnd as any;
     if (!checkFraming(req, res)) return;
     if (!checkBodyLimit(req, res, maxClientBodySize)) return;
     if (log !== undefined && !isLogOff(log, req.url!)) res.once('close', onClose);

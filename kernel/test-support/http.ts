@@ -1,0 +1,96 @@
+// Helpers for tests over real sockets. Not under test/: node 20 runs every .js there.
+import net from 'node:net';
+import http from 'node:http';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Kernel, type StartOptions } from '../src/index.js';
+
+export interface Started {
+  kernel: Kernel;
+  port: number;
+  url: string;
+  stop: () => Promise<void>;
+}
+
+/** Starts a kernel on 127.0.0.1 and an ephemeral port after `setup` configured it. */
+export async function startKernel(setup: (kernel: Kernel) => unknown, options: StartOptions = {}): Promise<Started> {
+  const kernel = new Kernel();
+  await setup(kernel);
+  const { port } = await kernel.start({ address: '127.0.0.1', port: 0, ...options });
+  return { kernel, port, url: `http://127.0.0.1:${port}`, stop: () => kernel.stop() };
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  raw: Buffer;
+  /** True when the server closed the connection. */
+  closed: boolean;
+}
+
+/** Parses the first response in `raw` (Content-Length or to the end). */
+export function parseResponse(raw: Buffer, closed: boolean): RawResponse {
+  const end = raw.indexOf('\r\n\r\n');
+  const head = raw.subarray(0, end === -1 ? raw.length : end).toString('latin1');
+  const [statusLine, ...lines] = head.split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const i = line.indexOf(':');
+    if (i > 0) headers[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
+  }
+  let body = end === -1 ? Buffer.alloc(0) : raw.subarray(end + 4);
+  if (headers['content-length'] !== undefined) body = body.subarray(0, Number(headers['content-length']));
+  return { status: Number(statusLine?.split(' ')[1] ?? 0), headers, body, raw, closed };
+}
+
+/**
+ * Sends bytes as they are and collects the answer until the server closes or `waitMs`
+ * passes with no more data after a complete response.
+ */
+export function rawRequest(port: number, data: string | Buffer, waitMs = 300): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    let settled = false;
+    const finish = (closed: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(parseResponse(Buffer.concat(chunks), closed));
+    };
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => finish(false), waitMs);
+    };
+    socket.on('data', (chunk) => { chunks.push(chunk); arm(); });
+    socket.on('end', () => finish(true));
+    socket.on('close', () => finish(true));
+    socket.on('error', (err) => (chunks.length ? finish(true) : reject(err)));
+    socket.write(data);
+    arm();
+  });
+}
+
+/** A plain request with node:http (no pooling), body collected. */
+export function request(url: string, options: http.RequestOptions & { body?: string | Buffer } = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { agent: false, ...options }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+export function tempDir(prefix = 'skitai-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
