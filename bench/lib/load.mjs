@@ -1,0 +1,63 @@
+// The load generators: wrk (preferred) or autocannon, pinned to the load core, bounded in time.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { pinned, runBounded, ROOT } from './proc.mjs';
+
+export function wrkAvailable() {
+  const r = spawnSync('wrk', ['-v'], { encoding: 'utf8' });
+  return !r.error && /wrk/.test((r.stdout || '') + (r.stderr || ''));
+}
+
+export function autocannonPath() {
+  try {
+    const require = createRequire(path.join(ROOT, 'package.json'));
+    return path.join(path.dirname(require.resolve('autocannon/package.json')), 'autocannon.js');
+  } catch { return null; }
+}
+
+const UNIT = { us: 1e-3, ms: 1, s: 1e3, m: 60e3 };
+function ms(v) {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(v.trim());
+  return m ? Number(m[1]) * UNIT[m[2]] : NaN;
+}
+
+export function parseWrk(out) {
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const p99 = /^\s+99%\s+(\S+)/m.exec(out)?.[1];
+  const p50 = /^\s+50%\s+(\S+)/m.exec(out)?.[1];
+  const total = Number(/(\d+) requests in/.exec(out)?.[1] || 0);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] || 0);
+  const errors = sock ? Number(sock[1]) + Number(sock[3]) + Number(sock[4]) : 0;
+  return { rps, p99ms: p99 ? ms(p99) : NaN, p50ms: p50 ? ms(p50) : NaN, total, errors, readErrors: sock ? Number(sock[2]) : 0, non2xx };
+}
+
+/**
+ * One load run: {url, seconds, connections, cpus, tool} -> {rps, p99ms, p50ms, errors, non2xx}.
+ * The generator is killed if it overruns its duration by 30 s.
+ */
+export async function load({ url, seconds, connections, cpus, tool, threads = 1 }) {
+  const timeoutMs = (seconds + 30) * 1000;
+  if (tool === 'wrk') {
+    const [c, a] = pinned(cpus, 'wrk', ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--timeout', '5s', '--latency', url]);
+    const r = await runBounded(c, a, { timeoutMs });
+    if (r.code !== 0) throw new Error(`wrk failed (${r.code ?? r.sig}): ${r.stderr || r.stdout}`);
+    return parseWrk(r.stdout);
+  }
+  const ac = autocannonPath();
+  if (!ac) throw new Error('neither wrk nor autocannon is available');
+  const [c, a] = pinned(cpus, process.execPath, [ac, '--json', '-c', String(connections), '-d', String(seconds), '-t', '5', url]);
+  const r = await runBounded(c, a, { timeoutMs });
+  if (r.code !== 0) throw new Error(`autocannon failed (${r.code ?? r.sig}): ${r.stderr}`);
+  const j = JSON.parse(r.stdout.slice(r.stdout.indexOf('{')));
+  return {
+    rps: j.requests.total / (j.duration || seconds),
+    p99ms: j.latency.p99,
+    p50ms: j.latency.p50,
+    total: j.requests.total,
+    errors: (j.errors || 0) + (j.timeouts || 0),
+    readErrors: 0,
+    non2xx: j.non2xx || 0,
+  };
+}

@@ -1,0 +1,169 @@
+// Starting pinned server processes, waiting for them, reading their memory, stopping them.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const BENCH_DIR = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+export const ROOT = path.dirname(BENCH_DIR);
+
+let hasTaskset = null;
+export function tasksetAvailable() {
+  if (hasTaskset === null) hasTaskset = spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0;
+  return hasTaskset;
+}
+
+/** The command line with CPU pinning when taskset exists; cpus is like '0' or '0,1'. */
+export function pinned(cpus, cmd, args) {
+  if (cpus == null || !tasksetAvailable()) return [cmd, args];
+  return ['taskset', ['-c', String(cpus), cmd, ...args]];
+}
+
+/** Raise the soft open-files limit to the hard one for a child (10,000 idle connections). */
+export function withOpenFiles(cmd, args) {
+  const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
+  return ['sh', ['-c', `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec ${[cmd, ...args].map(q).join(' ')}`]];
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+export function waitForPort(port, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const s = net.connect({ port, host: '127.0.0.1' });
+      s.once('connect', () => { s.destroy(); resolve(); });
+      s.once('error', () => {
+        s.destroy();
+        if (Date.now() > deadline) reject(new Error(`port ${port} did not open in ${timeoutMs} ms`));
+        else setTimeout(attempt, 50);
+      });
+    };
+    attempt();
+  });
+}
+
+const live = new Set();
+function killAll() { for (const p of live) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } } }
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { killAll(); process.exit(130); });
+
+/**
+ * Start a server process. It must print one JSON line: {"ready":true,"port":N} or {"skip":"why"};
+ * or, with readyPort, just open that port (nginx). Resolves to a handle, or {skip}.
+ */
+export async function startServer({ name, cmd, args, cpus, env, readyPort, timeoutMs = 15000, cwd = ROOT, openFiles = false }) {
+  let [c, a] = pinned(cpus, cmd, args);
+  if (openFiles) [c, a] = withOpenFiles(c, a);
+  const child = spawn(c, a, { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  live.add(child);
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
+  const exited = new Promise((r) => child.once('exit', (code, sig) => { live.delete(child); r({ code, sig }); }));
+
+  const first = await new Promise((resolve) => {
+    const timer = setTimeout(() => resolve({ error: `${name}: not ready after ${timeoutMs} ms` }), timeoutMs);
+    const done = (v) => { clearTimeout(timer); resolve(v); };
+    exited.then(({ code, sig }) => done({ error: `${name}: exited (${code ?? sig}) before ready\n${stderr.trim()}` }));
+    if (readyPort) {
+      waitForPort(readyPort, timeoutMs).then(() => done({ ready: true, port: readyPort }), (e) => done({ error: `${name}: ${e.message}\n${stderr.trim()}` }));
+      child.stdout.resume();
+    } else {
+      let buf = '';
+      const onData = (d) => {
+        buf += d;
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i).trim();
+          buf = buf.slice(i + 1);
+          if (!line.startsWith('{')) continue;
+          try {
+            const msg = JSON.parse(line);
+            if (msg.ready || msg.skip) { child.stdout.off('data', onData); child.stdout.resume(); done(msg); return; }
+          } catch { /* not ours */ }
+        }
+      };
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', onData);
+    }
+  });
+
+  if (first.skip || first.error) {
+    await stop(child, exited);
+    return first.skip ? { skip: first.skip } : { error: first.error };
+  }
+  return {
+    name,
+    pid: child.pid,
+    port: first.port,
+    info: first,
+    child,
+    exited,
+    stderr: () => stderr,
+    tree: () => processTree(child.pid),
+    memory: () => memoryOf(processTree(child.pid)),
+    stop: () => stop(child, exited),
+  };
+}
+
+async function stop(child, exited) {
+  if (child.exitCode !== null || child.signalCode !== null) return exited;
+  try { child.kill('SIGTERM'); } catch { /* gone */ }
+  try { child.stdin.end(); } catch { /* gone */ }
+  const t = setTimeout(() => { try { child.kill('SIGKILL'); } catch { /* gone */ } }, 5000);
+  const r = await exited;
+  clearTimeout(t);
+  // children (cluster workers, nginx workers) that outlived their parent
+  return r;
+}
+
+/** pid and all its descendants, from /proc. */
+export function processTree(pid) {
+  const parents = new Map();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!parents.has(ppid)) parents.set(ppid, []);
+      parents.get(ppid).push(Number(d));
+    } catch { /* exited */ }
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) for (const c of parents.get(out[i]) || []) out.push(c);
+  return out;
+}
+
+/** Sum over the processes of VmHWM (peak RSS) and VmRSS (current RSS), in KiB. */
+export function memoryOf(pids) {
+  let hwm = 0, rss = 0;
+  for (const pid of pids) {
+    try {
+      const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+      hwm += Number(/VmHWM:\s+(\d+)/.exec(s)?.[1] || 0);
+      rss += Number(/VmRSS:\s+(\d+)/.exec(s)?.[1] || 0);
+    } catch { /* exited */ }
+  }
+  return { hwmKiB: hwm, rssKiB: rss, processes: pids.length };
+}
+
+/** Run a command to completion with a hard time limit; resolves {code, stdout, stderr}. */
+export function runBounded(cmd, args, { timeoutMs, cwd = ROOT, env } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(child);
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const t = setTimeout(() => { try { child.kill('SIGKILL'); } catch { /* gone */ } }, timeoutMs);
+    child.on('exit', (code, sig) => { clearTimeout(t); live.delete(child); resolve({ code, sig, stdout, stderr }); });
+  });
+}

@@ -1,0 +1,439 @@
+#!/usr/bin/env node
+// Skitai benchmark suite: `npm run bench [-- [--short] [scenario ...]]`. See BENCHMARKS.md.
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { scenarios } from './scenarios.mjs';
+import { BENCH_DIR, ROOT, startServer, freePort, tasksetAvailable, pinned, withOpenFiles, memoryOf } from './lib/proc.mjs';
+import { load, wrkAvailable, autocannonPath } from './lib/load.mjs';
+import { nginxBinary, nginxVersion } from './lib/nginx.mjs';
+import { summarizeProfile } from './lib/profile.mjs';
+import { spawn } from 'node:child_process';
+
+const HELP = `usage: npm run bench -- [options] [scenario ...]
+
+scenarios: ${scenarios.map((s) => s.name).join(', ')} (default: all)
+
+options:
+  --short            quick look: 3 s runs, 1 s warm-up, 2 rounds (A B A B), 1 idle round
+  --rounds N         interleaved rounds per scenario (default 3, short 2)
+  --duration S       seconds per load run (default 10, short 3)
+  --warmup S         seconds of warm-up per server (default 3, short 1)
+  --connections N    concurrent connections (default 100; static-1m uses 32)
+  --idle-count N     idle keep-alive connections for the idle scenario (default 10000)
+  --tool wrk|autocannon   load generator (default: wrk when installed)
+  --profile          instead of the table: run each Skitai server of the scenarios once under
+                     node --cpu-prof and print its hottest frames (bench/profiles/)
+  --update-md        write the table into BENCHMARKS.md between its bench markers
+  --no-install       never apt-get install missing tools, even as root
+  --list             list the scenarios and exit
+`;
+
+// ---------------------------------------------------------------- options
+const argv = process.argv.slice(2);
+const opt = { short: false, names: [], tool: null, profile: false, updateMd: false, install: true };
+for (let i = 0; i < argv.length; i++) {
+  const a = argv[i];
+  const num = () => { const v = Number(argv[++i]); if (!Number.isFinite(v) || v <= 0) die(`${a} needs a positive number`); return v; };
+  if (a === '--short') opt.short = true;
+  else if (a === '--rounds') opt.rounds = num();
+  else if (a === '--duration') opt.duration = num();
+  else if (a === '--warmup') opt.warmup = num();
+  else if (a === '--connections') opt.connections = num();
+  else if (a === '--idle-count') opt.idleCount = num();
+  else if (a === '--tool') opt.tool = argv[++i];
+  else if (a === '--profile') opt.profile = true;
+  else if (a === '--update-md') opt.updateMd = true;
+  else if (a === '--no-install') opt.install = false;
+  else if (a === '--list') { for (const s of scenarios) console.log(`${s.name.padEnd(10)} ${s.title}`); process.exit(0); }
+  else if (a === '-h' || a === '--help') { console.log(HELP); process.exit(0); }
+  else if (a.startsWith('-')) die(`unknown option ${a}\n\n${HELP}`);
+  else opt.names.push(a);
+}
+opt.rounds ??= opt.short ? 2 : 3;
+opt.duration ??= opt.short ? 3 : 10;
+opt.warmup ??= opt.short ? 1 : 3;
+opt.connections ??= 100;
+opt.idleCount ??= 10000;
+opt.idleRounds = opt.short ? 1 : 2;
+
+function die(msg) { console.error(msg); process.exit(2); }
+const log = (...a) => console.error(...a);
+
+for (const n of opt.names) if (!scenarios.some((s) => s.name === n)) die(`unknown scenario "${n}"; known: ${scenarios.map((s) => s.name).join(', ')}`);
+const selected = opt.names.length ? scenarios.filter((s) => opt.names.includes(s.name)) : scenarios;
+
+// ---------------------------------------------------------------- tools
+const isRoot = process.getuid?.() === 0;
+function aptInstall(pkgs) {
+  if (!isRoot || !opt.install || spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status !== 0) return false;
+  log(`installing ${pkgs.join(' ')} with apt-get (running as root; --no-install to prevent) ...`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  let r = spawnSync('apt-get', ['install', '-y', '-qq', ...pkgs], { stdio: 'ignore', env, timeout: 600_000 });
+  if (r.status !== 0) {
+    spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env, timeout: 300_000 });
+    r = spawnSync('apt-get', ['install', '-y', '-qq', ...pkgs], { stdio: 'ignore', env, timeout: 600_000 });
+  }
+  return r.status === 0;
+}
+
+const needNginx = selected.some((s) => s.name.startsWith('static'));
+const missing = [];
+if (!wrkAvailable() && opt.tool !== 'autocannon') missing.push('wrk');
+if (needNginx && !nginxBinary()) missing.push('nginx');
+if (!tasksetAvailable()) missing.push('util-linux');
+if (missing.length) aptInstall(missing);
+
+let tool = opt.tool || (wrkAvailable() ? 'wrk' : 'autocannon');
+if (tool === 'wrk' && !wrkAvailable()) die('wrk is not installed: apt-get install -y wrk (or --tool autocannon)');
+if (tool === 'autocannon' && !autocannonPath()) die('autocannon is not installed (root devDependency): npm install');
+if (!opt.tool && tool === 'autocannon') log('note: wrk is not installed (apt-get install -y wrk); using autocannon, which is slower and may bound the fastest servers');
+if (!tasksetAvailable()) log('WARNING: taskset is missing (apt-get install -y util-linux): servers and load generator are NOT pinned');
+
+const nginx = nginxBinary();
+const nginxMissing = 'nginx is not installed: apt-get install -y nginx (Debian) to get the nginx baseline';
+
+// kernel build freshness
+function newest(dir, ext) {
+  let t = 0;
+  if (!fs.existsSync(dir)) return 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile() && e.name.endsWith(ext)) t = Math.max(t, fs.statSync(path.join(e.parentPath ?? e.path, e.name)).mtimeMs);
+  }
+  return t;
+}
+const kernelDist = path.join(ROOT, 'kernel', 'dist', 'src', 'index.js');
+if (!fs.existsSync(kernelDist)) log('note: @skitai/kernel is not built (kernel/dist missing): run `npx tsc -b`; Skitai servers will be skipped');
+else if (newest(path.join(ROOT, 'kernel', 'src'), '.ts') > fs.statSync(kernelDist).mtimeMs + 1000) {
+  log('WARNING: kernel/src is newer than kernel/dist: run `npx tsc -b` to measure the current code');
+}
+
+// ---------------------------------------------------------------- fixtures
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-bench-'));
+const staticRoot = path.join(tmp, 'www');
+const staticDir = path.join(staticRoot, 'static');
+fs.mkdirSync(staticDir, { recursive: true });
+fs.writeFileSync(path.join(staticDir, 'file-1k.bin'), crypto.randomBytes(1024));
+fs.writeFileSync(path.join(staticDir, 'file-1m.bin'), crypto.randomBytes(1024 * 1024));
+fs.chmodSync(tmp, 0o755);
+process.on('exit', () => { try { fs.rmSync(tmp, { recursive: true, force: true }); } catch { /* best effort */ } });
+
+const SERVER_CPUS = '0';
+const LOAD_CPUS = '1';
+const ctx = { tmp, staticRoot, staticDir, nginx, nginxMissing, nodeFlags: [] };
+
+// ---------------------------------------------------------------- helpers
+const median = (xs) => {
+  const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!v.length) return NaN;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+
+async function verify(port, p, check) {
+  const ac = new AbortController();
+  const t = setTimeout(() => ac.abort(), 5000);
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}${p}`, { signal: ac.signal });
+    const body = Buffer.from(await r.arrayBuffer());
+    if (!check(r.status, body)) return `unexpected response to GET ${p}: ${r.status} ${body.length} bytes ${JSON.stringify(body.subarray(0, 80).toString())}`;
+    return null;
+  } catch (e) {
+    return `GET ${p} failed: ${e.message}`;
+  } finally { clearTimeout(t); }
+}
+
+async function launch(sc, srv, cpus, extraCtx = {}) {
+  const port = await freePort();
+  const spec = srv.spec({ ...ctx, ...extraCtx }, port);
+  if (spec.skip) return { skip: spec.skip };
+  const h = await startServer({ name: srv.id, cpus, openFiles: sc.kind === 'idle', ...spec });
+  if (h.skip || h.error) return h;
+  if (sc.requireWorkers && srv.workers > 1) {
+    await sleep(1500);
+    const n = h.tree().length;
+    if (n < 2) { await h.stop(); return { skip: `the kernel does not fork workers yet (kernel.start({ workers: ${srv.workers} }) left 1 process; issue 4)` }; }
+  }
+  const bad = await verify(h.port, sc.path, sc.check);
+  if (bad) { await h.stop(); return { error: `${srv.id}: ${bad}` }; }
+  return h;
+}
+
+// ---------------------------------------------------------------- throughput scenarios
+async function runThroughput(sc) {
+  const cpus = sc.serverCpus || SERVER_CPUS;
+  const loadCpus = sc.loadCpus || LOAD_CPUS;
+  const connections = sc.connections && !argv.includes('--connections') ? sc.connections : opt.connections;
+  const rows = [];
+  const handles = [];
+  for (const srv of sc.servers) {
+    const h = await launch(sc, srv, cpus);
+    const row = { scenario: sc.name, server: srv.id, runs: [], note: h.skip || h.error || null, skipped: !!h.skip, failed: !!h.error };
+    rows.push(row);
+    if (h.skip) log(`  ${srv.id}: skipped: ${h.skip}`);
+    else if (h.error) log(`  ${srv.id}: FAILED: ${h.error}`);
+    else handles.push({ row, h });
+  }
+  if (sc.requireWorkers && rows.some((r) => r.skipped)) {
+    for (const { h } of handles) await h.stop();
+    return { rows: [], skip: rows.find((r) => r.skipped).note, connections };
+  }
+  const url = (h) => `http://127.0.0.1:${h.port}${sc.path}`;
+  try {
+    for (const { row, h } of handles) {
+      log(`  warm-up ${row.server} (${opt.warmup} s)`);
+      await load({ url: url(h), seconds: opt.warmup, connections, cpus: loadCpus, tool });
+    }
+    for (let r = 0; r < opt.rounds; r++) {
+      for (const { row, h } of handles) {
+        const res = await load({ url: url(h), seconds: opt.duration, connections, cpus: loadCpus, tool });
+        row.runs.push(res);
+        const bad = res.errors || res.non2xx ? `  (errors ${res.errors}, non-2xx ${res.non2xx})` : '';
+        log(`  round ${r + 1}/${opt.rounds} ${row.server.padEnd(24)} ${res.rps.toFixed(0).padStart(7)} req/s  p99 ${res.p99ms.toFixed(2)} ms${bad}`);
+      }
+    }
+  } finally {
+    for (const { row, h } of handles) {
+      row.mem = h.memory();
+      await h.stop();
+    }
+  }
+  for (const row of rows) {
+    row.rps = median(row.runs.map((x) => x.rps));
+    row.p99ms = median(row.runs.map((x) => x.p99ms));
+    row.errors = row.runs.reduce((a, x) => a + x.errors + x.non2xx, 0);
+    row.peakKiB = row.mem?.hwmKiB;
+    row.processes = row.mem?.processes;
+  }
+  return { rows, connections };
+}
+
+// ---------------------------------------------------------------- idle connections scenario
+function startClient(port, count) {
+  const script = path.join(BENCH_DIR, 'clients', 'idle-conns.mjs');
+  let [c, a] = pinned(LOAD_CPUS, process.execPath, [script, String(port), '--count', String(count), '--hold', '120']);
+  [c, a] = withOpenFiles(c, a);
+  const child = spawn(c, a, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const first = new Promise((resolve) => {
+    let buf = '';
+    const t = setTimeout(() => resolve({ error: 'idle client: no report in 120 s' }), 120_000);
+    child.stdout.on('data', (d) => {
+      buf += d;
+      const i = buf.indexOf('\n');
+      if (i >= 0) { clearTimeout(t); try { resolve(JSON.parse(buf.slice(0, i))); } catch (e) { resolve({ error: e.message }); } }
+    });
+    child.on('exit', (code) => { clearTimeout(t); resolve({ error: `idle client exited (${code})` }); });
+  });
+  const stop = () => new Promise((r) => {
+    if (child.exitCode !== null) return r();
+    child.once('exit', r);
+    child.kill('SIGTERM');
+    setTimeout(() => { try { child.kill('SIGKILL'); } catch { /* gone */ } }, 5000).unref();
+  });
+  return { first, stop };
+}
+
+async function runIdle(sc) {
+  const rows = sc.servers.map((srv) => ({ scenario: sc.name, server: srv.id, runs: [], note: null }));
+  for (let r = 0; r < opt.idleRounds; r++) {
+    for (let i = 0; i < sc.servers.length; i++) {
+      const srv = sc.servers[i], row = rows[i];
+      if (row.skipped || (row.failed && r > 0)) continue;
+      const h = await launch(sc, srv, SERVER_CPUS);
+      if (h.skip || h.error) {
+        row.note = h.skip || h.error; row.skipped = !!h.skip; row.failed = !!h.error;
+        log(`  ${srv.id}: ${h.skip ? 'skipped' : 'FAILED'}: ${row.note}`);
+        continue;
+      }
+      try {
+        const before = h.memory();
+        const client = startClient(h.port, opt.idleCount);
+        const rep = await client.first;
+        await sleep(1000);
+        const mem = h.memory();
+        const stillOk = await verify(h.port, sc.path, sc.check);
+        await client.stop();
+        if (rep.error) { row.note = rep.error; row.failed = true; log(`  ${srv.id}: FAILED: ${rep.error}`); continue; }
+        row.runs.push({ open: rep.open, failed: rep.failed, ms: rep.ms, idleKiB: before.rssKiB, rssKiB: mem.rssKiB, hwmKiB: mem.hwmKiB, servingAfter: !stillOk });
+        log(`  round ${r + 1}/${opt.idleRounds} ${srv.id.padEnd(24)} open ${rep.open} (failed ${rep.failed}, ${rep.ms} ms)  RSS ${(before.rssKiB / 1024).toFixed(1)} -> ${(mem.rssKiB / 1024).toFixed(1)} MiB, peak ${(mem.hwmKiB / 1024).toFixed(1)} MiB${stillOk ? '  still serving: NO ' + stillOk : ''}`);
+      } finally {
+        await h.stop();
+      }
+    }
+  }
+  for (const row of rows) {
+    row.rssKiB = median(row.runs.map((x) => x.rssKiB));
+    row.peakKiB = median(row.runs.map((x) => x.hwmKiB));
+    row.perConnB = median(row.runs.map((x) => ((x.rssKiB - x.idleKiB) * 1024) / Math.max(1, x.open)));
+    const opened = Math.min(...row.runs.map((x) => x.open));
+    const failed = Math.max(0, ...row.runs.map((x) => x.failed));
+    if (row.runs.length) row.note = `RSS with ${opened} idle connections open${failed ? ` (${failed} failed)` : ''}; ~${(row.perConnB / 1024).toFixed(1)} KiB/conn over the idle server`;
+  }
+  return { rows };
+}
+
+// ---------------------------------------------------------------- profiling
+async function runProfile(sc) {
+  const dir = path.join(BENCH_DIR, 'profiles');
+  fs.mkdirSync(dir, { recursive: true });
+  const out = [];
+  for (const srv of sc.servers.filter((s) => s.subject)) {
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const pdir = path.join(dir, `${sc.name}-${srv.id.replace(/[^a-z0-9]+/gi, '_')}-${stamp}`);
+    const h = await launch(sc, srv, sc.serverCpus || SERVER_CPUS, { nodeFlags: ['--cpu-prof', '--cpu-prof-dir', pdir] });
+    if (h.skip || h.error) { log(`  ${srv.id}: ${h.skip || h.error}`); continue; }
+    const connections = sc.connections || opt.connections;
+    await load({ url: `http://127.0.0.1:${h.port}${sc.path}`, seconds: opt.warmup, connections, cpus: LOAD_CPUS, tool });
+    const res = await load({ url: `http://127.0.0.1:${h.port}${sc.path}`, seconds: opt.duration, connections, cpus: LOAD_CPUS, tool });
+    await h.stop();
+    const files = fs.existsSync(pdir) ? fs.readdirSync(pdir).filter((f) => f.endsWith('.cpuprofile')) : [];
+    if (!files.length) { log(`  ${srv.id}: no profile written in ${pdir}`); continue; }
+    const summary = summarizeProfile(path.join(pdir, files[0]), { root: ROOT + '/' });
+    const text = `# ${sc.name} / ${srv.id}: ${res.rps.toFixed(0)} req/s under --cpu-prof (${opt.duration} s, ${connections} connections)\n${summary}\n`;
+    fs.writeFileSync(path.join(pdir, 'summary.txt'), text);
+    out.push(text);
+    console.log(text);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- table
+const fmtRps = (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '-');
+const fmtMs = (v) => (Number.isFinite(v) ? v.toFixed(2) : '-');
+const fmtMiB = (kib) => (Number.isFinite(kib) && kib > 0 ? (kib / 1024).toFixed(1) : '-');
+const fmtRatio = (v) => (Number.isFinite(v) ? v.toFixed(2) : '-');
+
+function tableRows(results) {
+  const lines = [];
+  for (const { sc, res } of results) {
+    if (res.skip) { lines.push([sc.name, '(skipped)', '-', '-', '-', '-', res.skip]); continue; }
+    const rss = sc.kind === 'idle';
+    const base = res.rows.find((r) => (rss ? Number.isFinite(r.rssKiB) : Number.isFinite(r.rps)));
+    for (const row of res.rows) {
+      const ratio = !base ? NaN : rss ? row.rssKiB / base.rssKiB : row.rps / base.rps;
+      const note = [row.note, row.errors ? `${row.errors} errors/non-2xx` : '', row.processes > 1 ? `${row.processes} processes` : '']
+        .filter(Boolean).join('; ');
+      lines.push([
+        sc.name,
+        row.server + (row === base ? ' (baseline)' : ''),
+        rss ? '-' : fmtRps(row.rps),
+        rss ? '-' : fmtMs(row.p99ms),
+        fmtMiB(rss ? row.rssKiB : row.peakKiB),
+        fmtRatio(ratio),
+        row.skipped ? `skipped: ${note}` : row.failed ? `FAILED: ${note}` : note,
+      ]);
+    }
+  }
+  return lines;
+}
+
+const HEAD = ['scenario', 'server', 'req/s (median)', 'p99 ms', 'peak RSS MiB', 'ratio', 'notes'];
+
+function markdownTable(lines) {
+  const esc = (s) => String(s).replace(/\|/g, '\\|');
+  return [
+    `| ${HEAD.join(' | ')} |`,
+    `|${HEAD.map((h, i) => (i >= 2 && i <= 5 ? '---:' : '---')).join('|')}|`,
+    ...lines.map((l) => `| ${l.map(esc).join(' | ')} |`),
+  ].join('\n');
+}
+
+function textTable(lines) {
+  const all = [HEAD, ...lines];
+  const w = HEAD.map((_, i) => Math.max(...all.map((l) => String(l[i]).length)));
+  const fmt = (l) => l.map((c, i) => (i >= 2 && i <= 5 ? String(c).padStart(w[i]) : String(c).padEnd(w[i]))).join('  ').trimEnd();
+  return [fmt(HEAD), w.map((n) => '-'.repeat(n)).join('  '), ...lines.map(fmt)].join('\n');
+}
+
+function targetLines(results) {
+  const out = [];
+  for (const { sc, res } of results) {
+    for (const t of sc.targets || []) {
+      const want = t.min != null ? `>= ${t.min}` : `<= ${t.max}`;
+      const label = `${sc.name}: ${t.server} / ${t.vs} ${t.metric === 'rss' ? 'RSS' : 'req/s'}`;
+      if (res.skip || !res.rows) { out.push(`${label}: not measured (${res.skip || 'skipped'}) [target ${want}]`); continue; }
+      const a = res.rows.find((r) => r.server === t.server), b = res.rows.find((r) => r.server === t.vs);
+      const va = t.metric === 'rss' ? a?.rssKiB : a?.rps, vb = t.metric === 'rss' ? b?.rssKiB : b?.rps;
+      if (!Number.isFinite(va) || !Number.isFinite(vb)) {
+        out.push(`${label}: not measured (${(a?.note || b?.note || 'no data')}) [target ${want}]`);
+        continue;
+      }
+      const r = va / vb;
+      const ok = t.min != null ? r >= t.min : r <= t.max;
+      out.push(`${label} = ${r.toFixed(2)} [target ${want}]: ${ok ? 'MET' : 'MISSED'}`);
+    }
+  }
+  return out;
+}
+
+function machine() {
+  const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model;
+  const mem = (os.totalmem() / 2 ** 30).toFixed(1);
+  const wrkV = tool === 'wrk' ? (spawnSync('wrk', ['-v'], { encoding: 'utf8' }).stdout || '').split('\n')[0].split(' [')[0] : 'autocannon';
+  return `${os.cpus().length} CPUs (${cpu}), ${mem} GiB RAM, Linux ${os.release()}, Node ${process.version}, ${wrkV}${nginx ? ', nginx ' + nginxVersion(nginx) : ''}`;
+}
+
+// ---------------------------------------------------------------- main
+const started = new Date();
+const cmdline = `npm run bench${argv.length ? ' -- ' + argv.join(' ') : ''}`;
+log(`skitai bench: ${cmdline}`);
+log(`  ${machine()}`);
+log(`  servers on CPU ${SERVER_CPUS}, ${tool} on CPU ${LOAD_CPUS}; ${opt.rounds} rounds x ${opt.duration} s, warm-up ${opt.warmup} s, ${opt.connections} connections`);
+
+const results = [];
+const profiles = [];
+for (const sc of selected) {
+  const pend = sc.pending?.();
+  if (pend) { log(`\n[${sc.name}] ${sc.title}: skipped: ${pend}`); results.push({ sc, res: { skip: pend } }); continue; }
+  log(`\n[${sc.name}] ${sc.title}`);
+  try {
+    if (opt.profile) { if (sc.kind !== 'idle') profiles.push(...(await runProfile(sc))); continue; }
+    const res = sc.kind === 'idle' ? await runIdle(sc) : await runThroughput(sc);
+    if (res.skip) log(`  skipped: ${res.skip}`);
+    results.push({ sc, res });
+  } catch (e) {
+    log(`  FAILED: ${e.stack || e.message}`);
+    results.push({ sc, res: { skip: `failed: ${e.message.split('\n')[0]}` } });
+  }
+}
+if (opt.profile) process.exit(0);
+
+const lines = tableRows(results);
+const targets = targetLines(results);
+const finished = new Date();
+const header = `${finished.toISOString().slice(0, 16).replace('T', ' ')} UTC, \`${cmdline}\`, ${tool}, ${opt.rounds} interleaved rounds x ${opt.duration} s (warm-up ${opt.warmup} s), ${opt.connections} connections (static-1m: 32), servers pinned to CPU ${SERVER_CPUS}, load to CPU ${LOAD_CPUS}`;
+console.log('\n' + header);
+console.log(machine() + '\n');
+console.log(textTable(lines));
+console.log('\ntargets:\n' + targets.map((t) => '  ' + t).join('\n'));
+
+const md = [
+  `Run: ${header}.`, '',
+  `Machine: ${machine()}.`, '',
+  markdownTable(lines), '',
+  'Targets (ratios from this run):', '',
+  ...targets.map((t) => `- ${t}`),
+].join('\n');
+
+const outDir = path.join(BENCH_DIR, 'results');
+fs.mkdirSync(outDir, { recursive: true });
+fs.writeFileSync(path.join(outDir, 'latest.md'), md + '\n');
+fs.writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify({
+  started: started.toISOString(), finished: finished.toISOString(), command: cmdline, tool, machine: machine(), options: opt,
+  results: results.map(({ sc, res }) => ({ scenario: sc.name, skip: res.skip, rows: res.rows })),
+  targets,
+}, null, 2) + '\n');
+log(`\nwrote bench/results/latest.md and latest.json (${((finished - started) / 1000).toFixed(0)} s)`);
+
+if (opt.updateMd) {
+  const file = path.join(ROOT, 'BENCHMARKS.md');
+  const START = '<!-- bench:table:start -->', END = '<!-- bench:table:end -->';
+  let doc = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : `# Benchmarks\n\n${START}\n${END}\n`;
+  if (!doc.includes(START)) doc += `\n${START}\n${END}\n`;
+  doc = doc.slice(0, doc.indexOf(START) + START.length) + '\n' + md + '\n' + doc.slice(doc.indexOf(END));
+  fs.writeFileSync(file, doc);
+  log('updated BENCHMARKS.md');
+}

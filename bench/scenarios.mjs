@@ -1,0 +1,159 @@
+// The scenarios: each names its servers (the first is the baseline its ratios are taken
+// against), the path the load generator requests, a check on one response, and its targets.
+import fs from 'node:fs';
+import path from 'node:path';
+import { BENCH_DIR, ROOT } from './lib/proc.mjs';
+import { nginxSpec } from './lib/nginx.mjs';
+
+const S = (f) => path.join(BENCH_DIR, 'servers', f);
+
+/** A node scenario server: `node <script> <kind> --port N ...`. */
+function nodeServer(script, kind, extra = []) {
+  return (ctx, port) => ({
+    cmd: process.execPath,
+    args: [...(ctx.nodeFlags || []), S(script), kind, '--port', String(port), ...extra(ctx)],
+  });
+}
+const none = () => [];
+const dirArg = (ctx) => ['--dir', ctx.staticDir];
+
+const HELLO = 'Hello World';
+const helloCheck = (status, body) => status === 200 && body.toString() === HELLO;
+const jsonCheck = (status, body) => {
+  if (status !== 200) return false;
+  try { const j = JSON.parse(body.toString()); return j.id === 42 && j.name === 'user42'; } catch { return false; }
+};
+const sizeCheck = (n) => (status, body) => status === 200 && body.length === n;
+
+function nginx(ctx, port) {
+  if (!ctx.nginx) return { skip: ctx.nginxMissing };
+  return nginxSpec({ bin: ctx.nginx, dir: path.join(ctx.tmp, `nginx-${port}`), root: ctx.staticRoot, port });
+}
+
+function pkgExists(name) {
+  return fs.existsSync(path.join(ROOT, 'node_modules', ...name.split('/'), 'package.json'));
+}
+
+export const scenarios = [
+  {
+    name: 'hello',
+    title: 'hello, text/plain',
+    path: '/',
+    check: helloCheck,
+    servers: [
+      { id: 'node:http', spec: nodeServer('node-http.mjs', 'hello', none) },
+      { id: 'fastify', spec: nodeServer('fastify.mjs', 'hello', none) },
+      { id: 'skitai App route', subject: true, spec: nodeServer('skitai.mjs', 'app-hello', none) },
+      { id: 'skitai (req,res) mount', subject: true, spec: nodeServer('skitai.mjs', 'handler', none) },
+    ],
+    targets: [
+      { server: 'skitai App route', vs: 'node:http', min: 0.95 },
+      { server: 'skitai App route', vs: 'fastify', min: 1.1 },
+    ],
+  },
+  {
+    name: 'json',
+    title: 'JSON, path parameter',
+    path: '/users/42',
+    check: jsonCheck,
+    servers: [
+      { id: 'node:http', spec: nodeServer('node-http.mjs', 'json', none) },
+      { id: 'fastify', spec: nodeServer('fastify.mjs', 'json', none) },
+      { id: 'skitai App route', subject: true, spec: nodeServer('skitai.mjs', 'app-json', none) },
+    ],
+    targets: [{ server: 'skitai App route', vs: 'fastify', min: 1.0 }],
+  },
+  {
+    name: 'express',
+    title: 'Express app',
+    path: '/',
+    check: helloCheck,
+    servers: [
+      { id: 'express alone', spec: nodeServer('express.mjs', 'hello', () => ['--mode', 'alone']) },
+      { id: 'express in skitai', subject: true, spec: nodeServer('express.mjs', 'hello', () => ['--mode', 'mounted']) },
+    ],
+    targets: [{ server: 'express in skitai', vs: 'express alone', min: 0.95 }],
+  },
+  {
+    name: 'static-1k',
+    title: 'static file, 1 KiB',
+    path: '/static/file-1k.bin',
+    check: sizeCheck(1024),
+    servers: [
+      { id: 'nginx', spec: nginx },
+      { id: '@fastify/static', spec: nodeServer('fastify.mjs', 'static', dirArg) },
+      { id: 'skitai static', subject: true, spec: nodeServer('skitai.mjs', 'static', dirArg) },
+    ],
+    targets: [{ server: 'skitai static', vs: 'nginx', min: 0.5 }],
+  },
+  {
+    name: 'static-1m',
+    title: 'static file, 1 MiB',
+    path: '/static/file-1m.bin',
+    check: sizeCheck(1024 * 1024),
+    connections: 32,
+    servers: [
+      { id: 'nginx', spec: nginx },
+      { id: '@fastify/static', spec: nodeServer('fastify.mjs', 'static', dirArg) },
+      { id: 'skitai static', subject: true, spec: nodeServer('skitai.mjs', 'static', dirArg) },
+    ],
+    targets: [{ server: 'skitai static', vs: 'nginx', min: 0.35 }],
+  },
+  {
+    name: 'idle',
+    title: '10,000 idle keep-alive connections',
+    kind: 'idle',
+    path: '/',
+    check: helloCheck,
+    servers: [
+      { id: 'node:http', spec: nodeServer('node-http.mjs', 'idle', none) },
+      { id: 'skitai (req,res) mount', subject: true, spec: nodeServer('skitai.mjs', 'idle', none) },
+    ],
+    targets: [{ server: 'skitai (req,res) mount', vs: 'node:http', max: 1.5, metric: 'rss' }],
+  },
+  {
+    name: 'workers',
+    title: 'hello, workers 1 vs 2',
+    path: '/',
+    check: helloCheck,
+    // Two cores only: both servers may use both cores, the load generator runs on core 1 and
+    // so shares it with the server (the same for both sides, so the ratio is fair).
+    serverCpus: '0,1',
+    loadCpus: '1',
+    requireWorkers: true,
+    servers: [
+      { id: 'skitai workers=1', spec: nodeServer('skitai.mjs', 'workers', () => ['--workers', '1']) },
+      { id: 'skitai workers=2', subject: true, workers: 2, spec: nodeServer('skitai.mjs', 'workers', () => ['--workers', '2']) },
+    ],
+    targets: [],
+  },
+  {
+    name: 'websocket',
+    title: 'WebSocket echo',
+    pending: () => (pkgExists('@skitai/websocket') && pkgExists('ws') ? null
+      : 'waiting for the websocket plugin (@skitai/websocket, issue 7) and the `ws` package; vs a bare ws server once it lands'),
+    servers: [],
+    targets: [{ server: 'skitai websocket', vs: 'ws', min: 0.95 }],
+  },
+  {
+    name: 'was-get',
+    title: 'was.get to a keep-alive backend',
+    pending: () => 'waiting for the `was` backend client (issue 5); will compare with a bare undici / node:http agent call',
+    servers: [],
+    targets: [],
+  },
+  {
+    name: 'proxy',
+    title: 'reverse proxy',
+    pending: () => 'waiting for the gateway plugin (@skitai/gateway); will compare with nginx and http-proxy',
+    servers: [],
+    targets: [],
+  },
+  {
+    name: 'http2',
+    title: 'HTTP/2 (h2load)',
+    pending: () => 'waiting for the http2 plugin (@skitai/http2); will compare with node:http2 using h2load',
+    servers: [],
+    targets: [],
+  },
+];

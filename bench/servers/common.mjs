@@ -1,0 +1,47 @@
+// Shared helpers for the scenario servers: argument parsing, the ready line, graceful stop.
+// Every server prints exactly one JSON line on stdout: {"ready":true,"port":N} or {"skip":"why"}.
+import process from 'node:process';
+
+export function args() {
+  const out = { kind: process.argv[2] || 'hello', port: 0, address: '127.0.0.1' };
+  for (let i = 3; i < process.argv.length; i++) {
+    const a = process.argv[i];
+    if (a === '--port') out.port = Number(process.argv[++i]);
+    else if (a === '--dir') out.dir = process.argv[++i];
+    else if (a === '--workers') out.workers = Number(process.argv[++i]);
+    else if (a === '--backend') out.backend = process.argv[++i];
+    else if (a === '--mode') out.mode = process.argv[++i];
+  }
+  return out;
+}
+
+export function ready(port, extra = {}) {
+  process.stdout.write(JSON.stringify({ ready: true, port, pid: process.pid, ...extra }) + '\n');
+}
+
+export function skip(reason) {
+  process.stdout.write(JSON.stringify({ skip: reason }) + '\n');
+  process.exit(0);
+}
+
+/** Stop on SIGTERM/SIGINT with a normal exit, so `--cpu-prof` writes its profile. */
+export function onStop(stop) {
+  let stopping = false;
+  const handler = async () => {
+    if (stopping) return;
+    stopping = true;
+    const t = setTimeout(() => process.exit(0), 3000);
+    t.unref();
+    try { await stop(); } catch { /* exiting anyway */ }
+    process.exit(0);
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+  // The harness closes our stdin when it goes away: never outlive it.
+  process.stdin.on('end', handler);
+  process.stdin.on('error', handler);
+  process.stdin.resume();
+}
+
+export const HELLO = 'Hello World';
+export const user = (id) => ({ id, name: `user${id}`, active: true });

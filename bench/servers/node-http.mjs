@@ -1,0 +1,28 @@
+// Baseline: bare node:http. Kinds: hello, json, idle.
+import http from 'node:http';
+import { args, ready, onStop, HELLO, user } from './common.mjs';
+
+const a = args();
+const USERS = /^\/users\/(\d+)$/;
+
+const handlers = {
+  hello(req, res) {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end(HELLO);
+  },
+  json(req, res) {
+    const m = USERS.exec(req.url);
+    if (!m) { res.writeHead(404); res.end(); return; }
+    const body = JSON.stringify(user(Number(m[1])));
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(body);
+  },
+};
+handlers.idle = handlers.hello;
+
+const server = http.createServer(handlers[a.kind] || handlers.hello);
+// The kernel keeps idle connections 30 s (setKeepAlive default); match it so the idle
+// scenario compares like with like (node's own default is 5 s).
+server.keepAliveTimeout = 30_000;
+server.listen(a.port, a.address, () => ready(server.address().port));
+onStop(() => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }));

@@ -1,0 +1,76 @@
+// The Skitai kernel under test. Kinds:
+//   app-hello   App route '/' returning 'Hello World'           (needs App)
+//   app-json    App route '/users/<int:id>' returning an object  (needs App)
+//   handler     plain (req, res) handler mounted at '/'
+//   static      kernel.mount('/static', dir)
+//   idle        plain handler, for the idle keep-alive connections scenario
+//   workers     App hello (or the plain handler without App) with --workers N
+//   wasget      App route that awaits was.get(--backend url)     (needs App and was.get)
+import { args, ready, skip, onStop, HELLO, user } from './common.mjs';
+import { loadKernel } from './skitai-load.mjs';
+
+const a = args();
+const mod = await loadKernel();
+if (!mod.Kernel) skip(mod.reason);
+const { Kernel, App } = mod;
+
+function plain(req, res) {
+  res.writeHead(200, { 'content-type': 'text/plain' });
+  res.end(HELLO);
+}
+
+function needApp() {
+  if (typeof App !== 'function') skip('App is not exported by @skitai/kernel yet (issue 3, App framework)');
+  return new App();
+}
+
+const kernel = new Kernel();
+const startOpts = { address: a.address, port: a.port };
+
+switch (a.kind) {
+  case 'app-hello': {
+    const app = needApp();
+    app.route('/', async (was) => HELLO);
+    kernel.mount('/', app);
+    break;
+  }
+  case 'app-json': {
+    const app = needApp();
+    app.route('/users/<int:id>', async (was, args) => user(args.id));
+    kernel.mount('/', app);
+    break;
+  }
+  case 'static':
+    kernel.mount('/static', a.dir);
+    break;
+  case 'workers': {
+    if (typeof App === 'function') {
+      const app = new App();
+      app.route('/', async (was) => HELLO);
+      kernel.mount('/', app);
+    } else {
+      kernel.mount('/', plain);
+    }
+    startOpts.workers = a.workers || 1;
+    break;
+  }
+  case 'wasget': {
+    const app = needApp();
+    const backend = a.backend;
+    app.route('/', async (was) => {
+      if (typeof was.get !== 'function') throw new Error('was.get is not available');
+      const r = await was.get(backend);
+      return r.data ?? r.text ?? r;
+    });
+    kernel.mount('/', app);
+    break;
+  }
+  default:
+    kernel.mount('/', plain);
+}
+
+const started = await kernel.start(startOpts);
+// With workers, the master may be the only one to get here, or each worker too; the harness
+// reads the first ready line only.
+if (started && started.port) ready(started.port, { workers: startOpts.workers });
+onStop(() => kernel.stop());
