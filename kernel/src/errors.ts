@@ -63,6 +63,10 @@ export const codes = {
   SKT_HANDLER_FAILED: define('SKT_HANDLER_FAILED', (why: string) => why, 500),
 
   // App framework (issue 3): add codes below this line
+  SKT_APP_NO_ROUTE: define('SKT_APP_NO_ROUTE', (name: string) => `no route is named ${JSON.stringify(name)} (was.ab)`),
+  SKT_APP_NO_HANDLER: define('SKT_APP_NO_HANDLER', (helper: string, setter: string) => `${helper} needs a handler: call ${setter}(fn) first`),
+  SKT_APP_NO_USERS: define('SKT_APP_NO_USERS', () => 'authentication is required but app.users is not set'),
+  SKT_APP_DECORATE: define('SKT_APP_DECORATE', (module: string) => `${module} exports no decorate(app) function`),
 
   // was backend services (issue 5): add codes below this line
   SKT_ALIAS_NAME: define('SKT_ALIAS_NAME', (name: unknown) =>
@@ -100,6 +104,8 @@ export const codes = {
   SKT_LU_KEY: define('SKT_LU_KEY', (key: unknown, why: string) => `last-updated key ${JSON.stringify(key)}: ${why}`),
 
   // process model (issue 4): add codes below this line
+  SKT_PROCESS_DUPLICATE: define('SKT_PROCESS_DUPLICATE', (name: string) =>
+    `background process ${name} is registered twice`),
 } as const;
 
 export type ErrorCode = keyof typeof codes;

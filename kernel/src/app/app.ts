@@ -1,0 +1,653 @@
+// The App framework (Skitai's Saddle): routes, parameters, hooks, errors; mounted through
+// the kernel's mount table as a Mountable.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type * as Nunjucks from 'nunjucks';
+import { sendError } from '../http/error-page.js';
+import type { SkitaiRequest } from '../http/request.js';
+import type { SkitaiResponse } from '../http/response.js';
+import type { MountInfo, Mountable, RequestHandler } from '../mount/table.js';
+import type { Was } from '../was.js';
+import { codes } from '../errors.js';
+import { authenticate, toUsers, type UserCollection, type UserEntry } from './auth.js';
+import { hasBody, mediaType, readBody } from './body.js';
+import { kCtx, RequestContext } from './context.js';
+import { answerPreflight, applyCors, corsPolicy, isPreflight, type CorsPolicy } from './cors.js';
+import { AppEvents, EventBus, type Listener } from './events.js';
+import { HttpError, statusOf } from './http-error.js';
+import type { AppKernel } from './kernel-api.js';
+import { checkParams, createArgs, parseUrlEncoded, addArg, type Args } from './params.js';
+import { sendValue, ResponseValue } from './response.js';
+import { Route, type Handler, type RouteOptions } from './route.js';
+import { Router } from './router.js';
+import { createEnvironment, type TemplateOverlay } from './template.js';
+import { cleanupUploads, parseMultipart } from './upload.js';
+import { defineWasMembers } from './was-ext.js';
+import { dispatchRpc, rpcKind } from './rpc.js';
+import { Reloader } from './reloader.js';
+
+export interface AppOptions {
+  /** Tracebacks in error pages (also on when the kernel runs in debug mode). */
+  debug?: boolean;
+  /** Pick up changed app files on the next request (see docs/app.md). */
+  useReloader?: boolean;
+  /** Key for sessions, message boxes and CSRF tokens. */
+  securekey?: string;
+  /** Session lifetime in seconds (default 1200). */
+  sessionTimeout?: number;
+  config?: Record<string, any>;
+  /** The app's folder (default: the folder of the module that called `new App()`). */
+  root?: string;
+  /** The module that defines the app (default: the caller's file): what the reloader re-imports. */
+  module?: string;
+  /** Templates folder (default `<root>/templates`). */
+  templates?: string;
+  /** Resources folder (default `<root>/resources`). */
+  resources?: string;
+  /** Bytes (default 5 MB): form, JSON and other bodies. */
+  maxPostBodySize?: number;
+  /** Bytes (default 20 MB): a whole multipart body. */
+  maxMultipartBodySize?: number;
+  /** Bytes (default 20 MB): one uploaded file. */
+  maxUploadFileSize?: number;
+  /** Folder for uploaded files until they are saved (default os.tmpdir()). */
+  uploadTmpdir?: string;
+  authorization?: 'basic' | 'digest';
+  realm?: string;
+  users?: UserCollection | Record<string, UserEntry> | Map<string, UserEntry>;
+  /** Require authentication on every route. */
+  authenticate?: boolean;
+  accessControlAllowOrigin?: readonly string[] | string;
+  accessControlMaxAge?: number;
+}
+
+type HookFn = (was: Was) => unknown;
+type FailedFn = (was: Was, err: unknown) => unknown;
+type LifecycleFn = (app: App, kernel: AppKernel) => unknown;
+/** What an error handler receives. */
+export interface ErrorInfo {
+  code: number;
+  message: string;
+  detail: string | undefined;
+  url: string;
+  time: string;
+  /** The stack, only in debug mode. */
+  traceback: string | undefined;
+  error: unknown;
+}
+type ErrorHandlerFn = (was: Was, error: ErrorInfo) => unknown;
+
+function callerModule(): string | undefined {
+  // The first stack frame outside this file: the module that wrote `new App()`.
+  const stack = new Error().stack?.split('\n') ?? [];
+  const self = import.meta.url;
+  for (const line of stack.slice(1)) {
+    const m = /\(?((?:file:\/\/)?\/[^():]+):\d+:\d+\)?$/.exec(line.trim());
+    if (!m) continue;
+    const file = m[1]!.startsWith('file://') ? m[1]! : `file://${m[1]}`;
+    if (file.split('?')[0] !== self.split('?')[0]) return file;
+  }
+  return undefined;
+}
+
+export class App implements Mountable {
+  debug: boolean;
+  useReloader: boolean;
+  securekey: string | undefined;
+  sessionTimeout: number;
+  config: Record<string, any>;
+  root: string;
+  readonly module: string | undefined;
+  templatesFolder: string;
+  resourcesFolder: string;
+  maxPostBodySize: number;
+  maxMultipartBodySize: number;
+  maxUploadFileSize: number;
+  uploadTmpdir: string | undefined;
+  authorization: 'basic' | 'digest';
+  realm: string;
+  private users_: UserCollection | undefined;
+  authenticate: boolean;
+  accessControlAllowOrigin: readonly string[] | string | undefined;
+  accessControlMaxAge: number | undefined;
+
+  router = new Router<Route>();
+  private byName = new Map<string, Route>();
+  private before: HookFn[] = [];
+  private finish: HookFn[] = [];
+  private failed: FailedFn[] = [];
+  private teardown: HookFn[] = [];
+  private lifecycle = new Map<string, LifecycleFn[]>();
+  private errorHandlers = new Map<number, ErrorHandlerFn>();
+  private events = new EventBus();
+  private broadcasts = new EventBus();
+  private templateGlobals = new Map<string, (was: any, ...args: any[]) => unknown>();
+  private templateFilters = new Map<string, (...args: any[]) => unknown>();
+  private overlay: TemplateOverlay | undefined;
+  private env: Nunjucks.Environment | undefined;
+  private loginHandler: HookFn | undefined;
+  private permissionHandler: ((was: Was, perms: readonly string[]) => unknown) | undefined;
+  private decorations: { module: string; args: unknown[] }[] = [];
+  private reloader: Reloader | undefined;
+  private appCors: { policy: CorsPolicy | undefined; origins: unknown; maxAge: unknown } = { policy: undefined, origins: undefined, maxAge: undefined };
+
+  kernel: AppKernel | undefined;
+  mountInfo: MountInfo | undefined;
+
+  constructor(options: AppOptions = {}) {
+    this.module = options.module ?? callerModule();
+    const moduleDir = this.module ? path.dirname(this.module.startsWith('file:') ? fileURLToPath(this.module.split('?')[0]!) : this.module) : process.cwd();
+    this.root = options.root ?? moduleDir;
+    this.debug = options.debug ?? false;
+    this.useReloader = options.useReloader ?? false;
+    this.securekey = options.securekey;
+    this.sessionTimeout = options.sessionTimeout ?? 1200;
+    this.config = options.config ?? {};
+    this.templatesFolder = options.templates ?? path.join(this.root, 'templates');
+    this.resourcesFolder = options.resources ?? path.join(this.root, 'resources');
+    this.maxPostBodySize = options.maxPostBodySize ?? 5 * 1024 * 1024;
+    this.maxMultipartBodySize = options.maxMultipartBodySize ?? 20 * 1024 * 1024;
+    this.maxUploadFileSize = options.maxUploadFileSize ?? 20 * 1024 * 1024;
+    this.uploadTmpdir = options.uploadTmpdir;
+    this.authorization = options.authorization ?? 'digest';
+    this.realm = options.realm ?? 'App';
+    this.users_ = options.users ? toUsers(options.users) : undefined;
+    this.authenticate = options.authenticate ?? false;
+    this.accessControlAllowOrigin = options.accessControlAllowOrigin;
+    this.accessControlMaxAge = options.accessControlMaxAge;
+  }
+
+  get users(): UserCollection | undefined { return this.users_; }
+  set users(users: UserCollection | Record<string, UserEntry> | Map<string, UserEntry> | undefined) {
+    this.users_ = users ? toUsers(users) : undefined;
+  }
+
+  // ------------------------------------------------------------------ routes
+
+  /** `route(rule, handler)` or `route(rule, options, handler)`. */
+  route(rule: string, optionsOrHandler: RouteOptions | Handler, maybeHandler?: Handler): Route {
+    const [options, handler] = typeof optionsOrHandler === 'function' ? [{}, optionsOrHandler] : [optionsOrHandler, maybeHandler!];
+    const route = new Route(rule, options, handler);
+    this.router.add(route);
+    if (!this.byName.has(route.name)) this.byName.set(route.name, route);
+    return route;
+  }
+
+  /** The path of a route (mount point included): positional values, then an object of named ones. */
+  buildUrl(name: string, args: unknown[], base?: string): string {
+    const dot = name.indexOf('.');
+    if (dot > 0 && !this.byName.has(name) && this.kernel) {
+      const other = this.findApp(name.slice(0, dot));
+      if (other) return other.buildUrl(name.slice(dot + 1), args);
+    }
+    const route = this.byName.get(name);
+    if (!route) throw codes.SKT_APP_NO_ROUTE(name);
+    const last = args[args.length - 1];
+    const named = last !== null && typeof last === 'object' && !Array.isArray(last) && !(last instanceof Date) ? (last as Record<string, unknown>) : undefined;
+    const positional = named ? args.slice(0, -1) : args;
+    return (base ?? this.mountInfo?.point ?? '') + route.build(positional, named ?? {});
+  }
+
+  /** Skitai's app.build_url. */
+  urlFor(name: string, ...args: unknown[]): string {
+    return this.buildUrl(name, args);
+  }
+
+  private findApp(name: string): App | undefined {
+    const entry = this.kernel?.mounts.findByName(name) ?? this.kernel?.mounts.findByName(`/${name}`);
+    return entry && entry.target instanceof App ? entry.target : undefined;
+  }
+
+  /** The apps mounted on the same kernel, by mount name. */
+  mountedApps(): Record<string, App> {
+    const out: Record<string, App> = {};
+    for (const e of this.kernel?.mounts.entries ?? []) if (e.target instanceof App) out[e.name] = e.target;
+    return out;
+  }
+
+  // ------------------------------------------------------------------ hooks
+
+  beforeRequest(fn: HookFn): HookFn { this.before.push(fn); return fn; }
+  finishRequest(fn: HookFn): HookFn { this.finish.push(fn); return fn; }
+  failedRequest(fn: FailedFn): FailedFn { this.failed.push(fn); return fn; }
+  teardownRequest(fn: HookFn): HookFn { this.teardown.push(fn); return fn; }
+
+  private addLifecycle(name: string, fn: LifecycleFn): LifecycleFn {
+    const list = this.lifecycle.get(name) ?? [];
+    list.push(fn);
+    this.lifecycle.set(name, list);
+    return fn;
+  }
+  /** When the kernel starts, before it listens. */
+  onStartup(fn: LifecycleFn): LifecycleFn { return this.addLifecycle('startup', fn); }
+  /** After every mount is attached, and again after each reload. */
+  onMounted(fn: LifecycleFn): LifecycleFn { return this.addLifecycle('mounted', fn); }
+  /** A reload (kernel.reload(), SIGHUP, or the reloader). */
+  onReload(fn: LifecycleFn): LifecycleFn { return this.addLifecycle('reload', fn); }
+  /** When the kernel unmounts the app at stop. */
+  onUmount(fn: LifecycleFn): LifecycleFn { return this.addLifecycle('umount', fn); }
+  /** When the kernel shuts down. */
+  onShutdown(fn: LifecycleFn): LifecycleFn { return this.addLifecycle('shutdown', fn); }
+
+  private async runLifecycle(name: string): Promise<void> {
+    for (const fn of this.lifecycle.get(name) ?? []) await fn(this, this.kernel!);
+  }
+
+  /** errorHandler(404, fn): fn(was, error) renders the page for that status; 0 for every status. */
+  errorHandler(code: number, fn: ErrorHandlerFn): ErrorHandlerFn {
+    this.errorHandlers.set(code, fn);
+    return fn;
+  }
+  defaultErrorHandler(fn: ErrorHandlerFn): ErrorHandlerFn {
+    return this.errorHandler(0, fn);
+  }
+
+  // ------------------------------------------------------------------ events
+
+  on(event: string, fn: Listener): Listener { this.events.on(event, fn); return fn; }
+  off(event: string, fn: Listener): void { this.events.off(event, fn); }
+  /** Calls the app's listeners of `event` with (was, ...args). */
+  emit(event: string, ...args: unknown[]): Promise<void> { return this.events.emit(event, args); }
+  /** Wraps a handler so that `event` is emitted (with was) once it has succeeded. */
+  emitAfter(event: string, handler: Handler): Handler {
+    const app = this;
+    return Object.defineProperty(async function (was: Was, args: Args) {
+      const out = await handler(was, args);
+      await app.emit(event, was);
+      return out;
+    }, 'name', { value: handler.name });
+  }
+  /** Listens to `was.broadcast(event)` from any app mounted on the kernel. */
+  onBroadcast(event: string, fn: Listener): Listener { this.broadcasts.on(event, fn); return fn; }
+  /** Calls the broadcast listeners of every app mounted on the kernel with (was, ...args). */
+  async broadcast(event: string, ...args: unknown[]): Promise<void> {
+    const apps = this.kernel ? Object.values(this.mountedApps()) : [this];
+    for (const app of new Set(apps)) await app.broadcasts.emit(event, args);
+  }
+  broadcastAfter(event: string, handler: Handler): Handler {
+    const app = this;
+    return Object.defineProperty(async function (was: Was, args: Args) {
+      const out = await handler(was, args);
+      await app.broadcast(event, was);
+      return out;
+    }, 'name', { value: handler.name });
+  }
+
+  // ------------------------------------------------------------------ login helpers
+
+  /** The handler loginRequired() calls: it returns a response to refuse, nothing to let through. */
+  setLoginHandler(fn: HookFn): void { this.loginHandler = fn; }
+  /** (was, perms) => a response to refuse, nothing to let through. */
+  setPermissionCheckHandler(fn: (was: Was, perms: readonly string[]) => unknown): void { this.permissionHandler = fn; }
+
+  loginRequired(handler: Handler): Handler {
+    return this.guard(handler, (was) => {
+      if (!this.loginHandler) throw codes.SKT_APP_NO_HANDLER('loginRequired', 'app.setLoginHandler');
+      return this.loginHandler(was);
+    });
+  }
+  permissionRequired(perms: readonly string[], handler: Handler): Handler {
+    return this.guard(handler, (was) => {
+      if (!this.permissionHandler) throw codes.SKT_APP_NO_HANDLER('permissionRequired', 'app.setPermissionCheckHandler');
+      return this.permissionHandler(was, perms);
+    });
+  }
+  /** `test(was)` returns a response to refuse, nothing to let through. */
+  testpassRequired(test: HookFn, handler: Handler): Handler {
+    return this.guard(handler, test);
+  }
+  private guard(handler: Handler, check: HookFn): Handler {
+    return Object.defineProperty(async function (was: Was, args: Args) {
+      const refusal = await check(was);
+      if (refusal !== undefined && refusal !== null) return refusal;
+      return handler(was, args);
+    }, 'name', { value: handler.name });
+  }
+
+  // ------------------------------------------------------------------ templates and resources
+
+  templateGlobal(name: string, fn: (was: any, ...args: any[]) => unknown): void {
+    this.templateGlobals.set(name, fn);
+    this.env = undefined;
+  }
+  templateFilter(name: string, fn: (...args: any[]) => unknown): void {
+    this.templateFilters.set(name, fn);
+    this.env = undefined;
+  }
+  /** Other delimiters (Skitai's jinja_overlay), e.g. { variableStart: '{=', variableEnd: '=}' }. */
+  templateOverlay(overlay: TemplateOverlay): void {
+    this.overlay = overlay;
+    this.env = undefined;
+  }
+  /** The nunjucks environment (created on first use). */
+  get templateEnv(): Nunjucks.Environment {
+    return (this.env ??= createEnvironment({
+      folder: this.templatesFolder, overlay: this.overlay, autoescape: true,
+      globals: this.templateGlobals, filters: this.templateFilters, noCache: this.useReloader,
+    }));
+  }
+
+  render(was: Was, name: string, context: Record<string, unknown> = {}): string {
+    const params = { ...context, was };
+    if (this.events.has(AppEvents.templateRendering)) void this.events.emit(AppEvents.templateRendering, [was, name, params]);
+    const out = this.templateEnv.render(name, params);
+    if (this.events.has(AppEvents.templateRendered)) void this.events.emit(AppEvents.templateRendered, [was, out]);
+    return out;
+  }
+
+  getResource(...parts: string[]): string {
+    return path.join(this.resourcesFolder, ...parts);
+  }
+
+  // ------------------------------------------------------------------ decorate
+
+  /**
+   * Imports a module (a path relative to the app's folder, or a URL) and calls its
+   * `decorate(app, ...args)`: routes and helpers in separate files. With the reloader on,
+   * the module is imported afresh on each reload.
+   */
+  async decorateWith(module: string, ...args: unknown[]): Promise<void> {
+    const url = module.startsWith('file:') ? module : new URL(module, `file://${this.root}/`).href;
+    this.decorations.push({ module: url, args });
+    await this.applyDecoration(url, args, undefined);
+  }
+
+  private async applyDecoration(url: string, args: unknown[], generation: string | undefined): Promise<void> {
+    const mod = await import(generation ? `${url}?${generation}` : url);
+    const decorate = mod.decorate ?? mod.default?.decorate ?? mod.default;
+    if (typeof decorate !== 'function') throw codes.SKT_APP_DECORATE(url);
+    await decorate(this, ...args);
+  }
+
+  // ------------------------------------------------------------------ mounting
+
+  async mountTo(kernel: AppKernel | object, info: MountInfo): Promise<RequestHandler> {
+    const k = kernel as AppKernel;
+    this.kernel = k;
+    this.mountInfo = info;
+    defineWasMembers(k);
+    await this.emit(AppEvents.appStarting, this);
+    await this.runLifecycle('startup');
+    await this.emit(AppEvents.appStarted, this);
+    k.hooks.mounted.tapPromise(`app:${info.name}`, async () => {
+      await this.runLifecycle('mounted');
+      await this.emit(AppEvents.appMounted, this);
+    });
+    k.hooks.reload.tapPromise(`app:${info.name}`, () => this.reloadNow());
+    k.hooks.shutdown.tapPromise(`app:${info.name}`, () => this.runLifecycle('shutdown'));
+    if (this.useReloader && this.module) this.reloader = new Reloader(this.root);
+    return (req: SkitaiRequest, res: SkitaiResponse) => this.handle(req, res);
+  }
+
+  async umount(): Promise<void> {
+    await this.emit(AppEvents.appUnmounting, this);
+    await this.runLifecycle('umount');
+    this.reloader?.close();
+  }
+
+  /** Re-imports the app module (and its decorate modules) and takes their routes and hooks. */
+  async reloadNow(): Promise<void> {
+    await this.emit(AppEvents.appRestarting, this);
+    await this.runLifecycle('reload');
+    if (this.module && this.reloader) {
+      const generation = this.reloader.nextGeneration();
+      const mod = await import(`${this.module.split('?')[0]}?${generation}`);
+      const fresh: unknown = mod.app ?? mod.default;
+      if (fresh instanceof App && fresh !== this) {
+        // Wait for decorate() calls the fresh module started.
+        await fresh.ready();
+        this.adopt(fresh);
+      } else {
+        for (const d of this.decorations) await this.applyDecoration(d.module, d.args, generation);
+      }
+    }
+    await this.runLifecycle('mounted');
+    await this.emit(AppEvents.appRestarted, this);
+  }
+
+  /** Resolves once pending decorateWith() imports have finished. */
+  async ready(): Promise<void> {
+    // decorateWith() is awaited by its callers; nothing is pending beyond the microtask queue.
+    await new Promise((r) => setImmediate(r));
+  }
+
+  private adopt(fresh: App): void {
+    this.router = fresh.router;
+    this.byName = fresh.byName;
+    this.before = fresh.before;
+    this.finish = fresh.finish;
+    this.failed = fresh.failed;
+    this.teardown = fresh.teardown;
+    this.errorHandlers = fresh.errorHandlers;
+    this.events = fresh.events;
+    this.broadcasts = fresh.broadcasts;
+    this.templateGlobals = fresh.templateGlobals;
+    this.templateFilters = fresh.templateFilters;
+    this.overlay = fresh.overlay;
+    this.loginHandler = fresh.loginHandler;
+    this.permissionHandler = fresh.permissionHandler;
+    this.decorations = fresh.decorations;
+    this.config = fresh.config;
+    this.env = undefined;
+    // The lifecycle taps stay with this (mounted) instance; take the fresh functions.
+    this.lifecycle = fresh.lifecycle;
+  }
+
+  // ------------------------------------------------------------------ serving
+
+  private corsFor(route: Route): CorsPolicy | undefined {
+    if (route.options.accessControlAllowOrigin) return corsPolicy(route.options.accessControlAllowOrigin, route.options.accessControlMaxAge ?? this.accessControlMaxAge);
+    const c = this.appCors;
+    if (c.origins !== this.accessControlAllowOrigin || c.maxAge !== this.accessControlMaxAge) {
+      this.appCors = { policy: corsPolicy(this.accessControlAllowOrigin, this.accessControlMaxAge), origins: this.accessControlAllowOrigin, maxAge: this.accessControlMaxAge };
+    }
+    return this.appCors.policy;
+  }
+
+  get isDebug(): boolean {
+    return this.debug || this.kernel?.debug === true;
+  }
+
+  /** Serves one request (req.url relative to the mount point). */
+  async handle(req: SkitaiRequest, res: SkitaiResponse): Promise<void> {
+    if (this.reloader?.changed()) await this.reloadNow().catch((err) => this.log('error', `reload failed: ${(err as Error).stack ?? err}`));
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const query = q === -1 ? '' : url.slice(q + 1);
+    const ctx = new RequestContext(this, this.kernel!, req, res, path, query);
+    const was = this.kernel!.createWas(req, res);
+    (was as any)[kCtx] = ctx;
+    ctx.was = was;
+    try {
+      const rpc = req.method === 'POST' ? rpcKind(req) : undefined;
+      if (rpc) {
+        await this.readArgs(ctx, undefined);
+        if (await dispatchRpc(this, ctx, rpc)) return;
+      }
+      const route = this.select(ctx, path, query);
+      if (!route) return;
+      ctx.route = route;
+      await this.checkAuthFor(ctx, route);
+      if (query !== '') parseUrlEncoded(query, ctx.args, false);
+      if (!rpc && !route.options.stream && hasBody(req)) await this.readArgs(ctx, route);
+      const value = await this.run(ctx, route, ctx.routeParams);
+      await sendValue(req, res, value, 200, () => ctx.commit(res.statusCode < 400));
+    } catch (err) {
+      await this.answerError(ctx, err);
+    } finally {
+      if (ctx.files) await cleanupUploads(ctx.files);
+    }
+  }
+
+  /** Routes a request: the route, or undefined when an answer (redirect, 404, 405, 415, preflight) is sent. */
+  private select(ctx: RequestContext, path: string, query: string): Route | undefined {
+    const { req, res } = ctx;
+    const found = this.router.find(path);
+    if (!found) {
+      if (!path.endsWith('/') && this.router.find(`${path}/`)) {
+        const location = `${req.baseUrl}${path}/${query ? `?${query}` : ''}`;
+        res.writeHead(301, { Location: location, 'Content-Length': 0 });
+        res.end();
+        return undefined;
+      }
+      throw new HttpError(404, `${req.originalUrl || path} was not found on this server`);
+    }
+    const method = req.method ?? 'GET';
+    const route = found.routes.find((r) => r.allows(method));
+    const first = route ?? found.routes[0]!;
+    const cors = this.corsFor(first);
+    if (cors && isPreflight(req)) {
+      answerPreflight(cors, req, res, allowed(found.routes));
+      return undefined;
+    }
+    if (!route) throw new HttpError(405, `${method} is not allowed here`, { headers: { Allow: allowed(found.routes).join(', ') } });
+    if (cors && !applyCors(cors, req, res)) throw new HttpError(403, 'this origin is not allowed');
+    if (route.contentTypes && hasBody(req)) {
+      const type = mediaType(req.headers['content-type']);
+      if (!route.contentTypes.includes(type)) throw new HttpError(415, `unsupported content type: ${type || 'none'}`);
+    }
+    ctx.routeParams = found.params;
+    return route;
+  }
+
+  /** Throws a 401 with a challenge unless the route needs no authentication or it passes. */
+  async checkAuthFor(ctx: RequestContext, route: Route): Promise<void> {
+    if (!(route.options.authenticate ?? this.authenticate)) return;
+    if (!this.users_) throw codes.SKT_APP_NO_USERS();
+    const result = authenticate(ctx.req, this.authorization, this.realm, this.users_);
+    if ('challenge' in result) throw new HttpError(401, 'authorization required', { headers: { 'WWW-Authenticate': result.challenge } });
+    ctx.user = result.user;
+    ctx.req.user = result.user.name;
+  }
+
+  /** Reads and parses the body into args by content type (multipart streams to files). */
+  async readArgs(ctx: RequestContext, route: Route | undefined): Promise<void> {
+    if (ctx.bodyRead) return;
+    ctx.bodyRead = true;
+    const { req } = ctx;
+    const type = mediaType(req.headers['content-type']);
+    if (type === 'multipart/form-data') {
+      ctx.files = [];
+      await parseMultipart(req, ctx.args, ctx.files, { maxMultipartBodySize: this.maxMultipartBodySize, maxUploadFileSize: this.maxUploadFileSize, tmpdir: this.uploadTmpdir });
+      return;
+    }
+    ctx.body = await readBody(req, this.maxPostBodySize);
+    if (route === undefined && ctx.body.length === 0) return;
+    if (type === 'application/x-www-form-urlencoded') {
+      parseUrlEncoded(ctx.body.toString('utf8'), ctx.args, true);
+    } else if (type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'))) {
+      if (ctx.body.length === 0) return;
+      let data: unknown;
+      try {
+        data = JSON.parse(ctx.body.toString('utf8'));
+      } catch (err) {
+        throw new HttpError(400, `malformed JSON body: ${(err as Error).message}`);
+      }
+      if (data !== null && typeof data === 'object' && !Array.isArray(data)) {
+        for (const [k, v] of Object.entries(data)) addArg(ctx.args, k, v);
+      }
+    }
+  }
+
+  /** Parameters check, hooks and handler: the value to send. Throws for an error page. */
+  async run(ctx: RequestContext, route: Route, routeParams: Record<string, unknown> | undefined): Promise<unknown> {
+    const was = ctx.was;
+    if (routeParams) {
+      // URL parameters come first in args, as in Skitai.
+      const body = ctx.args;
+      ctx.args = createArgs();
+      for (const k in routeParams) ctx.args[k] = routeParams[k];
+      for (const k in body) addArg(ctx.args, k, body[k]);
+    }
+    if (route.params) checkParams(route.params, ctx.args);
+    const events = this.events;
+    let value: unknown;
+    try {
+      if (events.has(AppEvents.requestStarting)) await events.emit(AppEvents.requestStarting, [was]);
+      for (const fn of this.before) {
+        value = await fn(was);
+        if (value !== undefined && value !== null) break;
+      }
+      if (value === undefined || value === null) value = await route.handler(was, ctx.args);
+      for (const fn of this.finish) await fn(was);
+      if (events.has(AppEvents.requestSuccess)) await events.emit(AppEvents.requestSuccess, [was]);
+    } catch (err) {
+      if (events.has(AppEvents.requestFailed)) await events.emit(AppEvents.requestFailed, [was, err]);
+      let handled: unknown;
+      for (const fn of this.failed) {
+        handled = await fn(was, err);
+        if (handled !== undefined && handled !== null) break;
+      }
+      if (handled === undefined || handled === null) throw err;
+      value = handled instanceof ResponseValue ? handled : new ResponseValue(statusOf(err), handled, undefined);
+    } finally {
+      if (events.has(AppEvents.requestTearingDown)) await events.emit(AppEvents.requestTearingDown, [was]).catch((e) => this.log('error', String(e?.stack ?? e)));
+      for (const fn of this.teardown) {
+        try {
+          await fn(was);
+        } catch (e) {
+          this.log('error', `teardownRequest failed: ${(e as Error)?.stack ?? e}`);
+        }
+      }
+      if (events.has(AppEvents.requestFinished)) await events.emit(AppEvents.requestFinished, [was]).catch(() => undefined);
+    }
+    // A response body with an error status and no body gets the error page.
+    if (value instanceof ResponseValue && value.status >= 400 && (value.body === undefined || value.body === null || value.body === '')) {
+      throw new HttpError(value.status, undefined, { headers: value.headers as Record<string, string> | undefined });
+    }
+    return value;
+  }
+
+  log(level: string, message: string): void {
+    if (this.kernel?.logs) this.kernel.logs.log('app', level, message);
+    else if (level === 'error') console.error(message);
+  }
+
+  /** An error page: the app's error handler for the status, else the kernel's page (HTML or JSON). */
+  async answerError(ctx: RequestContext, err: unknown): Promise<void> {
+    const { req, res } = ctx;
+    const status = statusOf(err);
+    const http = err instanceof HttpError ? err : undefined;
+    if (status >= 500) this.log('error', `${req.method} ${req.originalUrl || req.url}: ${(err as Error)?.stack ?? err}`);
+    if (res.headersSent) {
+      if (!res.writableEnded) res.destroy();
+      return;
+    }
+    const debug = this.isDebug;
+    const traceback = debug && err instanceof Error ? err.stack : undefined;
+    const message = status >= 500 && !http ? (debug ? String((err as Error)?.message ?? err) : 'the server failed to answer this request') : String((err as Error)?.message ?? err);
+    if (http?.headers) for (const [k, v] of Object.entries(http.headers)) res.setHeader(k, v);
+    if (http?.close) res.shouldKeepAlive = false;
+    const handler = this.errorHandlers.get(status) ?? this.errorHandlers.get(0);
+    if (handler && !http?.close) {
+      const info: ErrorInfo = {
+        code: status, message, detail: http?.detail, url: req.originalUrl || req.url || '',
+        time: new Date().toUTCString(), traceback, error: err,
+      };
+      try {
+        const value = await handler(ctx.was, info);
+        if (value !== undefined && value !== null) {
+          await sendValue(req, res, value, status, () => undefined);
+          return;
+        }
+      } catch (e) {
+        this.log('error', `error handler failed: ${(e as Error)?.stack ?? e}`);
+      }
+    }
+    sendError(req as IncomingMessage, res as ServerResponse, status, message, {
+      detail: traceback ?? http?.detail,
+      close: http?.close,
+    });
+  }
+}
+
+function allowed(routes: Route[]): string[] {
+  const out = new Set<string>();
+  for (const r of routes) {
+    if (!r.methods) return ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+    for (const m of r.methods) out.add(m);
+  }
+  return [...out];
+}

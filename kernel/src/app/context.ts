@@ -1,0 +1,75 @@
+// The state of one request inside an app. Built for every request that reaches the app;
+// everything beyond the routing result is created on first use.
+import type { SkitaiRequest } from '../http/request.js';
+import type { SkitaiResponse } from '../http/response.js';
+import type { Was } from '../was.js';
+import type { App } from './app.js';
+import type { AppKernel } from './kernel-api.js';
+import { createArgs, type Args } from './params.js';
+import { AppRequest, type AuthUser } from './request.js';
+import type { Route } from './route.js';
+import { MboxManager, SessionManager, parseCookies, type StateHost } from './session.js';
+import type { UploadedFile } from './upload.js';
+
+export const kCtx = Symbol('skitai.app.context');
+
+export class RequestContext implements StateHost {
+  route: Route | undefined = undefined;
+  routeParams: Record<string, unknown> | undefined = undefined;
+  bodyRead = false;
+  user: AuthUser | undefined = undefined;
+  rpcParams: unknown[] | undefined = undefined;
+  args: Args = createArgs();
+  body: Buffer = EMPTY;
+  files: UploadedFile[] | undefined = undefined;
+  was!: Was;
+  session: SessionManager | undefined = undefined;
+  mbox: MboxManager | undefined = undefined;
+  private request_: AppRequest | undefined = undefined;
+  private cookieMap: Map<string, string> | undefined = undefined;
+  committed = false;
+
+  constructor(
+    readonly app: App,
+    readonly kernel: AppKernel,
+    readonly req: SkitaiRequest,
+    readonly res: SkitaiResponse,
+    readonly path: string,
+    readonly query: string,
+  ) {}
+
+  get basePath(): string { return this.req.baseUrl; }
+  get securekey(): string | undefined { return this.app.securekey; }
+  get sessionTimeout(): number { return this.app.sessionTimeout; }
+
+  cookies(): Map<string, string> {
+    return (this.cookieMap ??= parseCookies(this.req.headers.cookie));
+  }
+
+  get request(): AppRequest {
+    return (this.request_ ??= new AppRequest(this.req, this, this.req.originalUrl || this.req.url || '/', this.path, this.query));
+  }
+
+  getSession(): SessionManager {
+    return (this.session ??= new SessionManager(this));
+  }
+  getMbox(): MboxManager {
+    return (this.mbox ??= new MboxManager(this));
+  }
+
+  /** Writes the session and message box cookies, once, right before the head goes out. */
+  commit(success: boolean): void {
+    if (this.committed) return;
+    this.committed = true;
+    this.session?.commit();
+    this.mbox?.commit(success);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export function contextOf(was: Was, member: string): RequestContext {
+  const ctx = (was as unknown as { [kCtx]?: RequestContext })[kCtx];
+  if (!ctx) throw new Error(`was.${member} exists only inside the handlers of an App`);
+  return ctx;
+}

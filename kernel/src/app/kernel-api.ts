@@ -1,0 +1,16 @@
+// The part of the Kernel the App framework uses. Kept as a structural type so that the app
+// compiles against the kernel's contract, not against its internals.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { KernelHooks } from '../hooks.js';
+import type { MountEntry } from '../mount/table.js';
+import type { Was } from '../was.js';
+
+export interface AppKernel {
+  readonly hooks: KernelHooks;
+  readonly mounts: { findByName(name: string): MountEntry | undefined; readonly entries: readonly MountEntry[] };
+  readonly debug?: boolean;
+  readonly logs?: { log(channel: string, level: string, message: string): void };
+  extendWas<T>(name: string, factory: (was: Was) => T, owner: string): void;
+  createWas(req: IncomingMessage, res: ServerResponse): Was;
+  getswd?(): string;
+}

@@ -1,0 +1,118 @@
+// Rule compiling, matching and URL building. Rules without parameters live in a Map (one
+// lookup for the common case); rules with parameters are tried in registration order.
+
+export type ParamType = 'string' | 'int' | 'float' | 'path';
+
+interface RuleParam {
+  name: string;
+  type: ParamType;
+}
+
+/** One compiled rule: a literal or a regular expression with typed parameters. */
+export class Rule {
+  readonly source: string;
+  readonly params: RuleParam[] = [];
+  readonly literal: boolean;
+  readonly regexp: RegExp | undefined;
+  /** Literal text and parameter slots, for building URLs. */
+  private readonly parts: (string | RuleParam)[] = [];
+
+  constructor(source: string) {
+    if (typeof source !== 'string' || !source.startsWith('/')) throw new TypeError(`a route rule must start with "/": ${JSON.stringify(source)}`);
+    this.source = source;
+    const re = /<(?:(string|int|float|path):)?([A-Za-z_$][\w$]*)>/g;
+    let last = 0;
+    let pattern = '';
+    for (let m = re.exec(source); m; m = re.exec(source)) {
+      const text = source.slice(last, m.index);
+      this.parts.push(text);
+      pattern += escapeRegExp(text);
+      const param: RuleParam = { name: m[2]!, type: (m[1] as ParamType | undefined) ?? 'string' };
+      if (this.params.some((p) => p.name === param.name)) throw new TypeError(`parameter <${param.name}> appears twice in ${source}`);
+      this.params.push(param);
+      this.parts.push(param);
+      pattern += param.type === 'int' ? '(-?\\d+)' : param.type === 'float' ? '(-?\\d+(?:\\.\\d+)?)' : param.type === 'path' ? '(.+)' : '([^/]+)';
+      last = m.index + m[0].length;
+    }
+    const tail = source.slice(last);
+    if (tail.includes('<') || tail.includes('>')) throw new TypeError(`malformed parameter in route rule ${source}`);
+    this.parts.push(tail);
+    pattern += escapeRegExp(tail);
+    this.literal = this.params.length === 0;
+    this.regexp = this.literal ? undefined : new RegExp(`^${pattern}$`);
+  }
+
+  /** Matches a decoded path; returns the typed parameters or undefined. */
+  match(path: string): Record<string, unknown> | undefined {
+    if (this.literal) return path === this.source ? {} : undefined;
+    const m = this.regexp!.exec(path);
+    if (!m) return undefined;
+    const out: Record<string, unknown> = {};
+    for (let i = 0; i < this.params.length; i++) {
+      const p = this.params[i]!;
+      const raw = m[i + 1]!;
+      out[p.name] = p.type === 'int' ? Number.parseInt(raw, 10) : p.type === 'float' ? Number.parseFloat(raw) : decodeSegment(raw);
+    }
+    return out;
+  }
+
+  /** Builds the path: positional values fill the rule's parameters in order, then named ones. */
+  build(values: Record<string, unknown>): string {
+    let out = '';
+    for (const part of this.parts) {
+      if (typeof part === 'string') { out += part; continue; }
+      const v = values[part.name];
+      if (v === undefined || v === null) throw new TypeError(`missing <${part.name}> to build ${this.source}`);
+      out += part.type === 'path' ? String(v).split('/').map(encodeURIComponent).join('/') : encodeURIComponent(String(v));
+    }
+    return out;
+  }
+}
+
+function decodeSegment(raw: string): string {
+  if (!raw.includes('%')) return raw;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** A route table of any value type (the app stores its Route objects). */
+export class Router<T extends { rule: Rule }> {
+  private readonly literal = new Map<string, T[]>();
+  private readonly dynamic: T[] = [];
+  readonly all: T[] = [];
+
+  add(route: T): void {
+    this.all.push(route);
+    if (route.rule.literal) {
+      const list = this.literal.get(route.rule.source);
+      if (list) list.push(route);
+      else this.literal.set(route.rule.source, [route]);
+    } else {
+      this.dynamic.push(route);
+    }
+  }
+
+  /** Every route whose rule matches the path (several when they differ by method), with params. */
+  find(path: string): { routes: T[]; params: Record<string, unknown> } | undefined {
+    const lit = this.literal.get(path);
+    if (lit) return { routes: lit, params: {} };
+    let found: T[] | undefined;
+    let params: Record<string, unknown> | undefined;
+    for (const route of this.dynamic) {
+      if (found) {
+        if (route.rule.source === found[0]!.rule.source) found.push(route);
+        continue;
+      }
+      const p = route.rule.match(path);
+      if (p) { found = [route]; params = p; }
+    }
+    return found ? { routes: found, params: params! } : undefined;
+  }
+}
