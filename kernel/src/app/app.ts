@@ -171,6 +171,8 @@ export class App implements Mountable {
     const route = new Route(rule, options, handler);
     this.router.add(route);
     if (!this.byName.has(route.name)) this.byName.set(route.name, route);
+    // The rule itself is a name too: anonymous handlers are built by their rule.
+    if (!this.byName.has(rule)) this.byName.set(rule, route);
     return route;
   }
 
@@ -616,7 +618,7 @@ export class App implements Mountable {
       return;
     }
     const debug = this.isDebug;
-    const traceback = debug && err instanceof Error ? err.stack : undefined;
+    const traceback = debug && status >= 500 && err instanceof Error ? err.stack : undefined;
     const message = status >= 500 && !http ? (debug ? String((err as Error)?.message ?? err) : 'the server failed to answer this request') : String((err as Error)?.message ?? err);
     if (http?.headers) for (const [k, v] of Object.entries(http.headers)) res.setHeader(k, v);
     if (http?.close) res.shouldKeepAlive = false;

@@ -61,7 +61,7 @@ export class Route {
 
   /** Builds the path (without the mount point): positional args fill the rule's parameters then the declared ones; the rest go to the query string. */
   build(positional: unknown[], named: Record<string, unknown>): string {
-    const values: Record<string, unknown> = { ...named };
+    const values: Record<string, unknown> = {};
     const order = [...this.rule.params.map((p) => p.name)];
     if (this.options.params) for (const p of this.options.params) if (!p.startsWith('...')) order.push(p.endsWith('?') ? p.slice(0, -1) : p);
     for (const name of Object.keys(this.options.defaults ?? {})) if (!order.includes(name)) order.push(name);
@@ -70,6 +70,7 @@ export class Route {
       if (name === undefined) throw new TypeError(`too many arguments to build the URL of ${this.name}`);
       values[name] = v;
     });
+    Object.assign(values, named);
     const path = this.rule.build(values);
     const query = new URLSearchParams();
     for (const [k, v] of Object.entries(values)) {
