@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
 import { pinned, runBounded, ROOT } from './proc.mjs';
 
 export function wrkAvailable() {
@@ -37,18 +38,36 @@ export function parseWrk(out) {
  * One load run: {url, seconds, connections, cpus, tool} -> {rps, p99ms, p50ms, errors, non2xx}.
  * The generator is killed if it overruns its duration by 30 s.
  */
+/** Run through `sh -c '...; times'` so the generator's own CPU time is known (POSIX `times`). */
+async function timed(cmd, args, timeoutMs) {
+  const q = (x) => `'${String(x).replace(/'/g, `'\\''`)}'`;
+  const r = await runBounded('sh', ['-c', `${[cmd, ...args].map(q).join(' ')}; rc=$?; times >&2; exit $rc`], { timeoutMs });
+  const lines = r.stderr.trim().split('\n');
+  const m = /(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s\s*$/.exec(lines[lines.length - 1] || '');
+  r.cpuSeconds = m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : NaN;
+  if (m) r.stderr = lines.slice(0, -2).join('\n');
+  return r;
+}
+
 export async function load({ url, seconds, connections, cpus, tool, threads = 1 }) {
   const timeoutMs = (seconds + 30) * 1000;
+  const t0 = performance.now();
+  const res = await load1({ url, seconds, connections, cpus, tool, threads, timeoutMs });
+  res.loadCpuPct = (100 * res.cpuSeconds) / ((performance.now() - t0) / 1000);
+  return res;
+}
+
+async function load1({ url, seconds, connections, cpus, tool, threads, timeoutMs }) {
   if (tool === 'wrk') {
     const [c, a] = pinned(cpus, 'wrk', ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--timeout', '5s', '--latency', url]);
-    const r = await runBounded(c, a, { timeoutMs });
+    const r = await timed(c, a, timeoutMs);
     if (r.code !== 0) throw new Error(`wrk failed (${r.code ?? r.sig}): ${r.stderr || r.stdout}`);
-    return parseWrk(r.stdout);
+    return { ...parseWrk(r.stdout), cpuSeconds: r.cpuSeconds };
   }
   const ac = autocannonPath();
   if (!ac) throw new Error('neither wrk nor autocannon is available');
   const [c, a] = pinned(cpus, process.execPath, [ac, '--json', '-c', String(connections), '-d', String(seconds), '-t', '5', url]);
-  const r = await runBounded(c, a, { timeoutMs });
+  const r = await timed(c, a, timeoutMs);
   if (r.code !== 0) throw new Error(`autocannon failed (${r.code ?? r.sig}): ${r.stderr}`);
   const j = JSON.parse(r.stdout.slice(r.stdout.indexOf('{')));
   return {
@@ -59,5 +78,6 @@ export async function load({ url, seconds, connections, cpus, tool, threads = 1 
     errors: (j.errors || 0) + (j.timeouts || 0),
     readErrors: 0,
     non2xx: j.non2xx || 0,
+    cpuSeconds: r.cpuSeconds,
   };
 }

@@ -110,6 +110,7 @@ export async function startServer({ name, cmd, args, cpus, env, readyPort, timeo
     stderr: () => stderr,
     tree: () => processTree(child.pid),
     memory: () => memoryOf(processTree(child.pid)),
+    cpu: () => cpuSeconds(processTree(child.pid)),
     stop: () => stop(child, exited),
   };
 }
@@ -154,6 +155,45 @@ export function memoryOf(pids) {
   }
   return { hwmKiB: hwm, rssKiB: rss, processes: pids.length };
 }
+
+/** Busy and total jiffies per CPU from /proc/stat: { '0': {busy, total}, ... }. */
+export function cpuStat() {
+  const out = {};
+  for (const line of fs.readFileSync('/proc/stat', 'utf8').split('\n')) {
+    const m = /^cpu(\d+)\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const v = m[2].split(/\s+/).map(Number);
+    const idle = v[3] + (v[4] || 0);
+    const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+    out[m[1]] = { busy: total - idle, total };
+  }
+  return out;
+}
+
+/** Busy percentage of each CPU in `cpus` ('0' or '0,1') between two cpuStat() readings. */
+export function busyPct(a, b, cpus) {
+  let busy = 0, total = 0;
+  for (const c of String(cpus).split(',')) {
+    if (!a[c] || !b[c]) continue;
+    busy += b[c].busy - a[c].busy;
+    total += b[c].total - a[c].total;
+  }
+  return total ? (100 * busy) / total : NaN;
+}
+
+/** CPU seconds (user + system) used so far by the processes. */
+export function cpuSeconds(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch { /* exited */ }
+  }
+  return ticks / CLK_TCK;
+}
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
 
 /** Run a command to completion with a hard time limit; resolves {code, stdout, stderr}. */
 export function runBounded(cmd, args, { timeoutMs, cwd = ROOT, env } = {}) {
