@@ -195,6 +195,36 @@ export class Kernel {
   // --- end process model ---
 
   // --- backend services (issue 5) ---
+  /** @internal Set by ./services/index.js (loaded by the package index): builds a kernel's backend services. */
+  static backendServicesFactory: ((kernel: Kernel) => import('./services/manager.js').BackendServices) | undefined;
+  private backendServices: import('./services/manager.js').BackendServices | undefined;
+
+  /** The `was` backend services (aliases, pools, result cache, last-updated keys), built on first use. */
+  get services(): import('./services/manager.js').BackendServices {
+    if (this.backendServices === undefined) {
+      if (Kernel.backendServicesFactory === undefined) throw new Error("backend services: import '@skitai/kernel' (the package index) first");
+      this.backendServices = Kernel.backendServicesFactory(this);
+    }
+    return this.backendServices;
+  }
+
+  /** A backend alias: `alias('@api', 'http', ['10.0.0.1:5000 2', 'user:pw@10.0.0.2:5000'], { role, source, ssl })`. */
+  alias(name: string, type: string, members: string | readonly string[], options?: import('./services/alias.js').AliasOptions): this {
+    this.services.alias(name, type, members, options);
+    return this;
+  }
+
+  /** Idle backend connections older than this many seconds are reconnected (default 1200). */
+  setBackendKeepAlive(timeout: number): this {
+    this.services.setBackendKeepAlive(timeout);
+    return this;
+  }
+
+  /** Most results kept by `result.cache(seconds)` (default 300). */
+  setMaxRcache(n: number): this {
+    this.services.setMaxRcache(n);
+    return this;
+  }
   // --- end backend services ---
 
   // ---- lifecycle ---------------------------------------------------------------------
