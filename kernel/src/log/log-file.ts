@@ -44,7 +44,9 @@ export class DailyLogFile implements LogSink {
   }
 
   private open(): fs.WriteStream {
-    const stream = fs.createWriteStream(this.file, { flags: 'a' });
+    // Opened now (not on the first write), so that a rotation can rename it at any moment;
+    // buffered lines still land in the renamed file through the same descriptor.
+    const stream = fs.createWriteStream(this.file, { fd: fs.openSync(this.file, 'a'), flags: 'a' });
     stream.on('error', (err) => process.stderr.write(`skitai: cannot write ${this.file}: ${err.message}\n`));
     return stream;
   }

@@ -1,0 +1,113 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseCommandLine, parseRequestLine } from '../../src/index.js';
+import { request, sleep, tempDir } from '../../test-support/http.js';
+
+// The fixture lives in the source tree (test-support/fixtures), next to its files/ folder.
+const here = path.dirname(fileURLToPath(import.meta.url));
+const fixtureDir = path.resolve(here, '../../../test-support/fixtures');
+const script = path.join(fixtureDir, 'run-app.mjs');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+interface Run { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> }
+
+async function runScript(args: string[], env: Record<string, string> = {}, ready?: () => string): Promise<Run> {
+  const cwd = tempDir();
+  const child = spawn(process.execPath, [script, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => { out += d; });
+  child.stderr!.on('data', (d) => { err += d; });
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const said = () => (ready ? ready() : out + err);
+  for (let i = 0; i < 100 && !/listening on/.test(said()); i++) await sleep(50);
+  if (!/listening on http:\/\/127\.0\.0\.1:\d+/.test(said())) {
+    child.kill('SIGKILL');
+    assert.fail(`did not start: ${out}${err}`);
+  }
+  return { child, out: () => out, err: () => err, exit };
+}
+
+test('the command line: -v, --port N, --port=N, --workers, verbs; bad numbers are refused', () => {
+  assert.deepEqual(parseCommandLine(['-v', '--port', '8080']), { verbose: true, port: 8080, workers: undefined, verb: undefined, rest: [] });
+  assert.equal(parseCommandLine(['--port=81']).port, 81);
+  assert.equal(parseCommandLine(['--workers', '2']).workers, 2);
+  assert.equal(parseCommandLine(['-d']).verb, 'start');
+  assert.equal(parseCommandLine(['status']).verb, 'status');
+  assert.throws(() => parseCommandLine(['--port', 'abc']), /--port needs a whole number/);
+});
+
+test('run(): --port from the command line, the script folder as working directory, -v logs requests to the console, SIGTERM stops gracefully', async () => {
+  const port = await freePort();
+  const run = await runScript(['-v', '--port', String(port)], { RUN_APP_PORT: '1' });
+  try {
+    const where = JSON.parse((await request(`http://127.0.0.1:${port}/where`)).body.toString());
+    assert.equal(where.cwd, fs.realpathSync(fixtureDir));
+    assert.equal(where.swd, fs.realpathSync(fixtureDir));
+    assert.equal(where.abs, path.join(fs.realpathSync(fixtureDir), 'x', 'y'));
+    assert.equal((await request(`http://127.0.0.1:${port}/files/a.txt`)).body.toString(), 'a static file\n');
+    for (let i = 0; i < 40 && !run.out().includes('/files/a.txt'); i++) await sleep(25);
+    const line = run.out().split('\n').find((l) => l.includes('/files/a.txt'));
+    assert.ok(line, `request logged to the console:\n${run.out()}`);
+    assert.equal(parseRequestLine(line!).length, 21);
+    // An in-flight request finishes across SIGTERM.
+    const slow = request(`http://127.0.0.1:${port}/slow`);
+    await sleep(100);
+    run.child.kill('SIGTERM');
+    assert.equal((await slow).body.toString(), 'slow done');
+    assert.equal(await run.exit, 0);
+    assert.match(run.out(), /SIGTERM: stopping gracefully[\s\S]*stopped/);
+  } finally {
+    run.child.kill('SIGKILL');
+  }
+});
+
+test('run(): with logpath the logs go to files; SIGINT stops too', async () => {
+  const port = await freePort();
+  const logpath = tempDir('skitai-runlog-');
+  // Without -v the server log is in its file, not on the console: wait on the file.
+  const serverLog = path.join(logpath, 'server.log');
+  const run = await runScript([], { RUN_APP_PORT: String(port), RUN_APP_LOGPATH: logpath },
+    () => (fs.existsSync(serverLog) ? fs.readFileSync(serverLog, 'utf8') : ''));
+  try {
+    await request(`http://127.0.0.1:${port}/`);
+    run.child.kill('SIGINT');
+    assert.equal(await run.exit, 0);
+    const lines = fs.readFileSync(path.join(logpath, 'request.log'), 'utf8').trim().split('\n');
+    assert.equal(lines.length, 1);
+    assert.equal(parseRequestLine(lines[0]!)[5], '/');
+    assert.match(fs.readFileSync(path.join(logpath, 'server.log'), 'utf8'), /SIGINT: stopping gracefully/);
+    assert.equal(run.out(), '');
+  } finally {
+    run.child.kill('SIGKILL');
+  }
+});
+
+test('run(): a port in use ends the process with a clear message and a non-zero exit', async () => {
+  const blocker = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => blocker.once('listening', r));
+  const port = (blocker.address() as net.AddressInfo).port;
+  try {
+    const child = spawn(process.execPath, [script, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d) => { err += d; });
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    assert.notEqual(code, 0);
+    assert.match(err, new RegExp(`cannot start: cannot listen on 127\\.0\\.0\\.1:${port}: the address is already in use`));
+  } finally {
+    blocker.close();
+  }
+});
