@@ -176,6 +176,13 @@ async function runThroughput(sc) {
   const connections = sc.connections && !argv.includes('--connections') ? sc.connections : opt.connections;
   const rows = [];
   const handles = [];
+  let backend;
+  if (sc.backend) {
+    backend = await launch({ ...sc, path: sc.backend.path, check: sc.check, requireWorkers: false }, sc.backend, sc.backend.cpus);
+    if (backend.skip || backend.error) return { rows: [], skip: `backend: ${backend.skip || backend.error}`, connections };
+    ctx.backendUrl = `http://127.0.0.1:${backend.port}${sc.backend.path}`;
+  }
+  try {
   for (const srv of sc.servers) {
     const h = await launch(sc, srv, cpus);
     const row = { scenario: sc.name, server: srv.id, runs: [], note: h.skip || h.error || null, skipped: !!h.skip, failed: !!h.error };
@@ -223,6 +230,9 @@ async function runThroughput(sc) {
       row.mem = h.memory();
       await h.stop();
     }
+  }
+  } finally {
+    if (backend) await backend.stop();
   }
   for (const row of rows) {
     row.rps = median(row.runs.map((x) => x.rps));
@@ -399,7 +409,8 @@ function targetLines(results) {
       }
       const r = va / vb;
       const ok = t.min != null ? r >= t.min : r <= t.max;
-      out.push(`${label} = ${r.toFixed(2)} [target ${want}]: ${ok ? 'MET' : 'MISSED'}`);
+      const perCpu = t.metric === 'rss' ? '' : Number.isFinite(a.rpcs / b.rpcs) ? ` (per server CPU-second: ${(a.rpcs / b.rpcs).toFixed(2)})` : '';
+      out.push(`${label} = ${r.toFixed(2)} [target ${want}]: ${ok ? 'MET' : 'MISSED'}${perCpu}`);
     }
   }
   return out;
@@ -445,7 +456,7 @@ const header = `${finished.toISOString().slice(0, 16).replace('T', ' ')} UTC, \`
 console.log('\n' + header);
 console.log(machine() + '\n');
 console.log(textTable(lines));
-console.log('\ntargets:\n' + targets.map((t) => '  ' + t).join('\n'));
+console.log('\ntargets:\n' + (targets.length ? targets.map((t) => '  ' + t).join('\n') : '  (none in these scenarios)'));
 
 const md = [
   `Run: ${header}.`, '',

@@ -138,8 +138,16 @@ export const scenarios = [
   {
     name: 'was-get',
     title: 'was.get to a keep-alive backend',
-    pending: () => 'waiting for the `was` backend client (issue 5); will compare with a bare undici / node:http agent call',
-    servers: [],
+    path: '/',
+    check: jsonCheck,
+    // One node:http backend answering /users/42, shared by the three front servers. It runs on
+    // the load core (CPU 1) with wrk, so the front server under test keeps CPU 0 to itself.
+    backend: { id: 'backend (node:http json)', cpus: '1', path: '/users/42', spec: nodeServer('node-http.mjs', 'json', none) },
+    servers: [
+      { id: 'node:http + undici Pool', spec: nodeServer('backend-client.mjs', 'x', (ctx) => ['--mode', 'undici', '--backend', ctx.backendUrl]) },
+      { id: 'node:http + http.Agent', spec: nodeServer('backend-client.mjs', 'x', (ctx) => ['--mode', 'agent', '--backend', ctx.backendUrl]) },
+      { id: 'skitai App + was.get', subject: true, spec: nodeServer('skitai.mjs', 'wasget', (ctx) => ['--backend', ctx.backendUrl]) },
+    ],
     targets: [],
   },
   {

@@ -58,9 +58,9 @@ switch (a.kind) {
     const app = needApp();
     const backend = a.backend;
     app.route('/', async (was) => {
-      if (typeof was.get !== 'function') throw new Error('was.get is not available');
       const r = await was.get(backend);
-      return r.data ?? r.text ?? r;
+      if (r.status !== 'done' || r.statusCode !== 200) throw new Error(`was.get: ${r.status} ${r.statusCode} ${r.error?.message ?? ''}`);
+      return r.data;
     });
     kernel.mount('/', app);
     break;
