@@ -277,8 +277,10 @@ export class Alias {
 
   /** A connection failure: set the member aside, longer after each failure in a row. */
   fail(member: Member, err: unknown): void {
-    member.failures++;
     member.lastError = err instanceof Error ? err.message : String(err);
+    // Calls that were in flight when it went down fail together: one failure, not several.
+    if (member.asideUntil > Date.now()) return;
+    member.failures++;
     const wait = Math.min(this.asideMax, this.asideFirst * 2 ** Math.min(member.failures - 1, 30));
     member.asideUntil = Date.now() + Math.max(wait, 1);
   }
