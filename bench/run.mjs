@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { scenarios } from './scenarios.mjs';
-import { BENCH_DIR, ROOT, cpuStat, busyPct, startServer, freePort, tasksetAvailable, pinned, withOpenFiles, memoryOf } from './lib/proc.mjs';
+import { BENCH_DIR, ROOT, cpuStat, busyPct, setNice, startServer, freePort, tasksetAvailable, pinned, withOpenFiles, memoryOf } from './lib/proc.mjs';
 import { load, wrkAvailable, autocannonPath } from './lib/load.mjs';
 import { nginxBinary, nginxVersion } from './lib/nginx.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
@@ -28,6 +28,8 @@ options:
   --tool wrk|autocannon   load generator (default: wrk when installed)
   --retries N        run again a load run that other processes disturbed (their share of the
                      server core over 20%), keeping the least disturbed (default 2, short 0)
+  --nice N           run servers and load generator under \`nice -n N\` (N < 0 needs root): fewer
+                     disturbed runs on a shared machine, at the other users' expense
   --profile          instead of the table: run each Skitai server of the scenarios once under
                      node --cpu-prof and print its hottest frames (bench/profiles/)
   --profile-all      the same for the node baselines too (nginx is never profiled)
@@ -50,6 +52,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--idle-count') opt.idleCount = num();
   else if (a === '--tool') opt.tool = argv[++i];
   else if (a === '--retries') opt.retries = Number(argv[++i]);
+  else if (a === '--nice') opt.nice = Number(argv[++i]);
   else if (a === '--profile') opt.profile = true;
   else if (a === '--profile-all') { opt.profile = true; opt.profileAll = true; }
   else if (a === '--update-md') opt.updateMd = true;
@@ -128,6 +131,7 @@ fs.writeFileSync(path.join(staticDir, 'file-1m.bin'), crypto.randomBytes(1024 * 
 fs.chmodSync(tmp, 0o755);
 process.on('exit', () => { try { fs.rmSync(tmp, { recursive: true, force: true }); } catch { /* best effort */ } });
 
+if (opt.nice) setNice(opt.nice);
 const SERVER_CPUS = '0';
 const LOAD_CPUS = '1';
 const ctx = { tmp, staticRoot, staticDir, nginx, nginxMissing, nodeFlags: [] };
@@ -434,7 +438,7 @@ log(`  servers on CPU ${SERVER_CPUS}, ${tool} on CPU ${LOAD_CPUS}; ${opt.rounds}
 const results = [];
 const profiles = [];
 for (const sc of selected) {
-  const pend = sc.pending?.();
+  const pend = await sc.pending?.();
   if (pend) { log(`\n[${sc.name}] ${sc.title}: skipped: ${pend}`); results.push({ sc, res: { skip: pend } }); continue; }
   log(`\n[${sc.name}] ${sc.title}`);
   try {
@@ -452,7 +456,7 @@ if (opt.profile) process.exit(0);
 const lines = tableRows(results);
 const targets = targetLines(results);
 const finished = new Date();
-const header = `${finished.toISOString().slice(0, 16).replace('T', ' ')} UTC, \`${cmdline}\`, ${tool}, ${opt.rounds} interleaved rounds x ${opt.duration} s (warm-up ${opt.warmup} s), ${opt.connections} connections (static-1m: 32), servers pinned to CPU ${SERVER_CPUS}, load to CPU ${LOAD_CPUS}, load average at start ${loadavgAtStart}`;
+const header = `${finished.toISOString().slice(0, 16).replace('T', ' ')} UTC, \`${cmdline}\`, ${tool}, ${opt.rounds} interleaved rounds x ${opt.duration} s (warm-up ${opt.warmup} s), ${opt.connections} connections (static-1m: 32), servers pinned to CPU ${SERVER_CPUS}, load to CPU ${LOAD_CPUS}${opt.nice ? `, nice ${opt.nice}` : ''}, load average at start ${loadavgAtStart}`;
 console.log('\n' + header);
 console.log(machine() + '\n');
 console.log(textTable(lines));

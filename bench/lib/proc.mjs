@@ -15,9 +15,15 @@ export function tasksetAvailable() {
 }
 
 /** The command line with CPU pinning when taskset exists; cpus is like '0' or '0,1'. */
+let niceness = 0;
+/** Run servers and load generators at this niceness (negative needs root): --nice. */
+export function setNice(n) { niceness = n; }
+
 export function pinned(cpus, cmd, args) {
-  if (cpus == null || !tasksetAvailable()) return [cmd, args];
-  return ['taskset', ['-c', String(cpus), cmd, ...args]];
+  let c = cmd, a = args;
+  if (cpus != null && tasksetAvailable()) [c, a] = ['taskset', ['-c', String(cpus), c, ...a]];
+  if (niceness) [c, a] = ['nice', ['-n', String(niceness), c, ...a]];
+  return [c, a];
 }
 
 /** Raise the soft open-files limit to the hard one for a child (10,000 idle connections). */
