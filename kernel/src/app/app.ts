@@ -475,7 +475,7 @@ export class App implements Mountable {
       if (query !== '') parseUrlEncoded(query, ctx.args, false);
       if (!rpc && !route.options.stream && hasBody(req)) await this.readArgs(ctx, route);
       const value = await this.run(ctx, route, ctx.routeParams);
-      await sendValue(req, res, value, 200, () => ctx.commit(res.statusCode < 400));
+      await sendValue(req, res, value, res.statusCode, () => ctx.commit(res.statusCode < 400));
     } catch (err) {
       await this.answerError(ctx, err);
     } finally {

@@ -4,7 +4,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { acceptsGzip, compressResponse, isCompressible, sendBody } from '../http/compress.js';
+import zlib from 'node:zlib';
+import { acceptsGzip, isCompressible, sendBody } from '../http/compress.js';
 import { ApiResponse } from './api.js';
 import { HttpError } from './http-error.js';
 import { mimeType } from './mime.js';
@@ -147,7 +148,10 @@ async function* mapChunks(source: AsyncIterable<unknown> | Iterable<unknown>): A
   }
 }
 
-/** Writes a stream chunk by chunk (gzipped when it may be), honouring back-pressure. */
+/**
+ * Writes a stream chunk by chunk, honouring back-pressure. When gzipped, each chunk is
+ * flushed through, so that a part the handler yields reaches the client at once.
+ */
 async function streamOut(req: IncomingMessage, res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body: Readable): Promise<void> {
   res.statusCode = status;
   for (const [k, v] of Object.entries(headers)) if (v !== undefined) res.setHeader(k, v);
@@ -156,12 +160,32 @@ async function streamOut(req: IncomingMessage, res: ServerResponse, status: numb
     res.end();
     return;
   }
-  if (acceptsGzip(req) && isCompressible(res.getHeader('content-type')) && !res.hasHeader('content-length')) compressResponse(req, res);
+  let gz: zlib.Gzip | undefined;
+  if (acceptsGzip(req) && isCompressible(res.getHeader('content-type')) && !res.hasHeader('content-length') && !res.hasHeader('content-encoding')) {
+    res.setHeader('Content-Encoding', 'gzip');
+    const vary = res.getHeader('vary');
+    res.setHeader('Vary', vary ? `${vary}, Accept-Encoding` : 'Accept-Encoding');
+    gz = zlib.createGzip();
+  }
   res.on('close', () => { if (!body.destroyed) body.destroy(); });
+  const write = async (chunk: Buffer | string): Promise<void> => {
+    if (!res.write(chunk)) await new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+  };
   try {
     for await (const chunk of body) {
       if (res.destroyed) break;
-      if (!res.write(chunk)) await new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+      if (gz) {
+        gz.write(chunk);
+        await new Promise<void>((resolve) => gz!.flush(() => resolve()));
+        const out = gz.read() as Buffer | null;
+        if (out) await write(out);
+      } else await write(chunk);
+    }
+    if (gz && !res.destroyed) {
+      const tail: Buffer[] = [];
+      gz.on('data', (c: Buffer) => tail.push(c));
+      await new Promise<void>((resolve) => { gz!.once('end', resolve); gz!.end(); });
+      if (tail.length) await write(Buffer.concat(tail));
     }
   } catch (err) {
     // The head is out: the only honest signal left is to cut the connection.
