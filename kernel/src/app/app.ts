@@ -572,8 +572,11 @@ export class App implements Mountable {
         value = await fn(was);
         if (value !== undefined && value !== null) break;
       }
-      if (value === undefined || value === null) value = await route.handler(was, ctx.args);
-      for (const fn of this.finish) await fn(was);
+      // An answer from beforeRequest skips the handler and finishRequest, as in Skitai.
+      if (value === undefined || value === null) {
+        value = await route.handler(was, ctx.args);
+        for (const fn of this.finish) await fn(was);
+      }
       if (events.has(AppEvents.requestSuccess)) await events.emit(AppEvents.requestSuccess, [was]);
     } catch (err) {
       if (events.has(AppEvents.requestFailed)) await events.emit(AppEvents.requestFailed, [was, err]);
