@@ -123,7 +123,7 @@ export class Session extends CookieState<Record<string, unknown>> {
   /** Ends the session: the cookie is deleted. */
   expire(): void { this.load(); this.data = {}; this.expired = true; this.dirty = true; }
   /** Seconds since the epoch when it expires (0: no session). */
-  getExpiry(): number { this.load(); return this.expires; }
+  getExpiry(): number { this.load(); return this.explicitExpiry ?? this.expires; }
 
   commit(): void {
     if (!this.dirty) return;
