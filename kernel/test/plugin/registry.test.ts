@@ -151,3 +151,18 @@ test('configuration after start is refused with the phase named', async () => {
     await started.stop();
   }
 });
+
+test('kernel.reload() runs the reload taps; a failing plugin apply stops the start', async () => {
+  const seen: string[] = [];
+  const started = await startKernel((kernel) => {
+    kernel.hooks.reload.tapPromise('r', async (k) => { seen.push(`reload ${k === kernel}`); });
+  });
+  await started.kernel.reload();
+  await started.stop();
+  assert.deepEqual(seen, ['reload true']);
+  const kernel = new Kernel();
+  kernel.use(plugin('@x/broken', { apply() { throw new Error('cannot open pool'); } }));
+  const err = await startError(kernel);
+  assert.equal(err.message, 'cannot open pool');
+  assert.equal(kernel.state, 'stopped');
+});
