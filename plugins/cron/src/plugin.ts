@@ -1,0 +1,127 @@
+// The kernel plugin: `kernel.use(cron({ jobs }))`, `cron().add(spec, command)` and
+// `kernel.cron(spec, command)` (Skitai's `skitai.cron`). The jobs are checked at start in
+// every process, and the scheduler runs once per server as a background process.
+import path from 'node:path';
+import { definePlugin, Kernel, parseCommandLine, type Plugin } from '@skitai/kernel';
+import { checkJobs, checkTimezone, CronError, normalizeJobs, type FunctionJobInput, type JobInput } from './jobs.js';
+import type { SchedulerProcessOptions } from './process-entry.js';
+
+export interface CronOptions {
+  /** Crontab lines, [spec, command] pairs, or { spec, command } / { spec, module, export } objects. */
+  jobs?: readonly JobInput[];
+  /** IANA time zone for every spec (default: the server's, i.e. TZ or the system's). */
+  timezone?: string;
+  /** Accept six-field specs with a leading seconds field (default false: crontab's five). */
+  seconds?: boolean;
+  /** Folder for cron.log, relative to the startup script (default: the server's logpath). */
+  logpath?: string;
+  /** Also log to the console (default: when the server runs with -v). */
+  verbose?: boolean;
+  /** Working folder of commands and relative module paths (default: the startup script's). */
+  cwd?: string;
+  /** Seconds running jobs get to stop when the server stops (default 5). */
+  stopGrace?: number;
+}
+
+/** The target of `add`/`kernel.cron`: a shell command, or a function in a module. */
+export type CronTarget = string | Omit<FunctionJobInput, 'spec'>;
+
+export interface CronPlugin extends Plugin<CronOptions | undefined> {
+  /** Adds a job (before start), as Skitai's `skitai.cron(spec, command)`. */
+  add(spec: string, target: CronTarget, extra?: { name?: string; timezone?: string }): CronPlugin;
+  /** The jobs given so far (options and add()). */
+  readonly jobs: readonly JobInput[];
+}
+
+declare module '@skitai/kernel' {
+  interface Kernel {
+    /**
+     * Skitai's `skitai.cron(spec, command)`: a crontab job run by the server's scheduler
+     * (@skitai/cron, used automatically if it is not yet).
+     */
+    cron(spec: string, target: CronTarget, extra?: { name?: string; timezone?: string }): this;
+  }
+}
+
+export const PLUGIN_NAME = '@skitai/cron';
+const VERSION = '0.1.0';
+/** The name of the background process in the master's care. */
+export const PROCESS_NAME = 'cron';
+
+function toInput(spec: string, target: CronTarget, extra: { name?: string; timezone?: string } = {}): JobInput {
+  if (typeof spec !== 'string') throw new CronError('SKT_CRON_JOB', `cron: the spec must be a string, got ${JSON.stringify(spec)}`);
+  if (typeof target === 'string') return { spec, command: target, ...extra };
+  if (target && typeof target === 'object') return { ...target, spec, ...extra } as FunctionJobInput;
+  throw new CronError('SKT_CRON_JOB', `cron: the job for ${JSON.stringify(spec)} must be a command or { module, export }`);
+}
+
+/**
+ * The folder the kernel writes server.log to, if it writes one. The kernel has no public
+ * getter for it: read the log sink's file (a DailyLogFile alone, or inside a Tee with -v).
+ */
+function kernelLogpath(kernel: Kernel): string | undefined {
+  const server = (kernel.logs as unknown as { server?: { file?: unknown; sinks?: Array<{ file?: unknown }> } }).server;
+  const file = typeof server?.file === 'string' ? server.file : server?.sinks?.find((s) => typeof s.file === 'string')?.file;
+  return typeof file === 'string' ? path.dirname(file) : undefined;
+}
+
+function argvVerbose(): boolean {
+  try { return parseCommandLine(process.argv.slice(2)).verbose; } catch { return false; }
+}
+
+// Jobs added by kernel.cron(), kept per kernel until apply() reads them.
+const kernelJobs = new WeakMap<Kernel, JobInput[]>();
+
+/** The plugin factory: `kernel.use(cron({ jobs: ['*\/5 * * * * ./sync.sh > sync.log 2>&1'] }))`. */
+export function cron(options: CronOptions = {}): CronPlugin {
+  const added: JobInput[] = [];
+  const plugin = {
+    name: PLUGIN_NAME,
+    version: VERSION,
+    kernel: '^0.1.0',
+    get jobs(): readonly JobInput[] {
+      return [...(options.jobs ?? []), ...added];
+    },
+    add(spec: string, target: CronTarget, extra?: { name?: string; timezone?: string }): CronPlugin {
+      added.push(toInput(spec, target, extra));
+      return self;
+    },
+    apply(kernel: Kernel, useOptions: CronOptions | undefined): void {
+      const o: CronOptions = { ...options, ...useOptions };
+      const inputs = [...(options.jobs ?? []), ...(useOptions?.jobs ?? []), ...added, ...(kernelJobs.get(kernel) ?? [])];
+      const cwd = o.cwd ? kernel.abspath(o.cwd) : kernel.getswd();
+      const stopGrace = o.stopGrace ?? 5;
+      if (typeof stopGrace !== 'number' || !(stopGrace >= 0)) throw new CronError('SKT_CRON_OPTION', `cron: stopGrace must be seconds, 0 or more, got ${JSON.stringify(o.stopGrace)}`);
+      checkTimezone(o.timezone, 'cron');
+      const jobs = normalizeJobs(inputs, { cwd, seconds: o.seconds });
+      // Every process checks specs and commands (so a worker never runs with a bad table);
+      // only the master (or a single process) imports function modules to check them.
+      checkJobs(jobs, { cwd, seconds: o.seconds, timezone: o.timezone, modules: kernel.processRole !== 'worker' });
+      if (jobs.length === 0) return;
+      const processOptions: SchedulerProcessOptions = {
+        jobs,
+        cwd,
+        timezone: o.timezone,
+        seconds: o.seconds,
+        logpath: o.logpath ? kernel.abspath(o.logpath) : kernelLogpath(kernel),
+        verbose: o.verbose ?? argvVerbose(),
+        graceMs: stopGrace * 1000,
+      };
+      kernel.registerProcess(PROCESS_NAME, new URL('./process-entry.js', import.meta.url), {
+        options: processOptions,
+        stopTimeout: stopGrace + 3,
+      });
+    },
+  };
+  const self = definePlugin(plugin as Plugin<CronOptions | undefined>) as CronPlugin;
+  return self;
+}
+
+Kernel.prototype.cron = function cronMethod(this: Kernel, spec: string, target: CronTarget, extra?: { name?: string; timezone?: string }) {
+  if (this.state !== 'idle') throw new CronError('SKT_CRON_JOB', `cron: jobs are added before the server starts (it is ${this.state})`);
+  let list = kernelJobs.get(this);
+  if (!list) kernelJobs.set(this, list = []);
+  list.push(toInput(spec, target, extra));
+  if (!this.plugins.has(PLUGIN_NAME)) this.use(cron());
+  return this;
+};
