@@ -141,7 +141,7 @@ export function send(target: WireTarget, wire: WireRequest): Promise<WireRespons
         connected = true;
         if (connectTimer !== undefined) clearTimeout(connectTimer);
       };
-      if (socket.connecting || (target.ssl && !(socket as any).encrypted)) {
+      if (socket.connecting) {
         if (wire.connectTimeout > 0 && wire.connectTimeout < (wire.timeout || Infinity)) {
           connectTimer = setTimeout(() => {
             abortWith(new CallError('connect', codes.SKT_BACKEND_CONNECTION(target.label, `no connection within ${wire.connectTimeout} ms`)));
