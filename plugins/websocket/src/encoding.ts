@@ -1,0 +1,74 @@
+// Message encodings: none (text stays a string, binary a Buffer), JSON, XML-RPC.
+import { parseMethodCall, parseParams, serializeFault, serializeMethodResponse, type MethodCall } from '@skitai/kernel';
+import type { WsEncoding } from './types.js';
+
+/** What goes on the wire: text or bytes. */
+export interface Frame {
+  data: string | Buffer;
+  binary: boolean;
+}
+
+/** A message that could not be decoded: the socket is closed with 1007. */
+export class DecodeError extends Error {}
+
+/** An XML-RPC message is a methodCall ({ method, params }) or a list of values (<params>, <methodResponse>). */
+export type XmlRpcMessage = MethodCall | unknown[];
+
+function asText(data: Buffer | ArrayBuffer | Buffer[]): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}
+
+function asBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+export function decode(encoding: WsEncoding, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): unknown {
+  switch (encoding) {
+    case 'none':
+      return isBinary ? asBuffer(data) : asText(data);
+    case 'json': {
+      const text = asText(data);
+      try {
+        return JSON.parse(text);
+      } catch (err) {
+        throw new DecodeError(`malformed JSON message: ${(err as Error).message}`);
+      }
+    }
+    case 'xmlrpc': {
+      const text = asText(data);
+      try {
+        return /^\s*(<\?xml[^>]*\?>\s*)?<methodCall[\s>]/.test(text) ? parseMethodCall(text) : parseParams(text);
+      } catch (err) {
+        throw new DecodeError(`malformed XML-RPC message: ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
+/** The frame for a value, or undefined for "send nothing" (undefined, null, ''). */
+export function encode(encoding: WsEncoding, value: unknown): Frame | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  switch (encoding) {
+    case 'none':
+      if (typeof value === 'string') return { data: value, binary: false };
+      if (Buffer.isBuffer(value)) return { data: value, binary: true };
+      if (value instanceof Uint8Array) return { data: Buffer.from(value.buffer, value.byteOffset, value.byteLength), binary: true };
+      if (value instanceof ArrayBuffer) return { data: Buffer.from(value), binary: true };
+      return { data: typeof value === 'object' ? JSON.stringify(value) : String(value), binary: false };
+    case 'json':
+      return { data: JSON.stringify(value), binary: false };
+    case 'xmlrpc':
+      return { data: serializeMethodResponse(value), binary: false };
+  }
+}
+
+/** An XML-RPC fault for a handler that threw. */
+export function encodeFault(err: unknown): Frame {
+  const e = err as { faultCode?: unknown; code?: unknown; message?: unknown };
+  const code = typeof e?.faultCode === 'number' ? e.faultCode : typeof e?.code === 'number' ? e.code : 1;
+  return { data: serializeFault(code, String(e?.message ?? err)), binary: false };
+}

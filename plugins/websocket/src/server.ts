@@ -1,0 +1,507 @@
+// One kernel's WebSocket server: the handshake, connections, rooms, keep-alive, limits, shutdown.
+import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import { WebSocketServer, WebSocket, type RawData } from 'ws';
+import type { Args, Kernel, SkitaiRequest, SkitaiResponse, Was } from '@skitai/kernel';
+import { decode, DecodeError, encode, encodeFault, type Frame } from './encoding.js';
+import { defaultAdapter, type RoomAdapter, type WireMessage } from './rooms.js';
+import type { PlainWsHandlers, WebSocketOptions, WsConfig, WsEncoding, WsHandlers, WsMode } from './types.js';
+import { WebSocketService } from './service.js';
+
+export interface ResolvedOptions {
+  maxMessageSize: number;
+  maxFragments: number;
+  perMessageDeflate: WebSocketOptions['perMessageDeflate'];
+  keepAlive: number;
+  pingTimeout: number;
+  maxBufferedAmount: number;
+  backpressure: 'close' | 'drop';
+  maxPendingMessages: number;
+  handshakeTimeout: number;
+  closeTimeout: number;
+  roomParam: string;
+}
+
+function positive(name: string, value: unknown, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new TypeError(`@skitai/websocket: ${name} must be a number ${allowZero ? '0 or more' : 'over 0'}, not ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+export function resolveOptions(o: WebSocketOptions = {}): ResolvedOptions {
+  if (o.backpressure !== undefined && o.backpressure !== 'close' && o.backpressure !== 'drop') {
+    throw new TypeError(`@skitai/websocket: backpressure must be 'close' or 'drop', not ${JSON.stringify(o.backpressure)}`);
+  }
+  return {
+    maxMessageSize: positive('maxMessageSize', o.maxMessageSize, 1024 * 1024),
+    maxFragments: positive('maxFragments', o.maxFragments, 1024),
+    perMessageDeflate: o.perMessageDeflate ?? false,
+    keepAlive: positive('keepAlive', o.keepAlive, 60, true) * 1000,
+    pingTimeout: positive('pingTimeout', o.pingTimeout, 10) * 1000,
+    maxBufferedAmount: positive('maxBufferedAmount', o.maxBufferedAmount, 4 * 1024 * 1024),
+    backpressure: o.backpressure ?? 'close',
+    maxPendingMessages: positive('maxPendingMessages', o.maxPendingMessages, 64),
+    handshakeTimeout: positive('handshakeTimeout', o.handshakeTimeout, 10) * 1000,
+    closeTimeout: positive('closeTimeout', o.closeTimeout, 3) * 1000,
+    roomParam: o.roomParam ?? 'roomid',
+  };
+}
+
+/** An upgrade between the request and the 101 (or the refusal). */
+export class PendingUpgrade {
+  state: 'pending' | 'accepted' | 'refused' = 'pending';
+  clientId = 0;
+  connection: Connection | undefined = undefined;
+  timer: NodeJS.Timeout | undefined = undefined;
+  constructor(
+    readonly server: WsServer,
+    readonly req: SkitaiRequest,
+    readonly socket: Duplex,
+    readonly head: Buffer,
+    readonly res: SkitaiResponse,
+  ) {}
+}
+
+/** How a connection calls back into its route: App handlers (was, message, args) or plain ones. */
+export interface Dispatch {
+  open(conn: Connection): unknown;
+  message(conn: Connection, message: unknown): unknown;
+  close(conn: Connection, code: number, reason: string): unknown;
+}
+
+export function appDispatch(handlers: WsHandlers, was: Was, args: Args): Dispatch {
+  return {
+    open: handlers.open ? () => handlers.open!(was, args) : () => undefined,
+    message: (_c, m) => handlers.message(was, m, args),
+    close: handlers.close ? (_c, code, reason) => handlers.close!(was, args, code, reason) : () => undefined,
+  };
+}
+
+export function plainDispatch(handlers: PlainWsHandlers): Dispatch {
+  return {
+    open: handlers.open ? (c) => handlers.open!(c.service) : () => undefined,
+    message: (c, m) => handlers.message(m, c.service),
+    close: handlers.close ? (c, code, reason) => handlers.close!(c.service, code, reason) : () => undefined,
+  };
+}
+
+/** A value returned to go to one client: `return toClient(id, 'Hi')` (Skitai's `return 'Hi', id`). */
+export class Directed {
+  constructor(readonly clientId: number, readonly message: unknown) {}
+}
+export function toClient(clientId: number, message: unknown): Directed {
+  return new Directed(clientId, message);
+}
+
+const TEXT = { binary: false };
+const BINARY = { binary: true };
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/** One open WebSocket. */
+export class Connection {
+  readonly service: WebSocketService;
+  readonly sequential: boolean;
+  room: Set<Connection> | undefined = undefined;
+  closed = false;
+  private busy = false;
+  private queue: Array<[RawData, boolean]> = [];
+  private pending = 0;
+  private paused = false;
+  private lastSeen = Date.now();
+  private timer: NodeJS.Timeout | undefined = undefined;
+  private pinged = false;
+
+  constructor(
+    readonly server: WsServer,
+    readonly id: number,
+    readonly ws: WebSocket,
+    readonly req: SkitaiRequest,
+    readonly mode: WsMode,
+    readonly encoding: WsEncoding,
+    readonly keepAlive: number,
+    readonly roomKey: string | undefined,
+    readonly roomName: string | undefined,
+    private readonly dispatch: Dispatch,
+    readonly was: Was | undefined,
+  ) {
+    this.sequential = mode !== 'threadsafe';
+    this.service = new WebSocketService(server, this);
+  }
+
+  start(): void {
+    const ws = this.ws;
+    ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    ws.on('pong', () => this.onPong());
+    ws.on('ping', () => { this.lastSeen = Date.now(); });
+    ws.on('error', (err) => this.server.log('info', `websocket #${this.id}: ${err.message}`));
+    ws.once('close', (code, reason) => this.onClose(code, reason.toString('utf8')));
+    if (this.keepAlive > 0) this.timer = setTimeout(() => this.checkIdle(), this.keepAlive);
+    this.callAndDeliver(() => this.dispatch.open(this), false);
+  }
+
+  // ---- receiving ---------------------------------------------------------------------------
+
+  private onMessage(data: RawData, isBinary: boolean): void {
+    this.lastSeen = Date.now();
+    if (this.sequential && this.busy) {
+      this.queue.push([data, isBinary]);
+      this.throttle();
+      return;
+    }
+    this.handle(data, isBinary);
+  }
+
+  private handle(data: RawData, isBinary: boolean): void {
+    let message: unknown;
+    try {
+      message = decode(this.encoding, data, isBinary);
+    } catch (err) {
+      if (err instanceof DecodeError) {
+        this.close(1007, err.message.slice(0, 120));
+        return;
+      }
+      throw err;
+    }
+    this.callAndDeliver(() => this.dispatch.message(this, message), true);
+  }
+
+  /** Calls a handler and sends what it returns; async results keep the order (sequential modes). */
+  private callAndDeliver(call: () => unknown, isMessage: boolean): void {
+    let out: unknown;
+    try {
+      out = call();
+    } catch (err) {
+      this.failed(err);
+      return;
+    }
+    if (!isThenable(out)) {
+      this.deliver(out);
+      return;
+    }
+    if (this.sequential) this.busy = true;
+    this.pending++;
+    out.then((value) => {
+      this.deliver(value);
+      this.settled();
+    }, (err) => {
+      this.failed(err);
+      this.settled();
+    });
+    if (!isMessage && !this.sequential) return;
+  }
+
+  private settled(): void {
+    this.pending--;
+    this.busy = false;
+    while (!this.busy && this.queue.length > 0 && !this.closed) {
+      const [data, isBinary] = this.queue.shift()!;
+      this.handle(data, isBinary);
+    }
+    this.throttle();
+  }
+
+  /** Inbound backpressure: stop reading while too many messages wait for their handler. */
+  private throttle(): void {
+    const waiting = this.queue.length + this.pending;
+    const max = this.server.options.maxPendingMessages;
+    if (!this.paused && waiting >= max) {
+      this.paused = true;
+      this.ws.pause();
+    } else if (this.paused && waiting < max / 2) {
+      this.paused = false;
+      this.ws.resume();
+    }
+  }
+
+  private failed(err: unknown): void {
+    if (this.closed) return;
+    if (this.encoding === 'xmlrpc') {
+      this.sendFrame(encodeFault(err));
+      return;
+    }
+    this.server.log('error', `websocket #${this.id} ${this.req.originalUrl}: ${(err as Error)?.stack ?? err}`);
+    this.close(1011, 'the handler failed');
+  }
+
+  private deliver(value: unknown): void {
+    if (value === undefined || value === null || this.closed) return;
+    if (value instanceof Directed) {
+      this.server.sendTo(value.clientId, value.message, this.encoding);
+      return;
+    }
+    if (this.room !== undefined) this.server.sendRoom(this.roomKey!, value, this.encoding);
+    else this.send(value);
+  }
+
+  // ---- sending -----------------------------------------------------------------------------
+
+  /** Encodes and sends to this client. False when nothing was sent (closed, over the limit, nothing to send). */
+  send(value: unknown): boolean {
+    const frame = encode(this.encoding, value);
+    return frame === undefined ? false : this.sendFrame(frame);
+  }
+
+  sendFrame(frame: Frame): boolean {
+    const ws = this.ws;
+    if (this.closed || ws.readyState !== WebSocket.OPEN) return false;
+    if (ws.bufferedAmount > this.server.options.maxBufferedAmount) {
+      this.overflow();
+      return false;
+    }
+    ws.send(frame.data, frame.binary ? BINARY : TEXT);
+    return true;
+  }
+
+  /** Outbound backpressure: the client reads slower than we write. */
+  private overflow(): void {
+    if (this.server.options.backpressure === 'drop') {
+      this.server.stats.dropped++;
+      return;
+    }
+    this.server.stats.cut++;
+    this.server.log('warn', `websocket #${this.id}: over ${this.server.options.maxBufferedAmount} bytes queued for a slow reader: connection cut`);
+    this.closed = true;
+    this.ws.terminate();
+  }
+
+  close(code = 1000, reason = ''): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason);
+  }
+
+  // ---- keep-alive --------------------------------------------------------------------------
+
+  private checkIdle(): void {
+    if (this.closed) return;
+    if (this.pinged) {
+      // No pong in time: the peer is gone or stuck.
+      this.server.stats.idleClosed++;
+      this.ws.close(1001, 'keep-alive timeout');
+      this.timer = setTimeout(() => this.ws.terminate(), this.server.options.pingTimeout);
+      this.timer.unref();
+      return;
+    }
+    const idle = Date.now() - this.lastSeen;
+    if (idle < this.keepAlive) {
+      this.timer = setTimeout(() => this.checkIdle(), this.keepAlive - idle);
+      return;
+    }
+    this.pinged = true;
+    this.ws.ping();
+    this.timer = setTimeout(() => this.checkIdle(), this.server.options.pingTimeout);
+  }
+
+  private onPong(): void {
+    this.lastSeen = Date.now();
+    if (this.pinged) {
+      this.pinged = false;
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.checkIdle(), this.keepAlive);
+    }
+  }
+
+  private onClose(code: number, reason: string): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.queue.length = 0;
+    this.server.remove(this);
+    let out: unknown;
+    try {
+      out = this.dispatch.close(this, code, reason);
+    } catch (err) {
+      this.server.log('error', `websocket #${this.id} close handler: ${(err as Error)?.stack ?? err}`);
+      return;
+    }
+    const leave = (value: unknown) => {
+      if (value === undefined || value === null || this.roomKey === undefined) return;
+      if (value instanceof Directed) this.server.sendTo(value.clientId, value.message, this.encoding);
+      else this.server.sendRoom(this.roomKey, value, this.encoding);
+    };
+    if (isThenable(out)) out.then(leave, (err) => this.server.log('error', `websocket #${this.id} close handler: ${(err as Error)?.stack ?? err}`));
+    else leave(out);
+  }
+}
+
+/** The WebSocket side of one kernel. */
+export class WsServer {
+  readonly options: ResolvedOptions;
+  readonly wss: WebSocketServer;
+  readonly connections = new Map<number, Connection>();
+  readonly rooms = new Map<string, Set<Connection>>();
+  readonly pending = new Set<PendingUpgrade>();
+  readonly stats = { accepted: 0, refused: 0, dropped: 0, cut: 0, idleClosed: 0 };
+  adapter: RoomAdapter | undefined = undefined;
+  private unsubscribe: (() => void) | undefined = undefined;
+  private seq = 0;
+  private idBase = -1;
+  stopping = false;
+
+  constructor(readonly kernel: Kernel, rawOptions: WebSocketOptions) {
+    this.options = resolveOptions(rawOptions);
+    this.wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      maxPayload: this.options.maxMessageSize,
+      maxFragments: this.options.maxFragments,
+      perMessageDeflate: this.options.perMessageDeflate,
+    });
+    // Cookies set before the accept (a session started in beforeRequest) go out with the 101.
+    this.wss.on('headers', (headers, req) => {
+      const pending = pendingOf(req as SkitaiRequest);
+      const cookies = pending?.res.getHeader('set-cookie');
+      if (cookies !== undefined) for (const c of Array.isArray(cookies) ? cookies : [String(cookies)]) headers.push(`Set-Cookie: ${c}`);
+    });
+  }
+
+  attachAdapter(option: WebSocketOptions['adapter']): void {
+    this.adapter = typeof option === 'function' ? option(this.kernel) : option ?? defaultAdapter(this.kernel);
+    this.unsubscribe = this.adapter?.subscribe((m) => this.receive(m));
+  }
+
+  log(level: 'info' | 'warn' | 'error', message: string): void {
+    this.kernel.logs.log(level === 'error' ? 'app' : 'server', level, message);
+  }
+
+  /** Client ids: 1, 2, 3 ... in a single process; 1000000001 ... in W0, 2000000001 ... in W1 (unique across workers). */
+  nextId(): number {
+    if (this.idBase < 0) {
+      const m = /^W(\d+)$/.exec(this.kernel.workerId);
+      this.idBase = m ? (Number(m[1]) + 1) * 1_000_000_000 : 0;
+    }
+    return this.idBase + ++this.seq;
+  }
+
+  /** The handshake: 101 and a Connection, or undefined when the client went away meanwhile. */
+  accept(pending: PendingUpgrade, config: Required<Pick<WsConfig, 'mode' | 'encoding' | 'keepAlive'>> & { room?: string }, dispatch: Dispatch, was: Was | undefined): Connection | undefined {
+    if (pending.state !== 'pending') throw new Error('@skitai/websocket: this upgrade was already accepted or refused');
+    const { req, socket, head, res } = pending;
+    clearTimeout(pending.timer);
+    this.pending.delete(pending);
+    pending.state = 'accepted';
+    // The response object never writes now: the socket belongs to ws.
+    res.detachSocket(socket as Socket);
+    res.end();
+    if (this.stopping) {
+      socket.destroy();
+      return undefined;
+    }
+    let ws: WebSocket | undefined;
+    this.wss.handleUpgrade(req, socket, head, (w) => { ws = w; });
+    if (ws === undefined) return undefined;
+    const id = pending.clientId || this.nextId();
+    const url = req.originalUrl || req.url || '/';
+    const q = url.indexOf('?');
+    const roomKey = config.mode === 'groupchat' && config.room !== undefined ? `${q === -1 ? url : url.slice(0, q)}#${config.room}` : undefined;
+    const conn = new Connection(this, id, ws, req, config.mode, config.encoding, config.keepAlive * 1000, roomKey, config.room, dispatch, was);
+    pending.connection = conn;
+    this.connections.set(id, conn);
+    if (roomKey !== undefined) {
+      let room = this.rooms.get(roomKey);
+      if (room === undefined) this.rooms.set(roomKey, (room = new Set()));
+      room.add(conn);
+      conn.room = room;
+    }
+    this.stats.accepted++;
+    conn.start();
+    return conn;
+  }
+
+  remove(conn: Connection): void {
+    this.connections.delete(conn.id);
+    if (conn.room !== undefined) {
+      conn.room.delete(conn);
+      if (conn.room.size === 0 && this.rooms.get(conn.roomKey!) === conn.room) this.rooms.delete(conn.roomKey!);
+    }
+  }
+
+  // ---- delivery, here and in other processes ------------------------------------------------
+
+  /** To every member of a room, in every process. */
+  sendRoom(roomKey: string, value: unknown, encoding: WsEncoding, except?: number): number {
+    const frame = encode(encoding, value);
+    if (frame === undefined) return 0;
+    const n = this.deliverRoom(roomKey, frame, except);
+    this.adapter?.publish({ t: 'room', room: roomKey, except, ...toWire(frame) });
+    return n;
+  }
+
+  private deliverRoom(roomKey: string, frame: Frame, except?: number): number {
+    const room = this.rooms.get(roomKey);
+    if (room === undefined) return 0;
+    let n = 0;
+    for (const c of room) if (c.id !== except && c.sendFrame(frame)) n++;
+    return n;
+  }
+
+  /** To one client id, here or in another process. True when sent here or handed to the adapter. */
+  sendTo(clientId: number, value: unknown, encoding: WsEncoding): boolean {
+    const frame = encode(encoding, value);
+    if (frame === undefined) return false;
+    const local = this.connections.get(clientId);
+    if (local !== undefined) return local.sendFrame(frame);
+    if (this.adapter === undefined) return false;
+    this.adapter.publish({ t: 'client', id: clientId, ...toWire(frame) });
+    return true;
+  }
+
+  private receive(m: WireMessage): void {
+    const frame: Frame = { data: m.b64 ? Buffer.from(m.data, 'base64') : m.data, binary: m.b64 === true };
+    if (m.t === 'room') this.deliverRoom(m.room, frame, m.except);
+    else if (m.t === 'client') this.connections.get(m.id)?.sendFrame(frame);
+  }
+
+  // ---- shutdown ----------------------------------------------------------------------------
+
+  /** 1001 to every socket; whatever has not closed after closeTimeout is cut. */
+  async close(): Promise<void> {
+    this.stopping = true;
+    for (const p of this.pending) {
+      clearTimeout(p.timer);
+      p.socket.destroy();
+    }
+    this.pending.clear();
+    const open = [...this.connections.values()];
+    const closed = open.map((c) => new Promise<void>((resolve) => {
+      if (c.ws.readyState === WebSocket.CLOSED) return resolve();
+      c.ws.once('close', () => resolve());
+    }));
+    for (const c of open) c.close(1001, 'server shutting down');
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), this.options.closeTimeout); });
+    const outcome = await Promise.race([Promise.all(closed), deadline]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      for (const c of this.connections.values()) c.ws.terminate();
+      await Promise.race([Promise.all(closed), new Promise((r) => setTimeout(r, 200))]);
+    }
+    this.unsubscribe?.();
+    await this.adapter?.close?.();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}
+
+function toWire(frame: Frame): { data: string; b64?: true } {
+  return typeof frame.data === 'string' ? { data: frame.data } : { data: frame.data.toString('base64'), b64: true };
+}
+
+// ---- pending upgrades by request (the route handler finds its upgrade here) -----------------
+
+const pendingByReq = new WeakMap<object, PendingUpgrade>();
+export function pendingOf(req: SkitaiRequest | undefined): PendingUpgrade | undefined {
+  return req === undefined ? undefined : pendingByReq.get(req);
+}
+export function setPending(req: SkitaiRequest, p: PendingUpgrade): void {
+  pendingByReq.set(req, p);
+}
+
+const servers = new WeakMap<object, WsServer>();
+export function serverOf(kernel: Kernel): WsServer | undefined {
+  return servers.get(kernel);
+}
+export function setServer(kernel: Kernel, server: WsServer): void {
+  servers.set(kernel, server);
+}

@@ -1,0 +1,205 @@
+// WebSocket routes in an App: modes, encodings, events, and upgrades refused by the app's rules.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { App, HttpError, parseMethodResponse, serializeMethodCall, serializeParams } from '@skitai/kernel';
+import { wsRoute, websocketServer } from '../src/index.js';
+import { appWas, open, raw, refusedStatus, serve, sleep, type Served } from '../test-support/helpers.js';
+
+describe('App WebSocket routes', { timeout: 30_000 }, () => {
+  let s: Served;
+  const events: string[] = [];
+  let beforeSeen = 0;
+
+  before(async () => {
+    const app = new App({
+      users: { admin: 'secret' },
+      authorization: 'basic',
+      securekey: 'k'.repeat(32),
+    });
+    app.beforeRequest((was) => {
+      beforeSeen++;
+      if (was.req.headers['x-block'] === 'yes') return appWas(was).response(403, 'blocked by beforeRequest');
+      return undefined;
+    });
+    app.route('/echo', wsRoute({ mode: 'simple', keepAlive: 60 }, {
+      open: (was) => `Welcome Client ${was.wsclient}`,
+      message: (_was, message: string | Buffer) => (Buffer.isBuffer(message) ? message : `ECHO:${message}`),
+      close: (was) => { events.push(`closed ${was.wsclient}`); },
+    }));
+    app.route('/bare', wsRoute({}, (_was, m) => `bare:${m}`));
+    app.route('/async', wsRoute({ mode: 'simple' }, async (_was, m: string) => {
+      // Later messages wait for earlier ones in simple mode: replies keep their order.
+      await sleep(Number(m) * 10);
+      return `done ${m}`;
+    }));
+    app.route('/json', wsRoute({ encoding: 'json' }, (_was, m: { query: string; offset: number }) => ({ found: [m.query], offset: m.offset + 1 })));
+    app.route('/xmlrpc', wsRoute({ encoding: 'xmlrpc' }, (_was, m: { method: string; params: unknown[] } | unknown[]) => {
+      if (Array.isArray(m)) return { params: m };
+      if (m.method === 'fail') throw Object.assign(new Error('no such thing'), { faultCode: 42 });
+      return { method: m.method, sum: (m.params as number[]).reduce((a, b) => a + b, 0) };
+    }));
+    app.route('/args/<name>', wsRoute({}, (_was, m, args) => `${args.name}/${args.client_name}: ${m}`));
+    app.route('/secret', { authenticate: true }, wsRoute({}, (was, m) => `${appWas(was).request.user?.name} said ${m}`));
+    app.route('/origin', { accessControlAllowOrigin: ['http://good.example'] }, wsRoute({}, (_was, m) => `origin ok: ${m}`));
+    app.route('/init', wsRoute({}, {
+      init: (was, args) => {
+        if (args.token !== 'ok') throw new HttpError(401, 'bad token');
+        if (args.json) return { encoding: 'json' };
+        return undefined;
+      },
+      message: (_was, m) => ({ got: m }),
+    }));
+    app.route('/direct', wsRoute({ mode: 'simple' }, (was, m) => {
+      was.websocket.send(`You said, ${m}`);
+      was.websocket.send('I said acknowledge');
+    }));
+    app.route('/throws', wsRoute({}, () => { throw new Error('handler bug'); }));
+    app.route('/page', () => 'a page');
+    s = await serve([['/', app]]);
+  });
+  after(() => s.close());
+
+  test('echo: open message, a reply per message, close event', async () => {
+    const c = await open(`${s.url}/echo`);
+    const welcome = String(await c.nth(0));
+    assert.match(welcome, /^Welcome Client \d+$/);
+    c.send('hello');
+    c.send('world');
+    assert.deepEqual((await c.waitFor(3)).map(String).slice(1), ['ECHO:hello', 'ECHO:world']);
+    c.send(Buffer.from([1, 2, 3]));
+    const bin = await c.nth(3);
+    assert.ok(Buffer.isBuffer(bin), 'binary comes back binary');
+    assert.deepEqual([...bin as Buffer], [1, 2, 3]);
+    c.ws.close(1000);
+    await c.waitClosed();
+    const id = welcome.split(' ').pop();
+    for (let i = 0; i < 50 && !events.includes(`closed ${id}`); i++) await sleep(20);
+    assert.ok(events.includes(`closed ${id}`), 'the close handler ran with was.wsclient');
+  });
+
+  test('a bare message handler; async handlers keep the order in simple mode', async () => {
+    const c = await open(`${s.url}/bare`);
+    c.send('x');
+    assert.equal(String(await c.nth(0)), 'bare:x');
+    const a = await open(`${s.url}/async`);
+    for (const n of ['5', '1', '3']) a.send(n);
+    assert.deepEqual((await a.waitFor(3)).map(String), ['done 5', 'done 1', 'done 3']);
+    c.terminate();
+    a.terminate();
+  });
+
+  test('JSON messages are parsed and replies serialized; malformed JSON closes with 1007', async () => {
+    const c = await open(`${s.url}/json`);
+    c.send(JSON.stringify({ query: 'skitai', offset: 9 }));
+    assert.deepEqual(JSON.parse(String(await c.nth(0))), { found: ['skitai'], offset: 10 });
+    c.send('{not json');
+    const { code } = await c.waitClosed();
+    assert.equal(code, 1007);
+  });
+
+  test('XML-RPC: a methodCall gets a methodResponse, a throw a fault, <params> a list', async () => {
+    const c = await open(`${s.url}/xmlrpc`);
+    c.send(serializeMethodCall('add', [1, 2, 39]));
+    assert.deepEqual(parseMethodResponse(String(await c.nth(0))), { method: 'add', sum: 42 });
+    c.send(serializeMethodCall('fail', []));
+    assert.throws(() => parseMethodResponse(String(c.messages[1] ?? '')), /./);
+    const fault = String(await c.nth(1));
+    assert.match(fault, /<fault>/);
+    assert.match(fault, /no such thing/);
+    assert.match(fault, /<int>42<\/int>|<i4>42<\/i4>/);
+    c.send(serializeParams(['a', 7]));
+    assert.deepEqual(parseMethodResponse(String(await c.nth(2))), { params: ['a', 7] });
+    c.terminate();
+  });
+
+  test('route and query parameters reach the handler as args', async () => {
+    const c = await open(`${s.url}/args/room7?client_name=stevemartine`);
+    c.send('hi');
+    assert.equal(String(await c.nth(0)), 'room7/stevemartine: hi');
+    c.terminate();
+  });
+
+  test('was.websocket.send sends several messages from one handler call', async () => {
+    const c = await open(`${s.url}/direct`);
+    c.send('ok');
+    assert.deepEqual((await c.waitFor(2)).map(String), ['You said, ok', 'I said acknowledge']);
+    c.terminate();
+  });
+
+  test('a handler that throws closes the socket with 1011', async () => {
+    const c = await open(`${s.url}/throws`);
+    c.send('boom');
+    assert.equal((await c.waitClosed()).code, 1011);
+  });
+
+  test('beforeRequest refuses the upgrade: 403 before any 101', async () => {
+    const seen = beforeSeen;
+    const r = await refusedStatus(`${s.url}/echo`, { headers: { 'X-Block': 'yes' } });
+    assert.equal(r.status, 403);
+    assert.ok(beforeSeen > seen, 'beforeRequest ran for the upgrade');
+  });
+
+  test('authentication: 401 with a challenge without credentials, open with them', async () => {
+    const r = await refusedStatus(`${s.url}/secret`);
+    assert.equal(r.status, 401);
+    assert.match(String(r.headers['www-authenticate']), /^Basic /);
+    const c = await open(`${s.url}/secret`, { headers: { Authorization: `Basic ${Buffer.from('admin:secret').toString('base64')}` } });
+    c.send('x');
+    assert.equal(String(await c.nth(0)), 'admin said x');
+    c.terminate();
+  });
+
+  test('CORS origin rules apply to the upgrade: 403 for another origin', async () => {
+    assert.equal((await refusedStatus(`${s.url}/origin`, { origin: 'http://evil.example' })).status, 403);
+    const c = await open(`${s.url}/origin`, { origin: 'http://good.example' });
+    c.send('y');
+    assert.equal(String(await c.nth(0)), 'origin ok: y');
+    c.terminate();
+  });
+
+  test('init may refuse (401) or change the config (JSON)', async () => {
+    assert.equal((await refusedStatus(`${s.url}/init?token=bad`)).status, 401);
+    const plain = await open(`${s.url}/init?token=ok`);
+    plain.send('z');
+    assert.equal(String(await plain.nth(0)), '{"got":"z"}');
+    const json = await open(`${s.url}/init?token=ok&json=1`);
+    json.send('"quoted"');
+    assert.deepEqual(JSON.parse(String(await json.nth(0))), { got: 'quoted' });
+    plain.terminate();
+    json.terminate();
+  });
+
+  test('404 for an unknown route and for a page that is not a WebSocket route gets 426', async () => {
+    assert.equal((await refusedStatus(`${s.url}/nowhere`)).status, 404);
+    const r = await fetch(`http://127.0.0.1:${s.port}/echo`);
+    assert.equal(r.status, 426);
+    assert.equal(r.headers.get('upgrade'), 'websocket');
+    // An ordinary route never answers 101: its page goes out and the connection closes.
+    assert.equal((await refusedStatus(`${s.url}/page`)).status, 200);
+  });
+
+  test('missing Host or Sec-WebSocket-Key: 400, before any 101', async () => {
+    const noKey = await raw(s.port, 'GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    assert.match(noKey.text, /^HTTP\/1\.1 400 /);
+    assert.doesNotMatch(noKey.text, / 101 /);
+    const badKey = await raw(s.port, 'GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    assert.match(badKey.text, /^HTTP\/1\.1 400 /);
+    const noHost = await raw(s.port, 'GET /echo HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    assert.match(noHost.text, /^HTTP\/1\.1 400 /);
+    assert.doesNotMatch(noHost.text, / 101 /);
+    const noHost10 = await raw(s.port, 'GET /echo HTTP/1.0\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    assert.match(noHost10.text, /^HTTP\/1\.1 400 /);
+    const version = await raw(s.port, 'GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 99\r\n\r\n');
+    assert.match(version.text, /^HTTP\/1\.1 426 /);
+    assert.match(version.text, /Sec-WebSocket-Version: 13/i);
+    const ok = await raw(s.port, 'GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n', 300);
+    assert.match(ok.text, /^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    assert.match(ok.text, /Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=/);
+  });
+
+  test('the server counts what it accepted and refused', () => {
+    const stats = websocketServer(s.kernel)!.stats;
+    assert.ok(stats.accepted >= 10, `accepted ${stats.accepted}`);
+    assert.ok(stats.refused >= 5, `refused ${stats.refused}`);
+  });
+});
