@@ -192,6 +192,83 @@ export class Kernel {
   }
 
   // --- process model (issue 4): kernel methods ---
+  /** @internal Set when kernel/src/process/ loads (the package index loads it). */
+  static processModelFactory: ((kernel: Kernel) => import('./process/model.js').ProcessModel) | undefined;
+  private processModelState: import('./process/model.js').ProcessModel | undefined;
+
+  /** The process model's state for this kernel: role, shared keys, messenger, background processes. */
+  get processModel(): import('./process/model.js').ProcessModel {
+    if (this.processModelState === undefined) {
+      if (!Kernel.processModelFactory) throw new Error('@skitai/kernel: the process model is not loaded (import it through the package index)');
+      this.processModelState = Kernel.processModelFactory(this);
+    }
+    return this.processModelState;
+  }
+
+  /** 'single' (one process), 'master' (of workers, serves nothing) or 'worker'. */
+  get processRole(): import('./process/model.js').ProcessRole {
+    return this.processModel.role;
+  }
+
+  /**
+   * Skitai's set_worker_critical_point: a worker over `cpuPercent` of one core for `continuous`
+   * intervals of `interval` seconds in a row is replaced (the new worker first). interval 0: off.
+   */
+  setWorkerCriticalPoint(options: import('./process/model.js').CriticalPointOptions = {}): this {
+    this.processModel.setCriticalPoint(options);
+    return this;
+  }
+
+  /** Declares last-updated keys, shared by every worker (before run()). */
+  addlu(...keys: string[]): this {
+    this.processModel.lu.add(...keys);
+    return this;
+  }
+
+  /** Marks a key updated now, in every worker; emits `model-changed:<key>` and `model-changed`. */
+  setlu(key: string, ...args: unknown[]): number {
+    return this.processModel.setlu(key, args);
+  }
+
+  /** The latest last-updated time (ms since the epoch) of the keys given. */
+  getlu(...keys: string[]): number {
+    return this.processModel.lu.get(...keys);
+  }
+
+  /** An event to every worker, this one included (at once here, through the master elsewhere). */
+  broadcast(event: string, ...args: unknown[]): void {
+    this.processModel.broadcast(event, args);
+  }
+
+  /** An event to one worker ('W0', 'W1' ...; 'M' the master). False when there is no such worker. */
+  sendTo(workerId: string, event: string, ...args: unknown[]): boolean {
+    return this.processModel.sendTo(workerId, event, args);
+  }
+
+  /** Listens to broadcasts and messages sent to this process. Returns the function that stops listening. */
+  onBroadcast(listener: import('./process/model.js').BroadcastListener): () => void {
+    return this.processModel.onBroadcast(listener);
+  }
+
+  /**
+   * A background process (a plugin's delivery agent, a scheduler): `entry` is a module run
+   * once, in the master's care (or beside a single process), restarted with a backoff when it
+   * dies, stopped with the server. Call it from a plugin's apply() or before run().
+   */
+  registerProcess(name: string, entry: string | URL, options: import('./process/background.js').BackgroundProcessOptions = {}): this {
+    this.processModel.register(name, entry, options);
+    return this;
+  }
+
+  /** A rolling restart of every worker (was.restart()). */
+  restartWorkers(): void {
+    this.processModel.requestRestart();
+  }
+
+  /** A graceful stop of the whole server, master included (was.shutdown()). */
+  shutdownServer(): void {
+    this.processModel.requestShutdown();
+  }
   // --- end process model ---
 
   // --- backend services (issue 5) ---
@@ -402,8 +479,10 @@ export class Kernel {
       process.exit(2);
     }
     // --- process model (issue 4): workers, daemon verbs ---
-    if (cli.verb !== undefined || (cli.workers ?? options.workers ?? 1) > 1) {
-      process.stderr.write('skitai: workers and daemon verbs come with the process model; running one foreground process\n');
+    {
+      const { runProcessModel } = await import('./process/run.js');
+      const pm = await runProcessModel(this, options, cli);
+      if (pm.handled) return pm.listening;
     }
     // --- end process model ---
     process.chdir(this.getswd());

@@ -1,0 +1,161 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Kernel, RunOptions } from '../kernel.js';
+import type { CommandLine } from '../run/argv.js';
+import { scriptName } from './title.js';
+
+/** Where the daemon keeps its pid file and its console output. */
+export interface DaemonPaths {
+  pidFile: string;
+  outFile: string;
+}
+
+export interface DaemonOptions {
+  /** Folder for the pid file (default: the startup script's folder). */
+  varpath?: string;
+  logpath?: string;
+}
+
+export function daemonPaths(kernel: Kernel, options: DaemonOptions): DaemonPaths {
+  const dir = options.varpath ? kernel.abspath(options.varpath) : kernel.getswd();
+  const base = scriptName().replace(/\.[cm]?[jt]s$/, '');
+  const outDir = options.logpath ? kernel.abspath(options.logpath) : dir;
+  return { pidFile: path.join(dir, `${base}.pid`), outFile: path.join(outDir, `${base}.out`) };
+}
+
+export type PidState = { state: 'running'; pid: number } | { state: 'stale'; pid: number } | { state: 'none' };
+
+/** Whether a pid is a live skitai process (a pid reused by another program is stale). */
+export function isSkitaiProcess(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+    if (cmdline.includes('skitai(')) return true;
+    // Titles are set once the startup script runs: a process that just started is ours too.
+    return cmdline.includes(scriptName());
+  } catch {
+    return true; // no /proc: trust the signal test
+  }
+}
+
+export function readPidFile(file: string): PidState {
+  let text: string;
+  try { text = fs.readFileSync(file, 'utf8'); } catch { return { state: 'none' }; }
+  const pid = Number.parseInt(text.trim(), 10);
+  if (!Number.isInteger(pid) || pid <= 0) return { state: 'stale', pid: 0 };
+  return isSkitaiProcess(pid) ? { state: 'running', pid } : { state: 'stale', pid };
+}
+
+export function writePidFile(file: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${process.pid}\n`);
+  process.once('exit', () => {
+    try {
+      if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.unlinkSync(file);
+    } catch { /* gone */ }
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function say(line: string): void {
+  process.stdout.write(`skitai(${scriptName()}): ${line}\n`);
+}
+
+async function waitGone(pid: number, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (!isSkitaiProcess(pid)) return true;
+    await sleep(100);
+  }
+  return !isSkitaiProcess(pid);
+}
+
+async function stopDaemon(paths: DaemonPaths, graceMs: number): Promise<number> {
+  const st = readPidFile(paths.pidFile);
+  if (st.state === 'none') { say('not running'); return 0; }
+  if (st.state === 'stale') {
+    fs.rmSync(paths.pidFile, { force: true });
+    say(`not running (removed a stale pid file for pid ${st.pid})`);
+    return 0;
+  }
+  process.kill(st.pid, 'SIGTERM');
+  if (!(await waitGone(st.pid, graceMs))) {
+    say(`pid ${st.pid} did not stop within ${Math.round(graceMs / 1000)} s: killing it`);
+    // The daemon leads its own process group: its workers go with it.
+    try { process.kill(-st.pid, 'SIGKILL'); } catch { try { process.kill(st.pid, 'SIGKILL'); } catch { /* gone */ } }
+    await waitGone(st.pid, 5000);
+  }
+  fs.rmSync(paths.pidFile, { force: true });
+  say(`stopped (pid ${st.pid})`);
+  return 0;
+}
+
+async function startDaemon(kernel: Kernel, paths: DaemonPaths): Promise<number> {
+  const st = readPidFile(paths.pidFile);
+  if (st.state === 'running') { say(`already running (pid ${st.pid})`); return 1; }
+  if (st.state === 'stale') fs.rmSync(paths.pidFile, { force: true });
+  fs.mkdirSync(path.dirname(paths.outFile), { recursive: true });
+  const out = fs.openSync(paths.outFile, 'a');
+  const args = process.argv.slice(1).filter((a, i) => i === 0 || !['start', '-d', 'restart', '-r'].includes(a));
+  const child = spawn(process.execPath, [...process.execArgv, ...args], {
+    detached: true,
+    stdio: ['ignore', out, out],
+    cwd: kernel.getswd(),
+    env: { ...process.env, SKITAI_DAEMON_PIDFILE: paths.pidFile },
+  });
+  fs.closeSync(out);
+  let exited: string | undefined;
+  child.once('exit', (code, signal) => { exited = signal ?? `exit code ${code}`; });
+  const until = Date.now() + 60_000;
+  while (Date.now() < until && exited === undefined) {
+    const now = readPidFile(paths.pidFile);
+    if (now.state === 'running' && now.pid === child.pid) {
+      child.unref();
+      say(`started (pid ${child.pid}); output in ${paths.outFile}`);
+      return 0;
+    }
+    await sleep(100);
+  }
+  let tail = '';
+  try { tail = fs.readFileSync(paths.outFile, 'utf8').split('\n').slice(-8).join('\n'); } catch { /* none */ }
+  if (exited === undefined) {
+    try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
+    exited = 'no answer within 60 s';
+  }
+  process.stderr.write(`skitai(${scriptName()}): failed to start (${exited}); the end of ${paths.outFile}:\n${tail}\n`);
+  return 1;
+}
+
+/**
+ * The daemon verbs: start (-d), stop (-s), restart (-r), status. Exit codes: 0 done or
+ * running; status 3 when stopped (as LSB init scripts); 1 a failure.
+ */
+export async function daemonVerb(kernel: Kernel, options: RunOptions & DaemonOptions, cli: CommandLine): Promise<number> {
+  const paths = daemonPaths(kernel, options);
+  const stopDeadline: number = (kernel as unknown as { settings?: { stopDeadline?: number } }).settings?.stopDeadline ?? 10_000;
+  const grace = stopDeadline + 10_000;
+  switch (cli.verb) {
+    case 'status': {
+      const st = readPidFile(paths.pidFile);
+      if (st.state === 'running') { say(`running (pid ${st.pid})`); return 0; }
+      if (st.state === 'stale') say(`stopped (stale pid file ${paths.pidFile} for pid ${st.pid})`);
+      else say('stopped');
+      return 3;
+    }
+    case 'stop':
+      return stopDaemon(paths, grace);
+    case 'restart':
+      await stopDaemon(paths, grace);
+      return startDaemon(kernel, paths);
+    case 'start':
+      return startDaemon(kernel, paths);
+    default:
+      return 2;
+  }
+}

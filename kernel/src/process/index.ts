@@ -1,0 +1,8 @@
+// The process model (issue 4): workers, daemon verbs, rolling reload, CPU critical point,
+// background processes, the master/worker messenger and shared last-updated keys.
+export { ProcessModel, type ProcessRole, type CriticalPointOptions, type CriticalPoint, type BroadcastListener } from './model.js';
+export { backgroundProcess, type BackgroundProcessOptions, type BackgroundContext } from './background.js';
+export { LuStore } from './lu.js';
+export { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js';
+export { readPidFile, daemonPaths, type DaemonPaths, type DaemonOptions, type PidState } from './daemon.js';
+export type { ProcessRunOptions } from './run.js';

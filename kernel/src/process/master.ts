@@ -1,0 +1,336 @@
+import cluster, { type Worker } from 'node:cluster';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Kernel, Listening, RunOptions } from '../kernel.js';
+import type { CommandLine } from '../run/argv.js';
+import { Logs } from '../log/logger.js';
+import { setTitle } from './title.js';
+import { RestartPolicy } from './restart-policy.js';
+import { BackgroundProcesses } from './background.js';
+import { isSkitaiMessage, type MasterMessage, type WorkerMessage } from './messages.js';
+
+type State = 'starting' | 'ready' | 'retiring';
+
+interface WorkerRecord {
+  worker: Worker;
+  slot: number;
+  state: State;
+  /** Replace it if it dies (false for a reload's candidate until it is ready). */
+  replace: boolean;
+  startError?: { code: string | undefined; message: string };
+  over: number;
+  ready: Promise<void>;
+  onReady: () => void;
+  onFail: (err: Error) => void;
+}
+
+export interface MasterHooks {
+  /** Once every worker of the first generation listens (the daemon writes its pid file here). */
+  ready?: (listening: Listening) => void;
+  /** Just before the master exits. */
+  exit?: () => void;
+}
+
+const VERB_ARGS = new Set(['start', '-d', 'stop', '-s', 'restart', '-r', 'status']);
+
+/**
+ * The master of N workers: binds through the workers' listen (node:cluster shares one
+ * socket; the master serves nothing), replaces workers that die (with a backoff and a limit
+ * per period), reloads them one at a time on SIGHUP, stops them gracefully on SIGTERM/SIGINT,
+ * runs the background processes, relays broadcasts and watches the CPU critical point.
+ */
+export async function runMaster(kernel: Kernel, options: RunOptions, cli: CommandLine, count: number, hooks: MasterHooks = {}): Promise<Listening | undefined> {
+  const model = kernel.processModel;
+  model.role = 'master';
+  setTitle('master');
+  process.chdir(kernel.getswd());
+  const logpath = options.logpath ? kernel.abspath(options.logpath) : undefined;
+  kernel.logs = new Logs({ logpath, verbose: cli.verbose || options.verbose });
+  const log = (level: 'info' | 'warn' | 'error', message: string) => kernel.logs.log('server', level, `master: ${message}`);
+  const stopDeadline: number = (kernel as unknown as { settings?: { stopDeadline?: number } }).settings?.stopDeadline ?? 10_000;
+
+  const records = new Map<number, WorkerRecord>();
+  const policies = new Map<number, RestartPolicy>();
+  const cooldownUntil = new Map<number, number>();
+  let stopping = false;
+  let everReady = false;
+  let listening: Listening | undefined;
+  let luFile: string | undefined;
+
+  const cleanup = () => {
+    if (luFile) { try { fs.unlinkSync(luFile); } catch { /* gone */ } }
+    hooks.exit?.();
+  };
+
+  const fatal = (message: string): void => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`skitai: ${message}\n`);
+    kernel.logs.log('server', 'error', `master: ${message}`);
+    for (const rec of records.values()) {
+      try { rec.worker.process.kill('SIGKILL'); } catch { /* gone */ }
+    }
+    void model.background?.stopAll();
+    cleanup();
+    // Give the log a moment to reach its file.
+    setTimeout(() => process.exit(1), 100);
+  };
+
+  // Plugins run their apply() in the master too, so that background processes they register
+  // are known here (their startup taps run only in workers).
+  const background = new BackgroundProcesses(log);
+  model.background = background;
+  try {
+    await kernel.plugins.applyAll(kernel, kernel.version);
+  } catch (err) {
+    process.stderr.write(`skitai: cannot start: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+    return undefined;
+  }
+
+  const env: Record<string, string> = {};
+  if (model.lu.keys().length > 0) {
+    const dir = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+    luFile = path.join(dir, `skitai-lu-${process.pid}-${Date.now().toString(36)}`);
+    model.lu.createShared(luFile);
+    env.SKITAI_LU_FILE = luFile;
+  }
+
+  cluster.setupPrimary({
+    exec: process.argv[1],
+    args: process.argv.slice(2).filter((a) => !VERB_ARGS.has(a)),
+    serialization: 'advanced',
+  });
+
+  const idOf = (rec: WorkerRecord) => `W${rec.slot}`;
+  const live = (slot: number) => [...records.values()].filter((r) => r.slot === slot && r.state !== 'retiring');
+
+  model.transport = {
+    broadcast: (event, args, from) => relay({ event, args, from }, undefined),
+    send: (to, event, args, from) => deliverTo(to, event, args, from),
+    restart: () => void rollingReload('restart asked for'),
+    shutdown: () => void shutdown('shutdown asked for'),
+  };
+
+  function relay(msg: { event: string; args: unknown[]; from: string }, sender: WorkerRecord | undefined): void {
+    const out: MasterMessage = { skitai: 'deliver', event: msg.event, args: msg.args, from: msg.from };
+    for (const rec of records.values()) {
+      if (rec === sender || rec.state === 'retiring' || !rec.worker.isConnected()) continue;
+      try { rec.worker.send(out); } catch { /* exiting */ }
+    }
+  }
+
+  function deliverTo(to: string, event: string, args: unknown[], from: string): boolean {
+    if (to === 'M') {
+      model.deliver(event, args, from);
+      return true;
+    }
+    const rec = [...records.values()].find((r) => idOf(r) === to && r.state !== 'retiring' && r.worker.isConnected());
+    if (!rec) return false;
+    try { rec.worker.send({ skitai: 'deliver', event, args, from } satisfies MasterMessage); } catch { return false; }
+    return true;
+  }
+
+  function fork(slot: number, replace: boolean): WorkerRecord {
+    const worker = cluster.fork({ ...env, SKITAI_WORKER_SLOT: String(slot) });
+    let onReady!: () => void;
+    let onFail!: (err: Error) => void;
+    const ready = new Promise<void>((resolve, reject) => { onReady = resolve; onFail = reject; });
+    ready.catch(() => { /* handled by whoever waits */ });
+    const rec: WorkerRecord = { worker, slot, state: 'starting', replace, over: 0, ready, onReady, onFail };
+    records.set(worker.id, rec);
+    worker.on('message', (msg: unknown) => onMessage(rec, msg));
+    worker.on('error', (err) => log('warn', `worker #${slot}: ${err.message}`));
+    worker.once('exit', (code, signal) => onExit(rec, code, signal));
+    return rec;
+  }
+
+  function onMessage(rec: WorkerRecord, msg: unknown): void {
+    if (!isSkitaiMessage(msg)) return;
+    const m = msg as WorkerMessage;
+    switch (m.skitai) {
+      case 'ready':
+        if (rec.state === 'starting') rec.state = 'ready';
+        rec.replace = true;
+        listening ??= { address: m.address, port: m.port };
+        rec.onReady();
+        break;
+      case 'start-failed':
+        rec.startError = { code: m.code, message: m.message };
+        break;
+      case 'bcast':
+        relay(m, rec);
+        break;
+      case 'send':
+        deliverTo(m.to, m.event, m.args, m.from);
+        break;
+      case 'cpu':
+        onCpu(rec, m.cpu, m.elapsed);
+        break;
+      case 'restart':
+        void rollingReload(`restart asked for by ${idOf(rec)}`);
+        break;
+      case 'shutdown':
+        void shutdown(`shutdown asked for by ${idOf(rec)}`);
+        break;
+    }
+  }
+
+  function onExit(rec: WorkerRecord, code: number | null, signal: string | null): void {
+    records.delete(rec.worker.id);
+    const how = signal ? `killed by ${signal}` : `exit code ${code}`;
+    const pid = rec.worker.process.pid;
+    const wasStarting = rec.state === 'starting';
+    rec.onFail(new Error(rec.startError?.message ?? `worker #${rec.slot} exited before it listened (${how})`));
+    if (stopping) return;
+    if (rec.state === 'retiring') {
+      log('info', `worker #${rec.slot} (pid ${pid}) retired`);
+      return;
+    }
+    if (rec.startError?.code === 'SKT_LISTEN_FAILED') return fatal(rec.startError.message);
+    if (wasStarting && !everReady) return fatal(`worker #${rec.slot} failed to start: ${rec.startError?.message ?? how}`);
+    if (!rec.replace) {
+      log('error', `worker #${rec.slot} (pid ${pid}) failed to start (${rec.startError?.message ?? how})`);
+      return;
+    }
+    let policy = policies.get(rec.slot);
+    if (!policy) policies.set(rec.slot, policy = new RestartPolicy());
+    const { delay, limited, recent } = policy.died();
+    const at = wasStarting ? ' at start' : '';
+    if (limited) {
+      log('error', `worker #${rec.slot} (pid ${pid}) died${at} (${how}): ${recent} deaths in ${policy.period / 1000} s, over the limit of ${policy.limit}: next try in ${(delay / 1000).toFixed(1)} s`);
+    } else {
+      log('warn', `worker #${rec.slot} (pid ${pid}) died${at} (${how}): replacing it in ${(delay / 1000).toFixed(1)} s`);
+    }
+    setTimeout(() => {
+      if (stopping || live(rec.slot).length > 0) return;
+      fork(rec.slot, true);
+    }, delay).unref();
+  }
+
+  function retire(rec: WorkerRecord): Promise<void> {
+    if (rec.state === 'retiring' && !rec.worker.isConnected()) return Promise.resolve();
+    rec.state = 'retiring';
+    return new Promise((resolve) => {
+      if (rec.worker.isDead()) return resolve();
+      const kill = setTimeout(() => {
+        log('warn', `worker #${rec.slot} (pid ${rec.worker.process.pid}) did not stop in time: killed`);
+        try { rec.worker.process.kill('SIGKILL'); } catch { /* gone */ }
+      }, stopDeadline + 5000);
+      rec.worker.once('exit', () => { clearTimeout(kill); resolve(); });
+      try { rec.worker.send({ skitai: 'stop' } satisfies MasterMessage); } catch { rec.worker.process.kill('SIGTERM'); }
+    });
+  }
+
+  // ---- replacing workers one at a time (reload, critical point) ----------------------------
+
+  let queue: Promise<void> = Promise.resolve();
+  const enqueue = (job: () => Promise<void>): Promise<void> => (queue = queue.then(job, job));
+
+  async function replaceSlot(slot: number, reason: string): Promise<boolean> {
+    if (stopping) return false;
+    const olds = live(slot);
+    const fresh = fork(slot, false);
+    try {
+      await fresh.ready;
+    } catch (err) {
+      log('error', `${reason}: the new worker #${slot} did not start (${(err as Error).message}); the old one keeps serving`);
+      return false;
+    }
+    log('info', `${reason}: worker #${slot} (pid ${fresh.worker.process.pid}) listens; retiring pid ${olds.map((r) => r.worker.process.pid).join(', ') || '-'}`);
+    await Promise.all(olds.map(retire));
+    return true;
+  }
+
+  let reloadPending = false;
+  async function rollingReload(reason: string): Promise<void> {
+    if (stopping) return;
+    if (reloadPending) return;
+    reloadPending = true;
+    await enqueue(async () => {
+      reloadPending = false;
+      log('info', `${reason}: rolling reload of ${count} workers`);
+      for (let slot = 0; slot < count && !stopping; slot++) await replaceSlot(slot, reason);
+      if (!stopping) log('info', `${reason}: rolling reload done`);
+    });
+  }
+
+  function onCpu(rec: WorkerRecord, cpu: number, elapsed: number): void {
+    const cp = model.criticalPoint;
+    if (!cp || rec.state !== 'ready' || stopping) return;
+    if (Date.now() < (cooldownUntil.get(rec.slot) ?? 0)) return;
+    const intervals = Math.max(1, Math.round(elapsed / (cp.interval * 1000)));
+    rec.over = cpu >= cp.cpuPercent ? rec.over + intervals : 0;
+    if (rec.over < cp.continuous) return;
+    rec.over = 0;
+    const cooldown = Math.max(cp.cooldown, cp.interval) * 1000;
+    cooldownUntil.set(rec.slot, Number.POSITIVE_INFINITY);
+    log('warn', `worker #${rec.slot} (pid ${rec.worker.process.pid}) used ${cpu.toFixed(0)}% CPU for ${cp.continuous} intervals of ${cp.interval} s: replacing it`);
+    void enqueue(async () => {
+      if (rec.state !== 'ready') return;
+      await replaceSlot(rec.slot, 'critical point');
+    }).finally(() => cooldownUntil.set(rec.slot, Date.now() + cooldown));
+  }
+
+  // ---- stop ------------------------------------------------------------------------------------
+
+  let stopped: Promise<void> | undefined;
+  function shutdown(reason: string): Promise<void> {
+    if (stopped) return stopped;
+    stopping = true;
+    log('info', `${reason}: stopping ${records.size} workers gracefully`);
+    stopped = (async () => {
+      await Promise.all([...[...records.values()].map(retire), background.stopAll()]);
+      log('info', 'stopped');
+      cleanup();
+      await kernel.logs.close();
+      process.exit(0);
+    })();
+    return stopped;
+  }
+
+  let firstSignal = 0;
+  const onStopSignal = (signal: NodeJS.Signals) => {
+    // A signal sent to the whole process group arrives more than once: only a repeat a
+    // second or more later (Ctrl-C twice) forces the stop.
+    if (firstSignal === 0) firstSignal = Date.now();
+    else if (Date.now() - firstSignal < 1000) return;
+    else {
+      log('warn', `${signal} again: killing every worker`);
+      for (const rec of records.values()) {
+        try { rec.worker.process.kill('SIGKILL'); } catch { /* gone */ }
+      }
+      cleanup();
+      process.exit(1);
+    }
+    void shutdown(signal);
+  };
+  process.on('SIGTERM', onStopSignal);
+  process.on('SIGINT', onStopSignal);
+  process.on('SIGHUP', () => void rollingReload('SIGHUP'));
+  process.on('SIGUSR1', () => {
+    log('info', 'SIGUSR1: reopening the log files');
+    kernel.logs.reopen();
+    for (const rec of records.values()) {
+      try { rec.worker.send({ skitai: 'reopen-logs' } satisfies MasterMessage); } catch { /* exiting */ }
+    }
+  });
+
+  // ---- first generation ------------------------------------------------------------------
+
+  log('info', `skitai ${kernel.version} master (pid ${process.pid}) starting ${count} workers`);
+  const first = Array.from({ length: count }, (_, slot) => fork(slot, true));
+  try {
+    await Promise.all(first.map((r) => r.ready));
+  } catch {
+    // onExit has ended the master with the reason.
+    return new Promise<never>(() => {});
+  }
+  everReady = true;
+  const bound = listening!;
+  log('info', `${count} workers listening on http://${bound.address}:${bound.port}`);
+  for (const spec of model.processes.values()) background.start(spec);
+  hooks.ready?.(bound);
+  return bound;
+}

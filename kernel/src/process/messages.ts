@@ -1,0 +1,18 @@
+/** What the master and its workers say to each other over cluster IPC (every message has `skitai`). */
+export type WorkerMessage =
+  | { skitai: 'ready'; address: string; port: number }
+  | { skitai: 'start-failed'; code: string | undefined; message: string }
+  | { skitai: 'bcast'; event: string; args: unknown[]; from: string }
+  | { skitai: 'send'; to: string; event: string; args: unknown[]; from: string }
+  | { skitai: 'cpu'; cpu: number; elu: number; elapsed: number }
+  | { skitai: 'restart' }
+  | { skitai: 'shutdown' };
+
+export type MasterMessage =
+  | { skitai: 'stop' }
+  | { skitai: 'deliver'; event: string; args: unknown[]; from: string }
+  | { skitai: 'reopen-logs' };
+
+export function isSkitaiMessage(msg: unknown): msg is { skitai: string } {
+  return typeof msg === 'object' && msg !== null && typeof (msg as { skitai?: unknown }).skitai === 'string';
+}

@@ -1,0 +1,58 @@
+import type { Kernel, Listening, RunOptions } from '../kernel.js';
+import type { CommandLine } from '../run/argv.js';
+import { codes } from '../errors.js';
+import { runWorker } from './worker.js';
+import { runMaster } from './master.js';
+import { daemonVerb, writePidFile, type DaemonOptions } from './daemon.js';
+
+/** run() options the process model reads besides RunOptions. */
+export interface ProcessRunOptions extends DaemonOptions {
+  workers?: number;
+  /**
+   * Skitai's threads. JavaScript handlers run on one thread per process, so this sets the
+   * size of libuv's thread pool (file system, dns.lookup, zlib, crypto) in each worker:
+   * UV_THREADPOOL_SIZE. 0 or unset leaves node's default (4).
+   */
+  threads?: number;
+}
+
+/**
+ * The process model's part of kernel.run(): a worker runs as one; a daemon verb acts and
+ * exits; more than one worker makes this process their master. Otherwise (one process in the
+ * foreground, or the daemon's own process with one worker) run() goes on as before.
+ */
+export async function runProcessModel(kernel: Kernel, options: RunOptions & ProcessRunOptions, cli: CommandLine): Promise<{ handled: boolean; listening?: Listening }> {
+  const model = kernel.processModel;
+  if (model.role === 'worker') return { handled: true, listening: await runWorker(kernel, options, cli) };
+
+  if (cli.verb !== undefined) {
+    const code = await daemonVerb(kernel, options, cli);
+    process.exit(code);
+  }
+
+  const workers = cli.workers ?? options.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1) {
+    process.stderr.write(`skitai: ${codes.SKT_INVALID_OPTION('workers', workers, 'a whole number, 1 or more').message}\n`);
+    process.exit(2);
+  }
+  const threads = options.threads;
+  if (threads !== undefined && threads !== 0) {
+    if (!Number.isInteger(threads) || threads < 0 || threads > 1024) {
+      process.stderr.write(`skitai: ${codes.SKT_INVALID_OPTION('threads', threads, 'a whole number from 0 to 1024').message}\n`);
+      process.exit(2);
+    }
+    process.env.UV_THREADPOOL_SIZE ??= String(threads);
+  }
+
+  const pidFile = process.env.SKITAI_DAEMON_PIDFILE;
+  if (workers > 1) {
+    const listening = await runMaster(kernel, options, cli, workers, {
+      ready: () => { if (pidFile) writePidFile(pidFile); },
+    });
+    return { handled: true, listening };
+  }
+  if (pidFile) {
+    kernel.hooks.listening.tap('skitai:daemon-pid', () => writePidFile(pidFile));
+  }
+  return { handled: false };
+}

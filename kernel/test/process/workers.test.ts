@@ -1,0 +1,111 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import {
+  startServer, spawnServer, get, killAll, sleep, waitUntil, pidAlive, processTitle, childPids, tempDir, workersSeen,
+} from '../../test-support/process-helpers.js';
+
+after(killAll);
+
+test('two workers serve, with titles and ids W0/W1; kill -9 one and it is replaced while requests keep succeeding', { timeout: 40_000 }, async () => {
+  const server = await startServer({ args: ['--workers', '2'] });
+  const seen = await workersSeen(server.port);
+  assert.deepEqual([...seen.keys()].sort(), ['W0', 'W1']);
+  assert.match(processTitle(server.pid), /^skitai\(server\.mjs\): master/);
+  assert.match(processTitle(seen.get('W0')!), /^skitai\(server\.mjs\): worker #0/);
+  assert.match(processTitle(seen.get('W1')!), /^skitai\(server\.mjs\): worker #1/);
+  assert.deepEqual(childPids(server.pid).sort(), [...seen.values()].sort(), 'the workers are the master\'s children');
+
+  // Requests in a loop while W1 is killed: every one must succeed.
+  const victim = seen.get('W1')!;
+  // A request that W1 holds when it dies is lost with it (kill -9 leaves no choice); every
+  // request started after the kill must succeed.
+  let failures = 0;
+  let failuresAfter = 0;
+  let ok = 0;
+  let running = true;
+  let killedAt = Infinity;
+  const loop = (async () => {
+    while (running) {
+      const began = Date.now();
+      try {
+        const r = await get(server.port, '/id');
+        if (r.status === 200) ok++; else failures++;
+      } catch {
+        failures++;
+        if (began > killedAt + 50) failuresAfter++;
+      }
+    }
+  })();
+  await sleep(200);
+  killedAt = Date.now();
+  process.kill(victim, 'SIGKILL');
+  const replacement = await waitUntil(async () => {
+    const now = await workersSeen(server.port, 6);
+    const pid = now.get('W1');
+    return pid !== undefined && pid !== victim ? pid : undefined;
+  }, 10_000, 'a new W1');
+  running = false;
+  await loop;
+  assert.ok(!pidAlive(victim));
+  assert.match(processTitle(replacement as number), /worker #1/);
+  assert.match(server.output(), /worker #1 \(pid \d+\) died \(killed by SIGKILL\): replacing it in/);
+  console.log(`# kill -9 of W1: ${ok} requests ok, ${failures} failed (${failuresAfter} started after the kill)`);
+  assert.equal(failuresAfter, 0);
+  assert.ok(failures <= 1, `${failures} failures: at most the one in flight in W1`);
+
+  process.kill(server.pid, 'SIGTERM');
+  const exit = await server.exited;
+  assert.equal(exit.code, 0);
+  for (const pid of [seen.get('W0')!, replacement as number]) assert.ok(!pidAlive(pid), `worker ${pid} is gone`);
+});
+
+test('a worker that crashes at start is not forked in a tight loop, and comes back once it can start', { timeout: 40_000 }, async () => {
+  const dir = tempDir();
+  const starts = path.join(dir, 'starts');
+  const crash = path.join(dir, 'crash');
+  const server = await startServer({ args: ['--workers', '2'], env: { FX_STARTS_FILE: starts, FX_CRASH_FILE: crash } });
+  const seen = await workersSeen(server.port);
+  fs.writeFileSync(crash, '1');
+  process.kill(seen.get('W1')!, 'SIGKILL');
+  const window = 4000;
+  await sleep(window);
+  const tries = fs.readFileSync(starts, 'utf8').trim().split('\n').filter((l) => l.startsWith('1 ')).length - 1;
+  console.log(`# W1 start attempts in ${window} ms while it crashes at start: ${tries}`);
+  // The backoff is 250 ms doubling (0.25 + 0.5 + 1 + 2 ...): a handful at most, never dozens.
+  assert.ok(tries >= 2 && tries <= 5, `start attempts ${tries}`);
+  assert.match(server.output(), /worker #1 \(pid \d+\) died at start/);
+  // W0 kept serving all along.
+  assert.equal((await get(server.port, '/id')).status, 200);
+  fs.rmSync(crash);
+  await waitUntil(async () => (await workersSeen(server.port, 6)).has('W1'), 15_000, 'W1 back');
+  process.kill(server.pid, 'SIGTERM');
+  assert.equal((await server.exited).code, 0);
+});
+
+test('a port already in use ends the master with a clear message and a non-zero exit', { timeout: 20_000 }, async () => {
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  const port = (blocker.address() as net.AddressInfo).port;
+  try {
+    const server = spawnServer({ args: ['--workers', '2', '--port', String(port)] });
+    const exit = await server.exited;
+    assert.equal(exit.code, 1);
+    assert.match(server.output(), new RegExp(`skitai: cannot listen on 127\\.0\\.0\\.1:${port}: the address is already in use`));
+    assert.doesNotMatch(server.output(), /replacing it/);
+  } finally {
+    blocker.close();
+  }
+});
+
+test('a worker failing at the first start ends the master (no worker ever served)', { timeout: 20_000 }, async () => {
+  const dir = tempDir();
+  const crash = path.join(dir, 'crash');
+  fs.writeFileSync(crash, '1');
+  const server = spawnServer({ args: ['--workers', '2'], env: { FX_CRASH_FILE: crash } });
+  const exit = await server.exited;
+  assert.equal(exit.code, 1);
+  assert.match(server.output(), /skitai: worker #\d failed to start/);
+});
