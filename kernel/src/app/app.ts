@@ -475,11 +475,12 @@ export class App implements Mountable {
       if (query !== '') parseUrlEncoded(query, ctx.args, false);
       if (!rpc && !route.options.stream && hasBody(req)) await this.readArgs(ctx, route);
       const value = await this.run(ctx, route, ctx.routeParams);
+      // Temporary uploads go before the answer, so a client never sees them linger.
+      if (ctx.files) await cleanupUploads(ctx.files);
       await sendValue(req, res, value, res.statusCode, () => ctx.commit(res.statusCode < 400));
     } catch (err) {
-      await this.answerError(ctx, err);
-    } finally {
       if (ctx.files) await cleanupUploads(ctx.files);
+      await this.answerError(ctx, err);
     }
   }
 

@@ -13,3 +13,5 @@ export { AppEvents } from './events.js';
 export type { TemplateOverlay } from './template.js';
 export type { UserCollection, UserEntry } from './auth.js';
 export type { Args } from './params.js';
+// Also brings the `was` members' declaration merging into every importer's program.
+export { CSRF_FIELD } from './was-ext.js';
