@@ -42,7 +42,8 @@ test('result.cache(seconds): the same call is answered from the cache; other URL
 });
 
 test('only successful results are cached', async () => {
-  const { b, ctx } = await setup((req, res, body, be) => {
+  const { b, ctx } = await setup(async (req, res, body, be) => {
+    if (req.url === '/slow') await sleep(300);
     if (req.url === '/missing') { res.writeHead(404); return res.end(); }
     if (req.url === '/bad') { res.writeHead(200, { 'content-type': 'application/json' }); return res.end('{'); }
     echo(req, res, body, be);
@@ -52,7 +53,9 @@ test('only successful results are cached', async () => {
   assert.equal((await get('@c/missing')).cached, false);
   (await get('@c/bad')).cache(60);
   assert.equal((await get('@c/bad')).cached, false);
-  (await get('@c/slow', { timeout: 1 })).cache(60);
+  const slow = await get('@c/slow', { timeout: 50 });
+  assert.equal(slow.status, 'timeout');
+  slow.cache(60);
   assert.equal(ctx.services.rcache.size, 0);
   assert.equal(b.received.filter((r) => r.url === '/missing').length, 2);
 });
