@@ -352,7 +352,9 @@ export class App implements Mountable {
   async decorateWith(module: string, ...args: unknown[]): Promise<void> {
     const url = module.startsWith('file:') ? module : new URL(module, `file://${this.root}/`).href;
     this.decorations.push({ module: url, args });
-    await this.applyDecoration(url, args, undefined);
+    // An app module being reloaded imports its decorations afresh too.
+    const q = this.module?.indexOf('?skitai-reload=') ?? -1;
+    await this.applyDecoration(url, args, q === -1 ? undefined : this.module!.slice(q + 1));
   }
 
   private async applyDecoration(url: string, args: unknown[], generation: string | undefined): Promise<void> {
