@@ -310,8 +310,8 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
   process.on('SIGINT', onStopSignal);
   process.on('SIGHUP', () => void rollingReload('SIGHUP'));
   process.on('SIGUSR1', () => {
-    log('info', 'SIGUSR1: reopening the log files');
     kernel.logs.reopen();
+    log('info', 'SIGUSR1: log files reopened');
     for (const rec of records.values()) {
       try { rec.worker.send({ skitai: 'reopen-logs' } satisfies MasterMessage); } catch { /* exiting */ }
     }

@@ -1,0 +1,100 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { startServer, get, killAll, sleep, waitUntil, pidAlive, tempDir, workersSeen } from '../../test-support/process-helpers.js';
+
+const require = createRequire(import.meta.url);
+const autocannon = require('autocannon') as (opts: object, cb?: (err: Error | null, result: any) => void) => any;
+
+after(killAll);
+
+test('SIGTERM stops every worker gracefully: an in-flight slow request completes', { timeout: 30_000 }, async () => {
+  const server = await startServer({ args: ['--workers', '2'] });
+  const pids = [...(await workersSeen(server.port)).values()];
+  const slow = get(server.port, '/slow?ms=1500');
+  await sleep(300);
+  const t0 = Date.now();
+  process.kill(server.pid, 'SIGTERM');
+  const reply = await slow;
+  assert.equal(reply.status, 200);
+  assert.equal(reply.json.slept, true);
+  assert.equal(reply.headers.connection, 'close');
+  const exit = await server.exited;
+  assert.equal(exit.code, 0);
+  assert.ok(Date.now() - t0 >= 1000, 'the master waited for the request');
+  for (const pid of pids) assert.ok(!pidAlive(pid));
+  assert.match(server.output(), /master: SIGTERM: stopping 2 workers gracefully/);
+  // Nothing listens any more.
+  await assert.rejects(get(server.port, '/id'));
+});
+
+test('SIGHUP: a rolling reload under a steady load, with zero failed requests and every worker replaced', { timeout: 60_000 }, async () => {
+  const server = await startServer({ args: ['--workers', '2'] });
+  const before = await workersSeen(server.port);
+  assert.equal(before.size, 2);
+  const run = new Promise<any>((resolve, reject) => {
+    autocannon({ url: `http://127.0.0.1:${server.port}/id`, connections: 8, duration: 9 }, (err, result) => (err ? reject(err) : resolve(result)));
+  });
+  await sleep(1500);
+  process.kill(server.pid, 'SIGHUP');
+  await server.waitFor(/SIGHUP: rolling reload done/, 30_000);
+  const doneAt = Date.now();
+  const result = await run;
+  const after = await workersSeen(server.port);
+  const total = result.requests.total as number;
+  console.log(`# rolling reload under load: ${total} requests, ${result['2xx']} 2xx, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts, ${result.resets ?? 0} resets`);
+  assert.ok(doneAt < Date.now(), 'the load outlived the reload');
+  assert.ok(total > 500, `load too small: ${total}`);
+  assert.equal(result.errors, 0);
+  assert.equal(result.timeouts, 0);
+  assert.equal(result.non2xx, 0);
+  assert.equal(result['2xx'], total);
+  assert.deepEqual([...after.keys()].sort(), ['W0', 'W1']);
+  for (const [id, pid] of before) {
+    assert.notEqual(after.get(id), pid, `${id} was replaced`);
+    assert.ok(!pidAlive(pid), `old ${id} (pid ${pid}) exited`);
+  }
+  process.kill(server.pid, 'SIGTERM');
+  assert.equal((await server.exited).code, 0);
+});
+
+test('SIGUSR1 reopens the log files in the master and every worker', { timeout: 30_000 }, async () => {
+  const dir = tempDir();
+  // With a logpath nothing goes to the console: the port is read from server.log.
+  const server = await startServer({ args: ['--workers', '2'], env: { FX_LOGPATH: dir }, listening: false });
+  const m = await waitUntil(() => {
+    const text = fs.existsSync(path.join(dir, 'server.log')) ? fs.readFileSync(path.join(dir, 'server.log'), 'utf8') : '';
+    return text.match(/master: 2 workers listening on http:\/\/[^\s]+:(\d+)/) ?? undefined;
+  }, 15_000, 'the master\'s listening line in server.log');
+  server.port = Number(m![1]);
+  await workersSeen(server.port, 6);
+  await waitUntil(() => fs.existsSync(path.join(dir, 'request.log')) && fs.readFileSync(path.join(dir, 'request.log'), 'utf8').includes(' W1 '), 5000, 'requests logged');
+  // An outside rotation (logrotate): move the files away, then SIGUSR1.
+  fs.renameSync(path.join(dir, 'request.log'), path.join(dir, 'request.log.1'));
+  fs.renameSync(path.join(dir, 'server.log'), path.join(dir, 'server.log.1'));
+  process.kill(server.pid, 'SIGUSR1');
+  await waitUntil(() => fs.existsSync(path.join(dir, 'server.log')) && fs.readFileSync(path.join(dir, 'server.log'), 'utf8').includes('SIGUSR1'), 5000, 'a new server.log');
+  await sleep(300);
+  const seen = await workersSeen(server.port, 8);
+  assert.equal(seen.size, 2);
+  const fresh = await waitUntil(() => {
+    const text = fs.existsSync(path.join(dir, 'request.log')) ? fs.readFileSync(path.join(dir, 'request.log'), 'utf8') : '';
+    return text.includes(' W0 ') && text.includes(' W1 ') ? text : undefined;
+  }, 5000, 'both workers write the new request.log');
+  assert.ok(fresh!.split('\n').filter(Boolean).length >= 2);
+  process.kill(server.pid, 'SIGTERM');
+  assert.equal((await server.exited).code, 0);
+});
+
+test('kernel.restartWorkers() from a handler (was.restart) is a rolling reload', { timeout: 30_000 }, async () => {
+  const server = await startServer({ args: ['--workers', '2'] });
+  const before = await workersSeen(server.port);
+  assert.equal((await get(server.port, '/restart')).status, 200);
+  await server.waitFor(/restart asked for by W\d: rolling reload done/, 20_000);
+  const after = await workersSeen(server.port);
+  for (const [id, pid] of before) assert.notEqual(after.get(id), pid);
+  process.kill(server.pid, 'SIGTERM');
+  assert.equal((await server.exited).code, 0);
+});
