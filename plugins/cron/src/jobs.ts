@@ -86,24 +86,36 @@ export function jobTarget(job: Job): string {
 
 const MODULE_PREFIX = 'module:';
 
+// A sixth token that can only be a time field (day of week of a six-field spec), never a command.
+const DAY = '(?:SUN|MON|TUE|WED|THU|FRI|SAT)';
+const TIME_FIELD = new RegExp(`^(?:[0-9*?LW#/,-]+|${DAY}(?:[-,#/](?:${DAY}|[0-9LW]+))*)$`, 'i');
+
 /**
- * Splits a crontab line into spec and command: five time fields (six with `seconds`), or one
- * `@nickname` (@yearly, @monthly, @weekly, @daily, @hourly ...), then the command verbatim.
- * A command `module:<path>#<export>` is a function job.
+ * Splits a crontab line into spec and command: five time fields, or one `@nickname` (@yearly,
+ * @monthly, @weekly, @daily, @hourly ...), then the command verbatim. With `seconds`, a line
+ * may have six time fields (the first is seconds): a sixth token that reads as a time field
+ * is taken as one. A command `module:<path>#<export>` is a function job.
  */
 export function splitCrontabLine(line: string, seconds = false): { spec: string; command: string } {
   const text = line.trim();
-  const fields = text.startsWith('@') ? 1 : seconds ? 6 : 5;
+  const fields = text.startsWith('@') ? 1 : 5;
   let rest = text;
   const spec: string[] = [];
-  for (let i = 0; i < fields; i++) {
+  const take = () => {
     const m = /^(\S+)\s*/.exec(rest);
-    if (!m) break;
+    if (!m) return false;
     spec.push(m[1]!);
     rest = rest.slice(m[0].length);
+    return true;
+  };
+  for (let i = 0; i < fields; i++) if (!take()) break;
+  if (seconds && fields === 5 && spec.length === 5) {
+    const sixth = /^(\S+)\s+\S/.exec(rest);
+    if (sixth && TIME_FIELD.test(sixth[1]!)) take();
   }
   if (spec.length < fields || rest === '') {
-    throw new CronError('SKT_CRON_JOB', `crontab line ${JSON.stringify(line)}: expected ${fields === 1 ? 'an @nickname' : `${fields} time fields`} and then a command`);
+    const expected = fields === 1 ? 'an @nickname' : seconds ? '5 or 6 time fields' : '5 time fields';
+    throw new CronError('SKT_CRON_JOB', `crontab line ${JSON.stringify(line)}: expected ${expected} and then a command`);
   }
   return { spec: spec.join(' '), command: rest };
 }
@@ -143,7 +155,11 @@ function normalizeJob(input: JobInput, index: number, options: JobOptions): Job 
   let command: string | undefined;
   let fn: { module: string | URL; exportName: string; args?: unknown } | undefined;
   if (typeof input === 'string') {
-    ({ spec, command } = splitCrontabLine(input, options.seconds));
+    try {
+      ({ spec, command } = splitCrontabLine(input, options.seconds));
+    } catch (err) {
+      throw new CronError('SKT_CRON_JOB', `cron job ${fallback}: ${(err as Error).message}`);
+    }
   } else if (Array.isArray(input)) {
     if (input.length !== 2 || typeof input[0] !== 'string' || typeof input[1] !== 'string') {
       throw new CronError('SKT_CRON_JOB', `cron job ${fallback}: a pair must be [spec, command], got ${JSON.stringify(input)}`);

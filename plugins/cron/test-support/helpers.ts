@@ -137,3 +137,9 @@ export function finishedRuns(log: string): Finished[] {
 export function readText(file: string): string {
   try { return fs.readFileSync(file, 'utf8'); } catch { return ''; }
 }
+
+/** `p`, or undefined when it has not settled within `ms` (the timer does not hold the process). */
+export function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<undefined>((r) => { timer = setTimeout(() => r(undefined), ms); })]).finally(() => clearTimeout(timer));
+}

@@ -28,6 +28,10 @@ describe('crontab lines', () => {
 
   it('take six fields with the seconds option, and refuse a line without a command', () => {
     assert.deepEqual(splitCrontabLine('*/5 * * * * * date', true), { spec: '*/5 * * * * *', command: 'date' });
+    assert.deepEqual(splitCrontabLine('0 30 4 * * MON-FRI ./x.sh', true), { spec: '0 30 4 * * MON-FRI', command: './x.sh' });
+    // A sixth token that is a command keeps the line at five fields.
+    assert.deepEqual(splitCrontabLine('*/5 * * * * date +%s', true), { spec: '*/5 * * * *', command: 'date +%s' });
+    assert.deepEqual(splitCrontabLine('* * * * * *', true), { spec: '* * * * *', command: '*' });
     refused(() => splitCrontabLine('* * * * *'), 'SKT_CRON_JOB', /5 time fields and then a command/);
   });
 
