@@ -28,6 +28,8 @@ options:
   --tool wrk|autocannon   load generator (default: wrk when installed)
   --retries N        run again a load run that other processes disturbed (their share of the
                      server core over 20%), keeping the least disturbed (default 2, short 0)
+  --quiet-wait S     before each measured run, wait up to S seconds for the machine to be quiet
+                     (other processes under 15 % of the 2 cores) (default 20, short 0)
   --nice N           run servers and load generator under \`nice -n N\` (N < 0 needs root): fewer
                      disturbed runs on a shared machine, at the other users' expense
   --profile          instead of the table: run each Skitai server of the scenarios once under
@@ -53,6 +55,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--tool') opt.tool = argv[++i];
   else if (a === '--retries') opt.retries = Number(argv[++i]);
   else if (a === '--nice') opt.nice = Number(argv[++i]);
+  else if (a === '--quiet-wait') opt.quietWait = Number(argv[++i]);
   else if (a === '--profile') opt.profile = true;
   else if (a === '--profile-all') { opt.profile = true; opt.profileAll = true; }
   else if (a === '--update-md') opt.updateMd = true;
@@ -69,6 +72,7 @@ opt.connections ??= 100;
 opt.idleCount ??= 10000;
 opt.idleRounds = opt.short ? 1 : 2;
 opt.retries ??= opt.short ? 0 : 2;
+opt.quietWait ??= opt.short ? 0 : 20;
 
 function die(msg) { console.error(msg); process.exit(2); }
 const log = (...a) => console.error(...a);
@@ -173,6 +177,23 @@ async function launch(sc, srv, cpus, extraCtx = {}) {
   return h;
 }
 
+/**
+ * Before a measured run, wait (at most --quiet-wait seconds) until the machine is quiet: the
+ * task time of both cores under 15 % over half a second, while our servers are idle.
+ */
+async function quiet() {
+  if (!opt.quietWait) return;
+  const deadline = performance.now() + opt.quietWait * 1000;
+  let busy = NaN;
+  while (performance.now() < deadline) {
+    const a = cpuStat();
+    await sleep(500);
+    busy = busyPct(a, cpuStat(), '0,1', 'task');
+    if (busy < 15) return;
+  }
+  log(`    (the machine stayed busy, ${busy.toFixed(0)}% of 2 cores used by other processes, for ${opt.quietWait} s: measuring anyway)`);
+}
+
 // ---------------------------------------------------------------- throughput scenarios
 async function runThroughput(sc) {
   const cpus = sc.serverCpus || SERVER_CPUS;
@@ -209,13 +230,18 @@ async function runThroughput(sc) {
       for (const { row, h } of handles) {
         let res;
         for (let attempt = 0; attempt <= opt.retries; attempt++) {
+          await quiet();
           const cpu0 = h.cpu(), t0 = performance.now(), st0 = cpuStat();
           const x = await load({ url: url(h), seconds: opt.duration, connections, cpus: loadCpus, tool });
           const st1 = cpuStat();
           x.cpuPct = (100 * (h.cpu() - cpu0)) / ((performance.now() - t0) / 1000);
           x.loadCorePct = busyPct(st0, st1, loadCpus);
           x.serverCorePct = busyPct(st0, st1, cpus);
-          x.otherPct = sc.serverCpus ? 0 : Math.max(0, x.serverCorePct - x.cpuPct);
+          x.irqPct = busyPct(st0, st1, cpus, 'irq');
+          x.stealPct = busyPct(st0, st1, cpus, 'steal');
+          // Task time (user + system) on the server core that was not the server's: other
+          // processes. Interrupt and softirq time (the loopback TCP stack) is not counted.
+          x.otherPct = sc.serverCpus ? 0 : Math.max(0, busyPct(st0, st1, cpus, 'task') - x.cpuPct);
           x.attempts = attempt + 1;
           // A run that other processes disturbed (their share of the server core over 20%)
           // is done again, up to --retries times; the least disturbed attempt is kept.
@@ -226,7 +252,7 @@ async function runThroughput(sc) {
         res.rpcs = res.rps / (res.cpuPct / 100);
         row.runs.push(res);
         const bad = res.errors || res.non2xx ? `  (errors ${res.errors}, non-2xx ${res.non2xx})` : '';
-        log(`  round ${r + 1}/${opt.rounds} ${row.server.padEnd(24)} ${res.rps.toFixed(0).padStart(7)} req/s  p99 ${res.p99ms.toFixed(2)} ms  server ${res.cpuPct.toFixed(0)}% CPU, server core ${res.serverCorePct.toFixed(0)}% busy, ${tool} ${res.loadCpuPct.toFixed(0)}% CPU, load core ${res.loadCorePct.toFixed(0)}% busy${bad}`);
+        log(`  round ${r + 1}/${opt.rounds} ${row.server.padEnd(24)} ${res.rps.toFixed(0).padStart(7)} req/s  p99 ${res.p99ms.toFixed(2)} ms  server ${res.cpuPct.toFixed(0)}% CPU, server core ${res.serverCorePct.toFixed(0)}% busy (other tasks ${res.otherPct.toFixed(0)}%, irq ${res.irqPct.toFixed(0)}%, steal ${res.stealPct.toFixed(0)}%), ${tool} ${res.loadCpuPct.toFixed(0)}% CPU, load core ${res.loadCorePct.toFixed(0)}% busy${bad}`);
       }
     }
   } finally {

@@ -168,20 +168,21 @@ export function cpuStat() {
   for (const line of fs.readFileSync('/proc/stat', 'utf8').split('\n')) {
     const m = /^cpu(\d+)\s+(.*)$/.exec(line);
     if (!m) continue;
+    // user nice system idle iowait irq softirq steal
     const v = m[2].split(/\s+/).map(Number);
     const idle = v[3] + (v[4] || 0);
     const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
-    out[m[1]] = { busy: total - idle, total };
+    out[m[1]] = { busy: total - idle, total, task: v[0] + v[1] + v[2], irq: (v[5] || 0) + (v[6] || 0), steal: v[7] || 0 };
   }
   return out;
 }
 
 /** Busy percentage of each CPU in `cpus` ('0' or '0,1') between two cpuStat() readings. */
-export function busyPct(a, b, cpus) {
+export function busyPct(a, b, cpus, field = 'busy') {
   let busy = 0, total = 0;
   for (const c of String(cpus).split(',')) {
     if (!a[c] || !b[c]) continue;
-    busy += b[c].busy - a[c].busy;
+    busy += b[c][field] - a[c][field];
     total += b[c].total - a[c].total;
   }
   return total ? (100 * busy) / total : NaN;
