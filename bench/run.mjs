@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { scenarios } from './scenarios.mjs';
-import { BENCH_DIR, ROOT, cpuStat, busyPct, setNice, startServer, freePort, tasksetAvailable, pinned, withOpenFiles, memoryOf } from './lib/proc.mjs';
+import { BENCH_DIR, ROOT, cpuStat, busyPct, setNice, waitForPort, startServer, freePort, tasksetAvailable, pinned, withOpenFiles, memoryOf } from './lib/proc.mjs';
 import { load, wrkAvailable, autocannonPath } from './lib/load.mjs';
 import { nginxBinary, nginxVersion } from './lib/nginx.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
@@ -172,6 +172,7 @@ async function launch(sc, srv, cpus, extraCtx = {}) {
     const n = h.tree().length;
     if (n < 2) { await h.stop(); return { skip: `the kernel does not fork workers yet (kernel.start({ workers: ${srv.workers} }) left 1 process; issue 4)` }; }
   }
+  try { await waitForPort(h.port, 10000); } catch { /* verify says why */ }
   const bad = await verify(h.port, sc.path, sc.check);
   if (bad) { await h.stop(); return { error: `${srv.id}: ${bad}` }; }
   return h;

@@ -51,7 +51,14 @@ switch (a.kind) {
     } else {
       kernel.mount('/', plain);
     }
-    startOpts.workers = a.workers || 1;
+    // Workers come from kernel.run() (the startup script's entry), not start(): run() reads
+    // the command line, so hide ours from it. The master and each worker print a ready line.
+    process.argv.length = 2;
+    const listening = await kernel.run({ address: a.address, port: a.port, workers: a.workers || 1 });
+    if (listening && listening.port) ready(listening.port, { workers: a.workers || 1, role: kernel.processRole });
+    // run() stops on SIGTERM itself; leave when the harness goes away too.
+    process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM'));
+    process.stdin.resume();
     break;
   }
   case 'wasget': {
@@ -69,6 +76,7 @@ switch (a.kind) {
     kernel.mount('/', plain);
 }
 
+if (a.kind === 'workers') await new Promise(() => {}); // run() owns this process from here
 const started = await kernel.start(startOpts);
 // With workers, the master may be the only one to get here, or each worker too; the harness
 // reads the first ready line only.
