@@ -144,8 +144,13 @@ export async function waitUntil<T>(fn: () => T | Promise<T>, ms: number, what: s
   throw new Error(`${what}: not within ${ms} ms${last ? ` (last error: ${(last as Error).message})` : ''}`);
 }
 
+/** A live process (a zombie waiting for its parent to reap it counts as gone). */
 export function pidAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try { process.kill(pid, 0); } catch { return false; }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch { return false; }
 }
 
 export function processTitle(pid: number): string {

@@ -80,4 +80,5 @@ kernel.run({
   port: Number(env.FX_PORT ?? 0),
   workers: Number(env.FX_WORKERS ?? 2),
   logpath: env.FX_LOGPATH || undefined,
+  varpath: env.FX_VARPATH || undefined,
 });
