@@ -1,7 +1,7 @@
 // Test helper: a real Kernel on an ephemeral port with apps mounted. (Not under test/: Node
 // would run it as a test file.)
 import net from 'node:net';
-import { Kernel } from '../src/kernel.js';
+import { Kernel } from '../src/index.js';
 import type { MountTarget, MountOptions } from '../src/mount/table.js';
 
 export interface Served {

@@ -78,6 +78,26 @@ export interface ErrorInfo {
 }
 type ErrorHandlerFn = (was: Was, error: ErrorInfo) => unknown;
 
+/** What a broadcast listener gets first when the event came from the kernel or another worker. */
+export interface RemoteSource {
+  app: App;
+  kernel: AppKernel;
+  /** The sender's worker id ('M', 'W0' ...). */
+  from: string;
+}
+
+/** The kernel's messenger lives in the process model, loaded through the package index only. */
+function hasMessenger(kernel: AppKernel): boolean {
+  try {
+    return (kernel as { processModel?: unknown }).processModel !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+// Set while was.broadcast hands an event to the kernel, whose same-process delivery is skipped.
+let localBroadcasts = 0;
+
 function callerModule(): string | undefined {
   // The first stack frame outside this file: the module that wrote `new App()`.
   const stack = new Error().stack?.split('\n') ?? [];
@@ -134,6 +154,7 @@ export class App implements Mountable {
 
   kernel: AppKernel | undefined;
   mountInfo: MountInfo | undefined;
+  private stopListening: (() => void) | undefined;
 
   constructor(options: AppOptions = {}) {
     this.module = options.module ?? callerModule();
@@ -262,10 +283,35 @@ export class App implements Mountable {
   }
   /** Listens to `was.broadcast(event)` from any app mounted on the kernel. */
   onBroadcast(event: string, fn: Listener): Listener { this.broadcasts.on(event, fn); return fn; }
-  /** Calls the broadcast listeners of every app mounted on the kernel with (was, ...args). */
-  async broadcast(event: string, ...args: unknown[]): Promise<void> {
+  /**
+   * Calls the broadcast listeners of every app mounted on the kernel with (was, ...args), then
+   * hands the event to the kernel's messenger for the other workers (args must be
+   * serializable there; listeners in other workers get a RemoteSource instead of a was).
+   */
+  async broadcast(event: string, was: unknown, ...args: unknown[]): Promise<void> {
     const apps = this.kernel ? Object.values(this.mountedApps()) : [this];
-    for (const app of new Set(apps)) await app.broadcasts.emit(event, args);
+    for (const app of new Set(apps)) await app.broadcasts.emit(event, [was, ...args]);
+    const kernel = this.kernel;
+    if (kernel?.broadcast && hasMessenger(kernel)) {
+      // The kernel delivers to this process at once too: those apps were served above.
+      localBroadcasts++;
+      try {
+        kernel.broadcast(event, ...args);
+      } finally {
+        localBroadcasts--;
+      }
+    }
+  }
+
+  /** Kernel broadcasts (other workers, kernel.setlu's model-changed events) to onBroadcast listeners. */
+  private listenToKernel(kernel: AppKernel): void {
+    if (!kernel.onBroadcast || this.stopListening) return;
+    if (!hasMessenger(kernel)) return;
+    this.stopListening = kernel.onBroadcast((event, args, from) => {
+      if (localBroadcasts > 0 || !this.broadcasts.has(event)) return;
+      const source: RemoteSource = { app: this, kernel, from };
+      this.broadcasts.emit(event, [source, ...args]).catch((err) => this.log('error', `broadcast listener for ${event} failed: ${(err as Error)?.stack ?? err}`));
+    });
   }
   broadcastAfter(event: string, handler: Handler): Handler {
     const app = this;
@@ -381,6 +427,7 @@ export class App implements Mountable {
     k.hooks.reload.tapPromise(`app:${info.name}`, () => this.reloadNow());
     k.hooks.shutdown.tapPromise(`app:${info.name}`, () => this.runLifecycle('shutdown'));
     if (this.useReloader && this.module) this.reloader = new Reloader(this.root);
+    this.listenToKernel(k);
     return (req: SkitaiRequest, res: SkitaiResponse) => this.handle(req, res);
   }
 
@@ -388,6 +435,8 @@ export class App implements Mountable {
     await this.emit(AppEvents.appUnmounting, this);
     await this.runLifecycle('umount');
     this.reloader?.close();
+    this.stopListening?.();
+    this.stopListening = undefined;
   }
 
   /** Re-imports the app module (and its decorate modules) and takes their routes and hooks. */

@@ -1,5 +1,5 @@
 // The App framework (issue 3). Exports are re-exported from the package index.
-export { App, type AppOptions, type ErrorInfo } from './app.js';
+export { App, type AppOptions, type ErrorInfo, type RemoteSource } from './app.js';
 export { Route, type RouteOptions, type Handler, type CorsOptions } from './route.js';
 export { Rule, Router, type ParamType } from './router.js';
 export { HttpError } from './http-error.js';

@@ -13,4 +13,8 @@ export interface AppKernel {
   extendWas<T>(name: string, factory: (was: Was) => T, owner: string): void;
   createWas(req: IncomingMessage, res: ServerResponse): Was;
   getswd?(): string;
+  /** The process model's messenger (broadcasts reach every worker); absent on older kernels. */
+  readonly workerId?: string;
+  broadcast?(event: string, ...args: unknown[]): void;
+  onBroadcast?(listener: (event: string, args: unknown[], from: string) => void): () => void;
 }
