@@ -8,7 +8,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { scenarios } from './scenarios.mjs';
 import { BENCH_DIR, ROOT, cpuStat, busyPct, setNice, waitForPort, startServer, freePort, tasksetAvailable, pinned, withOpenFiles, memoryOf } from './lib/proc.mjs';
-import { load, wrkAvailable, autocannonPath } from './lib/load.mjs';
+import { load as httpLoad, wsLoad, wrkAvailable, autocannonPath } from './lib/load.mjs';
 import { nginxBinary, nginxVersion } from './lib/nginx.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
 import { spawn } from 'node:child_process';
@@ -141,6 +141,12 @@ const LOAD_CPUS = '1';
 const ctx = { tmp, staticRoot, staticDir, nginx, nginxMissing, nodeFlags: [] };
 
 // ---------------------------------------------------------------- helpers
+/** The scenario's load: WebSocket echo messages or HTTP requests. */
+function loadFor(sc) {
+  if (sc.loader === 'ws-echo') return (o) => wsLoad({ ...o, url: o.url.replace(/^http:/, 'ws:'), depth: sc.depth });
+  return httpLoad;
+}
+
 const median = (xs) => {
   const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
   if (!v.length) return NaN;
@@ -173,7 +179,9 @@ async function launch(sc, srv, cpus, extraCtx = {}) {
     if (n < 2) { await h.stop(); return { skip: `the kernel does not fork workers yet (kernel.start({ workers: ${srv.workers} }) left 1 process; issue 4)` }; }
   }
   try { await waitForPort(h.port, 10000); } catch { /* verify says why */ }
-  const bad = await verify(h.port, sc.path, sc.check);
+  const bad = sc.loader === 'ws-echo'
+    ? await wsLoad({ url: `ws://127.0.0.1:${h.port}${sc.path}`, seconds: 1, connections: 1, cpus: null, check: true }).catch((e) => e.message)
+    : await verify(h.port, sc.path, sc.check);
   if (bad) { await h.stop(); return { error: `${srv.id}: ${bad}` }; }
   return h;
 }
@@ -197,6 +205,7 @@ async function quiet() {
 
 // ---------------------------------------------------------------- throughput scenarios
 async function runThroughput(sc) {
+  const load = loadFor(sc);
   const cpus = sc.serverCpus || SERVER_CPUS;
   const loadCpus = sc.loadCpus || LOAD_CPUS;
   const connections = sc.connections && !argv.includes('--connections') ? sc.connections : opt.connections;
@@ -349,6 +358,7 @@ async function runIdle(sc) {
 
 // ---------------------------------------------------------------- profiling
 async function runProfile(sc) {
+  const load = loadFor(sc);
   const dir = path.join(BENCH_DIR, 'profiles');
   fs.mkdirSync(dir, { recursive: true });
   const out = [];

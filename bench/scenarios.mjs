@@ -139,12 +139,19 @@ export const scenarios = [
   {
     name: 'websocket',
     title: 'WebSocket echo',
-    // TODO when it lands: echo over N connections, Skitai vs a bare `ws` server.
-    pending: async () => ((await pluginReady('@skitai/websocket')) && pkgExists('ws')
-      ? 'the websocket plugin has landed but this scenario is not written yet (bench/scenarios.mjs)'
-      : 'waiting for the websocket plugin (@skitai/websocket, issue 7) and the `ws` package; vs a bare ws server once it lands'),
-    servers: [],
-    targets: [{ server: 'skitai websocket', vs: 'ws', min: 0.95 }],
+    // bench/clients/ws-echo.mjs: raw-socket client, 50 connections x 4 messages in flight;
+    // req/s here is echoed messages per second.
+    loader: 'ws-echo',
+    path: '/echo',
+    connections: 50,
+    depth: 4,
+    pending: async () => ((await pluginReady('@skitai/websocket')) && pkgExists('ws') ? null
+      : 'waiting for the websocket plugin (@skitai/websocket, issue 7) and the `ws` package'),
+    servers: [
+      { id: 'ws (bare)', spec: nodeServer('ws-bare.mjs', 'echo', none) },
+      { id: 'skitai App wsRoute', subject: true, spec: nodeServer('skitai.mjs', 'ws-echo', none) },
+    ],
+    targets: [{ server: 'skitai App wsRoute', vs: 'ws (bare)', min: 0.95 }],
   },
   {
     name: 'was-get',

@@ -81,3 +81,17 @@ async function load1({ url, seconds, connections, cpus, tool, threads, timeoutMs
     cpuSeconds: r.cpuSeconds,
   };
 }
+
+/** WebSocket echo load (bench/clients/ws-echo.mjs), pinned and bounded like the others. */
+export async function wsLoad({ url, seconds, connections, cpus, depth = 4, check = false }) {
+  const script = path.join(ROOT, 'bench', 'clients', 'ws-echo.mjs');
+  const args = [script, url, '--seconds', String(seconds), '--connections', String(connections), '--depth', String(depth)];
+  if (check) args.push('--check');
+  const [c, a] = pinned(cpus, process.execPath, args);
+  const t0 = performance.now();
+  const r = await timed(c, a, (seconds + 30) * 1000);
+  let j;
+  try { j = JSON.parse(r.stdout.trim().split('\n').pop()); } catch { throw new Error(`ws-echo client failed (${r.code ?? r.sig}): ${r.stderr || r.stdout}`); }
+  if (check) return j.total === 1 && !j.bad ? null : `no echo over WebSocket: ${r.stdout.trim()} ${r.stderr.trim()}`;
+  return { ...j, non2xx: j.bad || 0, readErrors: 0, cpuSeconds: r.cpuSeconds, loadCpuPct: (100 * r.cpuSeconds) / ((performance.now() - t0) / 1000) };
+}

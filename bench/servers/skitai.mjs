@@ -40,6 +40,16 @@ switch (a.kind) {
     kernel.mount('/', app);
     break;
   }
+  case 'ws-echo': {
+    let wsmod;
+    try { wsmod = await import('@skitai/websocket'); } catch (e) { skip(`@skitai/websocket cannot be imported: ${e.message}`); }
+    if (typeof wsmod.websocket !== 'function' || typeof wsmod.wsRoute !== 'function') skip('@skitai/websocket does not export websocket() and wsRoute() yet');
+    kernel.use(wsmod.websocket());
+    const app = needApp();
+    app.route('/echo', wsmod.wsRoute({ mode: 'simple' }, (was, message) => message));
+    kernel.mount('/', app);
+    break;
+  }
   case 'static':
     kernel.mount('/static', a.dir);
     break;
