@@ -358,6 +358,16 @@ async function runIdle(sc) {
 
 // ---------------------------------------------------------------- profiling
 async function runProfile(sc) {
+  let backend;
+  if (sc.backend) {
+    backend = await launch({ ...sc, path: sc.backend.path, requireWorkers: false }, sc.backend, sc.backend.cpus);
+    if (backend.skip || backend.error) { log(`  backend: ${backend.skip || backend.error}`); return []; }
+    ctx.backendUrl = `http://127.0.0.1:${backend.port}${sc.backend.path}`;
+  }
+  try { return await profileServers(sc); } finally { if (backend) await backend.stop(); }
+}
+
+async function profileServers(sc) {
   const load = loadFor(sc);
   const dir = path.join(BENCH_DIR, 'profiles');
   fs.mkdirSync(dir, { recursive: true });
