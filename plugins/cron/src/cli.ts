@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkJobs, CronError, normalizeJobs, type Job } from './jobs.js';
+import { checkJobs, CronError, normalizeJobs, normalizeLock, type Job, type ModuleFunction } from './jobs.js';
 import { iniBoolean, readIni, type IniFile } from './ini.js';
 import { CronLog } from './log.js';
 import { Scheduler, keepGoing } from './scheduler.js';
@@ -25,6 +25,7 @@ export interface CliArgs {
   timezone?: string;
   seconds?: boolean;
   cwd?: string;
+  lock?: string;
   help?: boolean;
   verb?: Verb;
   /** Crontab lines given on the command line. */
@@ -34,7 +35,7 @@ export interface CliArgs {
 const VERBS: Record<string, Verb> = { start: 'start', '-d': 'start', stop: 'stop', '-s': 'stop', restart: 'restart', '-r': 'restart', status: 'status' };
 const VALUED: Record<string, keyof CliArgs> = {
   '-f': 'config', '--config': 'config', '--log-path': 'logPath', '--var-path': 'varPath',
-  '--pname': 'pname', '--process-display-name': 'pname', '--timezone': 'timezone', '--cwd': 'cwd',
+  '--pname': 'pname', '--process-display-name': 'pname', '--timezone': 'timezone', '--cwd': 'cwd', '--lock': 'lock',
 };
 
 export const USAGE = `Usage: skitai-cron [options] [start|-d|stop|-s|restart|-r|status] [crontab lines...]
@@ -52,6 +53,7 @@ Options (each overrides the config file):
   --timezone TZ                  IANA time zone of the specs (default: TZ or the system's)
   --seconds                      accept six-field specs with a leading seconds field
   --cwd DIR                      working folder of the jobs (default: the config file's folder)
+  --lock MODULE#EXPORT           a lock shared with other machines (each run on one of them)
   -h, --help                     this text
 
 status exits 0 when running, 3 when stopped.`;
@@ -95,6 +97,7 @@ export interface CronSettings {
   seconds: boolean;
   cwd: string;
   jobs: Job[];
+  lock?: ModuleFunction;
   pidFile: string;
   outFile: string;
 }
@@ -130,8 +133,9 @@ export function resolveSettings(args: CliArgs, cwd = process.cwd()): CronSetting
   const jobCwd = args.cwd ? path.resolve(cwd, args.cwd) : filePath('cwd') ?? base;
   const lines = [...(ini.lists.crontab ?? []), ...args.lines];
   const jobs = normalizeJobs(lines, { cwd: jobCwd, seconds });
+  const lock = args.lock ? normalizeLock(args.lock, cwd) : normalizeLock(fromFile('lock'), base);
   return {
-    configFile, logPath, varPath, pname, verbose, timezone, seconds, cwd: jobCwd, jobs,
+    configFile, logPath, varPath, pname, verbose, timezone, seconds, cwd: jobCwd, jobs, lock,
     pidFile: path.join(varPath, `${pname}.pid`),
     outFile: path.join(logPath ?? varPath, `${pname}.out`),
   };
@@ -259,7 +263,7 @@ async function runForeground(settings: CronSettings): Promise<number> {
   try { process.title = settings.pname; } catch { /* cosmetic */ }
   const log = new CronLog({ logpath: settings.logPath, verbose: settings.verbose });
   keepGoing(log);
-  const scheduler = new Scheduler(settings.jobs, { log, cwd: settings.cwd, timezone: settings.timezone, seconds: settings.seconds });
+  const scheduler = new Scheduler(settings.jobs, { log, cwd: settings.cwd, timezone: settings.timezone, seconds: settings.seconds, lock: settings.lock });
   scheduler.start();
   if (settings.jobs.length === 0) log.log('warn', 'cron: no jobs (add lines to the [:crontab] section)');
   return new Promise((resolve) => {
@@ -288,7 +292,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`skitai-cron: ${(err as Error).message}\n`);
     return 2;
   }
-  const check = () => checkJobs(settings.jobs, { cwd: settings.cwd, seconds: settings.seconds, timezone: settings.timezone });
+  const check = () => checkJobs(settings.jobs, { cwd: settings.cwd, seconds: settings.seconds, timezone: settings.timezone, lock: settings.lock });
   try {
     switch (args.verb) {
       case 'status': {

@@ -317,13 +317,20 @@ export function checkCommand(job: Job & { kind: 'command' }, cwd: string): void 
 
 const MARK = '\u0000skitai-cron-check:';
 
+/** A function in a module: a function job's target, or the lock. */
+export interface ModuleFunction {
+  /** file: URL (resolveModule's result). */
+  module: string;
+  exportName: string;
+  args?: unknown;
+}
+
 /**
- * Imports every function job's module in a throw-away node process (so that nothing of the
- * module runs in the server) and checks that the export is a function.
+ * Imports each module in a throw-away node process (so that nothing of it runs in the server)
+ * and checks that the export is a function; `label` names the owner in the error.
  */
-export function checkFunctionJobs(jobs: readonly Job[], cwd: string): void {
-  const fns = jobs.filter((j): j is Job & { kind: 'function' } => j.kind === 'function');
-  if (fns.length === 0) return;
+export function checkExports(list: ReadonlyArray<ModuleFunction & { label: string }>, cwd: string): void {
+  if (list.length === 0) return;
   const script = `
     const list = JSON.parse(process.argv[1]);
     const out = [];
@@ -337,7 +344,7 @@ export function checkFunctionJobs(jobs: readonly Job[], cwd: string): void {
     }
     process.stdout.write(${JSON.stringify(MARK)} + JSON.stringify(out) + '\\n');
     process.exit(0);`;
-  const res = spawnSync(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(fns.map((j) => ({ module: j.module, exportName: j.exportName })))], {
+  const res = spawnSync(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(list.map((f) => ({ module: f.module, exportName: f.exportName })))], {
     cwd,
     encoding: 'utf8',
     timeout: 30_000,
@@ -345,24 +352,63 @@ export function checkFunctionJobs(jobs: readonly Job[], cwd: string): void {
   });
   const line = (res.stdout ?? '').split('\n').find((l) => l.startsWith(MARK));
   if (!line) {
-    throw new CronError('SKT_CRON_COMMAND', `cron: cannot check the function jobs' modules (${res.error?.message ?? `exit ${res.status ?? res.signal}`}): ${(res.stderr ?? '').trim().split('\n').slice(-3).join(' ')}`);
+    throw new CronError('SKT_CRON_COMMAND', `cron: cannot check the modules of ${list.map((f) => f.label).join(', ')} (${res.error?.message ?? `exit ${res.status ?? res.signal}`}): ${(res.stderr ?? '').trim().split('\n').slice(-3).join(' ')}`);
   }
   const results = JSON.parse(line.slice(MARK.length)) as Array<{ type?: string; error?: string }>;
-  fns.forEach((job, i) => {
+  list.forEach((f, i) => {
     const r = results[i]!;
-    if (r.error !== undefined) throw new CronError('SKT_CRON_COMMAND', `cron job ${describeJob(job)}: the module fails to load: ${r.error}`);
+    if (r.error !== undefined) throw new CronError('SKT_CRON_COMMAND', `${f.label}: the module fails to load: ${r.error}`);
     if (r.type !== 'function') {
-      throw new CronError('SKT_CRON_COMMAND', `cron job ${describeJob(job)}: export ${JSON.stringify(job.exportName)} is ${r.type === 'undefined' ? 'missing' : `a ${r.type}, not a function`}`);
+      throw new CronError('SKT_CRON_COMMAND', `${f.label}: export ${JSON.stringify(f.exportName)} is ${r.type === 'undefined' ? 'missing' : `a ${r.type}, not a function`}`);
     }
   });
+}
+
+/** Checks that every function job's export is a function (see checkExports). */
+export function checkFunctionJobs(jobs: readonly Job[], cwd: string, lock?: ModuleFunction): void {
+  const list: Array<ModuleFunction & { label: string }> = [];
+  for (const job of jobs) {
+    if (job.kind === 'function') list.push({ module: job.module, exportName: job.exportName, label: `cron job ${describeJob(job)}` });
+  }
+  if (lock) list.push({ ...lock, label: `cron lock (${lock.module}#${lock.exportName})` });
+  checkExports(list, cwd);
+}
+
+/** Where the lock is: `./lock.mjs#acquire`, or { module, export, args }. */
+export type LockInput = string | { module: string | URL; export?: string; args?: unknown };
+
+/** Resolves the lock's module against `cwd`; throws a CronError when it is not there. */
+export function normalizeLock(input: LockInput | undefined, cwd: string): ModuleFunction | undefined {
+  if (input === undefined) return undefined;
+  let ref: string | URL;
+  let exportName: string;
+  let args: unknown;
+  if (typeof input === 'string') {
+    const hash = input.lastIndexOf('#');
+    ref = hash > 0 ? input.slice(0, hash) : input;
+    exportName = hash > 0 ? input.slice(hash + 1) || 'default' : 'default';
+  } else if (input && typeof input === 'object' && (typeof input.module === 'string' || input.module instanceof URL)) {
+    ref = input.module;
+    exportName = input.export ?? 'default';
+    args = input.args;
+  } else {
+    throw new CronError('SKT_CRON_OPTION', `cron lock: expected "<module>#<export>" or { module, export }, got ${JSON.stringify(input)}`);
+  }
+  try {
+    return { module: resolveModule(ref, cwd), exportName, args };
+  } catch (err) {
+    throw new CronError('SKT_CRON_COMMAND', `cron lock (${String(ref)}#${exportName}): cannot find the module: ${(err as Error).message}`);
+  }
 }
 
 export interface CheckOptions {
   seconds?: boolean;
   timezone?: string;
   cwd: string;
-  /** Import function jobs' modules to check their exports (default true). */
+  /** Import function jobs' modules (and the lock's) to check their exports (default true). */
   modules?: boolean;
+  /** The lock, checked with the function jobs. */
+  lock?: ModuleFunction;
 }
 
 /** Every check made at start; throws the first CronError, which names the job. */
@@ -375,5 +421,5 @@ export function checkJobs(jobs: readonly Job[], options: CheckOptions): void {
     checkSpec(job, options);
     if (job.kind === 'command') checkCommand(job, options.cwd);
   }
-  if (options.modules !== false) checkFunctionJobs(jobs, options.cwd);
+  if (options.modules !== false) checkFunctionJobs(jobs, options.cwd, options.lock);
 }

@@ -3,7 +3,7 @@
 // every process, and the scheduler runs once per server as a background process.
 import path from 'node:path';
 import { definePlugin, Kernel, parseCommandLine, type Plugin } from '@skitai/kernel';
-import { checkJobs, checkTimezone, CronError, normalizeJobs, type FunctionJobInput, type JobInput } from './jobs.js';
+import { checkJobs, checkTimezone, CronError, normalizeJobs, normalizeLock, type FunctionJobInput, type JobInput, type LockInput } from './jobs.js';
 import type { SchedulerProcessOptions } from './process-entry.js';
 
 export interface CronOptions {
@@ -21,6 +21,11 @@ export interface CronOptions {
   cwd?: string;
   /** Seconds running jobs get to stop when the server stops (default 5). */
   stopGrace?: number;
+  /**
+   * A lock shared by the servers of several machines, so that each run happens on one of
+   * them: `'./cron-lock.mjs#acquire'` or { module, export, args }; see the README.
+   */
+  lock?: LockInput;
 }
 
 /** The target of `add`/`kernel.cron`: a shell command, or a function in a module. */
@@ -94,9 +99,10 @@ export function cron(options: CronOptions = {}): CronPlugin {
       if (typeof stopGrace !== 'number' || !(stopGrace >= 0)) throw new CronError('SKT_CRON_OPTION', `cron: stopGrace must be seconds, 0 or more, got ${JSON.stringify(o.stopGrace)}`);
       checkTimezone(o.timezone, 'cron');
       const jobs = normalizeJobs(inputs, { cwd, seconds: o.seconds });
+      const lock = normalizeLock(o.lock, cwd);
       // Every process checks specs and commands (so a worker never runs with a bad table);
       // only the master (or a single process) imports function modules to check them.
-      checkJobs(jobs, { cwd, seconds: o.seconds, timezone: o.timezone, modules: kernel.processRole !== 'worker' });
+      checkJobs(jobs, { cwd, seconds: o.seconds, timezone: o.timezone, lock, modules: kernel.processRole !== 'worker' });
       if (jobs.length === 0) return;
       const processOptions: SchedulerProcessOptions = {
         jobs,
@@ -106,6 +112,7 @@ export function cron(options: CronOptions = {}): CronPlugin {
         logpath: o.logpath ? kernel.abspath(o.logpath) : kernelLogpath(kernel),
         verbose: o.verbose ?? argvVerbose(),
         graceMs: stopGrace * 1000,
+        lock,
       };
       kernel.registerProcess(PROCESS_NAME, new URL('./process-entry.js', import.meta.url), {
         options: processOptions,

@@ -1,9 +1,10 @@
 // The scheduler: one croner timer a job, one run of a job at a time, a log line when a run
 // starts, when it ends (start time, pid, exit code, duration) and when a due run is skipped.
 import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import { EventEmitter } from 'node:events';
 import { Cron } from 'croner';
-import { cronOptions, describeJob, jobTarget, type Job } from './jobs.js';
+import { cronOptions, describeJob, jobTarget, type Job, type ModuleFunction } from './jobs.js';
 import type { CronLog, CronLogLevel } from './log.js';
 
 /** What a function job receives. */
@@ -13,6 +14,8 @@ export interface JobContext {
   spec: string;
   /** When this run started. */
   startedAt: Date;
+  /** The time it was due (a whole second of the spec). */
+  scheduledAt: Date;
   /** The `args` given with the job. */
   args: unknown;
   /** Aborted when the scheduler stops: long jobs should give up then. */
@@ -44,7 +47,26 @@ export interface SchedulerOptions {
   seconds?: boolean;
   /** Environment of the commands (default: this process's). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * A lock shared by several schedulers (several machines): called before each run with
+   * LockRequest; the run happens only when it resolves true. See the README (Redis).
+   */
+  lock?: ModuleFunction;
 }
+
+/** What the lock function receives; the run goes ahead only if it returns (or resolves) true. */
+export interface LockRequest {
+  job: string;
+  spec: string;
+  /** The time the run was due: the same on every machine, so the key of the lock. */
+  scheduledAt: Date;
+  host: string;
+  pid: number;
+  /** The lock's own `args`. */
+  args: unknown;
+}
+
+export type LockFunction = (request: LockRequest) => boolean | Promise<boolean>;
 
 interface Running {
   pid: number;
@@ -58,6 +80,10 @@ interface JobState {
   job: Job;
   cron?: Cron;
   running?: Running;
+  /** Waiting for the lock. */
+  acquiring?: boolean;
+  /** The next time croner will fire (ms), to name a run by its due time. */
+  expected?: number;
   runs: number;
   skipped: number;
   failed: number;
@@ -76,7 +102,8 @@ export interface JobStatus {
 
 /**
  * Schedules jobs on croner. Events: 'start' (job, pid, startedAt), 'run' (RunRecord),
- * 'skip' (job name, the pid still running).
+ * 'skip' (job name, the pid still running), 'locked' (job name, scheduledAt: another
+ * scheduler has this run).
  */
 export class Scheduler extends EventEmitter {
   private readonly states: JobState[];
@@ -105,7 +132,9 @@ export class Scheduler extends EventEmitter {
         this.stopTimers();
         throw new Error(`cron job ${describeJob(state.job)}: bad spec: ${(err as Error).message}`);
       }
-      this.log('info', `job ${state.job.name} scheduled: ${state.job.spec} ${jobTarget(state.job)} (next ${state.cron.nextRun()?.toISOString() ?? 'never'})`);
+      const next = state.cron.nextRun();
+      state.expected = next?.getTime();
+      this.log('info', `job ${state.job.name} scheduled: ${state.job.spec} ${jobTarget(state.job)} (next ${next?.toISOString() ?? 'never'})`);
     }
   }
 
@@ -117,18 +146,65 @@ export class Scheduler extends EventEmitter {
     }));
   }
 
+  /** The time this firing was due: croner's expected time, or the current whole second. */
+  private dueTime(state: JobState, now: number): Date {
+    const expected = state.expected;
+    state.expected = state.cron?.nextRun()?.getTime();
+    if (expected !== undefined && now >= expected - 1000 && now < expected + 60_000) return new Date(expected);
+    return new Date(Math.floor(now / 1000) * 1000);
+  }
+
   private due(state: JobState): void {
     if (this.stopped) return;
     const { job } = state;
-    if (state.running) {
+    const scheduledAt = this.dueTime(state, Date.now());
+    if (state.running || state.acquiring) {
       state.skipped++;
       const r = state.running;
-      this.log('warn', `job ${job.name} skipped: its run started ${new Date(r.startedAt).toISOString()} (pid ${r.pid}) is still going`);
-      this.emit('skip', job.name, r.pid);
+      if (r) this.log('warn', `job ${job.name} skipped: its run started ${new Date(r.startedAt).toISOString()} (pid ${r.pid}) is still going`);
+      else this.log('warn', `job ${job.name} skipped: its last run is still waiting for the lock`);
+      this.emit('skip', job.name, r?.pid ?? 0);
       return;
     }
-    if (job.kind === 'command') this.runCommand(state, job);
-    else this.runFunction(state, job);
+    if (!this.options.lock) {
+      this.launch(state, scheduledAt);
+      return;
+    }
+    state.acquiring = true;
+    this.acquire(job, scheduledAt).then((ok) => {
+      state.acquiring = false;
+      if (this.stopped) return;
+      if (ok) {
+        this.launch(state, scheduledAt);
+      } else {
+        this.log('info', `job ${job.name}: the run due ${scheduledAt.toISOString()} is taken by another scheduler (lock)`);
+        this.emit('locked', job.name, scheduledAt);
+      }
+    }, (err: unknown) => {
+      state.acquiring = false;
+      this.log('error', `job ${job.name}: the lock failed, the run due ${scheduledAt.toISOString()} is not started: ${err instanceof Error ? err.stack : String(err)}`);
+      this.emit('locked', job.name, scheduledAt);
+    });
+  }
+
+  private lockFn: LockFunction | undefined;
+
+  private async acquire(job: Job, scheduledAt: Date): Promise<boolean> {
+    const lock = this.options.lock!;
+    if (!this.lockFn) {
+      const mod = await import(lock.module) as Record<string, unknown>;
+      const fn = mod[lock.exportName];
+      if (typeof fn !== 'function') throw new Error(`the lock's export ${lock.exportName} is not a function`);
+      this.lockFn = fn as LockFunction;
+    }
+    const ok = await this.lockFn({ job: job.name, spec: job.spec, scheduledAt, host: os.hostname(), pid: process.pid, args: lock.args });
+    return ok === true;
+  }
+
+  private launch(state: JobState, scheduledAt: Date): void {
+    const { job } = state;
+    if (job.kind === 'command') this.runCommand(state, job, scheduledAt);
+    else this.runFunction(state, job, scheduledAt);
   }
 
   private finish(state: JobState, record: RunRecord): void {
@@ -141,7 +217,7 @@ export class Scheduler extends EventEmitter {
     this.emit('run', record);
   }
 
-  private runCommand(state: JobState, job: Job & { kind: 'command' }): void {
+  private runCommand(state: JobState, job: Job & { kind: 'command' }, scheduledAt: Date): void {
     const startedAt = Date.now();
     let child: ChildProcess;
     try {
@@ -149,7 +225,7 @@ export class Scheduler extends EventEmitter {
       // goes where the command sends it; what it does not redirect reaches our stdout/stderr.
       child = spawn('/bin/sh', ['-c', job.command], {
         cwd: this.options.cwd,
-        env: this.options.env ?? process.env,
+        env: { ...(this.options.env ?? process.env), SKITAI_CRON_JOB: job.name, SKITAI_CRON_DUE: scheduledAt.toISOString() },
         stdio: ['ignore', 'inherit', 'inherit'],
         detached: true,
       });
@@ -174,7 +250,7 @@ export class Scheduler extends EventEmitter {
     child.once('exit', (code, signal) => end(code, signal));
   }
 
-  private runFunction(state: JobState, job: Job & { kind: 'function' }): void {
+  private runFunction(state: JobState, job: Job & { kind: 'function' }, scheduledAt: Date): void {
     const startedAt = Date.now();
     const abort = new AbortController();
     let resolveDone!: () => void;
@@ -186,6 +262,7 @@ export class Scheduler extends EventEmitter {
       name: job.name,
       spec: job.spec,
       startedAt: new Date(startedAt),
+      scheduledAt,
       args: job.args,
       signal: abort.signal,
       log: (message, level = 'info') => this.log(level, `job ${job.name}: ${message}`),

@@ -4,7 +4,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CLI, cmdline, finishedRuns, killAll, lines, pidAlive, readText, runProc, sleep, spawnProc, tempDir, waitUntil, within } from '../test-support/helpers.js';
+import { CLI, FIXTURES, cmdline, finishedRuns, killAll, lines, pidAlive, readText, runProc, sleep, spawnProc, tempDir, waitUntil, within } from '../test-support/helpers.js';
 
 function config(dir: string, body: { pname: string; crontab: string[]; extra?: string }): string {
   const file = path.join(dir, 'skitai.conf');
@@ -141,6 +141,38 @@ describe('skitai-cron', () => {
     }
   });
 
+  it('with a shared lock, two schedulers (two machines) run each due run once between them', { timeout: 30_000 }, async () => {
+    const dir = tempDir();
+    const lockDir = tempDir();
+    const conf = config(dir, { pname: uniq(), crontab: ['* * * * * * echo "$PPID $SKITAI_CRON_JOB $SKITAI_CRON_DUE" >> ticks.txt'] });
+    const lock = `${path.join(FIXTURES, 'dir-lock.mjs')}#acquire`;
+    const env = { CRON_LOCK_DIR: lockDir };
+    const a = spawnProc([CLI, '-f', conf, '--pname', `${uniq()}-a`, '--lock', lock, '--log-path', path.join(dir, 'a')], { env });
+    const b = spawnProc([CLI, '-f', conf, '--pname', `${uniq()}-b`, '--lock', lock, '--log-path', path.join(dir, 'b')], { env });
+    try {
+      const ticks = path.join(dir, 'ticks.txt');
+      await waitUntil(() => lines(ticks).length >= 4, 12_000, 'four runs');
+      process.kill(a.pid, 'SIGTERM');
+      process.kill(b.pid, 'SIGTERM');
+      await within(Promise.all([a.exited, b.exited]), 10_000);
+      const rows = lines(ticks).map((l) => l.split(' '));
+      const dues = rows.map((r) => r[2]);
+      assert.equal(new Set(dues).size, dues.length, `each due run once: ${dues.join(' ')}`);
+      for (const r of rows) {
+        assert.ok([a.pid, b.pid].includes(Number(r[0])), `run by one of the two schedulers: ${r.join(' ')}`);
+        assert.equal(r[1], '#1');
+        assert.match(r[2]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/, 'due on a whole second');
+      }
+      // Both saw those runs due; the one that lost each logged it.
+      const logs = readText(path.join(dir, 'a', 'cron.log')) + readText(path.join(dir, 'b', 'cron.log'));
+      const lost = [...logs.matchAll(/job #1: the run due (\S+) is taken by another scheduler \(lock\)/g)].map((m) => m[1]);
+      for (const due of dues.slice(1, -1)) assert.ok(lost.includes(due), `the run due ${due} was seen by the other scheduler`);
+    } finally {
+      a.kill();
+      b.kill();
+    }
+  });
+
   it('refuses a bad spec or an unknown command at start, naming the job, and starts nothing', { timeout: 30_000 }, async () => {
     const dir = tempDir();
     const pname = uniq();
@@ -158,6 +190,11 @@ describe('skitai-cron', () => {
     const badFile = await cli(['-f', path.join(dir, 'missing.conf'), 'status']);
     assert.equal(badFile.code, 2);
     assert.match(badFile.output, /cannot read the config file .*missing\.conf: ENOENT/);
+
+    const conf3 = config(dir, { pname, crontab: ['0 3 * * * true'] });
+    const noLock = await cli(['-f', conf3, '--lock', `${path.join(FIXTURES, 'dir-lock.mjs')}#release`]);
+    assert.equal(noLock.code, 1);
+    assert.match(noLock.output, /cron lock \(.*dir-lock\.mjs#release\): export "release" is missing/);
 
     const help = await cli(['--help']);
     assert.equal(help.code, 0);

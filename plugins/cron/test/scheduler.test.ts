@@ -2,8 +2,9 @@
 // seconds field (the `seconds` option), so that each test lasts a few seconds.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
-import { CronLog, normalizeJobs, Scheduler, type JobInput, type RunRecord } from '../src/index.js';
+import { CronLog, normalizeJobs, normalizeLock, Scheduler, type JobInput, type RunRecord } from '../src/index.js';
 import { FIXTURES, finishedRuns, lines, pidAlive, readText, sleep, tempDir, waitUntil } from '../test-support/helpers.js';
 
 function setup(jobs: JobInput[]) {
@@ -126,5 +127,35 @@ describe('Scheduler', () => {
     assert.ok(bg > 0);
     await waitUntil(() => !pidAlive(bg), 2000, `the background sleep (pid ${bg}) gone`);
     assert.match(t.logText(), /cron: scheduler stopped/);
+  });
+
+  it('with a lock, runs only what the lock grants; a failing lock starts nothing and says why', { timeout: 15_000 }, async () => {
+    const t = setup([]);
+    const lockDir = tempDir();
+    const lock = normalizeLock({ module: path.join(FIXTURES, 'dir-lock.mjs'), export: 'acquire', args: { dir: lockDir } }, t.dir)!;
+    // Another machine has already taken every run of the next 3 seconds.
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    const taken = [1000, 2000, 3000].map((d) => now + d);
+    for (const at of taken) fs.mkdirSync(path.join(lockDir, `granted@${at}`));
+    const s = new Scheduler(normalizeJobs([{ spec: '* * * * * *', command: 'echo "$SKITAI_CRON_DUE" >> runs.txt', name: 'granted' }], { cwd: t.dir, seconds: true }),
+      { log: t.log, cwd: t.dir, seconds: true, lock });
+    const locked: Date[] = [];
+    s.on('locked', (_n: string, at: Date) => locked.push(at));
+    s.start();
+    const broken = new Scheduler(normalizeJobs([{ spec: '* * * * * *', command: 'echo ran >> broken.txt', name: 'b' }], { cwd: t.dir, seconds: true }),
+      { log: t.log, cwd: t.dir, seconds: true, lock: { ...lock, exportName: 'broken' } });
+    broken.start();
+    try {
+      await waitUntil(() => lines(path.join(t.dir, 'runs.txt')).length >= 1, 8000, 'a run after the taken ones');
+      await Promise.all([s.stop(), broken.stop()]);
+      const ran = lines(path.join(t.dir, 'runs.txt')).map((l) => new Date(l).getTime());
+      for (const at of taken) assert.ok(!ran.includes(at), `the run due ${new Date(at).toISOString()} belonged to the other machine`);
+      assert.ok(locked.length >= 2, `locked out ${locked.length} times`);
+      assert.deepEqual(lines(path.join(t.dir, 'broken.txt')), []);
+      assert.match(t.logText(), /job b: the lock failed, the run due \S+ is not started: Error: the lock backend is down/);
+      assert.match(t.logText(), /job granted: the run due \S+ is taken by another scheduler \(lock\)/);
+    } finally {
+      await Promise.all([s.stop(), broken.stop()]);
+    }
   });
 });
