@@ -67,6 +67,7 @@ export const codes = {
   SKT_APP_NO_HANDLER: define('SKT_APP_NO_HANDLER', (helper: string, setter: string) => `${helper} needs a handler: call ${setter}(fn) first`),
   SKT_APP_NO_USERS: define('SKT_APP_NO_USERS', () => 'authentication is required but app.users is not set'),
   SKT_APP_DECORATE: define('SKT_APP_DECORATE', (module: string) => `${module} exports no decorate(app) function`),
+  SKT_APP_NO_SECUREKEY: define('SKT_APP_NO_SECUREKEY', (what: string) => `${what} needs a secure key: set app.securekey (or give one to mount())`),
 
   // was backend services (issue 5): add codes below this line
   SKT_ALIAS_NAME: define('SKT_ALIAS_NAME', (name: unknown) =>

@@ -652,7 +652,8 @@ export class App implements Mountable {
     }
     // A response body with an error status and no body gets the error page.
     if (value instanceof ResponseValue && value.status >= 400 && (value.body === undefined || value.body === null || value.body === '')) {
-      throw new HttpError(value.status, undefined, { headers: value.headers as Record<string, string> | undefined });
+      const headers = value.headers === undefined ? undefined : Object.fromEntries((Array.isArray(value.headers) ? value.headers : Object.entries(value.headers)).map(([k, v]) => [k, String(v)]));
+      throw new HttpError(value.status, undefined, { headers });
     }
     return value;
   }

@@ -2,6 +2,7 @@
 // Nothing is parsed until a handler touches them; nothing is written unless they changed.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { codes } from '../errors.js';
 import { open, seal } from './secure-cookie.js';
 import { appendSetCookie, parseCookies, serializeCookie, type CookieOptions } from './cookie.js';
 
@@ -210,7 +211,7 @@ function cookieOptions(host: StateHost, o: MountCookieOptions): CookieOptions {
 }
 
 function requireKey(key: string | undefined, what: string): string {
-  if (!key) throw new Error(`${what} needs a secure key: set app.securekey (or give one to mount())`);
+  if (!key) throw codes.SKT_APP_NO_SECUREKEY(what);
   return key;
 }
 

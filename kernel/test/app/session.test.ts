@@ -146,4 +146,5 @@ test('was.cookie reads and sets plain cookies', async () => {
 test('a session without a securekey is a server error that says so', async () => {
   const r = await fetch(`${s.base}/nokey/`);
   assert.equal(r.status, 500);
+  assert.doesNotMatch(await r.text(), /secure key/, 'no detail without debug');
 });
