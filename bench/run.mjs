@@ -29,7 +29,7 @@ options:
   --retries N        run again a load run that other processes disturbed (their share of the
                      server core over 20%), keeping the least disturbed (default 2, short 0)
   --quiet-wait S     before each measured run, wait up to S seconds for the machine to be quiet
-                     (other processes under 15 % of the 2 cores) (default 20, short 0)
+                     (other processes under 15 % of the 2 cores) (default 20; 0 with --short or --nice)
   --nice N           run servers and load generator under \`nice -n N\` (N < 0 needs root): fewer
                      disturbed runs on a shared machine, at the other users' expense
   --profile          instead of the table: run each Skitai server of the scenarios once under
@@ -72,7 +72,7 @@ opt.connections ??= 100;
 opt.idleCount ??= 10000;
 opt.idleRounds = opt.short ? 1 : 2;
 opt.retries ??= opt.short ? 0 : 2;
-opt.quietWait ??= opt.short ? 0 : 20;
+opt.quietWait ??= opt.short || opt.nice < 0 ? 0 : 20;
 
 function die(msg) { console.error(msg); process.exit(2); }
 const log = (...a) => console.error(...a);
@@ -135,7 +135,16 @@ fs.writeFileSync(path.join(staticDir, 'file-1m.bin'), crypto.randomBytes(1024 * 
 fs.chmodSync(tmp, 0o755);
 process.on('exit', () => { try { fs.rmSync(tmp, { recursive: true, force: true }); } catch { /* best effort */ } });
 
-if (opt.nice) setNice(opt.nice);
+if (opt.nice) {
+  setNice(opt.nice);
+  // With autogroup scheduling (Linux, sched_autogroup_enabled), nice only orders processes
+  // within one session's group: set the group's nice too, and put it back at exit.
+  try {
+    const before = /nice\s+(-?\d+)/.exec(fs.readFileSync('/proc/self/autogroup', 'utf8'))?.[1];
+    fs.writeFileSync('/proc/self/autogroup', String(opt.nice));
+    if (before !== undefined) process.on('exit', () => { try { fs.writeFileSync('/proc/self/autogroup', before); } catch { /* best effort */ } });
+  } catch { /* no autogroup, or not allowed */ }
+}
 const SERVER_CPUS = '0';
 const LOAD_CPUS = '1';
 const ctx = { tmp, staticRoot, staticDir, nginx, nginxMissing, nodeFlags: [] };
