@@ -30,8 +30,9 @@ options:
                      server core over 20%), keeping the least disturbed (default 2, short 0)
   --quiet-wait S     before each measured run, wait up to S seconds for the machine to be quiet
                      (other processes under 15 % of the 2 cores) (default 20; 0 with --short or --nice)
-  --nice N           run servers and load generator under \`nice -n N\` (N < 0 needs root): fewer
-                     disturbed runs on a shared machine, at the other users' expense
+  --nice N           run servers and load generator under \`nice -n N\`, and set the session's
+                     autogroup nice to N (N < 0 needs root): on a shared machine the server
+                     core stays the benchmark's, at the other users' expense (e.g. --nice -10)
   --profile          instead of the table: run each Skitai server of the scenarios once under
                      node --cpu-prof and print its hottest frames (bench/profiles/)
   --profile-all      the same for the node baselines too (nginx is never profiled)
