@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { checkJobs, CronError, normalizeJobs, parseIni, splitCrontabLine } from '../src/index.js';
-import { commandWord } from '../src/jobs.js';
+import { Cron } from 'croner';
+import { checkJobs, CronError, CronLog, normalizeJobs, parseIni, Scheduler, splitCrontabLine } from '../src/index.js';
+import { commandWord, cronOptions } from '../src/jobs.js';
 import { FIXTURES, tempDir } from '../test-support/helpers.js';
 
 const cwd = FIXTURES;
@@ -112,6 +113,39 @@ describe('checks at start', () => {
     refused(() => check(['0 * * * * true'], { timezone: 'Mars/Olympus' }), 'SKT_CRON_OPTION', /unknown time zone "Mars\/Olympus"/);
     refused(() => check([{ spec: '0 * * * *', command: 'true', timezone: 'Nowhere/X' }]), 'SKT_CRON_OPTION', /#1/);
     refused(() => check([{ spec: '0 * * * *', command: 'true', name: 'a' }, { spec: '1 * * * *', command: 'true', name: 'a' }]), 'SKT_CRON_JOB', /used twice/);
+  });
+});
+
+describe('time zones', () => {
+  it('read a spec in the scheduler\'s zone, or the job\'s own', async () => {
+    const dir = tempDir();
+    const jobs = normalizeJobs([
+      { spec: '0 9 * * *', command: 'true', name: 'seoul', timezone: 'Asia/Seoul' },
+      { spec: '0 9 * * *', command: 'true', name: 'default' },
+    ], { cwd: dir });
+    const s = new Scheduler(jobs, { log: new CronLog({ logpath: dir }), cwd: dir, timezone: 'America/New_York' });
+    s.start();
+    try {
+      const [seoul, ny] = s.status();
+      assert.equal(seoul!.nextRun!.getUTCHours(), 0, '09:00 in Seoul is 00:00 UTC');
+      assert.ok([13, 14].includes(ny!.nextRun!.getUTCHours()), '09:00 in New York is 13:00 or 14:00 UTC');
+      assert.match(fs.readFileSync(path.join(dir, 'cron.log'), 'utf8'), /time zone America\/New_York/);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('follow croner across daylight saving time: fixed times once, intervals skip the gap and repeat the hour', () => {
+    const next = (spec: string, from: string, n: number) => {
+      const job = normalizeJobs([[spec, 'true']], { cwd })[0]!;
+      return new Cron(spec, { ...cronOptions(job, { timezone: 'Europe/Berlin' }), paused: true }).nextRuns(n, from).map((d) => d.toISOString().slice(0, 16));
+    };
+    // 2027-03-28: 02:00 CET jumps to 03:00 CEST.
+    assert.deepEqual(next('30 2 * * *', '2027-03-27T12:00:00Z', 2), ['2027-03-28T01:00', '2027-03-29T00:30']);
+    assert.deepEqual(next('*/30 * * * *', '2027-03-28T00:40:00Z', 2), ['2027-03-28T01:00', '2027-03-28T01:30']);
+    // 2027-10-31: 03:00 CEST goes back to 02:00 CET.
+    assert.deepEqual(next('30 2 * * *', '2027-10-30T12:00:00Z', 2), ['2027-10-31T00:30', '2027-11-01T01:30']);
+    assert.deepEqual(next('30 * * * *', '2027-10-30T23:40:00Z', 3), ['2027-10-31T00:30', '2027-10-31T01:30', '2027-10-31T02:30']);
   });
 });
 
