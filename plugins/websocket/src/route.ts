@@ -38,6 +38,7 @@ export function wsRoute<M = any>(config: WsConfig, handlers: WsHandlers<M> | WsH
       if (value === undefined || value === null || value === '') throw new HttpError(400, `a groupchat WebSocket needs the ${param} parameter`);
       room = String(value);
     }
+    commitAppState(was);
     server.accept(pending, {
       mode,
       encoding: cfg.encoding ?? 'none',
@@ -46,4 +47,16 @@ export function wsRoute<M = any>(config: WsConfig, handlers: WsHandlers<M> | WsH
     }, appDispatch(h as WsHandlers, was, args), was);
     return undefined;
   };
+}
+
+/**
+ * Writes the App's session and message-box cookies onto the response before the 101, as the
+ * App does right before a page's head goes out; the 101 carries the response's Set-Cookie.
+ * (The App keeps its request state under a private symbol: found by its description until
+ * the App exports a way to commit it.)
+ */
+function commitAppState(was: Was): void {
+  const key = Object.getOwnPropertySymbols(was).find((s) => s.description === 'skitai.app.context');
+  const ctx = key === undefined ? undefined : (was as unknown as Record<symbol, { commit?: (ok: boolean) => void } | undefined>)[key];
+  if (typeof ctx?.commit === 'function') ctx.commit(true);
 }

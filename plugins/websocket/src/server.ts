@@ -2,7 +2,7 @@
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
-import type { Args, Kernel, SkitaiRequest, SkitaiResponse, Was } from '@skitai/kernel';
+import { runWithWas, type Args, type Kernel, type SkitaiRequest, type SkitaiResponse, type Was } from '@skitai/kernel';
 import { decode, DecodeError, encode, encodeFault, type Frame } from './encoding.js';
 import { defaultAdapter, type RoomAdapter, type WireMessage } from './rooms.js';
 import type { PlainWsHandlers, WebSocketOptions, WsConfig, WsEncoding, WsHandlers, WsMode } from './types.js';
@@ -71,11 +71,13 @@ export interface Dispatch {
   close(conn: Connection, code: number, reason: string): unknown;
 }
 
+/** App handlers run inside the request's `was` context, so the imported `was` works in them too. */
 export function appDispatch(handlers: WsHandlers, was: Was, args: Args): Dispatch {
+  const message = handlers.message;
   return {
-    open: handlers.open ? () => handlers.open!(was, args) : () => undefined,
-    message: (_c, m) => handlers.message(was, m, args),
-    close: handlers.close ? (_c, code, reason) => handlers.close!(was, args, code, reason) : () => undefined,
+    open: handlers.open ? () => runWithWas(was, () => handlers.open!(was, args)) : () => undefined,
+    message: (_c, m) => runWithWas(was, () => message(was, m, args)),
+    close: handlers.close ? (_c, code, reason) => runWithWas(was, () => handlers.close!(was, args, code, reason)) : () => undefined,
   };
 }
 
@@ -141,7 +143,7 @@ export class Connection {
     ws.on('error', (err) => this.server.log('info', `websocket #${this.id}: ${err.message}`));
     ws.once('close', (code, reason) => this.onClose(code, reason.toString('utf8')));
     if (this.keepAlive > 0) this.timer = setTimeout(() => this.checkIdle(), this.keepAlive);
-    this.callAndDeliver(() => this.dispatch.open(this), false);
+    this.callAndDeliver(() => this.dispatch.open(this));
   }
 
   // ---- receiving ---------------------------------------------------------------------------
@@ -167,11 +169,18 @@ export class Connection {
       }
       throw err;
     }
-    this.callAndDeliver(() => this.dispatch.message(this, message), true);
+    let out: unknown;
+    try {
+      out = this.dispatch.message(this, message);
+    } catch (err) {
+      this.failed(err);
+      return;
+    }
+    this.result(out);
   }
 
-  /** Calls a handler and sends what it returns; async results keep the order (sequential modes). */
-  private callAndDeliver(call: () => unknown, isMessage: boolean): void {
+  /** Calls a handler (open) and sends what it returns. */
+  private callAndDeliver(call: () => unknown): void {
     let out: unknown;
     try {
       out = call();
@@ -179,6 +188,11 @@ export class Connection {
       this.failed(err);
       return;
     }
+    this.result(out);
+  }
+
+  /** Sends a handler's value; an async one holds the next message back in the sequential modes. */
+  private result(out: unknown): void {
     if (!isThenable(out)) {
       this.deliver(out);
       return;
@@ -192,7 +206,6 @@ export class Connection {
       this.failed(err);
       this.settled();
     });
-    if (!isMessage && !this.sequential) return;
   }
 
   private settled(): void {

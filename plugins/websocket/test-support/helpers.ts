@@ -148,10 +148,10 @@ export function freePort(): Promise<number> {
   });
 }
 
-import type { AppRequest, ResponseFn, Was } from '@skitai/kernel';
+import type { AppRequest, ResponseFn, SessionManager, Was } from '@skitai/kernel';
 /**
  * The App's was members (request, response ...) are declared in kernel/src/app/was-ext.ts,
  * which the package index does not load for types yet: this view stands in meanwhile.
  */
-export type AppWas = Was & { readonly request: AppRequest; readonly response: ResponseFn };
+export type AppWas = Was & { readonly request: AppRequest; readonly response: ResponseFn; readonly session: SessionManager };
 export const appWas = (was: Was) => was as AppWas;

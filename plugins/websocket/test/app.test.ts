@@ -1,9 +1,9 @@
 // WebSocket routes in an App: modes, encodings, events, and upgrades refused by the app's rules.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { App, HttpError, parseMethodResponse, serializeMethodCall, serializeParams } from '@skitai/kernel';
+import { App, HttpError, parseMethodResponse, serializeMethodCall, serializeParams, was as importedWas } from '@skitai/kernel';
 import { wsRoute, websocketServer } from '../src/index.js';
-import { appWas, open, raw, refusedStatus, serve, sleep, type Served } from '../test-support/helpers.js';
+import { appWas, open, raw, refusedStatus, serve, sleep, type AppWas, type Served } from '../test-support/helpers.js';
 
 describe('App WebSocket routes', { timeout: 30_000 }, () => {
   let s: Served;
@@ -55,6 +55,16 @@ describe('App WebSocket routes', { timeout: 30_000 }, () => {
     }));
     app.route('/throws', wsRoute({}, () => { throw new Error('handler bug'); }));
     app.route('/page', () => 'a page');
+    app.route('/login', (was) => { appWas(was).session.set('user', 'alice'); return 'logged in'; });
+    app.route('/members', wsRoute({}, {
+      init: (was) => (appWas(was).session.get('user') ? undefined : appWas(was).response(401, 'log in first')),
+      message: (was, m) => `${appWas(was).session.get('user')}: ${m}`,
+    }));
+    app.route('/visit', wsRoute({}, {
+      init: (was) => { appWas(was).session.set('visited', 'yes'); },
+      message: (was) => appWas(was).session.get('visited') ?? 'no',
+    }));
+    app.route('/imported', wsRoute({}, () => (importedWas as unknown as AppWas).request.path));
     s = await serve([['/', app]]);
   });
   after(() => s.close());
@@ -195,6 +205,43 @@ describe('App WebSocket routes', { timeout: 30_000 }, () => {
     const ok = await raw(s.port, 'GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n', 300);
     assert.match(ok.text, /^HTTP\/1\.1 101 Switching Protocols\r\n/);
     assert.match(ok.text, /Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=/);
+  });
+
+  test('sessions: the session cookie of the upgrade request is read; init refuses without one', async () => {
+    assert.equal((await refusedStatus(`${s.url}/members`)).status, 401);
+    const login = await fetch(`http://127.0.0.1:${s.port}/login`);
+    const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    assert.ok(cookie.length > 0, 'a session cookie');
+    const c = await open(`${s.url}/members`, { headers: { Cookie: cookie } });
+    c.send('hi');
+    assert.equal(String(await c.nth(0)), 'alice: hi');
+    c.terminate();
+  });
+
+  test('sessions: a session written in init goes out with the 101 (Set-Cookie)', async () => {
+    const { WebSocket } = await import('ws');
+    const ws = new WebSocket(`${s.url}/visit`);
+    const headers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      ws.once('upgrade', (res) => resolve(res.headers));
+      ws.once('error', reject);
+    });
+    ws.terminate();
+    const cookies = (headers['set-cookie'] as string[] | undefined) ?? [];
+    assert.equal(cookies.length, 1, `one Set-Cookie on the 101: ${JSON.stringify(headers)}`);
+    const c = await open(`${s.url}/members`, { headers: { Cookie: cookies[0]!.split(';')[0]! } }).catch(() => undefined);
+    // That session has no user: /members refuses it, which shows the cookie is a real session.
+    assert.equal(c, undefined);
+    const v = await open(`${s.url}/visit`, { headers: { Cookie: cookies[0]!.split(';')[0]! } });
+    v.send('?');
+    assert.equal(String(await v.nth(0)), 'yes');
+    v.terminate();
+  });
+
+  test('the imported `was` works inside message handlers', async () => {
+    const c = await open(`${s.url}/imported`);
+    c.send('x');
+    assert.equal(String(await c.nth(0)), '/imported');
+    c.terminate();
   });
 
   test('the server counts what it accepted and refused', () => {
