@@ -17,3 +17,4 @@ export { Logs, type LogLevel } from './log/logger.js';
 export { parseCommandLine, type CommandLine } from './run/argv.js';
 export * from './app/index.js';
 export * from './services/index.js';
+export * from './process/index.js';
