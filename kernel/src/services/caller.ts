@@ -85,6 +85,8 @@ interface Resolved {
   path: string;
   /** '@api' or 'http://host:port', for messages and cache keys. */
   base: string;
+  /** Credentials written in a plain URL (http://user:pw@host/). */
+  auth?: { user: string; password: string };
 }
 
 interface Prepared {
@@ -95,6 +97,8 @@ interface Prepared {
   encoding: Encoding;
   options: CallOptions;
   mode: Mode;
+  /** What identifies the body in a cache key (a JSON-RPC call without its id). */
+  cacheBody?: string;
 }
 
 const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -265,7 +269,8 @@ export class CallContext {
             jsonRpcId = (jsonRpcId + 1) % Number.MAX_SAFE_INTEGER;
             body = JSON.stringify({ jsonrpc: '2.0', method, params: args, id: jsonRpcId });
           }
-          return this.request('POST', url, body, kind, 'plain', options ?? {}, mode);
+          return this.request('POST', url, body, kind, 'plain', options ?? {}, mode,
+            kind === 'jsonrpc' ? JSON.stringify([method, args]) : undefined);
         }, '');
       return Object.assign(make('one'), { lb: make('lb'), map: make('map') }) as RpcCaller;
     });
@@ -299,16 +304,15 @@ export class CallContext {
     const host = parsed.hostname.startsWith('[') ? parsed.hostname.slice(1, -1) : parsed.hostname;
     const port = parsed.port ? Number(parsed.port) : ssl ? 443 : 80;
     const origin: WireTarget = { ssl, host, port, agent: this.services.sharedAgent(ssl), label: parsed.host };
-    if (parsed.username && !options.auth && !options.headers?.authorization) {
-      options = { ...options, auth: { user: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) } };
-    }
-    return { alias: undefined, origin, path: appendParams(parsed.pathname + parsed.search, options.params), base: parsed.origin };
+    const auth = parsed.username ? { user: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) } : undefined;
+    return { alias: undefined, origin, path: appendParams(parsed.pathname + parsed.search, options.params), base: parsed.origin, auth };
   }
 
-  private async request(method: string, url: string, data: unknown, encoding: Encoding, variant: Variant, options: CallOptions, mode: Mode): Promise<any> {
+  private async request(method: string, url: string, data: unknown, encoding: Encoding, variant: Variant, options: CallOptions, mode: Mode, cacheBody?: string): Promise<any> {
     let prepared: Prepared;
     try {
       prepared = this.prepare(method, url, data, encoding, variant, options, mode);
+      prepared.cacheBody = cacheBody;
     } catch (err) {
       if (options.raise) throw err;
       return new Result({ status: 'error', url, method, error: err as Error });
@@ -317,9 +321,8 @@ export class CallContext {
     let slot: CacheSlot | undefined;
     if (isReplayable(prepared.body)) {
       const cache = this.services.rcache;
-      const userHeaders = options.headers;
       slot = new LazySlot(cache, () =>
-        `${mode === 'map' ? 'map' : 'one'} ${prepared.method} ${resolved.base}${resolved.path}\n${userHeaders ? JSON.stringify(userHeaders) : ''}\n${bodyKey(prepared.body)}`);
+        `${mode === 'map' ? 'map' : 'one'} ${prepared.method} ${resolved.base}${resolved.path}\n${JSON.stringify(prepared.headers)}\n${prepared.cacheBody ?? bodyKey(prepared.body)}`);
       const useCache = options.useCache ?? true;
       if (useCache !== false && cache.size > 0) {
         const hit = cache.get(slot.key, typeof useCache === 'number' ? useCache : 0) as Result | Results | undefined;
@@ -398,8 +401,9 @@ export class CallContext {
     }
     if (typeof body === 'string') headers['content-length'] = Buffer.byteLength(body);
     else if (body instanceof Uint8Array) headers['content-length'] = body.byteLength;
-    if (options.auth && headers.authorization === undefined) {
-      const a = options.auth;
+    const auth = options.auth ?? resolved.auth;
+    if (auth && headers.authorization === undefined) {
+      const a = auth;
       const pair = typeof a === 'string' ? a : `${a.user}:${a.password}`;
       headers.authorization = `Basic ${Buffer.from(pair).toString('base64')}`;
     }

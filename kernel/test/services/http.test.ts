@@ -258,3 +258,16 @@ test('a result from a failed call is a Result that never throws until asked', as
   assert.equal(r.data, undefined);
   assert.equal(r.text, '');
 });
+
+test('credentials: in a plain URL, on alias members, or as the auth option', async () => {
+  const b = await backend('auth');
+  const s = newServices();
+  s.alias('@auth', 'http', `me%40corp:s%3Acret@${b.address}`);
+  const ctx = s.context();
+  const basic = (pair: string) => `Basic ${Buffer.from(pair).toString('base64')}`;
+  await ctx.http('GET')(`http://user:p%40ss@${b.address}/u`);
+  await ctx.http('GET')('@auth/m');
+  await ctx.http('GET')('@auth/o', { auth: { user: 'x', password: 'y' } });
+  await ctx.http('GET')(`http://${b.address}/none`);
+  assert.deepEqual(b.received.map((r) => r.headers.authorization), [basic('user:p@ss'), basic('me@corp:s:cret'), basic('x:y'), undefined]);
+});

@@ -133,6 +133,14 @@ test('JSON-RPC 2.0 round trips, errors as RpcFault with code and data, .lb and .
   const names = new Set<unknown>();
   for (let i = 0; i < 4; i++) names.add((await jsonrpc.lb('@json/api').who()).data);
   assert.equal(names.size, 2);
+  // cached JSON-RPC results are found again although each call has a new id
+  const before = peers.reduce((n, p) => n + p.received.length, 0);
+  (await jsonrpc('@json/api').add(40, 2)).cache(60);
+  const hit = await jsonrpc('@json/api').add(40, 2);
+  assert.equal(hit.cached, true);
+  assert.equal(hit.data, 42);
+  assert.equal((await jsonrpc('@json/api').add(40, 3)).cached, false);
+  assert.equal(peers.reduce((n, p) => n + p.received.length, 0), before + 2);
   // a peer answering something that is not JSON
   const text = await startBackend('text', (req, res) => { res.setHeader('content-type', 'text/html'); res.end('<h1>no</h1>'); });
   backends.push(text);
