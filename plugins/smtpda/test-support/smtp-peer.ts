@@ -20,6 +20,8 @@ export interface PeerOptions {
   rejectRcpt?: (address: string) => string | undefined;
   /** Hold each message this long before answering 250 to its DATA. */
   delayMs?: number;
+  /** Called after a message is stored, before its 250 is sent (a test may kill the client here). */
+  onStored?: (count: number) => void;
   /** Require this user and password. */
   auth?: { user: string; pass: string };
 }
@@ -77,6 +79,7 @@ export class SmtpPeer {
               subject: mime.header('subject') ?? '',
               at: Date.now(),
             });
+            options.onStored?.(this.messages.length);
             for (const w of [...this.waiters]) w();
             callback(null, 'queued by the test peer');
           };
@@ -89,6 +92,8 @@ export class SmtpPeer {
       this.server.once('error', reject);
       this.server.listen(options.port ?? 0, '127.0.0.1', () => {
         this.server.off('error', reject);
+        // A client killed with -9 resets its connection: expected here, not a failure.
+        this.server.on('error', () => {});
         this.port = ((this.server as unknown as { server: { address(): AddressInfo } }).server.address()).port;
         resolve();
       });
