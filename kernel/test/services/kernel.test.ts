@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import express from 'express';
 import {
-  App, Kernel, Was, enableWasContext, parseRequestLine, REQUEST_LOG_FIELDS, was, type SkitaiRequest,
+  App, Kernel, Was, bindWas, currentWas, enableWasContext, parseRequestLine, REQUEST_LOG_FIELDS, runWithWas, was, wrapWithWasContext, type SkitaiRequest,
 } from '../../src/index.js';
 import { sleep, startBackend, type Backend } from '../../test-support/services-helpers.js';
 
@@ -179,4 +179,30 @@ test('kernel.setMaxRcache and setBackendKeepAlive reach the services; useCache w
   assert.equal(await get('/items'), 'fresh');
   assert.equal(await get('/items'), 'cached');
   assert.equal(b.received.length, 2);
+});
+
+test('runWithWas, bindWas and currentWas', async () => {
+  const kernel = new Kernel();
+  const req = { gtxnId: 'GTID-x', ltxnId: '2001', headers: {} } as unknown as SkitaiRequest;
+  const own = kernel.createWas(req, undefined as any);
+  assert.equal(currentWas(), undefined);
+  await runWithWas(own, async () => {
+    await sleep(1);
+    assert.equal(currentWas(), own);
+    assert.equal(was.get, own.get, 'the proxy hands out the same bound caller');
+    assert.equal(was.kernel, kernel);
+  });
+  // a framework that builds its own was binds it, so the imported proxy resolves to it
+  const wrapped = wrapWithWasContext(kernel, () => {
+    const other = kernel.createWas(req, undefined as any);
+    bindWas(other);
+    return currentWas() === other;
+  });
+  assert.equal(wrapped(req, undefined as any), true);
+  // a was of another request is not bound
+  const wrapped2 = wrapWithWasContext(kernel, () => {
+    bindWas(own);
+    return currentWas() !== own;
+  });
+  assert.equal(wrapped2({ ...req } as any, undefined as any), true);
 });
