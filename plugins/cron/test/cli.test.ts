@@ -40,7 +40,7 @@ describe('skitai-cron', () => {
   it('start, status, stop with a config file ([common] log-path, [cron] options, [:crontab] lines)', { timeout: 40_000 }, async () => {
     const dir = tempDir();
     const pname = uniq();
-    const conf = config(dir, { pname, crontab: ['* * * * * * echo "$$ $(date +%s)" >> ticks.txt'] });
+    const conf = config(dir, { pname, crontab: ['* * * * * * echo "$$ $SKITAI_CRON_DUE" >> ticks.txt'] });
     const ticks = path.join(dir, 'ticks.txt');
     const pidFile = path.join(dir, 'var', `${pname}.pid`);
     let daemon = 0;
@@ -65,7 +65,7 @@ describe('skitai-cron', () => {
       const log = readText(path.join(dir, 'logs', 'cron.log'));
       assert.match(log, new RegExp(`cron: scheduler started \\(pid ${daemon}\\)`));
       const runs = finishedRuns(log);
-      const rows = lines(ticks).map((l) => l.split(' ').map(Number));
+      const rows = lines(ticks).map((l) => l.split(' ')).map(([pid, due]) => [Number(pid), Date.parse(due!) / 1000]);
       assert.ok(runs.length >= 2);
       for (const r of runs) assert.ok(rows.some((row) => row[0] === r.pid), `the logged pid ${r.pid} wrote a tick`);
       assert.equal(new Set(rows.map((r) => r[1])).size, rows.length, 'once a second');
