@@ -168,10 +168,15 @@ export function tempDir(prefix = 'skitai-process-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** Worker ids and pids seen over `n` fresh-connection requests to /id. */
-export async function workersSeen(port: number, n = 12): Promise<Map<string, number>> {
+/**
+ * Worker ids and pids seen over fresh-connection requests to /id: at least `n` requests, and
+ * on until `expect` workers were seen (round robin can favour one worker for a while on a
+ * loaded machine) or 15 s passed.
+ */
+export async function workersSeen(port: number, n = 12, expect = 2): Promise<Map<string, number>> {
   const seen = new Map<string, number>();
-  for (let i = 0; i < n; i++) {
+  const until = Date.now() + 15_000;
+  for (let i = 0; i < n || (seen.size < expect && Date.now() < until); i++) {
     const r = await get(port, '/id');
     seen.set(r.json.id, r.json.pid);
   }

@@ -3,8 +3,9 @@ import http from 'node:http';
 import { get, type Reply } from './process-helpers.js';
 
 /** Opens keep-alive connections until one reaches worker `id`; returns its agent (one socket). */
-export async function agentOn(port: number, id: string, tries = 40): Promise<http.Agent> {
-  for (let i = 0; i < tries; i++) {
+export async function agentOn(port: number, id: string, ms = 15_000): Promise<http.Agent> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const probe = await get(port, '/id', { agent });
     if (probe.json.id === id) return agent;

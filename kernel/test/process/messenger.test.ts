@@ -1,24 +1,13 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { startServer, get, killAll, waitUntil } from '../../test-support/process-helpers.js';
+import { getOn } from '../../test-support/process-target.js';
 
 after(killAll);
 
-/** A GET that lands on the worker `id` (new connections until the round robin gives it). */
+/** A GET that lands on the worker `id`. */
 async function on(port: number, id: string, urlPath: string): Promise<any> {
-  // A keep-alive connection stays with the worker that accepted it: probe until it is `id`.
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  try {
-    for (let i = 0; i < 40; i++) {
-      const probe = await get(port, '/id', { agent });
-      if (probe.json.id === id) return (await get(port, urlPath, { agent })).json;
-      agent.destroy();
-    }
-  } finally {
-    agent.destroy();
-  }
-  throw new Error(`never reached ${id}`);
+  return (await getOn(port, id, urlPath)).json;
 }
 
 test('setlu in one worker is what getlu returns in the other right after; model-changed reaches every worker', { timeout: 30_000 }, async () => {
@@ -45,7 +34,7 @@ test('setlu in one worker is what getlu returns in the other right after; model-
     const r = await on(server.port, 'W1', '/received');
     const got = r.received.filter((e: any) => e.event.startsWith('model-changed'));
     return got.length >= 4 ? got : undefined;
-  }, 5000, 'model-changed events in W1');
+  }, 15_000, 'model-changed events in W1');
   assert.deepEqual(events[0], { event: 'model-changed:k1', args: ['arg'], from: 'W0' });
   assert.deepEqual(events[1], { event: 'model-changed', args: ['k1', 'arg'], from: 'W0' });
   assert.deepEqual(events[2], { event: 'model-changed:k1', args: ['arg'], from: 'W1' });
@@ -61,7 +50,7 @@ test('broadcast reaches every worker once, the sender included', { timeout: 30_0
       const r = await on(server.port, id, '/received');
       const hello = r.received.filter((e: any) => e.event === 'hello');
       return hello.length > 0 ? hello : undefined;
-    }, 5000, `the broadcast in ${id}`);
+    }, 15_000, `the broadcast in ${id}`);
     assert.deepEqual(got, [{ event: 'hello', args: [42], from: 'W0' }]);
   }
   process.kill(server.pid, 'SIGTERM');
