@@ -1,4 +1,17 @@
-import { SkitaiError } from '@skitai/kernel';
+/**
+ * An error of this package, with a stable `code`. Its own class rather than the kernel's
+ * SkitaiError, so that the stand-alone agent and CLI do not load the whole kernel.
+ */
+export class SmtpdaError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'SmtpdaError';
+    this.code = code;
+  }
+}
+
+const SkitaiError = SmtpdaError;
 
 // The plugin's error codes. Stable: match on `err.code`, never on the text.
 export const smtpdaCodes = {

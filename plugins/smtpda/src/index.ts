@@ -16,7 +16,7 @@ export {
 export { SpoolLock } from './lock.js';
 export { parseServer } from './server-address.js';
 export { parseIni, readConfig, configToAgentOptions, type IniSections, type SmtpdaConfig } from './config.js';
-export { smtpdaCodes } from './errors.js';
+export { smtpdaCodes, SmtpdaError } from './errors.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { name: string; version: string };
 

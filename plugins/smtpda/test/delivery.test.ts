@@ -59,7 +59,7 @@ describe('content: text, HTML with an inline image, an attachment', () => {
       .addContent('see the file')
       .addAttachment(path.join(FIXTURES, 'report.pdf'), { name: 'Report 2026.pdf' }).send();
     agent = runCli(['-f', s.config]);
-    await peer.waitForCount(3, 10_000);
+    await peer.waitForCount(3, 20_000);
   });
   after(async () => {
     await stopAgent(agent);
@@ -106,7 +106,7 @@ describe('content: text, HTML with an inline image, an attachment', () => {
   });
 
   test('the spool is empty and every delivery is logged', async () => {
-    await waitUntil(() => countSpool(s.spool).queued + countSpool(s.spool).active === 0, 5000, 'an empty spool');
+    await waitUntil(() => countSpool(s.spool).queued + countSpool(s.spool).active === 0, 15_000, 'an empty spool');
     const log = readLog(s.log);
     assert.equal((log.match(/: delivered <[^>]+> to /g) ?? []).length, 3, log);
     assert.match(log, /attempt 1 of 11: 250 /);
@@ -125,9 +125,9 @@ test('the SMTP server is down at first, then up: delivered after retries', async
     await waitUntil(() => /attempt 2 of 11 to later@example.com via 127\.0\.0\.1:\d+ failed: .*ECONNREFUSED/.test(readLog(s.log)), 10_000, 'two failed attempts');
     assert.equal(countSpool(s.spool).queued + countSpool(s.spool).active, 1, 'still spooled');
     peer = await SmtpPeer.start({ port });
-    await peer.waitForCount(1, 10_000);
+    await peer.waitForCount(1, 20_000);
     assert.equal(peer.messages[0]!.messageId, messageId, 'the same Message-ID as at send()');
-    await waitUntil(() => /delivered <[^>]+> to later@example\.com .*attempt (\d+) of 11/.exec(readLog(s.log)), 5000, 'the delivered line');
+    await waitUntil(() => /delivered <[^>]+> to later@example\.com .*attempt (\d+) of 11/.exec(readLog(s.log)), 15_000, 'the delivered line');
     const attempt = Number(/delivered .*attempt (\d+) of 11/.exec(readLog(s.log))![1]);
     assert.ok(attempt >= 3, `delivered on attempt ${attempt}`);
     assert.equal(peer.messages.length, 1);
@@ -169,7 +169,7 @@ test('a server that rejects: undeliverable after maxRetry retries, kept keepDays
   fs.utimesSync(path.join(s.spool, 'undeliverable', `${id}.msg`), old, old);
   agent = runCli(['-f', s.config]);
   try {
-    await waitUntil(() => countSpool(s.spool).undeliverable === 1, 5000, 'the old one purged');
+    await waitUntil(() => countSpool(s.spool).undeliverable === 1, 15_000, 'the old one purged');
     assert.ok(!fs.existsSync(path.join(s.spool, 'undeliverable', `${id}.msg`)));
     assert.ok(!fs.existsSync(path.join(s.spool, 'undeliverable', `${id}.reason.json`)));
     assert.match(readLog(s.log), new RegExp(`${id}: undeliverable for 3 days: removed`));
@@ -186,7 +186,7 @@ test('SMTP authentication, the password from the environment', async () => {
   await email('Authed', 'sender@example.com', 'x@example.com').addContent('x').send();
   const agent = runCli(['-f', s.config], { SKITAI_SMTPDA_PASSWORD: 's3cret' });
   try {
-    await peer.waitForCount(1, 10_000);
+    await peer.waitForCount(1, 20_000);
     assert.deepEqual(peer.logins, ['mailer']);
   } finally {
     await stopAgent(agent);
@@ -199,17 +199,17 @@ test('one agent per spool: a second one waits on standby and takes over when the
   const s = setup(peer.port);
   const { email } = createMailer({ spool: s.spool });
   const first = runCli(['-f', s.config, '--pid-file', path.join(s.dir, 'a.pid')]);
-  await waitUntil(() => /agent pid \d+ delivers/.test(readLog(s.log)), 5000, 'the first agent');
+  await waitUntil(() => /agent pid \d+ delivers/.test(readLog(s.log)), 15_000, 'the first agent');
   const second = runCli(['-f', s.config, '--pid-file', path.join(s.dir, 'b.pid')]);
   try {
-    await waitUntil(() => /standby: the spool .* has an agent already \(pid (\d+)\)/.test(readLog(s.log)), 5000, 'the standby line');
+    await waitUntil(() => /standby: the spool .* has an agent already \(pid (\d+)\)/.test(readLog(s.log)), 15_000, 'the standby line');
     assert.equal(Number(/has an agent already \(pid (\d+)\)/.exec(readLog(s.log))![1]), first.pid);
     for (let i = 0; i < 5; i++) await email(`one ${i}`, 'sender@example.com', 'x@example.com').addContent('x').send();
-    await peer.waitForCount(5, 10_000);
+    await peer.waitForCount(5, 20_000);
     await stopAgent(first);
-    await waitUntil(() => readLog(s.log).includes(`agent pid ${second.pid} delivers`), 5000, 'the second agent taking over');
+    await waitUntil(() => readLog(s.log).includes(`agent pid ${second.pid} delivers`), 15_000, 'the second agent taking over');
     for (let i = 0; i < 5; i++) await email(`two ${i}`, 'sender@example.com', 'x@example.com').addContent('x').send();
-    await peer.waitForCount(10, 10_000);
+    await peer.waitForCount(10, 20_000);
     assert.equal(new Set(peer.messages.map((m) => m.messageId)).size, 10, 'no duplicates');
     assert.equal(peer.messages.length, 10);
   } finally {

@@ -90,7 +90,7 @@ test(`was.email from 2 workers, the agent killed with -9 mid-batch and restarted
   assert.ok(killedAt < BATCH, `killed mid-batch (${killedAt} arrived)`);
   const secondAgent = await waitUntil(() => { const p = lockPid(); return p !== undefined && p !== firstAgent && isAlive(p) ? p : undefined; }, 10_000, 'the restarted agent');
   await waitUntil(() => new Set(peer.messages.map((m) => m.messageId)).size >= BATCH, 20_000, `all ${BATCH} delivered`);
-  await waitUntil(() => { const c = countSpool(spool); return c.queued + c.active === 0; }, 5000, 'an empty spool');
+  await waitUntil(() => { const c = countSpool(spool); return c.queued + c.active === 0; }, 15_000, 'an empty spool');
   const received = peer.messages.map((m) => m.messageId);
   const unique = new Set(received);
   for (const id of sent) assert.ok(unique.has(id), `${id} delivered`);
@@ -109,7 +109,7 @@ test('the agent stops with the server', async () => {
   assert.ok(isAlive(agent));
   process.kill(server.pid!, 'SIGTERM');
   await waitUntil(() => server.exitCode !== null, 15_000, 'the server to stop');
-  await waitUntil(() => !isAlive(agent), 5000, 'the agent to stop');
+  await waitUntil(() => !isAlive(agent), 15_000, 'the agent to stop');
   assert.equal(lockPid(), undefined, 'the lock was released');
   assert.match(readLog(logDir), new RegExp(`agent pid ${agent} stopped`));
 });

@@ -29,7 +29,7 @@ function config(dir: string, port: number, concurrency: number): string {
 
 async function finish(t: { diagnostic(msg: string): void }, label: string, peer: SmtpPeer, ids: string[], spool: string, log: string, killedAt: number, agent2: AgentProcess) {
   await waitUntil(() => new Set(peer.messages.map((m) => m.messageId)).size >= BATCH, 20_000, `all ${BATCH} delivered`);
-  await waitUntil(() => { const c = countSpool(spool); return c.queued + c.active === 0; }, 5000, 'an empty spool');
+  await waitUntil(() => { const c = countSpool(spool); return c.queued + c.active === 0; }, 15_000, 'an empty spool');
   agent2.kill('SIGTERM');
   assert.equal((await agent2.exited).code, 0);
   const received = peer.messages.map((m) => m.messageId);
