@@ -1,7 +1,8 @@
 // The App framework (Skitai's Saddle): routes, parameters, hooks, errors; mounted through
 // the kernel's mount table as a Mountable.
+import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type * as Nunjucks from 'nunjucks';
 import { sendError } from '../http/error-page.js';
@@ -78,6 +79,24 @@ export interface ErrorInfo {
 }
 type ErrorHandlerFn = (was: Was, error: ErrorInfo) => unknown;
 
+interface Decoration {
+  module: string;
+  args: unknown[];
+  /** Takes back what its decorate() registered (routes, hooks, listeners). */
+  undo: (() => void)[];
+}
+
+function isMainScript(module: string): boolean {
+  const main = process.argv[1];
+  if (!main) return false;
+  try {
+    const file = module.startsWith('file:') ? fileURLToPath(module.split('?')[0]!) : module;
+    return fs.realpathSync(file) === fs.realpathSync(main);
+  } catch {
+    return false;
+  }
+}
+
 /** What a broadcast listener gets first when the event came from the kernel or another worker. */
 export interface RemoteSource {
   app: App;
@@ -148,7 +167,7 @@ export class App implements Mountable {
   private env: Nunjucks.Environment | undefined;
   private loginHandler: HookFn | undefined;
   private permissionHandler: ((was: Was, perms: readonly string[]) => unknown) | undefined;
-  private decorations: { module: string; args: unknown[] }[] = [];
+  private decorations: Decoration[] = [];
   private reloader: Reloader | undefined;
   private appCors: { policy: CorsPolicy | undefined; origins: unknown; maxAge: unknown } = { policy: undefined, origins: undefined, maxAge: undefined };
 
@@ -191,9 +210,13 @@ export class App implements Mountable {
     const [options, handler] = typeof optionsOrHandler === 'function' ? [{}, optionsOrHandler] : [optionsOrHandler, maybeHandler!];
     const route = new Route(rule, options, handler);
     this.router.add(route);
-    if (!this.byName.has(route.name)) this.byName.set(route.name, route);
+    const names = [route.name, rule].filter((n) => !this.byName.has(n));
     // The rule itself is a name too: anonymous handlers are built by their rule.
-    if (!this.byName.has(rule)) this.byName.set(rule, route);
+    for (const n of names) this.byName.set(n, route);
+    this.record(() => {
+      this.router.remove(route);
+      for (const n of names) if (this.byName.get(n) === route) this.byName.delete(n);
+    });
     return route;
   }
 
@@ -231,15 +254,25 @@ export class App implements Mountable {
 
   // ------------------------------------------------------------------ hooks
 
-  beforeRequest(fn: HookFn): HookFn { this.before.push(fn); return fn; }
-  finishRequest(fn: HookFn): HookFn { this.finish.push(fn); return fn; }
-  failedRequest(fn: FailedFn): FailedFn { this.failed.push(fn); return fn; }
-  teardownRequest(fn: HookFn): HookFn { this.teardown.push(fn); return fn; }
+  beforeRequest(fn: HookFn): HookFn { this.pushRecorded(this.before, fn); return fn; }
+  finishRequest(fn: HookFn): HookFn { this.pushRecorded(this.finish, fn); return fn; }
+  failedRequest(fn: FailedFn): FailedFn { this.pushRecorded(this.failed, fn); return fn; }
+  teardownRequest(fn: HookFn): HookFn { this.pushRecorded(this.teardown, fn); return fn; }
+
+  // While a decorate module runs, what it registers is recorded so a reload can take it back.
+  private recording: (() => void)[] | undefined;
+  private record(undo: () => void): void {
+    this.recording?.push(undo);
+  }
+  private pushRecorded<T>(list: T[], item: T): void {
+    list.push(item);
+    this.record(() => { const i = list.indexOf(item); if (i !== -1) list.splice(i, 1); });
+  }
 
   private addLifecycle(name: string, fn: LifecycleFn): LifecycleFn {
     const list = this.lifecycle.get(name) ?? [];
-    list.push(fn);
     this.lifecycle.set(name, list);
+    this.pushRecorded(list, fn);
     return fn;
   }
   /** When the kernel starts, before it listens. */
@@ -268,7 +301,11 @@ export class App implements Mountable {
 
   // ------------------------------------------------------------------ events
 
-  on(event: string, fn: Listener): Listener { this.events.on(event, fn); return fn; }
+  on(event: string, fn: Listener): Listener {
+    this.events.on(event, fn);
+    this.record(() => this.events.off(event, fn));
+    return fn;
+  }
   off(event: string, fn: Listener): void { this.events.off(event, fn); }
   /** Calls the app's listeners of `event` with (was, ...args). */
   emit(event: string, ...args: unknown[]): Promise<void> { return this.events.emit(event, args); }
@@ -282,7 +319,11 @@ export class App implements Mountable {
     }, 'name', { value: handler.name });
   }
   /** Listens to `was.broadcast(event)` from any app mounted on the kernel. */
-  onBroadcast(event: string, fn: Listener): Listener { this.broadcasts.on(event, fn); return fn; }
+  onBroadcast(event: string, fn: Listener): Listener {
+    this.broadcasts.on(event, fn);
+    this.record(() => this.broadcasts.off(event, fn));
+    return fn;
+  }
   /**
    * Calls the broadcast listeners of every app mounted on the kernel with (was, ...args), then
    * hands the event to the kernel's messenger for the other workers (args must be
@@ -396,18 +437,25 @@ export class App implements Mountable {
    * the module is imported afresh on each reload.
    */
   async decorateWith(module: string, ...args: unknown[]): Promise<void> {
-    const url = module.startsWith('file:') ? module : new URL(module, `file://${this.root}/`).href;
-    this.decorations.push({ module: url, args });
+    const url = module.startsWith('file:') ? module : pathToFileURL(path.resolve(this.root, module)).href;
+    const decoration: Decoration = { module: url, args, undo: [] };
+    this.decorations.push(decoration);
     // An app module being reloaded imports its decorations afresh too.
     const q = this.module?.indexOf('?skitai-reload=') ?? -1;
-    await this.applyDecoration(url, args, q === -1 ? undefined : this.module!.slice(q + 1));
+    await this.applyDecoration(decoration, q === -1 ? undefined : this.module!.slice(q + 1));
   }
 
-  private async applyDecoration(url: string, args: unknown[], generation: string | undefined): Promise<void> {
-    const mod = await import(generation ? `${url}?${generation}` : url);
+  private async applyDecoration(d: Decoration, generation: string | undefined): Promise<void> {
+    const mod = await import(generation ? `${d.module}?${generation}` : d.module);
     const decorate = mod.decorate ?? mod.default?.decorate ?? mod.default;
-    if (typeof decorate !== 'function') throw codes.SKT_APP_DECORATE(url);
-    await decorate(this, ...args);
+    if (typeof decorate !== 'function') throw codes.SKT_APP_DECORATE(d.module);
+    const outer = this.recording;
+    this.recording = d.undo = [];
+    try {
+      await decorate(this, ...d.args);
+    } finally {
+      this.recording = outer;
+    }
   }
 
   // ------------------------------------------------------------------ mounting
@@ -445,24 +493,24 @@ export class App implements Mountable {
     await this.runLifecycle('reload');
     if (this.module && this.reloader) {
       const generation = this.reloader.nextGeneration();
-      const mod = await import(`${this.module.split('?')[0]}?${generation}`);
-      const fresh: unknown = mod.app ?? mod.default;
+      let fresh: unknown;
+      // The startup script itself is never re-imported (it would start a second server):
+      // then only the decorate modules are reloaded.
+      if (!isMainScript(this.module)) {
+        const mod = await import(`${this.module.split('?')[0]}?${generation}`);
+        fresh = mod.app ?? mod.default;
+      }
       if (fresh instanceof App && fresh !== this) {
-        // Wait for decorate() calls the fresh module started.
-        await fresh.ready();
         this.adopt(fresh);
       } else {
-        for (const d of this.decorations) await this.applyDecoration(d.module, d.args, generation);
+        for (const d of this.decorations) {
+          for (const undo of d.undo.reverse()) undo();
+          await this.applyDecoration(d, generation);
+        }
       }
     }
     await this.runLifecycle('mounted');
     await this.emit(AppEvents.appRestarted, this);
-  }
-
-  /** Resolves once pending decorateWith() imports have finished. */
-  async ready(): Promise<void> {
-    // decorateWith() is awaited by its callers; nothing is pending beyond the microtask queue.
-    await new Promise((r) => setImmediate(r));
   }
 
   private adopt(fresh: App): void {

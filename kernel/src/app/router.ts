@@ -99,6 +99,17 @@ export class Router<T extends { rule: Rule }> {
     }
   }
 
+  remove(route: T): void {
+    const drop = (list: T[]) => { const i = list.indexOf(route); if (i !== -1) list.splice(i, 1); };
+    drop(this.all);
+    drop(this.dynamic);
+    const lit = this.literal.get(route.rule.source);
+    if (lit) {
+      drop(lit);
+      if (lit.length === 0) this.literal.delete(route.rule.source);
+    }
+  }
+
   /** Every route whose rule matches the path (several when they differ by method), with params. */
   find(path: string): { routes: T[]; params: Record<string, unknown> } | undefined {
     const lit = this.literal.get(path);

@@ -62,3 +62,29 @@ await app.decorateWith('./views.mjs');
     await s.close();
   }
 });
+
+test('useReloader in the startup script: only decorate modules reload, without duplicates', { timeout: 15000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'app-reload-main-'));
+  const views = (v: string) => `export function decorate(app, prefix) {
+  app.route(prefix + '/v', () => '${v}');
+  app.beforeRequest((was) => { was.g.hooks = (was.g.hooks ?? 0) + 1; });
+}
+`;
+  fs.writeFileSync(path.join(dir, 'views.mjs'), views('one'));
+  // Created in this test file, which is the process's main script.
+  const app = new App({ root: dir, useReloader: true });
+  app.route('/hooks', (was) => String(was.g.hooks));
+  await app.decorateWith('./views.mjs', '/p');
+  const s = await serve(app);
+  const text = async (p: string) => (await fetch(s.base + p)).text();
+  try {
+    assert.equal(await text('/p/v'), 'one');
+    await new Promise((r) => setTimeout(r, 100));
+    fs.writeFileSync(path.join(dir, 'views.mjs'), views('two'));
+    await until(async () => (await text('/p/v')) === 'two');
+    assert.equal(await text('/hooks'), '1');
+    assert.equal(app.router.all.filter((r) => r.rule.source === '/p/v').length, 1);
+  } finally {
+    await s.close();
+  }
+});
