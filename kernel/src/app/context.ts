@@ -73,3 +73,13 @@ export function contextOf(was: Was, member: string): RequestContext {
   if (!ctx) throw new Error(`was.${member} exists only inside the handlers of an App`);
   return ctx;
 }
+
+/**
+ * Writes the session and message-box cookies of an App request onto its response now, as the
+ * App does right before a head goes out. For code that answers outside the App's sending
+ * (a WebSocket 101). Does nothing for a `was` that is not an App request's, or twice.
+ */
+export function commitState(was: Was, success = true): void {
+  const ctx = (was as unknown as { [kCtx]?: RequestContext })[kCtx];
+  ctx?.commit(success);
+}

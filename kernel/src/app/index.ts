@@ -15,3 +15,4 @@ export type { UserCollection, UserEntry } from './auth.js';
 export type { Args } from './params.js';
 // Also brings the `was` members' declaration merging into every importer's program.
 export { CSRF_FIELD } from './was-ext.js';
+export { commitState } from './context.js';
