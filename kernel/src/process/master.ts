@@ -71,7 +71,7 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
     for (const rec of records.values()) {
       try { rec.worker.process.kill('SIGKILL'); } catch { /* gone */ }
     }
-    void model.background?.stopAll();
+    void background.stopAll();
     cleanup();
     // Give the log a moment to reach its file.
     setTimeout(() => process.exit(1), 100);
@@ -79,8 +79,9 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
 
   // Plugins run their apply() in the master too, so that background processes they register
   // are known here (their startup taps run only in workers).
+  // Background processes start once the workers listen (not at all if they cannot).
   const background = new BackgroundProcesses(log);
-  model.background = background;
+  model.background = undefined;
   try {
     await kernel.plugins.applyAll(kernel, kernel.version);
   } catch (err) {
@@ -330,6 +331,7 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
   everReady = true;
   const bound = listening!;
   log('info', `${count} workers listening on http://${bound.address}:${bound.port}`);
+  model.background = background;
   for (const spec of model.processes.values()) background.start(spec);
   hooks.ready?.(bound);
   return bound;

@@ -66,6 +66,9 @@ kernel.mount('/', async (req, res) => {
       return json(res, me);
     case '/received':
       return json(res, { ...me, received });
+    case '/shutdown':
+      kernel.shutdownServer();
+      return json(res, me);
     case '/restart':
       kernel.restartWorkers();
       return json(res, me);
