@@ -82,8 +82,8 @@ interface JobState {
   running?: Running;
   /** Waiting for the lock. */
   acquiring?: boolean;
-  /** The next time croner will fire (ms), to name a run by its due time. */
-  expected?: number;
+  /** The due time of the last firing (ms): a timer that fires twice for it runs once. */
+  lastDue?: number;
   runs: number;
   skipped: number;
   failed: number;
@@ -133,7 +133,6 @@ export class Scheduler extends EventEmitter {
         throw new Error(`cron job ${describeJob(state.job)}: bad spec: ${(err as Error).message}`);
       }
       const next = state.cron.nextRun();
-      state.expected = next?.getTime();
       this.log('info', `job ${state.job.name} scheduled: ${state.job.spec} ${jobTarget(state.job)} (next ${next?.toISOString() ?? 'never'})`);
     }
   }
@@ -146,18 +145,28 @@ export class Scheduler extends EventEmitter {
     }));
   }
 
-  /** The time this firing was due: croner's expected time, or the current whole second. */
+  /**
+   * The time this firing was due: the latest time the spec matches, up to now (plus a little,
+   * should a timer fire early). The same on every machine, whatever each one's delay.
+   */
   private dueTime(state: JobState, now: number): Date {
-    const expected = state.expected;
-    state.expected = state.cron?.nextRun()?.getTime();
-    if (expected !== undefined && now >= expected - 1000 && now < expected + 60_000) return new Date(expected);
+    try {
+      const [prev] = state.cron?.previousRuns(1, new Date(now + 50)) ?? [];
+      if (prev && now - prev.getTime() < 3_600_000) return prev;
+    } catch { /* fall back to the second */ }
     return new Date(Math.floor(now / 1000) * 1000);
   }
 
   private due(state: JobState): void {
     if (this.stopped) return;
     const { job } = state;
-    const scheduledAt = this.dueTime(state, Date.now());
+    const now = Date.now();
+    const scheduledAt = this.dueTime(state, now);
+    if (state.lastDue !== undefined && scheduledAt.getTime() <= state.lastDue) {
+      this.log('warn', `job ${job.name}: the timer fired again for the run due ${scheduledAt.toISOString()} (at ${new Date(now).toISOString()}): ignored`);
+      return;
+    }
+    state.lastDue = scheduledAt.getTime();
     if (state.running || state.acquiring) {
       state.skipped++;
       const r = state.running;
