@@ -54,5 +54,15 @@ export async function runProcessModel(kernel: Kernel, options: RunOptions & Proc
   if (pidFile) {
     kernel.hooks.listening.tap('skitai:daemon-pid', () => writePidFile(pidFile));
   }
+  // One process is its own master: SIGUSR1 reopens the logs, SIGHUP runs the reload taps
+  // (their default actions would start the inspector and end the process).
+  process.on('SIGUSR1', () => {
+    kernel.logs.reopen();
+    kernel.logs.log('server', 'info', 'SIGUSR1: log files reopened');
+  });
+  process.on('SIGHUP', () => {
+    kernel.logs.log('server', 'info', 'SIGHUP: running the reload taps (a rolling reload needs workers)');
+    kernel.reload().catch((err) => kernel.logs.log('server', 'error', `reload failed: ${(err as Error).message}`));
+  });
   return { handled: false };
 }

@@ -107,3 +107,23 @@ test('kernel.shutdownServer() from a handler (was.shutdown) stops the whole serv
   assert.match(server.output(), /shutdown asked for by W\d: stopping 2 workers gracefully/);
   for (const pid of pids) assert.ok(!pidAlive(pid));
 });
+
+test('a single process: SIGUSR1 reopens its logs, SIGHUP does not end it', { timeout: 30_000 }, async () => {
+  const dir = tempDir();
+  const server = await startServer({ args: ['--workers', '1'], env: { FX_LOGPATH: dir }, listening: false });
+  const m = await waitUntil(() => {
+    const text = fs.existsSync(path.join(dir, 'server.log')) ? fs.readFileSync(path.join(dir, 'server.log'), 'utf8') : '';
+    return text.match(/\(M\) listening on http:\/\/[^\s]+:(\d+)/) ?? undefined;
+  }, 15_000, 'the listening line');
+  const port = Number(m![1]);
+  fs.renameSync(path.join(dir, 'server.log'), path.join(dir, 'server.log.1'));
+  process.kill(server.pid, 'SIGUSR1');
+  await waitUntil(() => fs.existsSync(path.join(dir, 'server.log')) && fs.readFileSync(path.join(dir, 'server.log'), 'utf8').includes('SIGUSR1'), 5000, 'a new server.log');
+  process.kill(server.pid, 'SIGHUP');
+  await sleep(300);
+  const r = await get(port, '/id');
+  assert.equal(r.json.id, 'M');
+  assert.equal(r.json.pid, server.pid);
+  process.kill(server.pid, 'SIGTERM');
+  assert.equal((await server.exited).code, 0);
+});
