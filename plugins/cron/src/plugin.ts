@@ -79,33 +79,32 @@ const kernelJobs = new WeakMap<Kernel, JobInput[]>();
 
 /** The plugin factory: `kernel.use(cron({ jobs: ['*\/5 * * * * ./sync.sh > sync.log 2>&1'] }))`. */
 export function cron(options: CronOptions = {}): CronPlugin {
-  const added: JobInput[] = [];
+  // One live list (definePlugin copies and freezes the object, not the array).
+  const jobs: JobInput[] = [...(options.jobs ?? [])];
   const plugin = {
     name: PLUGIN_NAME,
     version: VERSION,
     kernel: '^0.1.0',
-    get jobs(): readonly JobInput[] {
-      return [...(options.jobs ?? []), ...added];
-    },
+    jobs: jobs as readonly JobInput[],
     add(spec: string, target: CronTarget, extra?: { name?: string; timezone?: string }): CronPlugin {
-      added.push(toInput(spec, target, extra));
+      jobs.push(toInput(spec, target, extra));
       return self;
     },
     apply(kernel: Kernel, useOptions: CronOptions | undefined): void {
       const o: CronOptions = { ...options, ...useOptions };
-      const inputs = [...(options.jobs ?? []), ...(useOptions?.jobs ?? []), ...added, ...(kernelJobs.get(kernel) ?? [])];
+      const inputs = [...jobs, ...(useOptions?.jobs ?? []), ...(kernelJobs.get(kernel) ?? [])];
       const cwd = o.cwd ? kernel.abspath(o.cwd) : kernel.getswd();
       const stopGrace = o.stopGrace ?? 5;
       if (typeof stopGrace !== 'number' || !(stopGrace >= 0)) throw new CronError('SKT_CRON_OPTION', `cron: stopGrace must be seconds, 0 or more, got ${JSON.stringify(o.stopGrace)}`);
       checkTimezone(o.timezone, 'cron');
-      const jobs = normalizeJobs(inputs, { cwd, seconds: o.seconds });
+      const table = normalizeJobs(inputs, { cwd, seconds: o.seconds });
       const lock = normalizeLock(o.lock, cwd);
       // Every process checks specs and commands (so a worker never runs with a bad table);
       // only the master (or a single process) imports function modules to check them.
-      checkJobs(jobs, { cwd, seconds: o.seconds, timezone: o.timezone, lock, modules: kernel.processRole !== 'worker' });
-      if (jobs.length === 0) return;
+      checkJobs(table, { cwd, seconds: o.seconds, timezone: o.timezone, lock, modules: kernel.processRole !== 'worker' });
+      if (table.length === 0) return;
       const processOptions: SchedulerProcessOptions = {
-        jobs,
+        jobs: table,
         cwd,
         timezone: o.timezone,
         seconds: o.seconds,
