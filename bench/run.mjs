@@ -272,7 +272,7 @@ async function runThroughput(sc) {
         res.rpcs = res.rps / (res.cpuPct / 100);
         row.runs.push(res);
         const bad = res.errors || res.non2xx ? `  (errors ${res.errors}, non-2xx ${res.non2xx})` : '';
-        log(`  round ${r + 1}/${opt.rounds} ${row.server.padEnd(24)} ${res.rps.toFixed(0).padStart(7)} req/s  p99 ${res.p99ms.toFixed(2)} ms  server ${res.cpuPct.toFixed(0)}% CPU, server core ${res.serverCorePct.toFixed(0)}% busy (other tasks ${res.otherPct.toFixed(0)}%, irq ${res.irqPct.toFixed(0)}%, steal ${res.stealPct.toFixed(0)}%), ${tool} ${res.loadCpuPct.toFixed(0)}% CPU, load core ${res.loadCorePct.toFixed(0)}% busy${bad}`);
+        log(`  round ${r + 1}/${opt.rounds} ${row.server.padEnd(24)} ${res.rps.toFixed(0).padStart(7)} req/s  p99 ${res.p99ms.toFixed(2)} ms  server ${res.cpuPct.toFixed(0)}% CPU, server core ${res.serverCorePct.toFixed(0)}% busy (other tasks ${res.otherPct.toFixed(0)}%, irq ${res.irqPct.toFixed(0)}%, steal ${res.stealPct.toFixed(0)}%), ${sc.loader || tool} ${res.loadCpuPct.toFixed(0)}% CPU, load core ${res.loadCorePct.toFixed(0)}% busy${bad}`);
       }
     }
   } finally {
@@ -292,7 +292,7 @@ async function runThroughput(sc) {
     row.otherPct = median(row.runs.map((x) => x.otherPct));
     row.rpcs = median(row.runs.map((x) => x.rpcs));
     const notes = [];
-    if (row.loadCpuPct > 90 && row.cpuPct < 85) notes.push(`${tool} at ${row.loadCpuPct.toFixed(0)}% CPU: bound by the load generator`);
+    if (row.loadCpuPct > 90 && row.cpuPct < 85) notes.push(`${sc.loader || tool} at ${row.loadCpuPct.toFixed(0)}% CPU: bound by the load generator`);
     if (!sc.serverCpus && row.otherPct > 15) notes.push(`other processes took ~${row.otherPct.toFixed(0)}% of the server core`);
     if (notes.length) row.note = [row.note, ...notes].filter(Boolean).join('; ');
     row.errors = row.runs.reduce((a, x) => a + x.errors + x.non2xx, 0);
@@ -486,6 +486,12 @@ function machine() {
 
 // ---------------------------------------------------------------- main
 const started = new Date();
+const gitHead = (() => {
+  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) return 'unknown';
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'kernel/src', 'plugins'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
+  return r.stdout.trim() + (dirty ? ' + uncommitted kernel/plugin changes' : '');
+})();
 const loadavgAtStart = os.loadavg().map((x) => x.toFixed(2)).join(' ');
 const cmdline = `npm run bench${argv.length ? ' -- ' + argv.join(' ') : ''}`;
 log(`skitai bench: ${cmdline}`);
@@ -513,7 +519,7 @@ if (opt.profile) process.exit(0);
 const lines = tableRows(results);
 const targets = targetLines(results);
 const finished = new Date();
-const header = `${finished.toISOString().slice(0, 16).replace('T', ' ')} UTC, \`${cmdline}\`, ${tool}, ${opt.rounds} interleaved rounds x ${opt.duration} s (warm-up ${opt.warmup} s), ${opt.connections} connections (static-1m: 32), servers pinned to CPU ${SERVER_CPUS}, load to CPU ${LOAD_CPUS}${opt.nice ? `, nice ${opt.nice}` : ''}, load average at start ${loadavgAtStart}`;
+const header = `${finished.toISOString().slice(0, 16).replace('T', ' ')} UTC, \`${cmdline}\` at commit ${gitHead}, ${tool}, ${opt.rounds} interleaved rounds x ${opt.duration} s (warm-up ${opt.warmup} s), ${opt.connections} connections (static-1m: 32), servers pinned to CPU ${SERVER_CPUS}, load to CPU ${LOAD_CPUS}${opt.nice ? `, nice ${opt.nice}` : ''}, load average at start ${loadavgAtStart}`;
 console.log('\n' + header);
 console.log(machine() + '\n');
 console.log(textTable(lines));
