@@ -156,6 +156,7 @@ export class Connection {
       return;
     }
     this.handle(data, isBinary);
+    if (this.pending > 0) this.throttle();
   }
 
   private handle(data: RawData, isBinary: boolean): void {
@@ -445,6 +446,8 @@ export class WsServer {
   private deliverRoom(roomKey: string, frame: Frame, except?: number): number {
     const room = this.rooms.get(roomKey);
     if (room === undefined) return 0;
+    // Encode text once for the whole room, not once per member.
+    if (room.size > 1 && typeof frame.data === 'string') frame = { data: Buffer.from(frame.data), binary: frame.binary };
     let n = 0;
     for (const c of room) if (c.id !== except && c.sendFrame(frame)) n++;
     return n;

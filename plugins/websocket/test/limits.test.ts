@@ -159,12 +159,29 @@ describe('limits', { timeout: 60_000 }, () => {
       await gate;
       return `done ${m}`;
     }));
+    let releaseTs!: () => void;
+    const gateTs = new Promise<void>((r) => { releaseTs = r; });
+    app.route('/slow-ts', wsRoute({ mode: 'threadsafe' }, async (_was, m: string) => {
+      await gateTs;
+      return `ts ${m}`;
+    }));
     const s = await serve([['/', app]], { maxPendingMessages: 4 });
     try {
+      // Threadsafe: handlers run concurrently, and reading pauses all the same.
+      const t = await open(`${s.url}/slow-ts`);
+      for (let i = 0; i < 50; i++) t.send(String(i));
+      const server0 = websocketServer(s.kernel)!;
+      const tconn = [...server0.connections.values()].find((x) => x.req.originalUrl === '/slow-ts')!;
+      for (let i = 0; i < 50 && !tconn.ws.isPaused; i++) await sleep(10);
+      assert.equal(tconn.ws.isPaused, true, 'threadsafe: the server stopped reading');
+      releaseTs();
+      assert.equal((await t.waitFor(50, 5000)).length, 50);
+      t.terminate();
+
       const c = await open(`${s.url}/slow`);
       for (let i = 0; i < 50; i++) c.send(String(i));
       const server = websocketServer(s.kernel)!;
-      const conn = [...server.connections.values()][0]!;
+      const conn = [...server.connections.values()].find((x) => x.req.originalUrl === '/slow')!;
       for (let i = 0; i < 50 && !conn.ws.isPaused; i++) await sleep(10);
       assert.equal(conn.ws.isPaused, true, 'the server stopped reading');
       release();
