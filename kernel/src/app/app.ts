@@ -576,7 +576,7 @@ export class App implements Mountable {
       const value = await this.run(ctx, route, ctx.routeParams);
       // Temporary uploads go before the answer, so a client never sees them linger.
       if (ctx.files) await cleanupUploads(ctx.files);
-      await sendValue(req, res, value, res.statusCode, () => ctx.commit(res.statusCode < 400));
+      await sendValue(req, res, value, res.statusCode, (status) => ctx.commit(status < 400));
     } catch (err) {
       if (ctx.files) await cleanupUploads(ctx.files);
       await this.answerError(ctx, err);

@@ -105,14 +105,14 @@ function toChunk(v: unknown): string | Buffer {
  * Sends what a handler returned. `before` runs right before the head goes out (cookies of
  * the session and message box). Returns when the body is written.
  */
-export async function sendValue(req: IncomingMessage, res: ServerResponse, value: unknown, status: number, before: () => void): Promise<void> {
+export async function sendValue(req: IncomingMessage, res: ServerResponse, value: unknown, status: number, before: (status: number) => void): Promise<void> {
   if (res.headersSent || res.writableEnded) return;
   if (value instanceof ResponseValue) {
     applyHeaders(res, value.headers);
     return sendValue(req, res, value.body, value.status, before);
   }
   const head = (type: string): OutgoingHttpHeaders => {
-    before();
+    before(status);
     if (!res.hasHeader('content-type')) return { 'Content-Type': type };
     return {};
   };
@@ -195,7 +195,7 @@ async function streamOut(req: IncomingMessage, res: ServerResponse, status: numb
   if (!res.destroyed) res.end();
 }
 
-async function sendFile(req: IncomingMessage, res: ServerResponse, file: FileValue, status: number, before: () => void): Promise<void> {
+async function sendFile(req: IncomingMessage, res: ServerResponse, file: FileValue, status: number, before: (status: number) => void): Promise<void> {
   let stat;
   try {
     stat = await fs.stat(file.path);
@@ -203,7 +203,7 @@ async function sendFile(req: IncomingMessage, res: ServerResponse, file: FileVal
     throw new HttpError(404, `${path.basename(file.path)} was not found`);
   }
   if (!stat.isFile()) throw new HttpError(404, `${path.basename(file.path)} was not found`);
-  before();
+  before(status);
   if (!res.hasHeader('content-type')) res.setHeader('Content-Type', file.mimetype ?? mimeType(file.path));
   if (file.filename) res.setHeader('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file.filename)}`);
   res.setHeader('Content-Length', stat.size);

@@ -29,6 +29,7 @@ app.route('/msg', (was) => {
 });
 app.route('/show', (was) => was.mbox.get().map((m) => `${m[1]}:${m[4]}`));
 app.route('/show-fail', (was) => { was.mbox.get(); throw new Error('fails'); });
+app.route('/show-400', (was) => { was.mbox.get(); return was.response(400, 'refused page'); });
 app.route('/form', (was) => `<form>${was.csrfTokenInput}</form>`);
 app.route('/submit', { methods: ['POST'] }, (was) => (was.csrfVerify() ? 'verified' : was.response(400, 'bad token')));
 app.route('/cookie', (was) => { was.cookie.set('theme', 'dark'); return String(was.cookie.get('lang') ?? 'none'); });
@@ -118,6 +119,7 @@ test('message box: shown once, kept while valid, kept when the page fails', asyn
   assert.equal(r.status, 302);
   assert.ok(jar.cookies.has('NOTIS'));
   assert.equal((await jar.fetch('/show-fail')).status, 500);
+  assert.equal((await jar.fetch('/show-400')).status, 400);
   assert.deepEqual(await (await jar.fetch('/show')).json(), ['flash:flash message', 'alarm:kept a minute']);
   assert.deepEqual(await (await jar.fetch('/show')).json(), ['alarm:kept a minute']);
 });
