@@ -20,6 +20,8 @@ interface WorkerRecord {
   replace: boolean;
   startError?: { code: string | undefined; message: string };
   over: number;
+  /** When it last reported its CPU use (or became ready). */
+  lastReport: number;
   ready: Promise<void>;
   onReady: () => void;
   onFail: (err: Error) => void;
@@ -139,7 +141,7 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
     let onFail!: (err: Error) => void;
     const ready = new Promise<void>((resolve, reject) => { onReady = resolve; onFail = reject; });
     ready.catch(() => { /* handled by whoever waits */ });
-    const rec: WorkerRecord = { worker, slot, state: 'starting', replace, over: 0, ready, onReady, onFail };
+    const rec: WorkerRecord = { worker, slot, state: 'starting', replace, over: 0, lastReport: 0, ready, onReady, onFail };
     records.set(worker.id, rec);
     worker.on('message', (msg: unknown) => onMessage(rec, msg));
     worker.on('error', (err) => log('warn', `worker #${slot}: ${err.message}`));
@@ -153,6 +155,7 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
     switch (m.skitai) {
       case 'ready':
         if (rec.state === 'starting') rec.state = 'ready';
+        rec.lastReport = Date.now();
         rec.replace = true;
         listening ??= { address: m.address, port: m.port };
         rec.onReady();
@@ -259,19 +262,41 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
 
   function onCpu(rec: WorkerRecord, cpu: number, elapsed: number): void {
     const cp = model.criticalPoint;
+    rec.lastReport = Date.now();
     if (!cp || rec.state !== 'ready' || stopping) return;
     if (Date.now() < (cooldownUntil.get(rec.slot) ?? 0)) return;
+    // A report that came late (the event loop was busy) covers several intervals.
     const intervals = Math.max(1, Math.round(elapsed / (cp.interval * 1000)));
     rec.over = cpu >= cp.cpuPercent ? rec.over + intervals : 0;
     if (rec.over < cp.continuous) return;
+    critical(rec, `used ${cpu.toFixed(0)}% CPU for ${cp.continuous} intervals of ${cp.interval} s`);
+  }
+
+  function critical(rec: WorkerRecord, why: string): void {
+    const cp = model.criticalPoint!;
     rec.over = 0;
     const cooldown = Math.max(cp.cooldown, cp.interval) * 1000;
     cooldownUntil.set(rec.slot, Number.POSITIVE_INFINITY);
-    log('warn', `worker #${rec.slot} (pid ${rec.worker.process.pid}) used ${cpu.toFixed(0)}% CPU for ${cp.continuous} intervals of ${cp.interval} s: replacing it`);
+    log('warn', `worker #${rec.slot} (pid ${rec.worker.process.pid}) ${why}: replacing it`);
     void enqueue(async () => {
       if (rec.state !== 'ready') return;
       await replaceSlot(rec.slot, 'critical point');
     }).finally(() => cooldownUntil.set(rec.slot, Date.now() + cooldown));
+  }
+
+  // A worker whose event loop is blocked cannot report at all: silence past the critical span
+  // counts as over the threshold.
+  if (model.criticalPoint) {
+    const cp = model.criticalPoint;
+    const span = (cp.continuous + 1) * cp.interval * 1000;
+    setInterval(() => {
+      if (stopping) return;
+      const now = Date.now();
+      for (const rec of records.values()) {
+        if (rec.state !== 'ready' || now < (cooldownUntil.get(rec.slot) ?? 0)) continue;
+        if (now - rec.lastReport > span) critical(rec, `did not report for ${((now - rec.lastReport) / 1000).toFixed(1)} s (its event loop is blocked)`);
+      }
+    }, cp.interval * 1000).unref();
   }
 
   // ---- stop ------------------------------------------------------------------------------------

@@ -57,6 +57,12 @@ kernel.mount('/', async (req, res) => {
       }
       return json(res, { ...me, burnt: true });
     }
+    case '/block': {
+      // Busy without a break: the event loop is blocked the whole time.
+      const until = Date.now() + Number(q.get('ms') ?? 3000);
+      while (Date.now() < until) { /* spin */ }
+      return json(res, { ...me, blocked: true });
+    }
     case '/setlu':
       return json(res, { ...me, time: kernel.setlu(q.get('key') ?? 'k1', 'arg') });
     case '/getlu':

@@ -34,6 +34,23 @@ test('the CPU critical point replaces a busy worker without dropping its in-flig
   assert.equal((await server.exited).code, 0);
 });
 
+test('a worker whose event loop is blocked (no report at all) is replaced too; its request still completes', { timeout: 60_000 }, async () => {
+  const server = await startServer({ args: ['--workers', '2'], env: { FX_CRITICAL: '90,2,0.5' } });
+  const before = await workersSeen(server.port);
+  const agent = await agentOn(server.port, 'W1');
+  const blocked = get(server.port, '/block?ms=5000', { agent, timeout: 30_000 });
+  await server.waitFor(/worker #1 \(pid \d+\) (did not report for [\d.]+ s \(its event loop is blocked\)|used \d+% CPU for 2 intervals of 0\.5 s): replacing it/, 25_000);
+  const r = await blocked;
+  agent.destroy();
+  assert.equal(r.status, 200);
+  assert.equal(r.json.blocked, true);
+  await waitUntil(() => !pidAlive(before.get('W1')!), 15_000, 'the blocked worker retired');
+  const after = await workersSeen(server.port);
+  assert.notEqual(after.get('W1'), before.get('W1'));
+  process.kill(server.pid, 'SIGTERM');
+  assert.equal((await server.exited).code, 0);
+});
+
 test('without setWorkerCriticalPoint a busy worker is left alone', { timeout: 30_000 }, async () => {
   const server = await startServer({ args: ['--workers', '2'] });
   const before = await workersSeen(server.port);
