@@ -181,7 +181,9 @@ export class DeliveryAgent {
     this.state = 'running';
     this.log.info(`agent pid ${process.pid} delivers from ${o.spool} (server ${o.smtp ? o.smtp.server : 'per message'}, maxRetry ${o.maxRetry}, keepDays ${o.keepDays}, concurrency ${o.concurrency})`);
     await this.recover();
+    if (this.state !== 'running') return;
     await this.purge();
+    if (this.state !== 'running') return;
     try {
       this.watcher = fs.watch(spoolPath(o.spool, 'queue'), () => this.kick());
       this.watcher.on('error', () => { this.watcher?.close(); this.watcher = undefined; });
@@ -210,20 +212,21 @@ export class DeliveryAgent {
     this.lastPurge = Date.now();
     const keepMs = o.keepDays * 86400_000;
     const dir = spoolPath(o.spool, 'undeliverable');
-    for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
+    const names = await fsp.readdir(dir).catch(() => [] as string[]);
+    for (const name of names) {
+      const msg = /^(.+)\.msg$/.exec(name);
+      const orphan = /^(.+)\.reason\.json$/.exec(name);
+      if (orphan && names.includes(`${orphan[1]}.msg`)) continue; // handled with its message
+      if (!msg && !orphan) continue;
       const file = path.join(dir, name);
-      const st = await fsp.stat(file).catch(() => undefined);
-      if (!st) continue;
-      // A reason file is written when the message is given up: its time is the one that counts.
-      let since = st.mtimeMs;
-      if (name.endsWith('.msg')) {
-        const reason = await fsp.stat(path.join(dir, name.replace(/\.msg$/, '.reason.json'))).catch(() => undefined);
-        if (reason) since = reason.mtimeMs;
-      }
-      if (Date.now() - since >= keepMs) {
-        await fsp.rm(file, { force: true });
-        if (name.endsWith('.msg')) this.log.info(`${name.slice(0, -4)}: undeliverable for ${o.keepDays} days: removed`);
-      }
+      const reasonFile = msg ? path.join(dir, `${msg[1]}.reason.json`) : undefined;
+      // The reason file is written when the message is given up: its time is the one that counts.
+      const st = (reasonFile ? await fsp.stat(reasonFile).catch(() => undefined) : undefined) ?? await fsp.stat(file).catch(() => undefined);
+      if (!st || Date.now() - st.mtimeMs < keepMs) continue;
+      // The reason first: a message file never outlives its reason by a purge.
+      if (reasonFile) await fsp.rm(reasonFile, { force: true });
+      await fsp.rm(file, { force: true });
+      if (msg) this.log.info(`${msg[1]}: undeliverable for ${o.keepDays} days: removed`);
     }
     const tmp = spoolPath(o.spool, 'tmp');
     for (const name of await fsp.readdir(tmp).catch(() => [] as string[])) {

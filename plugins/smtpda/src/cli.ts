@@ -146,8 +146,7 @@ async function foreground(s: Setup, daemon: boolean): Promise<number> {
   }
   const agent = new DeliveryAgent(s.agent);
   fs.mkdirSync(path.dirname(s.pidFile), { recursive: true });
-  await agent.start();
-  fs.writeFileSync(s.pidFile, `${process.pid}\n`);
+  // Signals first: a stop asked for while the agent starts is still a clean stop.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -162,6 +161,8 @@ async function foreground(s: Setup, daemon: boolean): Promise<number> {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => { if (daemon) agent.log.reopen(); });
   process.on('SIGUSR1', () => agent.log.reopen());
+  await agent.start();
+  if (!stopping) fs.writeFileSync(s.pidFile, `${process.pid}\n`);
   return new Promise<number>(() => { /* runs until a signal */ });
 }
 
