@@ -20,6 +20,7 @@ export interface ResolvedOptions {
   handshakeTimeout: number;
   closeTimeout: number;
   roomParam: string;
+  allowOrigin: ((origin: string, req: SkitaiRequest) => boolean) | undefined;
 }
 
 function positive(name: string, value: unknown, fallback: number, allowZero = false): number {
@@ -28,6 +29,14 @@ function positive(name: string, value: unknown, fallback: number, allowZero = fa
     throw new TypeError(`@skitai/websocket: ${name} must be a number ${allowZero ? '0 or more' : 'over 0'}, not ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+function originCheck(allow: WebSocketOptions['allowOrigins']): ResolvedOptions['allowOrigin'] {
+  if (allow === undefined) return undefined;
+  if (typeof allow === 'function') return allow;
+  if (!Array.isArray(allow)) throw new TypeError('@skitai/websocket: allowOrigins must be a list of origins or a function');
+  const set = new Set(allow.map((o) => String(o).toLowerCase().replace(/\/+$/, '')));
+  return (origin) => set.has('*') || set.has(origin.toLowerCase());
 }
 
 export function resolveOptions(o: WebSocketOptions = {}): ResolvedOptions {
@@ -46,6 +55,7 @@ export function resolveOptions(o: WebSocketOptions = {}): ResolvedOptions {
     handshakeTimeout: positive('handshakeTimeout', o.handshakeTimeout, 10) * 1000,
     closeTimeout: positive('closeTimeout', o.closeTimeout, 3) * 1000,
     roomParam: o.roomParam ?? 'roomid',
+    allowOrigin: originCheck(o.allowOrigins),
   };
 }
 

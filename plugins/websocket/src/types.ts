@@ -67,6 +67,13 @@ export interface WebSocketOptions {
   handshakeTimeout?: number;
   /** Seconds given to clients to answer the 1001 close at shutdown before the sockets are cut (default 3). */
   closeTimeout?: number;
+  /**
+   * Origins allowed to open WebSockets on any mount (against cross-site WebSocket hijacking):
+   * a list ('https://example.com') or a function. Others get 403 before any handler runs;
+   * a request without Origin (not a browser) passes. App routes also apply their own CORS
+   * origin rules (accessControlAllowOrigin). Default: no plugin-wide check.
+   */
+  allowOrigins?: readonly string[] | ((origin: string, req: import('@skitai/kernel').SkitaiRequest) => boolean);
   /** Default room parameter for groupchat routes (default 'roomid'). */
   roomParam?: string;
   /**

@@ -99,6 +99,12 @@ export function onUpgrade(server: WsServer, req: SkitaiRequest, socket: Duplex, 
   const version = req.headers['sec-websocket-version'];
   if (version !== '13' && version !== '8') return refuse(socket, '426 Upgrade Required', 'unsupported Sec-WebSocket-Version', { 'Sec-WebSocket-Version': '13' });
 
+  const origin = req.headers.origin;
+  if (origin !== undefined && server.options.allowOrigin !== undefined && !server.options.allowOrigin(origin, req)) {
+    server.stats.refused++;
+    return refuse(socket, '403 Forbidden', 'this origin may not open WebSockets here');
+  }
+
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const pathname = q === -1 ? url : url.slice(0, q);

@@ -6,6 +6,16 @@ import { App, type SkitaiRequest, type SkitaiResponse } from '@skitai/kernel';
 import { toClient, wsRoute } from '../src/index.js';
 import { appWas, open, refusedStatus, serve, sleep, type Client, type Served } from '../test-support/helpers.js';
 
+let seenByExpress = 0;
+function ex2() {
+  const ex = express();
+  ex.get('/echo', (req) => {
+    seenByExpress++;
+    (req as unknown as SkitaiRequest).websocket?.accept({}, (m: string) => m);
+  });
+  return ex;
+}
+
 describe('groupchat, threadsafe and plain handlers', { timeout: 30_000 }, () => {
   let s: Served;
   const timers = new Set<NodeJS.Timeout>();
@@ -175,6 +185,21 @@ describe('groupchat, threadsafe and plain handlers', { timeout: 30_000 }, () => 
     g2.send('hey');
     assert.match(String(await g1.nth(0)), /^\d+@r: hey$/);
     for (const k of [c, g1, g2]) k.terminate();
+  });
+
+  test('allowOrigins: a foreign origin gets 403 on every mount, before any handler; no Origin passes', async () => {
+    const strict = await serve([['/api', ex2()]], { allowOrigins: ['https://app.example'] });
+    try {
+      assert.equal((await refusedStatus(`${strict.url}/api/echo`, { origin: 'https://evil.example' })).status, 403);
+      assert.equal(seenByExpress, 0, 'the handler never saw the refused upgrade');
+      const ok = await open(`${strict.url}/api/echo`, { origin: 'https://app.example' });
+      const bare = await open(`${strict.url}/api/echo`);
+      assert.equal(seenByExpress, 2);
+      ok.terminate();
+      bare.terminate();
+    } finally {
+      await strict.close();
+    }
   });
 
   test('a plain (req, res) handler accepts with JSON', async () => {
