@@ -10,9 +10,13 @@ const pidFile = path.join(dir, 'server.pid');
 const outFile = path.join(dir, 'server.out');
 
 function verb(...args: string[]): Promise<{ code: number; out: string }> {
+  return verbWith('2', ...args);
+}
+
+function verbWith(workers: string, ...args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [path.join(FIXTURES, 'server.mjs'), ...args], {
-      env: { ...process.env, FX_VARPATH: dir, FX_WORKERS: '2' },
+      env: { ...process.env, FX_VARPATH: dir, FX_WORKERS: workers },
       timeout: 40_000,
     }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof (err as any).code === 'number' ? (err as any).code : 99) : 0, out: stdout + stderr });
@@ -93,4 +97,19 @@ test('a stale pid file is detected: status says stopped, start replaces it', { t
   r = await verb('stop');
   assert.equal(r.code, 0);
   assert.ok(!pidAlive(pid));
+});
+
+test('a daemon with one worker: one process, pid file, stop', { timeout: 60_000 }, async () => {
+  let r = await verbWith('1', 'start');
+  assert.equal(r.code, 0, r.out);
+  const pid = readPid();
+  const all = [...fs.readFileSync(outFile, 'utf8').matchAll(/\(M\) listening on http:\/\/[^\s]+:(\d+)/g)];
+  const reply = await get(Number(all[all.length - 1]![1]), '/id');
+  assert.deepEqual(reply.json, { id: 'M', pid });
+  r = await verbWith('1', 'status');
+  assert.equal(r.code, 0);
+  r = await verbWith('1', 'stop');
+  assert.equal(r.code, 0);
+  assert.ok(!pidAlive(pid));
+  assert.ok(!fs.existsSync(pidFile));
 });

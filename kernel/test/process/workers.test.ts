@@ -110,3 +110,14 @@ test('a worker failing at the first start ends the master (no worker ever served
   assert.equal(exit.code, 1);
   assert.match(server.output(), /skitai: worker #\d failed to start/);
 });
+
+test('kill -9 of the master: the workers and the background process stop on their own', { timeout: 30_000 }, async () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'bg');
+  const server = await startServer({ args: ['--workers', '2'], env: { FX_BG_FILE: file } });
+  const workers = [...(await workersSeen(server.port)).values()];
+  const bg = await waitUntil(() => (fs.existsSync(file) ? Number(fs.readFileSync(file, 'utf8').trim().split('\n')[0]) : 0), 10_000, 'the background process');
+  process.kill(server.pid, 'SIGKILL');
+  await server.exited;
+  for (const pid of [...workers, bg]) await waitUntil(() => !pidAlive(pid), 10_000, `pid ${pid} gone`);
+});
