@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { DeliveryAgent, resolveAgentOptions, type AgentOptions } from './agent.js';
 import { readConfig } from './config.js';
 import { countSpool } from './spool.js';
+import { SpoolLock } from './lock.js';
 
 type Verb = 'start' | 'stop' | 'restart' | 'status';
 const VERBS: Record<string, Verb> = { start: 'start', '-d': 'start', stop: 'stop', '-s': 'stop', restart: 'restart', '-r': 'restart', status: 'status' };
@@ -86,6 +87,8 @@ function say(text: string): void {
   process.stdout.write(`skitai-smtpda: ${text}\n`);
 }
 
+let processTitle = 'skitai-smtpda';
+
 function isAgent(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -95,7 +98,7 @@ function isAgent(pid: number): boolean {
   // A recycled pid is not our daemon.
   try {
     const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return cmd.includes('smtpda') || cmd.includes('skitai');
+    return cmd.includes('smtpda') || cmd.includes('skitai') || cmd.includes(processTitle);
   } catch {
     return true; // no /proc: trust kill(0)
   }
@@ -134,6 +137,7 @@ function setup(args: CliArgs): Setup {
   if (args.verbose) agent.verbose = true;
   const resolved = resolveAgentOptions(agent); // validates
   agent.spool = resolved.spool;
+  processTitle = fromFile.title;
   return { agent, pidFile: args.pidFile ?? fromFile.pidFile ?? path.join(resolved.spool, 'smtpda.pid'), title: fromFile.title };
 }
 
@@ -241,7 +245,9 @@ export async function main(argv: string[]): Promise<number> {
     case 'status': {
       const pid = readPid(s.pidFile);
       const c = countSpool(s.agent.spool!);
-      const counts = `${c.queued} queued, ${c.active} being sent, ${c.undeliverable} undeliverable in ${s.agent.spool}`;
+      const holder = SpoolLock.holder(path.join(s.agent.spool!, 'agent.lock'));
+      const counts = `${c.queued} queued, ${c.active} being sent, ${c.undeliverable} undeliverable in ${s.agent.spool}` +
+        (holder !== undefined && holder !== pid ? `; the spool is served by another agent (pid ${holder})` : '');
       if (pid !== undefined && isAgent(pid)) {
         say(`running (pid ${pid}); ${counts}`);
         return 0;

@@ -10,7 +10,7 @@ import { SmtpPeer } from '../test-support/smtp-peer.js';
 import { cliOnce, isAlive, readLog, tempDir, waitUntil, writeConfig } from '../test-support/helpers.js';
 import { createMailer } from '../src/index.js';
 
-test('parseIni: sections, = and :, comments, continuation lines, case-insensitive keys', () => {
+test('parseIni: sections, = and :, comments, continuation lines, case-insensitive keys', { timeout: 60_000 }, () => {
   const ini = parseIni([
     '; a comment', 'top = level', '[common]', 'log-path = /var/log/skitai', '', '[smtpda]',
     '# another', 'Verbose = false', 'max-retry: 10', 'smtp-server = smtp.example.com:587  ; inline comment',
@@ -25,7 +25,7 @@ test('parseIni: sections, = and :, comments, continuation lines, case-insensitiv
   assert.throws(() => parseIni('[smtpda]\njust words\n', 'x.conf'), { code: 'SKT_SMTPDA_CONFIG', message: /x\.conf: line 2/ });
 });
 
-test("Skitai's [smtpda] keys, paths relative to the file, passwords from the environment", () => {
+test("Skitai's [smtpda] keys, paths relative to the file, passwords from the environment", { timeout: 60_000 }, () => {
   const dir = tempDir();
   const file = path.join(dir, 'skitai.conf');
   fs.writeFileSync(file, [
@@ -50,7 +50,7 @@ test("Skitai's [smtpda] keys, paths relative to the file, passwords from the env
   assert.throws(() => readConfig(path.join(dir, 'missing.conf')), { message: /cannot be read \(ENOENT\)/ });
 });
 
-test('command-line options win over the file', () => {
+test('command-line options win over the file', { timeout: 60_000 }, () => {
   const a = parseArgs(['-f', 'x.conf', 'start', '--smtp-server', 'h:2525', '--max-retry=3', '--no-ssl', '-v', '--spool', 'sp']);
   assert.equal(a.verb, 'start');
   assert.equal(a.verbose, true);
@@ -63,7 +63,7 @@ test('command-line options win over the file', () => {
   assert.throws(() => parseArgs(['--bogus']), /unknown argument/);
 });
 
-test('defaults, the backoff and server strings', () => {
+test('defaults, the backoff and server strings', { timeout: 60_000 }, () => {
   const o = resolveAgentOptions({});
   assert.equal(o.maxRetry, 10);
   assert.equal(o.keepDays, 3);
@@ -78,7 +78,7 @@ test('defaults, the backoff and server strings', () => {
   assert.throws(() => parseServer('host:0'), /bad port/);
 });
 
-test('skitai-smtpda start / status / restart / stop as a daemon', async () => {
+test('skitai-smtpda start / status / restart / stop as a daemon', { timeout: 60_000 }, async () => {
   const peer = await SmtpPeer.start();
   const dir = tempDir();
   const log = path.join(dir, 'log');

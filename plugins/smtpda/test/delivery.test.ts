@@ -39,7 +39,7 @@ async function stopAgent(agent: AgentProcess): Promise<void> {
   assert.equal(code, 0, `the agent exits 0 on SIGTERM; output:\n${agent.output()}`);
 }
 
-describe('content: text, HTML with an inline image, an attachment', () => {
+describe('content: text, HTML with an inline image, an attachment', { timeout: 60_000 }, () => {
   let peer: SmtpPeer;
   let s: Setup;
   let agent: AgentProcess;
@@ -72,7 +72,7 @@ describe('content: text, HTML with an inline image, an attachment', () => {
     return m;
   };
 
-  test('a text message', () => {
+  test('a text message', { timeout: 60_000 }, () => {
     const m = find('Plain text');
     assert.equal(m.from, 'sender@example.com');
     assert.deepEqual(m.to, ['plain@example.com']);
@@ -81,7 +81,7 @@ describe('content: text, HTML with an inline image, an attachment', () => {
     assert.equal(m.mime.header('from'), 'Sender <sender@example.com>');
   });
 
-  test('HTML with an inline image by cid', () => {
+  test('HTML with an inline image by cid', { timeout: 60_000 }, () => {
     const m = find('HTML inline');
     const parts = m.mime.walk();
     const related = parts.find((p) => p.type === 'multipart/related');
@@ -94,7 +94,7 @@ describe('content: text, HTML with an inline image, an attachment', () => {
     assert.deepEqual(image.body, png);
   });
 
-  test('an attachment', () => {
+  test('an attachment', { timeout: 60_000 }, () => {
     const m = find('With a file');
     const file = m.mime.walk().find((p) => /^attachment/.test(p.header('content-disposition') ?? ''));
     assert.ok(file, 'an attachment part');
@@ -105,7 +105,7 @@ describe('content: text, HTML with an inline image, an attachment', () => {
     assert.equal(text!.body.toString().trim(), 'see the file');
   });
 
-  test('the spool is empty and every delivery is logged', async () => {
+  test('the spool is empty and every delivery is logged', { timeout: 60_000 }, async () => {
     await waitUntil(() => countSpool(s.spool).queued + countSpool(s.spool).active === 0, 15_000, 'an empty spool');
     const log = readLog(s.log);
     assert.equal((log.match(/: delivered <[^>]+> to /g) ?? []).length, 3, log);
@@ -113,7 +113,7 @@ describe('content: text, HTML with an inline image, an attachment', () => {
   });
 });
 
-test('the SMTP server is down at first, then up: delivered after retries', async () => {
+test('the SMTP server is down at first, then up: delivered after retries', { timeout: 60_000 }, async () => {
   const port = await freePort();
   const s = setup(port);
   const { email } = createMailer({ spool: s.spool });
@@ -137,7 +137,7 @@ test('the SMTP server is down at first, then up: delivered after retries', async
   }
 });
 
-test('a server that rejects: undeliverable after maxRetry retries, kept keepDays, then purged', async () => {
+test('a server that rejects: undeliverable after maxRetry retries, kept keepDays, then purged', { timeout: 60_000 }, async () => {
   const peer = await SmtpPeer.start({ rejectRcpt: (a) => (a.startsWith('nobody@') ? '550 5.1.1 no such user' : undefined) });
   const s = setup(peer.port, { 'max-retry': 2 });
   const { email } = createMailer({ spool: s.spool });
@@ -179,7 +179,7 @@ test('a server that rejects: undeliverable after maxRetry retries, kept keepDays
   }
 });
 
-test('SMTP authentication, the password from the environment', async () => {
+test('SMTP authentication, the password from the environment', { timeout: 60_000 }, async () => {
   const peer = await SmtpPeer.start({ auth: { user: 'mailer', pass: 's3cret' } });
   const s = setup(peer.port, { user: 'mailer', password: 'wrong-in-the-file' });
   const { email } = createMailer({ spool: s.spool });
@@ -194,7 +194,7 @@ test('SMTP authentication, the password from the environment', async () => {
   }
 });
 
-test('one agent per spool: a second one waits on standby and takes over when the first stops', async () => {
+test('one agent per spool: a second one waits on standby and takes over when the first stops', { timeout: 60_000 }, async () => {
   const peer = await SmtpPeer.start();
   const s = setup(peer.port);
   const { email } = createMailer({ spool: s.spool });

@@ -11,7 +11,7 @@ function queueFiles(spool: string): string[] {
   return fs.readdirSync(path.join(spool, 'queue'));
 }
 
-test('send() writes one whole message into queue/ and nothing stays in tmp/', async () => {
+test('send() writes one whole message into queue/ and nothing stays in tmp/', { timeout: 60_000 }, async () => {
   const spool = tempDir();
   const { email } = createMailer({ spool });
   const r = await email('Hello', 'Sender <sender@example.com>', 'rcpt@example.com')
@@ -47,7 +47,7 @@ test('send() writes one whole message into queue/ and nothing stays in tmp/', as
   assert.deepEqual(countSpool(spool), { queued: 1, active: 0, undeliverable: 0 });
 });
 
-test('setSmtp() is stored with the message', async () => {
+test('setSmtp() is stored with the message', { timeout: 60_000 }, async () => {
   const spool = tempDir();
   const { email } = createMailer({ spool });
   await email('s', 'a@example.com', ['b@example.com', 'C <c@example.com>']).setSmtp('mail.example.com:2525', 'u', 'p', true).addContent('x').send();
@@ -57,7 +57,7 @@ test('setSmtp() is stored with the message', async () => {
   assert.deepEqual(header.envelope.to, ['b@example.com', 'c@example.com']);
 });
 
-test('bad input is an error at send(), synchronously, and nothing is spooled', async () => {
+test('bad input is an error at send(), synchronously, and nothing is spooled', { timeout: 60_000 }, async () => {
   const spool = tempDir();
   const { email } = createMailer({ spool });
   const cases: Array<[string, () => unknown, string]> = [
@@ -82,7 +82,7 @@ test('bad input is an error at send(), synchronously, and nothing is spooled', a
   assert.deepEqual(fs.readdirSync(path.join(spool, 'tmp')), []);
 });
 
-test('requireSmtp: without a default server and without setSmtp() send() fails', async () => {
+test('requireSmtp: without a default server and without setSmtp() send() fails', { timeout: 60_000 }, async () => {
   const spool = tempDir();
   const { email } = createMailer({ spool, requireSmtp: true });
   assert.throws(() => email('s', 'a@example.com', 'b@example.com').send(), { code: 'SKT_SMTPDA_NO_SERVER' });
@@ -90,7 +90,7 @@ test('requireSmtp: without a default server and without setSmtp() send() fails',
   assert.equal(queueFiles(spool).length, 1);
 });
 
-test('send() twice is an error; concurrent sends get distinct ids', async () => {
+test('send() twice is an error; concurrent sends get distinct ids', { timeout: 60_000 }, async () => {
   const spool = tempDir();
   const { email } = createMailer({ spool, fsync: false });
   const e = email('s', 'a@example.com', 'b@example.com');
@@ -103,7 +103,7 @@ test('send() twice is an error; concurrent sends get distinct ids', async () => 
   assert.equal(entries.length, 51);
 });
 
-test('address checks', () => {
+test('address checks', { timeout: 60_000 }, () => {
   for (const ok of ['a@example.com', 'first.last+tag@sub.example.co.uk', 'x@localhost', 'u@[127.0.0.1]', 'ü@exämple.de']) {
     assert.equal(addressProblem(ok), undefined, ok);
   }

@@ -54,8 +54,8 @@ before(async () => {
   await waitUntil(async () => {
     if (server.exitCode !== null) throw new Error(`the server exited:\n${output}`);
     return fetch(base + '/send', { method: 'HEAD' }).then(() => true, () => false);
-  }, 15_000, 'the server');
-  await waitUntil(() => lockPid(), 10_000, 'the agent');
+  }, 60_000, 'the server');
+  await waitUntil(() => lockPid(), 30_000, 'the agent');
 });
 
 after(async () => {
@@ -65,7 +65,7 @@ after(async () => {
   await peer.close();
 });
 
-test('bad input is an error at send() in the handler', async () => {
+test('bad input is an error at send() in the handler', { timeout: 120_000 }, async () => {
   let r = await get('/send?subject=x');
   assert.equal(r.status, 400);
   assert.equal(r.body.code, 'SKT_SMTPDA_NO_RECIPIENT');
@@ -77,7 +77,7 @@ test('bad input is an error at send() in the handler', async () => {
   assert.equal(countSpool(spool).queued, 0);
 });
 
-test(`was.email from 2 workers, the agent killed with -9 mid-batch and restarted by the master: ${BATCH} of ${BATCH} delivered`, async (t) => {
+test(`was.email from 2 workers, the agent killed with -9 mid-batch and restarted by the master: ${BATCH} of ${BATCH} delivered`, { timeout: 120_000 }, async (t) => {
   const firstAgent = lockPid()!;
   const results = await Promise.all(Array.from({ length: BATCH }, (_, i) => get(`/send?to=u${i}@example.com&subject=k${i}`)));
   for (const r of results) assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -104,7 +104,7 @@ test(`was.email from 2 workers, the agent killed with -9 mid-batch and restarted
     `restarted as pid ${secondAgent}; ${unique.size} of ${BATCH} delivered, ${received.length} received, ${received.length - unique.size} duplicate(s)`);
 });
 
-test('the agent stops with the server', async () => {
+test('the agent stops with the server', { timeout: 120_000 }, async () => {
   const agent = lockPid()!;
   assert.ok(isAlive(agent));
   process.kill(server.pid!, 'SIGTERM');
@@ -114,7 +114,7 @@ test('the agent stops with the server', async () => {
   assert.match(readLog(logDir), new RegExp(`agent pid ${agent} stopped`));
 });
 
-test('plugin contract: options checked at start, was.email typed and defined once', async () => {
+test('plugin contract: options checked at start, was.email typed and defined once', { timeout: 120_000 }, async () => {
   const k = new Kernel();
   k.use(smtpda({ spool: tempDir(), maxRetry: -1 }));
   k.mount('/', new App());
@@ -124,7 +124,7 @@ test('plugin contract: options checked at start, was.email typed and defined onc
   await assert.rejects(k2.start({ address: '127.0.0.1', port: 0 }), { code: 'SKT_PLUGIN_DUPLICATE' });
 });
 
-test('agent: false only enqueues; without a server send() needs setSmtp()', async () => {
+test('agent: false only enqueues; without a server send() needs setSmtp()', { timeout: 120_000 }, async () => {
   const s = tempDir();
   const k = new Kernel();
   k.use(smtpda({ spool: s, agent: false }));

@@ -42,7 +42,7 @@ async function finish(t: { diagnostic(msg: string): void }, label: string, peer:
   return { duplicates, received: received.length, log: readLog(log) };
 }
 
-test(`kill -9 at a random moment in a batch of ${BATCH}, restart: ${BATCH} of ${BATCH} delivered`, async (t) => {
+test(`kill -9 at a random moment in a batch of ${BATCH}, restart: ${BATCH} of ${BATCH} delivered`, { timeout: 120_000 }, async (t) => {
   const dir = tempDir();
   const spool = path.join(dir, 'spool');
   const log = path.join(dir, 'log');
@@ -71,7 +71,7 @@ test(`kill -9 at a random moment in a batch of ${BATCH}, restart: ${BATCH} of ${
   }
 });
 
-test(`kill -9 after the server stored a message but before its 250 (the worst moment): ${BATCH} of ${BATCH} delivered, the one duplicate counted`, async (t) => {
+test(`kill -9 after the server stored a message but before its 250 (the worst moment): ${BATCH} of ${BATCH} delivered, the one duplicate counted`, { timeout: 120_000 }, async (t) => {
   const dir = tempDir();
   const spool = path.join(dir, 'spool');
   const log = path.join(dir, 'log');
@@ -101,7 +101,7 @@ test(`kill -9 after the server stored a message but before its 250 (the worst mo
   }
 });
 
-test(`kill -9 with concurrency 4: ${BATCH} of ${BATCH} delivered, at most 4 duplicates`, async (t) => {
+test(`kill -9 with concurrency 4: ${BATCH} of ${BATCH} delivered, at most 4 duplicates`, { timeout: 120_000 }, async (t) => {
   const dir = tempDir();
   const spool = path.join(dir, 'spool');
   const log = path.join(dir, 'log');
