@@ -115,8 +115,18 @@ export function cmdline(pid: number): string {
   try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim(); } catch { return ''; }
 }
 
+const temps: string[] = [];
+
 export function tempDir(prefix = 'skitai-cron-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  temps.push(dir);
+  return dir;
+}
+
+/** For `after`: kills what is left, then removes the temp folders. */
+export function cleanup(): void {
+  killAll();
+  for (const dir of temps.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /** The file's non-empty lines ([] when it does not exist yet). */

@@ -4,7 +4,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CLI, FIXTURES, cmdline, finishedRuns, killAll, lines, pidAlive, readText, runProc, sleep, spawnProc, tempDir, waitUntil, within } from '../test-support/helpers.js';
+import { CLI, FIXTURES, cmdline, finishedRuns, cleanup, lines, pidAlive, readText, runProc, sleep, spawnProc, tempDir, waitUntil, within } from '../test-support/helpers.js';
 
 function config(dir: string, body: { pname: string; crontab: string[]; extra?: string }): string {
   const file = path.join(dir, 'skitai.conf');
@@ -34,7 +34,7 @@ function config(dir: string, body: { pname: string; crontab: string[]; extra?: s
 const cli = (args: string[], cwd?: string) => runProc([CLI, ...args], { cwd, timeout: 30_000 });
 const uniq = () => `cron-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
-after(killAll);
+after(cleanup);
 
 describe('skitai-cron', () => {
   it('start, status, stop with a config file ([common] log-path, [cron] options, [:crontab] lines)', { timeout: 40_000 }, async () => {

@@ -1,5 +1,5 @@
 // Jobs as written (crontab lines, pairs, objects), the checks made at start, and the INI reader.
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -7,7 +7,9 @@ import { pathToFileURL } from 'node:url';
 import { Cron } from 'croner';
 import { checkJobs, CronError, CronLog, normalizeJobs, parseIni, Scheduler, splitCrontabLine } from '../src/index.js';
 import { commandWord, cronOptions } from '../src/jobs.js';
-import { FIXTURES, tempDir } from '../test-support/helpers.js';
+import { FIXTURES, tempDir, cleanup } from '../test-support/helpers.js';
+
+after(cleanup);
 
 const cwd = FIXTURES;
 const refused = (fn: () => unknown, code: string, ...patterns: RegExp[]) => {

@@ -1,11 +1,13 @@
 // The scheduler in this process, running real shell commands and function jobs on croner's
 // seconds field (the `seconds` option), so that each test lasts a few seconds.
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CronLog, normalizeJobs, normalizeLock, Scheduler, type JobInput, type RunRecord } from '../src/index.js';
-import { FIXTURES, finishedRuns, lines, pidAlive, readText, sleep, tempDir, waitUntil } from '../test-support/helpers.js';
+import { FIXTURES, finishedRuns, lines, pidAlive, readText, sleep, tempDir, cleanup, waitUntil } from '../test-support/helpers.js';
+
+after(cleanup);
 
 /** Waits for a moment when no job is running (between two every-second runs). */
 const idle = (s: Scheduler) => waitUntil(() => s.status().every((j) => !j.running), 5000, 'no run going', 10);

@@ -4,7 +4,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import path from 'node:path';
-import { cmdline, finishedRuns, FIXTURES, killAll, lines, pidAlive, readText, sleep, spawnProc, tempDir, waitUntil, within } from '../test-support/helpers.js';
+import { cmdline, finishedRuns, FIXTURES, cleanup, lines, pidAlive, readText, sleep, spawnProc, tempDir, waitUntil, within } from '../test-support/helpers.js';
 
 const SCRIPT = path.join(FIXTURES, 'serve-cron.mjs');
 
@@ -24,7 +24,7 @@ function getJson(port: number): Promise<{ id: string; pid: number }> {
 
 const schedulerPids = (log: string) => [...log.matchAll(/cron: scheduler started \(pid (\d+)\)/g)].map((m) => Number(m[1]));
 
-after(killAll);
+after(cleanup);
 
 describe('in the server', () => {
   it('with 2 workers an every-second job runs once a second (not twice), and stops with the server', { timeout: 40_000 }, async () => {
