@@ -110,6 +110,8 @@ export function onUpgrade(server: WsServer, req: SkitaiRequest, socket: Duplex, 
   const pathname = q === -1 ? url : url.slice(0, q);
   const found = kernel.mounts.resolve(pathname, req.headers.host);
   if (found === undefined || found.entry.kind === 'static') return undefined; // the kernel answers 404
+  // A reverse-proxy mount of an alias (`mount('/ws', '@chat')`) is the gateway's to upgrade.
+  if (typeof found.entry.target === 'string' && /^@[^/]+$/.test(found.entry.target)) return undefined;
   if (found.redirect) return refuse(socket, '301 Moved Permanently', '', { Location: `${pathname}/${q === -1 ? '' : url.slice(q)}` });
   const entry = found.entry;
   req.startedAt = performance.now();
