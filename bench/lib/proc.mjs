@@ -117,6 +117,7 @@ export async function startServer({ name, cmd, args, cpus, env, readyPort, timeo
     tree: () => processTree(child.pid),
     memory: () => memoryOf(processTree(child.pid)),
     cpu: () => cpuSeconds(processTree(child.pid)),
+    waited: () => runqueueWaitSeconds(processTree(child.pid)),
     stop: () => stop(child, exited),
   };
 }
@@ -186,6 +187,20 @@ export function busyPct(a, b, cpus, field = 'busy') {
     total += b[c].total - a[c].total;
   }
   return total ? (100 * busy) / total : NaN;
+}
+
+/**
+ * Seconds the processes' main threads spent runnable but waiting for a CPU (/proc/<pid>/
+ * schedstat, second field): how much other load held the server back. Only main threads:
+ * a server's own helper threads (libuv's pool) share its pinned core and would count its
+ * own file work as waiting.
+ */
+export function runqueueWaitSeconds(pids) {
+  let ns = 0;
+  for (const pid of pids) {
+    try { ns += Number(fs.readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) || 0; } catch { /* gone */ }
+  }
+  return ns / 1e9;
 }
 
 /** CPU seconds (user + system) used so far by the processes. */
