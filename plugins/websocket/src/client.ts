@@ -17,6 +17,8 @@ export interface WsClientOptions {
   maxMessageSize?: number;
   /** Per-message deflate (default off). */
   perMessageDeflate?: boolean;
+  /** TLS client options for wss (ca, rejectUnauthorized, servername ...); for an alias, its own `tls` option by default. */
+  tls?: Record<string, unknown>;
 }
 
 /** A receive() or connect that ran out of time. */
@@ -147,7 +149,8 @@ export async function connect(url: string, options: WsClientOptions = {}, kernel
     if (protocol !== 'ws' && protocol !== 'http') throw new TypeError(`${name} is a ${alias.type} alias: was.ws needs ws, wss, http or https`);
     const scheme = secure || alias.ssl ? 'wss' : 'ws';
     let target = '';
-    const socket = await alias.lb((m) => open((target = `${scheme}://${hostPort(m.host, m.port)}${path}`), options), {
+    const withTls = options.tls === undefined && alias.options.tls !== undefined ? { ...options, tls: alias.options.tls } : options;
+    const socket = await alias.lb((m) => open((target = `${scheme}://${hostPort(m.host, m.port)}${path}`), withTls), {
       isConnectionError: (err) => (err as { connection?: boolean }).connection === true,
     });
     return new WsClient(socket, target, encoding, receiveTimeout);
@@ -163,6 +166,7 @@ function open(url: string, options: WsClientOptions): Promise<WebSocket> {
   const timeout = (options.timeout ?? 10) * 1000;
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, options.protocols, {
+      ...(options.tls ?? {}),
       headers: options.headers,
       handshakeTimeout: timeout,
       maxPayload: options.maxMessageSize ?? 16 * 1024 * 1024,

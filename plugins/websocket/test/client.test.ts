@@ -2,6 +2,11 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import https from 'node:https';
+import { execFileSync } from 'node:child_process';
 import { WebSocketServer } from 'ws';
 import { App } from '@skitai/kernel';
 import { connect, WsClosedError, WsTimeoutError } from '../src/index.js';
@@ -110,6 +115,46 @@ describe('was.ws client', { timeout: 30_000 }, () => {
 
   test('an alias whose every member is down fails with a reason', async () => {
     assert.match(await get('/down'), /^failed: .*@down/);
+  });
+
+  test('was.wss to a TLS backend (an alias with its CA); an unverifiable certificate is refused', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-wss-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
+      '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+    const cert = fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8');
+    const key = fs.readFileSync(path.join(dir, 'key.pem'), 'utf8');
+    const tlsServer = https.createServer({ cert, key });
+    const secure = new WebSocketServer({ server: tlsServer });
+    secure.on('connection', (ws) => ws.on('message', (d) => ws.send(`secure ${d}`)));
+    await new Promise<void>((r) => tlsServer.listen(0, '127.0.0.1', r));
+    const port = (tlsServer.address() as net.AddressInfo).port;
+    const k = await serve([['/', (() => {
+      const app = new App();
+      app.route('/wss', async (was) => {
+        const c = await was.wss('@secure/x');
+        const reply = await c.request('hello', 2);
+        await c.close();
+        return reply;
+      });
+      app.route('/unverified', async (was) => {
+        try {
+          await was.wss(`127.0.0.1:${port}/x`, { timeout: 2 });
+          return 'connected';
+        } catch (err) {
+          return `refused: ${(err as Error).message}`;
+        }
+      });
+      return app;
+    })()]], {}, (kernel) => { kernel.alias('@secure', 'wss', `127.0.0.1:${port}`, { tls: { ca: cert } }); });
+    try {
+      assert.equal(await (await fetch(`http://127.0.0.1:${k.port}/wss`)).text(), 'secure hello');
+      assert.match(await (await fetch(`http://127.0.0.1:${k.port}/unverified`)).text(), /^refused: .*(self.signed|certificate)/i);
+    } finally {
+      await k.close();
+      for (const c of secure.clients) c.terminate();
+      await new Promise((r) => tlsServer.close(r));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('connect() outside requests, and wss refused by a plain server', async () => {
