@@ -215,6 +215,7 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
 
   function retire(rec: WorkerRecord): Promise<void> {
     if (rec.state === 'retiring' && !rec.worker.isConnected()) return Promise.resolve();
+    const wasReady = rec.state === 'ready';
     rec.state = 'retiring';
     return new Promise((resolve) => {
       if (rec.worker.isDead()) return resolve();
@@ -223,7 +224,12 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
         try { rec.worker.process.kill('SIGKILL'); } catch { /* gone */ }
       }, stopDeadline + 5000);
       rec.worker.once('exit', () => { clearTimeout(kill); resolve(); });
-      try { rec.worker.send({ skitai: 'stop' } satisfies MasterMessage); } catch { rec.worker.process.kill('SIGTERM'); }
+      // A worker still starting may not listen to messages yet: a signal reaches it either way
+      // (graceful once its handlers are set, at once before that: it serves nothing yet).
+      if (!wasReady) rec.worker.process.kill('SIGTERM');
+      else {
+        try { rec.worker.send({ skitai: 'stop' } satisfies MasterMessage); } catch { rec.worker.process.kill('SIGTERM'); }
+      }
     });
   }
 
@@ -239,6 +245,7 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
     try {
       await fresh.ready;
     } catch (err) {
+      if (stopping) return false;
       log('error', `${reason}: the new worker #${slot} did not start (${(err as Error).message}); the old one keeps serving`);
       return false;
     }

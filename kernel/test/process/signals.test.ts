@@ -127,3 +127,18 @@ test('a single process: SIGUSR1 reopens its logs, SIGHUP does not end it', { tim
   process.kill(server.pid, 'SIGTERM');
   assert.equal((await server.exited).code, 0);
 });
+
+test('SIGTERM in the middle of a rolling reload stops everything promptly, the starting worker too', { timeout: 40_000 }, async () => {
+  const server = await startServer({ args: ['--workers', '2'] });
+  const pids = [...(await workersSeen(server.port)).values()];
+  process.kill(server.pid, 'SIGHUP');
+  await server.waitFor(/SIGHUP: rolling reload of 2 workers/);
+  await sleep(100);
+  const t0 = Date.now();
+  process.kill(server.pid, 'SIGTERM');
+  const exit = await server.exited;
+  assert.equal(exit.code, 0);
+  assert.ok(Date.now() - t0 < 9000, `stopped in ${Date.now() - t0} ms`);
+  assert.doesNotMatch(server.output(), /did not stop in time/);
+  for (const pid of pids) assert.ok(!pidAlive(pid));
+});
