@@ -105,11 +105,12 @@ test('skitai-smtpda start / status / restart / stop as a daemon', { timeout: 60_
     assert.equal(r.code, 0, r.output);
     const pid2 = Number(/started \(pid (\d+)\)/.exec(r.output)![1]);
     assert.notEqual(pid2, pid);
-    assert.equal(isAlive(pid), false);
+    // Gone (a zombie until its new parent reaps it counts as alive for kill(0): wait for that).
+    await waitUntil(() => !isAlive(pid), 15_000, 'the first daemon gone');
     r = await cliOnce(['-f', cfg, 'stop']);
     assert.equal(r.code, 0);
     assert.match(r.output, new RegExp(`stopped \\(pid ${pid2}\\)`));
-    await waitUntil(() => !isAlive(pid2), 5000, 'the daemon gone');
+    await waitUntil(() => !isAlive(pid2), 15_000, 'the daemon gone');
     assert.equal(fs.existsSync(pidFile), false);
     r = await cliOnce(['-f', cfg, 'stop']);
     assert.match(r.output, /not running/);
