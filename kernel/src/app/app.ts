@@ -538,6 +538,7 @@ export class App implements Mountable {
   // ------------------------------------------------------------------ serving
 
   private corsFor(route: Route): CorsPolicy | undefined {
+    if (route.options.accessControlAllowOrigin === undefined && this.accessControlAllowOrigin === undefined) return undefined;
     if (route.options.accessControlAllowOrigin) return corsPolicy(route.options.accessControlAllowOrigin, route.options.accessControlMaxAge ?? this.accessControlMaxAge);
     const c = this.appCors;
     if (c.origins !== this.accessControlAllowOrigin || c.maxAge !== this.accessControlMaxAge) {
@@ -576,7 +577,8 @@ export class App implements Mountable {
       const value = await this.run(ctx, route, ctx.routeParams);
       // Temporary uploads go before the answer, so a client never sees them linger.
       if (ctx.files) await cleanupUploads(ctx.files);
-      await sendValue(req, res, value, res.statusCode, (status) => ctx.commit(status < 400));
+      const sending = sendValue(req, res, value, res.statusCode, (status) => ctx.commit(status < 400));
+      if (sending !== undefined) await sending;
     } catch (err) {
       if (ctx.files) await cleanupUploads(ctx.files);
       await this.answerError(ctx, err);
@@ -597,7 +599,8 @@ export class App implements Mountable {
       throw new HttpError(404, `${req.originalUrl || path} was not found on this server`);
     }
     const method = req.method ?? 'GET';
-    const route = found.routes.find((r) => r.allows(method));
+    const routes = found.routes;
+    const route = routes.length === 1 ? (routes[0]!.allows(method) ? routes[0] : undefined) : routes.find((r) => r.allows(method));
     const first = route ?? found.routes[0]!;
     const cors = this.corsFor(first);
     if (cors && isPreflight(req)) {
@@ -664,10 +667,11 @@ export class App implements Mountable {
       for (const k in body) addArg(ctx.args, k, body[k]);
     }
     if (route.params) checkParams(route.params, ctx.args);
-    const events = this.events;
+    // Without any listener, the event checks below are skipped as a whole.
+    const events = this.events.size === 0 ? undefined : this.events;
     let value: unknown;
     try {
-      if (events.has(AppEvents.requestStarting)) await events.emit(AppEvents.requestStarting, [was]);
+      if (events?.has(AppEvents.requestStarting)) await events.emit(AppEvents.requestStarting, [was]);
       for (const fn of this.before) {
         value = await fn(was);
         if (value !== undefined && value !== null) break;
@@ -677,9 +681,9 @@ export class App implements Mountable {
         value = await route.handler(was, ctx.args);
         for (const fn of this.finish) await fn(was);
       }
-      if (events.has(AppEvents.requestSuccess)) await events.emit(AppEvents.requestSuccess, [was]);
+      if (events?.has(AppEvents.requestSuccess)) await events.emit(AppEvents.requestSuccess, [was]);
     } catch (err) {
-      if (events.has(AppEvents.requestFailed)) await events.emit(AppEvents.requestFailed, [was, err]);
+      if (events?.has(AppEvents.requestFailed)) await events.emit(AppEvents.requestFailed, [was, err]);
       let handled: unknown;
       for (const fn of this.failed) {
         handled = await fn(was, err);
@@ -688,7 +692,7 @@ export class App implements Mountable {
       if (handled === undefined || handled === null) throw err;
       value = handled instanceof ResponseValue ? handled : new ResponseValue(statusOf(err), handled, undefined);
     } finally {
-      if (events.has(AppEvents.requestTearingDown)) await events.emit(AppEvents.requestTearingDown, [was]).catch((e) => this.log('error', String(e?.stack ?? e)));
+      if (events?.has(AppEvents.requestTearingDown)) await events.emit(AppEvents.requestTearingDown, [was]).catch((e) => this.log('error', String(e?.stack ?? e)));
       for (const fn of this.teardown) {
         try {
           await fn(was);
@@ -696,7 +700,7 @@ export class App implements Mountable {
           this.log('error', `teardownRequest failed: ${(e as Error)?.stack ?? e}`);
         }
       }
-      if (events.has(AppEvents.requestFinished)) await events.emit(AppEvents.requestFinished, [was]).catch(() => undefined);
+      if (events?.has(AppEvents.requestFinished)) await events.emit(AppEvents.requestFinished, [was]).catch(() => undefined);
     }
     // A response body with an error status and no body gets the error page.
     if (value instanceof ResponseValue && value.status >= 400 && (value.body === undefined || value.body === null || value.body === '')) {

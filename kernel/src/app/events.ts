@@ -31,6 +31,10 @@ export class EventBus {
     const list = this.listeners.get(event);
     if (list) this.listeners.set(event, list.filter((f) => f !== fn));
   }
+  /** Number of events with listeners registered (0: every emit can be skipped). */
+  get size(): number {
+    return this.listeners.size;
+  }
   has(event: string): boolean {
     return (this.listeners.get(event)?.length ?? 0) > 0;
   }

@@ -105,7 +105,7 @@ function toChunk(v: unknown): string | Buffer {
  * Sends what a handler returned. `before` runs right before the head goes out (cookies of
  * the session and message box). Returns when the body is written.
  */
-export async function sendValue(req: IncomingMessage, res: ServerResponse, value: unknown, status: number, before: (status: number) => void): Promise<void> {
+export function sendValue(req: IncomingMessage, res: ServerResponse, value: unknown, status: number, before: (status: number) => void): Promise<void> | undefined {
   if (res.headersSent || res.writableEnded) return;
   if (value instanceof ResponseValue) {
     applyHeaders(res, value.headers);

@@ -69,6 +69,8 @@ export class Rule {
   }
 }
 
+const NO_PARAMS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
 function decodeSegment(raw: string): string {
   if (!raw.includes('%')) return raw;
   try {
@@ -84,16 +86,17 @@ function escapeRegExp(text: string): string {
 
 /** A route table of any value type (the app stores its Route objects). */
 export class Router<T extends { rule: Rule }> {
-  private readonly literal = new Map<string, T[]>();
+  private readonly literal = new Map<string, { routes: T[]; params: Record<string, unknown> }>();
   private readonly dynamic: T[] = [];
   readonly all: T[] = [];
 
   add(route: T): void {
     this.all.push(route);
     if (route.rule.literal) {
-      const list = this.literal.get(route.rule.source);
-      if (list) list.push(route);
-      else this.literal.set(route.rule.source, [route]);
+      // One result object per literal rule, reused: the common lookup allocates nothing.
+      const found = this.literal.get(route.rule.source);
+      if (found) found.routes.push(route);
+      else this.literal.set(route.rule.source, { routes: [route], params: NO_PARAMS });
     } else {
       this.dynamic.push(route);
     }
@@ -105,15 +108,15 @@ export class Router<T extends { rule: Rule }> {
     drop(this.dynamic);
     const lit = this.literal.get(route.rule.source);
     if (lit) {
-      drop(lit);
-      if (lit.length === 0) this.literal.delete(route.rule.source);
+      drop(lit.routes);
+      if (lit.routes.length === 0) this.literal.delete(route.rule.source);
     }
   }
 
   /** Every route whose rule matches the path (several when they differ by method), with params. */
   find(path: string): { routes: T[]; params: Record<string, unknown> } | undefined {
     const lit = this.literal.get(path);
-    if (lit) return { routes: lit, params: {} };
+    if (lit) return lit;
     let found: T[] | undefined;
     let params: Record<string, unknown> | undefined;
     for (const route of this.dynamic) {
