@@ -8,7 +8,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { scenarios } from './scenarios.mjs';
 import { BENCH_DIR, ROOT, cpuStat, busyPct, setNice, waitForPort, startServer, freePort, tasksetAvailable, pinned, withOpenFiles, memoryOf } from './lib/proc.mjs';
-import { load as httpLoad, wsLoad, wrkAvailable, autocannonPath } from './lib/load.mjs';
+import { load as httpLoad, wsLoad, h2Load, h2loadAvailable, wrkAvailable, autocannonPath } from './lib/load.mjs';
+import http2 from 'node:http2';
 import { nginxBinary, nginxVersion } from './lib/nginx.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
 import { spawn } from 'node:child_process';
@@ -38,6 +39,7 @@ options:
   --profile-all      the same for the node baselines too (nginx is never profiled)
   --update-md        write the table into BENCHMARKS.md between its bench markers
   --no-install       never apt-get install missing tools, even as root
+  --force            run a named scenario whose feature has not landed (its baselines only)
   --list             list the scenarios and exit
 `;
 
@@ -61,6 +63,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--profile-all') { opt.profile = true; opt.profileAll = true; }
   else if (a === '--update-md') opt.updateMd = true;
   else if (a === '--no-install') opt.install = false;
+  else if (a === '--force') opt.force = true;
   else if (a === '--list') { for (const s of scenarios) console.log(`${s.name.padEnd(10)} ${s.title}`); process.exit(0); }
   else if (a === '-h' || a === '--help') { console.log(HELP); process.exit(0); }
   else if (a.startsWith('-')) die(`unknown option ${a}\n\n${HELP}`);
@@ -95,11 +98,12 @@ function aptInstall(pkgs) {
   return r.status === 0;
 }
 
-const needNginx = selected.some((s) => s.name.startsWith('static'));
+const needNginx = selected.some((s) => s.name.startsWith('static') || s.name === 'proxy');
 const missing = [];
 if (!wrkAvailable() && opt.tool !== 'autocannon') missing.push('wrk');
 if (needNginx && !nginxBinary()) missing.push('nginx');
 if (!tasksetAvailable()) missing.push('util-linux');
+if (selected.some((s) => s.loader === 'h2load') && !h2loadAvailable()) missing.push('nghttp2-client');
 if (missing.length) aptInstall(missing);
 
 let tool = opt.tool || (wrkAvailable() ? 'wrk' : 'autocannon');
@@ -154,6 +158,7 @@ const ctx = { tmp, staticRoot, staticDir, nginx, nginxMissing, nodeFlags: [] };
 /** The scenario's load: WebSocket echo messages or HTTP requests. */
 function loadFor(sc) {
   if (sc.loader === 'ws-echo') return (o) => wsLoad({ ...o, url: o.url.replace(/^http:/, 'ws:'), depth: sc.depth });
+  if (sc.loader === 'h2load') return (o) => h2Load({ ...o, streams: sc.streams });
   return httpLoad;
 }
 
@@ -177,6 +182,24 @@ async function verify(port, p, check) {
   } finally { clearTimeout(t); }
 }
 
+/** One h2c request (prior knowledge): null when it answers 200 'Hello World'. */
+function verifyH2(port, p) {
+  return new Promise((resolve) => {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    const t = setTimeout(() => { session.destroy(); resolve('no HTTP/2 answer in 5 s'); }, 5000);
+    const done = (v) => { clearTimeout(t); session.close(); resolve(v); };
+    session.on('error', (e) => done(`HTTP/2 (h2c) failed: ${e.message}`));
+    const req = session.request({ ':path': p });
+    let status = 0, body = '';
+    req.on('response', (h) => { status = h[':status']; });
+    req.setEncoding('utf8');
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => done(status === 200 && body === 'Hello World' ? null : `HTTP/2 answer ${status} ${JSON.stringify(body.slice(0, 80))}`));
+    req.on('error', (e) => done(`HTTP/2 request failed: ${e.message}`));
+    req.end();
+  });
+}
+
 async function launch(sc, srv, cpus, extraCtx = {}) {
   const port = await freePort();
   const spec = srv.spec({ ...ctx, ...extraCtx }, port);
@@ -191,6 +214,7 @@ async function launch(sc, srv, cpus, extraCtx = {}) {
   try { await waitForPort(h.port, 10000); } catch { /* verify says why */ }
   const bad = sc.loader === 'ws-echo'
     ? await wsLoad({ url: `ws://127.0.0.1:${h.port}${sc.path}`, seconds: 1, connections: 1, cpus: null, check: true }).catch((e) => e.message)
+    : sc.loader === 'h2load' ? await verifyH2(h.port, sc.path)
     : await verify(h.port, sc.path, sc.check);
   if (bad) { await h.stop(); return { error: `${srv.id}: ${bad}` }; }
   return h;
@@ -504,7 +528,8 @@ log(`  servers on CPU ${SERVER_CPUS}, ${tool} on CPU ${LOAD_CPUS}; ${opt.rounds}
 const results = [];
 const profiles = [];
 for (const sc of selected) {
-  const pend = await sc.pending?.();
+  const pend = opt.force && opt.names.includes(sc.name) ? null : await sc.pending?.();
+  if (sc.loader === 'h2load' && !pend && !h2loadAvailable()) { const m = 'h2load is not installed: apt-get install -y nghttp2-client'; log(`\n[${sc.name}] skipped: ${m}`); results.push({ sc, res: { skip: m } }); continue; }
   if (pend) { log(`\n[${sc.name}] ${sc.title}: skipped: ${pend}`); results.push({ sc, res: { skip: pend } }); continue; }
   log(`\n[${sc.name}] ${sc.title}`);
   try {

@@ -30,6 +30,11 @@ function nginx(ctx, port) {
   return nginxSpec({ bin: ctx.nginx, dir: path.join(ctx.tmp, `nginx-${port}`), root: ctx.staticRoot, port });
 }
 
+function nginxProxy(ctx, port) {
+  if (!ctx.nginx) return { skip: ctx.nginxMissing };
+  return nginxSpec({ bin: ctx.nginx, dir: path.join(ctx.tmp, `nginx-${port}`), port, upstream: new URL(ctx.backendUrl).host });
+}
+
 function pkgExists(name) {
   return fs.existsSync(path.join(ROOT, 'node_modules', ...name.split('/'), 'package.json'));
 }
@@ -170,20 +175,32 @@ export const scenarios = [
   },
   {
     name: 'proxy',
-    title: 'reverse proxy',
-    pending: async () => ((await pluginReady('@skitai/gateway'))
-      ? 'the gateway plugin has landed but this scenario is not written yet (bench/scenarios.mjs)'
-      : 'waiting for the gateway plugin (@skitai/gateway); will compare with nginx and http-proxy'),
-    servers: [],
+    title: 'reverse proxy to a keep-alive backend',
+    path: '/users/42',
+    check: jsonCheck,
+    backend: { id: 'backend (node:http json)', cpus: '1', path: '/users/42', spec: nodeServer('node-http.mjs', 'json', none) },
+    pending: async () => ((await pluginReady('@skitai/gateway')) ? null
+      : 'waiting for the gateway plugin (@skitai/gateway); compares with nginx proxy_pass and a bare node:http proxy (http-proxy is not installed)'),
+    servers: [
+      { id: 'nginx proxy_pass', spec: nginxProxy },
+      { id: 'node:http proxy (pipe)', spec: nodeServer('node-proxy.mjs', 'x', (ctx) => ['--backend', ctx.backendUrl]) },
+      { id: 'skitai @alias mount', subject: true, spec: nodeServer('skitai.mjs', 'proxy', (ctx) => ['--backend', ctx.backendUrl]) },
+    ],
     targets: [],
   },
   {
     name: 'http2',
-    title: 'HTTP/2 (h2load)',
-    pending: async () => ((await pluginReady('@skitai/http2'))
-      ? 'the http2 plugin has landed but this scenario is not written yet (bench/scenarios.mjs)'
-      : 'waiting for the http2 plugin (@skitai/http2); will compare with node:http2 using h2load'),
-    servers: [],
+    title: 'HTTP/2 cleartext (h2load)',
+    loader: 'h2load',
+    path: '/',
+    connections: 10,
+    streams: 10,
+    pending: async () => ((await pluginReady('@skitai/http2')) ? null
+      : 'waiting for the http2 plugin (@skitai/http2); compares with node:http2 using h2load'),
+    servers: [
+      { id: 'node:http2', spec: nodeServer('node-http2.mjs', 'hello', none) },
+      { id: 'skitai h2c', subject: true, spec: nodeServer('skitai.mjs', 'http2', none) },
+    ],
     targets: [],
   },
 ];

@@ -95,3 +95,28 @@ export async function wsLoad({ url, seconds, connections, cpus, depth = 4, check
   if (check) return j.total === 1 && !j.bad ? null : `no echo over WebSocket: ${r.stdout.trim()} ${r.stderr.trim()}`;
   return { ...j, non2xx: j.bad || 0, readErrors: 0, cpuSeconds: r.cpuSeconds, loadCpuPct: (100 * r.cpuSeconds) / ((performance.now() - t0) / 1000) };
 }
+
+export function h2loadAvailable() {
+  const r = spawnSync('h2load', ['--version'], { encoding: 'utf8' });
+  return !r.error && r.status === 0;
+}
+
+/** HTTP/2 load with h2load (h2c by prior knowledge for http:// URLs); it reports no p99. */
+export async function h2Load({ url, seconds, connections, cpus, streams = 10 }) {
+  const [c, a] = pinned(cpus, 'h2load', ['-c', String(connections), '-m', String(streams), '-t', '1', '-D', String(seconds), url]);
+  const t0 = performance.now();
+  const r = await timed(c, a, (seconds + 30) * 1000);
+  const out = r.stdout;
+  const rps = Number(/finished in [\d.]+\w*, ([\d.]+) req\/s/.exec(out)?.[1]);
+  if (!Number.isFinite(rps)) throw new Error(`h2load failed (${r.code ?? r.sig}): ${r.stderr || out}`);
+  const req = /requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(out);
+  const codes = /status codes: (\d+) 2xx/.exec(out);
+  const mean = /time for request:\s+\S+\s+\S+\s+(\S+)/.exec(out)?.[1];
+  const total = req ? Number(req[1]) : 0;
+  return {
+    rps, p99ms: NaN, meanMs: mean ? ms(mean) : NaN, total,
+    errors: req ? Number(req[4]) + Number(req[5]) + Number(req[6]) : 0,
+    non2xx: req && codes ? Number(req[3]) - Number(codes[1]) : 0,
+    readErrors: 0, cpuSeconds: r.cpuSeconds, loadCpuPct: (100 * r.cpuSeconds) / ((performance.now() - t0) / 1000),
+  };
+}

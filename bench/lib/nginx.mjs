@@ -17,8 +17,11 @@ export function nginxVersion(bin) {
   return ((r.stderr || '') + (r.stdout || '')).trim().replace(/^nginx version:\s*/, '');
 }
 
-/** Write <dir>/nginx.conf serving <root> on 127.0.0.1:<port>; returns the spawn arguments. */
-export function nginxSpec({ bin, dir, root, port }) {
+/**
+ * Write <dir>/nginx.conf serving <root> on 127.0.0.1:<port> (or, with `upstream`, proxying to
+ * it over keep-alive connections); returns the spawn arguments.
+ */
+export function nginxSpec({ bin, dir, root, port, upstream }) {
   fs.mkdirSync(dir, { recursive: true });
   const t = (n) => path.join(dir, n);
   const isRoot = process.getuid?.() === 0;
@@ -42,10 +45,16 @@ http {
   fastcgi_temp_path ${t('fastcgi')};
   uwsgi_temp_path ${t('uwsgi')};
   scgi_temp_path ${t('scgi')};
-  server {
+${upstream ? `  upstream backend { server ${upstream}; keepalive 64; }
+` : ''}  server {
     listen 127.0.0.1:${port};
-    root ${root};
-    location / { }
+${upstream ? `    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering on;
+    }` : `    root ${root};
+    location / { }`}
   }
 }
 `;

@@ -50,6 +50,27 @@ switch (a.kind) {
     kernel.mount('/', app);
     break;
   }
+  case 'http2': {
+    // The http2 plugin's API is not known yet here: h2c on the kernel's port is what this needs.
+    let mod;
+    try { mod = await import('@skitai/http2'); } catch (e) { skip(`@skitai/http2 cannot be imported: ${e.message}`); }
+    const factory = mod.http2 ?? mod.default;
+    if (typeof factory !== 'function') skip('@skitai/http2 exports no http2() plugin factory yet (bench/servers/skitai.mjs expects one)');
+    kernel.use(factory({ h2c: true }));
+    kernel.mount('/', plain);
+    break;
+  }
+  case 'proxy': {
+    let mod;
+    try { mod = await import('@skitai/gateway'); } catch (e) { skip(`@skitai/gateway cannot be imported: ${e.message}`); }
+    const factory = mod.gateway ?? mod.default;
+    if (typeof factory !== 'function') skip('@skitai/gateway exports no gateway() plugin factory yet (bench/servers/skitai.mjs expects one)');
+    kernel.use(factory());
+    const b = new URL(a.backend);
+    kernel.alias('@backend', 'http', [`${b.hostname}:${b.port}`]);
+    kernel.mount('/', '@backend');
+    break;
+  }
   case 'static':
     kernel.mount('/static', a.dir);
     break;
