@@ -1,7 +1,7 @@
 // A Skitai startup script for the plugin tests, configured by FX_* environment variables:
 // an App whose handlers call was.email(...).send(), and the smtpda plugin with its agent in
 // the master's care.
-import { App, Kernel, ResponseValue } from '@skitai/kernel';
+import { App, Kernel } from '@skitai/kernel';
 import { smtpda } from '../src/index.js';
 
 const env = process.env;
@@ -31,7 +31,7 @@ app.route('/send', async (was, args) => {
     const spooled = await e.send();
     return { ok: true, ...spooled, worker: kernel.workerId };
   } catch (err) {
-    return new ResponseValue(400, JSON.stringify({ ok: false, code: (err as { code?: string }).code, message: (err as Error).message }), { 'Content-Type': 'application/json' });
+    return was.response(400, { ok: false, code: (err as { code?: string }).code, message: (err as Error).message });
   }
 });
 kernel.mount('/', app);

@@ -217,3 +217,39 @@ test('one agent per spool: a second one waits on standby and takes over when the
     await peer.close();
   }
 });
+
+test('what a crashed agent or writer left behind: a message in active/ past maxRetry, a corrupt file, old tmp files', { timeout: 60_000 }, async () => {
+  const peer = await SmtpPeer.start();
+  const s = setup(peer.port, { 'max-retry': 2 });
+  const { email } = createMailer({ spool: s.spool });
+  // A message whose last allowed attempt was in flight when the agent died (say it crashed the agent).
+  const { id: poison } = await email('Poison', 'sender@example.com', 'p@example.com').addContent('x').send();
+  const [queued] = fs.readdirSync(path.join(s.spool, 'queue'));
+  fs.renameSync(path.join(s.spool, 'queue', queued!), path.join(s.spool, 'active', `${poison}.3.0.msg`));
+  // One in flight with attempts left: sent again.
+  const { id: retried, messageId } = await email('Retried', 'sender@example.com', 'r@example.com').addContent('x').send();
+  const [queued2] = fs.readdirSync(path.join(s.spool, 'queue'));
+  fs.renameSync(path.join(s.spool, 'queue', queued2!), path.join(s.spool, 'active', `${retried}.1.0.msg`));
+  // A file that is not a spool message.
+  fs.writeFileSync(path.join(s.spool, 'queue', 'zzzzzzzzz-1-abc.0.0.msg'), 'garbage without a header line');
+  // A writer's leftovers: an old one (removed) and a young one (being written: kept).
+  fs.writeFileSync(path.join(s.spool, 'tmp', 'old.msg'), 'x');
+  const old = (Date.now() - 2 * 3600_000) / 1000;
+  fs.utimesSync(path.join(s.spool, 'tmp', 'old.msg'), old, old);
+  fs.writeFileSync(path.join(s.spool, 'tmp', 'young.msg'), 'x');
+  const agent = runCli(['-f', s.config]);
+  try {
+    await peer.waitForCount(1, 20_000);
+    assert.equal(peer.messages[0]!.messageId, messageId);
+    await waitUntil(() => countSpool(s.spool).undeliverable === 2, 15_000, 'two undeliverable');
+    const reason = JSON.parse(fs.readFileSync(path.join(s.spool, 'undeliverable', `${poison}.reason.json`), 'utf8'));
+    assert.match(reason.error, /the agent stopped during the last attempt/);
+    const bad = JSON.parse(fs.readFileSync(path.join(s.spool, 'undeliverable', 'zzzzzzzzz-1-abc.reason.json'), 'utf8'));
+    assert.match(bad.error, /unreadable spool file/);
+    assert.deepEqual(fs.readdirSync(path.join(s.spool, 'tmp')), ['young.msg']);
+    assert.equal(peer.messages.length, 1, 'the poison message was not sent again');
+  } finally {
+    await stopAgent(agent);
+    await peer.close();
+  }
+});
