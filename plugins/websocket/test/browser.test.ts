@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { createChatApp } from '../test-support/chat-app.js';
+import { createChatApp } from '../src/chat.js';
 import { launchBrowser } from '../test-support/browser.js';
 import { serve } from '../test-support/helpers.js';
 

@@ -1,14 +1,15 @@
-// The chat example: a page that joins a room (?roomid=) and a groupchat route, JSON messages.
-// Mount it anywhere: kernel.mount('/chat', createChatApp()) serves the page at /chat/ and the
-// WebSocket at /chat/chat?roomid=...&name=... (the page connects relative to itself).
+// The chat example (`@skitai/websocket/chat`): a page that joins a room (?roomid=) and a
+// groupchat route, JSON messages. Mount it anywhere: kernel.mount('/chat', createChatApp())
+// serves the page at /chat/ and the WebSocket at /chat/chat?roomid=...&name=... (the page
+// connects relative to itself).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App } from '@skitai/kernel';
-import { wsRoute } from '../src/index.js';
+import { wsRoute } from './route.js';
 
-/** The page: plugins/websocket/test-support/chat/index.html (this file runs from dist/test-support). */
-export const CHAT_PAGE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test-support/chat/index.html');
+/** The page: chat.html at the package's root (this file runs from dist/src). */
+export const CHAT_PAGE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../chat.html');
 
 export function createChatApp(): App {
   const app = new App();
