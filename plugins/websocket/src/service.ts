@@ -64,7 +64,11 @@ export class WebSocketService {
       if (c !== undefined && clientId === c.id) return c.send(message);
       return server.sendTo(clientId, message, this.encoding);
     }
-    if (c === undefined) throw new TypeError('was.websocket.send: outside a WebSocket route, give the client id');
+    if (c === undefined) {
+      // In init (before the 101) there is no socket yet: nothing to send to.
+      if (typeof this.source === 'function') return false;
+      throw new TypeError('was.websocket.send: outside a WebSocket route, give the client id');
+    }
     if (c.closed) return false;
     if (c.roomKey !== undefined) return server.sendRoom(c.roomKey, message, c.encoding) > 0;
     return c.send(message);
