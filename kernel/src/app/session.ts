@@ -207,7 +207,9 @@ export class Mbox extends CookieState<MboxMessage[]> {
 type Named<T> = Map<string | null, T>;
 
 function cookieOptions(host: StateHost, o: MountCookieOptions): CookieOptions {
-  return { path: o.path ?? (host.basePath || '/'), domain: o.domain, secure: o.secure, httpOnly: o.httpOnly ?? true };
+  // Over TLS the state cookies are Secure unless told otherwise.
+  const tls = (host.req.socket as { encrypted?: boolean }).encrypted === true;
+  return { path: o.path ?? (host.basePath || '/'), domain: o.domain, secure: o.secure ?? tls, httpOnly: o.httpOnly ?? true };
 }
 
 function requireKey(key: string | undefined, what: string): string {
