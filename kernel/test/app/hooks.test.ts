@@ -97,6 +97,8 @@ test('events: app.on / was.emit / emitAfter, and broadcasts across mounted apps'
   users.onBroadcast('user:data-added', (was, id) => { seen.push(`users broadcast ${id}`); });
   photos.route('/b', photos.broadcastAfter('user:data-added', () => 'b'));
   users.on(AppEvents.requestFinished, () => { seen.push('finished'); });
+  users.on(AppEvents.requestFailed, (was, err) => { seen.push(`failed ${(err as Error).message}`); });
+  users.route('/fail', () => { throw new Error('oops'); });
   const s = await serve([['/users', users], ['/photos', photos]]);
   try {
     assert.equal(await (await fetch(`${s.base}/users/u/7`)).text(), 'ok');
@@ -104,7 +106,9 @@ test('events: app.on / was.emit / emitAfter, and broadcasts across mounted apps'
     assert.equal(await (await fetch(`${s.base}/users/e`)).text(), 'emitted');
     assert.deepEqual(seen.splice(0), ['after', 'finished']);
     assert.equal(await (await fetch(`${s.base}/photos/b`)).text(), 'b');
-    assert.equal(seen.length, 2);
+    assert.equal(seen.splice(0).length, 2);
+    assert.equal((await fetch(`${s.base}/users/fail`)).status, 500);
+    assert.deepEqual(seen.splice(0), ['failed oops', 'finished']);
   } finally {
     await s.close();
   }

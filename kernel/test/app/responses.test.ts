@@ -33,6 +33,12 @@ app.route('/created', (was) => was.response(201, 'made', { 'X-A': '1' }));
 app.route('/created-list', (was) => was.response('202 Accepted', { ok: true }, [['X-B', '2']]));
 app.route('/nf', (was) => was.response(404));
 app.route('/file', (was) => was.response.file(path.join(dir, 'note.txt')));
+app.route('/download', (was) => { was.response.hintPromise('/style.css'); return was.response.file(path.join(dir, 'note.txt'), { filename: 'my note.txt' }); });
+app.route('/raw', { stream: true, methods: ['POST'] }, async (was) => {
+  let n = 0;
+  for await (const chunk of was.req) n += (chunk as Buffer).length;
+  return { streamed: n, body: was.request.body.length };
+});
 app.route('/missing-file', (was) => was.response.file(path.join(dir, 'nope.txt')));
 app.route('/api', (was) => was.response.api({ data: [1, 2, 3] }).set('user', 'hans'));
 app.route('/fault', (was) => was.response(400, was.response.fault('missing parameter', 10021, 'need offset', 'http://x')));
@@ -78,10 +84,15 @@ test('strings, buffers, objects and numbers', async () => {
   assert.equal(r.buf.length, 0);
 });
 
-test('readable streams are piped', async () => {
+test('readable streams are piped; HEAD gets no body; stream routes read was.req themselves', async () => {
   const r = await get('/stream');
   assert.equal(r.buf.toString(), 'one,two');
   assert.equal(r.headers.get('content-type'), 'text/plain');
+  const h = await get('/stream', { method: 'HEAD' });
+  assert.equal(h.status, 200);
+  assert.equal(h.buf.length, 0);
+  const s2 = await get('/raw', { method: 'POST', body: 'x'.repeat(5000), headers: { 'content-type': 'application/octet-stream' } });
+  assert.deepEqual(JSON.parse(s2.buf.toString()), { streamed: 5000, body: 0 });
 });
 
 test('async iterables stream parts as they come (was.promise)', { timeout: 5000 }, async () => {
@@ -116,6 +127,12 @@ test('was.response.file', async () => {
   assert.match(r.headers.get('content-type')!, /^text\/plain/);
   assert.equal(r.headers.get('content-length'), '6');
   assert.equal((await get('/missing-file')).status, 404);
+  const d = await get('/download');
+  assert.equal(d.headers.get('content-disposition'), "attachment; filename*=UTF-8''my%20note.txt");
+  assert.equal(d.headers.get('link'), '</style.css>; rel=preload');
+  const h = await get('/file', { method: 'HEAD' });
+  assert.equal(h.headers.get('content-length'), '6');
+  assert.equal(h.buf.length, 0);
 });
 
 test('api and fault containers', async () => {
