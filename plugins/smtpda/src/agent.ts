@@ -351,8 +351,7 @@ export class DeliveryAgent {
       // Some recipients refused: they go back to the queue as a message of their own.
       const rest = { ...header, id: newMessageId(), envelope: { ...header.envelope, to: rejected } };
       const delay = retryDelayMs(o, e.attempts);
-      const name = await enqueueMessage(o.spool, rest, msg.raw);
-      await fsp.rename(spoolPath(o.spool, 'queue', name), spoolPath(o.spool, 'queue', entryName(rest.id, e.attempts, Date.now() + delay)));
+      await enqueueMessage(o.spool, rest, msg.raw, { attempts: e.attempts, due: Date.now() + delay });
     }
     // Accepted: out of the spool first, then the log line.
     await fsp.unlink(file);

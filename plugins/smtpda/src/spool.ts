@@ -110,8 +110,8 @@ async function fsyncDir(dir: string): Promise<void> {
  * Writes a message into tmp/, flushes it, then renames it into queue/: the agent sees either
  * nothing or the whole message. Returns the queue file name.
  */
-export async function enqueueMessage(spool: string, header: SpoolHeader, raw: Buffer, options: { fsync?: boolean } = {}): Promise<string> {
-  const name = entryName(header.id, 0, header.created);
+export async function enqueueMessage(spool: string, header: SpoolHeader, raw: Buffer, options: { fsync?: boolean; attempts?: number; due?: number } = {}): Promise<string> {
+  const name = entryName(header.id, options.attempts ?? 0, options.due ?? header.created);
   const tmp = spoolPath(spool, 'tmp', name);
   const data = encodeMessage(header, raw);
   const fh = await fsp.open(tmp, 'wx', 0o600);
