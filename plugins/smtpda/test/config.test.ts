@@ -119,6 +119,11 @@ test('skitai-smtpda start / status / restart / stop as a daemon', { timeout: 60_
     assert.equal(r.code, 2);
     assert.match(r.output, /cannot be read/);
   } finally {
+    // A failed assertion must not leave a daemon behind.
+    try {
+      const left = Number(fs.readFileSync(pidFile, 'utf8'));
+      if (left > 0) process.kill(left, 'SIGKILL');
+    } catch { /* none */ }
     await peer.close();
   }
 });
