@@ -3,28 +3,40 @@
 // query to the relative imports under the same folder, so changed helper modules load afresh too.
 import fs from 'node:fs';
 import { register } from 'node:module';
+import path from 'node:path';
+
+const MAX_DIRS = 1000;
 
 let hooksRegistered = false;
 let generation = 0;
 
 export class Reloader {
   private stale = false;
-  private watcher: fs.FSWatcher | undefined;
+  private readonly watchers: fs.FSWatcher[] = [];
 
   constructor(readonly root: string) {
     if (!hooksRegistered) {
       hooksRegistered = true;
       register('./reload-hooks.js', import.meta.url);
     }
-    try {
-      this.watcher = fs.watch(root, { recursive: true }, (_event, file) => {
-        const name = String(file ?? '');
-        if (name.includes('node_modules') || name.split(/[\\/]/).some((p) => p.startsWith('.'))) return;
-        if (/\.(m?js|cjs|json|ts)$/.test(name)) this.stale = true;
-      });
-      this.watcher.unref();
-    } catch {
-      this.watcher = undefined;
+    // One plain watch per folder, skipping node_modules and dot-folders (a recursive watch
+    // would walk them all); folders made later are not watched.
+    const dirs = [root];
+    for (let i = 0; i < dirs.length && i < MAX_DIRS; i++) {
+      const dir = dirs[i]!;
+      try {
+        const w = fs.watch(dir, (_event, file) => {
+          if (/\.(m?js|cjs|json|ts)$/.test(String(file ?? ''))) this.stale = true;
+        });
+        w.unref();
+        w.on('error', () => undefined);
+        this.watchers.push(w);
+        for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+          if (e.isDirectory() && e.name !== 'node_modules' && !e.name.startsWith('.')) dirs.push(path.join(dir, e.name));
+        }
+      } catch {
+        // unreadable folder: not watched
+      }
     }
   }
 
@@ -42,6 +54,7 @@ export class Reloader {
   }
 
   close(): void {
-    this.watcher?.close();
+    for (const w of this.watchers) w.close();
+    this.watchers.length = 0;
   }
 }
