@@ -21,8 +21,9 @@ scenarios: ${scenarios.map((s) => s.name).join(', ')} (default: all)
 
 options:
   --short            quick look: 3 s runs, 1 s warm-up, 2 rounds (A B A B), 1 idle round
-  --rounds N         interleaved rounds per scenario (default 3, short 2)
-  --duration S       seconds per load run (default 10, short 3)
+  --rounds N         interleaved rounds per scenario, in alternating order (A B, B A, ...)
+                     (default 5, short 2)
+  --duration S       seconds per load run (default 6, short 3)
   --warmup S         seconds of warm-up per server (default 3, short 1)
   --connections N    concurrent connections (default 100; static-1m uses 32)
   --idle-count N     idle keep-alive connections for the idle scenario (default 10000)
@@ -69,8 +70,8 @@ for (let i = 0; i < argv.length; i++) {
   else if (a.startsWith('-')) die(`unknown option ${a}\n\n${HELP}`);
   else opt.names.push(a);
 }
-opt.rounds ??= opt.short ? 2 : 3;
-opt.duration ??= opt.short ? 3 : 10;
+opt.rounds ??= opt.short ? 2 : 5;
+opt.duration ??= opt.short ? 3 : 6;
 opt.warmup ??= opt.short ? 1 : 3;
 opt.connections ??= 100;
 opt.idleCount ??= 10000;
@@ -271,7 +272,9 @@ async function runThroughput(sc) {
       await load({ url: url(h), seconds: opt.warmup, connections, cpus: loadCpus, tool });
     }
     for (let r = 0; r < opt.rounds; r++) {
-      for (const { row, h } of handles) {
+      // A B C, C B A, A B C ...: interleaved, and no server always runs first or last.
+      const order = r % 2 === 0 ? handles : [...handles].reverse();
+      for (const { row, h } of order) {
         let res;
         for (let attempt = 0; attempt <= opt.retries; attempt++) {
           await quiet();
