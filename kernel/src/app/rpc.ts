@@ -88,6 +88,8 @@ export async function dispatchRpc(app: App, ctx: RequestContext, kind: RpcKind):
       // text/xml that is not a methodCall: an ordinary request to the route.
       return false;
     }
+    // A methodCall for no route, posted to a route of its own: that route takes the XML.
+    if (!app.router.find(targetPath(path, parsed.method)) && app.router.find(path)) return false;
     let body: string;
     try {
       await authFor(app, ctx, path, parsed.method);

@@ -15,6 +15,7 @@ app.route('/api', (was) => was.response.api({ ok: true }));
 app.route('/boom', () => { throw new Error('kaboom'); });
 app.route('/refuse', () => { throw new HttpError(403, 'no way'); });
 app.route('/add', { methods: ['GET'], name: 'addGet' }, () => 'plain GET still works');
+app.route('/soap', { methods: ['POST'] }, (was) => `raw xml of ${was.request.body.length} bytes`);
 
 before(async () => { s = await serve([['/rpc', app]]); });
 after(() => s.close());
@@ -66,6 +67,10 @@ test('JSON-RPC by content type, single and batch', async () => {
   assert.deepEqual(batch.map((b) => b.result), [2, 4]);
   const r = await fetch(`${s.base}/rpc/`, { method: 'POST', body: '{oops', headers: { 'content-type': 'application/json-rpc' } });
   assert.equal(((await r.json()) as any).error.code, -32700);
+  // A methodCall posted to a route of its own, naming no route, is that route's body.
+  const xml = '<?xml version="1.0"?><methodCall><methodName>x</methodName><params/></methodCall>';
+  const soap = await fetch(`${s.base}/rpc/soap`, { method: 'POST', body: xml, headers: { 'content-type': 'text/xml' } });
+  assert.equal(await soap.text(), `raw xml of ${xml.length} bytes`);
   // The same routes still answer plain HTTP.
   assert.equal(await (await fetch(`${s.base}/rpc/add`)).text(), 'plain GET still works');
 });
