@@ -107,7 +107,8 @@ describe('content: text, HTML with an inline image, an attachment', { timeout: 6
 
   test('the spool is empty and every delivery is logged', { timeout: 60_000 }, async () => {
     await waitUntil(() => countSpool(s.spool).queued + countSpool(s.spool).active === 0, 15_000, 'an empty spool');
-    const log = readLog(s.log);
+    // The file goes first, the log line right after it.
+    const log = await waitUntil(() => { const l = readLog(s.log); return (l.match(/: delivered <[^>]+> to /g) ?? []).length >= 3 ? l : ''; }, 15_000, 'three delivered lines');
     assert.equal((log.match(/: delivered <[^>]+> to /g) ?? []).length, 3, log);
     assert.match(log, /attempt 1 of 11: 250 /);
   });
@@ -157,7 +158,7 @@ test('a server that rejects: undeliverable after maxRetry retries, kept keepDays
     assert.equal(peer.rcptRejections.filter((a) => a === 'nobody@example.org').length, 3);
     assert.deepEqual(peer.messages.map((m) => m.to), [['good@example.com']], 'the accepted recipient got it once');
     assert.equal(countSpool(s.spool).queued + countSpool(s.spool).active, 0);
-    const log = readLog(s.log);
+    const log = await waitUntil(() => { const l = readLog(s.log); return (l.match(/undeliverable after 3 attempts/g) ?? []).length >= 2 ? l : ''; }, 15_000, 'two undeliverable lines');
     assert.match(log, new RegExp(`${id}: undeliverable after 3 attempts .*550`));
     assert.equal((log.match(new RegExp(`${id}: attempt \\d of 3 .* failed: 550`, 'g')) ?? []).length, 2, 'each failed retry is logged');
   } finally {
@@ -172,7 +173,7 @@ test('a server that rejects: undeliverable after maxRetry retries, kept keepDays
     await waitUntil(() => countSpool(s.spool).undeliverable === 1, 15_000, 'the old one purged');
     assert.ok(!fs.existsSync(path.join(s.spool, 'undeliverable', `${id}.msg`)));
     assert.ok(!fs.existsSync(path.join(s.spool, 'undeliverable', `${id}.reason.json`)));
-    assert.match(readLog(s.log), new RegExp(`${id}: undeliverable for 3 days: removed`));
+    await waitUntil(() => new RegExp(`${id}: undeliverable for 3 days: removed`).test(readLog(s.log)), 15_000, 'the removed line');
   } finally {
     await stopAgent(agent);
     await peer.close();
