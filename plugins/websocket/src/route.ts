@@ -44,7 +44,7 @@ export function wsRoute<M = any>(config: WsConfig, handlers: WsHandlers<M> | WsH
       encoding: cfg.encoding ?? 'none',
       keepAlive: cfg.keepAlive ?? server.options.keepAlive / 1000,
       room,
-    }, appDispatch(h as WsHandlers, was, args), was);
+    }, appDispatch(h as WsHandlers, was, args, server.options.wasContext), was);
     return undefined;
   };
 }

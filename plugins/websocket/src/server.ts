@@ -20,6 +20,7 @@ export interface ResolvedOptions {
   handshakeTimeout: number;
   closeTimeout: number;
   roomParam: string;
+  wasContext: boolean;
   allowOrigin: ((origin: string, req: SkitaiRequest) => boolean) | undefined;
 }
 
@@ -55,6 +56,7 @@ export function resolveOptions(o: WebSocketOptions = {}): ResolvedOptions {
     handshakeTimeout: positive('handshakeTimeout', o.handshakeTimeout, 10) * 1000,
     closeTimeout: positive('closeTimeout', o.closeTimeout, 3) * 1000,
     roomParam: o.roomParam ?? 'roomid',
+    wasContext: o.wasContext === true,
     allowOrigin: originCheck(o.allowOrigins),
   };
 }
@@ -81,12 +83,15 @@ export interface Dispatch {
   close(conn: Connection, code: number, reason: string): unknown;
 }
 
-/** App handlers run inside the request's `was` context, so the imported `was` works in them too. */
-export function appDispatch(handlers: WsHandlers, was: Was, args: Args): Dispatch {
+/**
+ * App handlers: open and close run inside the request's `was` context (the imported `was`
+ * works in them); message handlers too with the `wasContext` option.
+ */
+export function appDispatch(handlers: WsHandlers, was: Was, args: Args, wasContext: boolean): Dispatch {
   const message = handlers.message;
   return {
     open: handlers.open ? () => runWithWas(was, () => handlers.open!(was, args)) : () => undefined,
-    message: (_c, m) => runWithWas(was, () => message(was, m, args)),
+    message: wasContext ? (_c, m) => runWithWas(was, () => message(was, m, args)) : (_c, m) => message(was, m, args),
     close: handlers.close ? (_c, code, reason) => runWithWas(was, () => handlers.close!(was, args, code, reason)) : () => undefined,
   };
 }
@@ -266,18 +271,24 @@ export class Connection {
 
   /** Encodes and sends to this client. False when nothing was sent (closed, over the limit, nothing to send). */
   send(value: unknown): boolean {
+    // The common case first: a string reply with no encoding, no frame object.
+    if (typeof value === 'string' && this.encoding === 'none') return value === '' ? false : this.write(value, false);
     const frame = encode(this.encoding, value);
-    return frame === undefined ? false : this.sendFrame(frame);
+    return frame === undefined ? false : this.write(frame.data, frame.binary);
   }
 
   sendFrame(frame: Frame): boolean {
+    return this.write(frame.data, frame.binary);
+  }
+
+  private write(data: string | Buffer, binary: boolean): boolean {
     const ws = this.ws;
-    if (this.closed || ws.readyState !== WebSocket.OPEN) return false;
+    if (this.closed || ws.readyState !== 1 /* OPEN */) return false;
     if (ws.bufferedAmount > this.server.options.maxBufferedAmount) {
       this.overflow();
       return false;
     }
-    ws.send(frame.data, frame.binary ? BINARY : TEXT);
+    ws.send(data, binary ? BINARY : TEXT);
     return true;
   }
 

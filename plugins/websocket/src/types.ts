@@ -74,6 +74,13 @@ export interface WebSocketOptions {
    * origin rules (accessControlAllowOrigin). Default: no plugin-wide check.
    */
   allowOrigins?: readonly string[] | ((origin: string, req: import('@skitai/kernel').SkitaiRequest) => boolean);
+  /**
+   * Run App message handlers inside the request's `was` context, so that the imported `was`
+   * (`import { was } from '@skitai/kernel'`) works there too (default false: it costs an
+   * AsyncLocalStorage.run per message, about 1-2 us on Node 20; the `was` argument always
+   * works). init, open and close handlers always run in the context.
+   */
+  wasContext?: boolean;
   /** Default room parameter for groupchat routes (default 'roomid'). */
   roomParam?: string;
   /**

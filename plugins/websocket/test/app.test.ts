@@ -64,8 +64,11 @@ describe('App WebSocket routes', { timeout: 30_000 }, () => {
       init: (was) => { appWas(was).session.set('visited', 'yes'); },
       message: (was) => appWas(was).session.get('visited') ?? 'no',
     }));
-    app.route('/imported', wsRoute({}, () => (importedWas as unknown as AppWas).request.path));
-    s = await serve([['/', app]]);
+    app.route('/imported', wsRoute({}, {
+      open: () => `open in ${(importedWas as unknown as AppWas).request.path}`,
+      message: () => (importedWas as unknown as AppWas).request.path,
+    }));
+    s = await serve([['/', app]], { wasContext: true });
   });
   after(() => s.close());
 
@@ -237,11 +240,27 @@ describe('App WebSocket routes', { timeout: 30_000 }, () => {
     v.terminate();
   });
 
-  test('the imported `was` works inside message handlers', async () => {
+  test('the imported `was` works in open/close handlers, and in message handlers with wasContext', async () => {
     const c = await open(`${s.url}/imported`);
+    assert.equal(String(await c.nth(0)), 'open in /imported');
     c.send('x');
-    assert.equal(String(await c.nth(0)), '/imported');
+    assert.equal(String(await c.nth(1)), '/imported');
     c.terminate();
+    // Without the wasContext option, only init/open/close run in the context (messages: the was argument).
+    const app = new App();
+    app.route('/imported', wsRoute({}, {
+      open: () => `open in ${(importedWas as unknown as AppWas).request.path}`,
+      message: () => (importedWas as unknown as AppWas).request.path,
+    }));
+    const plain = await serve([['/', app]]);
+    try {
+      const d = await open(`${plain.url}/imported`);
+      assert.equal(String(await d.nth(0)), 'open in /imported');
+      d.send('x');
+      assert.equal((await d.waitClosed()).code, 1011, 'the imported was throws outside its context');
+    } finally {
+      await plain.close();
+    }
   });
 
   test('the server counts what it accepted and refused', () => {
