@@ -271,3 +271,22 @@ test('credentials: in a plain URL, on alias members, or as the auth option', asy
   await ctx.http('GET')(`http://${b.address}/none`);
   assert.deepEqual(b.received.map((r) => r.headers.authorization), [basic('user:p@ss'), basic('me@corp:s:cret'), basic('x:y'), undefined]);
 });
+
+test('maxConnections bounds a member\'s pool; an AbortSignal ends a call; ws aliases are not for HTTP calls', async () => {
+  const b = await backend('bounded', async (req, res, body, be) => { await sleep(req.url === '/hold' ? 1500 : 20); if (!res.destroyed) echo(req, res, body, be); });
+  const s = newServices();
+  s.alias('@bounded', 'http', b.address, { maxConnections: 1 });
+  s.alias('@socket', 'ws', b.address);
+  const get = s.context().http('GET');
+  const results = await Promise.all(Array.from({ length: 5 }, () => get('@bounded/q')));
+  assert.ok(results.every((r) => r.ok));
+  assert.equal(b.connections, 1, 'five concurrent calls queued on one connection');
+  const controller = new AbortController();
+  const pending = get(`http://${b.address}/hold`, { signal: controller.signal });
+  setTimeout(() => controller.abort(), 50);
+  const aborted = await pending;
+  assert.equal(aborted.status, 'error');
+  assert.match(aborted.error!.message, /aborted/);
+  const wrong = await get('@socket/x');
+  assert.equal((wrong.error as SkitaiError).code, 'SKT_ALIAS_WRONG_TYPE');
+});
