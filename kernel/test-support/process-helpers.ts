@@ -91,7 +91,8 @@ export function spawnServer(options: StartOptions = {}): ServerProcess {
 export async function startServer(options: StartOptions = {}): Promise<ServerProcess> {
   const server = spawnServer(options);
   if (options.listening !== false) {
-    const m = await server.waitFor(/listening on http:\/\/[^\s]+:(\d+)/);
+    // The master's line once every worker listens, or a single process's own line.
+    const m = await server.waitFor(/(?:master: \d+ workers|\(M\)) listening on http:\/\/[^\s]+:(\d+)/);
     server.port = Number(m[1]);
   }
   return server;

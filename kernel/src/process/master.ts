@@ -20,6 +20,8 @@ interface WorkerRecord {
   replace: boolean;
   startError?: { code: string | undefined; message: string };
   over: number;
+  /** Messages for it that came while it was starting (it listens to none before it is ready). */
+  pending: MasterMessage[];
   /** When it last reported its CPU use (or became ready). */
   lastReport: number;
   ready: Promise<void>;
@@ -120,7 +122,7 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
     const out: MasterMessage = { skitai: 'deliver', event: msg.event, args: msg.args, from: msg.from };
     for (const rec of records.values()) {
       if (rec === sender || rec.state === 'retiring' || !rec.worker.isConnected()) continue;
-      try { rec.worker.send(out); } catch { /* exiting */ }
+      post(rec, out);
     }
   }
 
@@ -129,10 +131,21 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
       model.deliver(event, args, from);
       return true;
     }
-    const rec = [...records.values()].find((r) => idOf(r) === to && r.state !== 'retiring' && r.worker.isConnected());
+    const candidates = [...records.values()].filter((r) => idOf(r) === to && r.state !== 'retiring' && r.worker.isConnected());
+    // During a replacement two workers share an id: the one serving takes it.
+    const rec = candidates.find((r) => r.state === 'ready') ?? candidates[0];
     if (!rec) return false;
-    try { rec.worker.send({ skitai: 'deliver', event, args, from } satisfies MasterMessage); } catch { return false; }
+    post(rec, { skitai: 'deliver', event, args, from });
     return true;
+  }
+
+  /** Sends now to a ready worker, or keeps it until a starting one is ready. */
+  function post(rec: WorkerRecord, msg: MasterMessage): void {
+    if (rec.state === 'starting') {
+      rec.pending.push(msg);
+      return;
+    }
+    try { rec.worker.send(msg); } catch { /* exiting */ }
   }
 
   function fork(slot: number, replace: boolean): WorkerRecord {
@@ -141,7 +154,7 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
     let onFail!: (err: Error) => void;
     const ready = new Promise<void>((resolve, reject) => { onReady = resolve; onFail = reject; });
     ready.catch(() => { /* handled by whoever waits */ });
-    const rec: WorkerRecord = { worker, slot, state: 'starting', replace, over: 0, lastReport: 0, ready, onReady, onFail };
+    const rec: WorkerRecord = { worker, slot, state: 'starting', replace, over: 0, lastReport: 0, pending: [], ready, onReady, onFail };
     records.set(worker.id, rec);
     worker.on('message', (msg: unknown) => onMessage(rec, msg));
     worker.on('error', (err) => log('warn', `worker #${slot}: ${err.message}`));
@@ -157,6 +170,7 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
         if (rec.state === 'starting') rec.state = 'ready';
         rec.lastReport = Date.now();
         rec.replace = true;
+        for (const queued of rec.pending.splice(0)) post(rec, queued);
         listening ??= { address: m.address, port: m.port };
         rec.onReady();
         break;
