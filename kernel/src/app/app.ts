@@ -635,7 +635,10 @@ export class App implements Mountable {
     const type = mediaType(req.headers['content-type']);
     if (type === 'multipart/form-data') {
       ctx.files = [];
-      await parseMultipart(req, ctx.args, ctx.files, { maxMultipartBodySize: this.maxMultipartBodySize, maxUploadFileSize: this.maxUploadFileSize, tmpdir: this.uploadTmpdir });
+      await parseMultipart(req, ctx.args, ctx.files, {
+        maxMultipartBodySize: this.maxMultipartBodySize, maxUploadFileSize: this.maxUploadFileSize,
+        maxFieldSize: this.maxPostBodySize, tmpdir: this.uploadTmpdir,
+      });
       return;
     }
     ctx.body = await readBody(req, this.maxPostBodySize);

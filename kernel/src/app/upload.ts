@@ -85,6 +85,8 @@ async function exists(p: string): Promise<boolean> {
 export interface MultipartLimits {
   maxMultipartBodySize: number;
   maxUploadFileSize: number;
+  /** Bytes of one text field (default 1 MB); a longer one is a 413, never silently cut. */
+  maxFieldSize?: number;
   tmpdir?: string;
 }
 
@@ -93,7 +95,7 @@ export async function parseMultipart(req: IncomingMessage, args: Args, files: Up
   checkDeclaredLength(req, limits.maxMultipartBodySize);
   let bb: busboy.Busboy;
   try {
-    bb = busboy({ headers: req.headers, limits: { fileSize: limits.maxUploadFileSize } });
+    bb = busboy({ headers: req.headers, limits: { fileSize: limits.maxUploadFileSize, fieldSize: limits.maxFieldSize ?? 1024 * 1024 } });
   } catch (err) {
     throw new HttpError(400, `malformed multipart body: ${(err as Error).message}`);
   }
@@ -118,7 +120,10 @@ export async function parseMultipart(req: IncomingMessage, args: Args, files: Up
       size += chunk.length;
       if (size > limits.maxMultipartBodySize) fail(tooLarge(limits.maxMultipartBodySize));
     });
-    bb.on('field', (name, value) => addArg(args, name, value));
+    bb.on('field', (name, value, info) => {
+      if (info.valueTruncated) fail(new HttpError(413, `the field ${name} is longer than ${limits.maxFieldSize ?? 1024 * 1024} bytes`, { close: true }));
+      else addArg(args, name, value);
+    });
     bb.on('file', (name, stream, info) => {
       if (failure) { stream.resume(); return; }
       const tmp = path.join(dir, `skitai-upload-${randomBytes(8).toString('hex')}`);

@@ -40,7 +40,10 @@ app.route('/fails', { methods: ['POST'] }, (was, args) => {
 });
 app.route('/named', { methods: ['POST'] }, async (was, args) => path.basename(await (args.file as UploadedFile).save(path.join(dest, 'sub'), { name: 'x.png', mkdir: true })));
 
-before(async () => { s = await serve([['/', app]]); });
+const small = new App({ maxPostBodySize: 1000 });
+small.route('/', { methods: ['POST'] }, (was, args) => String(args.f.length));
+
+before(async () => { s = await serve([['/small', small], ['/', app]]); });
 after(() => s.close());
 
 const curl = async (...args: string[]) => (await run('curl', ['-s', ...args])).stdout;
@@ -82,4 +85,8 @@ test('maxUploadFileSize and maxMultipartBodySize: 413, connection closed, no fil
   assert.equal(res.closed, true);
   await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual(fs.readdirSync(tmp), []);
+  assert.equal(await curl('-F', 'f=abc', `${s.base}/small/`), '3');
+  // A text field over maxPostBodySize is refused, not cut short.
+  const long = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-F', `f=${'x'.repeat(small.maxPostBodySize + 10)}`, `${s.base}/small/`]).catch((e) => e);
+  assert.equal(long.stdout, '413');
 });
