@@ -16,7 +16,7 @@ import { sendError } from './http/error-page.js';
 import { acceptsGzip, compressResponse } from './http/compress.js';
 import { checkFraming, refuseLargeBody } from './http/guard.js';
 import type { SkitaiRequest } from './http/request.js';
-import type { SkitaiResponse } from './http/response.js';
+import { getServerHeader, setServerHeader, type SkitaiResponse } from './http/response.js';
 import { createStaticHandler } from './static/handler.js';
 import { Logs } from './log/logger.js';
 import type { RequestLogContext } from './log/request-log.js';
@@ -312,6 +312,7 @@ export class Kernel {
     this.phase = 'starting';
     try {
       this.logs = new Logs({ logpath: options.logpath, verbose: options.verbose });
+      setServerHeader(`Skitai/${this.version}`);
       await this.plugins.applyAll(this, this.version);
       await this.hooks.startup.promise(this);
       for (const entry of this.mounts.entries) await this.attach(entry);
@@ -341,11 +342,17 @@ export class Kernel {
       }) as RequestHandler;
     } else if (resolved.kind === 'handler') {
       const inner = resolved.handler;
-      // The kernel cannot see inside a foreign handler's writes: compress at the head.
-      handler = entry.options.compress === false ? inner : (req, res) => {
-        if (acceptsGzip(req)) compressResponse(req, res);
-        return inner(req, res);
-      };
+      const server = getServerHeader();
+      // A foreign handler may swap the response's prototype (Express does), which would lose
+      // SkitaiResponse.writeHead: set Server up front. The kernel cannot see inside its writes
+      // either, so gzip is decided when its head goes out.
+      handler = entry.options.compress === false
+        ? (req, res) => { res.setHeader('Server', server); return inner(req, res); }
+        : (req, res) => {
+          res.setHeader('Server', server);
+          if (acceptsGzip(req)) compressResponse(req, res);
+          return inner(req, res);
+        };
     } else {
       handler = await resolved.mountable.mountTo(this, entry);
     }
@@ -366,7 +373,6 @@ export class Kernel {
     const dispatch = createDispatcher({
       mounts: this.mounts,
       hooks: this.hooks,
-      serverName: `Skitai/${this.version}`,
       maxClientBodySize: this.settings.maxClientBodySize,
       log,
       stopping: () => this.phase === 'stopping',
@@ -376,7 +382,6 @@ export class Kernel {
     server.on('checkContinue', (req: SkitaiRequest, res: SkitaiResponse) => {
       // Decide before the client sends the body: 413 now, or 100 Continue and go on.
       if (Number(req.headers['content-length'] ?? 0) > this.settings.maxClientBodySize) {
-        res.setHeader('Server', `Skitai/${this.version}`);
         refuseLargeBody(req, res, this.settings.maxClientBodySize);
         return;
       }

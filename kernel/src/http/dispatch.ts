@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { KernelHooks } from '../hooks.js';
 import type { MountTable } from '../mount/table.js';
 import type { SkitaiRequest } from './request.js';
-import type { SkitaiResponse } from './response.js';
+import { writeHeadStamped, type SkitaiResponse } from './response.js';
 import { sendError } from './error-page.js';
 import { checkBodyLimit, checkFraming } from './guard.js';
 import { isLogOff, logRequest, type RequestLogContext } from '../log/request-log.js';
@@ -10,7 +10,6 @@ import { isLogOff, logRequest, type RequestLogContext } from '../log/request-log
 export interface DispatchContext {
   mounts: MountTable;
   hooks: KernelHooks;
-  serverName: string;
   maxClientBodySize: number;
   /** undefined when no request log is kept: then no per-request log work at all. */
   log: RequestLogContext | undefined;
@@ -25,7 +24,7 @@ export interface DispatchContext {
  * an unused feature (no log, no request taps) is not even a branch taken per request.
  */
 export function createDispatcher(ctx: DispatchContext) {
-  const { mounts, serverName, maxClientBodySize, log, stopping, onError } = ctx;
+  const { mounts, maxClientBodySize, log, stopping, onError } = ctx;
   const requestHook = ctx.hooks.request.isUsed() ? ctx.hooks.request : undefined;
 
   // node drops a HEAD body without counting it: keep the Content-Length GET would have.
@@ -70,14 +69,18 @@ export function createDispatcher(ctx: DispatchContext) {
   }
 
   return function dispatch(req: SkitaiRequest, res: SkitaiResponse): void {
-    req.startedAt = performance.now();
     req.originalUrl = req.url!;
-    res.setHeader('Server', serverName);
+    if (log !== undefined && !isLogOff(log, req.url!)) {
+      // What only the log needs is measured only while a log is kept.
+      req.startedAt = performance.now();
+      res.socketBytesAtStart = req.socket.bytesWritten;
+      res.writeHead = writeHeadStamped as any;
+      res.once('close', onClose);
+    }
     if (stopping()) res.shouldKeepAlive = false;
     if (req.method === 'HEAD') res.end = headEnd as any;
     if (!checkFraming(req, res)) return;
     if (!checkBodyLimit(req, res, maxClientBodySize)) return;
-    if (log !== undefined && !isLogOff(log, req.url!)) res.once('close', onClose);
     if (requestHook !== undefined) {
       requestHook.promise(req, res).then(
         (answered) => { if (answered !== true && !res.headersSent && !res.writableEnded) route(req, res); },

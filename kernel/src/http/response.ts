@@ -2,24 +2,45 @@ import { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { SkitaiRequest } from './request.js';
 
-const writeHeadOriginal = ServerResponse.prototype.writeHead;
+let serverHeader = 'Skitai';
 
-// Stamps when the head went out so that the log can split handling from sending time.
-// An own property (set in the constructor), so it survives prototype swaps by Express.
-function writeHeadStamped(this: SkitaiResponse, ...args: any[]): SkitaiResponse {
-  if (this.headAt === 0) this.headAt = performance.now();
-  return (writeHeadOriginal as any).apply(this, args);
+/** The `Server` header value every response carries (set by the kernel at start). */
+export function setServerHeader(value: string): void {
+  serverHeader = value;
+}
+
+export function getServerHeader(): string {
+  return serverHeader;
 }
 
 export class SkitaiResponse extends ServerResponse<SkitaiRequest> {
-  /** performance.now() when the status line and headers were written. */
+  /** performance.now() when the head went out (kept only while a request log is kept). */
   headAt = 0;
-  /** socket.bytesWritten when this response began, to count its bytes. */
+  /** socket.bytesWritten when this response began (kept only while a request log is kept). */
   socketBytesAtStart = 0;
 
-  constructor(req: SkitaiRequest) {
-    super(req);
-    this.writeHead = writeHeadStamped as any;
-    this.socketBytesAtStart = req.socket ? req.socket.bytesWritten : 0;
+  /**
+   * Adds `Server` on the way out. Folding it into the headers object (instead of a
+   * setHeader() per request) keeps node on its fast path for writeHead(status, headers).
+   */
+  override writeHead(statusCode: number, reason?: any, headers?: any): this {
+    const obj = typeof reason === 'string' ? headers : reason;
+    if (obj === undefined || obj === null || Array.isArray(obj)) {
+      if (!this.hasHeader('server')) this.setHeader('Server', serverHeader);
+    } else if (obj.Server === undefined && obj.server === undefined && !this.hasHeader('server')) {
+      const withServer = { Server: serverHeader, ...obj };
+      return typeof reason === 'string' ? super.writeHead(statusCode, reason, withServer) : super.writeHead(statusCode, withServer);
+    }
+    return (super.writeHead as any)(statusCode, reason, headers);
   }
+}
+
+/**
+ * Installed per response only while a request log is kept: stamps when the head went out,
+ * so the log can split handling from sending time. An own property, so it survives
+ * frameworks that swap the response's prototype (Express does).
+ */
+export function writeHeadStamped(this: SkitaiResponse, ...args: any[]): SkitaiResponse {
+  if (this.headAt === 0) this.headAt = performance.now();
+  return Object.getPrototypeOf(this).writeHead.apply(this, args);
 }

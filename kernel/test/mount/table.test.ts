@@ -25,6 +25,8 @@ test('an Express app mounted at /api works unchanged: relative paths, originalUr
   const s = await startKernel((k) => k.mount('/api', api));
   try {
     const user = await json(`${s.url}/api/users/42?x=1`);
+    // Express swaps the response's prototype: the Server header must survive it.
+    assert.match(String(user.headers.server), /^Skitai\//);
     assert.deepEqual(user.data, { id: '42', url: '/users/42?x=1', originalUrl: '/api/users/42?x=1', baseUrl: '/api' });
     const posted = await request(`${s.url}/api/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"hello":"world"}' });
     assert.equal(posted.status, 201);
