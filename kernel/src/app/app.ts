@@ -3,29 +3,23 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type * as Nunjucks from 'nunjucks';
-import { sendError } from '../http/error-page.js';
 import type { SkitaiRequest } from '../http/request.js';
 import type { SkitaiResponse } from '../http/response.js';
 import type { MountInfo, Mountable, RequestHandler } from '../mount/table.js';
 import type { Was } from '../was.js';
 import { codes } from '../errors.js';
-import { authenticate, toUsers, type UserCollection, type UserEntry } from './auth.js';
-import { hasBody, mediaType, readBody } from './body.js';
-import { kCtx, RequestContext } from './context.js';
-import { answerPreflight, applyCors, corsPolicy, isPreflight, type CorsPolicy } from './cors.js';
+import { toUsers, type UserCollection, type UserEntry } from './auth.js';
+import type { RequestContext } from './context.js';
+import type { CorsPolicy } from './cors.js';
 import { AppEvents, EventBus, type Listener } from './events.js';
-import { HttpError, statusOf } from './http-error.js';
 import type { AppKernel } from './kernel-api.js';
-import { checkParams, createArgs, parseUrlEncoded, addArg, type Args } from './params.js';
-import { sendValue, ResponseValue } from './response.js';
+import type { Args } from './params.js';
+import { answerError, checkAuth, handleRequest, runRoute } from './pipeline.js';
 import { Route, type Handler, type RouteOptions } from './route.js';
 import { Router } from './router.js';
 import { createEnvironment, type TemplateOverlay } from './template.js';
-import { cleanupUploads, parseMultipart } from './upload.js';
 import { defineWasMembers } from './was-ext.js';
-import { dispatchRpc, rpcKind } from './rpc.js';
 import { Reloader } from './reloader.js';
 
 export interface AppOptions {
@@ -153,13 +147,14 @@ export class App implements Mountable {
 
   router = new Router<Route>();
   private byName = new Map<string, Route>();
-  private before: HookFn[] = [];
-  private finish: HookFn[] = [];
-  private failed: FailedFn[] = [];
-  private teardown: HookFn[] = [];
+  // The fields below without `private` are the request pipeline's (pipeline.ts), not API.
+  before: HookFn[] = [];
+  finish: HookFn[] = [];
+  failed: FailedFn[] = [];
+  teardown: HookFn[] = [];
   private lifecycle = new Map<string, LifecycleFn[]>();
-  private errorHandlers = new Map<number, ErrorHandlerFn>();
-  private events = new EventBus();
+  errorHandlers = new Map<number, ErrorHandlerFn>();
+  events = new EventBus();
   private broadcasts = new EventBus();
   private templateGlobals = new Map<string, (was: any, ...args: any[]) => unknown>();
   private templateFilters = new Map<string, (...args: any[]) => unknown>();
@@ -168,8 +163,8 @@ export class App implements Mountable {
   private loginHandler: HookFn | undefined;
   private permissionHandler: ((was: Was, perms: readonly string[]) => unknown) | undefined;
   private decorations: Decoration[] = [];
-  private reloader: Reloader | undefined;
-  private appCors: { policy: CorsPolicy | undefined; origins: unknown; maxAge: unknown } = { policy: undefined, origins: undefined, maxAge: undefined };
+  reloader: Reloader | undefined;
+  appCors: { policy: CorsPolicy | undefined; origins: unknown; maxAge: unknown } = { policy: undefined, origins: undefined, maxAge: undefined };
 
   kernel: AppKernel | undefined;
   mountInfo: MountInfo | undefined;
@@ -535,232 +530,34 @@ export class App implements Mountable {
     this.lifecycle = fresh.lifecycle;
   }
 
-  // ------------------------------------------------------------------ serving
-
-  private corsFor(route: Route): CorsPolicy | undefined {
-    if (route.options.accessControlAllowOrigin === undefined && this.accessControlAllowOrigin === undefined) return undefined;
-    if (route.options.accessControlAllowOrigin) return corsPolicy(route.options.accessControlAllowOrigin, route.options.accessControlMaxAge ?? this.accessControlMaxAge);
-    const c = this.appCors;
-    if (c.origins !== this.accessControlAllowOrigin || c.maxAge !== this.accessControlMaxAge) {
-      this.appCors = { policy: corsPolicy(this.accessControlAllowOrigin, this.accessControlMaxAge), origins: this.accessControlAllowOrigin, maxAge: this.accessControlMaxAge };
-    }
-    return this.appCors.policy;
-  }
+  // ------------------------------------------------------------------ serving (pipeline.ts)
 
   get isDebug(): boolean {
     return this.debug || this.kernel?.debug === true;
   }
-
   /** Serves one request (req.url relative to the mount point). */
-  async handle(req: SkitaiRequest, res: SkitaiResponse): Promise<void> {
-    if (this.reloader?.changed()) await this.reloadNow().catch((err) => this.log('error', `reload failed: ${(err as Error).stack ?? err}`));
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
-    const query = q === -1 ? '' : url.slice(q + 1);
-    const ctx = new RequestContext(this, this.kernel!, req, res, path, query);
-    const was = this.kernel!.createWas(req, res);
-    (was as any)[kCtx] = ctx;
-    ctx.was = was;
-    try {
-      const rpc = req.method === 'POST' ? rpcKind(req) : undefined;
-      if (rpc) {
-        await this.readArgs(ctx, undefined);
-        if (await dispatchRpc(this, ctx, rpc)) return;
-      }
-      const route = this.select(ctx, path, query);
-      if (!route) return;
-      ctx.route = route;
-      await this.checkAuthFor(ctx, route);
-      if (query !== '') parseUrlEncoded(query, ctx.args, false);
-      if (!rpc && !route.options.stream && hasBody(req)) await this.readArgs(ctx, route);
-      const value = await this.run(ctx, route, ctx.routeParams);
-      // Temporary uploads go before the answer, so a client never sees them linger.
-      if (ctx.files) await cleanupUploads(ctx.files);
-      const sending = sendValue(req, res, value, res.statusCode, (status) => ctx.commit(status < 400));
-      if (sending !== undefined) await sending;
-    } catch (err) {
-      if (ctx.files) await cleanupUploads(ctx.files);
-      await this.answerError(ctx, err);
-    }
-  }
-
-  /** Routes a request: the route, or undefined when an answer (redirect, 404, 405, 415, preflight) is sent. */
-  private select(ctx: RequestContext, path: string, query: string): Route | undefined {
-    const { req, res } = ctx;
-    const found = this.router.find(path);
-    if (!found) {
-      if (!path.endsWith('/') && this.router.find(`${path}/`)) {
-        const location = `${req.baseUrl}${path}/${query ? `?${query}` : ''}`;
-        res.writeHead(301, { Location: location, 'Content-Length': 0 });
-        res.end();
-        return undefined;
-      }
-      throw new HttpError(404, `${req.originalUrl || path} was not found on this server`);
-    }
-    const method = req.method ?? 'GET';
-    const routes = found.routes;
-    const route = routes.length === 1 ? (routes[0]!.allows(method) ? routes[0] : undefined) : routes.find((r) => r.allows(method));
-    const first = route ?? found.routes[0]!;
-    const cors = this.corsFor(first);
-    if (cors && isPreflight(req)) {
-      answerPreflight(cors, req, res, allowed(found.routes));
-      return undefined;
-    }
-    if (!route) throw new HttpError(405, `${method} is not allowed here`, { headers: { Allow: allowed(found.routes).join(', ') } });
-    if (cors && !applyCors(cors, req, res)) throw new HttpError(403, 'this origin is not allowed');
-    if (route.contentTypes && hasBody(req)) {
-      const type = mediaType(req.headers['content-type']);
-      if (!route.contentTypes.includes(type)) throw new HttpError(415, `unsupported content type: ${type || 'none'}`);
-    }
-    ctx.routeParams = found.params;
-    return route;
+  handle(req: SkitaiRequest, res: SkitaiResponse): Promise<void> {
+    return handleRequest(this, req, res);
   }
 
   /** Throws a 401 with a challenge unless the route needs no authentication or it passes. */
-  async checkAuthFor(ctx: RequestContext, route: Route): Promise<void> {
-    if (!(route.options.authenticate ?? this.authenticate)) return;
-    if (!this.users_) throw codes.SKT_APP_NO_USERS();
-    const result = authenticate(ctx.req, this.authorization, this.realm, this.users_);
-    if ('challenge' in result) throw new HttpError(401, 'authorization required', { headers: { 'WWW-Authenticate': result.challenge } });
-    ctx.user = result.user;
-    ctx.req.user = result.user.name;
-  }
-
-  /** Reads and parses the body into args by content type (multipart streams to files). */
-  async readArgs(ctx: RequestContext, route: Route | undefined): Promise<void> {
-    if (ctx.bodyRead) return;
-    ctx.bodyRead = true;
-    const { req } = ctx;
-    const type = mediaType(req.headers['content-type']);
-    if (type === 'multipart/form-data') {
-      ctx.files = [];
-      await parseMultipart(req, ctx.args, ctx.files, {
-        maxMultipartBodySize: this.maxMultipartBodySize, maxUploadFileSize: this.maxUploadFileSize,
-        maxFieldSize: this.maxPostBodySize, tmpdir: this.uploadTmpdir,
-      });
-      return;
-    }
-    ctx.body = await readBody(req, this.maxPostBodySize);
-    if (route === undefined && ctx.body.length === 0) return;
-    if (type === 'application/x-www-form-urlencoded') {
-      parseUrlEncoded(ctx.body.toString('utf8'), ctx.args, true);
-    } else if (type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'))) {
-      if (ctx.body.length === 0) return;
-      let data: unknown;
-      try {
-        data = JSON.parse(ctx.body.toString('utf8'));
-      } catch (err) {
-        throw new HttpError(400, `malformed JSON body: ${(err as Error).message}`);
-      }
-      if (data !== null && typeof data === 'object' && !Array.isArray(data)) {
-        for (const [k, v] of Object.entries(data)) addArg(ctx.args, k, v);
-      }
-    }
+  checkAuthFor(ctx: RequestContext, route: Route): Promise<void> {
+    return checkAuth(this, ctx, route);
   }
 
   /** Parameters check, hooks and handler: the value to send. Throws for an error page. */
-  async run(ctx: RequestContext, route: Route, routeParams: Record<string, unknown> | undefined): Promise<unknown> {
-    const was = ctx.was;
-    if (routeParams) {
-      // URL parameters come first in args, as in Skitai.
-      const body = ctx.args;
-      ctx.args = createArgs();
-      for (const k in routeParams) ctx.args[k] = routeParams[k];
-      for (const k in body) addArg(ctx.args, k, body[k]);
-    }
-    if (route.params) checkParams(route.params, ctx.args);
-    // Without any listener, the event checks below are skipped as a whole.
-    const events = this.events.size === 0 ? undefined : this.events;
-    let value: unknown;
-    try {
-      if (events?.has(AppEvents.requestStarting)) await events.emit(AppEvents.requestStarting, [was]);
-      for (const fn of this.before) {
-        value = await fn(was);
-        if (value !== undefined && value !== null) break;
-      }
-      // An answer from beforeRequest skips the handler and finishRequest, as in Skitai.
-      if (value === undefined || value === null) {
-        value = await route.handler(was, ctx.args);
-        for (const fn of this.finish) await fn(was);
-      }
-      if (events?.has(AppEvents.requestSuccess)) await events.emit(AppEvents.requestSuccess, [was]);
-    } catch (err) {
-      if (events?.has(AppEvents.requestFailed)) await events.emit(AppEvents.requestFailed, [was, err]);
-      let handled: unknown;
-      for (const fn of this.failed) {
-        handled = await fn(was, err);
-        if (handled !== undefined && handled !== null) break;
-      }
-      if (handled === undefined || handled === null) throw err;
-      value = handled instanceof ResponseValue ? handled : new ResponseValue(statusOf(err), handled, undefined);
-    } finally {
-      if (events?.has(AppEvents.requestTearingDown)) await events.emit(AppEvents.requestTearingDown, [was]).catch((e) => this.log('error', String(e?.stack ?? e)));
-      for (const fn of this.teardown) {
-        try {
-          await fn(was);
-        } catch (e) {
-          this.log('error', `teardownRequest failed: ${(e as Error)?.stack ?? e}`);
-        }
-      }
-      if (events?.has(AppEvents.requestFinished)) await events.emit(AppEvents.requestFinished, [was]).catch(() => undefined);
-    }
-    // A response body with an error status and no body gets the error page.
-    if (value instanceof ResponseValue && value.status >= 400 && (value.body === undefined || value.body === null || value.body === '')) {
-      const headers = value.headers === undefined ? undefined : Object.fromEntries((Array.isArray(value.headers) ? value.headers : Object.entries(value.headers)).map(([k, v]) => [k, String(v)]));
-      throw new HttpError(value.status, undefined, { headers });
-    }
-    return value;
+  run(ctx: RequestContext, route: Route, routeParams: Record<string, unknown> | undefined): Promise<unknown> {
+    return runRoute(this, ctx, route, routeParams);
+  }
+
+  /** An error page: the app's error handler for the status, else the kernel's page (HTML or JSON). */
+  answerError(ctx: RequestContext, err: unknown): Promise<void> {
+    return answerError(this, ctx, err);
   }
 
   log(level: string, message: string): void {
     if (this.kernel?.logs) this.kernel.logs.log('app', level, message);
     else if (level === 'error') console.error(message);
   }
-
-  /** An error page: the app's error handler for the status, else the kernel's page (HTML or JSON). */
-  async answerError(ctx: RequestContext, err: unknown): Promise<void> {
-    const { req, res } = ctx;
-    const status = statusOf(err);
-    const http = err instanceof HttpError ? err : undefined;
-    if (status >= 500) this.log('error', `${req.method} ${req.originalUrl || req.url}: ${(err as Error)?.stack ?? err}`);
-    if (res.headersSent) {
-      if (!res.writableEnded) res.destroy();
-      return;
-    }
-    const debug = this.isDebug;
-    const traceback = debug && status >= 500 && err instanceof Error ? err.stack : undefined;
-    const message = status >= 500 && !http ? (debug ? String((err as Error)?.message ?? err) : 'the server failed to answer this request') : String((err as Error)?.message ?? err);
-    if (http?.headers) for (const [k, v] of Object.entries(http.headers)) res.setHeader(k, v);
-    if (http?.close) res.shouldKeepAlive = false;
-    const handler = this.errorHandlers.get(status) ?? this.errorHandlers.get(0);
-    if (handler && !http?.close) {
-      const info: ErrorInfo = {
-        code: status, message, detail: http?.detail, url: req.originalUrl || req.url || '',
-        time: new Date().toUTCString(), traceback, error: err,
-      };
-      try {
-        const value = await handler(ctx.was, info);
-        if (value !== undefined && value !== null) {
-          await sendValue(req, res, value, status, () => undefined);
-          return;
-        }
-      } catch (e) {
-        this.log('error', `error handler failed: ${(e as Error)?.stack ?? e}`);
-      }
-    }
-    sendError(req as IncomingMessage, res as ServerResponse, status, message, {
-      detail: traceback ?? http?.detail,
-      close: http?.close,
-    });
-  }
 }
 
-function allowed(routes: Route[]): string[] {
-  const out = new Set<string>();
-  for (const r of routes) {
-    if (!r.methods) return ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
-    for (const m of r.methods) out.add(m);
-  }
-  return [...out];
-}
