@@ -27,6 +27,7 @@ function corsFor(app: App, route: Route): CorsPolicy | undefined {
   }
   return app.appCors.policy;
 }
+
 /** Serves one request (req.url relative to the mount point). */
 export async function handleRequest(app: App, req: SkitaiRequest, res: SkitaiResponse): Promise<void> {
   if (app.reloader?.changed()) await app.reloadNow().catch((err) => app.log('error', `reload failed: ${(err as Error).stack ?? err}`));
@@ -60,6 +61,7 @@ export async function handleRequest(app: App, req: SkitaiRequest, res: SkitaiRes
     await answerError(app, ctx, err);
   }
 }
+
 /** Routes a request: the route, or undefined when an answer (redirect, 404, 405, 415, preflight) is sent. */
 function select(app: App, ctx: RequestContext, path: string, query: string): Route | undefined {
   const { req, res } = ctx;
@@ -91,6 +93,7 @@ function select(app: App, ctx: RequestContext, path: string, query: string): Rou
   ctx.routeParams = found.params;
   return route;
 }
+
 /** Throws a 401 with a challenge unless the route needs no authentication or it passes. */
 export async function checkAuth(app: App, ctx: RequestContext, route: Route): Promise<void> {
   if (!(route.options.authenticate ?? app.authenticate)) return;
@@ -100,6 +103,7 @@ export async function checkAuth(app: App, ctx: RequestContext, route: Route): Pr
   ctx.user = result.user;
   ctx.req.user = result.user.name;
 }
+
 /** Reads and parses the body into args by content type (multipart streams to files). */
 async function readArgs(app: App, ctx: RequestContext, route: Route | undefined): Promise<void> {
   if (ctx.bodyRead) return;
@@ -131,6 +135,7 @@ async function readArgs(app: App, ctx: RequestContext, route: Route | undefined)
     }
   }
 }
+
 /** Parameters check, hooks and handler: the value to send. Throws for an error page. */
 export async function runRoute(app: App, ctx: RequestContext, route: Route, routeParams: Record<string, unknown> | undefined): Promise<unknown> {
   const was = ctx.was;
@@ -184,6 +189,7 @@ export async function runRoute(app: App, ctx: RequestContext, route: Route, rout
   }
   return value;
 }
+
 /** An error page: the app's error handler for the status, else the kernel's page (HTML or JSON). */
 export async function answerError(app: App, ctx: RequestContext, err: unknown): Promise<void> {
   const { req, res } = ctx;
