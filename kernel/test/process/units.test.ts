@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -81,12 +82,21 @@ test('kernel: option checks for the critical point and background processes', ()
   assert.equal(kernel.processModel.processes.get('one')!.entry, kernel.abspath('one.mjs'));
 });
 
-test('readPidFile: none, stale (dead pid or garbage), running (this test is not a skitai process: stale)', () => {
+test('readPidFile: none, stale (garbage, a dead pid, a live process that is not ours), running', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-pid-'));
   const file = path.join(dir, 'x.pid');
   assert.deepEqual(readPidFile(file), { state: 'none' });
   fs.writeFileSync(file, 'garbage');
   assert.equal(readPidFile(file).state, 'stale');
+  const other = spawn('sleep', ['5']);
+  try {
+    fs.writeFileSync(file, `${other.pid}\n`);
+    assert.deepEqual(readPidFile(file), { state: 'stale', pid: other.pid });
+  } finally {
+    other.kill('SIGKILL');
+  }
+  await new Promise((r) => other.once('exit', r));
+  // This process runs the script this module sees as the startup script: ours.
   fs.writeFileSync(file, `${process.pid}\n`);
-  assert.equal(readPidFile(file).state, process.title.includes('skitai(') ? 'running' : 'stale');
+  assert.deepEqual(readPidFile(file), { state: 'running', pid: process.pid });
 });
