@@ -493,7 +493,8 @@ export class App implements Mountable {
       // then only the decorate modules are reloaded.
       if (!isMainScript(this.module)) {
         const mod = await import(`${this.module.split('?')[0]}?${generation}`);
-        fresh = mod.app ?? mod.default;
+        // As the kernel takes a module's app: `default`, then `app`.
+        fresh = mod.default instanceof App ? mod.default : mod.app;
       }
       if (fresh instanceof App && fresh !== this) {
         this.adopt(fresh);
