@@ -8,6 +8,7 @@ import { Logs } from '../log/logger.js';
 import { setTitle } from './title.js';
 import { RestartPolicy } from './restart-policy.js';
 import { BackgroundProcesses } from './background.js';
+import { watchTree } from './watch.js';
 import { isSkitaiMessage, type MasterMessage, type WorkerMessage } from './messages.js';
 
 type State = 'starting' | 'ready' | 'retiring';
@@ -379,6 +380,16 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
   log('info', `${count} workers listening on http://${bound.address}:${bound.port}`);
   model.background = background;
   for (const spec of model.processes.values()) background.start(spec);
+  // useReloader with workers: a changed file under an app's folder replaces every worker.
+  const roots = new Set<string>();
+  for (const entry of kernel.mounts.entries) {
+    const target = entry.target as { useReloader?: unknown; root?: unknown };
+    if (target && typeof target === 'object' && target.useReloader === true && typeof target.root === 'string') roots.add(target.root);
+  }
+  for (const root of roots) {
+    watchTree(root, (file) => void rollingReload(`${path.relative(kernel.getswd(), file) || file} changed`));
+    log('info', `useReloader: watching ${root}`);
+  }
   hooks.ready?.(bound);
   return bound;
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 // The process model is loaded by the package index once it re-exports it; this keeps the
 // fixture working either way.
 import '../../dist/src/process/index.js';
-import { Kernel } from '@skitai/kernel';
+import { Kernel, App } from '@skitai/kernel';
 
 const env = process.env;
 const kernel = new Kernel();
@@ -26,6 +26,12 @@ if (env.FX_BG_FILE) {
     restartDelay: 0.3,
     options: { file: env.FX_BG_FILE },
   });
+}
+
+if (env.FX_RELOADER_ROOT) {
+  const app = new App({ useReloader: true, root: env.FX_RELOADER_ROOT });
+  app.route('/', async () => 'app');
+  kernel.mount('/app', app);
 }
 
 const received = [];

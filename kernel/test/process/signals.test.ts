@@ -142,3 +142,21 @@ test('SIGTERM in the middle of a rolling reload stops everything promptly, the s
   assert.doesNotMatch(server.output(), /did not stop in time/);
   for (const pid of pids) assert.ok(!pidAlive(pid));
 });
+
+test('useReloader with workers: a changed file in the app folder is a rolling reload', { timeout: 40_000 }, async () => {
+  const root = tempDir('skitai-reloader-');
+  fs.writeFileSync(path.join(root, 'helper.mjs'), 'export const v = 1;\n');
+  const server = await startServer({ args: ['--workers', '2'], env: { FX_RELOADER_ROOT: root } });
+  await server.waitFor(/useReloader: watching/);
+  const before = await workersSeen(server.port);
+  fs.writeFileSync(path.join(root, 'helper.mjs'), 'export const v = 2;\n');
+  await server.waitFor(/helper\.mjs changed: rolling reload done/, 30_000);
+  const after = await workersSeen(server.port);
+  for (const [id, pid] of before) assert.notEqual(after.get(id), pid, `${id} replaced`);
+  // A file that is not code changes nothing.
+  fs.writeFileSync(path.join(root, 'notes.txt'), 'x');
+  await sleep(800);
+  assert.equal((server.output().match(/rolling reload done/g) ?? []).length, 1);
+  process.kill(server.pid, 'SIGTERM');
+  assert.equal((await server.exited).code, 0);
+});
