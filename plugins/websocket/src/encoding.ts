@@ -15,7 +15,7 @@ export class DecodeError extends Error {}
 export type XmlRpcMessage = MethodCall | unknown[];
 
 function asText(data: Buffer | ArrayBuffer | Buffer[]): string {
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Buffer.isBuffer(data)) return data.toString(); // no argument: node's utf8 fast path
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   return Buffer.from(data).toString('utf8');
 }
