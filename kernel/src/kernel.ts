@@ -260,6 +260,16 @@ export class Kernel {
     return this;
   }
 
+  /**
+   * Skitai's run-time preferences: `const pref = kernel.pref(); pref.debug = true;
+   * pref.config.urlfile = '...'; kernel.mount('/v1', app, { pref })`. At run() (before any
+   * worker starts) the app's `bootstrap(pref)` runs, then pref's properties override the app's
+   * and `pref.config` is merged over `app.config`.
+   */
+  pref(init?: Record<string, unknown>): import('./process/pref.js').Pref {
+    return this.processModel.pref(init);
+  }
+
   /** A rolling restart of every worker (was.restart()). */
   restartWorkers(): void {
     this.processModel.requestRestart();

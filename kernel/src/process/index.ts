@@ -6,3 +6,4 @@ export { LuStore } from './lu.js';
 export { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js';
 export { readPidFile, daemonPaths, type DaemonPaths, type DaemonOptions, type PidState } from './daemon.js';
 export type { ProcessRunOptions } from './run.js';
+export { Pref } from './pref.js';

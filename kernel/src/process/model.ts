@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { Kernel } from '../kernel.js';
 import { codes } from '../errors.js';
 import { LuStore } from './lu.js';
+import { Pref, applyPrefs } from './pref.js';
 import { BackgroundProcesses, resolveEntry, type BackgroundProcessOptions, type BackgroundProcessSpec } from './background.js';
 
 /** Which part this process plays: one process alone, the master of workers, or a worker. */
@@ -145,6 +146,20 @@ export class ProcessModel {
     kernel.hooks.shutdown.tapPromise('skitai:background-processes', async () => {
       await this.background?.stopAll();
     });
+  }
+
+  // ---- run-time preferences -------------------------------------------------------------------
+
+  private prefTapped = false;
+
+  /** A new Pref; mounts given one have it applied at run() (or at start, for kernel.start()). */
+  pref(init?: Record<string, unknown>): Pref {
+    if (!this.prefTapped) {
+      this.prefTapped = true;
+      // kernel.start() without run(): apply before the mounts attach.
+      this.kernel.hooks.startup.tapPromise('skitai:pref', () => applyPrefs(this.kernel));
+    }
+    return new Pref(init);
   }
 
   // ---- restart and shutdown from a handler -----------------------------------------------------

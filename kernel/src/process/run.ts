@@ -4,6 +4,7 @@ import { codes } from '../errors.js';
 import { runWorker } from './worker.js';
 import { runMaster } from './master.js';
 import { daemonVerb, writePidFile, type DaemonOptions } from './daemon.js';
+import { applyPrefs } from './pref.js';
 
 /** run() options the process model reads besides RunOptions. */
 export interface ProcessRunOptions extends DaemonOptions {
@@ -23,7 +24,10 @@ export interface ProcessRunOptions extends DaemonOptions {
  */
 export async function runProcessModel(kernel: Kernel, options: RunOptions & ProcessRunOptions, cli: CommandLine): Promise<{ handled: boolean; listening?: Listening }> {
   const model = kernel.processModel;
-  if (model.role === 'worker') return { handled: true, listening: await runWorker(kernel, options, cli) };
+  if (model.role === 'worker') {
+    await applyPrefs(kernel);
+    return { handled: true, listening: await runWorker(kernel, options, cli) };
+  }
 
   if (cli.verb !== undefined) {
     const code = await daemonVerb(kernel, options, cli);
@@ -44,6 +48,7 @@ export async function runProcessModel(kernel: Kernel, options: RunOptions & Proc
     process.env.UV_THREADPOOL_SIZE ??= String(threads);
   }
 
+  await applyPrefs(kernel);
   const pidFile = process.env.SKITAI_DAEMON_PIDFILE;
   if (workers > 1) {
     const listening = await runMaster(kernel, options, cli, workers, {
