@@ -50,6 +50,8 @@ export async function runProcessModel(kernel: Kernel, options: RunOptions & Proc
 
   await applyPrefs(kernel);
   const pidFile = process.env.SKITAI_DAEMON_PIDFILE;
+  // Only this process is the daemon: not the programs it starts (a cron job's script...).
+  delete process.env.SKITAI_DAEMON_PIDFILE;
   if (workers > 1) {
     const listening = await runMaster(kernel, options, cli, workers, {
       ready: () => { if (pidFile) writePidFile(pidFile); },

@@ -27,6 +27,7 @@ export async function runWorker(kernel: Kernel, options: RunOptions, cli: Comman
   setTitle(`worker #${slot}`);
   process.chdir(kernel.getswd());
   if (process.env.SKITAI_LU_FILE) model.lu.attachShared(process.env.SKITAI_LU_FILE);
+  delete process.env.SKITAI_LU_FILE;
 
   model.transport = {
     broadcast: (event, args, from) => send({ skitai: 'bcast', event, args, from }),

@@ -1,6 +1,6 @@
 // A background process for the tests: appends its pid to the file it is given, then idles.
 import fs from 'node:fs';
-import { backgroundProcess } from '../../dist/src/process/index.js';
+import { backgroundProcess } from '@skitai/kernel';
 
 const ctx = backgroundProcess();
 fs.appendFileSync(ctx.options.file, `${process.pid}\n`);

@@ -1,8 +1,5 @@
 // A startup script for the process-model tests, configured by FX_* environment variables.
 import fs from 'node:fs';
-// The process model is loaded by the package index once it re-exports it; this keeps the
-// fixture working either way.
-import '../../dist/src/process/index.js';
 import { Kernel, App } from '@skitai/kernel';
 
 const env = process.env;
