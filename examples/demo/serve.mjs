@@ -1,11 +1,16 @@
-// The demo: a static site and an Express API on one port, as a Skitai startup script.
+// The demo, as a Skitai startup script: on one port, a static site (/), an Express API (/api),
+// a site on the App framework (/site) and a WebSocket chat (/chat).
 //   node serve.mjs          foreground, server log on the console
 //   node serve.mjs -v       and the request log too
 //   node serve.mjs --port 8080
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import express from 'express';
 import { Kernel } from '@skitai/kernel';
+import { websocket } from '@skitai/websocket';
+import { createChatApp } from '@skitai/websocket/chat';
+import { createSiteApp } from './site.mjs';
 
 const kernel = new Kernel();
 
@@ -41,8 +46,22 @@ api.delete('/notes/:id', (req, res) => {
 });
 api.get('/status', (req, res) => res.json({ server: `Skitai/${kernel.version}`, url: req.originalUrl, uptime: process.uptime() }));
 
+// Sessions are sealed with this key: made once, kept in var/ so sign-ins survive a restart.
+function secureKey() {
+  if (process.env.SKITAI_SECUREKEY) return process.env.SKITAI_SECUREKEY;
+  const file = kernel.abspath('var', 'securekey');
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, crypto.randomBytes(32).toString('hex'), { mode: 0o600 });
+  }
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
+kernel.use(websocket());
 kernel.mount('/', './public');
 kernel.mount('/api', api);
+kernel.mount('/site', createSiteApp({ securekey: secureKey() }));
+kernel.mount('/chat', createChatApp());
 kernel.setMaxAge('/assets/', 3600);
 kernel.logOff('/assets/', '*.ico');
 

@@ -69,6 +69,25 @@ test('the demo serves its static site and its Express API on one port, and stops
     assert.doesNotMatch(raw.subarray(0, split).toString(), /Content-Encoding/i);
     assert.match(raw.subarray(split + 4).toString(), /function render/);
 
+    // The App framework site at /site: templates and its JSON API.
+    const site = await fetch(`${base}/site/`);
+    assert.equal(site.status, 200);
+    assert.match(await site.text(), /<h1>Welcome<\/h1>/);
+    const api = await fetch(`${base}/site/api/notes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"via the App"}' });
+    assert.equal(api.status, 201);
+    assert.equal(((await api.json()) as any).note.text, 'via the App');
+
+    // The chat at /chat: a WebSocket joins a room and hears its own arrival.
+    const { WebSocket } = await import('ws');
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/chat/chat?roomid=test&name=tester`);
+    const first = await new Promise<any>((resolve, reject) => {
+      socket.once('message', (data) => resolve(JSON.parse(String(data))));
+      socket.once('error', reject);
+    });
+    assert.equal(first.type, 'enter');
+    assert.equal(first.name, 'tester');
+    socket.close();
+
     assert.match(out, /GET \/api\/status HTTP\/1\.1 0 200/);
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
