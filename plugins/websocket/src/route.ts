@@ -1,5 +1,5 @@
 // App routes that take WebSocket connections: `app.route('/chat', wsRoute(config, handlers))`.
-import { HttpError, ResponseValue, type Args, type Handler, type Was } from '@skitai/kernel';
+import { commitState, HttpError, ResponseValue, type Args, type Handler, type Was } from '@skitai/kernel';
 import { appDispatch, pendingOf } from './server.js';
 import type { WsConfig, WsHandlers } from './types.js';
 
@@ -52,11 +52,7 @@ export function wsRoute<M = any>(config: WsConfig, handlers: WsHandlers<M> | WsH
 /**
  * Writes the App's session and message-box cookies onto the response before the 101, as the
  * App does right before a page's head goes out; the 101 carries the response's Set-Cookie.
- * (The App keeps its request state under a private symbol: found by its description until
- * the App exports a way to commit it.)
  */
 function commitAppState(was: Was): void {
-  const key = Object.getOwnPropertySymbols(was).find((s) => s.description === 'skitai.app.context');
-  const ctx = key === undefined ? undefined : (was as unknown as Record<symbol, { commit?: (ok: boolean) => void } | undefined>)[key];
-  if (typeof ctx?.commit === 'function') ctx.commit(true);
+  commitState(was, true);
 }
