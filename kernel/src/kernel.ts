@@ -240,7 +240,11 @@ export class Kernel {
     this.processModel.broadcast(event, args);
   }
 
-  /** An event to one worker ('W0', 'W1' ...; 'M' the master). False when there is no such worker. */
+  /**
+   * An event to one worker ('W0', 'W1' ...; 'M' the master). False when it cannot be sent:
+   * no such worker (known in the master or a single process; from a worker it goes through
+   * the master, which drops it if there is no such worker).
+   */
   sendTo(workerId: string, event: string, ...args: unknown[]): boolean {
     return this.processModel.sendTo(workerId, event, args);
   }

@@ -73,6 +73,8 @@ kernel.mount('/', async (req, res) => {
     case '/broadcast':
       kernel.broadcast(q.get('event') ?? 'ev', Number(q.get('n') ?? 0));
       return json(res, me);
+    case '/sendto':
+      return json(res, { ...me, sent: kernel.sendTo(q.get('to'), q.get('event') ?? 'direct', Number(q.get('n') ?? 0)) });
     case '/received':
       return json(res, { ...me, received });
     case '/shutdown':

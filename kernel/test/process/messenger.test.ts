@@ -56,3 +56,21 @@ test('broadcast reaches every worker once, the sender included', { timeout: 30_0
   process.kill(server.pid, 'SIGTERM');
   assert.equal((await server.exited).code, 0);
 });
+
+test('sendTo reaches one worker only, not the sender', { timeout: 30_000 }, async () => {
+  const server = await startServer({ args: ['--workers', '2'] });
+  const sent = await on(server.port, 'W0', '/sendto?to=W1&event=direct&n=7');
+  assert.equal(sent.sent, true);
+  const got = await waitUntil(async () => {
+    const r = await on(server.port, 'W1', '/received');
+    const direct = r.received.filter((e: any) => e.event === 'direct');
+    return direct.length > 0 ? direct : undefined;
+  }, 15_000, 'the message in W1');
+  assert.deepEqual(got, [{ event: 'direct', args: [7], from: 'W0' }]);
+  const w0 = await on(server.port, 'W0', '/received');
+  assert.equal(w0.received.filter((e: any) => e.event === 'direct').length, 0, 'not to the sender');
+  // To itself: delivered at once.
+  assert.equal((await on(server.port, 'W0', '/sendto?to=W0&event=self')).sent, true);
+  process.kill(server.pid, 'SIGTERM');
+  assert.equal((await server.exited).code, 0);
+});
