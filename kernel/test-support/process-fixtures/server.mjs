@@ -31,6 +31,9 @@ if (env.FX_RELOADER_ROOT) {
   kernel.mount('/app', app);
 }
 
+let workerStartedAs;
+kernel.hooks.workerStart.tap('fixture', (id) => { workerStartedAs = id; });
+
 const received = [];
 kernel.onBroadcast((event, args, from) => received.push({ event, args, from }));
 
@@ -47,6 +50,8 @@ kernel.mount('/', async (req, res) => {
   switch (url.pathname) {
     case '/id':
       return json(res, me);
+    case '/worker-start':
+      return json(res, { ...me, workerStartedAs });
     case '/slow':
       await sleep(Number(q.get('ms') ?? 1000));
       return json(res, { ...me, slept: true });

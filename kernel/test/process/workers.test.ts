@@ -17,6 +17,8 @@ test('two workers serve, with titles and ids W0/W1; kill -9 one and it is replac
   assert.match(processTitle(seen.get('W0')!), /^skitai\(server\.mjs\): worker #0/);
   assert.match(processTitle(seen.get('W1')!), /^skitai\(server\.mjs\): worker #1/);
   assert.deepEqual(childPids(server.pid).sort(), [...seen.values()].sort(), 'the workers are the master\'s children');
+  const hook = (await get(server.port, '/worker-start')).json;
+  assert.equal(hook.workerStartedAs, hook.id, 'the workerStart hook ran with the worker id');
 
   // Requests in a loop while W1 is killed.
   const victim = seen.get('W1')!;
