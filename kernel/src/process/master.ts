@@ -83,16 +83,15 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
   };
 
   // Plugins run their apply() in the master too, so that background processes they register
-  // are known here (their startup taps run only in workers).
-  // Background processes start once the workers listen (not at all if they cannot).
+  // are known here (their startup taps run only in workers). Background processes start
+  // once the workers listen (not at all if they cannot).
   const background = new BackgroundProcesses(log);
   model.background = undefined;
   try {
     await kernel.plugins.applyAll(kernel, kernel.version);
   } catch (err) {
-    process.stderr.write(`skitai: cannot start: ${(err as Error).message}\n`);
-    process.exitCode = 1;
-    return undefined;
+    fatal(`cannot start: ${(err as Error).message}`);
+    return new Promise<never>(() => {});
   }
 
   const env: Record<string, string> = {};
