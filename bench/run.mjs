@@ -40,6 +40,7 @@ options:
   --profile-all      the same for the node baselines too (nginx is never profiled)
   --update-md        write the table into BENCHMARKS.md between its bench markers
   --no-install       never apt-get install missing tools, even as root
+  --no-snapshot      import the live kernel/dist instead of a copy taken at the start
   --force            run a named scenario whose feature has not landed (its baselines only)
   --list             list the scenarios and exit
 `;
@@ -65,6 +66,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--update-md') opt.updateMd = true;
   else if (a === '--no-install') opt.install = false;
   else if (a === '--force') opt.force = true;
+  else if (a === '--no-snapshot') opt.snapshot = false;
   else if (a === '--list') { for (const s of scenarios) console.log(`${s.name.padEnd(10)} ${s.title}`); process.exit(0); }
   else if (a === '-h' || a === '--help') { console.log(HELP); process.exit(0); }
   else if (a.startsWith('-')) die(`unknown option ${a}\n\n${HELP}`);
@@ -77,6 +79,7 @@ opt.connections ??= 100;
 opt.idleCount ??= 10000;
 opt.idleRounds = opt.short ? 1 : 2;
 opt.retries ??= opt.short ? 0 : 2;
+opt.snapshot ??= true;
 opt.quietWait ??= opt.short || opt.nice < 0 ? 0 : 20;
 
 function die(msg) { console.error(msg); process.exit(2); }
@@ -129,6 +132,34 @@ const kernelDist = path.join(ROOT, 'kernel', 'dist', 'src', 'index.js');
 if (!fs.existsSync(kernelDist)) log('note: @skitai/kernel is not built (kernel/dist missing): run `npx tsc -b`; Skitai servers will be skipped');
 else if (newest(path.join(ROOT, 'kernel', 'src'), '.ts') > fs.statSync(kernelDist).mtimeMs + 1000) {
   log('WARNING: kernel/src is newer than kernel/dist: run `npx tsc -b` to measure the current code');
+}
+
+// ---------------------------------------------------------------- kernel snapshot
+// Other people build kernel/dist while a run goes on: a server started later would measure
+// other code than one started earlier. So the run copies the built @skitai packages once, to
+// bench/node_modules/@skitai/<name> (dist + package.json). The scenario servers, under
+// bench/servers, resolve '@skitai/...' there first; the copies resolve their own dependencies
+// (tapable, ws ...) from the root node_modules, and each other from bench/node_modules.
+function snapshotPackages() {
+  const src = path.join(ROOT, 'node_modules', '@skitai');
+  const dst = path.join(BENCH_DIR, 'node_modules', '@skitai');
+  fs.rmSync(dst, { recursive: true, force: true });
+  fs.mkdirSync(dst, { recursive: true });
+  const copied = [];
+  for (const name of fs.existsSync(src) ? fs.readdirSync(src) : []) {
+    const pkg = fs.realpathSync(path.join(src, name));
+    if (!fs.existsSync(path.join(pkg, 'dist', 'src'))) continue;
+    fs.mkdirSync(path.join(dst, name, 'dist'), { recursive: true });
+    fs.copyFileSync(path.join(pkg, 'package.json'), path.join(dst, name, 'package.json'));
+    fs.cpSync(path.join(pkg, 'dist', 'src'), path.join(dst, name, 'dist', 'src'), { recursive: true });
+    copied.push(name);
+  }
+  return copied;
+}
+if (opt.snapshot) {
+  const names = snapshotPackages();
+  log(`measuring a snapshot of the built packages (bench/node_modules/@skitai: ${names.join(', ')})`);
+  process.on('exit', () => { try { fs.rmSync(path.join(BENCH_DIR, 'node_modules'), { recursive: true, force: true }); } catch { /* best effort */ } });
 }
 
 // ---------------------------------------------------------------- fixtures
