@@ -130,7 +130,7 @@ function newest(dir, ext) {
 }
 const kernelDist = path.join(ROOT, 'kernel', 'dist', 'src', 'index.js');
 if (!fs.existsSync(kernelDist)) log('note: @skitai/kernel is not built (kernel/dist missing): run `npx tsc -b`; Skitai servers will be skipped');
-else if (newest(path.join(ROOT, 'kernel', 'src'), '.ts') > fs.statSync(kernelDist).mtimeMs + 1000) {
+else if (newest(path.join(ROOT, 'kernel', 'src'), '.ts') > newest(path.join(ROOT, 'kernel', 'dist', 'src'), '.js') + 1000) {
   log('WARNING: kernel/src is newer than kernel/dist: run `npx tsc -b` to measure the current code');
 }
 
