@@ -97,6 +97,7 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
   const env: Record<string, string> = {};
   if (model.lu.keys().length > 0) {
     const dir = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+    sweepLuFiles(dir);
     luFile = path.join(dir, `skitai-lu-${process.pid}-${Date.now().toString(36)}`);
     model.lu.createShared(luFile);
     env.SKITAI_LU_FILE = luFile;
@@ -391,4 +392,21 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
   }
   hooks.ready?.(bound);
   return bound;
+}
+
+/** Removes the shared-key files of masters that died without cleaning up (kill -9). */
+function sweepLuFiles(dir: string): void {
+  let names: string[];
+  try { names = fs.readdirSync(dir); } catch { return; }
+  for (const name of names) {
+    const m = /^skitai-lu-(\d+)-/.exec(name);
+    if (!m) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') {
+        try { fs.unlinkSync(path.join(dir, name)); } catch { /* another master swept it */ }
+      }
+    }
+  }
 }
