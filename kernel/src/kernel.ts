@@ -41,6 +41,10 @@ export interface StartOptions {
 export interface RunOptions extends StartOptions {
   /** Worker processes (the process model). */
   workers?: number;
+  /** Folder for the daemon's pid file (default: the script's folder). */
+  varpath?: string;
+  /** Skitai's threads: the libuv thread pool size of each worker (UV_THREADPOOL_SIZE). */
+  threads?: number;
 }
 
 export interface Listening {

@@ -2,6 +2,7 @@ import type { Kernel } from '../kernel.js';
 import type { SkitaiRequest } from '../http/request.js';
 import type { SkitaiResponse } from '../http/response.js';
 import { codes } from '../errors.js';
+import type { Pref } from '../process/pref.js';
 
 /** Any Node request handler: a `(req, res)` function, an Express app, Koa's `app.callback()`. */
 export type RequestHandler = (req: SkitaiRequest, res: SkitaiResponse, next?: (err?: unknown) => void) => unknown;
@@ -33,6 +34,8 @@ export interface MountOptions {
   name?: string;
   /** gzip text and JSON bodies over 2 KiB when accepted (default true). */
   compress?: boolean;
+  /** Preferences handed to a mounted App (Skitai's pref; see the process model). */
+  pref?: Pref;
 }
 
 export type MountKind = 'static' | 'handler' | 'mountable' | 'module';
