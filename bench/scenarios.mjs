@@ -110,6 +110,9 @@ export const scenarios = [
       { id: 'nginx', spec: nginx },
       { id: '@fastify/static', spec: nodeServer('fastify.mjs', 'static', dirArg) },
       { id: 'skitai static', subject: true, spec: nodeServer('skitai.mjs', 'static', dirArg) },
+      // Not the default: createStaticHandler(dir, { memoryFileSize: 4 MiB }) as a handler mount,
+      // to show what the memory cache limit costs at 1 MiB.
+      { id: 'skitai static, 4 MiB cache', spec: nodeServer('skitai.mjs', 'static-mem', dirArg) },
     ],
     targets: [{ server: 'skitai static', vs: 'nginx', min: 0.35 }],
   },

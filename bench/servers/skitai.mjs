@@ -74,6 +74,11 @@ switch (a.kind) {
   case 'static':
     kernel.mount('/static', a.dir);
     break;
+  case 'static-mem':
+    // What a larger memory cache would give: the same handler with files up to 4 MiB in memory.
+    if (typeof mod.createStaticHandler !== 'function') skip('@skitai/kernel does not export createStaticHandler');
+    kernel.mount('/static', mod.createStaticHandler(a.dir, { memoryFileSize: 4 << 20, memoryTotalSize: 64 << 20 }));
+    break;
   case 'workers': {
     if (typeof App === 'function') {
       const app = new App();
