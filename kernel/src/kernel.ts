@@ -361,16 +361,16 @@ export class Kernel {
     } else if (resolved.kind === 'handler') {
       const inner = resolved.handler;
       const server = getServerHeader();
-      // A foreign handler may swap the response's prototype (Express does), which would lose
-      // SkitaiResponse.writeHead: set Server up front. The kernel cannot see inside its writes
-      // either, so gzip is decided when its head goes out.
-      handler = entry.options.compress === false
-        ? (req, res) => { res.setHeader('Server', server); return inner(req, res); }
-        : (req, res) => {
-          res.setHeader('Server', server);
-          if (acceptsGzip(req)) compressResponse(req, res);
-          return inner(req, res);
-        };
+      // Express swaps the response's prototype, which loses SkitaiResponse.writeHead (and its
+      // Server header): set Server up front for it. Other handlers keep node's fast writeHead.
+      const swapsPrototype = typeof (inner as any).handle === 'function' && typeof (inner as any).set === 'function';
+      const compress = entry.options.compress !== false;
+      // The kernel cannot see inside a foreign handler's writes: gzip is decided at its head.
+      handler = (req, res) => {
+        if (swapsPrototype) res.setHeader('Server', server);
+        if (compress && acceptsGzip(req)) compressResponse(req, res);
+        return inner(req, res);
+      };
     } else {
       handler = await resolved.mountable.mountTo(this, entry);
     }

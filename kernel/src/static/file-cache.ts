@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import zlib from 'node:zlib';
+import type { OutgoingHttpHeaders } from 'node:http';
 
 /** A small file held in memory with its ready-made headers. */
 export interface CachedFile {
@@ -11,6 +12,9 @@ export interface CachedFile {
   readonly type: string;
   /** gzip of body, made on first demand for compressible files over 2 KiB. */
   gzipped: Buffer | undefined;
+  /** The head of a plain 200 (and of its gzip variant), made on the first one: reused as is. */
+  head?: OutgoingHttpHeaders;
+  gzipHead?: OutgoingHttpHeaders;
   watcher: fs.FSWatcher | undefined;
 }
 

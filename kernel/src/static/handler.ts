@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { SkitaiRequest } from '../http/request.js';
-import type { SkitaiResponse } from '../http/response.js';
+import { getServerHeader, type SkitaiResponse } from '../http/response.js';
 import { sendError } from '../http/error-page.js';
 import { acceptsGzip, COMPRESS_THRESHOLD, isCompressible } from '../http/compress.js';
 import { mimeType } from './mime.js';
@@ -12,7 +12,7 @@ import { FileCache, type CachedFile } from './file-cache.js';
 export interface StaticOptions {
   /** Cache-Control max-age for a URL path, from kernel.setMaxAge(). */
   maxAge?: (urlPath: string) => number | undefined;
-  /** Files up to this size are served from memory (default 256 KiB). */
+  /** Files up to this size are served from memory (default 1 MiB). */
   memoryFileSize?: number;
   /** Memory for cached files in all (default 32 MiB). */
   memoryTotalSize?: number;
@@ -95,7 +95,7 @@ export function createStaticHandler(rootDir: string, options: StaticOptions = {}
   const realRoot = fs.realpathSync(root);
   const index = options.index ?? 'index.html';
   const cache = new FileCache({
-    maxFileSize: options.memoryFileSize ?? 256 * 1024,
+    maxFileSize: options.memoryFileSize ?? 1024 * 1024,
     maxTotalSize: options.memoryTotalSize ?? 32 * 1024 * 1024,
   });
 
@@ -108,7 +108,32 @@ export function createStaticHandler(rootDir: string, options: StaticOptions = {}
     return headers;
   }
 
+  /**
+   * The common case, a plain 200 from memory: its head is made once per file (and URL, which
+   * a cache key stands for) and handed to writeHead as it is.
+   */
   function serveCached(req: SkitaiRequest, res: SkitaiResponse, file: CachedFile): void {
+    const h = req.headers;
+    if (h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined || h.range !== undefined) {
+      return serveCachedConditional(req, res, file);
+    }
+    const compressible = file.size > COMPRESS_THRESHOLD && isCompressible(file.type);
+    const gzip = compressible && acceptsGzip(req);
+    let head = gzip ? file.gzipHead : file.head;
+    if (head === undefined) {
+      head = baseHeaders(req, file);
+      head.Server = getServerHeader();
+      if (compressible) head.Vary = 'Accept-Encoding';
+      if (gzip) head['Content-Encoding'] = 'gzip';
+      head['Content-Length'] = gzip ? cache.gzip(file).length : file.body.length;
+      if (gzip) file.gzipHead = head;
+      else file.head = head;
+    }
+    res.writeHead(200, head);
+    res.end(req.method === 'HEAD' ? undefined : gzip ? cache.gzip(file) : file.body);
+  }
+
+  function serveCachedConditional(req: SkitaiRequest, res: SkitaiResponse, file: CachedFile): void {
     const headers = baseHeaders(req, file);
     if (notModified(req, file)) {
       res.writeHead(304, headers);
@@ -159,7 +184,7 @@ export function createStaticHandler(rootDir: string, options: StaticOptions = {}
       res.end();
       return;
     }
-    const stream = fs.createReadStream(file, { start, end, highWaterMark: 64 * 1024 });
+    const stream = fs.createReadStream(file, { start, end, highWaterMark: 256 * 1024 });
     stream.on('error', () => res.destroy());
     res.on('close', () => stream.destroy());
     stream.pipe(res);

@@ -26,6 +26,7 @@ before(async () => {
   fs.writeFileSync(path.join(root, 'unknown.zzz'), 'zzz');
   fs.writeFileSync(path.join(root, '.env'), SECRET);
   fs.writeFileSync(path.join(root, 'big.bin'), Buffer.alloc(1024 * 1024, 7));
+  fs.writeFileSync(path.join(root, 'huge.bin'), Buffer.alloc(3 * 1024 * 1024, 9));
   fs.symlinkSync(path.join(base, 'secret.txt'), path.join(root, 'link-out.txt'));
   fs.symlinkSync(path.join(base, 'outside'), path.join(root, 'dir-out'));
   fs.symlinkSync(path.join(root, 'data.json'), path.join(root, 'link-in.json'));
@@ -74,9 +75,11 @@ test('ETag and Last-Modified, with 304 for If-None-Match and If-Modified-Since',
   assert.equal((await request(`${s.url}/data.json`, { headers: { 'if-none-match': '"other"' } })).status, 200);
   assert.equal((await request(`${s.url}/data.json`, { headers: { 'if-modified-since': lastModified } })).status, 304);
   assert.equal((await request(`${s.url}/data.json`, { headers: { 'if-modified-since': new Date(Date.parse(lastModified) - 5000).toUTCString() } })).status, 200);
-  // Large files (streamed, not cached) honour them too.
-  const big = await request(`${s.url}/big.bin`, { method: 'HEAD' });
-  assert.equal((await request(`${s.url}/big.bin`, { headers: { 'if-none-match': String(big.headers.etag) } })).status, 304);
+  // Files over the memory limit (streamed, not cached) honour them too.
+  const huge = await request(`${s.url}/huge.bin`, { method: 'HEAD' });
+  assert.equal(huge.headers['content-length'], String(3 * 1024 * 1024));
+  assert.equal((await request(`${s.url}/huge.bin`, { headers: { 'if-none-match': String(huge.headers.etag) } })).status, 304);
+  assert.equal((await request(`${s.url}/huge.bin`, { headers: { 'if-modified-since': String(huge.headers['last-modified']) } })).status, 304);
 });
 
 test('single Range requests: 206, suffix ranges, If-Range; 416 when unsatisfiable; several ranges give 200', async () => {
@@ -90,6 +93,12 @@ test('single Range requests: 206, suffix ranges, If-Range; 416 when unsatisfiabl
   assert.equal(open.status, 206);
   assert.equal(open.body.length, 6);
   assert.equal(open.headers['content-range'], 'bytes 1048570-1048575/1048576');
+  // A range of a streamed file.
+  const streamed = await request(`${s.url}/huge.bin`, { headers: { range: 'bytes=3145720-3145727' } });
+  assert.equal(streamed.status, 206);
+  assert.equal(streamed.headers['content-range'], 'bytes 3145720-3145727/3145728');
+  assert.deepEqual([...streamed.body], [9, 9, 9, 9, 9, 9, 9, 9]);
+  assert.equal((await request(`${s.url}/huge.bin`, { headers: { range: 'bytes=3145728-' } })).status, 416);
   const bad = await request(`${s.url}/data.json`, { headers: { range: 'bytes=100-200' } });
   assert.equal(bad.status, 416);
   assert.equal(bad.headers['content-range'], 'bytes */7');
@@ -125,11 +134,36 @@ test('compressible files over 2 KiB are gzipped when accepted', async () => {
   assert.equal(plain.body.length, 6000);
 });
 
-test('a 1 MiB file is streamed whole', async () => {
-  const big = await request(`${s.url}/big.bin`);
-  assert.equal(big.status, 200);
-  assert.equal(big.body.length, 1024 * 1024);
-  assert.ok(big.body.every((b) => b === 7));
+test('a 1 MiB file (from memory) and a 3 MiB file (streamed) arrive whole, twice', async () => {
+  for (let i = 0; i < 2; i++) {
+    const big = await request(`${s.url}/big.bin`);
+    assert.equal(big.status, 200);
+    assert.equal(big.body.length, 1024 * 1024);
+    assert.ok(big.body.every((b) => b === 7));
+    const huge = await request(`${s.url}/huge.bin`);
+    assert.equal(huge.status, 200);
+    assert.equal(huge.body.length, 3 * 1024 * 1024);
+    assert.ok(huge.body.every((b) => b === 9));
+  }
+});
+
+test('a cached file answers the same head every time, with Server and the mount\'s max-age', async () => {
+  const first = await request(`${s.url}/docs/`);
+  const second = await request(`${s.url}/docs/`);
+  for (const r of [first, second]) {
+    assert.equal(r.status, 200);
+    assert.match(String(r.headers.server), /^Skitai\//);
+    assert.equal(r.headers['cache-control'], 'max-age=60');
+    assert.equal(r.headers['content-length'], String('<h1>docs</h1>'.length));
+  }
+  assert.equal(first.headers.etag, second.headers.etag);
+  const gz = await request(`${s.url}/style.css`, { headers: { 'accept-encoding': 'gzip' } });
+  const plain = await request(`${s.url}/style.css`);
+  assert.equal(gz.headers['content-encoding'], 'gzip');
+  assert.equal(plain.headers['content-encoding'], undefined);
+  assert.equal(plain.headers['content-length'], '6000');
+  assert.equal(gz.headers.vary, 'Accept-Encoding');
+  assert.equal(plain.headers.vary, 'Accept-Encoding');
 });
 
 test('a small file served from memory is read again once it changes on disk', async () => {
