@@ -134,6 +134,24 @@ else if (newest(path.join(ROOT, 'kernel', 'src'), '.ts') > newest(path.join(ROOT
   log('WARNING: kernel/src is newer than kernel/dist: run `npx tsc -b` to measure the current code');
 }
 
+// ---------------------------------------------------------------- one run at a time
+// Two runs at once would disturb each other's numbers and share the package snapshot.
+{
+  const lock = path.join(BENCH_DIR, '.run.lock');
+  const take = () => { fs.writeFileSync(lock, String(process.pid), { flag: 'wx' }); };
+  try {
+    take();
+  } catch {
+    const other = Number(fs.readFileSync(lock, 'utf8')) || 0;
+    let alive = false;
+    try { if (other) { process.kill(other, 0); alive = true; } } catch { /* gone */ }
+    if (alive) die(`another bench run is going on (pid ${other}): runs at the same time disturb each other; wait for it to end`);
+    fs.rmSync(lock, { force: true });
+    take();
+  }
+  process.on('exit', () => { try { if (fs.readFileSync(lock, 'utf8') === String(process.pid)) fs.rmSync(lock); } catch { /* gone */ } });
+}
+
 // ---------------------------------------------------------------- kernel snapshot
 // Other people build kernel/dist while a run goes on: a server started later would measure
 // other code than one started earlier. So the run copies the built @skitai packages once, to
