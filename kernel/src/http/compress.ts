@@ -1,5 +1,6 @@
 import zlib from 'node:zlib';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { getServerHeader } from './response.js';
 
 /** Bodies at or under this size are sent as they are (SPEC 5: "over 2 KiB"). */
 export const COMPRESS_THRESHOLD = 2048;
@@ -59,7 +60,9 @@ export function sendBody(req: IncomingMessage, res: ServerResponse, status: numb
     }
     data = zlib.gzipSync(body);
   }
-  headers['Content-Length'] = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+  headers['Content-Length'] = data === body ? length : (data as Buffer).length;
+  // Server goes in with the rest (no copy of the headers in SkitaiResponse.writeHead).
+  if (headers.Server === undefined && headers.server === undefined && !res.hasHeader('server')) headers.Server = getServerHeader();
   res.writeHead(status, headers);
   if (req.method === 'HEAD') res.end();
   else res.end(data);
