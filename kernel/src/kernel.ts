@@ -14,7 +14,7 @@ import { createHttpServer, drainServer } from './http/server.js';
 import { createDispatcher } from './http/dispatch.js';
 import { sendError } from './http/error-page.js';
 import { acceptsGzip, compressResponse } from './http/compress.js';
-import { checkFraming, refuseLargeBody } from './http/guard.js';
+import { framingError, refuseLargeBody } from './http/guard.js';
 import type { SkitaiRequest } from './http/request.js';
 import { getServerHeader, setServerHeader, type SkitaiResponse } from './http/response.js';
 import { createStaticHandler } from './static/handler.js';
@@ -430,8 +430,8 @@ export class Kernel {
       if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       socket.destroySoon();
     };
-    const fake = { headersSent: false, writableEnded: false, setHeader() {}, shouldKeepAlive: false } as any;
-    if (!checkFraming(req, fake) || this.phase !== 'running') return refuse(this.phase !== 'running' ? '503 Service Unavailable' : '400 Bad Request');
+    if (this.phase !== 'running') return refuse('503 Service Unavailable');
+    if (framingError(req) !== undefined) return refuse('400 Bad Request');
     let taken: boolean | void = undefined;
     try {
       taken = this.hooks.upgrade.isUsed() ? this.hooks.upgrade.call(req, socket, head) : undefined;

@@ -5,24 +5,28 @@ import { sendError } from './error-page.js';
 /**
  * Request smuggling guards that node:http leaves to us: two Host headers (node keeps the
  * first and drops the rest silently) and Content-Length beside Transfer-Encoding.
- * Returns false after answering 400.
+ * Returns why the request is refused, or undefined.
  */
-export function checkFraming(req: SkitaiRequest, res: SkitaiResponse): boolean {
+export function framingError(req: SkitaiRequest): string | undefined {
   const h = req.headers;
   if (h['transfer-encoding'] !== undefined && h['content-length'] !== undefined) {
-    sendError(req, res, 400, 'a request may not carry both Content-Length and Transfer-Encoding', { close: true });
-    return false;
+    return 'a request may not carry both Content-Length and Transfer-Encoding';
   }
   const raw = req.rawHeaders;
   let hosts = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    if (name.length === 4 && name.toLowerCase() === 'host' && ++hosts > 1) {
-      sendError(req, res, 400, 'a request may carry one Host header only', { close: true });
-      return false;
-    }
+    if (name.length === 4 && name.toLowerCase() === 'host' && ++hosts > 1) return 'a request may carry one Host header only';
   }
-  return true;
+  return undefined;
+}
+
+/** Answers 400 and closes when the framing is refused; returns false then. */
+export function checkFraming(req: SkitaiRequest, res: SkitaiResponse): boolean {
+  const why = framingError(req);
+  if (why === undefined) return true;
+  sendError(req, res, 400, why, { close: true });
+  return false;
 }
 
 function closeAfter(res: SkitaiResponse): void {

@@ -331,3 +331,35 @@ test('a port already in use fails start with a clear message', async () => {
     });
   } finally { await s.stop(); }
 });
+
+test('an upgrade nobody takes gets 404; one with two Host headers 400; the server lives on', async () => {
+  const s = await startKernel((k) => k.mount('/', (req, res) => res.end('alive')));
+  try {
+    const nobody = await rawRequest(s.port, 'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+    assert.equal(nobody.status, 404);
+    const twoHosts = await rawRequest(s.port, 'GET /ws HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+    assert.equal(twoHosts.status, 400);
+    assert.equal((await request(`${s.url}/`)).body.toString(), 'alive');
+  } finally { await s.stop(); }
+});
+
+test('an upgrade tap that takes the socket owns it', async () => {
+  const s = await startKernel((k) => {
+    k.hooks.upgrade.tap('echo', (req, socket) => {
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
+      socket.on('data', (d) => socket.write(d));
+      return true;
+    });
+  });
+  try {
+    const socket = net.connect(s.port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (d) => { text += d.toString(); });
+    socket.write('GET /e HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
+    for (let i = 0; i < 50 && !text.includes('101'); i++) await sleep(10);
+    socket.write('ping');
+    for (let i = 0; i < 50 && !text.endsWith('ping'); i++) await sleep(10);
+    assert.match(text, /^HTTP\/1\.1 101[\s\S]*ping$/);
+    socket.destroy();
+  } finally { await s.stop(); }
+});
