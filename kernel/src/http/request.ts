@@ -6,23 +6,33 @@ import type { MountEntry } from '../mount/table.js';
 // constructor on (one hidden class for every request). Express and others may swap the
 // prototype (Express does): keep state in fields, never rely on methods added here.
 export class SkitaiRequest extends IncomingMessage {
+  // Declared, then assigned in the constructor: plain stores are cheaper than class-field
+  // definitions in a constructor that runs once per request.
   /** The URL as the client sent it; `url` becomes relative to the mount point. */
-  originalUrl = '';
+  declare originalUrl: string;
   /** The mount point that took the request, without its trailing slash ('' at the root). */
-  baseUrl = '';
+  declare baseUrl: string;
   /** The mount entry that took the request (undefined before dispatch). */
-  mount: MountEntry | undefined = undefined;
-  /** performance.now() when the request reached the kernel. */
-  startedAt = 0;
+  declare mount: MountEntry | undefined;
+  /** performance.now() when the request reached the kernel (kept only while a log is kept). */
+  declare startedAt: number;
   /** Global and local transaction ids (SPEC 5). */
-  gtxnId = '';
-  ltxnId = '';
+  declare gtxnId: string;
+  declare ltxnId: string;
   /** Body bytes received, counted when the body has no Content-Length. */
-  bodyBytes = 0;
+  declare bodyBytes: number;
   /** The authenticated user, set by auth code, written to the request log. */
-  user: string | undefined = undefined;
+  declare user: string | undefined;
 
   constructor(socket: Socket) {
     super(socket);
+    this.originalUrl = '';
+    this.baseUrl = '';
+    this.mount = undefined;
+    this.startedAt = 0;
+    this.gtxnId = '';
+    this.ltxnId = '';
+    this.bodyBytes = 0;
+    this.user = undefined;
   }
 }

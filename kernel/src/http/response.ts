@@ -15,9 +15,15 @@ export function getServerHeader(): string {
 
 export class SkitaiResponse extends ServerResponse<SkitaiRequest> {
   /** performance.now() when the head went out (kept only while a request log is kept). */
-  headAt = 0;
+  declare headAt: number;
   /** socket.bytesWritten when this response began (kept only while a request log is kept). */
-  socketBytesAtStart = 0;
+  declare socketBytesAtStart: number;
+
+  constructor(req: SkitaiRequest) {
+    super(req);
+    this.headAt = 0;
+    this.socketBytesAtStart = 0;
+  }
 
   /**
    * Adds `Server` on the way out. Folding it into the headers object (instead of a
