@@ -1,14 +1,20 @@
+// The App framework part of the demo, mounted alone and driven as a browser would (cookies kept).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createDemoApp } from '../../test-support/app-demo.js';
-import { serve } from '../../test-support/app-server.js';
+import { pathToFileURL } from 'node:url';
+import { Kernel } from '@skitai/kernel';
+import { repo } from '../support/net.js';
 
-test('the demo site: pages, session login with CSRF, upload, JSON API', async () => {
+test('the demo\'s App site (examples/demo/site.mjs): pages, session login with CSRF, upload, JSON API', async () => {
   const uploadDir = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-up-'));
-  const s = await serve([['/site', createDemoApp({ uploadDir })]]);
+  const { createSiteApp } = await import(pathToFileURL(path.join(repo, 'examples/demo/site.mjs')).href) as any;
+  const kernel = new Kernel();
+  kernel.mount('/site', createSiteApp({ uploadDir, securekey: 'test key' }));
+  const { port } = await kernel.start({ address: '127.0.0.1', port: 0 });
+  const s = { base: `http://127.0.0.1:${port}`, close: () => kernel.stop() };
   const jar = new Map<string, string>();
   const go = async (p: string, init: RequestInit = {}) => {
     const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
