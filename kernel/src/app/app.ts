@@ -537,7 +537,7 @@ export class App implements Mountable {
     return this.debug || this.kernel?.debug === true;
   }
   /** Serves one request (req.url relative to the mount point). */
-  handle(req: SkitaiRequest, res: SkitaiResponse): Promise<void> {
+  handle(req: SkitaiRequest, res: SkitaiResponse): Promise<void> | undefined {
     return handleRequest(this, req, res);
   }
 

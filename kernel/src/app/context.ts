@@ -14,29 +14,51 @@ import type { UploadedFile } from './upload.js';
 export const kCtx = Symbol('skitai.app.context');
 
 export class RequestContext implements StateHost {
-  route: Route | undefined = undefined;
-  routeParams: Record<string, unknown> | undefined = undefined;
-  bodyRead = false;
-  user: AuthUser | undefined = undefined;
-  rpcParams: unknown[] | undefined = undefined;
-  args: Args = createArgs();
-  body: Buffer = EMPTY;
-  files: UploadedFile[] | undefined = undefined;
-  was!: Was;
-  session: SessionManager | undefined = undefined;
-  mbox: MboxManager | undefined = undefined;
-  private request_: AppRequest | undefined = undefined;
-  private cookieMap: Map<string, string> | undefined = undefined;
-  committed = false;
+  // Declared, then assigned in the constructor: plain stores, one hidden class, on a path
+  // that runs once per request.
+  declare route: Route | undefined;
+  declare routeParams: Record<string, unknown> | undefined;
+  declare bodyRead: boolean;
+  declare user: AuthUser | undefined;
+  declare rpcParams: unknown[] | undefined;
+  declare args: Args;
+  declare body: Buffer;
+  declare files: UploadedFile[] | undefined;
+  declare was: Was;
+  declare session: SessionManager | undefined;
+  declare mbox: MboxManager | undefined;
+  declare private request_: AppRequest | undefined;
+  declare private cookieMap: Map<string, string> | undefined;
+  declare committed: boolean;
+  declare readonly app: App;
+  declare readonly kernel: AppKernel;
+  declare readonly req: SkitaiRequest;
+  declare readonly res: SkitaiResponse;
+  declare readonly path: string;
+  declare readonly query: string;
 
-  constructor(
-    readonly app: App,
-    readonly kernel: AppKernel,
-    readonly req: SkitaiRequest,
-    readonly res: SkitaiResponse,
-    readonly path: string,
-    readonly query: string,
-  ) {}
+  constructor(app: App, kernel: AppKernel, req: SkitaiRequest, res: SkitaiResponse, path: string, query: string) {
+    this.app = app;
+    this.kernel = kernel;
+    this.req = req;
+    this.res = res;
+    this.path = path;
+    this.query = query;
+    this.route = undefined;
+    this.routeParams = undefined;
+    this.bodyRead = false;
+    this.user = undefined;
+    this.rpcParams = undefined;
+    this.args = createArgs();
+    this.body = EMPTY;
+    this.files = undefined;
+    this.was = undefined as unknown as Was;
+    this.session = undefined;
+    this.mbox = undefined;
+    this.request_ = undefined;
+    this.cookieMap = undefined;
+    this.committed = false;
+  }
 
   get basePath(): string { return this.req.baseUrl; }
   get securekey(): string | undefined { return this.app.securekey; }

@@ -15,6 +15,7 @@ import { HttpError, statusOf } from './http-error.js';
 import { addArg, checkParams, createArgs, parseUrlEncoded } from './params.js';
 import { ResponseValue, sendValue } from './response.js';
 import type { Route } from './route.js';
+import { NO_PARAMS } from './router.js';
 import { dispatchRpc, rpcKind } from './rpc.js';
 import { cleanupUploads, parseMultipart } from './upload.js';
 
@@ -28,9 +29,13 @@ function corsFor(app: App, route: Route): CorsPolicy | undefined {
   return app.appCors.policy;
 }
 
-/** Serves one request (req.url relative to the mount point). */
-export async function handleRequest(app: App, req: SkitaiRequest, res: SkitaiResponse): Promise<void> {
-  if (app.reloader?.changed()) await app.reloadNow().catch((err) => app.log('error', `reload failed: ${(err as Error).stack ?? err}`));
+/**
+ * Serves one request (req.url relative to the mount point). The common request (no hooks, no
+ * body, no authentication) runs without an async frame of its own: a promise is returned only
+ * when the handler or the sending returned one.
+ */
+export function handleRequest(app: App, req: SkitaiRequest, res: SkitaiResponse): Promise<void> | undefined {
+  if (app.reloader !== undefined && app.reloader.changed()) return reloadThenHandle(app, req, res);
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
@@ -40,27 +45,84 @@ export async function handleRequest(app: App, req: SkitaiRequest, res: SkitaiRes
   (was as any)[kCtx] = ctx;
   ctx.was = was;
   try {
-    const rpc = req.method === 'POST' ? rpcKind(req) : undefined;
-    if (rpc) {
-      await readArgs(app, ctx, undefined);
-      if (await dispatchRpc(app, ctx, rpc)) return;
+    if (req.method === 'POST') {
+      const rpc = rpcKind(req);
+      if (rpc) return serveRpc(app, ctx, rpc, path, query);
     }
     const route = select(app, ctx, path, query);
     if (!route) return;
     ctx.route = route;
     // An await costs a turn of the microtask queue: taken only where there is work.
+    if ((route.options.authenticate ?? app.authenticate) || (!route.options.stream && hasBody(req)) || hasHooks(app)) {
+      return serveRoute(app, ctx, route, query);
+    }
+    if (query !== '') parseUrlEncoded(query, ctx.args, false);
+    prepareArgs(ctx, route, ctx.routeParams);
+    const value = route.handler(was, ctx.args);
+    if (isThenable(value)) return (value as Promise<unknown>).then((v) => sendResult(app, ctx, v), (err) => answerError(app, ctx, err));
+    return sendResult(app, ctx, value);
+  } catch (err) {
+    return answerError(app, ctx, err);
+  }
+}
+
+async function reloadThenHandle(app: App, req: SkitaiRequest, res: SkitaiResponse): Promise<void> {
+  await app.reloadNow().catch((err) => app.log('error', `reload failed: ${(err as Error).stack ?? err}`));
+  await handleRequest(app, req, res);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+/** True when the app has request hooks or event listeners: then the full runRoute. */
+function hasHooks(app: App): boolean {
+  return app.before.length !== 0 || app.finish.length !== 0 || app.failed.length !== 0 || app.teardown.length !== 0 || app.events.size !== 0;
+}
+
+/** A JSON-RPC or XML-RPC call: its body is read first, then the calls go through the routes. */
+async function serveRpc(app: App, ctx: RequestContext, rpc: NonNullable<ReturnType<typeof rpcKind>>, path: string, query: string): Promise<void> {
+  try {
+    await readArgs(app, ctx, undefined);
+    if (await dispatchRpc(app, ctx, rpc)) return;
+    // Not a call after all (no such method route): an ordinary POST.
+    const route = select(app, ctx, path, query);
+    if (!route) return;
+    ctx.route = route;
+    await serveRoute(app, ctx, route, query, true);
+  } catch (err) {
+    await answerError(app, ctx, err);
+  }
+}
+
+/** Authentication, query and body into args, hooks, handler, sending: the whole pipeline. */
+async function serveRoute(app: App, ctx: RequestContext, route: Route, query: string, rpc = false): Promise<void> {
+  const { req, res } = ctx;
+  try {
     if (route.options.authenticate ?? app.authenticate) await checkAuth(app, ctx, route);
     if (query !== '') parseUrlEncoded(query, ctx.args, false);
     if (!rpc && !route.options.stream && hasBody(req)) await readArgs(app, ctx, route);
     const value = await runRoute(app, ctx, route, ctx.routeParams);
     // Temporary uploads go before the answer, so a client never sees them linger.
     if (ctx.files) await cleanupUploads(ctx.files);
-    const sending = sendValue(req, res, value, res.statusCode, (status) => ctx.commit(status < 400));
+    const sending = sendValue(req, res, value, res.statusCode, ctx);
     if (sending !== undefined) await sending;
   } catch (err) {
     if (ctx.files) await cleanupUploads(ctx.files);
     await answerError(app, ctx, err);
   }
+}
+
+/** Sends a handler's value (the hook-free path): error pages for error statuses without a body. */
+function sendResult(app: App, ctx: RequestContext, value: unknown): Promise<void> | undefined {
+  try {
+    checkErrorValue(value);
+    const sending = sendValue(ctx.req, ctx.res, value, ctx.res.statusCode, ctx);
+    if (sending !== undefined) return sending.then(undefined, (err) => answerError(app, ctx, err));
+  } catch (err) {
+    return answerError(app, ctx, err);
+  }
+  return undefined;
 }
 
 /** Routes a request: the route, or undefined when an answer (redirect, 404, 405, 415, preflight) is sent. */
@@ -140,14 +202,7 @@ async function readArgs(app: App, ctx: RequestContext, route: Route | undefined)
 /** Parameters check, hooks and handler: the value to send. Throws for an error page. */
 export async function runRoute(app: App, ctx: RequestContext, route: Route, routeParams: Record<string, unknown> | undefined): Promise<unknown> {
   const was = ctx.was;
-  if (routeParams) {
-    // URL parameters come first in args, as in Skitai.
-    const body = ctx.args;
-    ctx.args = createArgs();
-    for (const k in routeParams) ctx.args[k] = routeParams[k];
-    for (const k in body) addArg(ctx.args, k, body[k]);
-  }
-  if (route.params) checkParams(route.params, ctx.args);
+  prepareArgs(ctx, route, routeParams);
   // Without any listener, the event checks below are skipped as a whole.
   const events = app.events.size === 0 ? undefined : app.events;
   let value: unknown;
@@ -185,12 +240,28 @@ export async function runRoute(app: App, ctx: RequestContext, route: Route, rout
     }
     if (events?.has(AppEvents.requestFinished)) await events.emit(AppEvents.requestFinished, [was]).catch(() => undefined);
   }
-  // A response body with an error status and no body gets the error page.
+  checkErrorValue(value);
+  return value;
+}
+
+/** URL parameters first in args (as in Skitai), then the query and body; the declared parameters checked. */
+function prepareArgs(ctx: RequestContext, route: Route, routeParams: Record<string, unknown> | undefined): void {
+  if (routeParams !== undefined && routeParams !== NO_PARAMS) {
+    const body = ctx.args;
+    const args = createArgs();
+    for (const k in routeParams) args[k] = routeParams[k];
+    for (const k in body) addArg(args, k, body[k]);
+    ctx.args = args;
+  }
+  if (route.params) checkParams(route.params, ctx.args);
+}
+
+/** A response value with an error status and no body gets the error page: thrown as an HttpError. */
+function checkErrorValue(value: unknown): void {
   if (value instanceof ResponseValue && value.status >= 400 && (value.body === undefined || value.body === null || value.body === '')) {
     const headers = value.headers === undefined ? undefined : Object.fromEntries((Array.isArray(value.headers) ? value.headers : Object.entries(value.headers)).map(([k, v]) => [k, String(v)]));
     throw new HttpError(value.status, undefined, { headers });
   }
-  return value;
 }
 
 /** An error page: the app's error handler for the status, else the kernel's page (HTML or JSON). */
@@ -217,7 +288,7 @@ export async function answerError(app: App, ctx: RequestContext, err: unknown): 
     try {
       const value = await handler(ctx.was, info);
       if (value !== undefined && value !== null) {
-        await sendValue(req, res, value, status, () => undefined);
+        await sendValue(req, res, value, status, undefined);
         return;
       }
     } catch (e) {

@@ -101,44 +101,50 @@ function toChunk(v: unknown): string | Buffer {
   return JSON.stringify(v);
 }
 
+/** What sendValue tells right before a head goes out (the App's request: session and mbox cookies). */
+export interface HeadListener {
+  commit(success: boolean): void;
+}
+
+/** The Content-Type to add (the handler's own, set on `res`, wins), with `head` told first. */
+function typeHeader(res: ServerResponse, status: number, type: string, head: HeadListener | undefined): OutgoingHttpHeaders {
+  if (head !== undefined) head.commit(status < 400);
+  return res.hasHeader('content-type') ? {} : { 'Content-Type': type };
+}
+
 /**
- * Sends what a handler returned. `before` runs right before the head goes out (cookies of
- * the session and message box). Returns when the body is written.
+ * Sends what a handler returned. `head` is told right before the head goes out (cookies of
+ * the session and message box). Returns a promise only for the kinds that stream.
  */
-export function sendValue(req: IncomingMessage, res: ServerResponse, value: unknown, status: number, before: (status: number) => void): Promise<void> | undefined {
+export function sendValue(req: IncomingMessage, res: ServerResponse, value: unknown, status: number, head: HeadListener | undefined): Promise<void> | undefined {
   if (res.headersSent || res.writableEnded) return;
-  if (value instanceof ResponseValue) {
-    applyHeaders(res, value.headers);
-    return sendValue(req, res, value.body, value.status, before);
-  }
-  const head = (type: string): OutgoingHttpHeaders => {
-    before(status);
-    if (!res.hasHeader('content-type')) return { 'Content-Type': type };
-    return {};
-  };
-  if (value === undefined || value === null) {
-    sendBody(req, res, status, head('text/html; charset=utf-8'), '');
+  if (typeof value === 'string') {
+    sendBody(req, res, status, typeHeader(res, status, 'text/html; charset=utf-8', head), value);
     return;
   }
-  if (typeof value === 'string') {
-    sendBody(req, res, status, head('text/html; charset=utf-8'), value);
+  if (value instanceof ResponseValue) {
+    applyHeaders(res, value.headers);
+    return sendValue(req, res, value.body, value.status, head);
+  }
+  if (value === undefined || value === null) {
+    sendBody(req, res, status, typeHeader(res, status, 'text/html; charset=utf-8', head), '');
     return;
   }
   if (Buffer.isBuffer(value) || value instanceof Uint8Array) {
-    sendBody(req, res, status, head('application/octet-stream'), toChunk(value));
+    sendBody(req, res, status, typeHeader(res, status, 'application/octet-stream', head), toChunk(value));
     return;
   }
-  if (value instanceof FileValue) return sendFile(req, res, value, status, before);
+  if (value instanceof FileValue) return sendFile(req, res, value, status, head);
   if (isReadable(value)) {
-    const headers = head('application/octet-stream');
+    const headers = typeHeader(res, status, 'application/octet-stream', head);
     return streamOut(req, res, status, headers, Readable.from(value as any));
   }
   if (isAsyncIterable(value) || isIterator(value)) {
-    const headers = head('text/html; charset=utf-8');
+    const headers = typeHeader(res, status, 'text/html; charset=utf-8', head);
     return streamOut(req, res, status, headers, Readable.from(mapChunks(value as AsyncIterable<unknown>)));
   }
   // Objects, arrays, numbers, booleans, ApiResponse: JSON.
-  sendBody(req, res, status, head('application/json; charset=utf-8'), JSON.stringify(value));
+  sendBody(req, res, status, typeHeader(res, status, 'application/json; charset=utf-8', head), JSON.stringify(value));
 }
 
 async function* mapChunks(source: AsyncIterable<unknown> | Iterable<unknown>): AsyncGenerator<string | Buffer> {
@@ -195,7 +201,7 @@ async function streamOut(req: IncomingMessage, res: ServerResponse, status: numb
   if (!res.destroyed) res.end();
 }
 
-async function sendFile(req: IncomingMessage, res: ServerResponse, file: FileValue, status: number, before: (status: number) => void): Promise<void> {
+async function sendFile(req: IncomingMessage, res: ServerResponse, file: FileValue, status: number, head: HeadListener | undefined): Promise<void> {
   let stat;
   try {
     stat = await fs.stat(file.path);
@@ -203,7 +209,7 @@ async function sendFile(req: IncomingMessage, res: ServerResponse, file: FileVal
     throw new HttpError(404, `${path.basename(file.path)} was not found`);
   }
   if (!stat.isFile()) throw new HttpError(404, `${path.basename(file.path)} was not found`);
-  before(status);
+  head?.commit(status < 400);
   if (!res.hasHeader('content-type')) res.setHeader('Content-Type', file.mimetype ?? mimeType(file.path));
   if (file.filename) res.setHeader('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file.filename)}`);
   res.setHeader('Content-Length', stat.size);

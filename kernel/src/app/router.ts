@@ -69,7 +69,8 @@ export class Rule {
   }
 }
 
-const NO_PARAMS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+/** The params of every literal rule's match (shared: never written to). */
+export const NO_PARAMS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 function decodeSegment(raw: string): string {
   if (!raw.includes('%')) return raw;
