@@ -12,7 +12,7 @@ import { kCtx, RequestContext } from './context.js';
 import { answerPreflight, applyCors, corsPolicy, isPreflight, type CorsPolicy } from './cors.js';
 import { AppEvents } from './events.js';
 import { HttpError, statusOf } from './http-error.js';
-import { addArg, checkParams, createArgs, parseUrlEncoded } from './params.js';
+import { addArg, checkParams, parseUrlEncoded } from './params.js';
 import { ResponseValue, sendValue } from './response.js';
 import type { Route } from './route.js';
 import { NO_PARAMS } from './router.js';
@@ -247,11 +247,10 @@ export async function runRoute(app: App, ctx: RequestContext, route: Route, rout
 /** URL parameters first in args (as in Skitai), then the query and body; the declared parameters checked. */
 function prepareArgs(ctx: RequestContext, route: Route, routeParams: Record<string, unknown> | undefined): void {
   if (routeParams !== undefined && routeParams !== NO_PARAMS) {
+    // A match's params are a fresh args object: with no query or body they are the args.
     const body = ctx.args;
-    const args = createArgs();
-    for (const k in routeParams) args[k] = routeParams[k];
-    for (const k in body) addArg(args, k, body[k]);
-    ctx.args = args;
+    for (const k in body) addArg(routeParams, k, body[k]);
+    ctx.args = routeParams;
   }
   if (route.params) checkParams(route.params, ctx.args);
 }

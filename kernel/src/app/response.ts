@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { acceptsGzip, isCompressible, sendBody } from '../http/compress.js';
+import { acceptsGzip, isCompressible, sendTyped } from '../http/compress.js';
 import { ApiResponse } from './api.js';
 import { HttpError } from './http-error.js';
 import { mimeType } from './mime.js';
@@ -106,10 +106,15 @@ export interface HeadListener {
   commit(success: boolean): void;
 }
 
-/** The Content-Type to add (the handler's own, set on `res`, wins), with `head` told first. */
-function typeHeader(res: ServerResponse, status: number, type: string, head: HeadListener | undefined): OutgoingHttpHeaders {
+/** The Content-Type to send, undefined when the handler set its own on `res`; `head` is told first. */
+function typeFor(res: ServerResponse, status: number, type: string, head: HeadListener | undefined): string | undefined {
   if (head !== undefined) head.commit(status < 400);
-  return res.hasHeader('content-type') ? {} : { 'Content-Type': type };
+  return res.hasHeader('content-type') ? undefined : type;
+}
+
+function typeHeader(res: ServerResponse, status: number, type: string, head: HeadListener | undefined): OutgoingHttpHeaders {
+  const t = typeFor(res, status, type, head);
+  return t === undefined ? {} : { 'Content-Type': t };
 }
 
 /**
@@ -119,7 +124,7 @@ function typeHeader(res: ServerResponse, status: number, type: string, head: Hea
 export function sendValue(req: IncomingMessage, res: ServerResponse, value: unknown, status: number, head: HeadListener | undefined): Promise<void> | undefined {
   if (res.headersSent || res.writableEnded) return;
   if (typeof value === 'string') {
-    sendBody(req, res, status, typeHeader(res, status, 'text/html; charset=utf-8', head), value);
+    sendTyped(req, res, status, typeFor(res, status, 'text/html; charset=utf-8', head), value);
     return;
   }
   if (value instanceof ResponseValue) {
@@ -127,11 +132,11 @@ export function sendValue(req: IncomingMessage, res: ServerResponse, value: unkn
     return sendValue(req, res, value.body, value.status, head);
   }
   if (value === undefined || value === null) {
-    sendBody(req, res, status, typeHeader(res, status, 'text/html; charset=utf-8', head), '');
+    sendTyped(req, res, status, typeFor(res, status, 'text/html; charset=utf-8', head), '');
     return;
   }
   if (Buffer.isBuffer(value) || value instanceof Uint8Array) {
-    sendBody(req, res, status, typeHeader(res, status, 'application/octet-stream', head), toChunk(value));
+    sendTyped(req, res, status, typeFor(res, status, 'application/octet-stream', head), toChunk(value));
     return;
   }
   if (value instanceof FileValue) return sendFile(req, res, value, status, head);
@@ -144,7 +149,7 @@ export function sendValue(req: IncomingMessage, res: ServerResponse, value: unkn
     return streamOut(req, res, status, headers, Readable.from(mapChunks(value as AsyncIterable<unknown>)));
   }
   // Objects, arrays, numbers, booleans, ApiResponse: JSON.
-  sendBody(req, res, status, typeHeader(res, status, 'application/json; charset=utf-8', head), JSON.stringify(value));
+  sendTyped(req, res, status, typeFor(res, status, 'application/json; charset=utf-8', head), JSON.stringify(value));
 }
 
 async function* mapChunks(source: AsyncIterable<unknown> | Iterable<unknown>): AsyncGenerator<string | Buffer> {

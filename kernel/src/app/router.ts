@@ -1,5 +1,6 @@
 // Rule compiling, matching and URL building. Rules without parameters live in a Map (one
 // lookup for the common case); rules with parameters are tried in registration order.
+import { createArgs } from './params.js';
 
 export type ParamType = 'string' | 'int' | 'float' | 'path';
 
@@ -47,7 +48,8 @@ export class Rule {
     if (this.literal) return path === this.source ? {} : undefined;
     const m = this.regexp!.exec(path);
     if (!m) return undefined;
-    const out: Record<string, unknown> = {};
+    // An args object (see params.ts): the App hands it to the handler as it is.
+    const out: Record<string, unknown> = createArgs();
     for (let i = 0; i < this.params.length; i++) {
       const p = this.params[i]!;
       const raw = m[i + 1]!;

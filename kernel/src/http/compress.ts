@@ -68,6 +68,25 @@ export function sendBody(req: IncomingMessage, res: ServerResponse, status: numb
   else res.end(data);
 }
 
+/**
+ * sendBody for a body whose Content-Type the caller knows (undefined: it is set on `res`
+ * already). A body too small to compress, the common answer, goes out with its whole head in
+ * one object literal: no header walks, one hidden class.
+ */
+export function sendTyped(req: IncomingMessage, res: ServerResponse, status: number, type: string | undefined, body: string | Buffer): void {
+  const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+  if (length > COMPRESS_THRESHOLD || res.hasHeader('server')) {
+    sendBody(req, res, status, type === undefined ? {} : { 'Content-Type': type }, body);
+    return;
+  }
+  const server = getServerHeader();
+  res.writeHead(status, type === undefined
+    ? { 'Content-Length': length, Server: server }
+    : { 'Content-Type': type, 'Content-Length': length, Server: server });
+  if (req.method === 'HEAD') res.end();
+  else res.end(body);
+}
+
 const kWrapped = Symbol('skitai.compress');
 
 /**
