@@ -127,6 +127,12 @@ export function sendValue(req: IncomingMessage, res: ServerResponse, value: unkn
     sendTyped(req, res, status, typeFor(res, status, 'text/html; charset=utf-8', head), value);
     return;
   }
+  // A plain object or an array (the usual API answer) is JSON: no other checks.
+  const proto = typeof value === 'object' && value !== null ? Object.getPrototypeOf(value) : undefined;
+  if ((proto === Object.prototype && !isIterator(value) && !isAsyncIterable(value)) || proto === Array.prototype) {
+    sendTyped(req, res, status, typeFor(res, status, 'application/json; charset=utf-8', head), JSON.stringify(value));
+    return;
+  }
   if (value instanceof ResponseValue) {
     applyHeaders(res, value.headers);
     return sendValue(req, res, value.body, value.status, head);
