@@ -1,4 +1,5 @@
 // Message encodings: none (text stays a string, binary a Buffer), JSON, XML-RPC.
+import { Buffer } from 'node:buffer';
 import { parseMethodCall, parseParams, serializeFault, serializeMethodResponse, type MethodCall } from '@skitai/kernel';
 import type { WsEncoding } from './types.js';
 
@@ -14,13 +15,14 @@ export class DecodeError extends Error {}
 /** An XML-RPC message is a methodCall ({ method, params }) or a list of values (<params>, <methodResponse>). */
 export type XmlRpcMessage = MethodCall | unknown[];
 
-function asText(data: Buffer | ArrayBuffer | Buffer[]): string {
+/** A text message as a string. */
+export function asText(data: Buffer | ArrayBuffer | Buffer[]): string {
   if (Buffer.isBuffer(data)) return data.toString(); // no argument: node's utf8 fast path
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   return Buffer.from(data).toString('utf8');
 }
 
-function asBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
+export function asBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);

@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { sendError, SkitaiResponse, type SkitaiRequest } from '@skitai/kernel';
-import { PendingUpgrade, plainDispatch, setPending, type WsServer } from './server.js';
+import { holdSocket, PendingUpgrade, plainDispatch, setPending, takeSocket, type WsServer } from './server.js';
 import { WebSocketService } from './service.js';
 import type { PlainWsHandlers, WsConfig } from './types.js';
 
@@ -122,7 +122,7 @@ export function onUpgrade(server: WsServer, req: SkitaiRequest, socket: Duplex, 
   }
 
   const res = new SkitaiResponse(req);
-  res.assignSocket(socket as Socket);
+  holdSocket(res, socket as Socket);
   res.shouldKeepAlive = false;
   res.setHeader('Server', `Skitai/${kernel.version}`);
   const pending = new PendingUpgrade(server, req, socket, head, res);
@@ -143,6 +143,12 @@ export function onUpgrade(server: WsServer, req: SkitaiRequest, socket: Duplex, 
   socket.once('close', () => {
     clearTimeout(pending.timer);
     server.pending.delete(pending);
+    if (pending.state === 'pending' && takeSocket(res)) {
+      // Gone during the handshake: the response closes as if it had had the socket all along.
+      res.destroyed = true;
+      (res as unknown as { _closed: boolean })._closed = true;
+      res.emit('close');
+    }
   });
   pending.timer = setTimeout(() => {
     if (pending.state !== 'pending') return;

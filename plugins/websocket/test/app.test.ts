@@ -68,6 +68,18 @@ describe('App WebSocket routes', { timeout: 30_000 }, () => {
       open: () => `open in ${(importedWas as unknown as AppWas).request.path}`,
       message: () => (importedWas as unknown as AppWas).request.path,
     }));
+    // Echoes: the handler gives back the very message (the received bytes go back as they came).
+    app.route('/same', wsRoute({ mode: 'simple' }, (_was, m) => m));
+    app.route('/same-async', wsRoute({ mode: 'simple' }, async (_was, m) => m));
+    app.route('/slow-init', wsRoute({}, {
+      init: async (was) => {
+        was.res.once('close', () => events.push('handshake response closed'));
+        was.req.socket.destroy(); // the connection is lost while init still works
+        await sleep(100);
+        return undefined;
+      },
+      message: (_was, m) => m,
+    }));
     s = await serve([['/', app]], { wasContext: true });
   });
   after(() => s.close());
@@ -261,6 +273,34 @@ describe('App WebSocket routes', { timeout: 30_000 }, () => {
     } finally {
       await plain.close();
     }
+  });
+
+  test('an echo goes back as the same text (multi-byte too), binary as binary; an empty message sends nothing', async () => {
+    for (const path of ['/same', '/same-async']) {
+      const c = await open(`${s.url}${path}`);
+      for (const t of ['Hello World', 'héllo wörld ✓ 😀', '', 'last']) c.send(t);
+      c.send(Buffer.from([0, 1, 2, 255]));
+      const got = await c.waitFor(4);
+      assert.deepEqual(got.slice(0, 3), ['Hello World', 'héllo wörld ✓ 😀', 'last'], path);
+      assert.ok(Buffer.isBuffer(got[3]) && got[3].equals(Buffer.from([0, 1, 2, 255])), `${path}: binary stays binary`);
+      await sleep(50);
+      assert.equal(c.messages.length, 4, `${path}: nothing for the empty message`);
+      c.terminate();
+    }
+  });
+
+  test('a connection lost during the handshake: the upgrade response closes, nothing is accepted', async () => {
+    const stats = websocketServer(s.kernel)!.stats;
+    const accepted = stats.accepted;
+    const key = Buffer.alloc(16, 7).toString('base64');
+    const { text, closed } = await raw(s.port, `GET /slow-init HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    assert.equal(text, '');
+    assert.ok(closed);
+    await sleep(200);
+    assert.ok(events.includes('handshake response closed'), JSON.stringify(events));
+    assert.equal(stats.accepted, accepted);
+    // A refusal still answers with its status (the response gets the socket at its first write).
+    assert.equal((await refusedStatus(`${s.url}/init?token=bad`)).status, 401);
   });
 
   test('the server counts what it accepted and refused', () => {

@@ -87,6 +87,30 @@ describe('limits', { timeout: 60_000 }, () => {
     }
   });
 
+  test('keep-alive: a client that keeps sending is not pinged; the ping follows its last message by the keep-alive', async () => {
+    const s = await serve([['/', echoApp({ keepAlive: 0.3 })]], { pingTimeout: 5 });
+    try {
+      const c = await open(`${s.url}/echo`, { autoPong: false });
+      const pings: number[] = [];
+      c.ws.on('ping', () => pings.push(Date.now()));
+      let last = 0;
+      for (let i = 0; i < 8; i++) {
+        c.send(`m${i}`);
+        last = Date.now();
+        await sleep(100);
+      }
+      await c.waitFor(8);
+      assert.equal(pings.length, 0, 'no ping while messages come');
+      const deadline = Date.now() + 2000;
+      while (pings.length === 0 && Date.now() < deadline) await sleep(20);
+      assert.equal(pings.length, 1, 'pinged once the messages stopped');
+      assert.ok(pings[0]! - last >= 290, `pinged a keep-alive after the last message (${pings[0]! - last} ms)`);
+      c.terminate();
+    } finally {
+      await s.close();
+    }
+  });
+
   test("backpressure 'close': a client that stops reading is cut once maxBufferedAmount is queued", async (t) => {
     const app = new App();
     const result = { sent: 0, refusedAt: -1 };
