@@ -12,6 +12,7 @@ import { load as httpLoad, wsLoad, h2Load, h2loadAvailable, wrkAvailable, autoca
 import http2 from 'node:http2';
 import { nginxBinary, nginxVersion } from './lib/nginx.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
+import { runInstructions, valgrindAvailable } from './lib/instructions.mjs';
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 
@@ -38,6 +39,22 @@ options:
   --profile          instead of the table: run each Skitai server of the scenarios once under
                      node --cpu-prof and print its hottest frames (bench/profiles/)
   --profile-all      the same for the node baselines too (nginx is never profiled)
+  --instructions     instead of req/s: CPU instructions per request of every node server of the
+                     scenarios, counted by valgrind's callgrind (two runs agree within ~0-2 %,
+                     whatever else the machine does; req/s ratios here are only good to ~+-0.15,
+                     see BENCHMARKS.md for what the count leaves out: system calls). Each
+                     server runs under valgrind (start-up not counted), gets its first-answer
+                     check, N warm-up requests then N measured ones over ONE keep-alive
+                     connection, one at a time (static-1m: N/10; websocket: echoed messages).
+                     nginx is not measured; idle, workers and http2 are not run. 25-60 s per
+                     server, two at a time. Writes bench/results/instructions.{md,json}; with
+                     --update-md it prints the table to paste instead of writing BENCHMARKS.md.
+                     Needs valgrind (apt-get install -y valgrind; installed as root)
+  --requests N       with --instructions: measured requests per server, and as many warm-up
+                     ones (default 5000; --short 1000)
+  --jobs N           with --instructions: servers under valgrind at the same time (default 2)
+  --repeat N         with --instructions: run each server N times and keep the lowest count
+                     (the notes give every run): a V8 JIT state sometimes adds ~7 % to one run
   --update-md        write the table into BENCHMARKS.md between its bench markers
   --no-install       never apt-get install missing tools, even as root
   --no-snapshot      import the live kernel/dist instead of a copy taken at the start
@@ -64,6 +81,10 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--profile') opt.profile = true;
   else if (a === '--profile-all') { opt.profile = true; opt.profileAll = true; }
   else if (a === '--update-md') opt.updateMd = true;
+  else if (a === '--instructions') opt.instructions = true;
+  else if (a === '--requests') opt.requests = num();
+  else if (a === '--jobs') opt.jobs = num();
+  else if (a === '--repeat') opt.repeat = num();
   else if (a === '--no-install') opt.install = false;
   else if (a === '--force') opt.force = true;
   else if (a === '--no-snapshot') opt.snapshot = false;
@@ -81,6 +102,11 @@ opt.idleRounds = opt.short ? 1 : 2;
 opt.retries ??= opt.short ? 0 : 2;
 opt.snapshot ??= true;
 opt.quietWait ??= opt.short || opt.nice < 0 ? 0 : 20;
+opt.requests ??= opt.short ? 1000 : 5000;
+opt.warmupRequests = opt.requests;
+opt.jobs ??= 2;
+opt.repeat ??= 1;
+if (opt.instructions && opt.profile) die('--instructions and --profile are two different modes: choose one');
 
 function die(msg) { console.error(msg); process.exit(2); }
 const log = (...a) => console.error(...a);
@@ -102,6 +128,16 @@ function aptInstall(pkgs) {
   return r.status === 0;
 }
 
+let valgrind = null;
+if (opt.instructions) {
+  // Only valgrind is needed: no load generator, nothing pinned (the counts do not depend on it).
+  valgrind = valgrindAvailable();
+  if (!valgrind && aptInstall(['valgrind'])) valgrind = valgrindAvailable();
+  if (!valgrind) {
+    die(isRoot && opt.install ? 'valgrind could not be installed: apt-get update && apt-get install -y valgrind'
+      : `valgrind is not installed: ${isRoot ? '' : 'as root, '}apt-get install -y valgrind${opt.install ? '' : ' (or run without --no-install as root)'}`);
+  }
+} else {
 const needNginx = selected.some((s) => s.name.startsWith('static') || s.name === 'proxy');
 const missing = [];
 if (!wrkAvailable() && opt.tool !== 'autocannon') missing.push('wrk');
@@ -109,12 +145,13 @@ if (needNginx && !nginxBinary()) missing.push('nginx');
 if (!tasksetAvailable()) missing.push('util-linux');
 if (selected.some((s) => s.loader === 'h2load') && !h2loadAvailable()) missing.push('nghttp2-client');
 if (missing.length) aptInstall(missing);
+}
 
-let tool = opt.tool || (wrkAvailable() ? 'wrk' : 'autocannon');
+let tool = opt.instructions ? 'valgrind' : opt.tool || (wrkAvailable() ? 'wrk' : 'autocannon');
 if (tool === 'wrk' && !wrkAvailable()) die('wrk is not installed: apt-get install -y wrk (or --tool autocannon)');
 if (tool === 'autocannon' && !autocannonPath()) die('autocannon is not installed (root devDependency): npm install');
 if (!opt.tool && tool === 'autocannon') log('note: wrk is not installed (apt-get install -y wrk); using autocannon, which is slower and may bound the fastest servers');
-if (!tasksetAvailable()) log('WARNING: taskset is missing (apt-get install -y util-linux): servers and load generator are NOT pinned');
+if (!tasksetAvailable() && !opt.instructions) log('WARNING: taskset is missing (apt-get install -y util-linux): servers and load generator are NOT pinned');
 
 const nginx = nginxBinary();
 const nginxMissing = 'nginx is not installed: apt-get install -y nginx (Debian) to get the nginx baseline';
@@ -219,9 +256,9 @@ const median = (xs) => {
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 };
 
-async function verify(port, p, check) {
+async function verify(port, p, check, timeoutMs = 5000) {
   const ac = new AbortController();
-  const t = setTimeout(() => ac.abort(), 5000);
+  const t = setTimeout(() => ac.abort(), timeoutMs);
   try {
     const r = await fetch(`http://127.0.0.1:${port}${p}`, { signal: ac.signal });
     const body = Buffer.from(await r.arrayBuffer());
@@ -250,11 +287,19 @@ function verifyH2(port, p) {
   });
 }
 
-async function launch(sc, srv, cpus, extraCtx = {}) {
+/**
+ * Start one scenario server and check its first answer. lo (the --instructions mode):
+ * wrap(spec) -> the command to run instead (under valgrind) or {skip}; readyTimeoutMs;
+ * checkTimeoutMs; verify(h) -> null or why, instead of the WebSocket check.
+ */
+async function launch(sc, srv, cpus, extraCtx = {}, lo = {}) {
   const port = await freePort();
-  const spec = srv.spec({ ...ctx, ...extraCtx }, port);
+  let spec = srv.spec({ ...ctx, ...extraCtx }, port);
+  // with wrap, a spec that skips itself is nginx's (node servers skip once started)
+  if (spec.skip && lo.wrap) return { skip: 'not measured (not a node process)', notNode: true };
   if (spec.skip) return { skip: spec.skip };
-  const h = await startServer({ name: srv.id, cpus, openFiles: sc.kind === 'idle', ...spec });
+  if (lo.wrap) { spec = lo.wrap(spec); if (spec.skip) return spec; }
+  const h = await startServer({ name: srv.id, cpus, openFiles: sc.kind === 'idle', ...spec, ...(lo.readyTimeoutMs ? { timeoutMs: lo.readyTimeoutMs } : {}) });
   if (h.skip || h.error) return h;
   if (sc.requireWorkers && srv.workers > 1) {
     await sleep(1500);
@@ -262,10 +307,11 @@ async function launch(sc, srv, cpus, extraCtx = {}) {
     if (n < 2) { await h.stop(); return { skip: `the kernel does not fork workers yet (kernel.start({ workers: ${srv.workers} }) left 1 process; issue 4)` }; }
   }
   try { await waitForPort(h.port, 10000); } catch { /* verify says why */ }
-  const bad = sc.loader === 'ws-echo'
+  const bad = lo.verify ? await lo.verify(h)
+    : sc.loader === 'ws-echo'
     ? await wsLoad({ url: `ws://127.0.0.1:${h.port}${sc.path}`, seconds: 1, connections: 1, cpus: null, check: true }).catch((e) => e.message)
     : sc.loader === 'h2load' ? await verifyH2(h.port, sc.path)
-    : await verify(h.port, sc.path, sc.check);
+    : await verify(h.port, sc.path, sc.check, lo.checkTimeoutMs);
   if (bad) { await h.stop(); return { error: `${srv.id}: ${bad}` }; }
   return h;
 }
@@ -559,7 +605,7 @@ function targetLines(results) {
 function machine() {
   const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model;
   const mem = (os.totalmem() / 2 ** 30).toFixed(1);
-  const wrkV = tool === 'wrk' ? (spawnSync('wrk', ['-v'], { encoding: 'utf8' }).stdout || '').split('\n')[0].split(' [')[0] : 'autocannon';
+  const wrkV = tool === 'wrk' ? (spawnSync('wrk', ['-v'], { encoding: 'utf8' }).stdout || '').split('\n')[0].split(' [')[0] : tool;
   return `${os.cpus().length} CPUs (${cpu}), ${mem} GiB RAM, Linux ${os.release()}, Node ${process.version}, ${wrkV}${nginx ? ', nginx ' + nginxVersion(nginx) : ''}`;
 }
 
@@ -575,7 +621,16 @@ const loadavgAtStart = os.loadavg().map((x) => x.toFixed(2)).join(' ');
 const cmdline = `npm run bench${argv.length ? ' -- ' + argv.join(' ') : ''}`;
 log(`skitai bench: ${cmdline}`);
 log(`  ${machine()}`);
-log(`  servers on CPU ${SERVER_CPUS}, ${tool} on CPU ${LOAD_CPUS}; ${opt.rounds} rounds x ${opt.duration} s, warm-up ${opt.warmup} s, ${opt.connections} connections`);
+if (!opt.instructions) log(`  servers on CPU ${SERVER_CPUS}, ${tool} on CPU ${LOAD_CPUS}; ${opt.rounds} rounds x ${opt.duration} s, warm-up ${opt.warmup} s, ${opt.connections} connections`);
+
+if (opt.instructions) {
+  const code = await runInstructions({
+    selected, opt, ctx, tmp, launch, log, gitHead, cmdline, valgrind,
+    outDir: path.join(BENCH_DIR, 'results'),
+    pending: async (sc) => (opt.force && opt.names.includes(sc.name) ? null : (await sc.pending?.()) || null),
+  });
+  process.exit(code);
+}
 
 const results = [];
 const profiles = [];
