@@ -87,7 +87,7 @@ export function formatRequestLine(ctx: RequestLogContext, req: SkitaiRequest, re
   const requestBytes = contentLength !== undefined ? Number(contentLength) || 0 : req.bodyBytes;
   const socket = req.socket;
   const headerLength = (res as any)._header ? (res as any)._header.length : 0;
-  const responseBytes = socket ? Math.max(0, socket.bytesWritten - res.socketBytesAtStart - headerLength) : 0;
+  const responseBytes = socket ? Math.max(0, socket.bytesWritten - (res.socketBytesAtStart ?? 0) - headerLength) : 0;
   const line = `${dateTime(now)} ${bare(socket?.remoteAddress)} ${bare(h.host)} ${bare(req.method)} ${bare(req.originalUrl || req.url)} ` +
     `HTTP/${req.httpVersion} ${requestBytes} ${res.statusCode} ${responseBytes} ${req.gtxnId} ${req.ltxnId} ` +
     `${quoted(req.user)} ${bearer(h.authorization)} ${quoted(h.referer)} ${quoted(h['user-agent'])} ` +
