@@ -107,7 +107,7 @@ async function measureServer({ sc, srv, deps, idx, requests, warmup }) {
     return {
       ...spec,
       cmd: 'valgrind',
-      args: ['--tool=callgrind', `--callgrind-out-file=${out}`, '--smc-check=all-non-file', '--instr-atstart=no',
+      args: ['--tool=callgrind', `--callgrind-out-file=${out}`, '--separate-threads=yes', '--smc-check=all-non-file', '--instr-atstart=no',
         `--vgdb-prefix=${prefix}`, spec.cmd, ...spec.args],
     };
   };
@@ -154,15 +154,20 @@ async function measureServer({ sc, srv, deps, idx, requests, warmup }) {
     const exited = await Promise.race([h.exited.then(() => true), sleep(EXIT_MS).then(() => false)]);
     if (!exited) throw new Error(`did not exit within ${EXIT_MS / 1000} s of SIGTERM`);
     h = null;
-    if (!fs.existsSync(out)) throw new Error('valgrind wrote no callgrind file');
-    const total = readTotals(out);
-    fs.rmSync(out, { force: true });
+    // One file per thread (out-01 is the main thread, where requests are served; the others
+    // are V8's compiler and GC helper threads).
+    const files = fs.readdirSync(tmp).filter((f) => f.startsWith(`${path.basename(out)}-`)).map((f) => path.join(tmp, f)).sort();
+    if (!files.length) throw new Error('valgrind wrote no callgrind file');
+    const total = readTotals(files[0]);
+    const allThreads = files.reduce((sum, f) => sum + readTotals(f), 0);
+    for (const f of files) fs.rmSync(f, { force: true });
     const notes = [];
     if (reconnected) notes.push(`the server closed the idle connection after the warm-up: the measured ${unitOf(sc)}s include ${reconnected} new connection(s)`);
     return {
       ...row,
       instructions: total,
       perRequest: total / requests,
+      allThreadsPerRequest: allThreads / requests,
       requests,
       warmup,
       seconds: { start: (tReady - t0) / 1000, warmup: (tWarm - tReady) / 1000, measured: (tm1 - tm0) / 1000, total: (performance.now() - t0) / 1000 },
@@ -230,8 +235,8 @@ async function measureScenario(sc, deps) {
 const unitOf = (sc) => (sc.loader === 'ws-echo' ? 'message' : 'request');
 const fmtInt = (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '-');
 const fmtRatio = (v) => (Number.isFinite(v) ? v.toFixed(2) : '-');
-const HEAD = ['scenario', 'server', 'instructions per request', 'ratio (lower is better)', 'measured', 'notes'];
-const NUMERIC = (i) => i === 2 || i === 3;
+const HEAD = ['scenario', 'server', 'instructions per request (main thread)', 'ratio (lower is better)', 'all threads', 'measured', 'notes'];
+const NUMERIC = (i) => i === 2 || i === 3 || i === 4;
 
 /** The ratio reference: the baseline (first server) when measured, else the first measured row. */
 function reference(res) {
@@ -244,7 +249,7 @@ function reference(res) {
 function tableRows(results) {
   const lines = [];
   for (const { sc, res } of results) {
-    if (res.skip) { lines.push([sc.name, '(skipped)', '-', '-', '-', res.skip]); continue; }
+    if (res.skip) { lines.push([sc.name, '(skipped)', '-', '-', '-', '-', res.skip]); continue; }
     const ref = reference(res);
     res.rows.forEach((row, i) => {
       const ok = Number.isFinite(row.perRequest);
@@ -258,6 +263,7 @@ function tableRows(results) {
         name,
         ok ? `${fmtInt(row.perRequest)}${sc.loader === 'ws-echo' ? ' /message' : ''}` : '-',
         ok && ref ? fmtRatio(row.perRequest / ref.row.perRequest) : '-',
+        ok ? fmtInt(row.allThreadsPerRequest) : '-',
         ok ? `${fmtInt(row.requests)} ${unitOf(sc)}s` : '-',
         row.notNode ? note : row.skipped ? `skipped: ${note}` : row.failed ? `FAILED: ${note}` : note,
       ]);
@@ -352,7 +358,7 @@ export async function runInstructions(deps) {
   const targets = targetLines(results);
   const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model;
   const header = `${finished.toISOString().slice(0, 16).replace('T', ' ')} UTC, \`${cmdline}\` at commit ${gitHead} (built packages ${opt.snapshot ? `snapshot ${snap}` : snap}), Node ${process.version}, ${valgrind} (callgrind), ${opt.warmupRequests} warm-up + ${opt.requests} measured requests per server${opt.repeat > 1 ? `, ${opt.repeat} runs each (the lowest count kept)` : ''} (static-1m: ${Math.round(SCALE['static-1m'] * 100)} % of that) over one keep-alive connection, one request at a time; ${os.cpus().length} CPUs (${cpu}), Linux ${os.release()}`;
-  const legend = 'Instructions per request (WebSocket: per echoed message) counted by valgrind --tool=callgrind in the server process only (all its threads; the load client and was-get\'s backend are not counted); ratio = server / baseline, lower is better.';
+  const legend = 'Instructions per request (WebSocket: per echoed message) counted by valgrind --tool=callgrind in the server process\'s main thread, where requests are served (the load client and was-get\'s backend are not counted); ratio = server / baseline, lower is better. "all threads" adds V8\'s compiler and GC helper threads: mostly JIT compiling that is still going on after the warm-up under valgrind, which a long native run has finished.';
 
   console.log('\n' + header);
   console.log(legend + '\n');
@@ -377,7 +383,7 @@ export async function runInstructions(deps) {
     results: results.map(({ sc, res }) => ({
       scenario: sc.name, unit: unitOf(sc), skip: res.skip,
       rows: res.rows?.map((r) => ({
-        server: r.server, instructionsPerRequest: r.perRequest ?? null, instructions: r.instructions ?? null,
+        server: r.server, instructionsPerRequest: r.perRequest ?? null, allThreadsPerRequest: r.allThreadsPerRequest ?? null, instructions: r.instructions ?? null,
         requests: r.requests ?? null, warmup: r.warmup ?? null, seconds: r.seconds ?? null,
         runs: r.runs ?? null, note: r.note, skipped: !!r.skipped, failed: !!r.failed, notNode: !!r.notNode,
       })),
