@@ -57,6 +57,7 @@ export const scenarios = [
     servers: [
       { id: 'node:http', spec: nodeServer('node-http.mjs', 'hello', none) },
       { id: 'fastify', spec: nodeServer('fastify.mjs', 'hello', none) },
+      { id: 'node:http, Content-Length + Server', spec: nodeServer('node-http.mjs', 'hello-cl', none) },
       { id: 'skitai App route', subject: true, spec: nodeServer('skitai.mjs', 'app-hello', none) },
       { id: 'skitai (req,res) mount', subject: true, spec: nodeServer('skitai.mjs', 'handler', none) },
     ],

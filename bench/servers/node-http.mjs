@@ -1,4 +1,4 @@
-// Baseline: bare node:http. Kinds: hello, json, idle.
+// Baseline: bare node:http. Kinds: hello, hello-cl, json, idle.
 import http from 'node:http';
 import { args, ready, onStop, HELLO, user } from './common.mjs';
 
@@ -8,6 +8,12 @@ const USERS = /^\/users\/(\d+)$/;
 const handlers = {
   hello(req, res) {
     res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end(HELLO);
+  },
+  // The same answer as the App route's (Content-Length instead of chunked, a Server header):
+  // what node:http itself costs for it, with no framework. For information, no target.
+  'hello-cl'(req, res) {
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 11, server: 'Skitai' });
     res.end(HELLO);
   },
   json(req, res) {
