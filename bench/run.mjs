@@ -12,6 +12,7 @@ import { load as httpLoad, wsLoad, h2Load, h2loadAvailable, wrkAvailable, autoca
 import http2 from 'node:http2';
 import { nginxBinary, nginxVersion } from './lib/nginx.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
+import { markdownTable, textTable } from './lib/table.mjs';
 import { runInstructions, valgrindAvailable } from './lib/instructions.mjs';
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -564,22 +565,6 @@ function tableRows(results) {
 const HEAD = ['scenario', 'server', 'req/s (median)', 'p99 ms', 'peak RSS MiB', 'ratio', 'server CPU %', 'req per CPU-s', 'ratio per CPU-s', 'notes'];
 const NUMERIC = (i) => i >= 2 && i <= 8;
 
-function markdownTable(lines) {
-  const esc = (s) => String(s).replace(/\|/g, '\\|');
-  return [
-    `| ${HEAD.join(' | ')} |`,
-    `|${HEAD.map((h, i) => (NUMERIC(i) ? '---:' : '---')).join('|')}|`,
-    ...lines.map((l) => `| ${l.map(esc).join(' | ')} |`),
-  ].join('\n');
-}
-
-function textTable(lines) {
-  const all = [HEAD, ...lines];
-  const w = HEAD.map((_, i) => Math.max(...all.map((l) => String(l[i]).length)));
-  const fmt = (l) => l.map((c, i) => (NUMERIC(i) ? String(c).padStart(w[i]) : String(c).padEnd(w[i]))).join('  ').trimEnd();
-  return [fmt(HEAD), w.map((n) => '-'.repeat(n)).join('  '), ...lines.map(fmt)].join('\n');
-}
-
 function targetLines(results) {
   const out = [];
   for (const { sc, res } of results) {
@@ -666,13 +651,13 @@ const finished = new Date();
 const header = `${finished.toISOString().slice(0, 16).replace('T', ' ')} UTC, \`${cmdline}\` at commit ${gitHead}, ${tool}, ${opt.rounds} interleaved rounds x ${opt.duration} s (warm-up ${opt.warmup} s), ${opt.connections} connections (static-1m: 32), servers pinned to CPU ${SERVER_CPUS}, load to CPU ${LOAD_CPUS}${opt.nice ? `, nice ${opt.nice}` : ''}, load average at start ${loadavgAtStart}`;
 console.log('\n' + header);
 console.log(machine() + '\n');
-console.log(textTable(lines));
+console.log(textTable(HEAD, NUMERIC, lines));
 console.log('\ntargets:\n' + (targets.length ? targets.map((t) => '  ' + t).join('\n') : '  (none in these scenarios)'));
 
 const md = [
   `Run: ${header}.`, '',
   `Machine: ${machine()}.`, '',
-  markdownTable(lines), '',
+  markdownTable(HEAD, NUMERIC, lines), '',
   'Targets (ratios from this run):', '',
   ...targets.map((t) => `- ${t}`),
 ].join('\n');

@@ -23,6 +23,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { httpClient, wsClient } from '../clients/sequential.mjs';
+import { markdownTable, textTable } from './table.mjs';
 
 const READY_MS = 120_000;      // a server not ready under valgrind in this time is failed
 const ANSWER_MS = 60_000;      // no complete answer to one request in this time: failed
@@ -272,22 +273,6 @@ function tableRows(results) {
   return lines;
 }
 
-function markdownTable(lines) {
-  const esc = (s) => String(s).replace(/\|/g, '\\|');
-  return [
-    `| ${HEAD.join(' | ')} |`,
-    `|${HEAD.map((h, i) => (NUMERIC(i) ? '---:' : '---')).join('|')}|`,
-    ...lines.map((l) => `| ${l.map(esc).join(' | ')} |`),
-  ].join('\n');
-}
-
-function textTable(lines) {
-  const all = [HEAD, ...lines];
-  const w = HEAD.map((_, i) => Math.max(...all.map((l) => String(l[i]).length)));
-  const fmt = (l) => l.map((c, i) => (NUMERIC(i) ? String(c).padStart(w[i]) : String(c).padEnd(w[i]))).join('  ').trimEnd();
-  return [fmt(HEAD), w.map((n) => '-'.repeat(n)).join('  '), ...lines.map(fmt)].join('\n');
-}
-
 /**
  * The scenarios' targets restated on instructions: a req/s target `>= m x baseline` becomes
  * `instructions <= baseline / m`, i.e. the instruction ratio must be <= 1/m.
@@ -362,13 +347,13 @@ export async function runInstructions(deps) {
 
   console.log('\n' + header);
   console.log(legend + '\n');
-  console.log(textTable(lines));
+  console.log(textTable(HEAD, NUMERIC, lines));
   console.log('\ntargets (restated on instructions):\n' + (targets.length ? targets.map((t) => '  ' + t).join('\n') : '  (none in these scenarios)'));
 
   const md = [
     `Run: ${header}.`, '',
     legend, '',
-    markdownTable(lines), '',
+    markdownTable(HEAD, NUMERIC, lines), '',
     'Targets restated on instructions (a req/s target `>= m x baseline` becomes `instructions <= baseline / m`):', '',
     ...(targets.length ? targets.map((t) => `- ${t}`) : ['- (none in these scenarios)']),
   ].join('\n');
