@@ -128,8 +128,8 @@ export function sendValue(req: IncomingMessage, res: ServerResponse, value: unkn
     return;
   }
   // A plain object or an array (the usual API answer) is JSON: no other checks.
-  const proto = typeof value === 'object' && value !== null ? Object.getPrototypeOf(value) : undefined;
-  if ((proto === Object.prototype && !isIterator(value) && !isAsyncIterable(value)) || proto === Array.prototype) {
+  // (`constructor`, not Object.getPrototypeOf: that one is a runtime call.)
+  if (typeof value === 'object' && value !== null && (((value as object).constructor === Object && !isIterator(value) && !isAsyncIterable(value)) || Array.isArray(value))) {
     sendTyped(req, res, status, typeFor(res, status, 'application/json; charset=utf-8', head), JSON.stringify(value));
     return;
   }

@@ -15,6 +15,7 @@ export class Rule {
   readonly params: RuleParam[] = [];
   readonly literal: boolean;
   readonly regexp: RegExp | undefined;
+  private readonly bySegment: boolean;
   /** Literal text and parameter slots, for building URLs. */
   private readonly parts: (string | RuleParam)[] = [];
 
@@ -41,11 +42,17 @@ export class Rule {
     pattern += escapeRegExp(tail);
     this.literal = this.params.length === 0;
     this.regexp = this.literal ? undefined : new RegExp(`^${pattern}$`);
+    // Parameters that each fill a whole segment (the common rule) are matched by walking the
+    // path: no RegExp run, no match array, ints read without parseInt (a runtime call). Other
+    // shapes (a `path` parameter, text around a parameter in its segment) keep the RegExp.
+    this.bySegment = !this.literal && this.parts.every((part, i, parts) => typeof part === 'string' ||
+      (part.type !== 'path' && (parts[i - 1] as string).endsWith('/') && ((parts[i + 1] as string) === '' || (parts[i + 1] as string).startsWith('/'))));
   }
 
   /** Matches a decoded path; returns the typed parameters or undefined. */
   match(path: string): Record<string, unknown> | undefined {
     if (this.literal) return path === this.source ? {} : undefined;
+    if (this.bySegment) return this.matchSegments(path);
     const m = this.regexp!.exec(path);
     if (!m) return undefined;
     // An args object (see params.ts): the App hands it to the handler as it is.
@@ -56,6 +63,36 @@ export class Rule {
       out[p.name] = p.type === 'int' ? Number.parseInt(raw, 10) : p.type === 'float' ? Number.parseFloat(raw) : decodeSegment(raw);
     }
     return out;
+  }
+
+  private matchSegments(path: string): Record<string, unknown> | undefined {
+    const parts = this.parts;
+    const out: Record<string, unknown> = createArgs();
+    let pos = 0;
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      if (typeof part === 'string') {
+        if (!path.startsWith(part, pos)) return undefined;
+        pos += part.length;
+        continue;
+      }
+      let end = path.indexOf('/', pos);
+      if (end === -1) end = path.length;
+      if (end === pos) return undefined;
+      let value: unknown;
+      if (part.type === 'int') {
+        value = readInt(path, pos, end);
+        if (value === undefined) return undefined;
+      } else {
+        const raw = path.slice(pos, end);
+        if (part.type === 'string') value = decodeSegment(raw);
+        else if (FLOAT.test(raw)) value = Number.parseFloat(raw);
+        else return undefined;
+      }
+      out[part.name] = value;
+      pos = end;
+    }
+    return pos === path.length ? out : undefined;
   }
 
   /** Builds the path: positional values fill the rule's parameters in order, then named ones. */
@@ -73,6 +110,24 @@ export class Rule {
 
 /** The params of every literal rule's match (shared: never written to). */
 export const NO_PARAMS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
+const FLOAT = /^-?\d+(?:\.\d+)?$/;
+
+/** What `-?\d+` matches in path[start, end), as Number.parseInt reads it; undefined if not. */
+function readInt(path: string, start: number, end: number): number | undefined {
+  const negative = path.charCodeAt(start) === 45; /* - */
+  let i = negative ? start + 1 : start;
+  if (i === end) return undefined;
+  // Past 15 digits a double loses digits: parseInt rounds those as it always did.
+  if (end - i > 15) return /^-?\d+$/.test(path.slice(start, end)) ? Number.parseInt(path.slice(start, end), 10) : undefined;
+  let n = 0;
+  for (; i < end; i++) {
+    const c = path.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+    n = n * 10 + (c - 48);
+  }
+  return negative ? -n : n;
+}
 
 function decodeSegment(raw: string): string {
   if (!raw.includes('%')) return raw;

@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { App } from '../../src/app/index.js';
+import { Rule } from '../../src/app/router.js';
 import { serve, type Served } from '../../test-support/app-server.js';
 
 let s: Served;
@@ -126,4 +127,33 @@ test('URL building honours the mount point, within and across apps', async () =>
   assert.equal((await get(b.add)).text, '50');
   assert.equal((await get(b.other)).text, 'q=Your Name');
   assert.equal(app.urlFor('add', 1, 2), '/math/add?num1=1&num2=2');
+});
+
+test('rules matched segment by segment agree with their RegExp, case by case', () => {
+  // The segment walker (whole-segment parameters) must say what the rule's RegExp says.
+  const cases: [string, string[]][] = [
+    ['/users/<int:id>', ['/users/42', '/users/-7', '/users/007', '/users/-0', '/users/4a', '/users/', '/users/42/', '/users/-', '/users/+1',
+      '/users/12345678901234567890', '/users/1234567890123456789a', '/users/42x', '/usersx/42', '/users//42']],
+    ['/a/<x>/b/<float:f>', ['/a/h%20i/b/1.5', '/a/hi/b/1.', '/a/hi/b/1', '/a/hi/b/.5', '/a/hi/b/-2.25', '/a/%E0%A4%A/b/1', '/a/hi/c/1']],
+    ['/<a>/<b>', ['/x/y', '/x//y', '/x/y/', '/x', '/']],
+    ['/u/<int:id>/posts', ['/u/3/posts', '/u/3/postsX', '/u/3/post', '/u//posts']],
+  ];
+  for (const [source, paths] of cases) {
+    const rule = new Rule(source);
+    assert.equal((rule as unknown as { bySegment: boolean }).bySegment, true, source);
+    for (const p of paths) {
+      const m = rule.regexp!.exec(p);
+      const expected = m ? Object.fromEntries(rule.params.map((param, i) => {
+        const raw = m[i + 1]!;
+        return [param.name, param.type === 'int' ? Number.parseInt(raw, 10) : param.type === 'float' ? Number.parseFloat(raw) : (() => { try { return decodeURIComponent(raw); } catch { return raw; } })()];
+      })) : undefined;
+      const got = rule.match(p);
+      assert.deepEqual(got === undefined ? undefined : { ...got }, expected, `${source} against ${p}`);
+    }
+  }
+  // Shapes the walker does not take keep the RegExp.
+  for (const source of ['/f-<id>.txt', '/p/<path:rest>', '/x<a>/y']) {
+    assert.equal((new Rule(source) as unknown as { bySegment: boolean }).bySegment, false, source);
+  }
+  assert.deepEqual({ ...new Rule('/p/<path:rest>').match('/p/a/b')! }, { rest: 'a/b' });
 });
