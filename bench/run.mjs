@@ -12,7 +12,7 @@ import { load as httpLoad, wsLoad, h2Load, h2loadAvailable, wrkAvailable, autoca
 import http2 from 'node:http2';
 import { nginxBinary, nginxVersion } from './lib/nginx.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
-import { markdownTable, textTable } from './lib/table.mjs';
+import { fmtInt, fmtRatio, markdownTable, textTable } from './lib/table.mjs';
 import { runInstructions, valgrindAvailable } from './lib/instructions.mjs';
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -530,10 +530,9 @@ async function profileServers(sc) {
 }
 
 // ---------------------------------------------------------------- table
-const fmtRps = (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '-');
+const fmtRps = fmtInt;
 const fmtMs = (v) => (Number.isFinite(v) ? v.toFixed(2) : '-');
 const fmtMiB = (kib) => (Number.isFinite(kib) && kib > 0 ? (kib / 1024).toFixed(1) : '-');
-const fmtRatio = (v) => (Number.isFinite(v) ? v.toFixed(2) : '-');
 
 function tableRows(results) {
   const lines = [];

@@ -12,7 +12,7 @@
 //   node bench/clients/sequential.mjs http://127.0.0.1:PORT/path [--requests N]
 //   node bench/clients/sequential.mjs ws://127.0.0.1:PORT/path [--requests N]
 import net from 'node:net';
-import crypto from 'node:crypto';
+import { maskedTextFrame, upgradeRequest } from './ws-wire.mjs';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 
@@ -184,20 +184,13 @@ class WsSequential extends Sequential {
     super(o);
     this.path = o.path;
     this.payload = Buffer.from(o.payload ?? 'Hello World');
-    const mask = crypto.randomBytes(4);
-    const f = Buffer.alloc(6 + this.payload.length);
-    f[0] = 0x81; // FIN + text
-    f[1] = 0x80 | this.payload.length; // masked, length < 126
-    mask.copy(f, 2);
-    for (let i = 0; i < this.payload.length; i++) f[6 + i] = this.payload[i] ^ mask[i & 3];
-    this.message = f;
+    this.message = maskedTextFrame(this.payload);
   }
 
   reset() { this.buf = Buffer.alloc(0); this.upgraded = false; }
 
   handshake() {
-    const key = crypto.randomBytes(16).toString('base64');
-    return this.exchange(`GET ${this.path} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    return this.exchange(upgradeRequest(this.path, `${this.host}:${this.port}`));
   }
 
   feed(d) {

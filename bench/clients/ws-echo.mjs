@@ -3,7 +3,7 @@
 // each reply is timed. Prints {"rps", "p99ms", "p50ms", "total", "errors"} as JSON.
 // usage: node ws-echo.mjs ws://127.0.0.1:PORT/path [--seconds 10] [--connections 50] [--depth 4] [--check]
 import net from 'node:net';
-import crypto from 'node:crypto';
+import { maskedTextFrame, upgradeRequest } from './ws-wire.mjs';
 import process from 'node:process';
 
 const url = new URL(process.argv[2]);
@@ -16,16 +16,7 @@ for (let i = 3; i < process.argv.length; i++) {
 if (opt.check) { opt.connections = 1; opt.depth = 1; }
 
 const PAYLOAD = Buffer.from('Hello World');
-function frame(payload) {
-  const mask = crypto.randomBytes(4);
-  const f = Buffer.alloc(6 + payload.length);
-  f[0] = 0x81; // FIN + text
-  f[1] = 0x80 | payload.length; // masked, length < 126
-  mask.copy(f, 2);
-  for (let i = 0; i < payload.length; i++) f[6 + i] = payload[i] ^ mask[i & 3];
-  return f;
-}
-const FRAME = frame(PAYLOAD);
+const FRAME = maskedTextFrame(PAYLOAD);
 
 let lat = new Float64Array(1 << 20);
 let n = 0, errors = 0, bad = 0;
@@ -44,8 +35,7 @@ function connection() {
     let upgraded = false;
     const send = () => { sent.push(performance.now()); s.write(FRAME); };
     s.on('connect', () => {
-      const key = crypto.randomBytes(16).toString('base64');
-      s.write(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+      s.write(upgradeRequest(`${url.pathname}${url.search}`, url.host));
     });
     s.on('data', (d) => {
       buf = buf.length ? Buffer.concat([buf, d]) : d;

@@ -23,7 +23,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { httpClient, wsClient } from '../clients/sequential.mjs';
-import { markdownTable, textTable } from './table.mjs';
+import { fmtInt, fmtRatio, markdownTable, textTable } from './table.mjs';
 
 const READY_MS = 120_000;      // a server not ready under valgrind in this time is failed
 const ANSWER_MS = 60_000;      // no complete answer to one request in this time: failed
@@ -234,8 +234,6 @@ async function measureScenario(sc, deps) {
 
 // ---------------------------------------------------------------- table
 const unitOf = (sc) => (sc.loader === 'ws-echo' ? 'message' : 'request');
-const fmtInt = (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '-');
-const fmtRatio = (v) => (Number.isFinite(v) ? v.toFixed(2) : '-');
 const HEAD = ['scenario', 'server', 'instructions per request (main thread)', 'ratio (lower is better)', 'all threads', 'measured', 'notes'];
 const NUMERIC = (i) => i === 2 || i === 3 || i === 4;
 

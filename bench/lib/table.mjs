@@ -1,6 +1,9 @@
 // The two table forms every mode prints: Markdown (for BENCHMARKS.md and results/*.md) and
 // aligned text (stdout). `numeric(i)` says which columns are right-aligned.
 
+export const fmtInt = (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '-');
+export const fmtRatio = (v) => (Number.isFinite(v) ? v.toFixed(2) : '-');
+
 export function markdownTable(head, numeric, lines) {
   const esc = (s) => String(s).replace(/\|/g, '\\|');
   return [

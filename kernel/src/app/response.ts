@@ -82,6 +82,11 @@ export function createResponseFn(res: ServerResponse): ResponseFn {
   return fn;
 }
 
+/** A plain object or an array. (`constructor`, not Object.getPrototypeOf: that one is a runtime call.) */
+function isPlainData(v: any): boolean {
+  return typeof v === 'object' && v !== null && ((v.constructor === Object && !isIterator(v) && !isAsyncIterable(v)) || Array.isArray(v));
+}
+
 function isReadable(v: any): v is NodeJS.ReadableStream {
   return v !== null && typeof v === 'object' && typeof v.pipe === 'function' && typeof v.on === 'function';
 }
@@ -127,32 +132,29 @@ export function sendValue(req: IncomingMessage, res: ServerResponse, value: unkn
     sendTyped(req, res, status, typeFor(res, status, 'text/html; charset=utf-8', head), value);
     return;
   }
-  // A plain object or an array (the usual API answer) is JSON: no other checks.
-  // (`constructor`, not Object.getPrototypeOf: that one is a runtime call.)
-  if (typeof value === 'object' && value !== null && (((value as object).constructor === Object && !isIterator(value) && !isAsyncIterable(value)) || Array.isArray(value))) {
-    sendTyped(req, res, status, typeFor(res, status, 'application/json; charset=utf-8', head), JSON.stringify(value));
-    return;
-  }
-  if (value instanceof ResponseValue) {
-    applyHeaders(res, value.headers);
-    return sendValue(req, res, value.body, value.status, head);
-  }
-  if (value === undefined || value === null) {
-    sendTyped(req, res, status, typeFor(res, status, 'text/html; charset=utf-8', head), '');
-    return;
-  }
-  if (Buffer.isBuffer(value) || value instanceof Uint8Array) {
-    sendTyped(req, res, status, typeFor(res, status, 'application/octet-stream', head), toChunk(value));
-    return;
-  }
-  if (value instanceof FileValue) return sendFile(req, res, value, status, head);
-  if (isReadable(value)) {
-    const headers = typeHeader(res, status, 'application/octet-stream', head);
-    return streamOut(req, res, status, headers, Readable.from(value as any));
-  }
-  if (isAsyncIterable(value) || isIterator(value)) {
-    const headers = typeHeader(res, status, 'text/html; charset=utf-8', head);
-    return streamOut(req, res, status, headers, Readable.from(mapChunks(value as AsyncIterable<unknown>)));
+  // A plain object or an array (the usual API answer) goes straight to JSON.
+  if (!isPlainData(value)) {
+    if (value instanceof ResponseValue) {
+      applyHeaders(res, value.headers);
+      return sendValue(req, res, value.body, value.status, head);
+    }
+    if (value === undefined || value === null) {
+      sendTyped(req, res, status, typeFor(res, status, 'text/html; charset=utf-8', head), '');
+      return;
+    }
+    if (Buffer.isBuffer(value) || value instanceof Uint8Array) {
+      sendTyped(req, res, status, typeFor(res, status, 'application/octet-stream', head), toChunk(value));
+      return;
+    }
+    if (value instanceof FileValue) return sendFile(req, res, value, status, head);
+    if (isReadable(value)) {
+      const headers = typeHeader(res, status, 'application/octet-stream', head);
+      return streamOut(req, res, status, headers, Readable.from(value as any));
+    }
+    if (isAsyncIterable(value) || isIterator(value)) {
+      const headers = typeHeader(res, status, 'text/html; charset=utf-8', head);
+      return streamOut(req, res, status, headers, Readable.from(mapChunks(value as AsyncIterable<unknown>)));
+    }
   }
   // Objects, arrays, numbers, booleans, ApiResponse: JSON.
   sendTyped(req, res, status, typeFor(res, status, 'application/json; charset=utf-8', head), JSON.stringify(value));
