@@ -19,6 +19,15 @@ function plain(req, res) {
   res.end(HELLO);
 }
 
+/** A plugin package's factory (`name` or default export), or a skip line saying why not. */
+async function pluginFactory(pkg, name) {
+  let mod;
+  try { mod = await import(pkg); } catch (e) { skip(`${pkg} cannot be imported: ${e.message}`); }
+  const factory = mod[name] ?? mod.default;
+  if (typeof factory !== 'function') skip(`${pkg} exports no ${name}() plugin factory yet (bench/servers/skitai.mjs expects one)`);
+  return factory;
+}
+
 function needApp() {
   if (typeof App !== 'function') skip('App is not exported by @skitai/kernel yet (issue 3, App framework)');
   return new App();
@@ -52,20 +61,12 @@ switch (a.kind) {
   }
   case 'http2': {
     // The http2 plugin's API is not known yet here: h2c on the kernel's port is what this needs.
-    let mod;
-    try { mod = await import('@skitai/http2'); } catch (e) { skip(`@skitai/http2 cannot be imported: ${e.message}`); }
-    const factory = mod.http2 ?? mod.default;
-    if (typeof factory !== 'function') skip('@skitai/http2 exports no http2() plugin factory yet (bench/servers/skitai.mjs expects one)');
-    kernel.use(factory({ h2c: true }));
+    kernel.use((await pluginFactory('@skitai/http2', 'http2'))({ h2c: true }));
     kernel.mount('/', plain);
     break;
   }
   case 'proxy': {
-    let mod;
-    try { mod = await import('@skitai/gateway'); } catch (e) { skip(`@skitai/gateway cannot be imported: ${e.message}`); }
-    const factory = mod.gateway ?? mod.default;
-    if (typeof factory !== 'function') skip('@skitai/gateway exports no gateway() plugin factory yet (bench/servers/skitai.mjs expects one)');
-    kernel.use(factory());
+    kernel.use((await pluginFactory('@skitai/gateway', 'gateway'))());
     const b = new URL(a.backend);
     kernel.alias('@backend', 'http', [`${b.hostname}:${b.port}`]);
     kernel.mount('/', '@backend');
