@@ -1,0 +1,2 @@
+// Not built yet: this package is a placeholder.
+export {};

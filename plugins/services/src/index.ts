@@ -1,0 +1,2 @@
+// Being moved out of the kernel: see the kernel package for now.
+export {};
