@@ -7,7 +7,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const testRoots = ['kernel/dist/test', 'test/dist/src'];
+const testRoots = ['kernel/dist/test', 'lib/xmlrpc/dist/test', 'test/dist/src'];
 for (const plugin of fs.existsSync(path.join(root, 'plugins')) ? fs.readdirSync(path.join(root, 'plugins')) : []) {
   testRoots.push(`plugins/${plugin}/dist/test`);
 }

@@ -6,6 +6,6 @@ export async function loadKernel() {
   } catch (e) {
     return { reason: `@skitai/kernel cannot be imported (build it: npx tsc -b): ${String(e.message).split('\n')[0]}` };
   }
-  if (typeof mod.Kernel !== 'function') return { reason: '@skitai/kernel does not export Kernel yet (issue 2)' };
+  if (typeof mod.Kernel !== 'function') return { reason: '@skitai/kernel exports no Kernel' };
   return mod;
 }

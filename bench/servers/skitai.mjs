@@ -12,7 +12,8 @@ import { loadKernel } from './skitai-load.mjs';
 const a = args();
 const mod = await loadKernel();
 if (!mod.Kernel) skip(mod.reason);
-const { Kernel, App } = mod;
+const { Kernel } = mod;
+const { App } = await import('@skitai/app').catch(() => ({}));
 
 function plain(req, res) {
   res.writeHead(200, { 'content-type': 'text/plain' });
@@ -29,7 +30,7 @@ async function pluginFactory(pkg, name) {
 }
 
 function needApp() {
-  if (typeof App !== 'function') skip('App is not exported by @skitai/kernel yet (issue 3, App framework)');
+  if (typeof App !== 'function') skip('@skitai/app cannot be imported (build it: npx tsc -b)');
   return new App();
 }
 
@@ -66,6 +67,7 @@ switch (a.kind) {
     break;
   }
   case 'proxy': {
+    kernel.use((await pluginFactory('@skitai/services', 'services'))());
     kernel.use((await pluginFactory('@skitai/gateway', 'gateway'))());
     const b = new URL(a.backend);
     kernel.alias('@backend', 'http', [`${b.hostname}:${b.port}`]);
@@ -99,6 +101,7 @@ switch (a.kind) {
     break;
   }
   case 'wasget': {
+    kernel.use((await pluginFactory('@skitai/services', 'services'))({ wasContext: false }));
     const app = needApp();
     const backend = a.backend;
     app.route('/', async (was) => {

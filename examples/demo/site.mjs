@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { App } from '@skitai/kernel';
+import { App } from '@skitai/app';
 
 export function createSiteApp(options = {}) {
   // Templates in site/templates; uploads are files on disk beside the script (var/uploads).

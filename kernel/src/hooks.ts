@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Kernel } from './kernel.js';
 import type { SkitaiRequest } from './http/request.js';
 import type { SkitaiResponse } from './http/response.js';
-import type { MountEntry, RequestHandler } from './mount/table.js';
+import type { Mountable, MountEntry, RequestHandler } from './mount/table.js';
 import type { LogRecord } from './log/request-log.js';
 
 export interface ListeningInfo {
@@ -29,6 +29,11 @@ export interface KernelHooks {
   readonly request: AsyncSeriesBailHook<[SkitaiRequest, SkitaiResponse], boolean | void>;
   /** An HTTP upgrade (WebSocket, h2c). Return true once the tap owns the socket. */
   readonly upgrade: SyncBailHook<[SkitaiRequest, Duplex, Buffer], boolean | void>;
+  /**
+   * At start, for a mount whose target is a string the kernel does not serve itself (an
+   * `@alias`, a scheme of a plugin's): a tap returns the handler or Mountable that serves it.
+   */
+  readonly resolveMount: AsyncSeriesBailHook<[MountEntry], RequestHandler | Mountable | void>;
   /** At start, once per mount: a feature may wrap the handler (no per-request cost otherwise). */
   readonly wrapHandler: SyncWaterfallHook<[RequestHandler, MountEntry]>;
   /** A reload was asked for (SIGHUP in a worker, or kernel.reload()). */
@@ -52,6 +57,7 @@ export function createHooks(): KernelHooks {
     listening: new AsyncSeriesHook<[ListeningInfo]>(['info']),
     request: new AsyncSeriesBailHook<[SkitaiRequest, SkitaiResponse], boolean | void>(['req', 'res']),
     upgrade: new SyncBailHook<[SkitaiRequest, Duplex, Buffer], boolean | void>(['req', 'socket', 'head']),
+    resolveMount: new AsyncSeriesBailHook<[MountEntry], RequestHandler | Mountable | void>(['mount']),
     wrapHandler: new SyncWaterfallHook<[RequestHandler, MountEntry]>(['handler', 'mount']),
     reload: new AsyncSeriesHook<[Kernel]>(['kernel']),
     workerStart: new AsyncSeriesHook<[string]>(['workerId']),

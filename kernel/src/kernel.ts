@@ -8,6 +8,10 @@ import { createHooks, type KernelHooks } from './hooks.js';
 import { PluginRegistry } from './plugin/registry.js';
 import type { Plugin } from './plugin/contract.js';
 import { Was, WasRegistry, type WasFactory } from './was.js';
+import { AliasRegistry, type AliasOptions } from './alias/registry.js';
+import { ProcessModel, type BroadcastListener, type CriticalPointOptions, type ProcessRole } from './process/model.js';
+import type { BackgroundProcessOptions } from './process/background.js';
+import type { Pref } from './process/pref.js';
 import { MountTable, type MountEntry, type MountOptions, type MountTarget, type RequestHandler } from './mount/table.js';
 import { resolveMountTarget } from './mount/resolve.js';
 import { createHttpServer, drainServer } from './http/server.js';
@@ -16,6 +20,7 @@ import { sendError } from './http/error-page.js';
 import { acceptsGzip, compressResponse } from './http/compress.js';
 import { framingError, refuseLargeBody } from './http/guard.js';
 import type { SkitaiRequest } from './http/request.js';
+import type { Mountable } from './mount/table.js';
 import { getServerHeader, setServerHeader, type SkitaiResponse } from './http/response.js';
 import { createStaticHandler } from './static/handler.js';
 import { Logs } from './log/logger.js';
@@ -52,6 +57,20 @@ export interface Listening {
   port: number;
 }
 
+/** The kernel's settings, read by plugins through `kernel.getSettings()`. Times in ms. */
+export interface KernelSettings {
+  keepAliveTimeout: number;
+  requestTimeout: number;
+  headersTimeout: number;
+  maxHeaderSize: number;
+  maxClientBodySize: number;
+  stopDeadline: number;
+  /** Idle backend connections older than this are closed and reopened (setBackendKeepAlive). */
+  backendKeepAlive: number;
+  /** Most results kept by the backend services' result cache (setMaxRcache). */
+  maxRcache: number;
+}
+
 function seconds(name: string, value: number): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw codes.SKT_INVALID_OPTION(name, value, 'seconds, 0 or more');
   return value * 1000;
@@ -67,6 +86,8 @@ export class Kernel {
   readonly hooks: KernelHooks = createHooks();
   readonly mounts = new MountTable();
   readonly plugins = new PluginRegistry();
+  /** Backend aliases: `kernel.alias(...)` records them; plugins register the types they serve. */
+  readonly aliases = new AliasRegistry();
   /** Debug mode: tracebacks in 500 pages. */
   debug = false;
   /** 'M' for a single process; the process model sets 'W0', 'W1' ... in workers. */
@@ -76,14 +97,16 @@ export class Kernel {
   server: http.Server | undefined;
 
   private phase: Phase = 'idle';
-  private readonly wasRegistry = new WasRegistry();
-  private readonly settings = {
+  private readonly wasRegistry = new WasRegistry((name, first, second) => codes.SKT_WAS_EXTENSION_DUPLICATE(name, first, second));
+  private readonly settings: KernelSettings = {
     keepAliveTimeout: 30_000,
     requestTimeout: 30_000,
     headersTimeout: 20_000,
     maxHeaderSize: 16 * 1024,
     maxClientBodySize: 32 * 1024 * 1024,
     stopDeadline: 10_000,
+    backendKeepAlive: 1_200_000,
+    maxRcache: 300,
   };
   private readonly maxAges: Array<[string, number]> = [];
   private readonly logOffPatterns: string[] = [];
@@ -101,16 +124,22 @@ export class Kernel {
 
   // ---- configuration -------------------------------------------------------------------
 
-  /** Adds a plugin; validation (duplicates, dependencies, kernel range) happens at start. */
+  /**
+   * Adds a plugin. The `was` members it declares are claimed now (a name another plugin or
+   * app owns is refused here); duplicates, dependencies and the kernel range are checked at start.
+   */
   use<O>(plugin: Plugin<O>, options?: O): this {
     this.idle('use a plugin');
     this.plugins.add(plugin, options);
+    if (plugin.was) this.wasRegistry.claim(plugin.was, plugin.name);
     return this;
   }
 
   /** Mounts a static folder, a (req, res) handler, an App, or a module / package name. */
   mount(point: string, target: MountTarget, options: MountOptions = {}): this {
     this.idle('mount');
+    const claims = typeof target === 'object' && target !== null ? (target as Mountable).was : undefined;
+    if (claims) this.wasRegistry.claim(claims.members, claims.owner);
     this.mounts.add(point, target, options);
     return this;
   }
@@ -161,10 +190,23 @@ export class Kernel {
     return this;
   }
 
-  /** Adds `was.<name>`, built lazily once per request by `factory`. */
+  /**
+   * Adds `was.<name>`, built lazily once per request by `factory`. `owner` names who adds it
+   * (a plugin's name): a name that the kernel or another owner has is refused, naming both.
+   */
   extendWas<T>(name: string, factory: WasFactory<T>, owner = 'the application'): this {
-    this.wasRegistry.define(name, factory, owner, (first) => codes.SKT_WAS_EXTENSION_DUPLICATE(name, first, owner));
+    this.wasRegistry.define(name, factory, owner);
     return this;
+  }
+
+  /** Every `was` member claimed or defined by plugins and apps, with its owner. */
+  wasMembers(): Map<string, string> {
+    return this.wasRegistry.list();
+  }
+
+  /** The settings (timeouts in ms, sizes in bytes), for plugins; change them with the set* methods. */
+  getSettings(): Readonly<KernelSettings> {
+    return this.settings;
   }
 
   /** The per-request service object for a request. */
@@ -195,22 +237,15 @@ export class Kernel {
     return path.resolve(this.getswd(), ...parts);
   }
 
-  // --- process model (issue 4): kernel methods ---
-  /** @internal Set when kernel/src/process/ loads (the package index loads it). */
-  static processModelFactory: ((kernel: Kernel) => import('./process/model.js').ProcessModel) | undefined;
-  private processModelState: import('./process/model.js').ProcessModel | undefined;
+  private processModelState: ProcessModel | undefined;
 
   /** The process model's state for this kernel: role, shared keys, messenger, background processes. */
-  get processModel(): import('./process/model.js').ProcessModel {
-    if (this.processModelState === undefined) {
-      if (!Kernel.processModelFactory) throw new Error('@skitai/kernel: the process model is not loaded (import it through the package index)');
-      this.processModelState = Kernel.processModelFactory(this);
-    }
-    return this.processModelState;
+  get processModel(): ProcessModel {
+    return (this.processModelState ??= new ProcessModel(this));
   }
 
   /** 'single' (one process), 'master' (of workers, serves nothing) or 'worker'. */
-  get processRole(): import('./process/model.js').ProcessRole {
+  get processRole(): ProcessRole {
     return this.processModel.role;
   }
 
@@ -218,7 +253,7 @@ export class Kernel {
    * Skitai's set_worker_critical_point: a worker over `cpuPercent` of one core for `continuous`
    * intervals of `interval` seconds in a row is replaced (the new worker first). interval 0: off.
    */
-  setWorkerCriticalPoint(options: import('./process/model.js').CriticalPointOptions = {}): this {
+  setWorkerCriticalPoint(options: CriticalPointOptions = {}): this {
     this.processModel.setCriticalPoint(options);
     return this;
   }
@@ -254,7 +289,7 @@ export class Kernel {
   }
 
   /** Listens to broadcasts and messages sent to this process. Returns the function that stops listening. */
-  onBroadcast(listener: import('./process/model.js').BroadcastListener): () => void {
+  onBroadcast(listener: BroadcastListener): () => void {
     return this.processModel.onBroadcast(listener);
   }
 
@@ -263,7 +298,7 @@ export class Kernel {
    * once, in the master's care (or beside a single process), restarted with a backoff when it
    * dies, stopped with the server. Call it from a plugin's apply() or before run().
    */
-  registerProcess(name: string, entry: string | URL, options: import('./process/background.js').BackgroundProcessOptions = {}): this {
+  registerProcess(name: string, entry: string | URL, options: BackgroundProcessOptions = {}): this {
     this.processModel.register(name, entry, options);
     return this;
   }
@@ -274,7 +309,7 @@ export class Kernel {
    * worker starts) the app's `bootstrap(pref)` runs, then pref's properties override the app's
    * and `pref.config` is merged over `app.config`.
    */
-  pref(init?: Record<string, unknown>): import('./process/pref.js').Pref {
+  pref(init?: Record<string, unknown>): Pref {
     return this.processModel.pref(init);
   }
 
@@ -287,40 +322,31 @@ export class Kernel {
   shutdownServer(): void {
     this.processModel.requestShutdown();
   }
-  // --- end process model ---
-
-  // --- backend services (issue 5) ---
-  /** @internal Set by ./services/index.js (loaded by the package index): builds a kernel's backend services. */
-  static backendServicesFactory: ((kernel: Kernel) => import('./services/manager.js').BackendServices) | undefined;
-  private backendServices: import('./services/manager.js').BackendServices | undefined;
-
-  /** The `was` backend services (aliases, pools, result cache, last-updated keys), built on first use. */
-  get services(): import('./services/manager.js').BackendServices {
-    if (this.backendServices === undefined) {
-      if (Kernel.backendServicesFactory === undefined) throw new Error("backend services: import '@skitai/kernel' (the package index) first");
-      this.backendServices = Kernel.backendServicesFactory(this);
-    }
-    return this.backendServices;
-  }
-
-  /** A backend alias: `alias('@api', 'http', ['10.0.0.1:5000 2', 'user:pw@10.0.0.2:5000'], { role, source, ssl })`. */
-  alias(name: string, type: string, members: string | readonly string[], options?: import('./services/alias.js').AliasOptions): this {
-    this.services.alias(name, type, members, options);
+  /**
+   * A backend alias: `alias('@api', 'http', ['10.0.0.1:5000 2', 'user:pw@10.0.0.2:5000'], { role, source, ssl })`.
+   * The plugin serving the type (http, https: @skitai/services; postgresql, redis, sqlite3,
+   * mongodb: @skitai/db) parses the members at start; an alias of a type no plugin in use
+   * serves fails at start, naming the plugin to use.
+   */
+  alias(name: string, type: string, members: string | readonly string[], options?: AliasOptions): this {
+    this.idle('define an alias');
+    this.aliases.declare(name, type, members, options);
     return this;
   }
 
   /** Idle backend connections older than this many seconds are reconnected (default 1200). */
   setBackendKeepAlive(timeout: number): this {
-    this.services.setBackendKeepAlive(timeout);
+    if (typeof timeout !== 'number' || !(timeout > 0) || !Number.isFinite(timeout)) throw codes.SKT_INVALID_OPTION('backend keep-alive', timeout, 'seconds over 0');
+    this.settings.backendKeepAlive = timeout * 1000;
     return this;
   }
 
-  /** Most results kept by `result.cache(seconds)` (default 300). */
+  /** Most results kept by `result.cache(seconds)` in the backend services (default 300). */
   setMaxRcache(n: number): this {
-    this.services.setMaxRcache(n);
+    if (!Number.isInteger(n) || n < 0) throw codes.SKT_INVALID_OPTION('max rcache', n, 'a whole number, 0 or more');
+    this.settings.maxRcache = n;
     return this;
   }
-  // --- end backend services ---
 
   // ---- lifecycle ---------------------------------------------------------------------
 
@@ -332,6 +358,7 @@ export class Kernel {
       this.logs = new Logs({ logpath: options.logpath, verbose: options.verbose });
       setServerHeader(`Skitai/${this.version}`);
       await this.plugins.applyAll(this, this.version);
+      this.aliases.check();
       await this.hooks.startup.promise(this);
       for (const entry of this.mounts.entries) await this.attach(entry);
       await this.hooks.mounted.promise(this);
@@ -349,7 +376,7 @@ export class Kernel {
   }
 
   private async attach(entry: MountEntry): Promise<void> {
-    const resolved = await resolveMountTarget(entry, this.getswd());
+    const resolved = await resolveMountTarget(entry, this.getswd(), this.hooks.resolveMount.isUsed() ? this.hooks.resolveMount : undefined);
     let handler: RequestHandler;
     if (resolved.kind === 'static') {
       entry.kind = 'static';
@@ -501,13 +528,12 @@ export class Kernel {
       process.stderr.write(`skitai: ${(err as Error).message}\n`);
       process.exit(2);
     }
-    // --- process model (issue 4): workers, daemon verbs ---
+    // Workers, the master and the daemon verbs: loaded only by run(), not by start().
     {
       const { runProcessModel } = await import('./process/run.js');
       const pm = await runProcessModel(this, options, cli);
       if (pm.handled) return pm.listening;
     }
-    // --- end process model ---
     process.chdir(this.getswd());
     const script = process.argv[1] ? path.basename(process.argv[1]) : 'skitai';
     process.title = `skitai(${script})`;

@@ -40,8 +40,11 @@ export class Logs {
   readonly server: LogSink;
   readonly app: LogSink;
   readonly request: LogSink | undefined;
+  /** The folder of the log files, when they go to files. */
+  readonly logpath: string | undefined;
 
   constructor(options: LoggerOptions = {}) {
+    this.logpath = options.logpath;
     const console = options.verbose ? process.stdout : undefined;
     this.server = sinkFor(options, 'server.log', console ?? (options.logpath ? undefined : process.stderr))!;
     this.app = sinkFor(options, 'app.log', console ?? (options.logpath ? undefined : process.stderr))!;

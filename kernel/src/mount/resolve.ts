@@ -3,7 +3,10 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { codes } from '../errors.js';
+import type { AsyncSeriesBailHook } from 'tapable';
 import type { Mountable, MountEntry, RequestHandler } from './table.js';
+
+type ResolveHook = AsyncSeriesBailHook<[MountEntry], RequestHandler | Mountable | void>;
 
 export type ResolvedTarget =
   | { kind: 'static'; root: string }
@@ -34,10 +37,15 @@ async function importTarget(spec: string, swd: string): Promise<Record<string, u
  * that is not a folder is a module path or package name whose export (default, `app` or
  * `handler`) is an App or a handler (Skitai's "Export API From Your Module").
  */
-export async function resolveMountTarget(entry: MountEntry, swd: string): Promise<ResolvedTarget> {
+export async function resolveMountTarget(entry: MountEntry, swd: string, byPlugin?: ResolveHook): Promise<ResolvedTarget> {
   const where = entry.point || '/';
   const target = entry.target;
   if (typeof target !== 'string') return classify(target)!;
+  const served = byPlugin ? classify(await byPlugin.promise(entry)) : undefined;
+  if (served) return served;
+  if (target.startsWith('@')) {
+    throw codes.SKT_MOUNT_TARGET(where, `${target} is a backend alias: a reverse proxy to it needs the gateway plugin (kernel.use(gateway()) from @skitai/gateway)`);
+  }
   const dir = path.resolve(swd, target);
   let stat: fs.Stats | undefined;
   try { stat = fs.statSync(dir); } catch { /* not a path: a package name */ }

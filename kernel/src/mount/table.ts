@@ -22,6 +22,8 @@ export interface Mountable {
   mountTo(kernel: Kernel, info: MountInfo): RequestHandler | Promise<RequestHandler>;
   /** Called when the kernel stops, in reverse mount order. */
   umount?(kernel: Kernel, info: MountInfo): void | Promise<void>;
+  /** The `was` members it adds when mounted, claimed at mount() so a clash shows there. */
+  readonly was?: { readonly owner: string; readonly members: readonly string[] };
 }
 
 /** A static directory, a handler, a Mountable, or a module path / package name to import. */

@@ -13,6 +13,8 @@ export interface Plugin<Options = unknown> {
   readonly kernel: string;
   /** Names of plugins that must be used too; they are applied first. */
   readonly dependencies?: readonly string[];
+  /** The `was` members apply() adds (kernel.extendWas): claimed at use(), so a clash shows there. */
+  readonly was?: readonly string[];
   apply(kernel: Kernel, options: Options): void | Promise<void>;
 }
 

@@ -138,7 +138,7 @@ async function startDaemon(kernel: Kernel, paths: DaemonPaths): Promise<number> 
  */
 export async function daemonVerb(kernel: Kernel, options: RunOptions & DaemonOptions, cli: CommandLine): Promise<number> {
   const paths = daemonPaths(kernel, options);
-  const stopDeadline: number = (kernel as unknown as { settings?: { stopDeadline?: number } }).settings?.stopDeadline ?? 10_000;
+  const stopDeadline = kernel.getSettings().stopDeadline;
   const grace = stopDeadline + 10_000;
   switch (cli.verb) {
     case 'status': {

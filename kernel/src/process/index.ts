@@ -1,4 +1,4 @@
-// The process model (issue 4): workers, daemon verbs, rolling reload, CPU critical point,
+// The process model: workers, daemon verbs, rolling reload, CPU critical point,
 // background processes, the master/worker messenger and shared last-updated keys.
 export { ProcessModel, type ProcessRole, type CriticalPointOptions, type CriticalPoint, type BroadcastListener } from './model.js';
 export { backgroundProcess, type BackgroundProcessOptions, type BackgroundContext } from './background.js';

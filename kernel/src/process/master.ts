@@ -53,7 +53,7 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
   const logpath = options.logpath ? kernel.abspath(options.logpath) : undefined;
   kernel.logs = new Logs({ logpath, verbose: cli.verbose || options.verbose });
   const log = (level: 'info' | 'warn' | 'error', message: string) => kernel.logs.log('server', level, `master: ${message}`);
-  const stopDeadline: number = (kernel as unknown as { settings?: { stopDeadline?: number } }).settings?.stopDeadline ?? 10_000;
+  const stopDeadline = kernel.getSettings().stopDeadline;
 
   const records = new Map<number, WorkerRecord>();
   const policies = new Map<number, RestartPolicy>();
@@ -89,6 +89,7 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
   model.background = undefined;
   try {
     await kernel.plugins.applyAll(kernel, kernel.version);
+    kernel.aliases.check();
   } catch (err) {
     fatal(`cannot start: ${(err as Error).message}`);
     return new Promise<never>(() => {});

@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { Kernel } from '../kernel.js';
+import type { Kernel } from '../kernel.js';
 import { codes } from '../errors.js';
 import { LuStore } from './lu.js';
 import { Pref, applyPrefs } from './pref.js';
@@ -175,7 +175,3 @@ export class ProcessModel {
     process.kill(process.pid, 'SIGTERM');
   }
 }
-
-// Kernel.processModel builds its state through this (kernel.ts cannot import this folder
-// statically: the package index loads it).
-Kernel.processModelFactory = (kernel) => new ProcessModel(kernel);

@@ -1,6 +1,6 @@
 // A startup script for the process-model tests, configured by FX_* environment variables.
 import fs from 'node:fs';
-import { Kernel, App } from '@skitai/kernel';
+import { Kernel } from '@skitai/kernel';
 
 const env = process.env;
 const kernel = new Kernel();
@@ -26,6 +26,8 @@ if (env.FX_BG_FILE) {
 }
 
 if (env.FX_RELOADER_ROOT) {
+  // The master watches the folders of mounted Apps: this one case needs the App framework.
+  const { App } = await import('@skitai/app');
   const app = new App({ useReloader: true, root: env.FX_RELOADER_ROOT });
   app.route('/', async () => 'app');
   kernel.mount('/app', app);

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Kernel, App, Pref, RestartPolicy, LuStore, readPidFile } from '@skitai/kernel';
+import { Kernel, RestartPolicy, LuStore, readPidFile } from '@skitai/kernel';
 
 test('RestartPolicy: backoff doubles, is capped, and the limit per period defers the next start', () => {
   const p = new RestartPolicy({ baseDelay: 100, maxDelay: 1000, limit: 3, period: 10_000 });
@@ -99,27 +99,4 @@ test('readPidFile: none, stale (garbage, a dead pid, a live process that is not 
   // This process runs the script this module sees as the startup script: ours.
   fs.writeFileSync(file, `${process.pid}\n`);
   assert.deepEqual(readPidFile(file), { state: 'running', pid: process.pid });
-});
-
-test('pref: bootstrap(pref) runs, then its properties override the app and its config merges over app.config', async () => {
-  const kernel = new Kernel();
-  const app = new App({ config: { keep: 1, a: 0 } });
-  let seen: unknown;
-  (app as any).bootstrap = (pref: Pref) => {
-    seen = pref.debug;
-    pref.config.loaded = 'by bootstrap';
-  };
-  const pref = kernel.pref({ debug: true });
-  pref.config.a = 1;
-  pref.maxPostBodySize = 1234;
-  kernel.mount('/', app, { pref } as any);
-  await kernel.start({ address: '127.0.0.1', port: 0 });
-  try {
-    assert.equal(seen, true);
-    assert.equal(app.debug, true);
-    assert.equal(app.maxPostBodySize, 1234);
-    assert.deepEqual(app.config, { keep: 1, a: 1, loaded: 'by bootstrap' });
-  } finally {
-    await kernel.stop();
-  }
 });

@@ -1,6 +1,6 @@
 // @skitai/cron: crontab jobs (shell commands and functions) on croner, in the server and
 // stand-alone (the skitai-cron command).
-export { cron, PLUGIN_NAME, PROCESS_NAME, type CronOptions, type CronPlugin, type CronTarget } from './plugin.js';
+export { cron, cronJob, PLUGIN_NAME, PROCESS_NAME, type CronOptions, type CronPlugin, type CronTarget } from './plugin.js';
 export { Scheduler, keepGoing, type SchedulerOptions, type JobContext, type RunRecord, type JobStatus, type LockRequest, type LockFunction } from './scheduler.js';
 export { CronLog, type CronLogOptions, type CronLogLevel } from './log.js';
 export {

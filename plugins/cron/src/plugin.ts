@@ -1,7 +1,6 @@
 // The kernel plugin: `kernel.use(cron({ jobs }))`, `cron().add(spec, command)` and
-// `kernel.cron(spec, command)` (Skitai's `skitai.cron`). The jobs are checked at start in
+// `cronJob(kernel, spec, command)` (Skitai's `skitai.cron`). The jobs are checked at start in
 // every process, and the scheduler runs once per server as a background process.
-import path from 'node:path';
 import { definePlugin, Kernel, parseCommandLine, type Plugin } from '@skitai/kernel';
 import { checkJobs, checkTimezone, CronError, normalizeJobs, normalizeLock, type FunctionJobInput, type JobInput, type LockInput } from './jobs.js';
 import type { SchedulerProcessOptions } from './process-entry.js';
@@ -28,7 +27,7 @@ export interface CronOptions {
   lock?: LockInput;
 }
 
-/** The target of `add`/`kernel.cron`: a shell command, or a function in a module. */
+/** The target of `add`/`cronJob`: a shell command, or a function in a module. */
 export type CronTarget = string | Omit<FunctionJobInput, 'spec'>;
 
 export interface CronPlugin extends Plugin<CronOptions | undefined> {
@@ -38,15 +37,6 @@ export interface CronPlugin extends Plugin<CronOptions | undefined> {
   readonly jobs: readonly JobInput[];
 }
 
-declare module '@skitai/kernel' {
-  interface Kernel {
-    /**
-     * Skitai's `skitai.cron(spec, command)`: a crontab job run by the server's scheduler
-     * (@skitai/cron, used automatically if it is not yet).
-     */
-    cron(spec: string, target: CronTarget, extra?: { name?: string; timezone?: string }): this;
-  }
-}
 
 export const PLUGIN_NAME = '@skitai/cron';
 const VERSION = '0.1.0';
@@ -60,21 +50,12 @@ function toInput(spec: string, target: CronTarget, extra: { name?: string; timez
   throw new CronError('SKT_CRON_JOB', `cron: the job for ${JSON.stringify(spec)} must be a command or { module, export }`);
 }
 
-/**
- * The folder the kernel writes server.log to, if it writes one. The kernel has no public
- * getter for it: read the log sink's file (a DailyLogFile alone, or inside a Tee with -v).
- */
-function kernelLogpath(kernel: Kernel): string | undefined {
-  const server = (kernel.logs as unknown as { server?: { file?: unknown; sinks?: Array<{ file?: unknown }> } }).server;
-  const file = typeof server?.file === 'string' ? server.file : server?.sinks?.find((s) => typeof s.file === 'string')?.file;
-  return typeof file === 'string' ? path.dirname(file) : undefined;
-}
 
 function argvVerbose(): boolean {
   try { return parseCommandLine(process.argv.slice(2)).verbose; } catch { return false; }
 }
 
-// Jobs added by kernel.cron(), kept per kernel until apply() reads them.
+// Jobs added by cronJob(), kept per kernel until apply() reads them.
 const kernelJobs = new WeakMap<Kernel, JobInput[]>();
 
 /** The plugin factory: `kernel.use(cron({ jobs: ['*\/5 * * * * ./sync.sh > sync.log 2>&1'] }))`. */
@@ -108,7 +89,7 @@ export function cron(options: CronOptions = {}): CronPlugin {
         cwd,
         timezone: o.timezone,
         seconds: o.seconds,
-        logpath: o.logpath ? kernel.abspath(o.logpath) : kernelLogpath(kernel),
+        logpath: o.logpath ? kernel.abspath(o.logpath) : kernel.logs.logpath,
         verbose: o.verbose ?? argvVerbose(),
         graceMs: stopGrace * 1000,
         lock,
@@ -123,11 +104,15 @@ export function cron(options: CronOptions = {}): CronPlugin {
   return self;
 }
 
-Kernel.prototype.cron = function cronMethod(this: Kernel, spec: string, target: CronTarget, extra?: { name?: string; timezone?: string }) {
-  if (this.state !== 'idle') throw new CronError('SKT_CRON_JOB', `cron: jobs are added before the server starts (it is ${this.state})`);
-  let list = kernelJobs.get(this);
-  if (!list) kernelJobs.set(this, list = []);
+/**
+ * Skitai's `skitai.cron(spec, command)`: adds a crontab job to a kernel's scheduler (before
+ * start) and uses the plugin on it if it does not yet. `cronJob(kernel, '*\/5 * * * *', './sync.sh')`.
+ */
+export function cronJob(kernel: Kernel, spec: string, target: CronTarget, extra?: { name?: string; timezone?: string }): Kernel {
+  if (kernel.state !== 'idle') throw new CronError('SKT_CRON_JOB', `cron: jobs are added before the server starts (it is ${kernel.state})`);
+  let list = kernelJobs.get(kernel);
+  if (!list) kernelJobs.set(kernel, list = []);
   list.push(toInput(spec, target, extra));
-  if (!this.plugins.has(PLUGIN_NAME)) this.use(cron());
-  return this;
-};
+  if (!kernel.plugins.has(PLUGIN_NAME)) kernel.use(cron());
+  return kernel;
+}

@@ -1,9 +1,9 @@
-// The plugin's surface in this process: the factory, add(), kernel.cron(), and a start that a
+// The plugin's surface in this process: the factory, add(), cronJob(), and a start that a
 // bad job refuses (the whole server start fails, nothing listens).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kernel } from '@skitai/kernel';
-import { cron, CronError, PLUGIN_NAME } from '../src/index.js';
+import { cron, cronJob, CronError, PLUGIN_NAME } from '../src/index.js';
 import { FIXTURES } from '../test-support/helpers.js';
 
 describe('the plugin', () => {
@@ -20,10 +20,10 @@ describe('the plugin', () => {
     assert.ok(Object.isFrozen(plugin));
   });
 
-  it('kernel.cron() adds a job and uses the plugin once', () => {
+  it('cronJob() adds a job and uses the plugin once', () => {
     const kernel = new Kernel();
     assert.equal(kernel.plugins.has(PLUGIN_NAME), false);
-    kernel.cron('*/5 * * * *', 'true').cron('0 * * * *', 'true', { name: 'hourly' });
+    cronJob(cronJob(kernel, '*/5 * * * *', 'true'), '0 * * * *', 'true', { name: 'hourly' });
     assert.equal(kernel.plugins.list().filter((p) => p.name === PLUGIN_NAME).length, 1);
   });
 
@@ -46,7 +46,7 @@ describe('the plugin', () => {
     const kernel = new Kernel();
     kernel.use(cron({ jobs: ['0 * * * * true'], stopGrace: -1 }));
     await assert.rejects(kernel.start({ address: '127.0.0.1', port: 0 }), /stopGrace must be seconds/);
-    assert.throws(() => kernel.cron('0 * * * *', 'true'), /before the server starts/);
+    assert.throws(() => cronJob(kernel, '0 * * * *', 'true'), /before the server starts/);
     assert.throws(() => cron().add('0 * * * *', 42 as unknown as string), /must be a command or \{ module, export \}/);
   });
 });

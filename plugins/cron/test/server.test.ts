@@ -71,7 +71,7 @@ describe('in the server', () => {
     }
   });
 
-  it('single process: kernel.cron jobs, function jobs in the scheduler process, cron.log beside server.log, restarted if killed', { timeout: 40_000 }, async () => {
+  it('single process: cronJob jobs, function jobs in the scheduler process, cron.log beside server.log, restarted if killed', { timeout: 40_000 }, async () => {
     const dir = tempDir();
     const fnFile = path.join(dir, 'fn.txt');
     const strayFile = path.join(dir, 'stray.txt');

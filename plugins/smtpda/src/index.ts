@@ -91,6 +91,7 @@ export const smtpdaPlugin: Plugin<SmtpdaOptions | undefined> = definePlugin<Smtp
   name: PLUGIN_NAME,
   version: pkg.version,
   kernel: '^0.1.0',
+  was: ['email'],
   apply(kernel, options) {
     applySmtpda(kernel, options ?? {});
   },
@@ -105,6 +106,7 @@ export function smtpda(options: SmtpdaOptions = {}): Plugin<SmtpdaOptions | unde
     name: PLUGIN_NAME,
     version: pkg.version,
     kernel: '^0.1.0',
+    was: ['email'],
     apply(kernel, more) {
       applySmtpda(kernel, { ...options, ...(more ?? {}) });
     },

@@ -1,7 +1,8 @@
 // A Skitai startup script for the plugin tests, configured by FX_* environment variables:
 // an App whose handlers call was.email(...).send(), and the smtpda plugin with its agent in
 // the master's care.
-import { App, Kernel } from '@skitai/kernel';
+import { App } from '@skitai/app';
+import { Kernel } from '@skitai/kernel';
 import { smtpda } from '../src/index.js';
 
 const env = process.env;

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { App } from '@skitai/kernel';
+import { App } from '@skitai/app';
 import { wsRoute } from './route.js';
 
 /** The page: chat.html at the package's root (this file runs from dist/src). */

@@ -144,14 +144,16 @@ export async function connect(url: string, options: WsClientOptions = {}, kernel
     const slash = url.indexOf('/');
     const name = slash === -1 ? url : url.slice(0, slash);
     const path = slash === -1 ? '/' : url.slice(slash);
-    const alias = kernel.services.getAlias(name);
+    // Aliases are served by @skitai/services: loaded only when a call names one.
+    const { servicesOf } = await import('@skitai/services');
+    const alias = servicesOf(kernel).getAlias(name);
     const protocol = alias.definition.protocol;
     if (protocol !== 'ws' && protocol !== 'http') throw new TypeError(`${name} is a ${alias.type} alias: was.ws needs ws, wss, http or https`);
     const scheme = secure || alias.ssl ? 'wss' : 'ws';
     let target = '';
     const withTls = options.tls === undefined && alias.options.tls !== undefined ? { ...options, tls: alias.options.tls } : options;
-    const socket = await alias.lb((m) => open((target = `${scheme}://${hostPort(m.host, m.port)}${path}`), withTls), {
-      isConnectionError: (err) => (err as { connection?: boolean }).connection === true,
+    const socket = await alias.lb((m: { host: string; port: number }) => open((target = `${scheme}://${hostPort(m.host, m.port)}${path}`), withTls), {
+      isConnectionError: (err: unknown) => (err as { connection?: boolean }).connection === true,
     });
     return new WsClient(socket, target, encoding, receiveTimeout);
   }

@@ -1,6 +1,6 @@
 // Message encodings: none (text stays a string, binary a Buffer), JSON, XML-RPC.
 import { Buffer } from 'node:buffer';
-import { parseMethodCall, parseParams, serializeFault, serializeMethodResponse, type MethodCall } from '@skitai/kernel';
+import { parseMethodCall, parseParams, serializeFault, serializeMethodResponse, type MethodCall } from '@skitai/xmlrpc';
 import type { WsEncoding } from './types.js';
 
 /** What goes on the wire: text or bytes. */

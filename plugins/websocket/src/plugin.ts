@@ -63,6 +63,7 @@ export function websocket(options: WebSocketOptions = {}): Plugin<WebSocketOptio
     name: NAME,
     version: VERSION,
     kernel: '^0.1.0',
+    was: ['websocket', 'wsclient', 'ws', 'wss'],
     apply: (kernel, o) => apply(kernel, { ...options, ...(o ?? {}) }),
   });
   return plugin;

@@ -1,5 +1,7 @@
 // App routes that take WebSocket connections: `app.route('/chat', wsRoute(config, handlers))`.
-import { commitState, HttpError, ResponseValue, type Args, type Handler, type Was } from '@skitai/kernel';
+import { commitState, HttpError, ResponseValue, type Handler } from '@skitai/app';
+import { type Args } from '@skitai/app';
+import { type Was } from '@skitai/kernel';
 import { appDispatch, pendingOf } from './server.js';
 import type { WsConfig, WsHandlers } from './types.js';
 

@@ -1,5 +1,6 @@
 // Public option and handler types of @skitai/websocket.
-import type { Was, Args, Kernel } from '@skitai/kernel';
+import type { Was, Kernel } from '@skitai/kernel';
+import type { Args } from '@skitai/app';
 import type { PerMessageDeflateOptions } from 'ws';
 import type { RoomAdapter } from './rooms.js';
 import type { WebSocketService } from './service.js';

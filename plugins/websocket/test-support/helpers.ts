@@ -1,6 +1,7 @@
 // Test helpers for @skitai/websocket (not under test/: node's runner would run them as tests).
 import net from 'node:net';
-import { Kernel, type MountOptions, type MountTarget } from '@skitai/kernel';
+import { Kernel } from '@skitai/kernel';
+import { type MountOptions, type MountTarget } from '@skitai/kernel';
 import { WebSocket, type ClientOptions, type RawData } from 'ws';
 import { websocket, type WebSocketOptions } from '../src/index.js';
 
@@ -148,7 +149,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-import type { AppRequest, ResponseFn, SessionManager, Was } from '@skitai/kernel';
+import type { AppRequest, ResponseFn, SessionManager } from '@skitai/app';
+import type { Was } from '@skitai/kernel';
 /**
  * The App's was members (request, response ...) are declared in kernel/src/app/was-ext.ts,
  * which the package index does not load for types yet: this view stands in meanwhile.

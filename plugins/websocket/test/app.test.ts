@@ -1,7 +1,9 @@
 // WebSocket routes in an App: modes, encodings, events, and upgrades refused by the app's rules.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { App, HttpError, parseMethodResponse, serializeMethodCall, serializeParams, was as importedWas } from '@skitai/kernel';
+import { App, HttpError } from '@skitai/app';
+import { parseMethodResponse, serializeMethodCall, serializeParams } from '@skitai/xmlrpc';
+import { was as importedWas } from '@skitai/services';
 import { wsRoute, websocketServer } from '../src/index.js';
 import { appWas, open, raw, refusedStatus, serve, sleep, type AppWas, type Served } from '../test-support/helpers.js';
 

@@ -8,7 +8,8 @@ import path from 'node:path';
 import https from 'node:https';
 import { execFileSync } from 'node:child_process';
 import { WebSocketServer } from 'ws';
-import { App } from '@skitai/kernel';
+import { App } from '@skitai/app';
+import { services, servicesOf } from '@skitai/services';
 import { connect, WsClosedError, WsTimeoutError } from '../src/index.js';
 import { freePort, serve, type Served } from '../test-support/helpers.js';
 
@@ -81,7 +82,7 @@ describe('was.ws client', { timeout: 30_000 }, () => {
     });
     s = await serve([['/', app]], {}, (k) => {
       // The dead member first: fail-over to the live one.
-      k.alias('@echo', 'ws', [`127.0.0.1:${deadPort}`, `127.0.0.1:${backendPort}`]);
+      k.use(services()).alias('@echo', 'ws', [`127.0.0.1:${deadPort}`, `127.0.0.1:${backendPort}`]);
       k.alias('@down', 'ws', [`127.0.0.1:${deadPort}`]);
     });
   });
@@ -101,7 +102,7 @@ describe('was.ws client', { timeout: 30_000 }, () => {
       assert.deepEqual(JSON.parse(await get('/alias')), { path: '/v1/socket', got: { n: 1 } });
     }
     assert.ok(paths.filter((p) => p === '/v1/socket').length >= 3);
-    const [dead, live] = s.kernel.services.getAlias('@echo').members;
+    const [dead, live] = servicesOf(s.kernel).getAlias('@echo').members;
     assert.ok(dead!.failures >= 1, 'the unreachable member was tried and set aside');
     assert.equal(live!.failures, 0);
   });
@@ -145,7 +146,7 @@ describe('was.ws client', { timeout: 30_000 }, () => {
         }
       });
       return app;
-    })()]], {}, (kernel) => { kernel.alias('@secure', 'wss', `127.0.0.1:${port}`, { tls: { ca: cert } }); });
+    })()]], {}, (kernel) => { kernel.use(services()).alias('@secure', 'wss', `127.0.0.1:${port}`, { tls: { ca: cert } }); });
     try {
       assert.equal(await (await fetch(`http://127.0.0.1:${k.port}/wss`)).text(), 'secure hello');
       assert.match(await (await fetch(`http://127.0.0.1:${k.port}/unverified`)).text(), /^refused: .*(self.signed|certificate)/i);

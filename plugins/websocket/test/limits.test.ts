@@ -3,7 +3,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { App } from '@skitai/kernel';
+import { App } from '@skitai/app';
 import { wsRoute, websocketServer } from '../src/index.js';
 import { open, raw, serve, sleep, withTimeout } from '../test-support/helpers.js';
 

@@ -2,7 +2,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import express from 'express';
-import { App, type SkitaiRequest, type SkitaiResponse } from '@skitai/kernel';
+import { App } from '@skitai/app';
+import { type SkitaiRequest, type SkitaiResponse } from '@skitai/kernel';
 import { toClient, wsRoute } from '../src/index.js';
 import { appWas, open, refusedStatus, serve, sleep, type Client, type Served } from '../test-support/helpers.js';
 

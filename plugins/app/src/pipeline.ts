@@ -1,0 +1,310 @@
+// The request pipeline of an App: route selection (redirect, 404, 405, CORS, 415), HTTP
+// authentication, body parsing into args, the hooks around the handler, sending, error pages.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendError } from '@skitai/kernel';
+import type { SkitaiRequest } from '@skitai/kernel';
+import type { SkitaiResponse } from '@skitai/kernel';
+import { codes } from './errors.js';
+import type { App, ErrorInfo } from './app.js';
+import { authenticate } from './auth.js';
+import { hasBody, mediaType, readBody } from './body.js';
+import { kCtx, RequestContext } from './context.js';
+import { answerPreflight, applyCors, corsPolicy, isPreflight, type CorsPolicy } from './cors.js';
+import { AppEvents } from './events.js';
+import { HttpError, statusOf } from './http-error.js';
+import { addArg, checkParams, parseUrlEncoded } from './params.js';
+import { ResponseValue, sendValue } from './response.js';
+import type { Route } from './route.js';
+import { NO_PARAMS } from './router.js';
+import { dispatchRpc, rpcKind } from './rpc.js';
+import { cleanupUploads, parseMultipart } from './upload.js';
+
+function corsFor(app: App, route: Route): CorsPolicy | undefined {
+  if (route.options.accessControlAllowOrigin === undefined && app.accessControlAllowOrigin === undefined) return undefined;
+  if (route.options.accessControlAllowOrigin) return corsPolicy(route.options.accessControlAllowOrigin, route.options.accessControlMaxAge ?? app.accessControlMaxAge);
+  const c = app.appCors;
+  if (c.origins !== app.accessControlAllowOrigin || c.maxAge !== app.accessControlMaxAge) {
+    app.appCors = { policy: corsPolicy(app.accessControlAllowOrigin, app.accessControlMaxAge), origins: app.accessControlAllowOrigin, maxAge: app.accessControlMaxAge };
+  }
+  return app.appCors.policy;
+}
+
+/**
+ * Serves one request (req.url relative to the mount point). The common request (no hooks, no
+ * body, no authentication) runs without an async frame of its own: a promise is returned only
+ * when the handler or the sending returned one.
+ */
+export function handleRequest(app: App, req: SkitaiRequest, res: SkitaiResponse): Promise<void> | undefined {
+  if (app.reloader !== undefined && app.reloader.changed()) return reloadThenHandle(app, req, res);
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  const query = q === -1 ? '' : url.slice(q + 1);
+  const ctx = new RequestContext(app, app.kernel!, req, res, path, query);
+  const was = app.kernel!.createWas(req, res);
+  (was as any)[kCtx] = ctx;
+  ctx.was = was;
+  try {
+    if (req.method === 'POST') {
+      const rpc = rpcKind(req);
+      if (rpc) return serveRpc(app, ctx, rpc, path, query);
+    }
+    const route = select(app, ctx, path, query);
+    if (!route) return;
+    ctx.route = route;
+    // An await costs a turn of the microtask queue: taken only where there is work.
+    if ((route.options.authenticate ?? app.authenticate) || (!route.options.stream && hasBody(req)) || hasHooks(app)) {
+      return serveRoute(app, ctx, route, query);
+    }
+    if (query !== '') parseUrlEncoded(query, ctx.args, false);
+    prepareArgs(ctx, route, ctx.routeParams);
+    const value = route.handler(was, ctx.args);
+    if (isThenable(value)) return (value as Promise<unknown>).then((v) => sendResult(app, ctx, v), (err) => answerError(app, ctx, err));
+    return sendResult(app, ctx, value);
+  } catch (err) {
+    return answerError(app, ctx, err);
+  }
+}
+
+async function reloadThenHandle(app: App, req: SkitaiRequest, res: SkitaiResponse): Promise<void> {
+  await app.reloadNow().catch((err) => app.log('error', `reload failed: ${(err as Error).stack ?? err}`));
+  await handleRequest(app, req, res);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+/** True when the app has request hooks or event listeners: then the full runRoute. */
+function hasHooks(app: App): boolean {
+  return app.before.length !== 0 || app.finish.length !== 0 || app.failed.length !== 0 || app.teardown.length !== 0 || app.events.size !== 0;
+}
+
+/** A JSON-RPC or XML-RPC call: its body is read first, then the calls go through the routes. */
+async function serveRpc(app: App, ctx: RequestContext, rpc: NonNullable<ReturnType<typeof rpcKind>>, path: string, query: string): Promise<void> {
+  try {
+    await readArgs(app, ctx, undefined);
+    if (await dispatchRpc(app, ctx, rpc)) return;
+    // Not a call after all (no such method route): an ordinary POST.
+    const route = select(app, ctx, path, query);
+    if (!route) return;
+    ctx.route = route;
+    await serveRoute(app, ctx, route, query, true);
+  } catch (err) {
+    await answerError(app, ctx, err);
+  }
+}
+
+/** Authentication, query and body into args, hooks, handler, sending: the whole pipeline. */
+async function serveRoute(app: App, ctx: RequestContext, route: Route, query: string, rpc = false): Promise<void> {
+  const { req, res } = ctx;
+  try {
+    if (route.options.authenticate ?? app.authenticate) await checkAuth(app, ctx, route);
+    if (query !== '') parseUrlEncoded(query, ctx.args, false);
+    if (!rpc && !route.options.stream && hasBody(req)) await readArgs(app, ctx, route);
+    const value = await runRoute(app, ctx, route, ctx.routeParams);
+    // Temporary uploads go before the answer, so a client never sees them linger.
+    if (ctx.files) await cleanupUploads(ctx.files);
+    const sending = sendValue(req, res, value, res.statusCode, ctx);
+    if (sending !== undefined) await sending;
+  } catch (err) {
+    if (ctx.files) await cleanupUploads(ctx.files);
+    await answerError(app, ctx, err);
+  }
+}
+
+/** Sends a handler's value (the hook-free path): error pages for error statuses without a body. */
+function sendResult(app: App, ctx: RequestContext, value: unknown): Promise<void> | undefined {
+  try {
+    checkErrorValue(value);
+    const sending = sendValue(ctx.req, ctx.res, value, ctx.res.statusCode, ctx);
+    if (sending !== undefined) return sending.then(undefined, (err) => answerError(app, ctx, err));
+  } catch (err) {
+    return answerError(app, ctx, err);
+  }
+  return undefined;
+}
+
+/** Routes a request: the route, or undefined when an answer (redirect, 404, 405, 415, preflight) is sent. */
+function select(app: App, ctx: RequestContext, path: string, query: string): Route | undefined {
+  const { req, res } = ctx;
+  const found = app.router.find(path);
+  if (!found) {
+    if (!path.endsWith('/') && app.router.find(`${path}/`)) {
+      const location = `${req.baseUrl}${path}/${query ? `?${query}` : ''}`;
+      res.writeHead(301, { Location: location, 'Content-Length': 0 });
+      res.end();
+      return undefined;
+    }
+    throw new HttpError(404, `${req.originalUrl || path} was not found on this server`);
+  }
+  const method = req.method ?? 'GET';
+  const routes = found.routes;
+  const route = routes.length === 1 ? (routes[0]!.allows(method) ? routes[0] : undefined) : routes.find((r) => r.allows(method));
+  const first = route ?? found.routes[0]!;
+  const cors = corsFor(app, first);
+  if (cors && isPreflight(req)) {
+    answerPreflight(cors, req, res, allowed(found.routes));
+    return undefined;
+  }
+  if (!route) throw new HttpError(405, `${method} is not allowed here`, { headers: { Allow: allowed(found.routes).join(', ') } });
+  if (cors && !applyCors(cors, req, res)) throw new HttpError(403, 'this origin is not allowed');
+  if (route.contentTypes && hasBody(req)) {
+    const type = mediaType(req.headers['content-type']);
+    if (!route.contentTypes.includes(type)) throw new HttpError(415, `unsupported content type: ${type || 'none'}`);
+  }
+  ctx.routeParams = found.params;
+  return route;
+}
+
+/** Throws a 401 with a challenge unless the route needs no authentication or it passes. */
+export async function checkAuth(app: App, ctx: RequestContext, route: Route): Promise<void> {
+  if (!(route.options.authenticate ?? app.authenticate)) return;
+  if (!app.users) throw codes.SKT_APP_NO_USERS();
+  const result = authenticate(ctx.req, app.authorization, app.realm, app.users);
+  if ('challenge' in result) throw new HttpError(401, 'authorization required', { headers: { 'WWW-Authenticate': result.challenge } });
+  ctx.user = result.user;
+  ctx.req.user = result.user.name;
+}
+
+/** Reads and parses the body into args by content type (multipart streams to files). */
+async function readArgs(app: App, ctx: RequestContext, route: Route | undefined): Promise<void> {
+  if (ctx.bodyRead) return;
+  ctx.bodyRead = true;
+  const { req } = ctx;
+  const type = mediaType(req.headers['content-type']);
+  if (type === 'multipart/form-data') {
+    ctx.files = [];
+    await parseMultipart(req, ctx.args, ctx.files, {
+      maxMultipartBodySize: app.maxMultipartBodySize, maxUploadFileSize: app.maxUploadFileSize,
+      maxFieldSize: app.maxPostBodySize, tmpdir: app.uploadTmpdir,
+    });
+    return;
+  }
+  ctx.body = await readBody(req, app.maxPostBodySize);
+  if (route === undefined && ctx.body.length === 0) return;
+  if (type === 'application/x-www-form-urlencoded') {
+    parseUrlEncoded(ctx.body.toString('utf8'), ctx.args, true);
+  } else if (type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'))) {
+    if (ctx.body.length === 0) return;
+    let data: unknown;
+    try {
+      data = JSON.parse(ctx.body.toString('utf8'));
+    } catch (err) {
+      throw new HttpError(400, `malformed JSON body: ${(err as Error).message}`);
+    }
+    if (data !== null && typeof data === 'object' && !Array.isArray(data)) {
+      for (const [k, v] of Object.entries(data)) addArg(ctx.args, k, v);
+    }
+  }
+}
+
+/** Parameters check, hooks and handler: the value to send. Throws for an error page. */
+export async function runRoute(app: App, ctx: RequestContext, route: Route, routeParams: Record<string, unknown> | undefined): Promise<unknown> {
+  const was = ctx.was;
+  prepareArgs(ctx, route, routeParams);
+  // Without any listener, the event checks below are skipped as a whole.
+  const events = app.events.size === 0 ? undefined : app.events;
+  let value: unknown;
+  try {
+    if (events?.has(AppEvents.requestStarting)) await events.emit(AppEvents.requestStarting, [was]);
+    for (const fn of app.before) {
+      value = await fn(was);
+      if (value !== undefined && value !== null) break;
+    }
+    // An answer from beforeRequest skips the handler and finishRequest, as in Skitai.
+    if (value === undefined || value === null) {
+      value = route.handler(was, ctx.args);
+      // A synchronous handler's value is used as it is: no await, no extra microtask.
+      if (value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function') value = await value;
+      for (const fn of app.finish) await fn(was);
+    }
+    if (events?.has(AppEvents.requestSuccess)) await events.emit(AppEvents.requestSuccess, [was]);
+  } catch (err) {
+    if (events?.has(AppEvents.requestFailed)) await events.emit(AppEvents.requestFailed, [was, err]);
+    let handled: unknown;
+    for (const fn of app.failed) {
+      handled = await fn(was, err);
+      if (handled !== undefined && handled !== null) break;
+    }
+    if (handled === undefined || handled === null) throw err;
+    value = handled instanceof ResponseValue ? handled : new ResponseValue(statusOf(err), handled, undefined);
+  } finally {
+    if (events?.has(AppEvents.requestTearingDown)) await events.emit(AppEvents.requestTearingDown, [was]).catch((e) => app.log('error', String(e?.stack ?? e)));
+    for (const fn of app.teardown) {
+      try {
+        await fn(was);
+      } catch (e) {
+        app.log('error', `teardownRequest failed: ${(e as Error)?.stack ?? e}`);
+      }
+    }
+    if (events?.has(AppEvents.requestFinished)) await events.emit(AppEvents.requestFinished, [was]).catch(() => undefined);
+  }
+  checkErrorValue(value);
+  return value;
+}
+
+/** URL parameters first in args (as in Skitai), then the query and body; the declared parameters checked. */
+function prepareArgs(ctx: RequestContext, route: Route, routeParams: Record<string, unknown> | undefined): void {
+  if (routeParams !== undefined && routeParams !== NO_PARAMS) {
+    // A match's params are a fresh args object: with no query or body they are the args.
+    const body = ctx.args;
+    for (const k in body) addArg(routeParams, k, body[k]);
+    ctx.args = routeParams;
+  }
+  if (route.params) checkParams(route.params, ctx.args);
+}
+
+/** A response value with an error status and no body gets the error page: thrown as an HttpError. */
+function checkErrorValue(value: unknown): void {
+  if (value instanceof ResponseValue && value.status >= 400 && (value.body === undefined || value.body === null || value.body === '')) {
+    const headers = value.headers === undefined ? undefined : Object.fromEntries((Array.isArray(value.headers) ? value.headers : Object.entries(value.headers)).map(([k, v]) => [k, String(v)]));
+    throw new HttpError(value.status, undefined, { headers });
+  }
+}
+
+/** An error page: the app's error handler for the status, else the kernel's page (HTML or JSON). */
+export async function answerError(app: App, ctx: RequestContext, err: unknown): Promise<void> {
+  const { req, res } = ctx;
+  const status = statusOf(err);
+  const http = err instanceof HttpError ? err : undefined;
+  if (status >= 500) app.log('error', `${req.method} ${req.originalUrl || req.url}: ${(err as Error)?.stack ?? err}`);
+  if (res.headersSent) {
+    if (!res.writableEnded) res.destroy();
+    return;
+  }
+  const debug = app.isDebug;
+  const traceback = debug && status >= 500 && err instanceof Error ? err.stack : undefined;
+  const message = status >= 500 && !http ? (debug ? String((err as Error)?.message ?? err) : 'the server failed to answer this request') : String((err as Error)?.message ?? err);
+  if (http?.headers) for (const [k, v] of Object.entries(http.headers)) res.setHeader(k, v);
+  if (http?.close) res.shouldKeepAlive = false;
+  const handler = app.errorHandlers.get(status) ?? app.errorHandlers.get(0);
+  if (handler && !http?.close) {
+    const info: ErrorInfo = {
+      code: status, message, detail: http?.detail, url: req.originalUrl || req.url || '',
+      time: new Date().toUTCString(), traceback, error: err,
+    };
+    try {
+      const value = await handler(ctx.was, info);
+      if (value !== undefined && value !== null) {
+        await sendValue(req, res, value, status, undefined);
+        return;
+      }
+    } catch (e) {
+      app.log('error', `error handler failed: ${(e as Error)?.stack ?? e}`);
+    }
+  }
+  sendError(req as IncomingMessage, res as ServerResponse, status, message, {
+    detail: traceback ?? http?.detail,
+    close: http?.close,
+  });
+}
+
+function allowed(routes: Route[]): string[] {
+  const out = new Set<string>();
+  for (const r of routes) {
+    if (!r.methods) return ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+    for (const m of r.methods) out.add(m);
+  }
+  return [...out];
+}

@@ -1,0 +1,159 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { App } from '../src/index.js';
+import { Rule } from '../src/router.js';
+import { serve, type Served } from '../test-support/app-server.js';
+
+let s: Served;
+const app = new App();
+const other = new App();
+
+app.route('/', () => 'index');
+app.route('/ep/<int:id>', (was, args) => ({ id: args.id, type: typeof args.id }));
+app.route('/f/<float:x>', (was, args) => ({ x: args.x }));
+app.route('/s/<name>', (was, args) => ({ name: args.name }));
+app.route('/dl/<int:v>/<path:rest>', (was, args) => ({ v: args.v, rest: args.rest }));
+app.route('/only-post', { methods: ['POST'] }, () => 'posted');
+app.route('/get-put', { methods: ['GET'] }, () => 'got');
+app.route('/get-put', { methods: ['PUT'] }, () => 'put');
+app.route('/xml', { methods: ['POST'], contentTypes: ['text/plain'] }, (was) => `len ${was.request.body.length}`);
+app.route('/folder/', () => 'folder');
+app.route('/a', { params: ['a'] }, (was, args) => `a=${args.a}`);
+app.route('/a-rest', { params: ['a', '...'] }, (was, args) => Object.keys(args).join(','));
+app.route('/hello', { params: ['id', 'topic'] }, (was, args) => `${args.id}/${args.topic}`);
+app.route('/num', { defaults: { num: 8 } }, (was, args) => ({ num: args.num }));
+app.route('/opt', { params: ['q?'] }, (was, args) => ({ q: args.q ?? null }));
+app.route('/any', (was, args) => Object.keys(args));
+app.route('/build', (was) => ({
+  self: was.ab('/build'),
+  named: was.ab('namedFn'),
+  add: was.ab('add', 10, 40),
+  addNamed: was.ab('add', 10, { num2: 60 }),
+  hello: was.ab('hello2', 'Your Name'),
+  ep: was.ab('ep', 7),
+  other: was.ab('search.query', 'Your Name'),
+}));
+app.route('/named-fn', function namedFn() { return ''; });
+app.route('/add', { name: 'add', params: ['num1', 'num2'] }, (was, args) => Number(args.num1) + Number(args.num2));
+app.route('/hello2/<name>', { name: 'hello2' }, (was, args) => `Hello, ${args.name}`);
+app.route('/ep2/<int:id>', { name: 'ep' }, () => '');
+other.route('/query', { name: 'query', params: ['q'] }, (was, args) => `q=${args.q}`);
+
+before(async () => {
+  s = await serve([['/math', app], ['/search', other, { name: 'search' }]]);
+});
+after(() => s.close());
+
+async function get(path: string, init?: RequestInit): Promise<{ status: number; text: string; headers: Headers }> {
+  const r = await fetch(s.base + path, { redirect: 'manual', ...init });
+  return { status: r.status, text: await r.text(), headers: r.headers };
+}
+
+test('typed rule parameters', async () => {
+  assert.deepEqual(JSON.parse((await get('/math/ep/42')).text), { id: 42, type: 'number' });
+  assert.deepEqual(JSON.parse((await get('/math/f/1.5')).text), { x: 1.5 });
+  assert.deepEqual(JSON.parse((await get('/math/s/hello%20world')).text), { name: 'hello world' });
+  assert.deepEqual(JSON.parse((await get('/math/dl/2/win32/x/setup.exe')).text), { v: 2, rest: 'win32/x/setup.exe' });
+  assert.equal((await get('/math/ep/abc')).status, 404);
+});
+
+test('index and 404', async () => {
+  assert.equal((await get('/math/')).text, 'index');
+  const r = await get('/math/nothing-here', { headers: { accept: 'application/json' } });
+  assert.equal(r.status, 404);
+  assert.equal(JSON.parse(r.text).code, 404);
+});
+
+test('methods: 405 with Allow; HEAD where GET is allowed; dispatch by method', async () => {
+  const r = await get('/math/only-post');
+  assert.equal(r.status, 405);
+  assert.equal(r.headers.get('allow'), 'POST');
+  assert.equal((await get('/math/only-post', { method: 'POST' })).text, 'posted');
+  assert.equal((await get('/math/get-put')).text, 'got');
+  assert.equal((await get('/math/get-put', { method: 'PUT' })).text, 'put');
+  const d = await get('/math/get-put', { method: 'DELETE' });
+  assert.equal(d.status, 405);
+  assert.deepEqual(d.headers.get('allow')!.split(', ').sort(), ['GET', 'HEAD', 'PUT']);
+  const h = await get('/math/get-put', { method: 'HEAD' });
+  assert.equal(h.status, 200);
+  assert.equal(h.text, '');
+  assert.equal(h.headers.get('content-length'), '3');
+});
+
+test('content types: 415 otherwise', async () => {
+  const ok = await get('/math/xml', { method: 'POST', body: 'hello', headers: { 'content-type': 'text/plain; charset=utf-8' } });
+  assert.equal(ok.text, 'len 5');
+  const bad = await get('/math/xml', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+  assert.equal(bad.status, 415);
+});
+
+test('a route /x/ asked as /x redirects, keeping the query', async () => {
+  const r = await get('/math/folder?x=1');
+  assert.equal(r.status, 301);
+  assert.equal(r.headers.get('location'), '/math/folder/?x=1');
+  assert.equal((await get('/math/folder/')).text, 'folder');
+});
+
+test("declared parameters: Skitai's cases", async () => {
+  assert.equal((await get('/math/a?a=1')).text, 'a=1');
+  const refused = await get('/math/a?a=1&b=1', { headers: { accept: 'application/json' } });
+  assert.equal(refused.status, 400);
+  assert.match(JSON.parse(refused.text).message, /unexpected parameter: b/);
+  assert.equal((await get('/math/a-rest?a=1&b=1')).text, 'a,b');
+  const missing = await get('/math/hello?id=1', { headers: { accept: 'application/json' } });
+  assert.equal(missing.status, 400);
+  assert.match(JSON.parse(missing.text).message, /missing parameter: topic/);
+  assert.equal((await get('/math/hello?id=1&topic=t')).text, '1/t');
+  // Form bodies count as parameters too.
+  const form = await get('/math/hello?id=1', { method: 'POST', body: 'topic=t&extra=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  assert.equal(form.status, 400);
+  assert.match(form.text, /unexpected parameter: extra/);
+  assert.deepEqual(JSON.parse((await get('/math/num')).text), { num: 8 });
+  assert.deepEqual(JSON.parse((await get('/math/num?num=3')).text), { num: '3' });
+  assert.deepEqual(JSON.parse((await get('/math/opt')).text), { q: null });
+  // Undeclared routes take anything.
+  assert.deepEqual(JSON.parse((await get('/math/any?x=1&y=2')).text), ['x', 'y']);
+});
+
+test('URL building honours the mount point, within and across apps', async () => {
+  const b = JSON.parse((await get('/math/build')).text);
+  assert.equal(b.self, '/math/build');
+  assert.equal(b.named, '/math/named-fn');
+  assert.equal(b.add, '/math/add?num1=10&num2=40');
+  assert.equal(b.addNamed, '/math/add?num1=10&num2=60');
+  assert.equal(b.hello, '/math/hello2/Your%20Name');
+  assert.equal(b.ep, '/math/ep2/7');
+  assert.equal(b.other, '/search/query?q=Your%20Name');
+  assert.equal((await get(b.add)).text, '50');
+  assert.equal((await get(b.other)).text, 'q=Your Name');
+  assert.equal(app.urlFor('add', 1, 2), '/math/add?num1=1&num2=2');
+});
+
+test('rules matched segment by segment agree with their RegExp, case by case', () => {
+  // The segment walker (whole-segment parameters) must say what the rule's RegExp says.
+  const cases: [string, string[]][] = [
+    ['/users/<int:id>', ['/users/42', '/users/-7', '/users/007', '/users/-0', '/users/4a', '/users/', '/users/42/', '/users/-', '/users/+1',
+      '/users/12345678901234567890', '/users/1234567890123456789a', '/users/42x', '/usersx/42', '/users//42']],
+    ['/a/<x>/b/<float:f>', ['/a/h%20i/b/1.5', '/a/hi/b/1.', '/a/hi/b/1', '/a/hi/b/.5', '/a/hi/b/-2.25', '/a/%E0%A4%A/b/1', '/a/hi/c/1']],
+    ['/<a>/<b>', ['/x/y', '/x//y', '/x/y/', '/x', '/']],
+    ['/u/<int:id>/posts', ['/u/3/posts', '/u/3/postsX', '/u/3/post', '/u//posts']],
+  ];
+  for (const [source, paths] of cases) {
+    const rule = new Rule(source);
+    assert.equal((rule as unknown as { bySegment: boolean }).bySegment, true, source);
+    for (const p of paths) {
+      const m = rule.regexp!.exec(p);
+      const expected = m ? Object.fromEntries(rule.params.map((param, i) => {
+        const raw = m[i + 1]!;
+        return [param.name, param.type === 'int' ? Number.parseInt(raw, 10) : param.type === 'float' ? Number.parseFloat(raw) : (() => { try { return decodeURIComponent(raw); } catch { return raw; } })()];
+      })) : undefined;
+      const got = rule.match(p);
+      assert.deepEqual(got === undefined ? undefined : { ...got }, expected, `${source} against ${p}`);
+    }
+  }
+  // Shapes the walker does not take keep the RegExp.
+  for (const source of ['/f-<id>.txt', '/p/<path:rest>', '/x<a>/y']) {
+    assert.equal((new Rule(source) as unknown as { bySegment: boolean }).bySegment, false, source);
+  }
+  assert.deepEqual({ ...new Rule('/p/<path:rest>').match('/p/a/b')! }, { rest: 'a/b' });
+});
