@@ -390,7 +390,8 @@ export class Kernel {
       const server = getServerHeader();
       // Express swaps the response's prototype, which loses SkitaiResponse.writeHead (and its
       // Server header): set Server up front for it. Other handlers keep node's fast writeHead.
-      const swapsPrototype = typeof (inner as any).handle === 'function' && typeof (inner as any).set === 'function';
+      const app = inner as { handle?: unknown; set?: unknown };
+      const swapsPrototype = typeof app.handle === 'function' && typeof app.set === 'function';
       const compress = entry.options.compress !== false;
       // The kernel cannot see inside a foreign handler's writes: gzip is decided at its head.
       handler = (req, res) => {

@@ -87,7 +87,13 @@ export function sendTyped(req: IncomingMessage, res: ServerResponse, status: num
   else res.end(body);
 }
 
-const kWrapped = Symbol('skitai.compress');
+const wrapped = new WeakSet<ServerResponse>();
+
+// The one call shape of each method that the wrapper makes (node's are overloaded).
+type Callback = (err?: Error | null) => void;
+type Write = (chunk: unknown, encoding?: BufferEncoding | Callback, cb?: Callback) => boolean;
+type End = (chunk?: unknown, encoding?: BufferEncoding | Callback, cb?: Callback) => ServerResponse;
+type WriteHead = (status: number) => ServerResponse;
 
 /**
  * For handlers the kernel does not write itself (Express, plain functions): decide at the
@@ -95,11 +101,11 @@ const kWrapped = Symbol('skitai.compress');
  * route write()/end() through gzip. Applied only when the client accepts gzip.
  */
 export function compressResponse(req: IncomingMessage, res: ServerResponse): void {
-  if ((res as any)[kWrapped] || req.method === 'HEAD') return;
-  (res as any)[kWrapped] = true;
-  const write = res.write;
-  const end = res.end;
-  const writeHead = res.writeHead;
+  if (wrapped.has(res) || req.method === 'HEAD') return;
+  wrapped.add(res);
+  const write = res.write as Write;
+  const end = res.end as End;
+  const writeHead = res.writeHead as WriteHead;
   let gz: zlib.Gzip | undefined;
   let decided = false;
 
@@ -119,45 +125,46 @@ export function compressResponse(req: IncomingMessage, res: ServerResponse): voi
     addVary(res);
     gz = zlib.createGzip();
     gz.on('data', (chunk: Buffer) => {
-      if (!(write as any).call(res, chunk)) gz!.pause();
+      if (!write.call(res, chunk)) gz!.pause();
     });
     res.on('drain', () => gz!.resume());
-    gz.on('end', () => (end as any).call(res));
+    gz.on('end', () => end.call(res));
   };
 
-  res.writeHead = function (this: ServerResponse, ...args: any[]) {
+  res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
     // writeHead(status, headers) may carry the headers: fold them in before deciding.
     const [status, a, b] = args;
-    const headers = typeof a === 'object' && a !== null ? a : b;
+    const headers = (typeof a === 'object' && a !== null ? a : b) as Record<string, string | number | string[]> | undefined;
     if (typeof status === 'number') res.statusCode = status;
     if (headers && typeof headers === 'object' && !Array.isArray(headers)) {
       for (const key of Object.keys(headers)) res.setHeader(key, headers[key]);
     }
     decide();
-    return (writeHead as any).call(res, res.statusCode);
-  } as any;
+    return writeHead.call(res, res.statusCode);
+  } as ServerResponse['writeHead'];
 
-  res.write = function (this: ServerResponse, chunk: any, encoding?: any, cb?: any) {
+  res.write = function (this: ServerResponse, chunk: unknown, encoding?: BufferEncoding | Callback, cb?: Callback) {
     if (!res.headersSent) res.writeHead(res.statusCode);
-    if (!gz) return (write as any).call(res, chunk, encoding, cb);
-    return (gz.write as any)(chunk, typeof encoding === 'string' ? encoding : undefined, typeof encoding === 'function' ? encoding : cb);
-  } as any;
+    if (!gz) return write.call(res, chunk, encoding, cb);
+    const done = typeof encoding === 'function' ? encoding : cb;
+    return typeof encoding === 'string' ? gz.write(chunk, encoding, done) : gz.write(chunk, done);
+  } as ServerResponse['write'];
 
-  res.end = function (this: ServerResponse, chunk?: any, encoding?: any, cb?: any) {
-    if (typeof chunk === 'function') { cb = chunk; chunk = undefined; }
+  res.end = function (this: ServerResponse, chunk?: unknown, encoding?: BufferEncoding | Callback, cb?: Callback) {
+    if (typeof chunk === 'function') { cb = chunk as Callback; chunk = undefined; }
     if (typeof encoding === 'function') { cb = encoding; encoding = undefined; }
     if (!res.headersSent) {
       // A whole body given at once: its length decides, as with sendBody().
       if (chunk !== undefined && chunk !== null && !res.hasHeader('content-length')) {
-        const size = typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding) : chunk.length;
+        const size = typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding as BufferEncoding | undefined) : (chunk as Uint8Array).length;
         if (size <= COMPRESS_THRESHOLD) res.setHeader('Content-Length', size);
       }
       res.writeHead(res.statusCode);
     }
-    if (!gz) return (end as any).call(res, chunk, encoding, cb);
+    if (!gz) return end.call(res, chunk, encoding, cb);
     if (cb) res.once('finish', cb);
-    if (chunk !== undefined && chunk !== null) gz.end(chunk, encoding);
+    if (chunk !== undefined && chunk !== null) gz.end(chunk, encoding as BufferEncoding);
     else gz.end();
     return res;
-  } as any;
+  } as ServerResponse['end'];
 }

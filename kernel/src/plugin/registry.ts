@@ -1,4 +1,6 @@
-import semver from 'semver';
+// The two functions used, not the package index: it loads all of semver (45 modules).
+import satisfies from 'semver/functions/satisfies.js';
+import validRange from 'semver/ranges/valid.js';
 import { codes } from '../errors.js';
 import type { Kernel } from '../kernel.js';
 import type { Plugin } from './contract.js';
@@ -52,8 +54,8 @@ export class PluginRegistry {
       const first = byName.get(use.plugin.name);
       if (first) throw codes.SKT_PLUGIN_DUPLICATE(use.plugin.name, describe(first), describe(use));
       byName.set(use.plugin.name, use);
-      const range = semver.validRange(use.plugin.kernel);
-      if (!range || !semver.satisfies(kernelVersion, range, { includePrerelease: true })) {
+      const range = validRange(use.plugin.kernel);
+      if (!range || !satisfies(kernelVersion, range, { includePrerelease: true })) {
         throw codes.SKT_PLUGIN_KERNEL_RANGE(`${use.plugin.name}@${use.plugin.version}`, use.plugin.kernel, kernelVersion);
       }
     }
