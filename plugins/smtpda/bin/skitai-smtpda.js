@@ -1,0 +1,9 @@
+#!/usr/bin/env node
+// The skitai-smtpda command. This file is committed (the compiled cli is not), so npm links the
+// command at install, before the first build.
+import { main } from '../dist/src/cli.js';
+
+main(process.argv.slice(2)).then((code) => process.exit(code), (err) => {
+  process.stderr.write(`skitai-smtpda: ${err?.stack ?? err}\n`);
+  process.exit(1);
+});
