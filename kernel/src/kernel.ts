@@ -361,6 +361,7 @@ export class Kernel {
       this.aliases.check();
       await this.hooks.startup.promise(this);
       for (const entry of this.mounts.entries) await this.attach(entry);
+      this.mounts.joinPairs();
       await this.hooks.mounted.promise(this);
       const listening = await this.listen(options);
       this.phase = 'running';
@@ -394,10 +395,10 @@ export class Kernel {
       const swapsPrototype = typeof app.handle === 'function' && typeof app.set === 'function';
       const compress = entry.options.compress !== false;
       // The kernel cannot see inside a foreign handler's writes: gzip is decided at its head.
-      handler = (req, res) => {
+      handler = (req, res, next) => {
         if (swapsPrototype) res.setHeader('Server', server);
         if (compress && acceptsGzip(req)) compressResponse(req, res);
-        return inner(req, res);
+        return inner(req, res, next);
       };
     } else {
       handler = await resolved.mountable.mountTo(this, entry);

@@ -50,6 +50,14 @@ export interface MountEntry extends MountInfo {
   handler: RequestHandler;
   /** For a static mount: the absolute folder. */
   root: string;
+  /**
+   * A second mount at the same point and host (Skitai's habit: `mount('/', './static')` beside
+   * `mount('/', app)`): one of the two must turn out a folder, which serves what the other
+   * leaves (paths no App route takes, Express's `next()`).
+   */
+  beside?: MountEntry;
+  /** Set on the second of such a pair: it is served through the first, not by the table. */
+  besideOf?: MountEntry;
 }
 
 export type Resolution =
@@ -89,7 +97,11 @@ export class MountTable {
   add(point: string, target: MountTarget, options: MountOptions = {}): MountEntry {
     const p = normalizePoint(point);
     const host = normalizeHost(options.host);
-    if (this.entries.some((e) => e.point === p && e.host === host)) throw codes.SKT_MOUNT_DUPLICATE(p || '/', host);
+    const same = this.entries.find((e) => e.point === p && e.host === host);
+    // Only a folder may share a point, and only with one other mount.
+    if (same && (same.beside !== undefined || same.besideOf !== undefined || (typeof same.target !== 'string' && typeof target !== 'string'))) {
+      throw codes.SKT_MOUNT_DUPLICATE(p || '/', host);
+    }
     if (target === null || target === undefined || (typeof target !== 'string' && typeof target !== 'function' && typeof (target as Mountable).mountTo !== 'function')) {
       throw codes.SKT_MOUNT_TARGET(p || '/', 'the target must be a directory, a (req, res) handler, an App, or a module name');
     }
@@ -98,6 +110,10 @@ export class MountTable {
       kind: typeof target === 'string' ? 'module' : typeof target === 'function' ? 'handler' : 'mountable',
       handler: notReady, root: '',
     };
+    if (same) {
+      same.beside = entry;
+      entry.besideOf = same;
+    }
     this.entries.push(entry);
     this.index();
     return entry;
@@ -105,9 +121,10 @@ export class MountTable {
 
   private index(): void {
     const byLength = (a: MountEntry, b: MountEntry) => b.point.length - a.point.length;
-    this.anyHost = this.entries.filter((e) => e.host === '').sort(byLength);
+    const served = this.entries.filter((e) => e.besideOf === undefined);
+    this.anyHost = served.filter((e) => e.host === '').sort(byLength);
     this.byHost = new Map();
-    for (const e of this.entries) {
+    for (const e of served) {
       if (e.host === '') continue;
       const list = this.byHost.get(e.host) ?? [];
       list.push(e);
@@ -116,6 +133,30 @@ export class MountTable {
     // A virtual host also sees the mounts made for every host, after its own.
     for (const [host, list] of this.byHost) this.byHost.set(host, [...list.sort(byLength), ...this.anyHost]);
     this.hasHosts = this.byHost.size > 0;
+  }
+
+  /**
+   * At start, once every target is attached: each pair at one point becomes one mount, the
+   * App or handler first and the folder behind it. A pair with no folder is refused.
+   */
+  joinPairs(): void {
+    for (const first of this.entries) {
+      const second = first.beside;
+      if (second === undefined || first.besideOf !== undefined) continue;
+      const folder = first.kind === 'static' ? first : second.kind === 'static' ? second : undefined;
+      const front = folder === first ? second : first;
+      if (folder === undefined || front.kind === 'static') {
+        throw codes.SKT_MOUNT_TARGET(first.point || '/', 'two mounts share this point: only a folder of static files may share a point with an App or handler (mount the other elsewhere)');
+      }
+      const serve = front.handler;
+      const files = folder.handler;
+      front.handler = (req, res) => serve(req, res, () => files(req, res));
+      front.beside = folder;
+      front.besideOf = undefined;
+      folder.besideOf = front;
+      folder.beside = undefined;
+    }
+    this.index();
   }
 
   /** Finds the mount for a path (no query) and Host header. */

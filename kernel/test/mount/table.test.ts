@@ -138,3 +138,40 @@ test('bad mounts are refused with the reason', async () => {
   k3.mount('/n', './nothing.mjs');
   await assert.rejects(k3.start({ address: '127.0.0.1', port: 0 }), /exports no App or \(req, res\) handler/);
 });
+
+test('a folder and a handler at the same point: the handler first, the folder for what it passes on', async () => {
+  const swd = tempDir();
+  fs.mkdirSync(path.join(swd, 'static'));
+  fs.writeFileSync(path.join(swd, 'static', 'logo.txt'), 'the logo');
+  const api = express();
+  api.get('/hello', (_req, res) => { res.type('text').send('from express'); });
+  const s = await startKernel((k) => {
+    k.setswd(swd);
+    k.mount('/', './static');        // Skitai's habit: the folder first...
+    k.mount('/', api);               // ...and an app at the same point
+  });
+  try {
+    assert.equal((await request(`${s.url}/hello`)).body.toString(), 'from express');
+    const file = await request(`${s.url}/logo.txt`);
+    assert.equal(file.status, 200);
+    assert.equal(file.body.toString(), 'the logo');
+    assert.equal((await request(`${s.url}/missing.txt`)).status, 404);
+  } finally {
+    await s.stop();
+    fs.rmSync(swd, { recursive: true, force: true });
+  }
+});
+
+test('only a folder may share a point: two handlers are refused at mount(), two modules at start', async () => {
+  const k = new Kernel();
+  k.mount('/', () => {});
+  assert.throws(() => k.mount('/', () => {}), { code: 'SKT_MOUNT_DUPLICATE' });
+  const swd = tempDir();
+  fs.writeFileSync(path.join(swd, 'a.mjs'), 'export default (req, res) => res.end("a");\n');
+  const k2 = new Kernel().setswd(swd);
+  k2.mount('/', './a.mjs');
+  k2.mount('/', (_req, res) => { res.end('b'); });
+  await assert.rejects(k2.start({ address: '127.0.0.1', port: 0 }), (err: any) =>
+    err.code === 'SKT_MOUNT_TARGET' && /only a folder of static files may share a point/.test(err.message));
+  assert.throws(() => new Kernel().mount('/', './x').mount('/', './y').mount('/', './z'), { code: 'SKT_MOUNT_DUPLICATE' });
+});

@@ -225,7 +225,7 @@ export class App implements Mountable {
       if (other) return other.buildUrl(name.slice(dot + 1), args);
     }
     const route = this.byName.get(name);
-    if (!route) throw codes.SKT_APP_NO_ROUTE(name);
+    if (!route) throw codes.SKT_APP_NO_ROUTE(name, [...this.byName.keys()]);
     const last = args[args.length - 1];
     const named = last !== null && typeof last === 'object' && !Array.isArray(last) && !(last instanceof Date) ? (last as Record<string, unknown>) : undefined;
     const positional = named ? args.slice(0, -1) : args;
@@ -473,7 +473,7 @@ export class App implements Mountable {
     k.hooks.shutdown.tapPromise(`app:${info.name}`, () => this.runLifecycle('shutdown'));
     if (this.useReloader && this.module) this.reloader = new Reloader(this.root);
     this.listenToKernel(k);
-    return (req: SkitaiRequest, res: SkitaiResponse) => this.handle(req, res);
+    return (req: SkitaiRequest, res: SkitaiResponse, next?: (err?: unknown) => void) => this.handle(req, res, next);
   }
 
   async umount(): Promise<void> {
@@ -538,9 +538,12 @@ export class App implements Mountable {
   get isDebug(): boolean {
     return this.debug || this.kernel?.debug === true;
   }
-  /** Serves one request (req.url relative to the mount point). */
-  handle(req: SkitaiRequest, res: SkitaiResponse): Promise<void> | undefined {
-    return handleRequest(this, req, res);
+  /**
+   * Serves one request (req.url relative to the mount point). With `next` (a static folder
+   * mounted at the same point), a path no route takes is handed to it instead of a 404.
+   */
+  handle(req: SkitaiRequest, res: SkitaiResponse, next?: () => void): Promise<void> | undefined {
+    return handleRequest(this, req, res, next);
   }
 
   /** Throws a 401 with a challenge unless the route needs no authentication or it passes. */

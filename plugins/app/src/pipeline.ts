@@ -34,12 +34,17 @@ function corsFor(app: App, route: Route): CorsPolicy | undefined {
  * body, no authentication) runs without an async frame of its own: a promise is returned only
  * when the handler or the sending returned one.
  */
-export function handleRequest(app: App, req: SkitaiRequest, res: SkitaiResponse): Promise<void> | undefined {
-  if (app.reloader !== undefined && app.reloader.changed()) return reloadThenHandle(app, req, res);
+export function handleRequest(app: App, req: SkitaiRequest, res: SkitaiResponse, next?: () => void): Promise<void> | undefined {
+  if (app.reloader !== undefined && app.reloader.changed()) return reloadThenHandle(app, req, res, next);
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
   const query = q === -1 ? '' : url.slice(q + 1);
+  // Mounted beside a static folder at the same point: what no route takes goes to the folder.
+  if (next !== undefined && app.router.find(path) === undefined && (path.endsWith('/') || app.router.find(`${path}/`) === undefined)) {
+    next();
+    return undefined;
+  }
   const ctx = new RequestContext(app, app.kernel!, req, res, path, query);
   const was = app.kernel!.createWas(req, res);
   (was as any)[kCtx] = ctx;
@@ -66,9 +71,9 @@ export function handleRequest(app: App, req: SkitaiRequest, res: SkitaiResponse)
   }
 }
 
-async function reloadThenHandle(app: App, req: SkitaiRequest, res: SkitaiResponse): Promise<void> {
+async function reloadThenHandle(app: App, req: SkitaiRequest, res: SkitaiResponse, next?: () => void): Promise<void> {
   await app.reloadNow().catch((err) => app.log('error', `reload failed: ${(err as Error).stack ?? err}`));
-  await handleRequest(app, req, res);
+  await handleRequest(app, req, res, next);
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

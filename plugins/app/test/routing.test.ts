@@ -157,3 +157,51 @@ test('rules matched segment by segment agree with their RegExp, case by case', (
   }
   assert.deepEqual({ ...new Rule('/p/<path:rest>').match('/p/a/b')! }, { rest: 'a/b' });
 });
+
+test('route names: the rule, the handler function name or { name }; an unknown name lists the names there are', () => {
+  const app = new App();
+  app.route('/notes/<int:id>', { name: 'note' }, async () => 'a note');
+  app.route('/about', async () => 'arrow functions have no name: the rule names the route');
+  async function index() { return 'index'; }
+  app.route('/', index);
+  assert.equal(app.urlFor('note', 7), '/notes/7');
+  assert.equal(app.urlFor('/about'), '/about');
+  assert.equal(app.urlFor('index'), '/');
+  assert.throws(() => app.urlFor('notes', 7), (e: Error & { code?: string }) => {
+    assert.equal(e.code, 'SKT_APP_NO_ROUTE');
+    assert.equal(e.message, 'was.ab("notes"): no route of this app has that name. ' +
+      'Its routes are named "note", "/notes/<int:id>", "/about", "index", "/". ' +
+      "A route is named by its rule, by its handler function's name, or by app.route(rule, { name: '...' }, handler).");
+    return true;
+  });
+});
+
+test("an App and a folder at the same point (Skitai's habit): routes first, then files, then the App's 404", async () => {
+  const { Kernel } = await import('@skitai/kernel');
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const swd = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-app-static-'));
+  fs.mkdirSync(path.join(swd, 'static'));
+  fs.writeFileSync(path.join(swd, 'static', 'style.css'), 'body { color: red }');
+  const app = new App();
+  app.route('/', async () => 'home');
+  app.route('/style.css', { name: 'generated' }, async () => 'a route wins over a file of the same path');
+  const kernel = new Kernel().setswd(swd);
+  kernel.mount('/', app);
+  kernel.mount('/', './static');
+  const { port } = await kernel.start({ address: '127.0.0.1', port: 0 });
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    assert.equal(await (await fetch(`${base}/`)).text(), 'home');
+    assert.equal(await (await fetch(`${base}/style.css`)).text(), 'a route wins over a file of the same path');
+    app.router.remove(app.router.find('/style.css')!.routes[0]!);
+    const file = await fetch(`${base}/style.css`);
+    assert.equal(file.status, 200);
+    assert.equal(await file.text(), 'body { color: red }');
+    assert.equal((await fetch(`${base}/nothing-here`)).status, 404);
+  } finally {
+    await kernel.stop();
+    fs.rmSync(swd, { recursive: true, force: true });
+  }
+});
