@@ -366,6 +366,10 @@ export class Kernel {
       const listening = await this.listen(options);
       this.phase = 'running';
       this.logs.log('server', 'info', `skitai ${this.version} (${this.workerId}) listening on http://${listening.address}:${listening.port}`);
+      // With the logs in files the console would say nothing: say where to look.
+      if (this.logs.logpath !== undefined && !options.verbose && this.workerId === 'M') {
+        process.stderr.write(`skitai ${this.version}: listening on http://${listening.address}:${listening.port}; logs in ${this.logs.logpath}\n`);
+      }
       await this.hooks.listening.promise({ ...listening, workerId: this.workerId });
       return listening;
     } catch (err) {

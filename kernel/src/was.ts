@@ -2,6 +2,7 @@ import type { Kernel } from './kernel.js';
 import type { SkitaiRequest } from './http/request.js';
 import type { SkitaiResponse } from './http/response.js';
 import type { LogLevel } from './log/logger.js';
+import { ensureTxn } from './log/txn.js';
 
 const levels = new Set<string>(['debug', 'info', 'warn', 'error']);
 
@@ -34,7 +35,8 @@ export class Was {
    * (`<global>/<local>`, or `id` when given), and returns the tag, to show the user.
    */
   traceback(err?: unknown, id?: string): string {
-    const req = this.req as { gtxnId?: string; ltxnId?: string } | undefined;
+    const req = this.req as SkitaiRequest | undefined;
+    if (req?.headers !== undefined && req.gtxnId === '') ensureTxn(req);
     const tag = id ?? (req?.gtxnId ? `${req.gtxnId}/${req.ltxnId}` : 'no-txn');
     const text = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : err === undefined ? new Error('traceback').stack ?? '' : String(err);
     this.kernel.logs.log('app', 'error', `[${tag}] ${text}`);

@@ -379,6 +379,9 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
   everReady = true;
   const bound = listening!;
   log('info', `${count} workers listening on http://${bound.address}:${bound.port}`);
+  if (logpath !== undefined && !(cli.verbose || options.verbose)) {
+    process.stderr.write(`skitai ${kernel.version}: ${count} workers listening on http://${bound.address}:${bound.port}; logs in ${logpath}\n`);
+  }
   model.background = background;
   for (const spec of model.processes.values()) background.start(spec);
   // useReloader with workers: a changed file under an app's folder replaces every worker.

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { REQUEST_LOG_FIELDS, parseRequestLine } from '../../src/index.js';
 import { DailyLogFile } from '../../src/log/log-file.js';
@@ -117,4 +118,23 @@ test('log files rotate daily: the first write after midnight starts a new file',
   await sleep(50);
   assert.equal(fs.readFileSync(path.join(dir, 'request.log.20261126'), 'utf8'), 'first day\n');
   assert.equal(fs.readFileSync(file, 'utf8'), 'second day\n');
+});
+
+test('with logpath and no -v, the console still says where the server listens and where the logs go', async () => {
+  const { Kernel } = await import('../../src/index.js');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-logpath-'));
+  const said: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => { said.push(String(chunk)); return true; }) as typeof process.stderr.write;
+  const kernel = new Kernel();
+  kernel.mount('/', (_req, res) => { res.end('ok'); });
+  let port = 0;
+  try {
+    ({ port } = await kernel.start({ address: '127.0.0.1', port: 0, logpath: dir }));
+  } finally {
+    process.stderr.write = write;
+  }
+  await kernel.stop();
+  assert.deepEqual(said, [`skitai ${kernel.version}: listening on http://127.0.0.1:${port}; logs in ${dir}\n`]);
+  fs.rmSync(dir, { recursive: true, force: true });
 });

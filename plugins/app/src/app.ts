@@ -410,7 +410,7 @@ export class App implements Mountable {
   get templateEnv(): Nunjucks.Environment {
     return (this.env ??= createEnvironment({
       folder: this.templatesFolder, overlay: this.overlay, autoescape: true,
-      globals: this.templateGlobals, filters: this.templateFilters, noCache: this.useReloader,
+      globals: this.templateGlobals, filters: this.templateFilters, noCache: this.useReloader || this.isDebug,
     }));
   }
 

@@ -1,5 +1,6 @@
 // An error a handler (or the framework) throws to answer with a status instead of 500.
 
+import { STATUS_CODES } from 'node:http';
 export class HttpError extends Error {
   readonly status: number;
   readonly statusCode: number;
@@ -10,7 +11,7 @@ export class HttpError extends Error {
   /** Close the connection after answering (413: the body was not read). */
   readonly close: boolean;
   constructor(status: number, message?: string, options: { detail?: string; headers?: Record<string, string>; close?: boolean; cause?: unknown } = {}) {
-    super(message ?? String(status), { cause: options.cause });
+    super(message ?? (STATUS_CODES[status] ?? String(status)), { cause: options.cause });
     this.name = 'HttpError';
     this.status = status;
     this.statusCode = status;

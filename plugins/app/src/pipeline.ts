@@ -52,7 +52,7 @@ export function handleRequest(app: App, req: SkitaiRequest, res: SkitaiResponse,
   try {
     if (req.method === 'POST') {
       const rpc = rpcKind(req);
-      if (rpc) return serveRpc(app, ctx, rpc, path, query);
+      if (rpc !== undefined && (rpc !== 'json-loose' || app.router.find(path) === undefined)) return serveRpc(app, ctx, rpc, path, query);
     }
     const route = select(app, ctx, path, query);
     if (!route) return;

@@ -12,7 +12,8 @@ import { createArgs, type Args } from './params.js';
 import { ResponseValue } from './response.js';
 import type { Route } from './route.js';
 
-export type RpcKind = 'xml' | 'json';
+/** 'json-loose': an application/json body posted where no route is, a JSON-RPC call if it says so. */
+export type RpcKind = 'xml' | 'json' | 'json-loose';
 
 export function rpcKind(req: IncomingMessage): RpcKind | undefined {
   const ct = req.headers['content-type'];
@@ -20,6 +21,9 @@ export function rpcKind(req: IncomingMessage): RpcKind | undefined {
   const type = mediaType(ct);
   if (type === 'text/xml') return 'xml';
   if (type === 'application/json-rpc') return 'json';
+  // Most JSON-RPC clients (was.jsonrpc too) send application/json: the pipeline tries such a
+  // body as a call where no route takes the path.
+  if (type === 'application/json') return 'json-loose';
   return undefined;
 }
 
@@ -75,6 +79,10 @@ class RpcMissing extends Error {
   }
 }
 
+function isCall(item: unknown): boolean {
+  return typeof item === 'object' && item !== null && (item as { jsonrpc?: unknown }).jsonrpc === '2.0' && typeof (item as { method?: unknown }).method === 'string';
+}
+
 /** Answers an RPC call; false when the body is not a call after all (routed as usual then). */
 export async function dispatchRpc(app: App, ctx: RequestContext, kind: RpcKind): Promise<boolean> {
   const { req, res, path } = ctx;
@@ -108,10 +116,12 @@ export async function dispatchRpc(app: App, ctx: RequestContext, kind: RpcKind):
   try {
     payload = JSON.parse(text);
   } catch (err) {
+    if (kind === 'json-loose') return false;
     sendBody(req, res, 200, { 'Content-Type': 'application/json-rpc' }, JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: `parse error: ${(err as Error).message}` } }));
     return true;
   }
   const batch = Array.isArray(payload);
+  if (kind === 'json-loose' && !(batch ? (payload as unknown[]).length > 0 && (payload as unknown[]).every(isCall) : isCall(payload))) return false;
   const out: unknown[] = [];
   for (const item of batch ? (payload as unknown[]) : [payload]) {
     const c = item as Partial<Call> & { jsonrpc?: string };
