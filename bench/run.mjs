@@ -305,7 +305,7 @@ async function launch(sc, srv, cpus, extraCtx = {}, lo = {}) {
   if (sc.requireWorkers && srv.workers > 1) {
     await sleep(1500);
     const n = h.tree().length;
-    if (n < 2) { await h.stop(); return { skip: `the kernel does not fork workers yet (kernel.start({ workers: ${srv.workers} }) left 1 process; issue 4)` }; }
+    if (n < 2) { await h.stop(); return { skip: `the kernel does not fork workers yet (kernel.start({ workers: ${srv.workers} }) left 1 process)` }; }
   }
   try { await waitForPort(h.port, 10000); } catch { /* verify says why */ }
   const bad = lo.verify ? await lo.verify(h)

@@ -155,7 +155,7 @@ export const scenarios = [
     connections: 50,
     depth: 4,
     pending: async () => ((await pluginReady('@skitai/websocket')) && pkgExists('ws') ? null
-      : 'waiting for the websocket plugin (@skitai/websocket, issue 7) and the `ws` package'),
+      : 'waiting for the websocket plugin (@skitai/websocket) and the `ws` package'),
     servers: [
       { id: 'ws (bare)', spec: nodeServer('ws-bare.mjs', 'echo', none) },
       { id: 'skitai App wsRoute', subject: true, spec: nodeServer('skitai.mjs', 'ws-echo', none) },

@@ -2,7 +2,7 @@ import zlib from 'node:zlib';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { getServerHeader } from './response.js';
 
-/** Bodies at or under this size are sent as they are (SPEC 5: "over 2 KiB"). */
+/** Bodies at or under this size are sent as they are: only text over 2 KiB is gzipped. */
 export const COMPRESS_THRESHOLD = 2048;
 /** Up to this size a body is gzipped in one synchronous call; larger ones are streamed. */
 const SYNC_LIMIT = 64 * 1024;

@@ -16,7 +16,7 @@ export class SkitaiRequest extends IncomingMessage {
   declare mount: MountEntry | undefined;
   /** performance.now() when the request reached the kernel (kept only while a log is kept). */
   declare startedAt: number;
-  /** Global and local transaction ids (SPEC 5). */
+  /** Global and local transaction ids (X-Gtxn-Id, X-Ltxn-Id). */
   declare gtxnId: string;
   declare ltxnId: string;
   /** Body bytes received, counted when the body has no Content-Length. */

@@ -20,7 +20,7 @@ const clientErrorStatus: Record<string, string> = {
 };
 
 /**
- * node:http with the kernel's request and response classes, the timeouts of SPEC 5 and a
+ * node:http with the kernel's request and response classes, the kernel's timeouts and a
  * count of open connections (for the log, and for draining on stop).
  */
 export function createHttpServer(settings: ServerSettings, onRequest: (req: SkitaiRequest, res: SkitaiResponse) => void) {

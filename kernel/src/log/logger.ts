@@ -32,7 +32,7 @@ function stamp(): string {
 }
 
 /**
- * The three logs of SPEC 5. Without logpath the server log goes to stderr (a foreground
+ * The three logs: server, app and request. Without logpath the server log goes to stderr (a foreground
  * server tells what it does), and the request log only with -v; with logpath all go to
  * files, and -v copies them to the console.
  */

@@ -14,7 +14,7 @@ export interface LogRecord {
   readonly sendingMs: number;
 }
 
-/** The 21 fields of SPEC 5, in order, for parsers and tests. */
+/** The 21 fields of a request log line (Skitai's order), for parsers and tests. */
 export const REQUEST_LOG_FIELDS = [
   'date', 'time', 'clientIp', 'host', 'method', 'uri', 'version', 'requestBytes', 'status',
   'responseBytes', 'gtxnId', 'ltxnId', 'user', 'bearer', 'referer', 'userAgent', 'forwardedFor',

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { SkitaiRequest } from '../http/request.js';
 
-// SPEC 5: a global id per incoming call, kept from X-Gtxn-Id when one arrives; a local id
+// Transaction ids: a global id per incoming call, kept from X-Gtxn-Id when one arrives; a local id
 // starting at 1000 (its first digit is the call depth), kept from X-Ltxn-Id.
 const prefix = `GTID-${randomBytes(3).toString('hex')}-`;
 let sequence = 0;

@@ -16,7 +16,7 @@ async function readLines(file: string, count: number): Promise<string[]> {
   throw new Error(`fewer than ${count} lines in ${file}`);
 }
 
-test('a request log line has the 21 fields of SPEC 5, in order', async () => {
+test('a request log line has the 21 fields of Skitai\'s request log, in order', async () => {
   const logpath = tempDir('skitai-log-');
   const s = await startKernel((k) => k.mount('/', (req: any, res: any) => {
     req.user = 'alice';

@@ -13,5 +13,4 @@ export const codes = {
   SKT_APP_DECORATE: defineError('SKT_APP_DECORATE', (module: string) => `${module} exports no decorate(app) function`),
   SKT_APP_NO_SECUREKEY: defineError('SKT_APP_NO_SECUREKEY', (what: string) => `${what} needs a secure key: set app.securekey (or give one to mount())`),
 
-  // was backend services (issue 5): add codes below this line
 } as const;

@@ -1,5 +1,5 @@
 // Last-updated times (Skitai's addlu / setlu / getlu) for stand-alone services (no kernel).
-// With a kernel, `was.getlu/setlu` use the kernel's own table (the process model, issue 4,
+// With a kernel, `was.getlu/setlu` use the kernel's own table (the process model,
 // shares it between workers).
 import { EventEmitter } from 'node:events';
 import { codes } from './errors.js';

@@ -1,4 +1,4 @@
-// Alias members: `user:password@host:port/db weight` (SPEC 7), one string per member.
+// Alias members: `user:password@host:port/db weight`, one string per member.
 import { codes } from './errors.js';
 
 /** What a member string says. Types may parse their own form (sqlite3: a file path). */
