@@ -7,7 +7,8 @@ export { AliasRegistry, checkAliasName, type AliasDeclaration, type AliasOptions
 export { codes, defineError, SkitaiError, type ErrorCode, type ErrorFactory } from './errors.js';
 export type { MountEntry, MountInfo, MountOptions, MountTarget, Mountable, RequestHandler } from './mount/table.js';
 export { SkitaiRequest } from './http/request.js';
-export { SkitaiResponse } from './http/response.js';
+export { SkitaiResponse, getServerHeader } from './http/response.js';
+export { initRequestFields, type Transport, type TransportContext, type TransportFactory, type TransportSettings } from './http/transport.js';
 export { sendError, prefersJson, escapeHtml } from './http/error-page.js';
 export { sendBody, sendTyped, acceptsGzip, isCompressible, COMPRESS_THRESHOLD } from './http/compress.js';
 export { createStaticHandler, type StaticOptions } from './static/handler.js';

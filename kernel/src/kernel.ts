@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type http from 'node:http';
+import type net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import { codes, SkitaiError } from './errors.js';
@@ -15,6 +16,7 @@ import type { Pref } from './process/pref.js';
 import { MountTable, type MountEntry, type MountOptions, type MountTarget, type RequestHandler } from './mount/table.js';
 import { resolveMountTarget } from './mount/resolve.js';
 import { createHttpServer, drainServer } from './http/server.js';
+import type { Transport, TransportFactory } from './http/transport.js';
 import { createDispatcher } from './http/dispatch.js';
 import { sendError } from './http/error-page.js';
 import { acceptsGzip, compressResponse } from './http/compress.js';
@@ -111,6 +113,8 @@ export class Kernel {
   private readonly maxAges: Array<[string, number]> = [];
   private readonly logOffPatterns: string[] = [];
   private connections: () => number = () => 0;
+  private transportFactory: { owner: string; factory: TransportFactory } | undefined;
+  private transport: Transport | undefined;
   private stopping: Promise<void> | undefined;
   private swd: string | undefined;
 
@@ -348,6 +352,20 @@ export class Kernel {
     return this;
   }
 
+  /**
+   * Lets a plugin own the listening socket (TLS, HTTP/2, protocol sniffing): at start the
+   * factory gets the kernel's request path and HTTP/1.1 engine and returns the server to bind.
+   * One transport per kernel; set before the socket is bound (a plugin's apply() is the place).
+   */
+  setTransport(factory: TransportFactory, owner = 'the application'): this {
+    // From a plugin's apply() or a startup tap too: what counts is that nothing is bound yet.
+    if (!(this.phase === 'idle' || (this.phase === 'starting' && this.server === undefined))) throw codes.SKT_KERNEL_PHASE('set a transport', this.phase);
+    if (this.transportFactory !== undefined) throw codes.SKT_TRANSPORT_DUPLICATE(this.transportFactory.owner, owner);
+    if (typeof factory !== 'function') throw codes.SKT_INVALID_OPTION('transport', typeof factory, 'a function');
+    this.transportFactory = { owner, factory };
+    return this;
+  }
+
   // ---- lifecycle ---------------------------------------------------------------------
 
   /** Applies plugins, resolves mounts, binds and listens. Resolves with the bound address. */
@@ -365,16 +383,18 @@ export class Kernel {
       await this.hooks.mounted.promise(this);
       const listening = await this.listen(options);
       this.phase = 'running';
-      this.logs.log('server', 'info', `skitai ${this.version} (${this.workerId}) listening on http://${listening.address}:${listening.port}`);
+      const scheme = this.transport?.scheme ?? 'http';
+      this.logs.log('server', 'info', `skitai ${this.version} (${this.workerId}) listening on ${scheme}://${listening.address}:${listening.port}`);
       // With the logs in files the console would say nothing: say where to look.
       if (this.logs.logpath !== undefined && !options.verbose && this.workerId === 'M') {
-        process.stderr.write(`skitai ${this.version}: listening on http://${listening.address}:${listening.port}; logs in ${this.logs.logpath}\n`);
+        process.stderr.write(`skitai ${this.version}: listening on ${scheme}://${listening.address}:${listening.port}; logs in ${this.logs.logpath}\n`);
       }
       await this.hooks.listening.promise({ ...listening, workerId: this.workerId });
       return listening;
     } catch (err) {
       this.phase = 'stopped';
       if (this.server?.listening) this.server.close();
+      if (this.transport?.server.listening) this.transport.server.close();
       await this.logs.close();
       throw err;
     }
@@ -411,12 +431,15 @@ export class Kernel {
   }
 
   private listen(options: StartOptions): Promise<Listening> {
-    const { server, connections, untrack } = createHttpServer(this.settings, undefined as any);
-    this.connections = connections;
+    const { server, connections: http1Connections, untrack } = createHttpServer(this.settings, undefined as any);
+    let connections = http1Connections;
+    // The log counts open connections through this, whichever transport holds them.
+    const countConnections = () => connections();
+    this.connections = countConnections;
     const log: RequestLogContext | undefined = this.logs.request === undefined ? undefined : {
       sink: this.logs.request,
       workerId: this.workerId,
-      connections,
+      connections: countConnections,
       offPrefixes: this.logOffPatterns.filter((p) => !p.startsWith('*')),
       offSuffixes: this.logOffPatterns.filter((p) => p.startsWith('*')).map((p) => p.slice(1)),
       onLogged: this.hooks.responseLogged.isUsed() ? (record) => this.hooks.responseLogged.call(record) : undefined,
@@ -429,8 +452,7 @@ export class Kernel {
       stopping: () => this.phase === 'stopping',
       onError: (err, req, res) => this.handlerFailed(err, req, res),
     });
-    server.on('request', dispatch);
-    server.on('checkContinue', (req: SkitaiRequest, res: SkitaiResponse) => {
+    const checkContinue = (req: SkitaiRequest, res: SkitaiResponse) => {
       // Decide before the client sends the body: 413 now, or 100 Continue and go on.
       if (Number(req.headers['content-length'] ?? 0) > this.settings.maxClientBodySize) {
         refuseLargeBody(req, res, this.settings.maxClientBodySize);
@@ -438,20 +460,41 @@ export class Kernel {
       }
       res.writeContinue();
       dispatch(req, res);
-    });
+    };
+    server.on('request', dispatch);
+    server.on('checkContinue', checkContinue);
     server.on('upgrade', (req: SkitaiRequest, socket: Socket, head: Buffer) => this.upgrade(req, socket, head, untrack));
     this.server = server;
+    let listener: net.Server = server;
+    if (this.transportFactory !== undefined) {
+      const transport = this.transportFactory.factory({
+        dispatch: dispatch as any,
+        checkContinue: checkContinue as any,
+        serveHttp1: (socket) => { server.emit('connection', socket); },
+        http1: server,
+        http1Connections,
+        settings: this.settings,
+        stopping: () => this.phase === 'stopping',
+        logs: this.logs,
+      });
+      this.transport = transport;
+      listener = transport.server;
+      connections = () => http1Connections() + transport.connections();
+      // node:http starts its timeout checks and connection list on 'listening': the HTTP/1.1
+      // server serves the transport's connections without binding a socket of its own.
+      listener.once('listening', () => server.emit('listening'));
+    }
     const address = options.address ?? '0.0.0.0';
     const port = options.port ?? 5000;
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
         reject(codes.SKT_LISTEN_FAILED(`${address}:${port}`, err.code === 'EADDRINUSE' ? 'the address is already in use' : err.message));
       };
-      server.once('error', onError);
-      server.listen({ host: address, port }, () => {
-        server.off('error', onError);
-        server.on('error', (err) => this.logs.log('server', 'error', `server error: ${err.message}`));
-        const bound = server.address() as AddressInfo;
+      listener.once('error', onError);
+      listener.listen({ host: address, port }, () => {
+        listener.off('error', onError);
+        listener.on('error', (err) => this.logs.log('server', 'error', `server error: ${err.message}`));
+        const bound = listener.address() as AddressInfo;
         resolve({ address: bound.address, port: bound.port });
       });
     });
@@ -503,7 +546,7 @@ export class Kernel {
     this.phase = 'stopping';
     this.stopping = (async () => {
       if (this.server) {
-        const { forced } = await drainServer(this.server, this.connections, this.settings.stopDeadline);
+        const { forced } = await drainServer(this.server, this.connections, this.settings.stopDeadline, this.transport);
         if (forced) this.logs.log('server', 'warn', 'stop deadline passed: remaining connections were closed');
       }
       for (const entry of [...this.mounts.entries].reverse()) {

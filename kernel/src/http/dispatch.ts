@@ -39,6 +39,19 @@ export function createDispatcher(ctx: DispatchContext) {
     logRequest(log!, this.req, this);
   }
 
+  // An HTTP/2 stream forgets its connection once closed: log when the stream has sent its last
+  // frame (its peer and byte counts are still readable), or at close for a stream reset first.
+  function logH2(req: SkitaiRequest, res: SkitaiResponse): void {
+    const stream = (res as unknown as { stream: NodeJS.EventEmitter }).stream;
+    const done = () => {
+      stream.off('finish', done);
+      res.off('close', done);
+      logRequest(log!, req, res);
+    };
+    stream.once('finish', done);
+    res.once('close', done);
+  }
+
   function fail(req: SkitaiRequest, res: SkitaiResponse, err: unknown): void {
     onError(err, req, res);
   }
@@ -75,7 +88,11 @@ export function createDispatcher(ctx: DispatchContext) {
       req.startedAt = performance.now();
       res.socketBytesAtStart = req.socket.bytesWritten;
       res.writeHead = writeHeadStamped as any;
-      res.once('close', onClose);
+      if (req.httpVersionMajor === 2) {
+        logH2(req, res);
+      } else {
+        res.once('close', onClose);
+      }
     }
     if (stopping()) res.shouldKeepAlive = false;
     if (req.method === 'HEAD') res.end = headEnd as any;

@@ -53,7 +53,8 @@ export function sendError(req: IncomingMessage, res: ServerResponse, status: num
   }
   const headers: Record<string, string | number> = { 'Content-Type': type, 'Cache-Control': 'no-store', ...extra.headers };
   if (extra.close) {
-    headers.Connection = 'close';
+    // HTTP/2 has no Connection header (node drops it with a warning): the caller ends the stream.
+    if (req.httpVersionMajor < 2) headers.Connection = 'close';
     res.shouldKeepAlive = false;
   }
   sendBody(req, res, status, headers, body);

@@ -1,3 +1,4 @@
+import type { Http2Stream } from 'node:http2';
 import type { SkitaiRequest } from './request.js';
 import type { SkitaiResponse } from './response.js';
 import { sendError } from './error-page.js';
@@ -29,15 +30,24 @@ export function checkFraming(req: SkitaiRequest, res: SkitaiResponse): boolean {
   return false;
 }
 
-function closeAfter(res: SkitaiResponse): void {
-  // Whatever the client still sends is not read: end the connection once the 413 is out.
-  res.once('finish', () => res.socket?.destroySoon());
+/** The stream of an HTTP/2 request (node:http2's compatibility API), undefined for HTTP/1.x. */
+function h2Stream(req: SkitaiRequest): Http2Stream | undefined {
+  return req.httpVersionMajor === 2 ? (req as unknown as { stream: Http2Stream }).stream : undefined;
+}
+
+function closeAfter(req: SkitaiRequest, res: SkitaiResponse): void {
+  const stream = h2Stream(req);
+  // Whatever the client still sends is not read: end the connection once the 413 is out. On
+  // HTTP/2 only the stream ends: RST_STREAM NO_ERROR after a complete response asks the client
+  // to stop sending the body (RFC 9113 section 8.1); the connection's other streams go on.
+  if (stream !== undefined) res.once('finish', () => { if (!stream.closed) stream.close(0); });
+  else res.once('finish', () => res.socket?.destroySoon());
 }
 
 /** 413 for a declared length over the limit, before a byte of the body is read. */
 export function refuseLargeBody(req: SkitaiRequest, res: SkitaiResponse, limit: number): void {
   sendError(req, res, 413, `the request body is larger than ${limit} bytes`, { close: true });
-  closeAfter(res);
+  closeAfter(req, res);
 }
 
 /**
@@ -71,6 +81,7 @@ export function checkBodyLimit(req: SkitaiRequest, res: SkitaiResponse, limit: n
     }
     return true;
   }
-  if (req.headers['transfer-encoding'] !== undefined) limitChunkedBody(req, res, limit);
+  // HTTP/2 bodies need no Content-Length: count them unless the request ended with its headers.
+  if (req.headers['transfer-encoding'] !== undefined || h2Stream(req)?.endAfterHeaders === false) limitChunkedBody(req, res, limit);
   return true;
 }

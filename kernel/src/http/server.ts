@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import { SkitaiRequest } from './request.js';
 import { SkitaiResponse } from './response.js';
+import type { Transport } from './transport.js';
 
 export interface ServerSettings {
   /** Idle time before a keep-alive connection is closed (ms). */
@@ -57,9 +58,10 @@ export function createHttpServer(settings: ServerSettings, onRequest: (req: Skit
 
 /**
  * Stops accepting, closes idle keep-alive connections at once and each busy one as soon as
- * its response is out; after `deadlineMs` whatever is left is destroyed.
+ * its response is out; after `deadlineMs` whatever is left is destroyed. With a transport
+ * (TLS, HTTP/2) its server is the one that accepts, and its sessions are closed gracefully too.
  */
-export function drainServer(server: http.Server, connections: () => number, deadlineMs: number): Promise<{ forced: boolean }> {
+export function drainServer(server: http.Server, connections: () => number, deadlineMs: number, transport?: Transport): Promise<{ forced: boolean }> {
   return new Promise((resolve) => {
     let done = false;
     const finish = (forced: boolean) => {
@@ -69,7 +71,14 @@ export function drainServer(server: http.Server, connections: () => number, dead
       clearTimeout(deadline);
       resolve({ forced });
     };
-    server.close(() => finish(false));
+    if (transport === undefined) {
+      server.close(() => finish(false));
+    } else {
+      // The HTTP/1.1 server never bound a socket: close() only stops its timeout checks.
+      server.close();
+      transport.server.close(() => finish(false));
+      transport.close();
+    }
     server.closeIdleConnections();
     // A connection becomes idle when its in-flight response ends: close it then.
     const poll = setInterval(() => {
@@ -78,6 +87,7 @@ export function drainServer(server: http.Server, connections: () => number, dead
     }, 50);
     const deadline = setTimeout(() => {
       server.closeAllConnections();
+      transport?.destroy();
       finish(true);
     }, deadlineMs);
   });

@@ -86,7 +86,9 @@ export function formatRequestLine(ctx: RequestLogContext, req: SkitaiRequest, re
   const contentLength = h['content-length'];
   const requestBytes = contentLength !== undefined ? Number(contentLength) || 0 : req.bodyBytes;
   const socket = req.socket;
-  const headerLength = (res as any)._header ? (res as any)._header.length : 0;
+  // node:http keeps the head it wrote as a string; node:http2's compatibility response has a boolean there.
+  const head = (res as any)._header;
+  const headerLength = typeof head === 'string' ? head.length : 0;
   const responseBytes = socket ? Math.max(0, socket.bytesWritten - (res.socketBytesAtStart ?? 0) - headerLength) : 0;
   const line = `${dateTime(now)} ${bare(socket?.remoteAddress)} ${bare(h.host)} ${bare(req.method)} ${bare(req.originalUrl || req.url)} ` +
     `HTTP/${req.httpVersion} ${requestBytes} ${res.statusCode} ${responseBytes} ${req.gtxnId} ${req.ltxnId} ` +
