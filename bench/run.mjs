@@ -240,7 +240,18 @@ if (opt.nice) {
 }
 const SERVER_CPUS = '0';
 const LOAD_CPUS = '1';
-const ctx = { tmp, staticRoot, staticDir, nginx, nginxMissing, nodeFlags: [] };
+// A self-signed certificate for the TLS scenarios, made on first use.
+let tlsPair;
+function tlsFiles() {
+  if (!tlsPair) {
+    tlsPair = { cert: path.join(tmp, 'tls-cert.pem'), key: path.join(tmp, 'tls-key.pem') };
+    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', tlsPair.key, '-out', tlsPair.cert,
+      '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+    if (r.status !== 0) die('openssl could not make the TLS scenarios\' certificate');
+  }
+  return tlsPair;
+}
+const ctx = { tmp, staticRoot, staticDir, nginx, nginxMissing, nodeFlags: [], tlsCert: () => tlsFiles().cert, tlsKey: () => tlsFiles().key };
 
 // ---------------------------------------------------------------- helpers
 /** The scenario's load: WebSocket echo messages or HTTP requests. */
@@ -271,9 +282,10 @@ async function verify(port, p, check, timeoutMs = 5000) {
 }
 
 /** One h2c request (prior knowledge): null when it answers 200 'Hello World'. */
-function verifyH2(port, p) {
+function verifyH2(port, p, scheme = 'http') {
   return new Promise((resolve) => {
-    const session = http2.connect(`http://127.0.0.1:${port}`);
+    // The TLS scenarios' certificate is self-signed for the run.
+    const session = http2.connect(`${scheme}://127.0.0.1:${port}`, { rejectUnauthorized: false });
     const t = setTimeout(() => { session.destroy(); resolve('no HTTP/2 answer in 5 s'); }, 5000);
     const done = (v) => { clearTimeout(t); session.close(); resolve(v); };
     session.on('error', (e) => done(`HTTP/2 (h2c) failed: ${e.message}`));
@@ -311,7 +323,7 @@ async function launch(sc, srv, cpus, extraCtx = {}, lo = {}) {
   const bad = lo.verify ? await lo.verify(h)
     : sc.loader === 'ws-echo'
     ? await wsLoad({ url: `ws://127.0.0.1:${h.port}${sc.path}`, seconds: 1, connections: 1, cpus: null, check: true }).catch((e) => e.message)
-    : sc.loader === 'h2load' ? await verifyH2(h.port, sc.path)
+    : sc.loader === 'h2load' ? await verifyH2(h.port, sc.path, sc.scheme)
     : await verify(h.port, sc.path, sc.check, lo.checkTimeoutMs);
   if (bad) { await h.stop(); return { error: `${srv.id}: ${bad}` }; }
   return h;
@@ -361,7 +373,7 @@ async function runThroughput(sc) {
     for (const { h } of handles) await h.stop();
     return { rows: [], skip: rows.find((r) => r.skipped).note, connections };
   }
-  const url = (h) => `http://127.0.0.1:${h.port}${sc.path}`;
+  const url = (h) => `${sc.scheme ?? 'http'}://127.0.0.1:${h.port}${sc.path}`;
   try {
     for (const { row, h } of handles) {
       log(`  warm-up ${row.server} (${opt.warmup} s)`);

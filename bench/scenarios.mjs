@@ -16,6 +16,8 @@ function nodeServer(script, kind, extra = []) {
 }
 const none = () => [];
 const dirArg = (ctx) => ['--dir', ctx.staticDir];
+/** A self-signed certificate made for the run (bench/run.mjs, with openssl). */
+const tlsArgs = (ctx) => ['--cert', ctx.tlsCert(), '--key', ctx.tlsKey()];
 
 const HELLO = 'Hello World';
 const helloCheck = (status, body) => status === 200 && body.toString() === HELLO;
@@ -194,7 +196,7 @@ export const scenarios = [
   },
   {
     name: 'http2',
-    title: 'HTTP/2 cleartext (h2load)',
+    title: 'HTTP/2 cleartext, h2c by prior knowledge (h2load)',
     loader: 'h2load',
     path: '/',
     connections: 10,
@@ -205,6 +207,22 @@ export const scenarios = [
       { id: 'node:http2', spec: nodeServer('node-http2.mjs', 'hello', none) },
       { id: 'skitai h2c', subject: true, spec: nodeServer('skitai.mjs', 'http2', none) },
     ],
-    targets: [],
+    targets: [{ server: 'skitai h2c', vs: 'node:http2', min: 0.95 }],
+  },
+  {
+    name: 'http2-tls',
+    title: 'HTTP/2 over TLS, ALPN h2 (h2load)',
+    loader: 'h2load',
+    scheme: 'https',
+    path: '/',
+    connections: 10,
+    streams: 10,
+    pending: async () => ((await pluginReady('@skitai/http2')) ? null
+      : 'waiting for the http2 plugin (@skitai/http2); compares with node:http2 using h2load'),
+    servers: [
+      { id: 'node:http2 TLS', spec: nodeServer('node-http2.mjs', 'hello', tlsArgs) },
+      { id: 'skitai h2 TLS', subject: true, spec: nodeServer('skitai.mjs', 'http2', tlsArgs) },
+    ],
+    targets: [{ server: 'skitai h2 TLS', vs: 'node:http2 TLS', min: 0.95 }],
   },
 ];

@@ -11,6 +11,8 @@ export function args() {
     else if (a === '--workers') out.workers = Number(process.argv[++i]);
     else if (a === '--backend') out.backend = process.argv[++i];
     else if (a === '--mode') out.mode = process.argv[++i];
+    else if (a === '--cert') out.cert = process.argv[++i];
+    else if (a === '--key') out.key = process.argv[++i];
   }
   return out;
 }

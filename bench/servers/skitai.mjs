@@ -61,8 +61,9 @@ switch (a.kind) {
     break;
   }
   case 'http2': {
-    // The http2 plugin's API is not known yet here: h2c on the kernel's port is what this needs.
-    kernel.use((await pluginFactory('@skitai/http2', 'http2'))({ h2c: true }));
+    // h2c on the kernel's port (prior knowledge, as h2load speaks it), or TLS with --cert/--key.
+    const http2 = await pluginFactory('@skitai/http2', 'http2');
+    kernel.use(http2(a.cert ? { cert: a.cert, key: a.key } : { h2c: true }));
     kernel.mount('/', plain);
     break;
   }
