@@ -17,6 +17,7 @@ import { MountTable, type MountEntry, type MountOptions, type MountTarget, type 
 import { resolveMountTarget } from './mount/resolve.js';
 import { createHttpServer, drainServer } from './http/server.js';
 import type { Transport, TransportFactory } from './http/transport.js';
+import { pinPrototype } from './http/pin-prototype.js';
 import { createDispatcher } from './http/dispatch.js';
 import { sendError } from './http/error-page.js';
 import { acceptsGzip, compressResponse } from './http/compress.js';
@@ -420,7 +421,11 @@ export class Kernel {
       const compress = entry.options.compress !== false;
       // The kernel cannot see inside a foreign handler's writes: gzip is decided at its head.
       handler = (req, res, next) => {
-        if (swapsPrototype) res.setHeader('Server', server);
+        if (swapsPrototype) {
+          // HTTP/2 (node's compatibility API): keep its request and response working under Express's prototypes.
+          if (req.httpVersionMajor === 2) pinPrototype(req, res);
+          res.setHeader('Server', server);
+        }
         if (compress && acceptsGzip(req)) compressResponse(req, res);
         return inner(req, res, next);
       };

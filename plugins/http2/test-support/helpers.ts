@@ -42,13 +42,13 @@ export interface Served {
 }
 
 /** A kernel with the plugin and the mounts, on 127.0.0.1 and a free port. */
-export async function serve(options: Http2Options, mounts: Array<[string, MountTarget, MountOptions?]>, setup?: (k: Kernel) => void): Promise<Served> {
+export async function serve(options: Http2Options, mounts: Array<[string, MountTarget, MountOptions?]>, setup?: (k: Kernel) => void, start: { logpath?: string } = {}): Promise<Served> {
   const kernel = new Kernel();
   const plugin = http2Plugin(options);
   kernel.use(plugin);
   for (const [point, target, o] of mounts) kernel.mount(point, target, o);
   setup?.(kernel);
-  const { port } = await kernel.start({ address: '127.0.0.1', port: 0 });
+  const { port } = await kernel.start({ address: '127.0.0.1', port: 0, ...start });
   const origin = `${options.cert ? 'https' : 'http'}://127.0.0.1:${port}`;
   return { kernel, plugin, port, origin, close: () => kernel.stop() };
 }
