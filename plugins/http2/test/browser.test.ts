@@ -1,0 +1,63 @@
+// A real Chromium loads a page over https (self-signed certificate, trusted by its key's
+// hash) and HTTP/2: the page's hintPromise() reaches it as 103 Early Hints (Chromium turned
+// server push off), and it fetches the hinted stylesheet before the page itself has arrived.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { hintPromise, type HintResult } from '../src/index.js';
+import { serve, testCerts } from '../test-support/helpers.js';
+import { launchBrowser } from '../test-support/browser.js';
+
+/** The base64 SHA-256 of the certificate's public key, for --ignore-certificate-errors-spki-list. */
+function spkiHash(certFile: string): string {
+  const cert = new crypto.X509Certificate(fs.readFileSync(certFile));
+  const spki = cert.publicKey.export({ type: 'spki', format: 'der' });
+  return crypto.createHash('sha256').update(spki).digest('base64');
+}
+
+test('Chromium over h2: early-hinted stylesheet requested before the page arrives, and used by it', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-h2-browser-'));
+  fs.writeFileSync(path.join(dir, 'app.css'), 'h1 { color: rgb(0, 128, 128); }');
+  const seen: Array<{ path: string; version: string }> = [];
+  let cssArrived!: () => void;
+  const cssRequested = new Promise<void>((r) => { cssArrived = r; });
+  let hint: HintResult | undefined;
+  let cssBeforePage = false;
+  const c = testCerts();
+  const s = await serve({ cert: c.cert, key: c.key }, [
+    ['/', dir],
+    ['/page', async (req: any, res: any) => {
+      hint = hintPromise(req, res, '/app.css');
+      // The page waits for the browser to act on the hints (or gives up after 5 s, and the
+      // assertion below says so): an early hint is only early if it comes before the page.
+      const waited = await Promise.race([cssRequested.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
+      cssBeforePage = waited;
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end('<!doctype html><html><head><link rel="stylesheet" href="/app.css"></head><body><h1>hinted</h1></body></html>');
+    }],
+  ], (k) => {
+    k.hooks.request.tapPromise('test', async (req) => {
+      seen.push({ path: req.url!, version: req.httpVersion });
+      if (req.url === '/app.css') cssArrived();
+      return undefined;
+    });
+  });
+  const browser = await launchBrowser([`--ignore-certificate-errors-spki-list=${spkiHash(c.cert)}`]);
+  t.after(async () => { await browser.close(); await s.close(); fs.rmSync(dir, { recursive: true, force: true }); });
+  const page = await browser.newPage();
+  const response = await page.goto(`https://localhost:${s.port}/page/`);
+  assert.equal(response!.status(), 200);
+  assert.equal(await page.evaluate('getComputedStyle(document.querySelector("h1")).color'), 'rgb(0, 128, 128)');
+  const protocol = await page.evaluate('performance.getEntriesByType("navigation")[0].nextHopProtocol');
+  assert.equal(protocol, 'h2');
+  assert.deepEqual(hint, { pushed: [], hinted: ['/app.css'] }, 'Chromium does not accept push: the hint went out as 103');
+  assert.ok(cssBeforePage, `the stylesheet was requested before the page was sent (requests: ${JSON.stringify(seen)})`);
+  assert.deepEqual(seen.slice(0, 2).map((r) => r.path), ['/page/', '/app.css']);
+  assert.ok(seen.every((r) => r.version === '2.0'));
+  const initiator = await page.evaluate('performance.getEntriesByName(new URL("/app.css", location.href).href)[0]?.initiatorType');
+  // Chromium marks a resource that an early hint preloaded.
+  assert.equal(initiator, 'early-hints');
+});
