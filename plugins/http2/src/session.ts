@@ -64,11 +64,16 @@ export function createSessionServer(ctx: TransportContext, options: ResolvedOpti
     setPushTarget(session, pushTarget);
     if (ctx.stopping()) session.close();
   });
-  // Idle sessions close after the keep-alive timeout: GOAWAY, streams in flight finish.
+  // Idle sessions close after the keep-alive timeout: GOAWAY, streams in flight finish. A
+  // session still there one timeout later is destroyed: that is also the end of a session
+  // nghttp2 refused with a GOAWAY of its own (bad frames), which node:http2 stops reading
+  // without closing, so the peer's close goes unseen.
   if (settings.keepAliveTimeout > 0) {
     server.setTimeout(settings.keepAliveTimeout);
     server.on('timeout', (session: http2.ServerHttp2Session) => {
-      if (!session.closed && !session.destroyed) session.close();
+      if (session.destroyed) return;
+      if (session.closed) session.destroy();
+      else session.close();
     });
   }
   server.on('sessionError', () => {});
