@@ -48,7 +48,7 @@ export const codes = {
     `cannot ${action} while the kernel is ${phase}`),
   SKT_LISTEN_FAILED: defineError('SKT_LISTEN_FAILED', (address: string, reason: string) =>
     `cannot listen on ${address}: ${reason}`),
-  SKT_TRANSPORT_DUPLICATE: define('SKT_TRANSPORT_DUPLICATE', (first: string, second: string) =>
+  SKT_TRANSPORT_DUPLICATE: defineError('SKT_TRANSPORT_DUPLICATE', (first: string, second: string) =>
     `the listening socket has one transport: ${first} set it, ${second} asked for it too`),
 
   // settings and mounts

@@ -30,6 +30,12 @@ export interface KernelHooks {
   /** An HTTP upgrade (WebSocket, h2c). Return true once the tap owns the socket. */
   readonly upgrade: SyncBailHook<[SkitaiRequest, Duplex, Buffer], boolean | void>;
   /**
+   * Resources a response's page will need (paths on this origin), told to the client before
+   * the response: server push or 103 Early Hints, by the plugin that taps it (@skitai/http2).
+   * Frameworks call it (the App's `was.response.hintPromise`); untapped, nothing is sent.
+   */
+  readonly hint: SyncBailHook<[SkitaiRequest, SkitaiResponse, string[]], unknown>;
+  /**
    * At start, for a mount whose target is a string the kernel does not serve itself (an
    * `@alias`, a scheme of a plugin's): a tap returns the handler or Mountable that serves it.
    */
@@ -57,6 +63,7 @@ export function createHooks(): KernelHooks {
     listening: new AsyncSeriesHook<[ListeningInfo]>(['info']),
     request: new AsyncSeriesBailHook<[SkitaiRequest, SkitaiResponse], boolean | void>(['req', 'res']),
     upgrade: new SyncBailHook<[SkitaiRequest, Duplex, Buffer], boolean | void>(['req', 'socket', 'head']),
+    hint: new SyncBailHook<[SkitaiRequest, SkitaiResponse, string[]], unknown>(['req', 'res', 'paths']),
     resolveMount: new AsyncSeriesBailHook<[MountEntry], RequestHandler | Mountable | void>(['mount']),
     wrapHandler: new SyncWaterfallHook<[RequestHandler, MountEntry]>(['handler', 'mount']),
     reload: new AsyncSeriesHook<[Kernel]>(['kernel']),

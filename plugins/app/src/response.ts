@@ -44,8 +44,13 @@ export interface ResponseFn {
   api(data?: Record<string, unknown>): ApiResponse;
   fault(message: string, code?: number, debug?: unknown, moreInfo?: unknown): ApiResponse;
   file(path: string, options?: { mimetype?: string; filename?: string }): FileValue;
-  /** HTTP/2 push hint: a Link preload header here (HTTP/1.1 clients may use it). */
-  hintPromise(uri: string): void;
+  /**
+   * Skitai's hint_promise: resources the page will need. With a plugin on the kernel's `hint`
+   * tap point (@skitai/http2) they are pushed or sent in a 103 Early Hints response now (give
+   * them all in one call: browsers read the first 103 only); the final response also carries
+   * them as `Link: <uri>; rel=preload`.
+   */
+  hintPromise(...uris: string[]): void;
   /** The raw Node response. */
   readonly raw: ServerResponse;
 }
@@ -61,7 +66,7 @@ export function applyHeaders(res: ServerResponse, headers: HeaderList | undefine
   }
 }
 
-export function createResponseFn(res: ServerResponse): ResponseFn {
+export function createResponseFn(res: ServerResponse, hint?: (uris: string[]) => unknown): ResponseFn {
   const fn = ((status: number | string = 200, body?: unknown, headers?: HeaderList) => new ResponseValue(parseStatus(status), body, headers)) as ResponseFn;
   fn.setStatus = (status) => { res.statusCode = parseStatus(status); };
   fn.getStatus = () => res.statusCode;
@@ -73,9 +78,11 @@ export function createResponseFn(res: ServerResponse): ResponseFn {
   fn.api = (data) => new ApiResponse(data);
   fn.fault = (message, code, debug, moreInfo) => new ApiResponse().error(message, code, debug, moreInfo);
   fn.file = (p, o = {}) => new FileValue(p, o.mimetype, o.filename);
-  fn.hintPromise = (uri) => {
+  fn.hintPromise = (...uris) => {
+    if (res.headersSent || uris.length === 0) return;
+    if (hint !== undefined) hint(uris);
     const prev = res.getHeader('link');
-    const link = `<${uri}>; rel=preload`;
+    const link = uris.map((uri) => `<${uri}>; rel=preload`).join(', ');
     res.setHeader('Link', prev ? `${prev}, ${link}` : link);
   };
   Object.defineProperty(fn, 'raw', { value: res });

@@ -62,7 +62,12 @@ export function defineWasMembers(kernel: AppKernel): void {
   def('app', (was) => contextOf(was, 'app').app);
   def('apps', (was) => contextOf(was, 'apps').app.mountedApps());
   def('request', (was) => contextOf(was, 'request').request);
-  def('response', (was) => createResponseFn(contextOf(was, 'response').res));
+  def('response', (was) => {
+    const ctx = contextOf(was, 'response');
+    // Push or early hints come from whichever plugin taps the kernel's `hint` point.
+    const hint = kernel.hooks.hint?.isUsed() ? (uris: string[]) => kernel.hooks.hint.call(ctx.req, ctx.res, uris) : undefined;
+    return createResponseFn(ctx.res, hint);
+  });
   def('session', (was) => contextOf(was, 'session').getSession());
   def('mbox', (was) => contextOf(was, 'mbox').getMbox());
   def('cookie', (was) => {

@@ -5,6 +5,7 @@ import { checkOptions, resolveOptions, type Http2Options } from './options.js';
 import { createTransport, type Http2Transport } from './transport.js';
 import { spliceUpgrade, upgradeError, wantsH2c } from './upgrade.js';
 import { startForward } from './forward.js';
+import { hintPromise } from './hints.js';
 
 const NAME = '@skitai/http2';
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -46,6 +47,9 @@ export function http2(options: Http2Options = {}): Http2Plugin {
         transport = createTransport(ctx, resolved);
         return transport;
       }, NAME);
+
+      // Frameworks hint through the kernel (the App's was.response.hintPromise).
+      kernel.hooks.hint.tap(NAME, (req, res, paths) => hintPromise(req, res, ...paths));
 
       if (resolved.tls === undefined && resolved.h2c) {
         kernel.hooks.upgrade.tap(NAME, (req: SkitaiRequest, socket: Duplex, head: Buffer) => {

@@ -104,3 +104,27 @@ test('plain HTTP/1.1 and after the head: early hints or nothing; bad paths are r
   assert.equal(preloadLink('/f.woff2'), '</f.woff2>; rel=preload; as=font; crossorigin');
   assert.equal(preloadLink({ path: '/data', as: 'fetch' }), '</data>; rel=preload; as=fetch; crossorigin');
 });
+
+test('an App route: was.response.hintPromise() pushes through the kernel\'s hint tap point, or sends a 103', async (t) => {
+  const { App } = await import('@skitai/app');
+  const dir = site();
+  const app = new App();
+  app.route('/', async (was: any) => {
+    was.response.hintPromise('/app.css', '/app.js');
+    return '<link rel=stylesheet href=/app.css>';
+  });
+  const c = testCerts();
+  const s = await serve({ cert: c.cert, key: c.key }, [['/', dir], ['/site', app]]);
+  t.after(async () => { await s.close(); fs.rmSync(dir, { recursive: true, force: true }); });
+  const pushing = await connect(s.origin);
+  t.after(() => pushing.destroy());
+  const a = await h2request(pushing, { ':path': '/site/' });
+  assert.equal(a.status, 200);
+  assert.deepEqual(a.pushed.map((p) => p.request[':path']).sort(), ['/app.css', '/app.js']);
+  assert.equal(a.headers.link, '</app.css>; rel=preload, </app.js>; rel=preload');
+  const browserLike = await connect(s.origin, { enablePush: false });
+  t.after(() => browserLike.destroy());
+  const b = await h2request(browserLike, { ':path': '/site/' });
+  assert.equal(b.pushed.length, 0);
+  assert.equal(String(b.informational[0]?.link), '</app.css>; rel=preload; as=style, </app.js>; rel=preload; as=script');
+});

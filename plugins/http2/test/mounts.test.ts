@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import express from 'express';
-import { App, parseRequestLine, type LogRecord } from '@skitai/kernel';
+import { parseRequestLine, type LogRecord } from '@skitai/kernel';
+import { App } from '@skitai/app';
 import { connect, h2request, serve, testCerts } from '../test-support/helpers.js';
 
 function site() {
