@@ -47,7 +47,7 @@ options:
                      server runs under valgrind (start-up not counted), gets its first-answer
                      check, N warm-up requests then N measured ones over ONE keep-alive
                      connection, one at a time (static-1m: N/10; websocket: echoed messages).
-                     nginx is not measured; idle, workers and http2 are not run. 25-60 s per
+                     nginx is not measured; idle, workers and http2-tls are not run. 25-60 s per
                      server, two at a time. Writes bench/results/instructions.{md,json}; with
                      --update-md it prints the table to paste instead of writing BENCHMARKS.md.
                      Needs valgrind (apt-get install -y valgrind; installed as root)

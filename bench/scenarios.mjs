@@ -199,6 +199,7 @@ export const scenarios = [
     title: 'HTTP/2 cleartext, h2c by prior knowledge (h2load)',
     loader: 'h2load',
     path: '/',
+    check: helloCheck,
     connections: 10,
     streams: 10,
     pending: async () => ((await pluginReady('@skitai/http2')) ? null

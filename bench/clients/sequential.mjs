@@ -222,7 +222,77 @@ class WsSequential extends Sequential {
   }
 }
 
+/**
+ * HTTP/2 in clear text by prior knowledge (as h2load speaks it): one GET a new stream, literal
+ * header fields (no HPACK state to keep), the connection window topped up as DATA arrives.
+ * An answer is complete at END_STREAM on its stream; its DATA must pass check(200, body).
+ */
+class H2Sequential extends Sequential {
+  constructor(o) {
+    super(o);
+    this.path = o.path;
+    this.check = o.check || (() => true);
+    this.stream = -1;
+  }
+
+  static frame(type, flags, stream, payload = Buffer.alloc(0)) {
+    const h = Buffer.alloc(9);
+    h.writeUIntBE(payload.length, 0, 3);
+    h[3] = type; h[4] = flags;
+    h.writeUInt32BE(stream, 5);
+    return Buffer.concat([h, payload]);
+  }
+
+  static literal(name, value) {
+    const n = Buffer.from(name), v = Buffer.from(value);
+    if (n.length > 126 || v.length > 126) throw new Error('header too long for this client');
+    return Buffer.concat([Buffer.from([0, n.length]), n, Buffer.from([v.length]), v]);
+  }
+
+  async handshake() {
+    this.sock.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), H2Sequential.frame(4, 0, 0)]));
+  }
+
+  reset() { this.buf = Buffer.alloc(0); this.data = []; this.stream = -1; }
+
+  get message() {
+    this.stream += 2;
+    this.data = [];
+    const block = Buffer.concat([
+      H2Sequential.literal(':method', 'GET'), H2Sequential.literal(':scheme', 'http'),
+      H2Sequential.literal(':authority', `${this.host}:${this.port}`), H2Sequential.literal(':path', this.path),
+    ]);
+    return H2Sequential.frame(1, 0x5, this.stream, block);
+  }
+
+  feed(d) {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+    while (this.buf.length >= 9) {
+      const len = this.buf.readUIntBE(0, 3);
+      if (this.buf.length < 9 + len) return;
+      const type = this.buf[3], flags = this.buf[4], stream = this.buf.readUInt32BE(5) & 0x7fffffff;
+      const payload = this.buf.subarray(9, 9 + len);
+      this.buf = this.buf.subarray(9 + len);
+      if (type === 4 && !(flags & 1)) this.sock.write(H2Sequential.frame(4, 1, 0));       // SETTINGS: ACK
+      else if (type === 7) throw new Error(`GOAWAY ${payload.readUInt32BE(4)}`);
+      else if (type === 3 && stream === this.stream) throw new Error(`RST_STREAM ${payload.readUInt32BE(0)}`);
+      else if (type === 0 && len > 0) {
+        const inc = Buffer.alloc(4); inc.writeUInt32BE(len);
+        this.sock.write(H2Sequential.frame(8, 0, 0, inc));                               // keep the connection window open
+      }
+      if (stream === this.stream && (type === 0 || type === 1)) {
+        if (type === 0) this.data.push(payload);
+        if (flags & 1) {
+          const body = Buffer.concat(this.data);
+          this.complete(this.check(200, body) ? null : new Error(`unexpected answer: ${JSON.stringify(body.toString().slice(0, 80))}`));
+        }
+      }
+    }
+  }
+}
+
 export const httpClient = (o) => new HttpSequential(o);
+export const h2Client = (o) => new H2Sequential(o);
 export const wsClient = (o) => new WsSequential(o);
 
 // ---------------------------------------------------------------- command line

@@ -22,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
-import { httpClient, wsClient } from '../clients/sequential.mjs';
+import { h2Client, httpClient, wsClient } from '../clients/sequential.mjs';
 import { fmtInt, fmtRatio, markdownTable, textTable } from './table.mjs';
 
 const READY_MS = 120_000;      // a server not ready under valgrind in this time is failed
@@ -41,7 +41,7 @@ const SCALE = { 'static-1m': 0.1 };
 export function notInThisMode(sc) {
   if (sc.kind === 'idle') return 'not run with --instructions: it measures memory with 10,000 idle connections, not work per request';
   if (sc.requireWorkers) return 'not run with --instructions: workers are about using a second core; instructions per request do not show that';
-  if (sc.loader === 'h2load') return 'not run with --instructions: the sequential client speaks HTTP/1.1 and WebSocket only';
+  if (sc.loader === 'h2load' && sc.scheme === 'https') return 'not run with --instructions: the sequential client speaks h2c only (TLS would count the cipher)';
   return null;
 }
 
@@ -115,6 +115,7 @@ async function measureServer({ sc, srv, deps, idx, requests, warmup }) {
   const isWs = sc.loader === 'ws-echo';
   const client = (port) => (isWs
     ? wsClient({ port, path: sc.path, timeoutMs: ANSWER_MS })
+    : sc.loader === 'h2load' ? h2Client({ port, path: sc.path, check: sc.check, timeoutMs: ANSWER_MS })
     : httpClient({ port, path: sc.path, check: sc.check, timeoutMs: ANSWER_MS }));
   // The first-answer check of the req/s mode (status and body by the scenario's check; for the
   // WebSocket, one echo equal to what was sent), made on the connection that then carries the
