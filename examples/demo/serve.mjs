@@ -3,12 +3,16 @@
 //   node serve.mjs          foreground, server log on the console
 //   node serve.mjs -v       and the request log too
 //   node serve.mjs --port 8080
+//   SKITAI_TLS_CERT=cert.pem SKITAI_TLS_KEY=key.pem node serve.mjs
+//                           HTTPS with HTTP/2 (and HTTP/1.1) on the port; SKITAI_TLS_PASSPHRASE
+//                           for an encrypted key
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import express from 'express';
 import { Kernel } from '@skitai/kernel';
 import { websocket } from '@skitai/websocket';
+import { http2, hintPromise } from '@skitai/http2';
 import { createChatApp } from '@skitai/websocket/chat';
 import { createSiteApp } from './site.mjs';
 
@@ -58,6 +62,16 @@ function secureKey() {
 }
 
 kernel.use(websocket());
+if (process.env.SKITAI_TLS_CERT) {
+  const { SKITAI_TLS_CERT: cert, SKITAI_TLS_KEY: key, SKITAI_TLS_PASSPHRASE: passphrase } = process.env;
+  kernel.use(http2({ cert, key, passphrase }));
+  // The notes page's stylesheet and script, announced before the page: pushed to clients that
+  // take push, a 103 Early Hints response for browsers. Then the folder serves the page.
+  kernel.mount('/', (req, res, next) => {
+    if (req.url === '/' || req.url === '/index.html') hintPromise(req, res, '/assets/site.css', '/assets/notes.js');
+    next();
+  });
+}
 kernel.mount('/', './public');
 kernel.mount('/api', api);
 kernel.mount('/site', createSiteApp({ securekey: secureKey() }));
