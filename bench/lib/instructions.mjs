@@ -25,7 +25,7 @@ import { performance } from 'node:perf_hooks';
 import { h2Client, httpClient, wsClient } from '../clients/sequential.mjs';
 import { fmtInt, fmtRatio, markdownTable, textTable } from './table.mjs';
 
-const READY_MS = 120_000;      // a server not ready under valgrind in this time is failed
+const READY_MS = 300_000;      // a server not ready under valgrind in this time is failed (a loaded 2-core machine needs minutes)
 const ANSWER_MS = 60_000;      // no complete answer to one request in this time: failed
 const CONTROL_MS = 60_000;     // callgrind_control -i on/off
 const EXIT_MS = 120_000;       // SIGTERM to exit (callgrind writes its file at exit), then SIGKILL
