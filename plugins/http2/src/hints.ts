@@ -98,7 +98,8 @@ export function hintPromise(req: IncomingMessage, res: ServerResponse, ...hints:
   if (rest.length > 0 && (req.httpVersionMajor > 1 || req.httpVersionMinor >= 1)) {
     const link = rest.map((d) => `<${d.path}>; rel=preload${d.as ? `; as=${d.as}` : ''}${d.crossorigin ? '; crossorigin' : ''}`);
     try {
-      if ((res as any).writeEarlyHints({ link }) !== false) result.hinted.push(...rest.map((d) => d.path));
+      // node:http returns nothing, node:http2's compatibility response false when it could not send.
+      if ((res.writeEarlyHints({ link }) as unknown) !== false) result.hinted.push(...rest.map((d) => d.path));
     } catch { /* the stream or socket is gone */ }
   }
   return result;

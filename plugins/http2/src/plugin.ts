@@ -14,10 +14,10 @@ const REASONS: Record<number, string> = { 400: 'Bad Request', 411: 'Length Requi
 
 function refuse(socket: Duplex, status: number, why: string): void {
   const body = `${why}\n`;
-  if (socket.writable) {
-    socket.end(`HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-  }
+  // Nothing more is read from this client: the socket ends once the answer is out.
+  if (!socket.writable) { socket.destroy(); return; }
+  socket.end(`HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, () => socket.destroy());
 }
 
 export interface Http2Plugin extends Plugin {
