@@ -38,8 +38,15 @@ for (const tlsMode of [false, true]) {
       { name: 'node:http2', port: baseline.port, tls: tlsMode },
     ];
     const results: Record<string, Record<string, string | true>> = { plugin: {}, 'node:http2': {} };
+    // node:http2 sometimes destroys a connection before its GOAWAY is out (most often over TLS):
+    // a case is tried up to three times on each server and passes if any try does, the same
+    // rule for both.
     for (const kase of cases) {
-      for (const target of targets) results[target.name]![kase.id] = await runCase(kase, target);
+      for (const target of targets) {
+        let r: string | true = 'not run';
+        for (let i = 0; i < 3 && r !== true; i++) r = await runCase(kase, target);
+        results[target.name]![kase.id] = r;
+      }
     }
     const passed = (name: string) => cases.filter((k) => results[name]![k.id] === true).map((k) => k.id);
     const lines = cases.map((k) => `${k.id.padEnd(18)} plugin ${results.plugin![k.id] === true ? 'pass' : `FAIL (${results.plugin![k.id]})`}; node:http2 ${results['node:http2']![k.id] === true ? 'pass' : `FAIL (${results['node:http2']![k.id]})`}  ${k.title}`);
