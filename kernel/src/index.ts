@@ -1,5 +1,6 @@
 // @skitai/kernel: the public surface. Everything a startup script or a plugin needs.
-export { Kernel, type Phase, type StartOptions, type RunOptions, type Listening, type KernelSettings } from './kernel.js';
+export { Kernel, type Phase, type KernelOptions, type StartOptions, type RunOptions, type Listening, type KernelSettings } from './kernel.js';
+export { checkOptionKeys, editDistance, nearestName } from './options.js';
 export { definePlugin, type Plugin } from './plugin/contract.js';
 export type { KernelHooks, ListeningInfo } from './hooks.js';
 export { Was, WAS_RESERVED, type WasFactory } from './was.js';

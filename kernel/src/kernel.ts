@@ -29,6 +29,7 @@ import { createStaticHandler } from './static/handler.js';
 import { Logs } from './log/logger.js';
 import type { RequestLogContext } from './log/request-log.js';
 import { parseCommandLine } from './run/argv.js';
+import { checkOptionKeys } from './options.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -54,6 +55,30 @@ export interface RunOptions extends StartOptions {
   /** Skitai's threads: the libuv thread pool size of each worker (UV_THREADPOOL_SIZE). */
   threads?: number;
 }
+
+/**
+ * `new Kernel({ ... })`: the settings, as the set* methods set them (seconds for times).
+ * Skitai's functions (setKeepAlive ...) stay; these are the same settings, given at once.
+ */
+export interface KernelOptions {
+  keepAlive?: number;
+  requestTimeout?: number;
+  headersTimeout?: number;
+  maxClientBodySize?: number;
+  stopDeadline?: number;
+  backendKeepAlive?: number;
+  maxRcache?: number;
+  /** Debug mode: tracebacks in 500 pages. */
+  debug?: boolean;
+}
+
+// The keys each options object takes. Records so that TypeScript keeps them in step with the interfaces.
+const KERNEL_KEYS: Record<keyof KernelOptions, true> = {
+  keepAlive: true, requestTimeout: true, headersTimeout: true, maxClientBodySize: true,
+  stopDeadline: true, backendKeepAlive: true, maxRcache: true, debug: true,
+};
+const START_KEYS: Record<keyof StartOptions, true> = { address: true, port: true, logpath: true, verbose: true };
+const RUN_KEYS: Record<keyof RunOptions, true> = { ...START_KEYS, workers: true, varpath: true, threads: true };
 
 export interface Listening {
   address: string;
@@ -118,6 +143,22 @@ export class Kernel {
   private transport: Transport | undefined;
   private stopping: Promise<void> | undefined;
   private swd: string | undefined;
+
+  constructor(options: KernelOptions = {}) {
+    checkOptionKeys('new Kernel()', options, Object.keys(KERNEL_KEYS));
+    const o = options;
+    if (o.keepAlive !== undefined) this.setKeepAlive(o.keepAlive);
+    if (o.requestTimeout !== undefined) this.setRequestTimeout(o.requestTimeout);
+    if (o.headersTimeout !== undefined) this.setHeadersTimeout(o.headersTimeout);
+    if (o.maxClientBodySize !== undefined) this.setMaxClientBodySize(o.maxClientBodySize);
+    if (o.stopDeadline !== undefined) this.setStopDeadline(o.stopDeadline);
+    if (o.backendKeepAlive !== undefined) this.setBackendKeepAlive(o.backendKeepAlive);
+    if (o.maxRcache !== undefined) this.setMaxRcache(o.maxRcache);
+    if (o.debug !== undefined) {
+      if (typeof o.debug !== 'boolean') throw codes.SKT_INVALID_OPTION('debug', o.debug, 'true or false');
+      this.debug = o.debug;
+    }
+  }
 
   get state(): Phase {
     return this.phase;
@@ -371,6 +412,7 @@ export class Kernel {
 
   /** Applies plugins, resolves mounts, binds and listens. Resolves with the bound address. */
   async start(options: StartOptions = {}): Promise<Listening> {
+    checkOptionKeys('start()', options, Object.keys(START_KEYS));
     this.idle('start');
     this.phase = 'starting';
     try {
@@ -575,6 +617,7 @@ export class Kernel {
    * script's folder the working directory, starts, and stops gracefully on SIGTERM/SIGINT.
    */
   async run(options: RunOptions = {}): Promise<Listening | undefined> {
+    checkOptionKeys('run()', options, Object.keys(RUN_KEYS));
     let cli;
     try {
       cli = parseCommandLine(process.argv.slice(2));

@@ -1,7 +1,7 @@
 // The kernel plugin: `kernel.use(cron({ jobs }))`, `cron().add(spec, command)` and
 // `cronJob(kernel, spec, command)` (Skitai's `skitai.cron`). The jobs are checked at start in
 // every process, and the scheduler runs once per server as a background process.
-import { definePlugin, Kernel, parseCommandLine, type Plugin } from '@skitai/kernel';
+import { checkOptionKeys, definePlugin, Kernel, parseCommandLine, type Plugin } from '@skitai/kernel';
 import { checkJobs, checkTimezone, CronError, normalizeJobs, normalizeLock, type FunctionJobInput, type JobInput, type LockInput } from './jobs.js';
 import type { SchedulerProcessOptions } from './process-entry.js';
 
@@ -39,6 +39,10 @@ export interface CronPlugin extends Plugin<CronOptions | undefined> {
 
 
 export const PLUGIN_NAME = '@skitai/cron';
+// Every key CronOptions has (TypeScript keeps the two in step).
+const OPTION_KEYS: Record<keyof CronOptions, true> = {
+  jobs: true, timezone: true, seconds: true, logpath: true, verbose: true, cwd: true, stopGrace: true, lock: true,
+};
 const VERSION = '0.1.0';
 /** The name of the background process in the master's care. */
 export const PROCESS_NAME = 'cron';
@@ -60,6 +64,7 @@ const kernelJobs = new WeakMap<Kernel, JobInput[]>();
 
 /** The plugin factory: `kernel.use(cron({ jobs: ['*\/5 * * * * ./sync.sh > sync.log 2>&1'] }))`. */
 export function cron(options: CronOptions = {}): CronPlugin {
+  checkOptionKeys(PLUGIN_NAME, options, Object.keys(OPTION_KEYS));
   // One live list (definePlugin copies and freezes the object, not the array).
   const jobs: JobInput[] = [...(options.jobs ?? [])];
   const plugin = {
@@ -72,6 +77,7 @@ export function cron(options: CronOptions = {}): CronPlugin {
       return self;
     },
     apply(kernel: Kernel, useOptions: CronOptions | undefined): void {
+      checkOptionKeys(PLUGIN_NAME, useOptions, Object.keys(OPTION_KEYS));
       const o: CronOptions = { ...options, ...useOptions };
       const inputs = [...jobs, ...(useOptions?.jobs ?? []), ...(kernelJobs.get(kernel) ?? [])];
       const cwd = o.cwd ? kernel.abspath(o.cwd) : kernel.getswd();

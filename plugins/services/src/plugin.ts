@@ -2,7 +2,7 @@
 // types with the kernel, adds the `was` callers, builds every alias whose type is served
 // through this package (its own and those of plugins such as @skitai/db) at startup, binds
 // the imported `was` to each request of the mounts, and closes the pools at shutdown.
-import { definePlugin, type Kernel, type MountEntry, type Plugin, type RequestHandler } from '@skitai/kernel';
+import { checkOptionKeys, definePlugin, type Kernel, type MountEntry, type Plugin, type RequestHandler } from '@skitai/kernel';
 import { BUILTIN_TYPES, isAliasTypeDefinition, type AliasTypeDefinition } from './alias.js';
 import { wrapWithWasContext } from './context.js';
 import { codes } from './errors.js';
@@ -27,7 +27,7 @@ export interface ServicesOptions {
   maxResponseSize?: number;
 }
 
-const OPTION_KEYS = new Set(['wasContext', 'timeout', 'connectTimeout', 'maxResponseSize']);
+const OPTION_KEYS: Record<keyof ServicesOptions, true> = { wasContext: true, timeout: true, connectTimeout: true, maxResponseSize: true };
 
 function positive(name: string, value: unknown): number {
   if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw codes.SKT_INVALID_OPTION(`services ${name}`, value, 'a number over 0');
@@ -45,9 +45,7 @@ export function registerAliasType(kernel: Kernel, type: string, owner: string, d
 }
 
 function apply(kernel: Kernel, options: ServicesOptions): void {
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key)) throw codes.SKT_INVALID_OPTION(`services option ${key}`, options[key as keyof ServicesOptions], [...OPTION_KEYS].join(', '));
-  }
+  checkOptionKeys(NAME, options, Object.keys(OPTION_KEYS));
   const services = new BackendServices(kernel);
   if (options.timeout !== undefined) services.defaults.timeout = positive('timeout', options.timeout) * 1000;
   if (options.connectTimeout !== undefined) services.defaults.connectTimeout = positive('connectTimeout', options.connectTimeout) * 1000;

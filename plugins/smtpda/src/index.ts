@@ -1,7 +1,7 @@
 // @skitai/smtpda: was.email(...), an on-disk spool and a delivery process on nodemailer.
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { definePlugin, type Kernel, type Plugin } from '@skitai/kernel';
+import { checkOptionKeys, definePlugin, type Kernel, type Plugin } from '@skitai/kernel';
 import { Email, type EmailContext } from './email.js';
 import { resolveAgentOptions, type AgentOptions } from './agent.js';
 import { smtpdaCodes } from './errors.js';
@@ -54,7 +54,16 @@ export function createMailer(options: { spool?: string; fsync?: boolean; require
   return { spool, email: (subject, from, to) => new Email(subject, from, to, context) };
 }
 
+// Every key SmtpdaOptions has (TypeScript keeps the two in step).
+const OPTION_KEYS: Record<keyof SmtpdaOptions, true> = {
+  agent: true, fsync: true, restartDelay: true, maxRestartDelay: true,
+  spool: true, server: true, user: true, password: true, ssl: true, maxRetry: true, keepDays: true,
+  retryDelay: true, maxRetryDelay: true, pollInterval: true, concurrency: true, timeout: true,
+  transport: true, logPath: true, verbose: true,
+};
+
 function applySmtpda(kernel: Kernel, options: SmtpdaOptions): void {
+  checkOptionKeys(PLUGIN_NAME, options, Object.keys(OPTION_KEYS));
   const password = options.password ?? process.env.SKITAI_SMTPDA_PASSWORD;
   const spool = kernel.abspath(options.spool ?? DEFAULT_SPOOL);
   const logPath = options.logPath === undefined ? undefined : kernel.abspath(options.logPath);
@@ -102,6 +111,7 @@ export const smtpdaPlugin: Plugin<SmtpdaOptions | undefined> = definePlugin<Smtp
  * Options given to kernel.use() as its second argument are merged over these.
  */
 export function smtpda(options: SmtpdaOptions = {}): Plugin<SmtpdaOptions | undefined> {
+  checkOptionKeys(PLUGIN_NAME, options, Object.keys(OPTION_KEYS));
   return definePlugin<SmtpdaOptions | undefined>({
     name: PLUGIN_NAME,
     version: pkg.version,

@@ -1,5 +1,5 @@
 // The plugin: `kernel.use(websocket(options))`.
-import { definePlugin, type Kernel, type Plugin, type SkitaiRequest } from '@skitai/kernel';
+import { checkOptionKeys, definePlugin, type Kernel, type Plugin, type SkitaiRequest } from '@skitai/kernel';
 import { connect, type WsClient, type WsClientOptions } from './client.js';
 import { pendingOf, serverOf, setServer, WsServer } from './server.js';
 import { WebSocketService } from './service.js';
@@ -21,6 +21,13 @@ declare module '@skitai/kernel' {
     readonly wss: (url: string, options?: WsClientOptions) => Promise<WsClient>;
   }
 }
+
+// Every key WebSocketOptions has (TypeScript keeps the two in step).
+const OPTION_KEYS: Record<keyof WebSocketOptions, true> = {
+  maxMessageSize: true, maxFragments: true, perMessageDeflate: true, keepAlive: true, pingTimeout: true,
+  maxBufferedAmount: true, backpressure: true, maxPendingMessages: true, handshakeTimeout: true,
+  closeTimeout: true, allowOrigins: true, wasContext: true, roomParam: true, adapter: true,
+};
 
 function apply(kernel: Kernel, options: WebSocketOptions = {}): void {
   if (serverOf(kernel)) throw new Error(`${NAME}: used twice on one kernel`);
@@ -59,12 +66,16 @@ function apply(kernel: Kernel, options: WebSocketOptions = {}): void {
 
 /** `kernel.use(websocket({ maxMessageSize, keepAlive, ... }))`. */
 export function websocket(options: WebSocketOptions = {}): Plugin<WebSocketOptions> {
+  checkOptionKeys(NAME, options, Object.keys(OPTION_KEYS));
   const plugin = definePlugin<WebSocketOptions>({
     name: NAME,
     version: VERSION,
     kernel: '^0.1.0',
     was: ['websocket', 'wsclient', 'ws', 'wss'],
-    apply: (kernel, o) => apply(kernel, { ...options, ...(o ?? {}) }),
+    apply: (kernel, o) => {
+      checkOptionKeys(NAME, o, Object.keys(OPTION_KEYS));
+      apply(kernel, { ...options, ...(o ?? {}) });
+    },
   });
   return plugin;
 }
