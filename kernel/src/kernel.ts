@@ -28,7 +28,7 @@ import { getServerHeader, setServerHeader, type SkitaiResponse } from './http/re
 import { createStaticHandler } from './static/handler.js';
 import { Logs } from './log/logger.js';
 import type { RequestLogContext } from './log/request-log.js';
-import { parseCommandLine } from './run/argv.js';
+import { parseCommandLine, type CommandLine } from './run/argv.js';
 import { checkOptionKeys } from './options.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -54,6 +54,11 @@ export interface RunOptions extends StartOptions {
   varpath?: string;
   /** Skitai's threads: the libuv thread pool size of each worker (UV_THREADPOOL_SIZE). */
   threads?: number;
+  /**
+   * The command line run() reads (-v, --port, --workers, daemon verbs): true (default) reads
+   * process.argv, a list reads that list, false reads none (an app with its own command line).
+   */
+  argv?: boolean | readonly string[];
 }
 
 /**
@@ -78,7 +83,7 @@ const KERNEL_KEYS: Record<keyof KernelOptions, true> = {
   stopDeadline: true, backendKeepAlive: true, maxRcache: true, debug: true,
 };
 const START_KEYS: Record<keyof StartOptions, true> = { address: true, port: true, logpath: true, verbose: true };
-const RUN_KEYS: Record<keyof RunOptions, true> = { ...START_KEYS, workers: true, varpath: true, threads: true };
+const RUN_KEYS: Record<keyof RunOptions, true> = { ...START_KEYS, workers: true, varpath: true, threads: true, argv: true };
 
 export interface Listening {
   address: string;
@@ -613,17 +618,33 @@ export class Kernel {
   }
 
   /**
-   * The startup script's entry: reads -v and --port from the command line, makes the
+   * The startup script's entry: reads -v, --port, --workers and the daemon verbs from the
+   * command line (`argv`: process.argv by default, a list, or false for none), makes the
    * script's folder the working directory, starts, and stops gracefully on SIGTERM/SIGINT.
    */
   async run(options: RunOptions = {}): Promise<Listening | undefined> {
     checkOptionKeys('run()', options, Object.keys(RUN_KEYS));
-    let cli;
-    try {
-      cli = parseCommandLine(process.argv.slice(2));
-    } catch (err) {
-      process.stderr.write(`skitai: ${(err as Error).message}\n`);
-      process.exit(2);
+    const argv = options.argv ?? true;
+    let cli: CommandLine;
+    if (argv === true) {
+      try {
+        cli = parseCommandLine(process.argv.slice(2));
+      } catch (err) {
+        // The process's own command line: say so and exit, as a command does.
+        process.stderr.write(`skitai: ${(err as Error).message}\n`);
+        process.exit(2);
+      }
+    } else if (argv === false) {
+      cli = { verbose: false, port: undefined, workers: undefined, verb: undefined, rest: [] };
+    } else if (Array.isArray(argv) && argv.every((a) => typeof a === 'string')) {
+      // A list from the embedding app: a bad value is its error to handle, not an exit.
+      try {
+        cli = parseCommandLine([...argv]);
+      } catch (err) {
+        throw codes.SKT_INVALID_OPTION('run() argv', argv, (err as Error).message);
+      }
+    } else {
+      throw codes.SKT_INVALID_OPTION('run() argv', argv, 'true, false or a list of strings');
     }
     // Workers, the master and the daemon verbs: loaded only by run(), not by start().
     {

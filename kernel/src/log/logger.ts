@@ -42,9 +42,12 @@ export class Logs {
   readonly request: LogSink | undefined;
   /** The folder of the log files, when they go to files. */
   readonly logpath: string | undefined;
+  /** Whether the logs are copied to the console (-v, or verbose given to start/run). */
+  readonly verbose: boolean;
 
   constructor(options: LoggerOptions = {}) {
     this.logpath = options.logpath;
+    this.verbose = options.verbose === true;
     const console = options.verbose ? process.stdout : undefined;
     this.server = sinkFor(options, 'server.log', console ?? (options.logpath ? undefined : process.stderr))!;
     this.app = sinkFor(options, 'app.log', console ?? (options.logpath ? undefined : process.stderr))!;

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseCommandLine, parseRequestLine } from '../../src/index.js';
+import { Kernel, parseCommandLine, parseRequestLine } from '../../src/index.js';
 import { request, sleep, tempDir } from '../../test-support/http.js';
 
 // The fixture lives in the source tree (test-support/fixtures), next to its files/ folder.
@@ -110,4 +110,67 @@ test('run(): a port in use ends the process with a clear message and a non-zero 
   } finally {
     blocker.close();
   }
+});
+
+// The lines a child writes, awaited by event (no polling).
+function outputMatching(child: ChildProcess, pattern: RegExp): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const onData = (d: Buffer) => {
+      text += d;
+      const m = text.match(pattern);
+      if (m) { child.stdout!.off('data', onData); resolve(m); }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`exited ${code} before ${pattern}: ${text}`)));
+  });
+}
+
+const embedded = path.join(fixtureDir, 'run-embedded.mjs');
+
+test('run(): a bad --port on the process command line exits 2 (the default reads process.argv)', async () => {
+  const child = spawn(process.execPath, [embedded, '--port', 'abc'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d) => { err += d; });
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  assert.equal(code, 2);
+  assert.match(err, /--port needs a whole number/);
+});
+
+test('run({ argv: false }): the app\'s own command line is not read (no exit on --port abc, no daemon verb, no -v)', async () => {
+  const child = spawn(process.execPath, [embedded, '--port', 'abc', 'status', '-v', '--app-flag'],
+    { env: { ...process.env, RUN_ARGV: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    const [, json] = await outputMatching(child, /EMBEDDED (.*)\n/);
+    const { port } = JSON.parse(json!) as { port: number };
+    assert.ok(port > 0);
+    assert.equal((await request(`http://127.0.0.1:${port}/`)).body.toString(), 'embedded');
+    child.kill('SIGTERM');
+    assert.equal(await exit, 0);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('run({ argv: [...] }): the list given is read instead of process.argv', async () => {
+  const child = spawn(process.execPath, [embedded, '--port', 'abc'],
+    { env: { ...process.env, RUN_ARGV: JSON.stringify(['-v']) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    const [, json] = await outputMatching(child, /EMBEDDED (.*)\n/);
+    const { port } = JSON.parse(json!) as { port: number };
+    const logged = outputMatching(child, /GET \/hello HTTP\/1\.1/);
+    await request(`http://127.0.0.1:${port}/hello`);
+    await logged; // -v from the list: the request log goes to the console
+    child.kill('SIGTERM');
+    assert.equal(await exit, 0);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('run({ argv }): a bad list or value is an error to the caller, not an exit', async () => {
+  await assert.rejects(new Kernel().run({ argv: ['--port', 'abc'] }), { code: 'SKT_INVALID_OPTION', message: /run\(\) argv.*--port needs a whole number/ });
+  await assert.rejects(new Kernel().run({ argv: 'yes' as never }), { code: 'SKT_INVALID_OPTION', message: /true, false or a list of strings/ });
 });

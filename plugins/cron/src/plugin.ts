@@ -1,7 +1,7 @@
 // The kernel plugin: `kernel.use(cron({ jobs }))`, `cron().add(spec, command)` and
 // `cronJob(kernel, spec, command)` (Skitai's `skitai.cron`). The jobs are checked at start in
 // every process, and the scheduler runs once per server as a background process.
-import { checkOptionKeys, definePlugin, Kernel, parseCommandLine, type Plugin } from '@skitai/kernel';
+import { checkOptionKeys, definePlugin, Kernel, type Plugin } from '@skitai/kernel';
 import { checkJobs, checkTimezone, CronError, normalizeJobs, normalizeLock, type FunctionJobInput, type JobInput, type LockInput } from './jobs.js';
 import type { SchedulerProcessOptions } from './process-entry.js';
 
@@ -55,10 +55,6 @@ function toInput(spec: string, target: CronTarget, extra: { name?: string; timez
 }
 
 
-function argvVerbose(): boolean {
-  try { return parseCommandLine(process.argv.slice(2)).verbose; } catch { return false; }
-}
-
 // Jobs added by cronJob(), kept per kernel until apply() reads them.
 const kernelJobs = new WeakMap<Kernel, JobInput[]>();
 
@@ -96,7 +92,8 @@ export function cron(options: CronOptions = {}): CronPlugin {
         timezone: o.timezone,
         seconds: o.seconds,
         logpath: o.logpath ? kernel.abspath(o.logpath) : kernel.logs.logpath,
-        verbose: o.verbose ?? argvVerbose(),
+        // The server's console logging (-v or verbose), as run() read it: not process.argv again.
+        verbose: o.verbose ?? kernel.logs.verbose,
         graceMs: stopGrace * 1000,
         lock,
       };
