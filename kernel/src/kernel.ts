@@ -421,7 +421,8 @@ export class Kernel {
     this.idle('start');
     this.phase = 'starting';
     try {
-      this.logs = new Logs({ logpath: options.logpath, verbose: options.verbose });
+      // A worker never renames the shared files: its master rotates them and tells it to reopen.
+      this.logs = new Logs({ logpath: options.logpath, verbose: options.verbose, rotation: this.processRole === 'worker' ? 'never' : 'self' });
       setServerHeader(`Skitai/${this.version}`);
       await this.plugins.applyAll(this, this.version);
       this.aliases.check();

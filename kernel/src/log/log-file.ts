@@ -15,29 +15,42 @@ function dayStamp(date: Date): string {
   return `${y}${m}${d}`;
 }
 
-function nextMidnight(now: number): number {
+export function nextMidnight(now: number): number {
   const d = new Date(now);
   d.setHours(24, 0, 0, 0);
   return d.getTime();
 }
 
 /**
- * An append-only log file rotated daily: at the first write after midnight the current file
- * becomes `name.YYYYMMDD` (the day it holds) and a new one is opened. Writes are buffered by
- * the stream; nothing blocks the request path.
+ * Who renames a file shared by processes: one writer only, or two processes would rename the
+ * same file in turn (and each other's fresh file). `self`: a single process, at its first write
+ * after midnight. `scheduled`: the master, when told (rotate(), from its midnight timer); it
+ * then tells the workers to reopen. `never`: a worker, which only reopens.
+ */
+export type Rotation = 'self' | 'scheduled' | 'never';
+
+/**
+ * An append-only log file rotated daily: the current file becomes `name.YYYYMMDD` (the day it
+ * holds) and a new one is opened. Writes are buffered by the stream; nothing blocks the
+ * request path.
  */
 export class DailyLogFile implements LogSink {
   private stream: fs.WriteStream;
   private rotateAt: number;
   private day: string;
+  /** Old streams still flushing (after a rotation or reopen): close() waits for them. */
+  private readonly ending = new Set<Promise<void>>();
 
-  constructor(readonly file: string, now = Date.now()) {
+  constructor(readonly file: string, now = Date.now(), readonly rotation: Rotation = 'self') {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    // A file left from an earlier day is rotated now, so each file holds one day.
-    try {
-      const mtime = fs.statSync(file).mtime;
-      if (dayStamp(mtime) !== dayStamp(new Date(now))) this.renameAside(dayStamp(mtime));
-    } catch { /* no file yet */ }
+    // A file left from an earlier day is rotated now, so each file holds one day (by the
+    // rotating process only: a worker starting later must not rename the master's file).
+    if (rotation !== 'never') {
+      try {
+        const mtime = fs.statSync(file).mtime;
+        if (dayStamp(mtime) !== dayStamp(new Date(now))) this.renameAside(dayStamp(mtime));
+      } catch { /* no file yet */ }
+    }
     this.stream = this.open();
     this.day = dayStamp(new Date(now));
     this.rotateAt = nextMidnight(now);
@@ -58,28 +71,34 @@ export class DailyLogFile implements LogSink {
   }
 
   write(line: string, now = Date.now()): void {
-    if (now >= this.rotateAt) this.rotate(now);
+    if (this.rotation === 'self' && now >= this.rotateAt) this.rotate(now);
     this.stream.write(line);
   }
 
+  /** Renames the file to `name.YYYYMMDD` (the day it holds; `.1`, `.2` ... if taken) and opens a new one. */
   rotate(now = Date.now()): void {
-    const old = this.stream;
-    old.end();
     try { this.renameAside(this.day); } catch (err) {
       process.stderr.write(`skitai: cannot rotate ${this.file}: ${(err as Error).message}\n`);
     }
-    this.stream = this.open();
+    this.replaceStream();
     this.day = dayStamp(new Date(now));
     this.rotateAt = nextMidnight(now);
   }
 
   reopen(): void {
-    this.stream.end();
+    this.replaceStream();
+  }
+
+  private replaceStream(): void {
+    // Lines buffered in the old stream still go to its descriptor (the renamed file).
+    const old = this.stream;
+    const ended = new Promise<void>((resolve) => old.end(resolve)).then(() => { this.ending.delete(ended); });
+    this.ending.add(ended);
     this.stream = this.open();
   }
 
-  close(): Promise<void> {
-    return new Promise((resolve) => this.stream.end(resolve));
+  async close(): Promise<void> {
+    await Promise.all([new Promise<void>((resolve) => this.stream.end(resolve)), ...this.ending]);
   }
 }
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ConsoleSink, DailyLogFile, type LogSink } from './log-file.js';
+import { ConsoleSink, DailyLogFile, type LogSink, type Rotation } from './log-file.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -8,6 +8,8 @@ export interface LoggerOptions {
   logpath?: string;
   /** Also (or only, without logpath) to the console. */
   verbose?: boolean;
+  /** Who renames the files at midnight (default 'self': this process is the only writer). */
+  rotation?: Rotation;
 }
 
 class Tee implements LogSink {
@@ -17,9 +19,13 @@ class Tee implements LogSink {
   async close(): Promise<void> { await Promise.all(this.sinks.map((s) => s.close())); }
 }
 
-function sinkFor(options: LoggerOptions, file: string, consoleStream: NodeJS.WritableStream | undefined): LogSink | undefined {
+function sinkFor(options: LoggerOptions, file: string, consoleStream: NodeJS.WritableStream | undefined, files: DailyLogFile[]): LogSink | undefined {
   const sinks: LogSink[] = [];
-  if (options.logpath) sinks.push(new DailyLogFile(path.join(options.logpath, file)));
+  if (options.logpath) {
+    const daily = new DailyLogFile(path.join(options.logpath, file), Date.now(), options.rotation ?? 'self');
+    files.push(daily);
+    sinks.push(daily);
+  }
   if (consoleStream) sinks.push(new ConsoleSink(consoleStream));
   if (sinks.length === 0) return undefined;
   return sinks.length === 1 ? sinks[0] : new Tee(sinks);
@@ -44,18 +50,24 @@ export class Logs {
   readonly logpath: string | undefined;
   /** Whether the logs are copied to the console (-v, or verbose given to start/run). */
   readonly verbose: boolean;
+  private readonly files: DailyLogFile[] = [];
 
   constructor(options: LoggerOptions = {}) {
     this.logpath = options.logpath;
     this.verbose = options.verbose === true;
     const console = options.verbose ? process.stdout : undefined;
-    this.server = sinkFor(options, 'server.log', console ?? (options.logpath ? undefined : process.stderr))!;
-    this.app = sinkFor(options, 'app.log', console ?? (options.logpath ? undefined : process.stderr))!;
-    this.request = sinkFor(options, 'request.log', console);
+    this.server = sinkFor(options, 'server.log', console ?? (options.logpath ? undefined : process.stderr), this.files)!;
+    this.app = sinkFor(options, 'app.log', console ?? (options.logpath ? undefined : process.stderr), this.files)!;
+    this.request = sinkFor(options, 'request.log', console, this.files);
   }
 
   log(sink: 'server' | 'app', level: LogLevel, message: string): void {
     this[sink].write(`${stamp()} [${level}] ${message}\n`);
+  }
+
+  /** Renames every log file to `name.YYYYMMDD` and opens new ones (the master's midnight, SIGUSR2). */
+  rotate(now = Date.now()): void {
+    for (const file of this.files) file.rotate(now);
   }
 
   reopen(): void {

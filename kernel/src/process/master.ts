@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Kernel, Listening, RunOptions } from '../kernel.js';
 import type { CommandLine } from '../run/argv.js';
 import { Logs } from '../log/logger.js';
+import { scheduleDailyRotation } from '../log/rotation.js';
 import { setTitle } from './title.js';
 import { RestartPolicy } from './restart-policy.js';
 import { BackgroundProcesses } from './background.js';
@@ -51,7 +52,9 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
   setTitle('master');
   process.chdir(kernel.getswd());
   const logpath = options.logpath ? kernel.abspath(options.logpath) : undefined;
-  kernel.logs = new Logs({ logpath, verbose: cli.verbose || options.verbose });
+  // The master is the one process that renames the shared log files (at midnight, or on
+  // SIGUSR2); its workers only reopen theirs when told.
+  kernel.logs = new Logs({ logpath, verbose: cli.verbose || options.verbose, rotation: 'scheduled' });
   const log = (level: 'info' | 'warn' | 'error', message: string) => kernel.logs.log('server', level, `master: ${message}`);
   const stopDeadline = kernel.getSettings().stopDeadline;
 
@@ -358,13 +361,27 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
   process.on('SIGTERM', onStopSignal);
   process.on('SIGINT', onStopSignal);
   process.on('SIGHUP', () => void rollingReload('SIGHUP'));
-  process.on('SIGUSR1', () => {
-    kernel.logs.reopen();
-    log('info', 'SIGUSR1: log files reopened');
+  const workersReopenLogs = () => {
     for (const rec of records.values()) {
       try { rec.worker.send({ skitai: 'reopen-logs' } satisfies MasterMessage); } catch { /* exiting */ }
     }
+  };
+  process.on('SIGUSR1', () => {
+    kernel.logs.reopen();
+    log('info', 'SIGUSR1: log files reopened');
+    workersReopenLogs();
   });
+  if (logpath) {
+    scheduleDailyRotation(kernel.logs, () => {
+      log('info', 'midnight: log files rotated');
+      workersReopenLogs();
+    });
+    process.on('SIGUSR2', () => {
+      kernel.logs.rotate();
+      log('info', 'SIGUSR2: log files rotated');
+      workersReopenLogs();
+    });
+  }
 
   // ---- first generation ------------------------------------------------------------------
 

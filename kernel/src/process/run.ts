@@ -67,6 +67,11 @@ export async function runProcessModel(kernel: Kernel, options: RunOptions & Proc
     kernel.logs.reopen();
     kernel.logs.log('server', 'info', 'SIGUSR1: log files reopened');
   });
+  // The one process rotates its own files (at its first write after midnight); SIGUSR2 now.
+  process.on('SIGUSR2', () => {
+    kernel.logs.rotate();
+    kernel.logs.log('server', 'info', 'SIGUSR2: log files rotated');
+  });
   process.on('SIGHUP', () => {
     kernel.logs.log('server', 'info', 'SIGHUP: running the reload taps (a rolling reload needs workers)');
     kernel.reload().catch((err) => kernel.logs.log('server', 'error', `reload failed: ${(err as Error).message}`));
