@@ -89,8 +89,5 @@ export function request(url: string, options: http.RequestOptions & { body?: str
   });
 }
 
-export function tempDir(prefix = 'skitai-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// The shared helpers, for the tests that import them from here.
+export { sleep, tempDir } from '@skitai/test-support';

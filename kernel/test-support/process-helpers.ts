@@ -129,21 +129,8 @@ export function get(port: number, urlPath: string, options: { agent?: http.Agent
   });
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Polls `fn` until it returns a truthy value (returned) or `ms` pass (throws). */
-export async function waitUntil<T>(fn: () => T | Promise<T>, ms: number, what: string, step = 50): Promise<T> {
-  const until = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < until) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) { last = err; }
-    await sleep(step);
-  }
-  throw new Error(`${what}: not within ${ms} ms${last ? ` (last error: ${(last as Error).message})` : ''}`);
-}
+// The shared helpers, for the tests that import them from here.
+export { sleep, tempDir, waitUntil } from '@skitai/test-support';
 
 /** A live process (a zombie waiting for its parent to reap it counts as gone). */
 export function pidAlive(pid: number): boolean {
@@ -165,9 +152,6 @@ export function childPids(pid: number): number[] {
   } catch { return []; }
 }
 
-export function tempDir(prefix = 'skitai-process-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-}
 
 /**
  * Worker ids and pids seen over fresh-connection requests to /id: at least `n` requests, and

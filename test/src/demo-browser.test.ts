@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { launchBrowser } from '../support/browser.js';
+import { launchBrowser } from '@skitai/test-support/browser';
 import { freePort, repo, sleep } from '../support/net.js';
 
 const demo = path.join(repo, 'examples/demo/serve.mjs');
@@ -21,9 +21,8 @@ test('in a real browser: the notes page loads its assets, adds a note through th
   child.stderr!.on('data', (d) => { out += d; });
   let close = async () => {};
   try {
-    const launched = await launchBrowser();
-    close = launched.close;
-    const browser = launched.browser;
+    const browser = await launchBrowser();
+    close = () => browser.close();
     for (let i = 0; i < 100 && !out.includes('listening on'); i++) await sleep(50);
     const page = await browser.newPage();
     const failed: string[] = [];

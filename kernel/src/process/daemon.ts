@@ -4,6 +4,9 @@ import path from 'node:path';
 import type { Kernel, RunOptions } from '../kernel.js';
 import type { CommandLine } from '../run/argv.js';
 import { scriptName } from './title.js';
+import { isLiveProcess, readPidFile, skitaiMarks, waitForExit } from './pid-file.js';
+
+export { readPidFile, writePidFile, type PidState } from './pid-file.js';
 
 /** Where the daemon keeps its pid file and its console output. */
 export interface DaemonPaths {
@@ -24,41 +27,9 @@ export function daemonPaths(kernel: Kernel, options: DaemonOptions): DaemonPaths
   return { pidFile: path.join(dir, `${base}.pid`), outFile: path.join(outDir, `${base}.out`) };
 }
 
-export type PidState = { state: 'running'; pid: number } | { state: 'stale'; pid: number } | { state: 'none' };
-
 /** Whether a pid is a live skitai process (a pid reused by another program is stale). */
 export function isSkitaiProcess(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  try {
-    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1');
-    if (cmdline.includes('skitai(')) return true;
-    // Titles are set once the startup script runs: a process that just started is ours too.
-    return cmdline.includes(scriptName());
-  } catch {
-    return true; // no /proc: trust the signal test
-  }
-}
-
-export function readPidFile(file: string): PidState {
-  let text: string;
-  try { text = fs.readFileSync(file, 'utf8'); } catch { return { state: 'none' }; }
-  const pid = Number.parseInt(text.trim(), 10);
-  if (!Number.isInteger(pid) || pid <= 0) return { state: 'stale', pid: 0 };
-  return isSkitaiProcess(pid) ? { state: 'running', pid } : { state: 'stale', pid };
-}
-
-export function writePidFile(file: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, `${process.pid}\n`);
-  process.once('exit', () => {
-    try {
-      if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.unlinkSync(file);
-    } catch { /* gone */ }
-  });
+  return isLiveProcess(pid, skitaiMarks());
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -67,13 +38,8 @@ function say(line: string): void {
   process.stdout.write(`skitai(${scriptName()}): ${line}\n`);
 }
 
-async function waitGone(pid: number, ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (!isSkitaiProcess(pid)) return true;
-    await sleep(100);
-  }
-  return !isSkitaiProcess(pid);
+function waitGone(pid: number, ms: number): Promise<boolean> {
+  return waitForExit(pid, skitaiMarks(), ms);
 }
 
 async function stopDaemon(paths: DaemonPaths, graceMs: number): Promise<number> {

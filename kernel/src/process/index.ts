@@ -4,6 +4,7 @@ export { ProcessModel, type ProcessRole, type CriticalPointOptions, type Critica
 export { backgroundProcess, type BackgroundProcessOptions, type BackgroundContext } from './background.js';
 export { LuStore } from './lu.js';
 export { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js';
-export { readPidFile, daemonPaths, type DaemonPaths, type DaemonOptions, type PidState } from './daemon.js';
+export { daemonPaths, type DaemonPaths, type DaemonOptions } from './daemon.js';
+export { isLiveProcess, readPidFile, skitaiMarks, waitForExit, writePidFile, type PidState } from './pid-file.js';
 export type { ProcessRunOptions } from './run.js';
 export { Pref } from './pref.js';

@@ -3,7 +3,8 @@ import type { CommandLine } from '../run/argv.js';
 import { codes } from '../errors.js';
 import { runWorker } from './worker.js';
 import { runMaster } from './master.js';
-import { daemonVerb, writePidFile, type DaemonOptions } from './daemon.js';
+import { daemonVerb, type DaemonOptions } from './daemon.js';
+import { writePidFile } from './pid-file.js';
 import { applyPrefs } from './pref.js';
 
 /** run() options the process model reads besides RunOptions. */

@@ -1,35 +1,49 @@
+import { parseArgs } from 'node:util';
+import { splitVerbs, type Verb } from './verbs.js';
+
 /** What run() reads from the command line (Skitai's options, plus --workers for later). */
 export interface CommandLine {
   verbose: boolean;
   port: number | undefined;
   workers: number | undefined;
   /** A daemon verb: start, stop, restart, status (the process model acts on these). */
-  verb: 'start' | 'stop' | 'restart' | 'status' | undefined;
+  verb: Verb | undefined;
+  /** Arguments run() does not know, as given: the script's own. */
   rest: string[];
 }
 
-const verbs: Record<string, CommandLine['verb']> = {
-  start: 'start', '-d': 'start', stop: 'stop', '-s': 'stop', restart: 'restart', '-r': 'restart', status: 'status',
-};
+const OPTIONS = {
+  verbose: { type: 'boolean', short: 'v' },
+  port: { type: 'string', short: 'p' },
+  workers: { type: 'string', short: 'w' },
+} as const;
 
-function intValue(name: string, text: string | undefined): number {
+function intValue(name: string, text: string | boolean | undefined): number {
   const n = Number(text);
-  if (text === undefined || !Number.isInteger(n) || n < 0 || n > 65535) {
-    throw new Error(`${name} needs a whole number, got ${JSON.stringify(text ?? '')}`);
+  if (typeof text !== 'string' || text === '' || !Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new Error(`${name} needs a whole number, got ${JSON.stringify(typeof text === 'string' ? text : '')}`);
   }
   return n;
 }
 
-export function parseCommandLine(argv: string[]): CommandLine {
-  const out: CommandLine = { verbose: false, port: undefined, workers: undefined, verb: undefined, rest: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    if (flag === '-v' || flag === '--verbose') out.verbose = true;
-    else if (flag === '--port' || flag === '-p') out.port = intValue('--port', inline ?? argv[++i]);
-    else if (flag === '--workers' || flag === '-w') out.workers = intValue('--workers', inline ?? argv[++i]);
-    else if (verbs[flag] !== undefined) out.verb = verbs[flag];
-    else out.rest.push(arg);
+/**
+ * Skitai's command line, read with node's util.parseArgs. Not strict: the startup script may
+ * have options of its own, which are kept in `rest` as given.
+ */
+export function parseCommandLine(argv: readonly string[]): CommandLine {
+  const { verbs, rest: args } = splitVerbs(argv, OPTIONS);
+  const { values, tokens } = parseArgs({ args, options: OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  const rest: string[] = [];
+  for (const token of tokens) {
+    if (token.kind === 'positional') rest.push(token.value);
+    else if (token.kind === 'option-terminator') rest.push('--');
+    else if (!Object.hasOwn(OPTIONS, token.name)) rest.push(args[token.index]!);
   }
-  return out;
+  return {
+    verbose: values.verbose === true,
+    port: values.port === undefined ? undefined : intValue('--port', values.port),
+    workers: values.workers === undefined ? undefined : intValue('--workers', values.workers),
+    verb: verbs.at(-1),
+    rest,
+  };
 }

@@ -1,3 +1,4 @@
+// The one MIME table: static files and the App's file responses (exported as mimeType).
 // The types a web site serves; anything else is application/octet-stream.
 const types: Record<string, string> = {
   html: 'text/html; charset=utf-8', htm: 'text/html; charset=utf-8', css: 'text/css; charset=utf-8',

@@ -6,6 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kernel, parseCommandLine, parseRequestLine } from '../../src/index.js';
+import { freePort } from '@skitai/test-support';
 import { request, sleep, tempDir } from '../../test-support/http.js';
 
 // The fixture lives in the source tree (test-support/fixtures), next to its files/ folder.
@@ -13,14 +14,6 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtureDir = path.resolve(here, '../../../test-support/fixtures');
 const script = path.join(fixtureDir, 'run-app.mjs');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 interface Run { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> }
 

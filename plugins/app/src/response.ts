@@ -5,10 +5,9 @@ import path from 'node:path';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { acceptsGzip, isCompressible, sendTyped } from '@skitai/kernel';
+import { acceptsGzip, isCompressible, mimeType, sendTyped } from '@skitai/kernel';
 import { ApiResponse } from './api.js';
 import { HttpError } from './http-error.js';
-import { mimeType } from './mime.js';
 
 export type HeaderList = Record<string, string | number | string[]> | [string, string | number][];
 

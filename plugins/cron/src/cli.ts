@@ -9,12 +9,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs as nodeParseArgs } from 'node:util';
+import { readPidFile, splitVerbs, waitForExit, writePidFile, type PidState, type Verb } from '@skitai/kernel/cli';
 import { checkJobs, CronError, normalizeJobs, normalizeLock, type Job, type ModuleFunction } from './jobs.js';
 import { iniBoolean, readIni, type IniFile } from './ini.js';
 import { CronLog } from './log.js';
 import { Scheduler, keepGoing } from './scheduler.js';
 
-type Verb = 'start' | 'stop' | 'restart' | 'status';
 
 export interface CliArgs {
   config?: string;
@@ -31,12 +32,6 @@ export interface CliArgs {
   /** Crontab lines given on the command line. */
   lines: string[];
 }
-
-const VERBS: Record<string, Verb> = { start: 'start', '-d': 'start', stop: 'stop', '-s': 'stop', restart: 'restart', '-r': 'restart', status: 'status' };
-const VALUED: Record<string, keyof CliArgs> = {
-  '-f': 'config', '--config': 'config', '--log-path': 'logPath', '--var-path': 'varPath',
-  '--pname': 'pname', '--process-display-name': 'pname', '--timezone': 'timezone', '--cwd': 'cwd', '--lock': 'lock',
-};
 
 export const USAGE = `Usage: skitai-cron [options] [start|-d|stop|-s|restart|-r|status] [crontab lines...]
 
@@ -58,31 +53,48 @@ Options (each overrides the config file):
 
 status exits 0 when running, 3 when stopped.`;
 
+// node's util.parseArgs reads the options; splitVerbs takes the verbs (start, -d ...) out first.
+const OPTIONS = {
+  config: { type: 'string', short: 'f' },
+  verbose: { type: 'boolean', short: 'v' },
+  'log-path': { type: 'string' },
+  'var-path': { type: 'string' },
+  pname: { type: 'string' },
+  'process-display-name': { type: 'string' },
+  timezone: { type: 'string' },
+  seconds: { type: 'boolean' },
+  cwd: { type: 'string' },
+  lock: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export function parseArgs(argv: readonly string[]): CliArgs {
   const out: CliArgs = { lines: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    if (Object.hasOwn(VALUED, flag)) {
-      const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-      if (value === undefined || value === '') throw new CronError('SKT_CRON_OPTION', `${flag} needs a value`);
-      (out as unknown as Record<string, unknown>)[VALUED[flag]!] = value;
-    } else if (flag === '-v' || flag === '--verbose') {
-      out.verbose = eq > 0 ? iniBoolean(arg.slice(eq + 1), flag) : true;
-    } else if (flag === '--seconds') {
-      out.seconds = eq > 0 ? iniBoolean(arg.slice(eq + 1), flag) : true;
-    } else if (flag === '-h' || flag === '--help') {
-      out.help = true;
-    } else if (Object.hasOwn(VERBS, flag)) {
-      if (out.verb) throw new CronError('SKT_CRON_OPTION', `two verbs: ${out.verb} and ${flag}`);
-      out.verb = VERBS[flag];
-    } else if (flag.startsWith('-')) {
-      throw new CronError('SKT_CRON_OPTION', `unknown option ${flag} (see --help)`);
-    } else {
-      out.lines.push(arg);
-    }
+  const { verbs, rest } = splitVerbs(argv, OPTIONS);
+  if (verbs.length > 1) throw new CronError('SKT_CRON_OPTION', `two verbs: ${verbs[0]} and ${verbs[1]}`);
+  out.verb = verbs[0];
+  let parsed;
+  try {
+    parsed = nodeParseArgs({ args: rest, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new CronError('SKT_CRON_OPTION', `${(err as Error).message.replace(/\. To specify .*$/s, '')} (see --help)`);
   }
+  const v = parsed.values;
+  for (const [flag, value] of Object.entries(v)) {
+    if (typeof value === 'string' && value === '') throw new CronError('SKT_CRON_OPTION', `--${flag} needs a value`);
+  }
+  if (v.config !== undefined) out.config = v.config;
+  if (v.verbose !== undefined) out.verbose = v.verbose;
+  if (v['log-path'] !== undefined) out.logPath = v['log-path'];
+  if (v['var-path'] !== undefined) out.varPath = v['var-path'];
+  const pname = v['process-display-name'] ?? v.pname;
+  if (pname !== undefined) out.pname = pname;
+  if (v.timezone !== undefined) out.timezone = v.timezone;
+  if (v.seconds !== undefined) out.seconds = v.seconds;
+  if (v.cwd !== undefined) out.cwd = v.cwd;
+  if (v.lock !== undefined) out.lock = v.lock;
+  if (v.help !== undefined) out.help = v.help;
+  out.lines = parsed.positionals;
   return out;
 }
 
@@ -143,42 +155,20 @@ export function resolveSettings(args: CliArgs, cwd = process.cwd()): CronSetting
 
 // ---- pid file ----------------------------------------------------------------------------
 
-type PidState = { state: 'running'; pid: number } | { state: 'stale'; pid: number } | { state: 'none' };
-
-/** Whether `pid` is alive and is this scheduler (a pid reused by another program is not). */
-function isOurs(pid: number, pname: string): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  try {
-    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1');
-    return cmdline.includes(pname) || cmdline.includes(path.basename(fileURLToPath(import.meta.url)));
-  } catch {
-    return true; // no /proc: trust the signal
-  }
+/** What this scheduler's command line holds: its title, or this file's name before the title is set. */
+function marks(pname: string): string[] {
+  return [pname, path.basename(fileURLToPath(import.meta.url))];
 }
 
 export function readPid(settings: Pick<CronSettings, 'pidFile' | 'pname'>): PidState {
-  let text: string;
-  try { text = fs.readFileSync(settings.pidFile, 'utf8'); } catch { return { state: 'none' }; }
-  const pid = Number.parseInt(text.trim(), 10);
-  if (!Number.isInteger(pid) || pid <= 0) return { state: 'stale', pid: 0 };
-  return isOurs(pid, settings.pname) ? { state: 'running', pid } : { state: 'stale', pid };
+  return readPidFile(settings.pidFile, marks(settings.pname));
 }
 
 function claimPidFile(settings: CronSettings): void {
-  fs.mkdirSync(path.dirname(settings.pidFile), { recursive: true });
   const st = readPid(settings);
   if (st.state === 'running' && st.pid !== process.pid) throw new CronError('SKT_CRON_OPTION', `already running (pid ${st.pid}, ${settings.pidFile})`);
   if (st.state === 'stale') fs.rmSync(settings.pidFile, { force: true });
-  fs.writeFileSync(settings.pidFile, `${process.pid}\n`);
-  process.once('exit', () => {
-    try {
-      if (fs.readFileSync(settings.pidFile, 'utf8').trim() === String(process.pid)) fs.unlinkSync(settings.pidFile);
-    } catch { /* gone */ }
-  });
+  writePidFile(settings.pidFile);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -192,13 +182,8 @@ function say(settings: Pick<CronSettings, 'pname'>, line: string): void {
 /** Seconds a stopping scheduler gives running jobs before killing them. */
 const STOP_GRACE_MS = 5000;
 
-async function waitGone(pid: number, pname: string, ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (!isOurs(pid, pname)) return true;
-    await sleep(50);
-  }
-  return !isOurs(pid, pname);
+function waitGone(pid: number, pname: string, ms: number): Promise<boolean> {
+  return waitForExit(pid, marks(pname), ms);
 }
 
 async function stop(settings: CronSettings): Promise<number> {
@@ -227,7 +212,7 @@ async function startDaemon(settings: CronSettings, argv: readonly string[]): Pro
   fs.mkdirSync(path.dirname(settings.outFile), { recursive: true });
   fs.mkdirSync(path.dirname(settings.pidFile), { recursive: true });
   const out = fs.openSync(settings.outFile, 'a');
-  const args = argv.filter((a) => !Object.hasOwn(VERBS, a));
+  const args = splitVerbs(argv, OPTIONS).rest;
   const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args], {
     detached: true,
     stdio: ['ignore', out, out],

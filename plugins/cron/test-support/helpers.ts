@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir as sharedTempDir } from '@skitai/test-support';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** plugins/cron/test-support/fixtures (this file runs from plugins/cron/dist/test-support). */
@@ -90,20 +91,7 @@ export function killAll(): void {
   live.clear();
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-export async function waitUntil<T>(fn: () => T | Promise<T>, ms: number, what: string, step = 50): Promise<T> {
-  const until = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < until) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) { last = err; }
-    await sleep(step);
-  }
-  throw new Error(`${what}: not within ${ms} ms${last ? ` (last error: ${(last as Error).message})` : ''}`);
-}
+export { sleep, waitUntil } from '@skitai/test-support';
 
 export function pidAlive(pid: number): boolean {
   try { process.kill(pid, 0); } catch { return false; }
@@ -117,8 +105,9 @@ export function cmdline(pid: number): string {
 
 const temps: string[] = [];
 
+/** The shared tempDir, removed after the tests (see the cleanup below). */
 export function tempDir(prefix = 'skitai-cron-'): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = sharedTempDir(prefix);
   temps.push(dir);
   return dir;
 }

@@ -107,7 +107,7 @@ export async function deadPort(): Promise<number> {
   return port;
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export { sleep } from '@skitai/test-support';
 
 export interface PythonPeer {
   port: number;

@@ -15,13 +15,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { parseArgs as nodeParseArgs, type ParseArgsConfig } from 'node:util';
+import { isLiveProcess, readPidFile, splitVerbs, waitForExit, type Verb } from '@skitai/kernel/cli';
 import { DeliveryAgent, resolveAgentOptions, type AgentOptions } from './agent.js';
 import { readConfig } from './config.js';
 import { countSpool } from './spool.js';
 import { SpoolLock } from './lock.js';
 
-type Verb = 'start' | 'stop' | 'restart' | 'status';
-const VERBS: Record<string, Verb> = { start: 'start', '-d': 'start', stop: 'stop', '-s': 'stop', restart: 'restart', '-r': 'restart', status: 'status' };
 
 export interface CliArgs {
   config: string | undefined;
@@ -35,41 +35,54 @@ export interface CliArgs {
 }
 
 const NUMERIC: Record<string, keyof AgentOptions> = {
-  '--max-retry': 'maxRetry', '--keep-days': 'keepDays', '--retry-delay': 'retryDelay', '--max-retry-delay': 'maxRetryDelay',
-  '--poll-interval': 'pollInterval', '--concurrency': 'concurrency', '--timeout': 'timeout',
+  'max-retry': 'maxRetry', 'keep-days': 'keepDays', 'retry-delay': 'retryDelay', 'max-retry-delay': 'maxRetryDelay',
+  'poll-interval': 'pollInterval', concurrency: 'concurrency', timeout: 'timeout',
 };
-const STRING: Record<string, keyof AgentOptions> = { '--smtp-server': 'server', '--user': 'user' };
-const PATHS: Record<string, 'spool' | 'logPath'> = { '--spool': 'spool', '--log-path': 'logPath' };
+const STRING: Record<string, keyof AgentOptions> = { 'smtp-server': 'server', user: 'user' };
+const PATHS: Record<string, 'spool' | 'logPath'> = { spool: 'spool', 'log-path': 'logPath' };
+
+// node's util.parseArgs reads the options; splitVerbs takes the verbs (start, -d ...) out first.
+const OPTIONS = {
+  config: { type: 'string', short: 'f' },
+  verbose: { type: 'boolean', short: 'v' },
+  help: { type: 'boolean', short: 'h' },
+  ssl: { type: 'boolean' },
+  'no-ssl': { type: 'boolean' },
+  'pid-file': { type: 'string' },
+  'daemon-child': { type: 'boolean' },
+  ...Object.fromEntries([...Object.keys(NUMERIC), ...Object.keys(STRING), ...Object.keys(PATHS)].map((k) => [k, { type: 'string' }])),
+} as const satisfies ParseArgsConfig['options'];
 
 export function parseArgs(argv: string[]): CliArgs {
   const out: CliArgs = { config: undefined, verb: undefined, verbose: false, overrides: {}, pidFile: undefined, daemonChild: false, help: false };
   const o = out.overrides as Record<string, unknown>;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      const v = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === '-f' || flag === '--config') out.config = path.resolve(value());
-    else if (flag === '-v' || flag === '--verbose') out.verbose = true;
-    else if (flag === '-h' || flag === '--help') out.help = true;
-    else if (flag === '--ssl') o.ssl = true;
-    else if (flag === '--no-ssl') o.ssl = false;
-    else if (flag === '--pid-file') out.pidFile = path.resolve(value());
-    else if (flag === '--daemon-child') out.daemonChild = true;
-    else if (flag in NUMERIC) {
-      const text = value();
-      const n = Number(text);
-      if (text === '' || !Number.isFinite(n)) throw new Error(`${flag} needs a number, got ${JSON.stringify(text)}`);
-      o[NUMERIC[flag]!] = n;
-    } else if (flag in STRING) o[STRING[flag]!] = value();
-    else if (flag in PATHS) o[PATHS[flag]!] = path.resolve(value());
-    else if (VERBS[flag] !== undefined) out.verb = VERBS[flag];
-    else throw new Error(`unknown argument ${JSON.stringify(arg)}`);
+  const { verbs, rest } = splitVerbs(argv, OPTIONS);
+  out.verb = verbs.at(-1);
+  let parsed;
+  try {
+    parsed = nodeParseArgs({ args: rest, options: OPTIONS, allowPositionals: false, strict: true });
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    const text = e.message.replace(/\. To specify .*$/s, '');
+    throw new Error(e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' ? `unknown argument: ${text}` : text);
   }
+  const v = parsed.values as Record<string, string | boolean | undefined>;
+  if (typeof v.config === 'string') out.config = path.resolve(v.config);
+  if (v.verbose) out.verbose = true;
+  if (v.help) out.help = true;
+  if (v.ssl) o.ssl = true;
+  if (v['no-ssl']) o.ssl = false;
+  if (typeof v['pid-file'] === 'string') out.pidFile = path.resolve(v['pid-file']);
+  if (v['daemon-child']) out.daemonChild = true;
+  for (const [flag, key] of Object.entries(NUMERIC)) {
+    const text = v[flag];
+    if (typeof text !== 'string') continue;
+    const n = Number(text);
+    if (text === '' || !Number.isFinite(n)) throw new Error(`--${flag} needs a number, got ${JSON.stringify(text)}`);
+    o[key] = n;
+  }
+  for (const [flag, key] of Object.entries(STRING)) if (typeof v[flag] === 'string') o[key] = v[flag];
+  for (const [flag, key] of Object.entries(PATHS)) if (typeof v[flag] === 'string') o[key] = path.resolve(v[flag]);
   return out;
 }
 
@@ -89,39 +102,25 @@ function say(text: string): void {
 
 let processTitle = 'skitai-smtpda';
 
-function isAgent(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  // A recycled pid is not our daemon.
-  try {
-    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return cmd.includes('smtpda') || cmd.includes('skitai') || cmd.includes(processTitle);
-  } catch {
-    return true; // no /proc: trust kill(0)
-  }
+/** What the agent's command line holds: its title, or the names of this package. A recycled pid is not our daemon. */
+function marks(): string[] {
+  return ['smtpda', 'skitai', processTitle];
 }
 
+function isAgent(pid: number): boolean {
+  return isLiveProcess(pid, marks());
+}
+
+/** The pid in the file, whether or not it is still ours. */
 function readPid(file: string): number | undefined {
-  try {
-    const pid = Number(fs.readFileSync(file, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
+  const st = readPidFile(file, marks());
+  return st.state === 'none' || st.pid === 0 ? undefined : st.pid;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitGone(pid: number, ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (!isAgent(pid)) return true;
-    await sleep(50);
-  }
-  return !isAgent(pid);
+function waitGone(pid: number, ms: number): Promise<boolean> {
+  return waitForExit(pid, marks(), ms);
 }
 
 interface Setup {
@@ -199,7 +198,7 @@ async function startDaemon(s: Setup, argv: string[]): Promise<number> {
   fs.mkdirSync(outDir, { recursive: true });
   const outFile = path.join(outDir, 'smtpda.out');
   const out = fs.openSync(outFile, 'a');
-  const args = argv.filter((a) => VERBS[a] === undefined);
+  const args = splitVerbs(argv, OPTIONS).rest;
   const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args, '--daemon-child'], {
     detached: true,
     stdio: ['ignore', out, out],

@@ -13,33 +13,7 @@ export const CLI = path.join(PACKAGE_DIR, 'dist/src/cli.js');
 export const FIXTURES = path.join(PACKAGE_DIR, 'test-support/fixtures');
 export const SERVER_FIXTURE = path.join(PACKAGE_DIR, 'dist/test-support/server-fixture.js');
 
-export function tempDir(prefix = 'smtpda-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` every 20 ms until it returns a truthy value; rejects after `ms` with `what`. */
-export async function waitUntil<T>(check: () => T | Promise<T>, ms: number, what: string): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
+export { freePort, sleep, tempDir, waitUntil } from '@skitai/test-support';
 
 /** Writes a Skitai config file; `smtpda` keys go under [smtpda], logPath under [common]. */
 export function writeConfig(dir: string, smtpda: Record<string, string | number | boolean>, logPath?: string): string {

@@ -135,19 +135,7 @@ export function raw(port: number, request: string, timeout = 2000): Promise<{ te
   });
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A free TCP port (for servers that cannot take port 0, such as several workers). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort, sleep } from '@skitai/test-support';
 
 import type { AppRequest, ResponseFn, SessionManager } from '@skitai/app';
 import type { Was } from '@skitai/kernel';

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { createChatApp } from '../src/chat.js';
-import { launchBrowser } from '../test-support/browser.js';
+import { launchBrowser } from '@skitai/test-support/browser';
 import { serve } from '../test-support/helpers.js';
 
 const lines = (page: Page) => page.locator('#log li').allTextContents();

@@ -1,13 +1,15 @@
-// A real browser: Debian's chromium driven by playwright-core (never a downloaded build).
+// A real browser for tests: Debian's chromium driven by playwright-core (never a downloaded build).
 import fs from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
+/** Launches chromium headless; close it with `browser.close()`. */
 export async function launchBrowser(): Promise<Browser> {
   if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`no browser at ${CHROMIUM}: install it with 'apt-get install -y chromium'`);
+    throw new Error(`no browser at ${CHROMIUM}: install it with 'apt-get install -y chromium' (.ci/run does)`);
   }
+  // playwright gives every launch a fresh, empty profile of its own.
   return chromium.launch({
     executablePath: CHROMIUM,
     timeout: 30_000,
