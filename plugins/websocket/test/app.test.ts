@@ -245,9 +245,10 @@ describe('App WebSocket routes', { timeout: 30_000 }, () => {
     ws.terminate();
     const cookies = (headers['set-cookie'] as string[] | undefined) ?? [];
     assert.equal(cookies.length, 1, `one Set-Cookie on the 101: ${JSON.stringify(headers)}`);
-    const c = await open(`${s.url}/members`, { headers: { Cookie: cookies[0]!.split(';')[0]! } }).catch(() => undefined);
-    // That session has no user: /members refuses it, which shows the cookie is a real session.
-    assert.equal(c, undefined);
+    // That session has no user: /members refuses it with init's own 401 (not any failure),
+    // which shows the cookie names a real session, read in the handshake.
+    const refused = await refusedStatus(`${s.url}/members`, { headers: { Cookie: cookies[0]!.split(';')[0]! } });
+    assert.equal(refused.status, 401);
     const v = await open(`${s.url}/visit`, { headers: { Cookie: cookies[0]!.split(';')[0]! } });
     v.send('?');
     assert.equal(String(await v.nth(0)), 'yes');
