@@ -124,6 +124,9 @@ describe('Scheduler', () => {
     s.on('start', (_name: string, pid: number) => started.push(pid));
     s.start();
     await waitUntil(() => started.length >= 2, 4000, 'both jobs running');
+    // The shell has started its background sleep once it wrote the pid (under load the 'start'
+    // event can come before that line runs: stopping then would leave nothing to check).
+    await waitUntil(() => fs.existsSync(path.join(t.dir, 'bg.pid')) && lines(path.join(t.dir, 'bg.pid')).length > 0, 4000, 'the background sleep started');
     const t0 = Date.now();
     await s.stop(3000);
     assert.ok(Date.now() - t0 < 2500, 'stopped promptly');
