@@ -249,6 +249,6 @@ test(`${traversals.length} traversal attempts: each answered 4xx with no byte fr
     assert.ok(r.status >= 400 && r.status < 500, `${attempt} answered ${r.status}`);
     assert.ok(!r.raw.toString('latin1').includes(SECRET), `${attempt} leaked the secret`);
   }
-  // Printed into the test output: the table the issue asks for.
+  // Printed into the test output: the status each attempt got.
   console.log(`traversal table (status, request target):\n${table.join('\n')}`);
 });
