@@ -4,8 +4,8 @@ import { chromium, type Browser } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** Launches chromium headless; close it with `browser.close()`. */
-export async function launchBrowser(): Promise<Browser> {
+/** Launches chromium headless (with `extraArgs` too); close it with `browser.close()`. */
+export async function launchBrowser(extraArgs: readonly string[] = []): Promise<Browser> {
   if (!fs.existsSync(CHROMIUM)) {
     throw new Error(`no browser at ${CHROMIUM}: install it with 'apt-get install -y chromium' (.ci/run does)`);
   }
@@ -14,6 +14,6 @@ export async function launchBrowser(): Promise<Browser> {
     executablePath: CHROMIUM,
     timeout: 30_000,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
   });
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import tls from 'node:tls';
-import type { Kernel } from '@skitai/kernel';
+import { checkOptionKeys, type Kernel } from '@skitai/kernel';
 import { codes } from './errors.js';
 
 export interface Http2Options {
@@ -48,8 +48,8 @@ function positiveInt(name: string, value: unknown, fallback: number, max = 2 ** 
 /** Checks what can be checked before start (types, ranges); files are read at start. */
 export function checkOptions(options: Http2Options): void {
   if (options === null || typeof options !== 'object') throw codes.SKT_HTTP2_OPTION('options', options, 'an object');
-  const known = ['cert', 'key', 'passphrase', 'h2c', 'forward', 'maxConcurrentStreams', 'maxHeaderListSize', 'maxSessionMemory', 'push'];
-  for (const name of Object.keys(options)) if (!known.includes(name)) throw codes.SKT_HTTP2_OPTION(name, (options as any)[name], `one of ${known.join(', ')}`);
+  // An unknown key is SKT_INVALID_OPTION with the nearest valid one, as every plugin's.
+  checkOptionKeys('@skitai/http2', options, ['cert', 'key', 'passphrase', 'h2c', 'forward', 'maxConcurrentStreams', 'maxHeaderListSize', 'maxSessionMemory', 'push']);
   if ((options.cert === undefined) !== (options.key === undefined)) {
     throw codes.SKT_HTTP2_OPTION(options.cert === undefined ? 'cert' : 'key', undefined, 'cert and key given together');
   }

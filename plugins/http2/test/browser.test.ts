@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { hintPromise, type HintResult } from '../src/index.js';
 import { serve, testCerts } from '../test-support/helpers.js';
-import { launchBrowser } from '../test-support/browser.js';
+import { launchBrowser } from '@skitai/test-support/browser';
 
 /** The base64 SHA-256 of the certificate's public key, for --ignore-certificate-errors-spki-list. */
 function spkiHash(certFile: string): string {

@@ -61,7 +61,7 @@ test('a wrong or missing passphrase stops the start with a clear error; an unrea
   assert.throws(() => http2({ cert: c.cert }), { code: 'SKT_HTTP2_OPTION', message: /key/ });
   assert.throws(() => http2({ forward: 80 }), { code: 'SKT_HTTP2_OPTION', message: /forward/ });
   assert.throws(() => http2({ maxConcurrentStreams: 0 }), { code: 'SKT_HTTP2_OPTION' });
-  assert.throws(() => http2({ certs: 'x' } as any), { code: 'SKT_HTTP2_OPTION', message: /certs/ });
+  assert.throws(() => http2({ certs: 'x' } as any), { code: 'SKT_INVALID_OPTION', message: /@skitai\/http2 option certs: "x" .*did you mean cert\?/ });
 });
 
 test('plain HTTP, garbage and a dropped handshake on the TLS port end only that socket', async (t) => {
