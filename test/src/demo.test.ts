@@ -156,6 +156,11 @@ test('the demo: pages, static assets, sign-in with CSRF, notes with an upload, E
     assert.equal(r.headers.get('content-disposition'), null, 'an image is shown inline');
     assert.deepEqual(Buffer.from(await r.arrayBuffer()), png);
 
+    // Writes at the same moment are queued by the store: none is lost, no id is given twice.
+    const burst = await Promise.all([1, 2, 3, 4, 5].map((i) => post(JSON.stringify({ text: `burst ${i}` }), { 'content-type': 'application/json', 'x-csrf-token': csrf }).then((x) => x.json() as Promise<any>)));
+    assert.equal(new Set(burst.map((b) => b.note.id)).size, 5);
+    for (const b of burst) assert.equal((await go(`/api/notes/${b.note.id}`, { method: 'DELETE', headers: { 'x-csrf-token': csrf } })).status, 204);
+
     // The App's API and the Express service read the same store.
     const listed = ((await (await go('/api/notes')).json()) as any).notes;
     assert.deepEqual(listed.map((n: any) => n.text), ['A picture', 'With the agenda', 'First note']);
