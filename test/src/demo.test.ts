@@ -38,6 +38,7 @@ test('the demo: pages, static assets, sign-in with CSRF, notes with an upload, E
     const go = browserLike(base);
     let r = await go('/');
     assert.equal(r.status, 200);
+    assert.equal(r.headers.get('link'), '</assets/style.css>; rel=preload, </assets/notes.js>; rel=preload', 'the page hints its assets');
     let html = await r.text();
     assert.match(html, /<title>Notes · Skitai Notes<\/title>/);
     assert.match(html, /<link rel="stylesheet" href="\/assets\/style.css">/);

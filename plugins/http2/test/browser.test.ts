@@ -67,10 +67,12 @@ test('Chromium over h2: early-hinted stylesheet requested before the page arrive
 
 test('the demo over https (SKITAI_TLS_CERT/KEY): Chromium loads the notes page over h2, its stylesheet and script early-hinted', { timeout: 120_000 }, async (t) => {
   const c = testCerts();
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-h2-demo-'));
+  t.after(() => fs.rmSync(data, { recursive: true, force: true }));
   const demo = fileURLToPath(new URL('../../../../examples/demo/serve.mjs', import.meta.url));
   const child = spawn(process.execPath, [demo, '--port', '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SKITAI_TLS_CERT: c.cert, SKITAI_TLS_KEY: c.encryptedKey, SKITAI_TLS_PASSPHRASE: 'test-secret' },
+    env: { ...process.env, DEMO_DATA: data, SKITAI_TLS_CERT: c.cert, SKITAI_TLS_KEY: c.encryptedKey, SKITAI_TLS_PASSPHRASE: 'test-secret' },
   });
   t.after(() => { child.kill('SIGTERM'); });
   let out = '';
@@ -95,14 +97,14 @@ test('the demo over https (SKITAI_TLS_CERT/KEY): Chromium loads the notes page o
   const earlyHints: Array<Record<string, string>> = [];
   cdp.on('Network.responseReceivedEarlyHints' as any, (e: any) => earlyHints.push(e.headers));
   await page.goto(`https://localhost:${port}/`);
-  assert.equal(await page.title(), 'Skitai demo: notes');
+  assert.equal(await page.title(), 'Notes · Skitai Notes');
   await page.waitForFunction('document.getElementById("status")?.textContent?.startsWith("Served by Skitai/")');
   assert.equal(await page.evaluate('performance.getEntriesByType("navigation")[0].nextHopProtocol'), 'h2');
   assert.equal(earlyHints.length, 1, 'one 103 Early Hints response reached the browser');
   const link = Object.entries(earlyHints[0]!).find(([k]) => k.toLowerCase() === 'link')?.[1];
-  assert.equal(link, '</assets/site.css>; rel=preload; as=style, </assets/notes.js>; rel=preload; as=script');
-  const initiators = await page.evaluate('["/assets/site.css", "/assets/notes.js"].map((p) => performance.getEntriesByName(new URL(p, location.href).href)[0]?.initiatorType)');
+  assert.equal(link, '</assets/style.css>; rel=preload; as=style, </assets/notes.js>; rel=preload; as=script');
+  const initiators = await page.evaluate('["/assets/style.css", "/assets/notes.js"].map((p) => performance.getEntriesByName(new URL(p, location.href).href)[0]?.initiatorType)');
   t.diagnostic(`resource entries: initiatorType ${JSON.stringify(initiators)}`);
-  assert.equal(await page.evaluate('getComputedStyle(document.querySelector("form")).display'), 'flex');
+  assert.equal(await page.evaluate('getComputedStyle(document.querySelector("header.top")).display'), 'flex');
   assert.deepEqual(failed, []);
 });
