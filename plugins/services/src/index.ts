@@ -13,6 +13,8 @@ export {
 } from './caller.js';
 export { Result, Results, STATUS, type ResultStatus, type ResultInit } from './result.js';
 export { ResultCache } from './rcache.js';
+export { cachedResult, KeySlot } from './result-source.js';
+export type { CacheSlot } from './result.js';
 export { LastUpdated } from './lu.js';
 export { CallError, createAgent, type FailureKind } from './http-client.js';
 export { was, currentWas, bindWas, runWithWas, wrapWithWasContext } from './context.js';

@@ -116,9 +116,9 @@ export class Result {
     return this;
   }
 
-  /** A copy marked as coming from the cache. */
-  fromCache(): Result {
-    const copy = Object.create(Result.prototype) as Result;
+  /** A copy marked as coming from the cache (of the same class: plugins' results keep their helpers). */
+  fromCache(): this {
+    const copy = Object.create(Object.getPrototypeOf(this) as object) as this;
     Object.assign(copy, this);
     copy.cached = true;
     return copy;
