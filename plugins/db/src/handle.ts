@@ -44,7 +44,8 @@ export class DbClient<R extends DbResult | Results = DbResult> {
 
   /** SQL: `execute('SELECT * FROM t WHERE id = $1', [id])`. Redis: `execute('SET', ['k', 'v'])`. */
   execute(statement: string, params?: SqlParams, options?: DbOptions): Promise<R> {
-    const family = this.family();
+    if (this.target instanceof Error) return this.refuse('execute', this.target, options);
+    const family = this.target.engine.family;
     if (family === 'redis') return this.redis(statement, params, options);
     if (typeof statement !== 'string' || statement.trim() === '') return this.refuse('execute', codes.SKT_DB_ARGUMENT('execute', 'the statement is a non-empty string', statement), options);
     if (params !== undefined && (typeof params !== 'object' || params === null)) {
@@ -132,10 +133,6 @@ export class DbClient<R extends DbResult | Results = DbResult> {
   }
 
   // ---- the call ------------------------------------------------------------------------
-
-  private family(): string | undefined {
-    return this.target instanceof Error ? undefined : this.target.engine.family;
-  }
 
   private redis(command: unknown, args: unknown, options: DbOptions | undefined): Promise<R> {
     if (this.target instanceof Error) return this.refuse(String(command), this.target, options);

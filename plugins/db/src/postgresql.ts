@@ -88,6 +88,8 @@ export const postgresql: Engine = {
       // An idle connection that breaks (server restart, network) is dropped by the pool; the
       // next call opens a new one. Without a listener the error would end the process.
       pool.on('error', (err) => { member.lastError = err.message; });
+      // The same for a connection checked out between two queries (the pool listens only to idle ones).
+      pool.on('connect', (client) => client.on('error', (err) => { member.lastError = err.message; }));
       return { pool, closed: false };
     },
     async closePool(pool) {
