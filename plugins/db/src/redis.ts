@@ -14,6 +14,8 @@ interface Slot {
   client: RedisClient;
   lastUsed: number;
   connecting: Promise<void> | undefined;
+  /** The connection's last error event (ECONNREFUSED ...): a failed connect() only says "Connection is closed". */
+  error: Error | undefined;
 }
 
 export interface RedisPool {
@@ -38,9 +40,13 @@ function open(member: Member, services: BackendServices): Slot {
     connectTimeout: services.defaults.connectTimeout,
     enableReadyCheck: false,
   });
-  // Connection errors reach the calls; the event only needs a listener (else the process ends).
-  client.on('error', (err: Error) => { member.lastError = err.message; });
-  return { client, lastUsed: Date.now(), connecting: undefined };
+  const slot: Slot = { client, lastUsed: Date.now(), connecting: undefined, error: undefined };
+  // Connection errors reach the calls; the event needs a listener (else the process ends).
+  client.on('error', (err: Error) => {
+    member.lastError = err.message;
+    slot.error = err;
+  });
+  return slot;
 }
 
 /** A ready connection of the member: reuses a live one, replaces a broken or stale one. */
@@ -63,7 +69,7 @@ async function connection(member: Member, services: BackendServices): Promise<Re
     s.connecting = s.client.connect().then(() => { s.connecting = undefined; }, (err: unknown) => {
       if (pool.slots[i] === s) pool.slots[i] = undefined;
       s.client.disconnect();
-      throw failure('connect', member, err);
+      throw failure('connect', member, s.error ?? err);
     });
   }
   if (slot.connecting !== undefined) await slot.connecting;
@@ -115,7 +121,8 @@ export const redis: Engine = {
     if (op.kind !== 'redis') throw new Error('redis runs commands');
     const client = await connection(member, services);
     try {
-      const reply = await withTimeout(client.call(op.command, ...(op.args as (string | number | Buffer)[])), timeout, member);
+      // Past the timeout the connection goes (a blocked command would hold it): the next call opens another.
+      const reply = await withTimeout(client.call(op.command, ...(op.args as (string | number | Buffer)[])), timeout, member, () => client.disconnect());
       return { data: reply, rowCount: Array.isArray(reply) ? reply.length : reply === null ? 0 : 1, command: op.command.toUpperCase() };
     } catch (err) {
       if (err instanceof Error && 'kind' in err) throw err;
