@@ -180,6 +180,21 @@ export const scenarios = [
     targets: [],
   },
   {
+    name: 'db',
+    title: 'one PostgreSQL SELECT per request',
+    path: '/users/42',
+    check: jsonCheck,
+    // PostgreSQL from PGHOST/PGPORT (eval "$(scripts/services.sh start)"); it runs unpinned,
+    // beside both servers alike. Both sides keep 10 connections.
+    pending: async () => (process.env.PGHOST && process.env.PGPORT ? null
+      : 'PostgreSQL is not configured: run eval "$(scripts/services.sh start)" first (sets PGHOST, PGPORT ...)'),
+    servers: [
+      { id: 'node:http + pg.Pool', spec: nodeServer('db.mjs', 'pg-pool', none) },
+      { id: 'skitai App + was.backend', subject: true, spec: nodeServer('db.mjs', 'skitai', none) },
+    ],
+    targets: [{ server: 'skitai App + was.backend', vs: 'node:http + pg.Pool', min: 0.9 }],
+  },
+  {
     name: 'proxy',
     title: 'reverse proxy to a keep-alive backend',
     path: '/users/42',
