@@ -15,6 +15,8 @@ export interface Target {
 }
 
 const direct = new WeakMap<BackendServices, Map<string, Target>>();
+/** One Target per alias, built on first use (nothing is allocated per call). */
+const byAlias = new WeakMap<Alias, Target>();
 
 /** Resolves a target; throws on an unknown alias, a type that does not fit, or a bad member. */
 export function resolveTarget(services: BackendServices, engines: ReadonlyMap<string, Engine>, target: unknown, wanted: string | undefined): Target {
@@ -25,7 +27,9 @@ export function resolveTarget(services: BackendServices, engines: ReadonlyMap<st
     if (engine === undefined || (wanted !== undefined && alias.type !== wanted)) {
       throw codes.SKT_ALIAS_WRONG_TYPE(target, alias.type, wanted ?? [...engines.keys()].join(', '));
     }
-    return { alias, engine, name: target, loading: undefined };
+    let found = byAlias.get(alias);
+    if (found === undefined) byAlias.set(alias, (found = { alias, engine, name: target, loading: undefined }));
+    return found;
   }
   if (wanted === undefined) throw codes.SKT_DB_TARGET(target, 'was.backend() takes an alias, which says the type; for a member use was.postgresql(), was.redis(), was.sqlite3() or was.mongodb()');
   let byText = direct.get(services);

@@ -1,6 +1,7 @@
 // Members, types and bad targets: what needs no database server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { App } from '@skitai/app';
 import { Kernel } from '@skitai/kernel';
 import { services, servicesOf } from '@skitai/services';
@@ -140,4 +141,23 @@ test('$1 placeholders become named parameters for SQLite, outside strings and co
   assert.equal(toSqliteParams("select 'it''s $1', $10"), "select 'it''s $1', @p10");
   assert.equal(toSqliteParams('select ?'), 'select ?');
   assert.equal(toSqliteParams('select price$1 from t'), 'select price$1 from t');
+});
+
+test('a driver that cannot be loaded stops the start, naming the alias and the package', async () => {
+  const hook = new URL('../test-support/hide-driver.js', import.meta.url).href;
+  const index = new URL('../src/index.js', import.meta.url).href;
+  const script = `
+    import { Kernel } from '@skitai/kernel';
+    import { services } from '@skitai/services';
+    import { db } from ${JSON.stringify(index)};
+    const k = new Kernel().use(services()).use(db()).alias('@pg', 'postgresql', 'db.example/x');
+    try { await k.start({ address: '127.0.0.1', port: 0 }); console.log('started'); } catch (err) { console.log(err.code, err.message); }
+    await k.stop();`;
+  const register = `data:text/javascript,import { register } from 'node:module'; register(${JSON.stringify(hook)});`;
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, ['--import', register, '--input-type=module', '-e', script], {
+      cwd: new URL('..', import.meta.url).pathname, env: { ...process.env, HIDE_DRIVER: 'pg' },
+    }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
+  });
+  assert.match(out, /^SKT_DB_DRIVER alias @pg \(postgresql\) needs the driver package "pg", which cannot be loaded: Cannot find package 'pg' \(npm install pg\)$/m);
 });

@@ -41,6 +41,8 @@ test('queries with $1 parameters through was.backend in App routes; values never
     return { ...show(r), command: r.command, rowCount: r.rowCount, one: r.one() };
   });
   app.route('/find', async (was, { title }: any) => show(await was.backend('@db').execute(`SELECT title FROM ${T} WHERE title = $1`, [title])));
+  // A member without an alias (its pool kept until stop; the label hides the password).
+  app.route('/direct', async (was) => show(await was.postgresql(pgMember()).execute('SELECT $1::text AS v', ['direct'])));
   k.mount('/', app);
   const url = await start(k);
   const added = (await getJson(`${url}/add?title=${encodeURIComponent("x'); DROP TABLE " + T + '; --')}`)).body;
@@ -51,6 +53,8 @@ test('queries with $1 parameters through was.backend in App routes; values never
   assert.match(added.member, /^@db#0 /);
   const found = (await getJson(`${url}/find?title=${encodeURIComponent(added.one.title)}`)).body;
   assert.deepEqual(found.rows, [{ title: added.one.title }]);
+  const direct = (await getJson(`${url}/direct`)).body;
+  assert.deepEqual([direct.status, direct.rows, direct.member], ['done', [{ v: 'direct' }], `(postgresql)#0 ${servers.pg!.host}:${servers.pg!.port}`]);
   const none = (await getJson(`${url}/find?title=nothing`)).body;
   assert.deepEqual([none.status, none.rows], ['done', []]);
 });

@@ -31,6 +31,9 @@ test('SQLite through was.backend: $1 and named parameters, rows, changes, errors
     const dup = await dbo.execute('INSERT INTO t (name, n) VALUES ($1, $1)', ['ann']);
     const syntax = await dbo.execute('SELEKT 1');
     const upd = await dbo.execute('UPDATE t SET n = n + 10');
+    // the same file as a member given directly (a second connection to it)
+    const direct = await was.sqlite3(file('a.sqlite3')).execute('SELECT count(*) AS n FROM t');
+    if (direct.scalar() !== 2 || !direct.member?.startsWith('(sqlite3)#0 ')) throw new Error(`direct: ${direct.member} ${direct.error?.message}`);
     return { schema: schema.status, ins: show(ins), ins2: show(ins2), sel: show(sel), dup: show(dup), syntax: show(syntax), upd: show(upd), fields: sel.fields };
   });
   k.mount('/', app);
@@ -111,6 +114,14 @@ test('with { worker: true } a 200 ms query leaves concurrent requests answered i
   k.mount('/', app);
   const url = await start(k);
   await getJson(`${url}/slow?alias=@worker`); // the worker thread is up
+  // What a request takes here with no query running (a shared machine may be slow at times).
+  const quiet: number[] = [];
+  for (let i = 0; i < 15; i++) {
+    const t = performance.now();
+    await getJson(`${url}/ping`);
+    quiet.push(performance.now() - t);
+  }
+  const quietMedian = quiet.sort((a, b) => a - b)[quiet.length >> 1]!;
   // Requests one after another from before the slow query is sent until it is answered: the
   // slowest of them shows whether the query held the event loop.
   const measure = async (alias: string) => {
@@ -134,12 +145,14 @@ test('with { worker: true } a 200 ms query leaves concurrent requests answered i
   const inWorker = await measure('@worker');
   assert.ok(inWorker.queryMs >= 150, `the query took ${inWorker.queryMs} ms`);
   assert.ok(inWorker.during >= 3, `requests answered during the query: ${inWorker.during}`);
-  // The median, not the slowest: on a shared 2-core machine one request in many may wait for a CPU.
-  assert.ok(inWorker.median < 100, `requests during a ${Math.round(inWorker.queryMs)} ms query in the worker took ${Math.round(inWorker.median)} ms (median)`);
+  // The median, not the slowest: on a shared 2-core machine one request in many may wait for a
+  // CPU. The query may add at most 75 ms to what a request takes without it.
+  assert.ok(inWorker.median < quietMedian + 75,
+    `requests during a ${Math.round(inWorker.queryMs)} ms query in the worker took ${Math.round(inWorker.median)} ms (median), ${Math.round(quietMedian)} ms without it`);
   const onLoop = await measure('@loop');
   // The request in flight when the query starts waits for (most of) it.
   assert.ok(onLoop.slowest >= onLoop.queryMs / 2, `on the event loop a request waited ${Math.round(onLoop.slowest)} ms for a ${Math.round(onLoop.queryMs)} ms query`);
-  console.log(`# requests during the query, with the worker: ${inWorker.during}, median ${Math.round(inWorker.median)} ms, slowest ${Math.round(inWorker.slowest)} ms ` +
+  console.log(`# requests without a query: median ${Math.round(quietMedian)} ms; during the query, with the worker: ${inWorker.during}, median ${Math.round(inWorker.median)} ms, slowest ${Math.round(inWorker.slowest)} ms ` +
     `(${Math.round(inWorker.queryMs)} ms query); on the event loop: slowest ${Math.round(onLoop.slowest)} ms (${Math.round(onLoop.queryMs)} ms query)`);
 });
 
