@@ -110,3 +110,15 @@ const READ_COMMANDS = new Set([
   'hvals', 'hlen', 'hexists', 'lrange', 'llen', 'lindex', 'smembers', 'sismember', 'scard', 'zrange',
   'zrangebyscore', 'zscore', 'zcard', 'zrank', 'keys', 'scan', 'dbsize', 'ping', 'echo', 'info',
 ]);
+
+/** How long closing a pool waits for calls and transactions in progress before it gives up on them. */
+export const CLOSE_GRACE_MS = 10_000;
+
+/** Waits for `closing`, at most `ms`: a transaction left open must not hold the kernel's stop forever. */
+export function withGrace(closing: Promise<unknown>, ms = CLOSE_GRACE_MS): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    closing.then(() => { clearTimeout(timer); resolve(); }, (err: unknown) => { clearTimeout(timer); reject(err); });
+  });
+}

@@ -80,7 +80,6 @@ export class DbClient<R extends DbResult | Results = DbResult> {
   async begin(options?: DbOptions): Promise<Transaction> {
     const o = options ? { ...this.options, ...options } : this.options;
     const t = this.target;
-    const started = performance.now();
     if (t instanceof Error) return Transaction.failed(t, '?', o);
     const refuse = this.mode === 'map' ? 'a transaction runs on one member, not on .map'
       : t.engine.begin === undefined ? `${t.alias.type} has no transactions here` : undefined;
@@ -92,7 +91,7 @@ export class DbClient<R extends DbResult | Results = DbResult> {
       const session = await t.alias.lb((m) => { member = m; return t.engine.begin!(m, this.services, timeout); }, { isConnectionError: ON_CONNECT });
       return new Transaction(session, t.name, member!.label, o, timeout);
     } catch (err) {
-      const tx = Transaction.failed(err as Error, t.name, o, member?.label, performance.now() - started);
+      const tx = Transaction.failed(err as Error, t.name, o, member?.label);
       if (o.raise) throw err;
       return tx;
     }
@@ -223,7 +222,7 @@ export class Transaction {
     private readonly timeout: number,
   ) {}
 
-  static failed(err: Error, target: string, options: DbOptions, member?: string, _elapsed = 0): Transaction {
+  static failed(err: Error, target: string, options: DbOptions, member?: string): Transaction {
     const tx = new Transaction(undefined, target, member, options, 0);
     tx.state = 'failed';
     tx.error = err;

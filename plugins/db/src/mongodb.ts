@@ -4,7 +4,7 @@
 import type { MongoClient, MongoClientOptions } from 'mongodb';
 import type { Member } from '@skitai/services';
 import { codes } from './errors.js';
-import { failure, withTimeout, type Engine } from './engine.js';
+import { failure, withGrace, withTimeout, type Engine } from './engine.js';
 
 type MongoCtor = new (url: string, options?: MongoClientOptions) => MongoClient;
 let Client: MongoCtor | undefined;
@@ -61,7 +61,7 @@ export const mongodb: Engine = {
     async closePool(pool) {
       const p = pool as MongoPool;
       p.closed = true;
-      await p.client.close();
+      await withGrace(p.client.close());
     },
     poolStatus(pool) {
       return { closed: (pool as MongoPool).closed };

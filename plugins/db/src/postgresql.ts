@@ -2,7 +2,7 @@
 // (default 10); idle connections are closed after the backend keep-alive and reopened on use.
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import type { BackendServices, Member } from '@skitai/services';
-import { failure, type Engine, type Operation, type Payload, type Session } from './engine.js';
+import { failure, withGrace, type Engine, type Operation, type Payload, type Session } from './engine.js';
 
 type PgModule = typeof import('pg');
 let pg: PgModule | undefined;
@@ -96,7 +96,8 @@ export const postgresql: Engine = {
       const p = pool as PgPool;
       if (p.closed) return;
       p.closed = true;
-      await p.pool.end();
+      // Waits for the connections checked out (calls, transactions) to come back, within the grace.
+      await withGrace(p.pool.end());
     },
     poolStatus(pool) {
       const p = (pool as PgPool).pool;

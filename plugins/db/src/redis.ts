@@ -5,7 +5,7 @@
 // another member) and is replaced on the next call.
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import { MemberSyntaxError, parseMember, type BackendServices, type Member } from '@skitai/services';
-import { failure, withTimeout, type Engine } from './engine.js';
+import { failure, withGrace, withTimeout, type Engine } from './engine.js';
 
 type RedisCtor = new (options: RedisOptions) => RedisClient;
 let Redis: RedisCtor | undefined;
@@ -106,8 +106,9 @@ export const redis: Engine = {
       p.closed = true;
       await Promise.allSettled(p.slots.map(async (slot) => {
         if (slot === undefined) return;
-        if (slot.client.status === 'ready') await slot.client.quit().catch(() => slot.client.disconnect());
-        else slot.client.disconnect();
+        // QUIT answers after the replies pending on the connection; a blocked one is cut at the grace.
+        if (slot.client.status === 'ready') await withGrace(slot.client.quit()).catch(() => undefined);
+        slot.client.disconnect();
       }));
       p.slots.fill(undefined);
     },

@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { parsePathMember, type BackendServices, type Member } from '@skitai/services';
-import { failure, type Engine, type Operation, type Payload, type Session } from './engine.js';
+import { failure, withGrace, type Engine, type Operation, type Payload, type Session } from './engine.js';
 import { Lock } from './lock.js';
 import { runStatement, type SqliteOutcome } from './sqlite-statement.js';
 
@@ -112,15 +112,17 @@ export const sqlite3: Engine = {
     async closePool(pool) {
       const p = pool as SqlitePool;
       p.closed = true;
-      // Wait for the statement or transaction in progress.
-      await p.lock.acquire();
+      // Waits for the statement or transaction in progress, within the grace; closing the
+      // connection then rolls back a transaction left open.
+      let acquired = false;
+      await withGrace(p.lock.acquire().then(() => { acquired = true; }));
       try {
         p.db?.close();
         p.db = undefined;
         if (p.conn) await p.conn.worker.terminate();
         p.conn = undefined;
       } finally {
-        p.lock.release();
+        if (acquired) p.lock.release();
       }
     },
     poolStatus(pool) {
