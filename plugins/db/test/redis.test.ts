@@ -1,6 +1,6 @@
 // Against a real Redis (scripts/services.sh start): commands through App routes, .map over two
 // databases, the result cache, .lb losing a member, and bad input.
-import { test } from 'node:test';
+import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { App } from '@skitai/app';
 import { Kernel } from '@skitai/kernel';
@@ -135,4 +135,25 @@ test('bad input: a dead host, a wrong password, a command over its timeout; the 
   assert.equal(pool.slots.length, 2);
   await k.stop();
   assert.equal(pool.closed, true);
+});
+
+test('a connection idle longer than the backend keep-alive is replaced on its next use', { skip }, async () => {
+  const k = new Kernel().use(services()).use(db()).setBackendKeepAlive(10).alias('@r', 'redis', member(6));
+  await start(k);
+  const redis = dbCallers(servicesOf(k)).redis;
+  assert.equal((await redis('@r').command('PING')).data, 'PONG');
+  const pool = servicesOf(k).getAlias('@r').members[0]!.pool as RedisPool;
+  const first = pool.slots[0]!.client;
+  mock.timers.enable({ apis: ['Date'], now: Date.now() });
+  try {
+    mock.timers.tick(9_000);
+    assert.equal((await redis('@r').command('PING')).data, 'PONG');
+    assert.equal(pool.slots[0]!.client, first, 'used within the keep-alive: kept');
+    mock.timers.tick(10_001);
+    assert.equal((await redis('@r').command('PING')).data, 'PONG');
+    assert.notEqual(pool.slots[0]!.client, first, 'idle past the keep-alive: a new connection');
+    assert.equal(first.status, 'end');
+  } finally {
+    mock.timers.reset();
+  }
 });
