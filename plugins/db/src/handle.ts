@@ -162,14 +162,13 @@ export class DbClient<R extends DbResult | Results = DbResult> {
     return Promise.resolve((this.mode === 'map' ? Results.wrap([r]) : r) as R);
   }
 
-  private async call(method: string, op: Operation, options: DbOptions | undefined): Promise<R> {
+  private call(method: string, op: Operation, options: DbOptions | undefined): Promise<R> {
     const o = options ? { ...this.options, ...options } : this.options;
     const t = this.target as Target;
     const mode = this.mode;
-    const result = await cachedResult(this.services, () => `db ${mode} ${t.alias.type} ${t.name} ${this.database} ${method}\n${safeJson(op)}`, o.useCache,
+    const result = cachedResult(this.services, () => `db ${mode} ${t.alias.type} ${t.name} ${this.database} ${method}\n${safeJson(op)}`, o.useCache,
       () => (mode === 'map' ? this.map(t, method, op, o) : this.one(t, method, op, o)) as Promise<R>);
-    if (o.raise) result.raiseForStatus();
-    return result;
+    return o.raise ? result.then((r) => { r.raiseForStatus(); return r; }) : result;
   }
 
   private async one(t: Target, method: string, op: Operation, o: DbOptions): Promise<DbResult> {

@@ -17,7 +17,7 @@ export class KeySlot implements CacheSlot {
  * gets the slot, so that `result.cache(seconds)` keeps it. `useCache`: true (default) reads the
  * cache, false skips it, a last-updated time (`was.getlu(...)`) drops entries stored before it.
  */
-export async function cachedResult<R extends Result | Results>(
+export function cachedResult<R extends Result | Results>(
   services: BackendServices,
   key: () => string,
   useCache: boolean | number | undefined,
@@ -28,9 +28,10 @@ export async function cachedResult<R extends Result | Results>(
   const use = useCache ?? true;
   if (use !== false && cache.size > 0) {
     const hit = cache.get(slot.key, typeof use === 'number' ? use : 0) as R | undefined;
-    if (hit !== undefined) return hit.fromCache() as R;
+    if (hit !== undefined) return Promise.resolve(hit.fromCache() as R);
   }
-  const result = await produce();
-  result.slot = slot;
-  return result;
+  return produce().then((result) => {
+    result.slot = slot;
+    return result;
+  });
 }
