@@ -2,7 +2,7 @@
 // (default 10); idle connections are closed after the backend keep-alive and reopened on use.
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import type { BackendServices, Member } from '@skitai/services';
-import { failure, withGrace, type Engine, type Operation, type Payload, type Session } from './engine.js';
+import { failure, withGrace, type DbCallError, type Engine, type Operation, type Payload, type Session } from './engine.js';
 
 type PgModule = typeof import('pg');
 let pg: PgModule | undefined;
@@ -11,6 +11,8 @@ let pg: PgModule | undefined;
 export interface PgPool {
   pool: Pool;
   closed: boolean;
+  /** The pool's query timeout (ms, 0 for none): the services' default call timeout. */
+  timeout: number;
 }
 
 // Errors from the server that say the member cannot serve now (starting, shutting down, full).
@@ -40,23 +42,51 @@ function payload(r: QueryResult | QueryResult[]): Payload {
   return { data: last.rows, rowCount: last.rowCount ?? last.rows.length, command: last.command, fields: last.fields?.map((f) => f.name) };
 }
 
-async function query(client: PoolClient, member: Member, op: Operation, timeout: number): Promise<Payload> {
+/** The parameter list of a SQL operation, or a failure when it is not a list. */
+function values(member: Member, op: Operation): unknown[] | undefined {
   if (op.kind !== 'sql') throw new Error('postgresql runs SQL');
-  const values = op.params === undefined ? undefined : Array.isArray(op.params) ? op.params as unknown[] : undefined;
-  if (op.params !== undefined && values === undefined) {
-    throw failure('query', member, new Error('PostgreSQL takes its parameters as a list for $1, $2 ...'));
-  }
-  return payload(await client.query({ text: op.sql, values, query_timeout: timeout > 0 ? timeout : undefined } as never));
+  if (op.params === undefined) return undefined;
+  if (Array.isArray(op.params)) return op.params as unknown[];
+  throw failure('query', member, new Error('PostgreSQL takes its parameters as a list for $1, $2 ...'));
 }
 
-async function connect(member: Member, services: BackendServices): Promise<PoolClient> {
+type QueryCallback = (err: Error | null, result: QueryResult | QueryResult[]) => void;
+
+/**
+ * Sends one statement. At the pool's own timeout (the services' default, set as the pool's
+ * query_timeout) the plain (text, values, callback) form is used: pg neither copies a config
+ * object nor wraps a promise for it, which is most of what a query costs on our side.
+ */
+function send(p: PgPool, client: PoolClient, sql: string, params: unknown[] | undefined, timeout: number, cb: QueryCallback): void {
+  if (timeout === p.timeout) client.query(sql, params as unknown[], cb as never);
+  else client.query({ text: sql, values: params, query_timeout: timeout > 0 ? timeout : undefined } as never, cb as never);
+}
+
+function query(p: PgPool, client: PoolClient, member: Member, op: Operation, timeout: number): Promise<Payload> {
+  return new Promise<Payload>((resolve, reject) => {
+    let params: unknown[] | undefined;
+    try {
+      params = values(member, op);
+    } catch (err) {
+      reject(err);
+      return;
+    }
+    send(p, client, (op as { sql: string }).sql, params, timeout, (err, r) => {
+      if (err) reject(queryFailure(member, err, timeout));
+      else resolve(payload(r));
+    });
+  });
+}
+
+function connect(member: Member, services: BackendServices): Promise<{ p: PgPool; client: PoolClient }> {
   const p = member.getPool<PgPool>(services);
-  if (p.closed) throw failure('connect', member, new Error('the pool is closed'));
-  try {
-    return await p.pool.connect();
-  } catch (err) {
-    throw connectFailure(member, err);
-  }
+  if (p.closed) return Promise.reject(failure('connect', member, new Error('the pool is closed')));
+  return new Promise((resolve, reject) => {
+    p.pool.connect((err, client) => {
+      if (err || client === undefined) reject(connectFailure(member, err));
+      else resolve({ p, client });
+    });
+  });
 }
 
 export const postgresql: Engine = {
@@ -83,6 +113,7 @@ export const postgresql: Engine = {
         max: (options.maxConnections as number | undefined) ?? 10,
         idleTimeoutMillis: services.backendKeepAlive,
         connectionTimeoutMillis: services.defaults.connectTimeout,
+        query_timeout: services.defaults.timeout > 0 ? services.defaults.timeout : undefined,
         ssl: member.ssl ? (options.tls ?? true) as never : undefined,
       });
       // An idle connection that breaks (server restart, network) is dropped by the pool; the
@@ -90,7 +121,7 @@ export const postgresql: Engine = {
       pool.on('error', (err) => { member.lastError = err.message; });
       // The same for a connection checked out between two queries (the pool listens only to idle ones).
       pool.on('connect', (client) => client.on('error', (err) => { member.lastError = err.message; }));
-      return { pool, closed: false };
+      return { pool, closed: false, timeout: services.defaults.timeout > 0 ? services.defaults.timeout : 0 };
     },
     async closePool(pool) {
       const p = pool as PgPool;
@@ -105,46 +136,40 @@ export const postgresql: Engine = {
     },
   },
 
-  async run(member, services, op, timeout) {
-    const client = await connect(member, services);
-    try {
-      const result = await query(client, member, op, timeout);
+  run(member, services, op, timeout) {
+    return connect(member, services).then(({ p, client }) => query(p, client, member, op, timeout).then((r) => {
       client.release();
-      return result;
-    } catch (err) {
-      const f = err instanceof Error && 'kind' in err ? err as ReturnType<typeof failure> : queryFailure(member, err, timeout);
+      return r;
+    }, (f: DbCallError) => {
       // A connection that broke or timed out (its query may still run) is not reused.
       client.release(f.kind === 'query' ? undefined : f);
       throw f;
-    }
+    }));
   },
 
   async begin(member, services, timeout): Promise<Session> {
-    const client = await connect(member, services);
+    const { p, client } = await connect(member, services);
     let done = false;
     const finish = (err?: Error) => {
       if (done) return;
       done = true;
       client.release(err);
     };
+    const statement = (sql: string, t: number) => new Promise<void>((resolve, reject) => {
+      send(p, client, sql, undefined, t, (err) => (err ? reject(err) : resolve()));
+    });
     try {
-      await client.query({ text: 'BEGIN', query_timeout: timeout > 0 ? timeout : undefined } as never);
+      await statement('BEGIN', timeout);
     } catch (err) {
       const f = queryFailure(member, err, timeout);
       finish(f);
       throw f.kind === 'reset' ? failure('connect', member, err) : f;
     }
     return {
-      async run(op, t) {
-        try {
-          return await query(client, member, op, t);
-        } catch (err) {
-          throw err instanceof Error && 'kind' in err ? err : queryFailure(member, err, t);
-        }
-      },
+      run: (op, t) => query(p, client, member, op, t),
       async end(commit, t) {
         try {
-          await client.query({ text: commit ? 'COMMIT' : 'ROLLBACK', query_timeout: t > 0 ? t : undefined } as never);
+          await statement(commit ? 'COMMIT' : 'ROLLBACK', t);
           finish();
         } catch (err) {
           const f = queryFailure(member, err, t);
