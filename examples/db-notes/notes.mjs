@@ -8,7 +8,7 @@ const page = (notes, cached) => `<!DOCTYPE html>
 <h1>Notes</h1>
 <form method="post" action="notes"><input name="text" maxlength="200" required> <button>Add</button></form>
 <ul>${notes.map((n) => `<li>${escape(n.text)}</li>`).join('')}</ul>
-<p><small>${notes.length} notes${cached ? ' (from the result cache)' : ''}</small></p>
+<p><small>${notes.length} note${notes.length === 1 ? "" : "s"}${cached ? ' (from the result cache)' : ''}</small></p>
 </body></html>`;
 
 function escape(text) {
