@@ -178,7 +178,9 @@ export class DbClient<R extends DbResult | Results = DbResult> {
     try {
       if (t.loading) await t.loading;
       const payload = await t.alias.lb((m) => { member = m; return t.engine.run(m, this.services, op, timeout); }, {
-        isConnectionError: o.retry === true || isReadOnly(op) ? ON_CONNECT_OR_RESET : ON_CONNECT,
+        // Whether the statement only reads is asked only when a connection broke.
+        isConnectionError: (err) => err instanceof DbCallError &&
+          (err.kind === 'connect' || (err.kind === 'reset' && (o.retry === true || isReadOnly(op)))),
       });
       return DbResult.from(payload, t.name, method, member!.label, performance.now() - started);
     } catch (err) {

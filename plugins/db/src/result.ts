@@ -11,6 +11,9 @@ export interface DbResultInit extends ResultInit {
   lastInsertId?: unknown;
 }
 
+/** A database answer has no headers: one shared empty set. */
+const NO_HEADERS = Object.freeze({});
+
 export class DbResult extends Result {
   /** Rows returned (a query) or changed (INSERT, UPDATE, DELETE; a MongoDB write). */
   readonly rowCount: number;
@@ -66,7 +69,7 @@ export class DbResult extends Result {
 
   static from(payload: Payload, url: string, method: string, member: string, elapsed: number): DbResult {
     return new DbResult({
-      status: 'done', statusCode: 200, reason: 'OK', url, method, member, elapsed,
+      status: 'done', statusCode: 200, reason: 'OK', url, method, member, elapsed, headers: NO_HEADERS,
       data: payload.data, rowCount: payload.rowCount, command: payload.command, fields: payload.fields, lastInsertId: payload.lastInsertId,
     });
   }
