@@ -171,22 +171,21 @@ export class DbClient<R extends DbResult | Results = DbResult> {
     return o.raise ? result.then((r) => { r.raiseForStatus(); return r; }) : result;
   }
 
-  private async one(t: Target, method: string, op: Operation, o: DbOptions): Promise<DbResult> {
+  private one(t: Target, method: string, op: Operation, o: DbOptions): Promise<DbResult> {
+    if (t.loading) return t.loading.then(() => this.one(t, method, op, o), (err: unknown) => DbResult.failed(err as Error, t.name, method, undefined, 0, false));
     const started = performance.now();
     const timeout = o.timeout ?? this.services.defaults.timeout;
     let member: Member | undefined;
-    try {
-      if (t.loading) await t.loading;
-      const payload = await t.alias.lb((m) => { member = m; return t.engine.run(m, this.services, op, timeout); }, {
-        // Whether the statement only reads is asked only when a connection broke.
-        isConnectionError: (err) => err instanceof DbCallError &&
-          (err.kind === 'connect' || (err.kind === 'reset' && (o.retry === true || isReadOnly(op)))),
+    return t.alias.lb((m) => { member = m; return t.engine.run(m, this.services, op, timeout); }, {
+      // Whether the statement only reads is asked only when a connection broke.
+      isConnectionError: (err) => err instanceof DbCallError &&
+        (err.kind === 'connect' || (err.kind === 'reset' && (o.retry === true || isReadOnly(op)))),
+    }).then(
+      (payload) => DbResult.from(payload, t.name, method, member!.label, performance.now() - started),
+      (err: unknown) => {
+        const error = err instanceof Error ? err : new Error(String(err));
+        return DbResult.failed(error, t.name, method, member?.label, performance.now() - started, err instanceof DbCallError && err.kind === 'timeout');
       });
-      return DbResult.from(payload, t.name, method, member!.label, performance.now() - started);
-    } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
-      return DbResult.failed(error, t.name, method, member?.label, performance.now() - started, err instanceof DbCallError && err.kind === 'timeout');
-    }
   }
 
   private async map(t: Target, method: string, op: Operation, o: DbOptions): Promise<Results> {

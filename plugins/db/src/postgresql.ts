@@ -2,7 +2,7 @@
 // (default 10); idle connections are closed after the backend keep-alive and reopened on use.
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import type { BackendServices, Member } from '@skitai/services';
-import { failure, withGrace, type DbCallError, type Engine, type Operation, type Payload, type Session } from './engine.js';
+import { failure, withGrace, type Engine, type Operation, type Payload, type Session } from './engine.js';
 
 type PgModule = typeof import('pg');
 let pg: PgModule | undefined;
@@ -136,15 +136,37 @@ export const postgresql: Engine = {
     },
   },
 
+  // One promise per query, callbacks inside: the checkout, the statement and the release.
   run(member, services, op, timeout) {
-    return connect(member, services).then(({ p, client }) => query(p, client, member, op, timeout).then((r) => {
-      client.release();
-      return r;
-    }, (f: DbCallError) => {
-      // A connection that broke or timed out (its query may still run) is not reused.
-      client.release(f.kind === 'query' ? undefined : f);
-      throw f;
-    }));
+    const p = member.getPool<PgPool>(services);
+    if (p.closed) return Promise.reject(failure('connect', member, new Error('the pool is closed')));
+    return new Promise<Payload>((resolve, reject) => {
+      p.pool.connect((connectErr, client) => {
+        if (connectErr || client === undefined) {
+          reject(connectFailure(member, connectErr));
+          return;
+        }
+        let params: unknown[] | undefined;
+        try {
+          params = values(member, op);
+        } catch (err) {
+          client.release();
+          reject(err);
+          return;
+        }
+        send(p, client, (op as { sql: string }).sql, params, timeout, (err, r) => {
+          if (err) {
+            const f = queryFailure(member, err, timeout);
+            // A connection that broke or timed out (its query may still run) is not reused.
+            client.release(f.kind === 'query' ? undefined : f);
+            reject(f);
+          } else {
+            client.release();
+            resolve(payload(r));
+          }
+        });
+      });
+    });
   },
 
   async begin(member, services, timeout): Promise<Session> {
