@@ -270,38 +270,30 @@ export class Alias {
    * Runs `fn` on one member picked by load; on a connection error the member is set aside and
    * the next one is tried, until every member was tried once.
    */
-  lb<T>(fn: (member: Member) => Promise<T>, options: LbOptions): Promise<T> {
-    // A promise chain, not an async function: a call that the first member answers costs no
-    // extra promise hop (database calls through @skitai/db are this cheap to begin with).
+  async lb<T>(fn: (member: Member) => Promise<T>, options: LbOptions): Promise<T> {
+    const tried = new Set<Member>();
     const attempts = Math.min(options.attempts ?? this.members.length, this.members.length);
-    let tried: Set<Member> | undefined;
-    const attempt = (n: number, lastError: unknown): Promise<T> => {
-      const member = n < attempts ? this.pick(tried) : undefined;
-      if (member === undefined) {
-        const why = lastError instanceof Error ? lastError.message : 'no member to try';
-        return Promise.reject(Object.assign(codes.SKT_BACKEND_UNAVAILABLE(this.name, why), { cause: lastError }));
-      }
-      (tried ??= new Set()).add(member);
+    let lastError: unknown;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      const member = this.pick(tried);
+      if (member === undefined) break;
+      tried.add(member);
       member.inFlight++;
       member.served++;
-      let pending: Promise<T>;
       try {
-        pending = fn(member);
-      } catch (err) {
-        pending = Promise.reject(err);
-      }
-      return pending.then((value) => {
-        member.inFlight--;
+        const value = await fn(member);
         this.succeed(member);
         return value;
-      }, (err: unknown) => {
-        member.inFlight--;
+      } catch (err) {
         if (!options.isConnectionError(err)) throw err;
         this.fail(member, err);
-        return attempt(n + 1, err);
-      });
-    };
-    return attempt(0, undefined);
+        lastError = err;
+      } finally {
+        member.inFlight--;
+      }
+    }
+    const why = lastError instanceof Error ? lastError.message : 'no member to try';
+    throw Object.assign(codes.SKT_BACKEND_UNAVAILABLE(this.name, why), { cause: lastError });
   }
 
   /** Runs `fn` on every member at once; connection errors set members aside as in `lb`. */
