@@ -67,35 +67,55 @@ export function resolveOptions(o: WebSocketOptions = {}): ResolvedOptions {
 // ---- the upgrade's response and its socket --------------------------------------------------
 // The response of an upgrade request gets the socket only when something is written to it (a
 // refusal: 401, 403, 404 ...); an accepted upgrade never hands the socket to it. An upgraded
-// socket that had been given a response and taken back (`socket._httpMessage`) left V8's
-// property loads in node's stream code (Readable.read, clearBuffer) megamorphic: about 0.9k
-// instructions per echoed message under callgrind, 3-4% of an echo.
+// socket that had been given a response and taken back left V8's property loads in node's
+// stream code (Readable.read, clearBuffer) megamorphic: about 0.9k instructions per echoed
+// message under callgrind, 3-4% of an echo. The response's public writing methods (write,
+// end, flushHeaders) hand it the socket on first use: own properties, so that they stay when
+// a framework swaps the prototype (Express does), removed once the socket is handed over.
 
 const heldSockets = new WeakMap<object, Socket>();
-type Send = (...args: unknown[]) => unknown;
+const WRITERS = ['write', 'end', 'flushHeaders'] as const;
 
-/** Holds the socket back from the response until its first write (every write goes through `_send`). */
+function writeHeld(this: SkitaiResponse, ...args: unknown[]): unknown {
+  takeSocket(this);
+  return (this.write as (...a: unknown[]) => unknown).apply(this, args);
+}
+function endHeld(this: SkitaiResponse, ...args: unknown[]): unknown {
+  takeSocket(this);
+  return (this.end as (...a: unknown[]) => unknown).apply(this, args);
+}
+function flushHeadersHeld(this: SkitaiResponse): void {
+  takeSocket(this);
+  this.flushHeaders();
+}
+
+/** Holds the socket back from the response until it first writes. */
 export function holdSocket(res: SkitaiResponse, socket: Socket): void {
   heldSockets.set(res, socket);
-  // An own property, so that it stays when a framework swaps the prototype (Express does).
-  (res as unknown as { _send: Send })._send = function (this: SkitaiResponse, ...args: unknown[]) {
-    takeSocket(this);
-    return (Object.getPrototypeOf(this) as { _send: Send })._send.apply(this, args);
-  };
+  const own = res as unknown as Record<string, unknown>;
+  own.write = writeHeld;
+  own.end = endHeld;
+  own.flushHeaders = flushHeadersHeld;
+}
+
+function unhold(res: SkitaiResponse): boolean {
+  if (!heldSockets.delete(res)) return false;
+  const own = res as unknown as Record<string, unknown>;
+  for (const name of WRITERS) delete own[name];
+  return true;
 }
 
 /** Hands the held socket to the response (assignSocket). False when it had none held. */
 export function takeSocket(res: SkitaiResponse): boolean {
   const socket = heldSockets.get(res);
-  if (socket === undefined) return false;
-  heldSockets.delete(res);
+  if (socket === undefined || !unhold(res)) return false;
   res.assignSocket(socket);
   return true;
 }
 
-/** The 101 takes the socket: the response never gets it. False when it had none held. */
-function releaseSocket(res: SkitaiResponse): boolean {
-  return heldSockets.delete(res);
+/** The 101 takes the socket, or the client went away: the response never gets it. */
+export function releaseSocket(res: SkitaiResponse): boolean {
+  return unhold(res);
 }
 
 /** An upgrade between the request and the 101 (or the refusal). */
