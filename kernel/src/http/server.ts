@@ -91,7 +91,10 @@ export function createHttpServer(settings: ServerSettings, onRequest: (req: Skit
   if (settings.sendTimeout > 0) {
     server.timeout = settings.sendTimeout;
     server.on('timeout', (socket: Socket) => {
-      if (socket.writableLength > 0 || !inFlight(socket)) socket.destroy();
+      // A stuck send is reset (nginx's reset_timedout_connection): a plain close would leave
+      // the unsent bytes in the kernel's buffers until the client read them or TCP gave up.
+      if (socket.writableLength > 0) socket.resetAndDestroy();
+      else if (!inFlight(socket)) socket.destroy();
     });
   }
   return { server, connections: () => open.size, untrack: (socket: Socket) => open.delete(socket) };
