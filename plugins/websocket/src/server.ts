@@ -10,10 +10,12 @@ import { asBuffer, asText, decode, DecodeError, encode, encodeFault, type Frame 
 import { defaultAdapter, type RoomAdapter, type WireMessage } from './rooms.js';
 import type { PlainWsHandlers, WebSocketOptions, WsConfig, WsEncoding, WsHandlers, WsMode } from './types.js';
 import { WebSocketService } from './service.js';
+import { guardUtf8 } from './utf8-guard.js';
 
 export interface ResolvedOptions {
   maxMessageSize: number;
   maxFragments: number;
+  failFastUtf8: boolean;
   perMessageDeflate: WebSocketOptions['perMessageDeflate'];
   keepAlive: number;
   pingTimeout: number;
@@ -50,6 +52,7 @@ export function resolveOptions(o: WebSocketOptions = {}): ResolvedOptions {
   return {
     maxMessageSize: positive('maxMessageSize', o.maxMessageSize, 1024 * 1024),
     maxFragments: positive('maxFragments', o.maxFragments, 1024),
+    failFastUtf8: o.failFastUtf8 !== false,
     perMessageDeflate: o.perMessageDeflate ?? false,
     keepAlive: positive('keepAlive', o.keepAlive, 60, true) * 1000,
     pingTimeout: positive('pingTimeout', o.pingTimeout, 10) * 1000,
@@ -258,7 +261,7 @@ export class Connection {
     // An echo: the handler gave back the text it was handed. Its UTF-8 is the bytes that came
     // in (ws validates text messages as UTF-8: skipUTF8Validation is never set here), so those
     // go out as they are, in a text frame, not encoded again.
-    if (out === message && typeof out === 'string' && out !== '' && this.encoding === 'none' && this.room === undefined && Buffer.isBuffer(data)) {
+    if (out === message && typeof out === 'string' && this.encoding === 'none' && this.room === undefined && Buffer.isBuffer(data)) {
       this.write(data, false);
       return;
     }
@@ -342,7 +345,7 @@ export class Connection {
   /** Encodes and sends to this client. False when nothing was sent (closed, over the limit, nothing to send). */
   send(value: unknown): boolean {
     // The common case first: a string reply with no encoding, no frame object.
-    if (typeof value === 'string' && this.encoding === 'none') return value === '' ? false : this.write(value, false);
+    if (typeof value === 'string' && this.encoding === 'none') return this.write(value, false);
     const frame = encode(this.encoding, value);
     return frame === undefined ? false : this.write(frame.data, frame.binary);
   }
@@ -520,6 +523,7 @@ export class WsServer {
       conn.room = room;
     }
     this.stats.accepted++;
+    if (this.options.failFastUtf8) guardUtf8(socket as Socket, () => conn.close(1007, 'invalid UTF-8 in a text message'));
     conn.start();
     return conn;
   }
