@@ -2,7 +2,7 @@
 // once the whole message is in: a message fragmented into frames, or one frame spread over
 // several TCP reads, is read to its end (up to maxMessageSize) before invalid bytes at its
 // start are refused. This reads the same bytes beside `ws` (a second 'data' listener on the
-// socket, after ws's own), follows the frame headers, and feeds the payload of a text message
+// socket, put before ws's own: ws unmasks payloads in place), follows the frame headers, and feeds the payload of a text message
 // that is not whole in one read to a streaming UTF-8 decoder: the first impossible byte closes
 // the connection with 1007, as RFC 6455 8.1 asks ("fail the connection" at once).
 // A text frame whole in one read (the common small message) is left to ws: no decoding here.
@@ -102,7 +102,7 @@ export function guardUtf8(socket: Socket, fail: () => void): () => void {
     validating = false;
   }
 
-  socket.on('data', onData);
+  socket.prependListener('data', onData);
   socket.once('close', stop);
   return stop;
 }
