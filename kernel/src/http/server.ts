@@ -84,10 +84,11 @@ export function createHttpServer(settings: ServerSettings, onRequest: (req: Skit
       socket.destroy();
     }
   });
-  // The send timeout (nginx's send_timeout): node arms the socket's timer on every write and
-  // re-arms it on every completed one, so it fires when a write has waited this long with no
-  // progress. It fires too on idle keep-alive connections (closed, as node would) and on a
-  // handler that is merely slow to answer (left alone: nothing is waiting to be sent).
+  // The send timeout (nginx's send_timeout) is node's socket timeout: armed by every write,
+  // and when it fires while a write is pending node re-arms it if the kernel took some of the
+  // bytes since (progress), so a send is cut after one to two timeouts without progress.
+  // It fires too on idle keep-alive connections (closed, as node would) and on a handler that
+  // is merely slow to answer (left alone: nothing waits to be sent).
   if (settings.sendTimeout > 0) {
     server.timeout = settings.sendTimeout;
     server.on('timeout', (socket: Socket) => {
