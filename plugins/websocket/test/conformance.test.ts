@@ -2,7 +2,7 @@
 // 6.1.2, 9.7.1) and invalid UTF-8 refused where it appears (6.4.1-6.4.4, "fail fast").
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { App } from '@skitai/kernel';
+import { App } from '@skitai/app';
 import { wsRoute } from '../src/index.js';
 import { serve } from '../test-support/helpers.js';
 import { connectRaw, frame } from '../test-support/frames.js';
