@@ -179,3 +179,33 @@ describe('static files', () => {
     } finally { await s.stop(); }
   });
 });
+
+test('the send timeout leaves a handler that is slow to answer alone, and still closes idle keep-alive connections', async () => {
+  let answer: (() => void) | undefined;
+  const s = await startKernel((k) => {
+    k.setSendTimeout(0.3);
+    k.setKeepAlive(0.3);
+    k.mount('/', (req, res) => {
+      // Answers once the test says so: past the send timeout, nothing written before.
+      answer = () => res.end('late but whole');
+    });
+  });
+  try {
+    const socket = net.connect(s.port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (c) => chunks.push(c));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.write('GET /slow HTTP/1.1\r\nHost: a\r\n\r\n');
+    // The socket's timer fires (a server 'timeout' event) while the handler has not answered.
+    const timedOut = new Promise((resolve) => s.kernel.server!.once('timeout', resolve));
+    await timedOut;
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(socket.destroyed, false, 'the connection of a slow handler stays open');
+    answer!();
+    // Then the answer, and the idle keep-alive connection is closed by the keep-alive timeout.
+    await closed;
+    const text = Buffer.concat(chunks).toString('latin1');
+    assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(text, /late but whole$/);
+  } finally { await s.stop(); }
+});
