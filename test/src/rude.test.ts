@@ -17,6 +17,7 @@ const targets: RudeTargets = {
   upload: '/api/sink',
   noTaker: '/static/small.txt',
   refused: '/api/anything',
+  appRefused: '/chat/chat',
   accepted: '/ws',
 };
 

@@ -10,6 +10,7 @@ export type RudeKind =
   | 'reset-mid-response'
   | 'reset-after-refused-upgrade'
   | 'reset-after-403-upgrade'
+  | 'reset-after-app-refused-upgrade'
   | 'reset-after-bad-upgrade'
   | 'reset-after-accepted-upgrade'
   | 'garbage'
@@ -18,7 +19,7 @@ export type RudeKind =
 
 export const RUDE_KINDS: readonly RudeKind[] = [
   'reset-in-headers', 'reset-mid-body', 'reset-mid-response', 'reset-after-refused-upgrade',
-  'reset-after-403-upgrade', 'reset-after-bad-upgrade', 'reset-after-accepted-upgrade', 'garbage',
+  'reset-after-403-upgrade', 'reset-after-app-refused-upgrade', 'reset-after-bad-upgrade', 'reset-after-accepted-upgrade', 'garbage',
   'half-closed', 'half-closed-partial',
 ];
 
@@ -32,6 +33,8 @@ export interface RudeTargets {
   noTaker: string;
   /** An upgrade that a mounted handler (Express middleware) refuses with 403. */
   refused: string;
+  /** An upgrade that an App route refuses (400). */
+  appRefused: string;
   /** An upgrade that is accepted (a WebSocket echo). */
   accepted: string;
 }
@@ -69,6 +72,9 @@ export function rudeClient(port: number, kind: RudeKind, t: RudeTargets): Promis
         case 'reset-after-403-upgrade':
           // As a ws client refused by Express middleware: the request, then gone.
           socket.write(upgrade(t.refused), () => reset());
+          break;
+        case 'reset-after-app-refused-upgrade':
+          socket.write(upgrade(t.appRefused), () => reset());
           break;
         case 'reset-after-bad-upgrade':
           socket.write(upgrade(t.accepted, 'not-a-key'));
