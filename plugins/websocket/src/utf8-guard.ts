@@ -14,10 +14,10 @@ const OP_TEXT = 0x1;
 
 /** Watches a socket's incoming frames; `fail` is called once, on the first invalid byte. */
 export function guardUtf8(socket: Socket, fail: () => void): () => void {
-  const header = Buffer.alloc(14);
+  const header = Buffer.alloc(14); // a header split over reads is collected here
   let headerLength = 0; // bytes of the current frame header collected so far
   let remaining = 0; // payload bytes of the current frame still to come
-  let mask: Buffer | undefined; // the current frame's masking key (client frames are masked)
+  const mask = new Uint8Array(4); // the current frame's masking key (client frames are masked)
   let maskOffset = 0;
   let validating = false; // the current frame's payload goes to the decoder
   let decoder: TextDecoder | undefined; // set while a text message is being checked
@@ -33,7 +33,7 @@ export function guardUtf8(socket: Socket, fail: () => void): () => void {
 
   function feed(bytes: Buffer): boolean {
     const plain = Buffer.allocUnsafe(bytes.length);
-    for (let i = 0; i < bytes.length; i++) plain[i] = bytes[i]! ^ mask![(maskOffset + i) & 3]!;
+    for (let i = 0; i < bytes.length; i++) plain[i] = bytes[i]! ^ mask[(maskOffset + i) & 3]!;
     maskOffset += bytes.length;
     try {
       decoder!.decode(plain, { stream: true });
@@ -43,11 +43,53 @@ export function guardUtf8(socket: Socket, fail: () => void): () => void {
     }
   }
 
+  /** Bytes of the header that starts at src[at], or 0 when fewer than 2 bytes are there. */
+  function headerSize(src: Buffer, at: number, end: number): number {
+    if (end - at < 2) return 0;
+    const b1 = src[at + 1]!;
+    const len7 = b1 & 0x7f;
+    return 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + ((b1 & 0x80) !== 0 ? 4 : 0);
+  }
+
+  /** Reads a whole header at src[at]; `rest` is how many payload bytes follow in this read. */
+  function startFrame(src: Buffer, at: number, rest: number): void {
+    const b0 = src[at]!;
+    const b1 = src[at + 1]!;
+    const len7 = b1 & 0x7f;
+    let length = len7;
+    let p = at + 2;
+    if (len7 === 126) { length = src.readUInt16BE(p); p += 2; }
+    else if (len7 === 127) { length = Number(src.readBigUInt64BE(p)); p += 8; }
+    if ((b1 & 0x80) !== 0) {
+      mask[0] = src[p]!; mask[1] = src[p + 1]!; mask[2] = src[p + 2]!; mask[3] = src[p + 3]!;
+    } else {
+      mask[0] = mask[1] = mask[2] = mask[3] = 0;
+    }
+    maskOffset = 0;
+    const fin = (b0 & 0x80) !== 0;
+    const opcode = b0 & 0x0f;
+    remaining = length;
+    finalFrame = fin;
+    validating = false;
+    if (opcode === OP_TEXT) {
+      // A compressed message (RSV1) is checked by ws once inflated; a frame whole in this read too.
+      if ((b0 & 0x40) === 0 && !(fin && rest >= length)) {
+        decoder = new TextDecoder('utf-8', { fatal: true });
+        validating = true;
+      }
+      inText = !fin;
+    } else if (opcode === OP_CONTINUATION) {
+      validating = inText && decoder !== undefined;
+      if (fin) inText = false;
+    }
+  }
+
   function onData(chunk: Buffer): void {
+    const end = chunk.length;
     let at = 0;
-    while (at < chunk.length) {
+    while (at < end) {
       if (remaining > 0) {
-        const take = Math.min(remaining, chunk.length - at);
+        const take = Math.min(remaining, end - at);
         if (validating && !feed(chunk.subarray(at, at + take))) {
           stop();
           fail();
@@ -58,40 +100,22 @@ export function guardUtf8(socket: Socket, fail: () => void): () => void {
         if (remaining === 0) endFrame();
         continue;
       }
-      // Collect the header: 2 bytes, then the extended length and the masking key.
-      header[headerLength++] = chunk[at++]!;
-      if (headerLength < 2) continue;
-      const b1 = header[1]!;
-      const len7 = b1 & 0x7f;
-      const masked = (b1 & 0x80) !== 0;
-      const need = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (masked ? 4 : 0);
-      if (headerLength < need) continue;
-      let length = len7;
-      let p = 2;
-      if (len7 === 126) { length = header.readUInt16BE(2); p = 4; }
-      else if (len7 === 127) { length = Number(header.readBigUInt64BE(2)); p = 10; }
-      mask = masked ? Buffer.from(header.subarray(p, p + 4)) : Buffer.alloc(4);
-      maskOffset = 0;
-      headerLength = 0;
-      const b0 = header[0]!;
-      const fin = (b0 & 0x80) !== 0;
-      const rsv1 = (b0 & 0x40) !== 0;
-      const opcode = b0 & 0x0f;
-      remaining = length;
-      finalFrame = fin;
-      validating = false;
-      if (opcode === OP_TEXT) {
-        // A compressed message is checked by ws once inflated; a frame whole in this read too.
-        const whole = fin && chunk.length - at >= length;
-        if (!rsv1 && !whole) {
-          decoder = new TextDecoder('utf-8', { fatal: true });
-          validating = true;
+      if (headerLength === 0) {
+        // The common case: the whole header is in this read.
+        const size = headerSize(chunk, at, end);
+        if (size !== 0 && end - at >= size) {
+          startFrame(chunk, at, end - at - size);
+          at += size;
+          if (remaining === 0) endFrame();
+          continue;
         }
-        inText = !fin;
-      } else if (opcode === OP_CONTINUATION) {
-        validating = inText && decoder !== undefined;
-        if (fin) inText = false;
       }
+      // A header split over reads: collect it byte by byte.
+      header[headerLength++] = chunk[at++]!;
+      const size = headerSize(header, 0, headerLength);
+      if (size === 0 || headerLength < size) continue;
+      headerLength = 0;
+      startFrame(header, 0, end - at);
       if (remaining === 0) endFrame();
     }
   }
