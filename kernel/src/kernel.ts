@@ -72,6 +72,8 @@ export interface KernelOptions {
   headersTimeout?: number;
   maxClientBodySize?: number;
   stopDeadline?: number;
+  /** Seconds a response may make no progress before its connection is cut (setSendTimeout). */
+  sendTimeout?: number;
   backendKeepAlive?: number;
   maxRcache?: number;
   /** Debug mode: tracebacks in 500 pages. */
@@ -81,7 +83,7 @@ export interface KernelOptions {
 // The keys each options object takes. Records so that TypeScript keeps them in step with the interfaces.
 const KERNEL_KEYS: Record<keyof KernelOptions, true> = {
   keepAlive: true, requestTimeout: true, headersTimeout: true, maxClientBodySize: true,
-  stopDeadline: true, backendKeepAlive: true, maxRcache: true, debug: true,
+  stopDeadline: true, sendTimeout: true, backendKeepAlive: true, maxRcache: true, debug: true,
 };
 const START_KEYS: Record<keyof StartOptions, true> = { address: true, port: true, logpath: true, verbose: true };
 const RUN_KEYS: Record<keyof RunOptions, true> = { ...START_KEYS, workers: true, varpath: true, threads: true, argv: true };
@@ -161,6 +163,7 @@ export class Kernel {
     if (o.headersTimeout !== undefined) this.setHeadersTimeout(o.headersTimeout);
     if (o.maxClientBodySize !== undefined) this.setMaxClientBodySize(o.maxClientBodySize);
     if (o.stopDeadline !== undefined) this.setStopDeadline(o.stopDeadline);
+    if (o.sendTimeout !== undefined) this.setSendTimeout(o.sendTimeout);
     if (o.backendKeepAlive !== undefined) this.setBackendKeepAlive(o.backendKeepAlive);
     if (o.maxRcache !== undefined) this.setMaxRcache(o.maxRcache);
     if (o.debug !== undefined) {
