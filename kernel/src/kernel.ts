@@ -15,13 +15,14 @@ import type { BackgroundProcessOptions } from './process/background.js';
 import type { Pref } from './process/pref.js';
 import { MountTable, type MountEntry, type MountOptions, type MountTarget, type RequestHandler } from './mount/table.js';
 import { resolveMountTarget } from './mount/resolve.js';
-import { createHttpServer, drainServer } from './http/server.js';
+import { createHttpServer, drainServer, ignoreSocketError } from './http/server.js';
 import type { Transport, TransportFactory } from './http/transport.js';
 import { pinPrototype } from './http/pin-prototype.js';
 import { createDispatcher } from './http/dispatch.js';
 import { sendError } from './http/error-page.js';
+import { reason } from './http/status.js';
 import { acceptsGzip, compressResponse } from './http/compress.js';
-import { framingError, refuseLargeBody } from './http/guard.js';
+import { requestError, refuseLargeBody } from './http/guard.js';
 import type { SkitaiRequest } from './http/request.js';
 import type { Mountable } from './mount/table.js';
 import { getServerHeader, setServerHeader, type SkitaiResponse } from './http/response.js';
@@ -71,6 +72,8 @@ export interface KernelOptions {
   headersTimeout?: number;
   maxClientBodySize?: number;
   stopDeadline?: number;
+  /** Seconds a response may make no progress before its connection is cut (setSendTimeout). */
+  sendTimeout?: number;
   backendKeepAlive?: number;
   maxRcache?: number;
   /** Debug mode: tracebacks in 500 pages. */
@@ -80,7 +83,7 @@ export interface KernelOptions {
 // The keys each options object takes. Records so that TypeScript keeps them in step with the interfaces.
 const KERNEL_KEYS: Record<keyof KernelOptions, true> = {
   keepAlive: true, requestTimeout: true, headersTimeout: true, maxClientBodySize: true,
-  stopDeadline: true, backendKeepAlive: true, maxRcache: true, debug: true,
+  stopDeadline: true, sendTimeout: true, backendKeepAlive: true, maxRcache: true, debug: true,
 };
 const START_KEYS: Record<keyof StartOptions, true> = { address: true, port: true, logpath: true, verbose: true };
 const RUN_KEYS: Record<keyof RunOptions, true> = { ...START_KEYS, workers: true, varpath: true, threads: true, argv: true };
@@ -98,6 +101,8 @@ export interface KernelSettings {
   maxHeaderSize: number;
   maxClientBodySize: number;
   stopDeadline: number;
+  /** A response that makes no progress this long closes its connection (setSendTimeout; 0: never). */
+  sendTimeout: number;
   /** Idle backend connections older than this are closed and reopened (setBackendKeepAlive). */
   backendKeepAlive: number;
   /** Most results kept by the backend services' result cache (setMaxRcache). */
@@ -140,6 +145,7 @@ export class Kernel {
     stopDeadline: 10_000,
     backendKeepAlive: 1_200_000,
     maxRcache: 300,
+    sendTimeout: 60_000,
   };
   private readonly maxAges: Array<[string, number]> = [];
   private readonly logOffPatterns: string[] = [];
@@ -157,6 +163,7 @@ export class Kernel {
     if (o.headersTimeout !== undefined) this.setHeadersTimeout(o.headersTimeout);
     if (o.maxClientBodySize !== undefined) this.setMaxClientBodySize(o.maxClientBodySize);
     if (o.stopDeadline !== undefined) this.setStopDeadline(o.stopDeadline);
+    if (o.sendTimeout !== undefined) this.setSendTimeout(o.sendTimeout);
     if (o.backendKeepAlive !== undefined) this.setBackendKeepAlive(o.backendKeepAlive);
     if (o.maxRcache !== undefined) this.setMaxRcache(o.maxRcache);
     if (o.debug !== undefined) {
@@ -210,6 +217,16 @@ export class Kernel {
   /** Request headers must arrive within this many seconds (default 20): against slowloris. */
   setHeadersTimeout(timeout: number): this {
     this.settings.headersTimeout = seconds('headers timeout', timeout);
+    return this;
+  }
+
+  /**
+   * A response that makes no progress for this many seconds (the client reads nothing) closes
+   * its connection (default 60, nginx's send_timeout; 0: never). It does not limit a handler
+   * that takes long to answer, nor a slow reader that keeps reading.
+   */
+  setSendTimeout(timeout: number): this {
+    this.settings.sendTimeout = seconds('send timeout', timeout);
     return this;
   }
 
@@ -554,13 +571,21 @@ export class Kernel {
   }
 
   private upgrade(req: SkitaiRequest, socket: Socket, head: Buffer, untrack: (s: Socket) => void): void {
-    req.originalUrl = req.url!;
+    // node takes its own error listener off an upgraded socket: without one, a client that
+    // resets while we write a refusal (EPIPE, ECONNRESET) would be an uncaught 'error'.
+    socket.on('error', ignoreSocketError);
+    // The send timeout was for HTTP: whoever takes the socket times it as they see fit.
+    socket.setTimeout(0);
     const refuse = (status: string) => {
-      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      if (socket.writable) {
+        socket.end(`HTTP/1.1 ${status}\r\nDate: ${new Date().toUTCString()}\r\nServer: ${getServerHeader()}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      }
       socket.destroySoon();
     };
     if (this.phase !== 'running') return refuse('503 Service Unavailable');
-    if (framingError(req) !== undefined) return refuse('400 Bad Request');
+    const refusal = requestError(req);
+    req.originalUrl = req.url!;
+    if (refusal !== undefined) return refuse(`${refusal.status} ${reason(refusal.status)}`);
     let taken: boolean | void = undefined;
     try {
       taken = this.hooks.upgrade.isUsed() ? this.hooks.upgrade.call(req, socket, head) : undefined;

@@ -4,7 +4,8 @@ import type { MountTable } from '../mount/table.js';
 import type { SkitaiRequest } from './request.js';
 import { writeHeadStamped, type SkitaiResponse } from './response.js';
 import { sendError } from './error-page.js';
-import { checkBodyLimit, checkFraming } from './guard.js';
+import { checkBodyLimit, checkRequest } from './guard.js';
+import { markInFlight } from './server.js';
 import { isLogOff, logRequest, type RequestLogContext } from '../log/request-log.js';
 
 export interface DispatchContext {
@@ -82,6 +83,8 @@ export function createDispatcher(ctx: DispatchContext) {
   }
 
   return function dispatch(req: SkitaiRequest, res: SkitaiResponse): void {
+    // HTTP/1 only: an HTTP/2 stream's socket is its session's, shared by every stream.
+    if (req.httpVersionMajor === 1) markInFlight(req.socket, res);
     req.originalUrl = req.url!;
     if (log !== undefined && !isLogOff(log, req.url!)) {
       // What only the log needs is measured only while a log is kept.
@@ -96,7 +99,7 @@ export function createDispatcher(ctx: DispatchContext) {
     }
     if (stopping()) res.shouldKeepAlive = false;
     if (req.method === 'HEAD') res.end = headEnd as any;
-    if (!checkFraming(req, res)) return;
+    if (!checkRequest(req, res)) return;
     if (!checkBodyLimit(req, res, maxClientBodySize)) return;
     if (requestHook !== undefined) {
       requestHook.promise(req, res).then(

@@ -3,30 +3,101 @@ import type { SkitaiRequest } from './request.js';
 import type { SkitaiResponse } from './response.js';
 import { sendError } from './error-page.js';
 
+export interface Refusal {
+  status: number;
+  why: string;
+}
+
+// RFC 3986 host (IP literal, IPv4 or reg-name) and an optional port; empty is allowed (RFC 9112 3.2).
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|(?:[-A-Za-z0-9._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)(?::[0-9]*)?$/;
+// An absolute-form target: scheme, authority, then the path and query (RFC 9112 3.2.2).
+const ABSOLUTE = /^https?:\/\/([^/?#]*)([^#]*)/i;
+
+// The characters of a reg-name or IPv4 address (RFC 3986), by char code.
+const REG_NAME = new Uint8Array(128);
+for (const c of "-._~!$&'()*+,;=") REG_NAME[c.charCodeAt(0)] = 1;
+for (let c = 48; c <= 57; c++) REG_NAME[c] = 1;
+for (let c = 65; c <= 90; c++) REG_NAME[c] = REG_NAME[c + 32] = 1;
+
+/** host[:port]; a plain name or address by a char loop (every request), the rest by HOST. */
+function validHost(host: string): boolean {
+  const n = host.length;
+  if (n > 0 && host.charCodeAt(0) === 91 /* [ */) return HOST.test(host);
+  let i = 0;
+  for (; i < n; i++) {
+    const c = host.charCodeAt(i);
+    if (c === 58 /* : */) break;
+    if (c > 127 || REG_NAME[c] === 0) return c === 37 /* % */ ? HOST.test(host) : false;
+  }
+  for (i++; i < n; i++) {
+    const c = host.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** Host values compared as a server would: case-insensitive, default port or none alike. */
+function sameAuthority(a: string, b: string, https: boolean): boolean {
+  a = a.toLowerCase();
+  b = b.toLowerCase();
+  if (a === b) return true;
+  const port = https ? ':443' : ':80';
+  return (a.endsWith(port) ? a.slice(0, -port.length) : a) === (b.endsWith(port) ? b.slice(0, -port.length) : b);
+}
+
 /**
- * Request smuggling guards that node:http leaves to us: two Host headers (node keeps the
- * first and drops the rest silently) and Content-Length beside Transfer-Encoding.
- * Returns why the request is refused, or undefined.
+ * The request-level checks node:http leaves to us, run on every request before anything
+ * else sees it: the HTTP version (505 for anything but 1.x), request smuggling (two Host
+ * headers, Content-Length beside Transfer-Encoding, a transfer coding other than chunked:
+ * 501), the Host value (400 unless host[:port]) and the request target. An absolute-form
+ * target (`GET http://host/path`) is accepted as RFC 9112 requires: its authority must
+ * match Host, and `req.url` becomes its path and query. Returns the refusal, or undefined.
  */
-export function framingError(req: SkitaiRequest): string | undefined {
+export function requestError(req: SkitaiRequest): Refusal | undefined {
+  // An HTTP/2 transport's requests (they have a `stream`) come this way too; a request line
+  // of another version on an HTTP/1 connection (`GET / HTTP/2.0`) does not belong here.
+  if (req.httpVersionMajor !== 1 && (req as { stream?: unknown }).stream === undefined) {
+    return { status: 505, why: `HTTP/${req.httpVersion} is not supported here: use HTTP/1.1` };
+  }
   const h = req.headers;
-  if (h['transfer-encoding'] !== undefined && h['content-length'] !== undefined) {
-    return 'a request may not carry both Content-Length and Transfer-Encoding';
+  const te = h['transfer-encoding'];
+  if (te !== undefined) {
+    if (h['content-length'] !== undefined) return { status: 400, why: 'a request may not carry both Content-Length and Transfer-Encoding' };
+    // node decodes chunked only; anything else would reach the handler still encoded.
+    if (te.length !== 7 || te.toLowerCase() !== 'chunked') return { status: 501, why: `the transfer coding ${JSON.stringify(te)} is not implemented: use chunked` };
   }
   const raw = req.rawHeaders;
   let hosts = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    if (name.length === 4 && name.toLowerCase() === 'host' && ++hosts > 1) return 'a request may carry one Host header only';
+    if (name.length === 4 && name.toLowerCase() === 'host' && ++hosts > 1) return { status: 400, why: 'a request may carry one Host header only' };
+  }
+  const host = h.host;
+  if (host !== undefined && !validHost(host)) return { status: 400, why: 'the Host header is not a valid host[:port]' };
+  const url = req.url!;
+  if (url.charCodeAt(0) !== 47 /* / */) {
+    const m = ABSOLUTE.exec(url);
+    if (m === null) {
+      if (url === '*' && req.method === 'OPTIONS') return undefined;
+      return { status: 400, why: 'the request target must be a path or an absolute http(s) URI' };
+    }
+    const authority = m[1]!;
+    if (authority.includes('@') || !validHost(authority)) return { status: 400, why: 'the request target has an invalid authority' };
+    if (host === undefined || !sameAuthority(authority, host, url.charCodeAt(4) === 115 || url.charCodeAt(4) === 83)) {
+      return { status: 400, why: 'the request target and the Host header name different hosts' };
+    }
+    const rest = m[2]!;
+    req.url = rest.charCodeAt(0) === 47 ? rest : `/${rest}`;
+    req.originalUrl = req.url;
   }
   return undefined;
 }
 
-/** Answers 400 and closes when the framing is refused; returns false then. */
-export function checkFraming(req: SkitaiRequest, res: SkitaiResponse): boolean {
-  const why = framingError(req);
-  if (why === undefined) return true;
-  sendError(req, res, 400, why, { close: true });
+/** Answers the refusal and closes when a request is refused; returns false then. */
+export function checkRequest(req: SkitaiRequest, res: SkitaiResponse): boolean {
+  const refusal = requestError(req);
+  if (refusal === undefined) return true;
+  sendError(req, res, refusal.status, refusal.why, { close: true });
   return false;
 }
 

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { SkitaiRequest } from './request.js';
-import { SkitaiResponse } from './response.js';
+import { getServerHeader, SkitaiResponse } from './response.js';
 import type { Transport } from './transport.js';
 
 export interface ServerSettings {
@@ -12,6 +12,33 @@ export interface ServerSettings {
   /** Time to receive the headers: the slowloris guard (ms). */
   headersTimeout: number;
   maxHeaderSize: number;
+  /** A response that makes no progress for this long closes its connection (ms, 0: never). */
+  sendTimeout: number;
+}
+
+/** The response a connection is busy with, set per request by the dispatcher (see inFlight). */
+const kResponse = Symbol('skitai.response');
+
+/** Marks `res` as the response its connection is serving (for clientError and the send timeout). */
+export function markInFlight(socket: Socket, res: SkitaiResponse): void {
+  (socket as any)[kResponse] = res;
+}
+
+/** True while a response on this connection has not been handed whole to the socket. */
+function inFlight(socket: Socket): boolean {
+  const res = (socket as any)[kResponse] as SkitaiResponse | undefined;
+  return res !== undefined && !res.writableFinished;
+}
+
+/** True when a response's head is out and its body is not: no other bytes may go out now. */
+function midResponse(socket: Socket): boolean {
+  const res = (socket as any)[kResponse] as SkitaiResponse | undefined;
+  return res !== undefined && res.headersSent && !res.writableFinished;
+}
+
+/** Any socket error ends that connection only; the process never sees it. */
+export function ignoreSocketError(this: Socket): void {
+  this.destroy();
 }
 
 const clientErrorStatus: Record<string, string> = {
@@ -44,15 +71,33 @@ export function createHttpServer(settings: ServerSettings, onRequest: (req: Skit
     open.add(socket);
     socket.once('close', () => open.delete(socket));
   });
-  // A malformed request gets a short answer and the connection ends (node's default, plus
-  // 431/408 where they say more than 400).
+  // A malformed request (node's parser), oversized headers or a request that took too long
+  // gets a short answer with Date and Server like every other, and the connection ends. Not
+  // when a response is already on its way on this connection: bytes of ours would corrupt it.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    if (socket.writable && !(socket as any)._httpMessage?.headersSent) {
-      const status = clientErrorStatus[err.code ?? ''] ?? '400 Bad Request';
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    const code = err.code ?? '';
+    if (socket.writable && code !== 'ECONNRESET' && code !== 'EPIPE' && !midResponse(socket)) {
+      const status = clientErrorStatus[code] ?? '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nDate: ${new Date().toUTCString()}\r\nServer: ${getServerHeader()}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      socket.destroySoon();
+    } else {
+      socket.destroy();
     }
-    socket.destroySoon();
   });
+  // The send timeout (nginx's send_timeout) is node's socket timeout: armed by every write,
+  // and when it fires while a write is pending node re-arms it if the kernel took some of the
+  // bytes since (progress), so a send is cut after one to two timeouts without progress.
+  // It fires too on idle keep-alive connections (closed, as node would) and on a handler that
+  // is merely slow to answer (left alone: nothing waits to be sent).
+  if (settings.sendTimeout > 0) {
+    server.timeout = settings.sendTimeout;
+    server.on('timeout', (socket: Socket) => {
+      // A stuck send is reset (nginx's reset_timedout_connection): a plain close would leave
+      // the unsent bytes in the kernel's buffers until the client read them or TCP gave up.
+      if (socket.writableLength > 0) socket.resetAndDestroy();
+      else if (!inFlight(socket)) socket.destroy();
+    });
+  }
   return { server, connections: () => open.size, untrack: (socket: Socket) => open.delete(socket) };
 }
 

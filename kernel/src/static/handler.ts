@@ -65,7 +65,8 @@ function parseRange(req: SkitaiRequest, size: number, etag: string, lastModified
   const header = req.headers.range;
   if (header === undefined) return undefined;
   const ifRange = req.headers['if-range'];
-  if (ifRange !== undefined && ifRange !== etag && ifRange !== lastModified) return undefined;
+  // A weak tag never matches If-Range (RFC 9110 13.1.5): the whole file then.
+  if (ifRange !== undefined && (String(ifRange).startsWith('W/') || (ifRange !== etag && ifRange !== lastModified))) return undefined;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!m) return header.includes(',') || !header.startsWith('bytes=') ? undefined : 'unsatisfiable';
   const [, a, b] = m;
@@ -202,7 +203,8 @@ export function createStaticHandler(rootDir: string, options: StaticOptions = {}
     if (stat.isDirectory()) {
       if (!rel.endsWith('/')) {
         const [p, q] = splitQuery(req.originalUrl || req.url || '/');
-        res.writeHead(301, { Location: `${p}/${q}`, 'Content-Length': 0 });
+        // '//sub/' would be read as another host (a protocol-relative URL): one leading slash.
+        res.writeHead(301, { Location: `${p.replace(/^\/{2,}/, '/')}/${q}`, 'Content-Length': 0 });
         res.end();
         return;
       }

@@ -104,7 +104,7 @@ export async function parseMultipart(req: IncomingMessage, args: Args, files: Up
   let failure: HttpError | undefined;
   let size = 0;
 
-  const streams: NodeJS.ReadableStream[] = [];
+  const streams: Array<{ destroy(): void }> = [];
   await new Promise<void>((resolve) => {
     // On a failure, stop reading and end the open file streams, then let the writes settle
     // so that no temporary file appears after the request's cleanup.
@@ -113,7 +113,9 @@ export async function parseMultipart(req: IncomingMessage, args: Args, files: Up
       failure = err;
       req.unpipe(bb);
       req.pause();
-      for (const s of streams) (s as unknown as { destroy(): void }).destroy();
+      // Both ends of each file's pipeline: a busboy file stream destroyed alone leaves its
+      // pipeline pending for ever (and the request with no answer).
+      for (const s of streams) s.destroy();
       resolve();
     };
     req.on('data', (chunk: Buffer) => {
@@ -129,10 +131,11 @@ export async function parseMultipart(req: IncomingMessage, args: Args, files: Up
       const tmp = path.join(dir, `skitai-upload-${randomBytes(8).toString('hex')}`);
       const file = new UploadedFile(tmp, path.basename(info.filename ?? ''), info.mimeType, name);
       files.push(file);
-      streams.push(stream);
+      const out = createWriteStream(tmp);
+      streams.push(out, stream);
       stream.on('data', (c: Buffer) => { file.size += c.length; });
       stream.on('limit', () => fail(new HttpError(413, `an uploaded file is larger than ${limits.maxUploadFileSize} bytes`, { close: true })));
-      writes.push(pipeline(stream, createWriteStream(tmp)).catch((err) => {
+      writes.push(pipeline(stream, out).catch((err) => {
         if (!failure) fail(new HttpError(400, `upload failed: ${(err as Error).message}`));
         return fs.rm(tmp, { force: true });
       }));

@@ -46,6 +46,11 @@ small.route('/', { methods: ['POST'] }, (was, args) => String(args.f.length));
 before(async () => { s = await serve([['/small', small], ['/', app]]); });
 after(() => s.close());
 
+/** Resolves once `dir` is empty (temporary files are removed as their writes settle). */
+async function waitEmpty(dir: string): Promise<void> {
+  while (fs.readdirSync(dir).length > 0) await new Promise((r) => setImmediate(r));
+}
+
 const curl = async (...args: string[]) => (await run('curl', ['-s', ...args])).stdout;
 
 test('curl -F: fields and a file; save() with unique names and overwrite', async () => {
@@ -69,6 +74,27 @@ test('temporary files are removed after the request, whatever happens', async ()
   assert.equal(fs.existsSync(lastTmp), false);
   assert.equal(await curl('-F', `file=@${path.join(src, 'photo.png')}`, `${s.base}/remove`), 'false');
   assert.deepEqual(fs.readdirSync(tmp), []);
+});
+
+test('a file over maxUploadFileSize in a body under maxMultipartBodySize: 413 at once, connection closed', async () => {
+  const boundary = 'b0undary';
+  const body = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\nContent-Type: application/octet-stream\r\n\r\n` +
+    `${'a'.repeat(20_000)}\r\n--${boundary}--\r\n`;
+  assert.ok(body.length > app.maxUploadFileSize && body.length < app.maxMultipartBodySize);
+  for (const framing of ['length', 'chunked']) {
+    const head = `POST /ignore HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\n`;
+    const req = framing === 'length'
+      ? `${head}Content-Length: ${body.length}\r\n\r\n${body}`
+      : `${head}Transfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`;
+    // Answered and closed well before raw()'s own 5 s limit (it waited for ever before).
+    const began = Date.now();
+    const res = await raw(s.port, req, { timeout: 5000 });
+    assert.match(res.text, /^HTTP\/1.1 413 /, framing);
+    assert.match(res.text, /an uploaded file is larger than 10000 bytes/);
+    assert.equal(res.closed, true);
+    assert.ok(Date.now() - began < 4000);
+  }
+  await waitEmpty(tmp);
 });
 
 test('maxUploadFileSize and maxMultipartBodySize: 413, connection closed, no file left', async () => {

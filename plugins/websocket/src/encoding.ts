@@ -51,9 +51,9 @@ export function decode(encoding: WsEncoding, data: Buffer | ArrayBuffer | Buffer
   }
 }
 
-/** The frame for a value, or undefined for "send nothing" (undefined, null, ''). */
+/** The frame for a value, or undefined for "send nothing" (undefined, null); '' is an empty message. */
 export function encode(encoding: WsEncoding, value: unknown): Frame | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
+  if (value === undefined || value === null) return undefined;
   switch (encoding) {
     case 'none':
       if (typeof value === 'string') return { data: value, binary: false };

@@ -24,7 +24,7 @@ declare module '@skitai/kernel' {
 
 // Every key WebSocketOptions has (TypeScript keeps the two in step).
 const OPTION_KEYS: Record<keyof WebSocketOptions, true> = {
-  maxMessageSize: true, maxFragments: true, perMessageDeflate: true, keepAlive: true, pingTimeout: true,
+  maxMessageSize: true, maxFragments: true, failFastUtf8: true, perMessageDeflate: true, keepAlive: true, pingTimeout: true,
   maxBufferedAmount: true, backpressure: true, maxPendingMessages: true, handshakeTimeout: true,
   closeTimeout: true, allowOrigins: true, wasContext: true, roomParam: true, adapter: true,
 };

@@ -10,10 +10,12 @@ import { asBuffer, asText, decode, DecodeError, encode, encodeFault, type Frame 
 import { defaultAdapter, type RoomAdapter, type WireMessage } from './rooms.js';
 import type { PlainWsHandlers, WebSocketOptions, WsConfig, WsEncoding, WsHandlers, WsMode } from './types.js';
 import { WebSocketService } from './service.js';
+import { guardUtf8 } from './utf8-guard.js';
 
 export interface ResolvedOptions {
   maxMessageSize: number;
   maxFragments: number;
+  failFastUtf8: boolean;
   perMessageDeflate: WebSocketOptions['perMessageDeflate'];
   keepAlive: number;
   pingTimeout: number;
@@ -50,6 +52,7 @@ export function resolveOptions(o: WebSocketOptions = {}): ResolvedOptions {
   return {
     maxMessageSize: positive('maxMessageSize', o.maxMessageSize, 1024 * 1024),
     maxFragments: positive('maxFragments', o.maxFragments, 1024),
+    failFastUtf8: o.failFastUtf8 !== false,
     perMessageDeflate: o.perMessageDeflate ?? false,
     keepAlive: positive('keepAlive', o.keepAlive, 60, true) * 1000,
     pingTimeout: positive('pingTimeout', o.pingTimeout, 10) * 1000,
@@ -67,35 +70,55 @@ export function resolveOptions(o: WebSocketOptions = {}): ResolvedOptions {
 // ---- the upgrade's response and its socket --------------------------------------------------
 // The response of an upgrade request gets the socket only when something is written to it (a
 // refusal: 401, 403, 404 ...); an accepted upgrade never hands the socket to it. An upgraded
-// socket that had been given a response and taken back (`socket._httpMessage`) left V8's
-// property loads in node's stream code (Readable.read, clearBuffer) megamorphic: about 0.9k
-// instructions per echoed message under callgrind, 3-4% of an echo.
+// socket that had been given a response and taken back left V8's property loads in node's
+// stream code (Readable.read, clearBuffer) megamorphic: about 0.9k instructions per echoed
+// message under callgrind, 3-4% of an echo. The response's public writing methods (write,
+// end, flushHeaders) hand it the socket on first use: own properties, so that they stay when
+// a framework swaps the prototype (Express does), removed once the socket is handed over.
 
 const heldSockets = new WeakMap<object, Socket>();
-type Send = (...args: unknown[]) => unknown;
+const WRITERS = ['write', 'end', 'flushHeaders'] as const;
 
-/** Holds the socket back from the response until its first write (every write goes through `_send`). */
+function writeHeld(this: SkitaiResponse, ...args: unknown[]): unknown {
+  takeSocket(this);
+  return (this.write as (...a: unknown[]) => unknown).apply(this, args);
+}
+function endHeld(this: SkitaiResponse, ...args: unknown[]): unknown {
+  takeSocket(this);
+  return (this.end as (...a: unknown[]) => unknown).apply(this, args);
+}
+function flushHeadersHeld(this: SkitaiResponse): void {
+  takeSocket(this);
+  this.flushHeaders();
+}
+
+/** Holds the socket back from the response until it first writes. */
 export function holdSocket(res: SkitaiResponse, socket: Socket): void {
   heldSockets.set(res, socket);
-  // An own property, so that it stays when a framework swaps the prototype (Express does).
-  (res as unknown as { _send: Send })._send = function (this: SkitaiResponse, ...args: unknown[]) {
-    takeSocket(this);
-    return (Object.getPrototypeOf(this) as { _send: Send })._send.apply(this, args);
-  };
+  const own = res as unknown as Record<string, unknown>;
+  own.write = writeHeld;
+  own.end = endHeld;
+  own.flushHeaders = flushHeadersHeld;
+}
+
+function unhold(res: SkitaiResponse): boolean {
+  if (!heldSockets.delete(res)) return false;
+  const own = res as unknown as Record<string, unknown>;
+  for (const name of WRITERS) delete own[name];
+  return true;
 }
 
 /** Hands the held socket to the response (assignSocket). False when it had none held. */
 export function takeSocket(res: SkitaiResponse): boolean {
   const socket = heldSockets.get(res);
-  if (socket === undefined) return false;
-  heldSockets.delete(res);
+  if (socket === undefined || !unhold(res)) return false;
   res.assignSocket(socket);
   return true;
 }
 
-/** The 101 takes the socket: the response never gets it. False when it had none held. */
-function releaseSocket(res: SkitaiResponse): boolean {
-  return heldSockets.delete(res);
+/** The 101 takes the socket, or the client went away: the response never gets it. */
+export function releaseSocket(res: SkitaiResponse): boolean {
+  return unhold(res);
 }
 
 /** An upgrade between the request and the 101 (or the refusal). */
@@ -238,7 +261,7 @@ export class Connection {
     // An echo: the handler gave back the text it was handed. Its UTF-8 is the bytes that came
     // in (ws validates text messages as UTF-8: skipUTF8Validation is never set here), so those
     // go out as they are, in a text frame, not encoded again.
-    if (out === message && typeof out === 'string' && out !== '' && this.encoding === 'none' && this.room === undefined && Buffer.isBuffer(data)) {
+    if (out === message && typeof out === 'string' && this.encoding === 'none' && this.room === undefined && Buffer.isBuffer(data)) {
       this.write(data, false);
       return;
     }
@@ -322,7 +345,7 @@ export class Connection {
   /** Encodes and sends to this client. False when nothing was sent (closed, over the limit, nothing to send). */
   send(value: unknown): boolean {
     // The common case first: a string reply with no encoding, no frame object.
-    if (typeof value === 'string' && this.encoding === 'none') return value === '' ? false : this.write(value, false);
+    if (typeof value === 'string' && this.encoding === 'none') return this.write(value, false);
     const frame = encode(this.encoding, value);
     return frame === undefined ? false : this.write(frame.data, frame.binary);
   }
@@ -500,6 +523,7 @@ export class WsServer {
       conn.room = room;
     }
     this.stats.accepted++;
+    if (this.options.failFastUtf8) guardUtf8(socket as Socket, () => conn.close(1007, 'invalid UTF-8 in a text message'));
     conn.start();
     return conn;
   }

@@ -49,6 +49,11 @@ export interface WebSocketOptions {
   maxMessageSize?: number;
   /** Most fragments in one message; more close the socket with 1008 (default 1024; ws itself allows 16384). */
   maxFragments?: number;
+  /**
+   * Refuse invalid UTF-8 in a text message at the frame (or read) where it appears, with 1007,
+   * instead of once the whole message is in (default true; ws alone checks at the end).
+   */
+  failFastUtf8?: boolean;
   /** Per-message deflate (RFC 7692): off by default; true or ws's options to turn it on. */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Default keep-alive, seconds (default 60). 0 turns the pings off. */

@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { sendError, SkitaiResponse, type SkitaiRequest } from '@skitai/kernel';
-import { holdSocket, PendingUpgrade, plainDispatch, setPending, takeSocket, type WsServer } from './server.js';
+import { holdSocket, PendingUpgrade, plainDispatch, releaseSocket, setPending, type WsServer } from './server.js';
 import { WebSocketService } from './service.js';
 import type { PlainWsHandlers, WsConfig } from './types.js';
 
@@ -143,10 +143,10 @@ export function onUpgrade(server: WsServer, req: SkitaiRequest, socket: Duplex, 
   socket.once('close', () => {
     clearTimeout(pending.timer);
     server.pending.delete(pending);
-    if (pending.state === 'pending' && takeSocket(res)) {
-      // Gone during the handshake: the response closes as if it had had the socket all along.
+    if (pending.state === 'pending' && releaseSocket(res)) {
+      // Gone during the handshake, before anything was written: the response closes as if it
+      // had had the socket all along; whatever the handler writes later goes nowhere.
       res.destroyed = true;
-      (res as unknown as { _closed: boolean })._closed = true;
       res.emit('close');
     }
   });
