@@ -5,6 +5,7 @@ import type { SkitaiRequest } from './http/request.js';
 import type { SkitaiResponse } from './http/response.js';
 import type { Mountable, MountEntry, RequestHandler } from './mount/table.js';
 import type { LogRecord } from './log/request-log.js';
+import type { StatusSection } from './process/status.js';
 
 export interface ListeningInfo {
   address: string;
@@ -48,6 +49,11 @@ export interface KernelHooks {
   readonly workerStart: AsyncSeriesHook<[string]>;
   /** After a request log line was written (called only when tapped). */
   readonly responseLogged: SyncHook<[LogRecord]>;
+  /**
+   * A status page asks this process for its state: each tap pushes its plugin's sections
+   * (called only when a status is read; see `kernel.collectStatus()`).
+   */
+  readonly status: AsyncSeriesHook<[StatusSection[]]>;
   /** Stop: taps run in the reverse order of registration, as resources close after their users. */
   readonly shutdown: AsyncSeriesHook<[Kernel]>;
 }
@@ -69,6 +75,7 @@ export function createHooks(): KernelHooks {
     reload: new AsyncSeriesHook<[Kernel]>(['kernel']),
     workerStart: new AsyncSeriesHook<[string]>(['workerId']),
     responseLogged: new SyncHook<[LogRecord]>(['record']),
+    status: new AsyncSeriesHook<[StatusSection[]]>(['sections']),
     shutdown,
   });
 }

@@ -31,6 +31,8 @@ import { Logs } from './log/logger.js';
 import type { RequestLogContext } from './log/request-log.js';
 import { parseCommandLine, type CommandLine } from './run/argv.js';
 import { checkOptionKeys } from './options.js';
+import { RequestMetrics } from './http/metrics.js';
+import { localReport, type ProcessReport } from './process/status.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -109,9 +111,31 @@ export interface KernelSettings {
   maxRcache: number;
 }
 
+/** A mount's target in a few words, for the status page. */
+function describeTarget(e: MountEntry): string {
+  if (e.kind === 'static') return e.root;
+  if (typeof e.target === 'string') return e.target;
+  if (typeof e.target === 'function') return e.target.name ? `${e.target.name}()` : 'a handler';
+  const ctor = (e.target as object).constructor?.name;
+  return ctor && ctor !== 'Object' ? `a ${ctor}` : 'a Mountable';
+}
+
 function seconds(name: string, value: number): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw codes.SKT_INVALID_OPTION(name, value, 'seconds, 0 or more');
   return value * 1000;
+}
+
+/** The whole server's state for a status page: `kernel.collectStatus()`. */
+export interface ServerStatus {
+  kernel: string;
+  /** When this status was gathered (ms since the epoch). */
+  generatedAt: number;
+  /** The startup script. */
+  script: string;
+  plugins: Array<{ name: string; version: string }>;
+  mounts: Array<{ point: string; host?: string; kind: string; target: string }>;
+  /** The master (with workers), each worker, or the single process; then background processes. */
+  processes: ProcessReport[];
 }
 
 /**
@@ -152,6 +176,7 @@ export class Kernel {
   private connections: () => number = () => 0;
   private transportFactory: { owner: string; factory: TransportFactory } | undefined;
   private transport: Transport | undefined;
+  private requestMetrics: RequestMetrics | undefined;
   private stopping: Promise<void> | undefined;
   private swd: string | undefined;
 
@@ -430,6 +455,49 @@ export class Kernel {
     return this;
   }
 
+  // ---- status and metrics ------------------------------------------------------------
+
+  /**
+   * Turns on the request counters (responses by status code, a latency histogram) for a
+   * plugin that shows them; call it before the server listens (from apply() or mountTo()).
+   * Without it the request path does no counting at all. Returns the counters.
+   */
+  enableMetrics(): RequestMetrics {
+    if (this.phase !== 'idle' && this.phase !== 'starting') throw codes.SKT_KERNEL_PHASE('enable metrics', this.phase);
+    return (this.requestMetrics ??= new RequestMetrics());
+  }
+
+  /** The request counters, when a plugin turned them on. */
+  get metrics(): RequestMetrics | undefined {
+    return this.requestMetrics;
+  }
+
+  /** Open HTTP connections of this process. */
+  openConnections(): number {
+    return this.connections();
+  }
+
+  /**
+   * Every process's state, for a status page: asked of the master, which asks each worker
+   * and background process (each runs its `status` taps) and waits up to 2 s for answers.
+   */
+  async collectStatus(): Promise<ServerStatus> {
+    const model = this.processModel;
+    let processes: ProcessReport[];
+    if (model.transport !== undefined) processes = await model.transport.gather();
+    else processes = [await localReport(this, this.workerId, 'single'), ...(await model.background?.reports() ?? [])];
+    return {
+      kernel: this.version,
+      generatedAt: Date.now(),
+      script: process.argv[1] ? path.basename(process.argv[1]) : '',
+      plugins: this.plugins.list().map((p) => ({ name: p.name, version: p.version })),
+      mounts: this.mounts.entries.map((e) => ({
+        point: e.point || '/', ...(e.host ? { host: e.host } : {}), kind: e.kind, target: describeTarget(e),
+      })),
+      processes,
+    };
+  }
+
   // ---- lifecycle ---------------------------------------------------------------------
 
   /** Applies plugins, resolves mounts, binds and listens. Resolves with the bound address. */
@@ -519,6 +587,7 @@ export class Kernel {
       hooks: this.hooks,
       maxClientBodySize: this.settings.maxClientBodySize,
       log,
+      metrics: this.requestMetrics,
       stopping: () => this.phase === 'stopping',
       onError: (err, req, res) => this.handlerFailed(err, req, res),
     });

@@ -7,6 +7,7 @@ import { sendError } from './error-page.js';
 import { checkBodyLimit, checkRequest } from './guard.js';
 import { markInFlight } from './server.js';
 import { isLogOff, logRequest, type RequestLogContext } from '../log/request-log.js';
+import { trackRequest, type RequestMetrics } from './metrics.js';
 
 export interface DispatchContext {
   mounts: MountTable;
@@ -17,6 +18,8 @@ export interface DispatchContext {
   /** True once stop() began: responses close their connections. */
   stopping: () => boolean;
   onError: (err: unknown, req: SkitaiRequest, res: SkitaiResponse) => void;
+  /** undefined unless a plugin turned metrics on (kernel.enableMetrics()). */
+  metrics?: RequestMetrics;
 }
 
 /**
@@ -25,7 +28,7 @@ export interface DispatchContext {
  * an unused feature (no log, no request taps) is not even a branch taken per request.
  */
 export function createDispatcher(ctx: DispatchContext) {
-  const { mounts, maxClientBodySize, log, stopping, onError } = ctx;
+  const { mounts, maxClientBodySize, log, stopping, onError, metrics } = ctx;
   const requestHook = ctx.hooks.request.isUsed() ? ctx.hooks.request : undefined;
 
   // node drops a HEAD body without counting it: keep the Content-Length GET would have.
@@ -97,6 +100,7 @@ export function createDispatcher(ctx: DispatchContext) {
         res.once('close', onClose);
       }
     }
+    if (metrics !== undefined) trackRequest(metrics, req, res);
     if (stopping()) res.shouldKeepAlive = false;
     if (req.method === 'HEAD') res.end = headEnd as any;
     if (!checkRequest(req, res)) return;

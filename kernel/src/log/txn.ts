@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { SkitaiRequest } from '../http/request.js';
 
 // Transaction ids: a global id per incoming call, kept from X-Gtxn-Id when one arrives; a local id
@@ -7,17 +7,62 @@ const prefix = `GTID-${randomBytes(3).toString('hex')}-`;
 let sequence = 0;
 /** Ids from outside are written to logs and forwarded: accept only short, plain tokens. */
 const safeId = /^[A-Za-z0-9._:-]{1,64}$/;
+/** W3C Trace Context: version-traceid-parentid-flags (version ff is invalid). */
+const traceparentRe = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(?:-|$)/;
+const zeroTrace = '0'.repeat(32);
+const zeroSpan = '0'.repeat(16);
 
 export function nextGlobalId(): string {
   sequence = (sequence + 1) % Number.MAX_SAFE_INTEGER;
   return prefix + sequence.toString(36);
 }
 
-/** Fills req.gtxnId and req.ltxnId once; called by the log and by outgoing `was` calls. */
+/** The trace id of a valid `traceparent` header, or undefined. */
+function parseTraceparent(value: unknown): { traceId: string; flags: string } | undefined {
+  if (typeof value !== 'string') return undefined;
+  const m = traceparentRe.exec(value.trim());
+  if (m === null || m[1] === 'ff' || m[2] === zeroTrace || m[3] === zeroSpan) return undefined;
+  // Version 00 has exactly four fields; later versions may add more after a dash.
+  if (m[1] === '00' && value.trim().length !== 55) return undefined;
+  return { traceId: m[2]!, flags: m[4]! };
+}
+
+/**
+ * Fills req.gtxnId and req.ltxnId once; called by the log and by outgoing `was` calls. Without
+ * X-Gtxn-Id, a valid W3C `traceparent`'s trace id becomes the global id, so a trace started by
+ * an OpenTelemetry-instrumented client shows under its trace id in the request log.
+ */
 export function ensureTxn(req: SkitaiRequest): void {
   if (req.gtxnId !== '') return;
   const g = req.headers['x-gtxn-id'];
   const l = req.headers['x-ltxn-id'];
-  req.gtxnId = typeof g === 'string' && safeId.test(g) ? g : nextGlobalId();
+  if (typeof g === 'string' && safeId.test(g)) req.gtxnId = g;
+  else req.gtxnId = parseTraceparent(req.headers.traceparent)?.traceId ?? nextGlobalId();
   req.ltxnId = typeof l === 'string' && safeId.test(l) ? l : '1000';
+}
+
+/**
+ * The W3C trace id of a global transaction id: the id itself when it is one (32 lowercase hex,
+ * not all zeros), otherwise the first 16 bytes of its SHA-256, so every hop that forwards
+ * the same X-Gtxn-Id computes the same trace id.
+ */
+export function traceIdOf(gtxnId: string): string {
+  if (gtxnId.length === 32 && /^[0-9a-f]{32}$/.test(gtxnId) && gtxnId !== zeroTrace) return gtxnId;
+  return createHash('sha256').update(gtxnId).digest('hex').slice(0, 32);
+}
+
+/**
+ * The `traceparent` (and `tracestate`, when one came in) for an outgoing call made while
+ * serving `req` (or outside any request, with `req` undefined): the incoming trace id (or the
+ * one the global id maps to), the local transaction id of the call as the parent span id
+ * (16 hex digits), the incoming flags (sampled, 01, by default).
+ */
+export function traceHeaders(req: SkitaiRequest | undefined, gtxnId: string, ltxnId: string): { traceparent: string; tracestate?: string } {
+  const incoming = req?.headers !== undefined ? parseTraceparent(req.headers.traceparent) : undefined;
+  const traceId = incoming?.traceId ?? traceIdOf(gtxnId);
+  const digits = /^[0-9]{1,16}$/.test(ltxnId) && !/^0+$/.test(ltxnId) ? ltxnId : randomBytes(8).toString('hex');
+  const traceparent = `00-${traceId}-${digits.padStart(16, '0')}-${incoming?.flags ?? '01'}`;
+  const state = req?.headers?.tracestate;
+  const tracestate = typeof state === 'string' ? state : Array.isArray(state) ? state.join(',') : undefined;
+  return tracestate !== undefined && tracestate.length <= 512 && incoming !== undefined ? { traceparent, tracestate } : { traceparent };
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RestartPolicy } from './restart-policy.js';
 import { scriptName } from './title.js';
+import { isReport, noAnswer, processNumbers, StatusRequests, type ProcessReport, type StatusSection } from './status.js';
 
 /** How a background process (a plugin's delivery agent, a scheduler) is run. */
 export interface BackgroundProcessOptions {
@@ -49,7 +50,10 @@ export class BackgroundProcess {
   /** Starts so far (the first one included). */
   starts = 0;
 
-  constructor(readonly spec: BackgroundProcessSpec, private readonly log: ProcessLog) {
+  /** Why it was last started again. */
+  lastRestart: { at: number; reason: string } | undefined;
+
+  constructor(readonly spec: BackgroundProcessSpec, private readonly log: ProcessLog, private readonly statusRequests?: StatusRequests) {
     this.policy = new RestartPolicy({
       baseDelay: (spec.options.restartDelay ?? 1) * 1000,
       maxDelay: (spec.options.maxRestartDelay ?? 60) * 1000,
@@ -81,12 +85,16 @@ export class BackgroundProcess {
     });
     this.child = child;
     child.on('error', (err) => this.log('error', `background process ${name}: ${err.message}`));
+    child.on('message', (msg: { skitai?: string; id?: unknown; report?: unknown }) => {
+      if (msg?.skitai === 'status-report' && isReport(msg.report)) this.statusRequests?.answer(msg.id, name, msg.report);
+    });
     child.once('exit', (code, signal) => {
       this.child = undefined;
       if (this.stopped) return;
       // A process that ran a good while starts again quickly.
       if (Date.now() - this.startedAt > 60_000) this.policy.reset();
       const { delay } = this.policy.died();
+      this.lastRestart = { at: Date.now(), reason: `exited (${signal ?? `code ${code}`})` };
       this.log('warn', `background process ${name} (pid ${child.pid}) exited (${signal ?? `code ${code}`}): restarting in ${(delay / 1000).toFixed(1)} s`);
       this.timer = setTimeout(() => { this.timer = undefined; this.start(); }, delay);
     });
@@ -113,11 +121,27 @@ export class BackgroundProcess {
 /** Runs every registered background process; stops them together. */
 export class BackgroundProcesses {
   readonly running = new Map<string, BackgroundProcess>();
+  private readonly statusRequests = new StatusRequests();
   constructor(private readonly log: ProcessLog) {}
+
+  /** Each running process's status report (its numbers and sections), asked over IPC. */
+  async reports(): Promise<ProcessReport[]> {
+    const procs = [...this.running.values()].filter((p) => p.child?.connected);
+    const got = await this.statusRequests.collect(procs.map((p) => ({
+      key: p.spec.name,
+      ask: (id: number) => { p.child!.send({ skitai: 'status-collect', id }); },
+    })));
+    return procs.map((p) => {
+      const report = (got.get(p.spec.name) as ProcessReport | undefined) ?? noAnswer(p.spec.name, 'background', p.pid);
+      report.restarts = p.starts - 1;
+      if (p.lastRestart) report.lastRestart = p.lastRestart;
+      return report;
+    });
+  }
 
   start(spec: BackgroundProcessSpec): void {
     if (this.running.has(spec.name)) return;
-    const proc = new BackgroundProcess(spec, this.log);
+    const proc = new BackgroundProcess(spec, this.log, this.statusRequests);
     this.running.set(spec.name, proc);
     proc.start();
   }
@@ -134,6 +158,8 @@ export interface BackgroundContext {
   options: unknown;
   /** Runs `fn` (once) when the server stops this process or the master goes away; then exits. */
   onStop(fn: () => void | Promise<void>): void;
+  /** Gives this process's sections to the server's status page (the latest function given wins). */
+  onStatus(fn: () => StatusSection[] | Promise<StatusSection[]>): void;
 }
 
 let context: BackgroundContext | undefined;
@@ -161,6 +187,17 @@ export function backgroundProcess(): BackgroundContext {
   // Ctrl-C reaches the whole process group: the master decides when this process stops.
   process.on('SIGINT', () => {});
   process.on('disconnect', stop);
-  context = { name, options, onStop: (fn) => { stoppers.push(fn); } };
+  let sections: () => StatusSection[] | Promise<StatusSection[]> = () => [];
+  // The master asks for a status report only when a status page is read.
+  process.on('message', (msg: { skitai?: string; id?: unknown }) => {
+    if (msg?.skitai !== 'status-collect') return;
+    Promise.resolve().then(sections).then(
+      (list) => processNumbers(name, 'background', Array.isArray(list) ? list : []),
+      (err) => ({ ...processNumbers(name, 'background', []), error: `status failed: ${(err as Error)?.message ?? err}` }),
+    ).then((report) => {
+      if (process.connected) process.send!({ skitai: 'status-report', id: msg.id, report }, undefined, undefined, () => { /* gone */ });
+    });
+  });
+  context = { name, options, onStop: (fn) => { stoppers.push(fn); }, onStatus: (fn) => { sections = fn; } };
   return context;
 }

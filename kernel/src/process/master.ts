@@ -11,6 +11,7 @@ import { RestartPolicy } from './restart-policy.js';
 import { BackgroundProcesses } from './background.js';
 import { watchTree } from './watch.js';
 import { isSkitaiMessage, type MasterMessage, type WorkerMessage } from './messages.js';
+import { isReport, localReport, noAnswer, StatusRequests, type ProcessReport } from './status.js';
 
 type State = 'starting' | 'ready' | 'retiring';
 
@@ -116,7 +117,30 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
   const idOf = (rec: WorkerRecord) => `W${rec.slot}`;
   const live = (slot: number) => [...records.values()].filter((r) => r.slot === slot && r.state !== 'retiring');
 
+  // For the status page: restarts of each slot and why, and the request/reply to the workers.
+  const slotRestarts = new Map<number, { restarts: number; at: number; reason: string }>();
+  const noteRestart = (slot: number, reason: string) => {
+    slotRestarts.set(slot, { restarts: (slotRestarts.get(slot)?.restarts ?? 0) + 1, at: Date.now(), reason });
+  };
+  const statusRequests = new StatusRequests();
+  async function gather(): Promise<ProcessReport[]> {
+    const serving = [...records.values()].filter((r) => r.state === 'ready' && r.worker.isConnected());
+    const [got, background] = await Promise.all([
+      statusRequests.collect(serving.map((rec) => ({ key: idOf(rec), ask: (id: number) => post(rec, { skitai: 'status-collect', id }) }))),
+      model.background?.reports() ?? [],
+    ]);
+    const workers = serving.sort((a, b) => a.slot - b.slot).map((rec) => {
+      const report = isReport(got.get(idOf(rec))) ? got.get(idOf(rec)) as ProcessReport : noAnswer(idOf(rec), 'worker', rec.worker.process.pid);
+      const restarts = slotRestarts.get(rec.slot);
+      report.restarts = restarts?.restarts ?? 0;
+      if (restarts) report.lastRestart = { at: restarts.at, reason: restarts.reason };
+      return report;
+    });
+    return [await localReport(kernel, 'M', 'master'), ...workers, ...background];
+  }
+
   model.transport = {
+    gather,
     broadcast: (event, args, from) => relay({ event, args, from }, undefined),
     send: (to, event, args, from) => deliverTo(to, event, args, from),
     restart: () => void rollingReload('restart asked for'),
@@ -197,6 +221,12 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
       case 'shutdown':
         void shutdown(`shutdown asked for by ${idOf(rec)}`);
         break;
+      case 'status-ask':
+        gather().then((reports) => post(rec, { skitai: 'status-reply', id: m.id, reports }), (err) => log('error', `status: ${(err as Error).message}`));
+        break;
+      case 'status-report':
+        statusRequests.answer(m.id, idOf(rec), m.report);
+        break;
     }
   }
 
@@ -220,6 +250,7 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
     let policy = policies.get(rec.slot);
     if (!policy) policies.set(rec.slot, policy = new RestartPolicy());
     const { delay, limited, recent } = policy.died();
+    noteRestart(rec.slot, `pid ${pid} died (${how})`);
     const at = wasStarting ? ' at start' : '';
     if (limited) {
       log('error', `worker #${rec.slot} (pid ${pid}) died${at} (${how}): ${recent} deaths in ${policy.period / 1000} s, over the limit of ${policy.limit}: next try in ${(delay / 1000).toFixed(1)} s`);
@@ -268,6 +299,7 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
       log('error', `${reason}: the new worker #${slot} did not start (${(err as Error).message}); the old one keeps serving`);
       return false;
     }
+    if (olds.length > 0) noteRestart(slot, reason);
     log('info', `${reason}: worker #${slot} (pid ${fresh.worker.process.pid}) listens; retiring pid ${olds.map((r) => r.worker.process.pid).join(', ') || '-'}`);
     await Promise.all(olds.map(retire));
     return true;

@@ -6,12 +6,16 @@ export type WorkerMessage =
   | { skitai: 'send'; to: string; event: string; args: unknown[]; from: string }
   | { skitai: 'cpu'; cpu: number; elu: number; elapsed: number }
   | { skitai: 'restart' }
-  | { skitai: 'shutdown' };
+  | { skitai: 'shutdown' }
+  | { skitai: 'status-ask'; id: number }
+  | { skitai: 'status-report'; id: number; report: unknown };
 
 export type MasterMessage =
   | { skitai: 'stop' }
   | { skitai: 'deliver'; event: string; args: unknown[]; from: string }
-  | { skitai: 'reopen-logs' };
+  | { skitai: 'reopen-logs' }
+  | { skitai: 'status-collect'; id: number }
+  | { skitai: 'status-reply'; id: number; reports: unknown };
 
 export function isSkitaiMessage(msg: unknown): msg is { skitai: string } {
   return typeof msg === 'object' && msg !== null && typeof (msg as { skitai?: unknown }).skitai === 'string';

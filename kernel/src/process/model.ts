@@ -3,6 +3,7 @@ import type { Kernel } from '../kernel.js';
 import { codes } from '../errors.js';
 import { LuStore } from './lu.js';
 import { Pref, applyPrefs } from './pref.js';
+import type { ProcessReport } from './status.js';
 import { BackgroundProcesses, resolveEntry, type BackgroundProcessOptions, type BackgroundProcessSpec } from './background.js';
 
 /** Which part this process plays: one process alone, the master of workers, or a worker. */
@@ -36,6 +37,8 @@ export interface Transport {
   send(to: string, event: string, args: unknown[], from: string): boolean;
   restart(): void;
   shutdown(): void;
+  /** Every process's status report (asked of the master; the master asks the others). */
+  gather(): Promise<ProcessReport[]>;
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Kernel, Listening, RunOptions } from '../kernel.js';
 import type { CommandLine } from '../run/argv.js';
 import { setTitle } from './title.js';
 import { isSkitaiMessage, type MasterMessage, type WorkerMessage } from './messages.js';
+import { localReport, StatusRequests, type ProcessReport } from './status.js';
 
 function send(msg: WorkerMessage): void {
   if (process.connected && process.send) {
@@ -29,7 +30,12 @@ export async function runWorker(kernel: Kernel, options: RunOptions, cli: Comman
   if (process.env.SKITAI_LU_FILE) model.lu.attachShared(process.env.SKITAI_LU_FILE);
   delete process.env.SKITAI_LU_FILE;
 
+  const statusRequests = new StatusRequests();
   model.transport = {
+    gather: async () => {
+      const got = await statusRequests.collect([{ key: 'M', ask: (id) => send({ skitai: 'status-ask', id }) }]);
+      return (got.get('M') as ProcessReport[] | undefined) ?? [await localReport(kernel, kernel.workerId, 'worker')];
+    },
     broadcast: (event, args, from) => send({ skitai: 'bcast', event, args, from }),
     send: (to, event, args, from) => {
       send({ skitai: 'send', to, event, args, from });
@@ -59,6 +65,12 @@ export async function runWorker(kernel: Kernel, options: RunOptions, cli: Comman
     if (m.skitai === 'stop') void stop('asked by the master');
     else if (m.skitai === 'deliver') model.deliver(m.event, m.args, m.from);
     else if (m.skitai === 'reopen-logs') kernel.logs.reopen();
+    else if (m.skitai === 'status-collect') {
+      localReport(kernel, kernel.workerId, 'worker').then(
+        (report) => send({ skitai: 'status-report', id: m.id, report }),
+        (err) => kernel.logs.log('server', 'error', `status report failed: ${(err as Error).stack ?? err}`),
+      );
+    } else if (m.skitai === 'status-reply') statusRequests.answer(m.id, 'M', m.reports);
   });
   process.on('disconnect', () => void stop('the master is gone'));
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type http from 'node:http';
 import { codes } from './errors.js';
-import { ensureTxn, nextGlobalId } from '@skitai/kernel';
+import { ensureTxn, nextGlobalId, traceHeaders } from '@skitai/kernel';
 import type { SkitaiRequest } from '@skitai/kernel';
 import type { Alias, HttpPool, Member } from './alias.js';
 import { CallError, isReplayable, send, type Body, type WireRequest, type WireResponse, type WireTarget } from './http-client.js';
@@ -437,7 +437,7 @@ export class CallContext {
   /** One member (or origin): a stale kept-alive socket is retried once on a fresh connection. */
   private async attempt(prepared: Prepared, member: Member | undefined, txn: [string, string]): Promise<Result> {
     const target = member === undefined ? prepared.resolved.origin! : member.getPool<HttpPool>(this.services).target;
-    const headers = { ...prepared.headers, 'x-gtxn-id': txn[0], 'x-ltxn-id': txn[1] };
+    const headers = { ...traceHeaders(this.req as SkitaiRequest | undefined, txn[0], txn[1]), ...prepared.headers, 'x-gtxn-id': txn[0], 'x-ltxn-id': txn[1] };
     if (member !== undefined && member.user !== undefined && headers.authorization === undefined) {
       headers.authorization = `Basic ${Buffer.from(`${member.user}:${member.password ?? ''}`).toString('base64')}`;
     }

@@ -8,6 +8,7 @@ import { wrapWithWasContext } from './context.js';
 import { codes } from './errors.js';
 import { BackendServices } from './manager.js';
 import { attachServices, defineWasMembers, WAS_MEMBERS } from './was-members.js';
+import { statusSection } from './status-section.js';
 
 export const NAME = '@skitai/services';
 export const VERSION = '0.1.0';
@@ -67,6 +68,8 @@ function apply(kernel: Kernel, options: ServicesOptions): void {
     kernel.hooks.wrapHandler.tap(NAME, (handler: RequestHandler, entry: MountEntry) =>
       entry.kind === 'static' ? handler : wrapWithWasContext(kernel, handler));
   }
+  // The master builds no pools: only serving processes report.
+  kernel.hooks.status.tap(NAME, (sections) => { if (kernel.processRole !== 'master') sections.push(statusSection(services)); });
   kernel.hooks.shutdown.tapPromise(NAME, () => services.close());
 }
 

@@ -1,6 +1,7 @@
 // The members this package adds to `was` (kernel.extendWas): the HTTP and RPC callers as lazy
 // members (built once per was, on first use: a request that calls no backend pays nothing),
-// and toxml, fromxml, status. The kernel's own `was` has log, traceback, tojson, fromjson,
+// and toxml, fromxml (the services' numbers are `was.services.status()`; `was.status()` is
+// @skitai/status's page). The kernel's own `was` has log, traceback, tojson, fromjson,
 // getlu and setlu.
 import type { Kernel, Was } from '@skitai/kernel';
 import { parseParams, serializeParams } from '@skitai/xmlrpc';
@@ -40,8 +41,6 @@ declare module '@skitai/kernel' {
     readonly toxml: (...values: unknown[]) => string;
     /** The values of XML-RPC `<params>`, a methodCall or a methodResponse. */
     readonly fromxml: (xml: string | Buffer) => unknown[];
-    /** Status numbers of the backend services (aliases, members, result cache, last-updated keys). */
-    readonly status: () => Record<string, unknown>;
   }
 }
 
@@ -53,7 +52,7 @@ const VARIANTS = ['json', 'xml'] as const;
 export const WAS_MEMBERS: readonly string[] = Object.freeze([
   ...CALLERS, ...BODY_CALLERS,
   ...VARIANTS.flatMap((v) => [...['get', 'delete'], ...BODY_CALLERS].map((m) => m + v)),
-  'rpc', 'jsonrpc', 'services', 'toxml', 'fromxml', 'status',
+  'rpc', 'jsonrpc', 'services', 'toxml', 'fromxml',
 ]);
 
 const CONTEXT = Symbol('skitai.was.calls');
@@ -109,5 +108,4 @@ export function defineWasMembers(kernel: Kernel, owner: string): void {
   def('services', (w) => servicesOf(w.kernel));
   def('toxml', () => (...values: unknown[]) => serializeParams(values));
   def('fromxml', () => (xml: string | Buffer) => parseParams(xml));
-  def('status', (w) => () => servicesOf(w.kernel).status());
 }

@@ -104,7 +104,7 @@ test('without the services plugin, no mount is wrapped and the imported was says
   assert.equal(await (await fetch(url + '/')).text(), 'ok');
   assert.match(message, /was\.get was used outside a request/);
   assert.equal(kernel.wasMembers().has('get'), false, 'a kernel without the plugin has no was.get');
-  assert.throws(() => was.status(), { code: 'SKT_WAS_CONTEXT' });
+  assert.throws(() => was.services.status(), { code: 'SKT_WAS_CONTEXT' });
 });
 
 test('the imported was for plain URLs; App handlers reach was.get too; was utilities; stop closes the pools', async () => {
@@ -117,7 +117,7 @@ test('the imported was for plain URLs; App handlers reach was.get too; was utili
       const r = await was.get(`http://${b.address}/direct`);
       was.log('plain handler called', 'audit');
       const id = was.traceback(new Error('recorded failure'));
-      const status = was.status() as any;
+      const status = was.services.status() as any;
       res.end(JSON.stringify({
         url: (r.data as any).url,
         id,

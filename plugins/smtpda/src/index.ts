@@ -5,7 +5,7 @@ import { checkOptionKeys, definePlugin, type Kernel, type Plugin } from '@skitai
 import { Email, type EmailContext } from './email.js';
 import { resolveAgentOptions, type AgentOptions } from './agent.js';
 import { smtpdaCodes } from './errors.js';
-import { DEFAULT_SPOOL, ensureSpool } from './spool.js';
+import { countSpool, DEFAULT_SPOOL, ensureSpool } from './spool.js';
 
 export { Email, addressProblem, parseAddresses, type AttachmentOptions, type EmailContext, type Spooled } from './email.js';
 export { DeliveryAgent, resolveAgentOptions, retryDelayMs, type AgentOptions, type ResolvedAgentOptions, type AgentStats } from './agent.js';
@@ -83,6 +83,20 @@ function applySmtpda(kernel: Kernel, options: SmtpdaOptions): void {
     throw smtpdaCodes.SKT_SMTPDA_OPTION('options', (err as Error).message, 'see the @skitai/smtpda README');
   }
   ensureSpool(spool);
+  // One spool per server: the master (or the single process) reports it, not every worker.
+  kernel.hooks.status.tap(PLUGIN_NAME, (sections) => {
+    if (kernel.processRole === 'worker') return;
+    const counts = countSpool(spool);
+    sections.push({
+      name: 'smtpda',
+      title: 'Mail spool (smtpda)',
+      data: { spool, agent: runAgent ? 'in this server' : 'stand-alone', ...counts },
+      metrics: [{
+        name: 'skitai_smtpda_spool_messages', help: 'Messages in the smtpda spool, by state.', type: 'gauge',
+        samples: (['queued', 'active', 'undeliverable'] as const).map((state) => ({ labels: { state }, value: counts[state] })),
+      }],
+    });
+  });
   const context: EmailContext = { spool, fsync: options.fsync, requireSmtp: runAgent && !options.server?.trim() };
   kernel.extendWas('email', () => ((subject: string, from: string, to?: string | readonly string[]) => new Email(subject, from, to, context)) as EmailFunction, PLUGIN_NAME);
   if (runAgent) {

@@ -51,6 +51,20 @@ function apply(kernel: Kernel, options: WebSocketOptions = {}): void {
   kernel.extendWas('ws', () => client(false), NAME);
   kernel.extendWas('wss', () => client(true), NAME);
 
+  kernel.hooks.status.tap(NAME, (sections) => {
+    if (kernel.processRole === 'master') return;
+    const rooms = [...server.rooms].map(([room, members]) => ({ room, connections: members.size }));
+    sections.push({
+      name: 'websocket',
+      title: 'WebSocket',
+      data: { connections: server.connections.size, handshaking: server.pending.size, clients: clients.size, rooms: rooms.length === 0 ? '-' : rooms },
+      metrics: [
+        { name: 'skitai_websocket_connections', help: 'Open WebSocket connections served.', type: 'gauge', samples: [{ value: server.connections.size }] },
+        { name: 'skitai_websocket_clients', help: 'Open WebSocket client connections (was.ws).', type: 'gauge', samples: [{ value: clients.size }] },
+      ],
+    });
+  });
+
   kernel.hooks.listening.tapPromise(NAME, async () => {
     // The process role is known by now: workers carry rooms through the master.
     server.attachAdapter(options?.adapter);

@@ -1,0 +1,75 @@
+import { performance } from 'node:perf_hooks';
+import type { SkitaiRequest } from './request.js';
+import type { SkitaiResponse } from './response.js';
+
+/** Upper bounds (seconds) of the latency histogram's buckets, Prometheus's default set. */
+export const LATENCY_BUCKETS: readonly number[] = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+
+/** A copy of the request counters, for the status page (plain data: it crosses processes). */
+export interface RequestMetricsSnapshot {
+  /** Requests that reached the dispatcher. */
+  received: number;
+  /** Responses by status code, e.g. { '200': 12, '404': 1 } (only codes seen). */
+  codes: Record<string, number>;
+  /** Latency (request in to response head out), seconds: cumulative counts per `le` bound. */
+  latency: { buckets: Array<[le: number, count: number]>; count: number; sum: number };
+}
+
+/**
+ * Request counters kept by the kernel once a plugin calls `kernel.enableMetrics()`: responses
+ * by status code and a latency histogram. Typed arrays indexed by status code and bucket, so
+ * counting a response allocates nothing.
+ */
+export class RequestMetrics {
+  received = 0;
+  private readonly codes = new Float64Array(600);
+  /** Non-cumulative counts per bucket; the last slot is +Inf. */
+  private readonly buckets = new Float64Array(LATENCY_BUCKETS.length + 1);
+  private count = 0;
+  private sum = 0;
+
+  /** Counts one response head: its status code and the seconds since the request came in. */
+  observe(status: number, seconds: number): void {
+    this.codes[status >= 100 && status < 600 ? status : 0]++;
+    let i = 0;
+    while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]!) i++;
+    this.buckets[i]++;
+    this.count++;
+    this.sum += seconds;
+  }
+
+  snapshot(): RequestMetricsSnapshot {
+    const codes: Record<string, number> = {};
+    for (let c = 0; c < 600; c++) if (this.codes[c]! > 0) codes[c === 0 ? 'other' : String(c)] = this.codes[c]!;
+    const buckets: Array<[number, number]> = [];
+    let running = 0;
+    for (let i = 0; i < LATENCY_BUCKETS.length; i++) buckets.push([LATENCY_BUCKETS[i]!, running += this.buckets[i]!]);
+    return { received: this.received, codes, latency: { buckets, count: this.count, sum: this.sum } };
+  }
+}
+
+type Tracked = SkitaiResponse & { skitaiMetrics?: RequestMetrics };
+
+/**
+ * Installed per response only while metrics are on: counts the response when its head goes
+ * out (node's implicit head goes through writeHead too). It also stamps `headAt`, which the
+ * request log reads, so it stands in for the log's own writeHead. An own property, so it
+ * survives frameworks that swap the response's prototype (Express does).
+ */
+function writeHeadCounted(this: Tracked, statusCode: number, reason?: any, headers?: any): SkitaiResponse {
+  const first = !this.headersSent && this.headAt === undefined;
+  const now = performance.now();
+  if (this.headAt === undefined) this.headAt = now;
+  const ret = Object.getPrototypeOf(this).writeHead.call(this, statusCode, reason, headers);
+  if (first) this.skitaiMetrics?.observe(statusCode, (now - this.req.startedAt) / 1000);
+  return ret;
+}
+
+/** The dispatcher's per-request step while metrics are on (no closure, no allocation). */
+export function trackRequest(metrics: RequestMetrics, req: SkitaiRequest, res: SkitaiResponse): void {
+  metrics.received++;
+  // (an HTTP/2 request of a transport plugin may not have the field at all)
+  if (!(req.startedAt > 0)) req.startedAt = performance.now();
+  (res as Tracked).skitaiMetrics = metrics;
+  res.writeHead = writeHeadCounted as any;
+}
