@@ -117,7 +117,7 @@ function describeTarget(e: MountEntry): string {
   if (typeof e.target === 'string') return e.target;
   if (typeof e.target === 'function') return e.target.name ? `${e.target.name}()` : 'a handler';
   const ctor = (e.target as object).constructor?.name;
-  return ctor && ctor !== 'Object' ? `a ${ctor}` : 'a Mountable';
+  return ctor && ctor !== 'Object' ? `${/^[AEIOU]/.test(ctor) ? 'an' : 'a'} ${ctor}` : 'a Mountable';
 }
 
 function seconds(name: string, value: number): number {
