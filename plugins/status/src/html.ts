@@ -12,7 +12,7 @@ table{border-collapse:collapse;width:100%;background:#fff;table-layout:auto}
 th,td{border:1px solid #dde;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere;word-break:break-word}
 th{background:#eef0f5;font-weight:600;white-space:nowrap}
 td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-.kv th{width:14em;white-space:normal}.bad{color:#b00020;font-weight:600}.ok{color:#087f23}
+.kv{width:auto;min-width:50%}.kv th{width:12em;white-space:normal}.bad{color:#b00020;font-weight:600}.ok{color:#087f23}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:0 16px}.grid>div{min-width:0}
 `;
 
