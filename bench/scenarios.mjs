@@ -69,6 +69,18 @@ export const scenarios = [
     ],
   },
   {
+    // What the status page costs the requests it counts: the same App hello, page mounted or not.
+    name: 'hello-status',
+    title: 'hello, App route, with and without the status page mounted',
+    path: '/',
+    check: helloCheck,
+    servers: [
+      { id: 'skitai App route', subject: true, spec: nodeServer('skitai.mjs', 'app-hello', none) },
+      { id: 'skitai App route + status page', subject: true, spec: nodeServer('skitai.mjs', 'app-hello-status', none) },
+    ],
+    targets: [{ server: 'skitai App route + status page', vs: 'skitai App route', min: 0.97 }],
+  },
+  {
     name: 'json',
     title: 'JSON, path parameter',
     path: '/users/42',

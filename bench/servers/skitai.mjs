@@ -6,6 +6,7 @@
 //   idle        plain handler, for the idle keep-alive connections scenario
 //   workers     App hello (or the plain handler without App) with --workers N
 //   wasget      App route that awaits was.get(--backend url)     (needs App and was.get)
+//   app-hello-status  app-hello with @skitai/status's page mounted at /status (request counters on)
 import { args, ready, skip, onStop, HELLO, user } from './common.mjs';
 import { loadKernel } from './skitai-load.mjs';
 
@@ -42,6 +43,13 @@ switch (a.kind) {
     const app = needApp();
     app.route('/', async (was) => HELLO);
     kernel.mount('/', app);
+    break;
+  }
+  case 'app-hello-status': {
+    const app = needApp();
+    app.route('/', async (was) => HELLO);
+    kernel.mount('/', app);
+    kernel.mount('/status', (await pluginFactory('@skitai/status', 'statusPage'))());
     break;
   }
   case 'app-json': {
