@@ -23,11 +23,10 @@ try {
   const before = await server.status();
   const w1 = before.processes.find((p) => p.id === 'W1')!;
   process.kill(w1.pid, 'SIGKILL');
+  await server.serverLog(/\(W1\) listening on/, 2);
   for (;;) {
-    const s = await server.status();
-    const w = s.processes.find((p) => p.id === 'W1');
+    const w = (await server.status()).processes.find((p) => p.id === 'W1');
     if (w && w.pid !== w1.pid && w.error === undefined) break;
-    await new Promise((r) => setImmediate(r));
   }
   for (let i = 0; i < 60; i++) await request(port, i % 3 === 0 ? '/call' : '/');
   await request(port, '/status/');

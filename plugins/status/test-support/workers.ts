@@ -14,7 +14,26 @@ export interface WorkersServer {
   child: ChildProcess;
   output: () => string;
   status: () => Promise<ServerStatus>;
+  /** Resolves once server.log has `count` lines matching `re` (watched with inotify, not polled). */
+  serverLog: (re: RegExp, count?: number) => Promise<string>;
   stop: () => Promise<void>;
+}
+
+function waitForLine(dir: string, file: string, re: RegExp, count = 1): Promise<string> {
+  return new Promise((resolve) => {
+    const check = (): boolean => {
+      let text = '';
+      try { text = fs.readFileSync(path.join(dir, file), 'utf8'); } catch { /* not yet */ }
+      const lines = text.split('\n').filter((l) => re.test(l));
+      if (lines.length < count) return false;
+      const line = lines[count - 1]!;
+      watcher.close();
+      resolve(line);
+      return true;
+    };
+    const watcher = fs.watch(dir, () => { check(); });
+    check();
+  });
 }
 
 const script = fileURLToPath(new URL('./workers-server.js', import.meta.url));
@@ -41,6 +60,7 @@ export async function startWorkersServer(): Promise<WorkersServer> {
   });
   return {
     port, child, output: () => out,
+    serverLog: (re, count) => waitForLine(env.LOGS, 'server.log', re, count),
     status: async () => JSON.parse((await request(port, '/status/', { accept: 'application/json' })).body) as ServerStatus,
     stop: async () => {
       try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* gone */ }
