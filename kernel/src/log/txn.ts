@@ -46,9 +46,16 @@ export function ensureTxn(req: SkitaiRequest): void {
  * not all zeros), otherwise the first 16 bytes of its SHA-256, so every hop that forwards
  * the same X-Gtxn-Id computes the same trace id.
  */
+let lastGtxn = '';
+let lastTrace = '';
 export function traceIdOf(gtxnId: string): string {
   if (gtxnId.length === 32 && /^[0-9a-f]{32}$/.test(gtxnId) && gtxnId !== zeroTrace) return gtxnId;
-  return createHash('sha256').update(gtxnId).digest('hex').slice(0, 32);
+  // The calls of one request share their global id: hash it once.
+  if (gtxnId !== lastGtxn) {
+    lastTrace = createHash('sha256').update(gtxnId).digest('hex').slice(0, 32);
+    lastGtxn = gtxnId;
+  }
+  return lastTrace;
 }
 
 /**
