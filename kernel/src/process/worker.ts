@@ -4,7 +4,7 @@ import type { Kernel, Listening, RunOptions } from '../kernel.js';
 import type { CommandLine } from '../run/argv.js';
 import { setTitle } from './title.js';
 import { isSkitaiMessage, type MasterMessage, type WorkerMessage } from './messages.js';
-import { localReport, StatusRequests, type ProcessReport } from './status.js';
+import { localReport, processNumbers, STATUS_TIMEOUT_MS, StatusRequests, type ProcessReport } from './status.js';
 
 function send(msg: WorkerMessage): void {
   if (process.connected && process.send) {
@@ -33,7 +33,8 @@ export async function runWorker(kernel: Kernel, options: RunOptions, cli: Comman
   const statusRequests = new StatusRequests();
   model.transport = {
     gather: async () => {
-      const got = await statusRequests.collect([{ key: 'M', ask: (id) => send({ skitai: 'status-ask', id }) }]);
+      // The master waits for its workers first: give it that long and more.
+      const got = await statusRequests.collect([{ key: 'M', ask: (id) => send({ skitai: 'status-ask', id }) }], STATUS_TIMEOUT_MS * 2 + 500);
       return (got.get('M') as ProcessReport[] | undefined) ?? [await localReport(kernel, kernel.workerId, 'worker')];
     },
     broadcast: (event, args, from) => send({ skitai: 'bcast', event, args, from }),
@@ -68,7 +69,11 @@ export async function runWorker(kernel: Kernel, options: RunOptions, cli: Comman
     else if (m.skitai === 'status-collect') {
       localReport(kernel, kernel.workerId, 'worker').then(
         (report) => send({ skitai: 'status-report', id: m.id, report }),
-        (err) => kernel.logs.log('server', 'error', `status report failed: ${(err as Error).stack ?? err}`),
+        (err) => {
+          // A status tap that throws: the page says so for this worker.
+          kernel.logs.log('server', 'error', `status report failed: ${(err as Error).stack ?? err}`);
+          send({ skitai: 'status-report', id: m.id, report: { ...processNumbers(kernel.workerId, 'worker', []), error: `status failed: ${(err as Error).message ?? err}` } });
+        },
       );
     } else if (m.skitai === 'status-reply') statusRequests.answer(m.id, 'M', m.reports);
   });
