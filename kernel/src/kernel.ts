@@ -569,7 +569,7 @@ export class Kernel {
   }
 
   private listen(options: StartOptions): Promise<Listening> {
-    const { server, connections: http1Connections, untrack } = createHttpServer(this.settings, undefined as any);
+    const { server, connections: http1Connections, untrack } = createHttpServer(this.settings);
     let connections = http1Connections;
     // The log counts open connections through this, whichever transport holds them.
     const countConnections = () => connections();

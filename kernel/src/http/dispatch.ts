@@ -93,7 +93,7 @@ export function createDispatcher(ctx: DispatchContext) {
       // What only the log needs is measured only while a log is kept.
       req.startedAt = performance.now();
       res.socketBytesAtStart = req.socket.bytesWritten;
-      res.writeHead = writeHeadStamped as any;
+      res.writeHead = writeHeadStamped as SkitaiResponse['writeHead'];
       if (req.httpVersionMajor === 2) {
         logH2(req, res);
       } else {
@@ -102,7 +102,7 @@ export function createDispatcher(ctx: DispatchContext) {
     }
     if (metrics !== undefined) trackRequest(metrics, req, res);
     if (stopping()) res.shouldKeepAlive = false;
-    if (req.method === 'HEAD') res.end = headEnd as any;
+    if (req.method === 'HEAD') res.end = headEnd as SkitaiResponse['end'];
     if (!checkRequest(req, res)) return;
     if (!checkBodyLimit(req, res, maxClientBodySize)) return;
     if (requestHook !== undefined) {

@@ -71,5 +71,5 @@ export function trackRequest(metrics: RequestMetrics, req: SkitaiRequest, res: S
   // (an HTTP/2 request of a transport plugin may not have the field at all)
   if (!(req.startedAt > 0)) req.startedAt = performance.now();
   (res as Tracked).skitaiMetrics = metrics;
-  res.writeHead = writeHeadCounted as any;
+  res.writeHead = writeHeadCounted as SkitaiResponse['writeHead'];
 }

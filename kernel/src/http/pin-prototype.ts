@@ -13,7 +13,7 @@ function ownClassDescriptors(proto: object): PropertyDescriptorMap {
     for (const layer of layers.reverse()) {
       for (const key of Reflect.ownKeys(layer)) {
         if (key === 'constructor') continue;
-        (map as any)[key] = Object.getOwnPropertyDescriptor(layer, key)!;
+        map[key] = Object.getOwnPropertyDescriptor(layer, key)!;
       }
     }
     cache.set(proto, map);

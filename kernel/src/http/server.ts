@@ -18,21 +18,22 @@ export interface ServerSettings {
 
 /** The response a connection is busy with, set per request by the dispatcher (see inFlight). */
 const kResponse = Symbol('skitai.response');
+type Serving = Socket & { [kResponse]?: SkitaiResponse };
 
 /** Marks `res` as the response its connection is serving (for clientError and the send timeout). */
 export function markInFlight(socket: Socket, res: SkitaiResponse): void {
-  (socket as any)[kResponse] = res;
+  (socket as Serving)[kResponse] = res;
 }
 
 /** True while a response on this connection has not been handed whole to the socket. */
 function inFlight(socket: Socket): boolean {
-  const res = (socket as any)[kResponse] as SkitaiResponse | undefined;
+  const res = (socket as Serving)[kResponse];
   return res !== undefined && !res.writableFinished;
 }
 
 /** True when a response's head is out and its body is not: no other bytes may go out now. */
 function midResponse(socket: Socket): boolean {
-  const res = (socket as any)[kResponse] as SkitaiResponse | undefined;
+  const res = (socket as Serving)[kResponse];
   return res !== undefined && res.headersSent && !res.writableFinished;
 }
 
@@ -51,7 +52,7 @@ const clientErrorStatus: Record<string, string> = {
  * node:http with the kernel's request and response classes, the kernel's timeouts and a
  * count of open connections (for the log, and for draining on stop).
  */
-export function createHttpServer(settings: ServerSettings, onRequest: (req: SkitaiRequest, res: SkitaiResponse) => void) {
+export function createHttpServer(settings: ServerSettings, onRequest?: (req: SkitaiRequest, res: SkitaiResponse) => void) {
   const server = http.createServer({
     IncomingMessage: SkitaiRequest,
     ServerResponse: SkitaiResponse as any,
