@@ -301,9 +301,7 @@ export class CallContext {
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw codes.SKT_BACKEND_URL(url, `${parsed.protocol} is not http: or https:`);
     const ssl = parsed.protocol === 'https:';
-    const host = parsed.hostname.startsWith('[') ? parsed.hostname.slice(1, -1) : parsed.hostname;
-    const port = parsed.port ? Number(parsed.port) : ssl ? 443 : 80;
-    const origin: WireTarget = { ssl, host, port, agent: this.services.sharedAgent(ssl), label: parsed.host };
+    const origin: WireTarget = { ssl, origin: parsed.origin, dispatcher: this.services.sharedAgent(), label: parsed.host };
     const auth = parsed.username ? { user: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) } : undefined;
     return { alias: undefined, origin, path: appendParams(parsed.pathname + parsed.search, options.params), base: parsed.origin, auth };
   }
