@@ -140,6 +140,8 @@ class Exchange implements AssignedHandler {
   private resumeBody: (() => void) | undefined = undefined;
   private bodyFailed: Error | undefined = undefined;
   private client: TrackedClient | undefined = undefined;
+  /** Only with a signal. */
+  private onAbort: (() => void) | undefined = undefined;
 
   constructor(
     private readonly target: WireTarget,
@@ -150,8 +152,9 @@ class Exchange implements AssignedHandler {
 
   start(): void {
     const wire = this.wire;
-    if (wire.timeout > 0) this.timer = setTimeout(this.onTimeout, wire.timeout);
+    if (wire.timeout > 0) this.timer = setTimeout(onTimeout, wire.timeout, this);
     if (wire.signal) {
+      this.onAbort = () => this.fail(new CallError('aborted', codes.SKT_BACKEND_CONNECTION(this.target.label, 'the call was aborted')));
       if (wire.signal.aborted) return this.onAbort();
       wire.signal.addEventListener('abort', this.onAbort, { once: true });
     }
@@ -175,7 +178,7 @@ class Exchange implements AssignedHandler {
     if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
     this.timer = this.connectTimer = undefined;
-    if (this.wire.signal) this.wire.signal.removeEventListener('abort', this.onAbort);
+    if (this.onAbort !== undefined) this.wire.signal!.removeEventListener('abort', this.onAbort);
   }
 
   private succeed(value: WireResponse): void {
@@ -185,7 +188,7 @@ class Exchange implements AssignedHandler {
   }
 
   /** Ends the call with `err`, and the request with it (its connection is closed). */
-  private fail(err: CallError): void {
+  fail(err: CallError): void {
     if (this.settled) return;
     this.failure = err;
     this.finish();
@@ -194,22 +197,20 @@ class Exchange implements AssignedHandler {
     this.abortRequest?.(err);
   }
 
-  private readonly onTimeout = (): void => {
+  /** The whole-call timer ran out. */
+  timedOut(): void {
     this.timer = undefined;
     const { wire, target } = this;
     this.fail(this.connected
       ? new CallError('timeout', codes.SKT_BACKEND_TIMEOUT(`${wire.method} ${target.label}${wire.path}`, wire.timeout))
       : new CallError('connect', codes.SKT_BACKEND_CONNECTION(target.label, `no connection within ${wire.timeout} ms`)));
-  };
+  }
 
-  private readonly onConnectTimeout = (): void => {
+  /** The connect timer ran out. */
+  connectTimedOut(): void {
     this.connectTimer = undefined;
     this.fail(new CallError('connect', codes.SKT_BACKEND_CONNECTION(this.target.label, `no connection within ${this.wire.connectTimeout} ms`)));
-  };
-
-  private readonly onAbort = (): void => {
-    this.fail(new CallError('aborted', codes.SKT_BACKEND_CONNECTION(this.target.label, 'the call was aborted')));
-  };
+  }
 
   private responseError(why: string, cause?: unknown): CallError {
     return new CallError('response', codes.SKT_BACKEND_RESPONSE(this.target.label, why), cause);
@@ -222,7 +223,7 @@ class Exchange implements AssignedHandler {
     this.client = client;
     if (client.live || this.settled || this.connectTimer !== undefined) return;
     const { connectTimeout, timeout } = this.wire;
-    if (connectTimeout > 0 && connectTimeout < (timeout || Infinity)) this.connectTimer = setTimeout(this.onConnectTimeout, connectTimeout);
+    if (connectTimeout > 0 && connectTimeout < (timeout || Infinity)) this.connectTimer = setTimeout(onConnectTimeout, connectTimeout, this);
   }
 
   onConnect(abort: (err?: Error) => void): void {
@@ -357,6 +358,10 @@ class Exchange implements AssignedHandler {
     return new CallError('reset', message, err);
   }
 }
+
+// Timer callbacks shared by every exchange (no closure per call).
+const onTimeout = (exchange: Exchange) => exchange.timedOut();
+const onConnectTimeout = (exchange: Exchange) => exchange.connectTimedOut();
 
 /** Sends one request; rejects with a CallError whose `kind` says whether it may be retried. */
 export function send(target: WireTarget, wire: WireRequest): Promise<WireResponse> {
