@@ -5,8 +5,9 @@
 import type { AliasOptions } from '@skitai/kernel';
 import { codes } from './errors.js';
 import { hostPort, memberError, parseMember, parsePathMember, type MemberAddress } from './member.js';
-import type http from 'node:http';
-import { createAgent, type WireTarget } from './http-client.js';
+import type { Pool } from 'undici';
+import { createPool } from './dispatcher.js';
+import type { WireTarget } from './http-client.js';
 import type { BackendServices } from './manager.js';
 
 export interface AliasTypeDefinition {
@@ -26,30 +27,31 @@ export interface AliasTypeDefinition {
   poolStatus?(pool: unknown, member: Member): Record<string, unknown>;
 }
 
-/** The pool of an http(s) member: one keep-alive agent. */
+/** The pool of an http(s) member: one undici keep-alive Pool. */
 export interface HttpPool {
-  agent: http.Agent;
+  pool: Pool;
   target: WireTarget;
-}
-
-function agentCount(sockets: NodeJS.ReadOnlyDict<unknown[]>): number {
-  let n = 0;
-  for (const list of Object.values(sockets)) n += list?.length ?? 0;
-  return n;
 }
 
 const httpPools: Pick<AliasTypeDefinition, 'createPool' | 'closePool' | 'poolStatus'> = {
   createPool(member, services): HttpPool {
     const { tls, maxConnections } = member.alias.options;
-    const agent = createAgent(member.ssl, services.backendKeepAlive, maxConnections, tls);
-    return { agent, target: { ssl: member.ssl, host: member.host, port: member.port, agent, label: member.label, tls } };
+    const origin = `${member.ssl ? 'https' : 'http'}://${member.hostPort}`;
+    const pool = createPool(origin, {
+      keepAlive: services.backendKeepAlive,
+      connections: maxConnections,
+      connectTimeout: services.handshakeTimeout,
+      tls: member.ssl ? tls : undefined,
+    });
+    return { pool, target: { ssl: member.ssl, origin, dispatcher: pool, label: member.label } };
   },
   closePool(pool) {
-    (pool as HttpPool).agent.destroy();
+    return (pool as HttpPool).pool.destroy();
   },
   poolStatus(pool) {
-    const agent = (pool as HttpPool).agent;
-    return { busy: agentCount(agent.sockets), idle: agentCount(agent.freeSockets) };
+    const stats = (pool as HttpPool).pool.stats;
+    // busy and idle as counted before (connections in use, connections waiting for a call)
+    return { busy: stats.connected - stats.free, idle: stats.free, queued: stats.pending };
   },
 };
 

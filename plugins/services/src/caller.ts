@@ -196,6 +196,36 @@ export function parseContent(headers: http.IncomingHttpHeaders, content: Buffer 
   return content;
 }
 
+interface PlainUrl {
+  origin: WireTarget;
+  path: string;
+  base: string;
+  auth: { user: string; password: string } | undefined;
+}
+
+// Plain URLs as parsed last (a handler calls the same few URLs again and again): a URL parse
+// is a good part of a call's own cost. Cleared whole when full.
+const plainUrls = new Map<string, PlainUrl>();
+const PLAIN_URLS_MAX = 256;
+
+function parsePlainUrl(url: string, agent: WireTarget['dispatcher']): PlainUrl {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw codes.SKT_BACKEND_URL(url, 'a URL is "@alias/path" or "http(s)://host/path"');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw codes.SKT_BACKEND_URL(url, `${parsed.protocol} is not http: or https:`);
+  const ssl = parsed.protocol === 'https:';
+  const auth = parsed.username ? { user: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) } : undefined;
+  return {
+    origin: { ssl, origin: parsed.origin, dispatcher: agent, label: parsed.host },
+    path: parsed.pathname + parsed.search,
+    base: parsed.origin,
+    auth,
+  };
+}
+
 function rpcProxy<R>(invoke: (method: string, args: unknown[]) => Promise<R>, path: string): any {
   return new Proxy(function rpc() {}, {
     get(_target, prop) {
@@ -293,19 +323,14 @@ export class CallContext {
       if (path === '' || path[0] === '?') path = '/' + path;
       return { alias, origin: undefined, path: appendParams(path, options.params), base: name };
     }
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw codes.SKT_BACKEND_URL(url, 'a URL is "@alias/path" or "http(s)://host/path"');
+    let plain = plainUrls.get(url);
+    const agent = this.services.sharedAgent();
+    if (plain === undefined || plain.origin.dispatcher !== agent) {
+      plain = parsePlainUrl(url, agent);
+      if (plainUrls.size >= PLAIN_URLS_MAX) plainUrls.clear();
+      plainUrls.set(url, plain);
     }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw codes.SKT_BACKEND_URL(url, `${parsed.protocol} is not http: or https:`);
-    const ssl = parsed.protocol === 'https:';
-    const host = parsed.hostname.startsWith('[') ? parsed.hostname.slice(1, -1) : parsed.hostname;
-    const port = parsed.port ? Number(parsed.port) : ssl ? 443 : 80;
-    const origin: WireTarget = { ssl, host, port, agent: this.services.sharedAgent(ssl), label: parsed.host };
-    const auth = parsed.username ? { user: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) } : undefined;
-    return { alias: undefined, origin, path: appendParams(parsed.pathname + parsed.search, options.params), base: parsed.origin, auth };
+    return { alias: undefined, origin: plain.origin, path: appendParams(plain.path, options.params), base: plain.base, auth: plain.auth };
   }
 
   private async request(method: string, url: string, data: unknown, encoding: Encoding, variant: Variant, options: CallOptions, mode: Mode, cacheBody?: string): Promise<any> {

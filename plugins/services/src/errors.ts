@@ -15,6 +15,8 @@ export const codes = {
   SKT_BACKEND_URL: defineError('SKT_BACKEND_URL', (url: unknown, why: string) => `bad backend URL ${JSON.stringify(url)}: ${why}`),
   SKT_BACKEND_UNAVAILABLE: defineError('SKT_BACKEND_UNAVAILABLE', (name: string, why: string) =>
     `no member of ${name} is available: ${why}`, 502),
+  SKT_BACKEND_REQUEST: defineError('SKT_BACKEND_REQUEST', (target: string, why: string) =>
+    `cannot send the request to ${target}: ${why}`),
   SKT_BACKEND_CONNECTION: defineError('SKT_BACKEND_CONNECTION', (target: string, why: string) =>
     `cannot reach ${target}: ${why}`, 502),
   SKT_BACKEND_TIMEOUT: defineError('SKT_BACKEND_TIMEOUT', (target: string, ms: number) =>

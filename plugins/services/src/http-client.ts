@@ -1,32 +1,33 @@
-// The wire layer of `was` HTTP calls: one request over a keep-alive node:http(s) Agent, with a
-// timeout for the whole exchange, a connect timeout, streaming request and response bodies,
-// decompression, and errors classified for fail-over.
-import http from 'node:http';
-import https from 'node:https';
+// The wire layer of `was` HTTP calls: one request through an undici dispatcher (dispatcher.ts),
+// with a timeout for the whole exchange, a connect timeout, streaming request and response
+// bodies, decompression, and errors classified for fail-over. It speaks undici's dispatch
+// handler API directly: the body is collected as it comes, with no stream in between unless
+// the caller asked for one.
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import zlib from 'node:zlib';
 import { Readable } from 'node:stream';
-import type { Socket } from 'node:net';
+import type { Dispatcher } from 'undici';
 import { SkitaiError } from '@skitai/kernel';
+import type { AssignedHandler, TrackedClient } from './dispatcher.js';
 import { codes } from './errors.js';
 
 export type Body = string | Buffer | Uint8Array | Readable | AsyncIterable<Uint8Array | string>;
 
 export interface WireTarget {
   ssl: boolean;
-  host: string;
-  port: number;
-  agent: http.Agent;
+  /** 'http://host:port' or 'https://host:port'. */
+  origin: string;
+  /** The member's Pool, or the services' Agent for plain URLs. */
+  dispatcher: Dispatcher;
   /** For messages: '@alias#0 127.0.0.1:5001' or '127.0.0.1:5001'. */
   label: string;
-  /** TLS client options (servername, ca, rejectUnauthorized). */
-  tls?: Record<string, unknown>;
 }
 
 export interface WireRequest {
   method: string;
   /** Path and query. */
   path: string;
-  headers: http.OutgoingHttpHeaders;
+  headers: OutgoingHttpHeaders;
   body: Body | undefined;
   /** Whole exchange, ms (0: none). */
   timeout: number;
@@ -42,7 +43,7 @@ export interface WireRequest {
 export interface WireResponse {
   statusCode: number;
   reason: string;
-  headers: http.IncomingHttpHeaders;
+  headers: IncomingHttpHeaders;
   content: Buffer | undefined;
   body: Readable | undefined;
 }
@@ -56,9 +57,11 @@ export type FailureKind =
   /** The connection broke after the request was sent, before an answer: safe to retry only if idempotent. */
   | 'reset'
   | 'timeout'
-  /** The answer itself was bad (too large, broken body). */
+  /** The answer itself was bad (too large, broken body, not HTTP). */
   | 'response'
-  | 'aborted';
+  | 'aborted'
+  /** The request could not be sent as given (a bad header value): nothing was sent, no member is to blame. */
+  | 'request';
 
 export class CallError extends SkitaiError {
   constructor(readonly kind: FailureKind, err: SkitaiError, cause?: unknown) {
@@ -67,8 +70,7 @@ export class CallError extends SkitaiError {
   }
 }
 
-const connectCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'EADDRNOTAVAIL', 'ECONNTIMEOUT']);
-const resetCodes = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+const resetCodes = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
 
 function isStream(body: unknown): body is Readable | AsyncIterable<Uint8Array | string> {
   return typeof body === 'object' && body !== null && !(body instanceof Uint8Array) &&
@@ -79,8 +81,11 @@ export function isReplayable(body: Body | undefined): boolean {
   return body === undefined || !isStream(body);
 }
 
-function decoderFor(encoding: string | undefined): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined {
-  switch (encoding?.trim().toLowerCase()) {
+type Decoder = zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress;
+
+function decoderFor(encoding: string | string[] | undefined): Decoder | undefined {
+  if (typeof encoding !== 'string') return undefined;
+  switch (encoding.trim().toLowerCase()) {
     case 'gzip': case 'x-gzip': return zlib.createGunzip();
     case 'deflate': return zlib.createInflate();
     case 'br': return zlib.createBrotliDecompress();
@@ -88,149 +93,277 @@ function decoderFor(encoding: string | undefined): zlib.Gunzip | zlib.Inflate | 
   }
 }
 
-/** Sends one request; rejects with a CallError whose `kind` says whether it may be retried. */
-export function send(target: WireTarget, wire: WireRequest): Promise<WireResponse> {
-  return new Promise<WireResponse>((resolve, reject) => {
-    const options: https.RequestOptions = {
-      host: target.host,
-      port: target.port,
-      method: wire.method,
-      path: wire.path,
-      headers: wire.headers,
-      agent: target.agent,
-    };
-    if (target.ssl && target.tls) Object.assign(options, target.tls);
-    const req = (target.ssl ? https : http).request(options);
-    let settled = false;
-    let answered = false;
-    let connected = false;
-    let failure: CallError | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    let connectTimer: NodeJS.Timeout | undefined;
+// As node:http's IncomingMessage: a repeated header of these keeps its first value,
+// set-cookie gives an array, any other is joined with ', '.
+const single = new Set(['age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host',
+  'if-modified-since', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization',
+  'referer', 'retry-after', 'server', 'user-agent']);
 
-    const done = (err: CallError | undefined, value?: WireResponse) => {
-      if (settled) return;
-      settled = true;
-      if (timer !== undefined) clearTimeout(timer);
-      if (connectTimer !== undefined) clearTimeout(connectTimer);
-      if (wire.signal) wire.signal.removeEventListener('abort', onAbort);
-      if (err) reject(err);
-      else resolve(value!);
-    };
-    const abortWith = (err: CallError) => {
-      failure ??= err;
-      req.destroy(err);
-      done(err);
-    };
-    const onAbort = () => abortWith(new CallError('aborted', codes.SKT_BACKEND_CONNECTION(target.label, 'the call was aborted')));
-
-    if (wire.timeout > 0) {
-      timer = setTimeout(() => {
-        const kind: FailureKind = connected || answered ? 'timeout' : 'connect';
-        abortWith(kind === 'connect'
-          ? new CallError('connect', codes.SKT_BACKEND_CONNECTION(target.label, `no connection within ${wire.timeout} ms`))
-          : new CallError('timeout', codes.SKT_BACKEND_TIMEOUT(`${wire.method} ${target.label}${wire.path}`, wire.timeout)));
-      }, wire.timeout);
-    }
-    if (wire.signal) {
-      if (wire.signal.aborted) return onAbort();
-      wire.signal.addEventListener('abort', onAbort, { once: true });
-    }
-
-    req.on('socket', (socket: Socket) => {
-      const onConnect = () => {
-        connected = true;
-        if (connectTimer !== undefined) clearTimeout(connectTimer);
-      };
-      if (socket.connecting) {
-        if (wire.connectTimeout > 0 && wire.connectTimeout < (wire.timeout || Infinity)) {
-          connectTimer = setTimeout(() => {
-            abortWith(new CallError('connect', codes.SKT_BACKEND_CONNECTION(target.label, `no connection within ${wire.connectTimeout} ms`)));
-          }, wire.connectTimeout);
-        }
-        socket.once(target.ssl ? 'secureConnect' : 'connect', onConnect);
-      } else {
-        onConnect();
-      }
-    });
-
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      if (failure) return done(failure);
-      const code = err.code ?? '';
-      let kind: FailureKind;
-      if (answered) kind = 'response';
-      else if (connectCodes.has(code) || (!connected && !req.reusedSocket)) kind = 'connect';
-      else if (req.reusedSocket && resetCodes.has(code)) kind = 'stale';
-      else if (resetCodes.has(code)) kind = 'reset';
-      else kind = 'connect';
-      const message = kind === 'response' ? codes.SKT_BACKEND_RESPONSE(target.label, err.message) : codes.SKT_BACKEND_CONNECTION(target.label, `${code ? code + ' ' : ''}${err.message}`);
-      done(new CallError(kind, message, err));
-    });
-
-    req.on('response', (res: http.IncomingMessage) => {
-      answered = true;
-      const decoder = wire.method === 'HEAD' ? undefined : decoderFor(res.headers['content-encoding'] as string | undefined);
-      let source: Readable = res;
-      if (decoder) {
-        source = res.pipe(decoder);
-        res.on('error', (err) => decoder.destroy(err));
-      }
-      const head = { statusCode: res.statusCode ?? 0, reason: res.statusMessage ?? '', headers: res.headers };
-      if (wire.stream) {
-        if (timer !== undefined) clearTimeout(timer);
-        timer = undefined;
-        done(undefined, { ...head, content: undefined, body: source });
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      const declared = Number(res.headers['content-length']);
-      if (!decoder && declared > wire.maxResponseSize) {
-        return abortWith(new CallError('response', codes.SKT_BACKEND_RESPONSE(target.label, `the body (${declared} bytes) is over ${wire.maxResponseSize} bytes`)));
-      }
-      source.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > wire.maxResponseSize) {
-          abortWith(new CallError('response', codes.SKT_BACKEND_RESPONSE(target.label, `the body is over ${wire.maxResponseSize} bytes`)));
-          source.destroy();
-          return;
-        }
-        chunks.push(chunk);
-      });
-      source.on('end', () => {
-        done(undefined, { ...head, content: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), body: undefined });
-      });
-      source.on('error', (err) => {
-        done(failure ?? new CallError('response', codes.SKT_BACKEND_RESPONSE(target.label, err.message), err));
-      });
-      res.on('aborted', () => {
-        done(failure ?? new CallError('response', codes.SKT_BACKEND_RESPONSE(target.label, 'the connection closed before the body ended')));
-      });
-    });
-
-    const body = wire.body;
-    if (body === undefined) {
-      req.end();
-    } else if (typeof body === 'string' || body instanceof Uint8Array) {
-      req.end(body);
-    } else {
-      const stream = typeof (body as Readable).pipe === 'function' ? body as Readable : Readable.from(body as AsyncIterable<Uint8Array | string>);
-      stream.on('error', (err) => abortWith(new CallError('aborted', codes.SKT_BACKEND_CONNECTION(target.label, `the request body failed: ${err.message}`), err)));
-      stream.pipe(req);
-    }
-  });
+/** undici's raw header list (name, value, name, value ... as Buffers) as node:http gives headers. */
+export function headersOf(raw: Buffer[]): IncomingHttpHeaders {
+  const headers: Record<string, string | string[]> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1').toLowerCase();
+    const value = raw[i + 1]!.toString('latin1');
+    const seen = headers[name];
+    if (seen === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
+    else if (name === 'set-cookie') (seen as string[]).push(value);
+    else if (!single.has(name)) headers[name] = `${seen as string}, ${value}`;
+  }
+  return headers as IncomingHttpHeaders;
 }
 
-/** A keep-alive agent: an idle connection older than `keepAlive` ms is closed (and reopened on use). */
-export function createAgent(ssl: boolean, keepAlive: number, maxSockets?: number, tls?: Record<string, unknown>): http.Agent {
-  const options: https.AgentOptions = {
-    keepAlive: true,
-    keepAliveMsecs: 1000,
-    scheduling: 'lifo',
-    timeout: keepAlive,
-    maxSockets: maxSockets ?? Infinity,
-    maxFreeSockets: 256,
-    ...(ssl && tls ? tls : {}),
-  };
-  return ssl ? new https.Agent(options) : new http.Agent(options);
+/**
+ * One exchange, as undici's dispatch handler. It settles once: resolved at the end of the body
+ * (or at the head when streaming), rejected with a CallError; whatever happens afterwards on
+ * the connection is dropped (or, when streaming, goes to the body stream).
+ */
+class Exchange implements AssignedHandler {
+  private settled = false;
+  /** The request was given a connected socket (undici's onConnect): from here on it may have been sent. */
+  private connected = false;
+  /** That socket had carried a request before. */
+  private reused = false;
+  private answered = false;
+  private failure: CallError | undefined = undefined;
+  private abortRequest: ((err?: Error) => void) | undefined = undefined;
+  private timer: NodeJS.Timeout | undefined = undefined;
+  private connectTimer: NodeJS.Timeout | undefined = undefined;
+  private statusCode = 0;
+  private reason = '';
+  private headers: IncomingHttpHeaders | undefined = undefined;
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private decoder: Decoder | undefined = undefined;
+  /** The raw body stream when streaming. */
+  private source: Readable | undefined = undefined;
+  private resumeBody: (() => void) | undefined = undefined;
+  private bodyFailed: Error | undefined = undefined;
+  private client: TrackedClient | undefined = undefined;
+  /** Only with a signal. */
+  private onAbort: (() => void) | undefined = undefined;
+
+  constructor(
+    private readonly target: WireTarget,
+    private readonly wire: WireRequest,
+    private readonly resolve: (value: WireResponse) => void,
+    private readonly reject: (err: CallError) => void,
+  ) {}
+
+  start(): void {
+    const wire = this.wire;
+    if (wire.timeout > 0) this.timer = setTimeout(onTimeout, wire.timeout, this);
+    if (wire.signal) {
+      this.onAbort = () => this.fail(new CallError('aborted', codes.SKT_BACKEND_CONNECTION(this.target.label, 'the call was aborted')));
+      if (wire.signal.aborted) return this.onAbort();
+      wire.signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+    const body = wire.body;
+    if (body !== undefined && typeof (body as Readable).on === 'function' && typeof (body as Readable).pipe === 'function') {
+      (body as Readable).once('error', (err: Error) => { this.bodyFailed = err; });
+    }
+    this.target.dispatcher.dispatch({
+      origin: this.target.origin,
+      path: wire.path,
+      method: wire.method as Dispatcher.HttpMethod,
+      headers: wire.headers as IncomingHttpHeaders,
+      body: (body ?? null) as Dispatcher.DispatchOptions['body'],
+    }, this);
+  }
+
+  // ---- settling ----------------------------------------------------------------------------
+
+  private finish(): void {
+    this.settled = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
+    this.timer = this.connectTimer = undefined;
+    if (this.onAbort !== undefined) this.wire.signal!.removeEventListener('abort', this.onAbort);
+  }
+
+  private succeed(value: WireResponse): void {
+    if (this.settled) return;
+    this.finish();
+    this.resolve(value);
+  }
+
+  /** Ends the call with `err`, and the request with it (its connection is closed). */
+  fail(err: CallError): void {
+    if (this.settled) return;
+    this.failure = err;
+    this.finish();
+    this.reject(err);
+    // Not connected yet: onConnect aborts it when (if ever) it gets a socket.
+    this.abortRequest?.(err);
+  }
+
+  /** The whole-call timer ran out. */
+  timedOut(): void {
+    this.timer = undefined;
+    const { wire, target } = this;
+    this.fail(this.connected
+      ? new CallError('timeout', codes.SKT_BACKEND_TIMEOUT(`${wire.method} ${target.label}${wire.path}`, wire.timeout))
+      : new CallError('connect', codes.SKT_BACKEND_CONNECTION(target.label, `no connection within ${wire.timeout} ms`)));
+  }
+
+  /** The connect timer ran out. */
+  connectTimedOut(): void {
+    this.connectTimer = undefined;
+    this.fail(new CallError('connect', codes.SKT_BACKEND_CONNECTION(this.target.label, `no connection within ${this.wire.connectTimeout} ms`)));
+  }
+
+  private responseError(why: string, cause?: unknown): CallError {
+    return new CallError('response', codes.SKT_BACKEND_RESPONSE(this.target.label, why), cause);
+  }
+
+  // ---- undici's handler --------------------------------------------------------------------
+
+  /** The pool gave the request to a connection: a fresh one must connect within connectTimeout. */
+  assigned(client: TrackedClient): void {
+    this.client = client;
+    if (client.live || this.settled || this.connectTimer !== undefined) return;
+    const { connectTimeout, timeout } = this.wire;
+    if (connectTimeout > 0 && connectTimeout < (timeout || Infinity)) this.connectTimer = setTimeout(onConnectTimeout, connectTimeout, this);
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.settled && this.failure !== undefined) return abort(this.failure);
+    this.abortRequest = abort;
+    this.connected = true;
+    if (this.connectTimer !== undefined) {
+      clearTimeout(this.connectTimer);
+      this.connectTimer = undefined;
+    }
+    // undici writes the request right after this: count it on its connection.
+    const client = this.client;
+    if (client !== undefined) this.reused = client.sent++ > 0;
+  }
+
+  onHeaders(statusCode: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
+    if (statusCode < 200) return true; // 1xx: the answer is still to come
+    if (this.settled) return false;
+    this.answered = true;
+    this.statusCode = statusCode;
+    this.reason = statusText;
+    const headers = this.headers = headersOf(raw);
+    const wire = this.wire;
+    const decoder = wire.method === 'HEAD' ? undefined : decoderFor(headers['content-encoding']);
+    if (wire.stream) {
+      this.resumeBody = resume;
+      const source = this.source = new Readable({
+        read: () => this.resumeBody?.(),
+        destroy: (err, callback) => {
+          // The reader gave up before the end: close the connection rather than drain it.
+          if (this.source !== undefined) this.abortRequest?.(err ?? undefined);
+          callback(err);
+        },
+      });
+      let body: Readable = source;
+      if (decoder) {
+        body = source.pipe(decoder);
+        source.on('error', (err) => decoder.destroy(err));
+        // A reader that drops the decoded stream drops the connection's too.
+        decoder.on('close', () => { if (!source.destroyed && !source.readableEnded) source.destroy(); });
+      }
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      this.timer = undefined;
+      this.succeed({ statusCode, reason: statusText, headers, content: undefined, body });
+      return true;
+    }
+    if (decoder) {
+      this.decoder = decoder;
+      decoder.on('data', (chunk: Buffer) => this.collect(chunk));
+      decoder.on('end', () => this.done());
+      decoder.on('error', (err) => this.fail(this.responseError(err.message, err)));
+      return true;
+    }
+    const declared = Number(headers['content-length']);
+    if (declared > wire.maxResponseSize) {
+      this.fail(this.responseError(`the body (${declared} bytes) is over ${wire.maxResponseSize} bytes`));
+      return false;
+    }
+    return true;
+  }
+
+  private collect(chunk: Buffer): void {
+    if (this.settled) return;
+    this.size += chunk.length;
+    if (this.size > this.wire.maxResponseSize) {
+      this.decoder?.destroy();
+      this.fail(this.responseError(`the body is over ${this.wire.maxResponseSize} bytes`));
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  private done(): void {
+    const chunks = this.chunks;
+    const content = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.size);
+    this.succeed({ statusCode: this.statusCode, reason: this.reason, headers: this.headers!, content, body: undefined });
+  }
+
+  onData(chunk: Buffer): boolean {
+    const source = this.source;
+    if (source !== undefined) return source.push(chunk);
+    if (this.decoder !== undefined) {
+      this.decoder.write(chunk);
+      return true;
+    }
+    this.collect(chunk);
+    return !this.settled;
+  }
+
+  onComplete(): void {
+    const source = this.source;
+    if (source !== undefined) {
+      this.source = undefined;
+      source.push(null);
+      return;
+    }
+    if (this.decoder !== undefined) return void this.decoder.end();
+    if (this.headers === undefined) return; // settled already, without an answer
+    this.done();
+  }
+
+  onError(err: Error): void {
+    const source = this.source;
+    if (source !== undefined) {
+      // The body broke while it was being read.
+      this.source = undefined;
+      source.destroy(this.responseError(err.message, err));
+      return;
+    }
+    if (this.settled) return;
+    this.fail(this.classify(err as NodeJS.ErrnoException));
+  }
+
+  private classify(err: NodeJS.ErrnoException): CallError {
+    const label = this.target.label;
+    const code = err.code ?? '';
+    if (this.bodyFailed !== undefined) {
+      return new CallError('aborted', codes.SKT_BACKEND_CONNECTION(label, `the request body failed: ${this.bodyFailed.message}`), this.bodyFailed);
+    }
+    if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED') return new CallError('request', codes.SKT_BACKEND_REQUEST(label, err.message), err);
+    if (code === 'UND_ERR_DESTROYED' || code === 'UND_ERR_CLOSED') {
+      return new CallError('aborted', codes.SKT_BACKEND_CONNECTION(label, 'the connection pool was closed'), err);
+    }
+    if (this.answered) return this.responseError(err.message, err);
+    const message = codes.SKT_BACKEND_CONNECTION(label, `${code ? code + ' ' : ''}${err.message}`);
+    // Nothing was written yet: the member could not be reached (refused, DNS, TLS, connect timeout).
+    if (!this.connected) return new CallError('connect', message, err);
+    if (code.startsWith('HPE_') || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
+      return this.responseError(err.message, err);
+    }
+    if (resetCodes.has(code) || code === '') return new CallError(this.reused ? 'stale' : 'reset', message, err);
+    return new CallError('reset', message, err);
+  }
+}
+
+// Timer callbacks shared by every exchange (no closure per call).
+const onTimeout = (exchange: Exchange) => exchange.timedOut();
+const onConnectTimeout = (exchange: Exchange) => exchange.connectTimedOut();
+
+/** Sends one request; rejects with a CallError whose `kind` says whether it may be retried. */
+export function send(target: WireTarget, wire: WireRequest): Promise<WireResponse> {
+  return new Promise<WireResponse>((resolve, reject) => new Exchange(target, wire, resolve, reject).start());
 }

@@ -1,11 +1,11 @@
 // The backend services of one kernel (or of none, stand-alone): aliases, connection pools,
 // the result cache and the last-updated table. The plugin (plugin.ts) builds one per kernel.
-import type http from 'node:http';
+import type { Agent } from 'undici';
 import { codes } from './errors.js';
 import { checkAliasName, type AliasOptions, type Kernel } from '@skitai/kernel';
 import { Alias, BUILTIN_TYPES, type AliasTypeDefinition } from './alias.js';
 import { CallContext, type TxnCarrier } from './caller.js';
-import { createAgent } from './http-client.js';
+import { createAgent } from './dispatcher.js';
 import { LastUpdated } from './lu.js';
 import { ResultCache } from './rcache.js';
 
@@ -26,18 +26,15 @@ export class BackendServices {
   /** Last-updated times (addlu / setlu / getlu) when there is no kernel (else the kernel's are used). */
   readonly lu = new LastUpdated();
   readonly defaults: ServiceDefaults = { timeout: 10_000, connectTimeout: 3_000, maxResponseSize: 64 * 1024 * 1024 };
-  /** Idle backend connections older than this are closed and reopened on use, ms (default 1200 s). */
-  backendKeepAlive = 1_200_000;
+  private keepAlive: number | undefined = undefined;
   /** The alias types this instance serves: its own, and those plugins registered with the kernel. */
   readonly types = new Map<string, AliasTypeDefinition>(BUILTIN_TYPES);
-  private agents: { http?: http.Agent; https?: http.Agent } = {};
+  private agent: Agent | undefined = undefined;
   private closed = false;
 
   constructor(readonly kernel?: Kernel) {
     if (kernel) {
-      const settings = kernel.getSettings();
-      this.backendKeepAlive = settings.backendKeepAlive;
-      this.rcache.setMax(settings.maxRcache);
+      this.rcache.setMax(kernel.getSettings().maxRcache);
     }
   }
 
@@ -59,6 +56,24 @@ export class BackendServices {
     const alias = this.aliases.get(name);
     if (alias === undefined) throw codes.SKT_ALIAS_UNKNOWN(name);
     return alias;
+  }
+
+  /**
+   * Idle backend connections older than this are closed and reopened on use, ms: the kernel's
+   * setting (kernel.setBackendKeepAlive), or this instance's own (default 1200 s). Read when a
+   * pool is made.
+   */
+  get backendKeepAlive(): number {
+    return this.keepAlive ?? this.kernel?.getSettings().backendKeepAlive ?? 1_200_000;
+  }
+
+  set backendKeepAlive(ms: number) {
+    this.keepAlive = ms;
+  }
+
+  /** How long a pool lets a TCP (and TLS) handshake take, ms: calls time out on their own earlier. */
+  get handshakeTimeout(): number {
+    return Math.max(this.defaults.connectTimeout, this.defaults.timeout);
   }
 
   setBackendKeepAlive(seconds: number): void {
@@ -87,10 +102,9 @@ export class BackendServices {
     return this.kernel ? this.kernel.setlu(key, ...args) : this.lu.set(key, ...args);
   }
 
-  /** The keep-alive agent for calls to plain URLs (not aliases). */
-  sharedAgent(ssl: boolean): http.Agent {
-    const key = ssl ? 'https' : 'http';
-    return (this.agents[key] ??= createAgent(ssl, this.backendKeepAlive));
+  /** The undici Agent of calls to plain URLs (not aliases): a keep-alive Pool per origin. */
+  sharedAgent(): Agent {
+    return (this.agent ??= createAgent({ keepAlive: this.backendKeepAlive, connectTimeout: this.handshakeTimeout }));
   }
 
   /** A call context: the `was.get/post/rpc...` callers for one request (or none, outside requests). */
@@ -112,10 +126,9 @@ export class BackendServices {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.agents.http?.destroy();
-    this.agents.https?.destroy();
-    this.agents = {};
     const closing: Array<void | Promise<void>> = [];
+    if (this.agent !== undefined) closing.push(this.agent.destroy());
+    this.agent = undefined;
     for (const alias of this.aliases.values()) {
       for (const member of alias.members) {
         if (member.pool === undefined) continue;

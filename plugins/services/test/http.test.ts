@@ -95,23 +95,31 @@ test('data is parsed by content type: JSON, text, XML-RPC, bytes', async () => {
   assert.equal(bad.text, '{nope');
 });
 
-test('keep-alive: sequential calls reuse one connection per member; concurrent ones open a few', async () => {
+// undici reuses a socket one event-loop turn after its response ended (against servers that
+// close a connection they said they would keep): a call made at once after another one ended
+// takes a second connection, and calls one after another alternate between the two.
+test('keep-alive: sequential calls reuse at most two connections per member; concurrent ones open a few', async () => {
   const b = await backend('ka');
   const s = newServices();
   s.alias('@ka', 'http', b.address);
   const get = s.context().http('GET');
   for (let i = 0; i < 25; i++) assert.equal((await get('@ka/seq')).statusCode, 200);
-  assert.equal(b.connections, 1, 'one socket for 25 calls');
-  assert.deepEqual(new Set(b.received.map((r) => r.socket)), new Set([1]));
+  assert.ok(b.connections <= 2, `${b.connections} sockets for 25 calls`);
+  assert.ok(new Set(b.received.map((r) => r.socket)).size <= 2);
   await Promise.all(Array.from({ length: 8 }, () => get('@ka/par')));
   assert.ok(b.connections <= 9, `${b.connections} connections`);
   const before = b.connections;
   for (let i = 0; i < 10; i++) await get('@ka/seq2');
   assert.equal(b.connections, before, 'idle connections are reused afterwards');
+  // with maxConnections: 1 a call waits for the one connection: exactly one socket
+  const one = await backend('one-socket');
+  s.alias('@one', 'http', one.address, { maxConnections: 1 });
+  for (let i = 0; i < 10; i++) assert.equal((await get('@one/x')).statusCode, 200);
+  assert.equal(one.connections, 1);
   // plain URLs share the services' keep-alive agent too
   const plain = await backend('plain');
   for (let i = 0; i < 10; i++) await get(`http://${plain.address}/x`);
-  assert.equal(plain.connections, 1);
+  assert.ok(plain.connections <= 2, `${plain.connections} sockets for 10 calls`);
 });
 
 test('an idle connection older than setBackendKeepAlive is closed and a new one opened', async () => {
@@ -122,11 +130,12 @@ test('an idle connection older than setBackendKeepAlive is closed and a new one 
   const get = s.context().http('GET');
   await get('@expire/1');
   await get('@expire/2');
-  assert.equal(b.connections, 1);
+  const before = b.connections;
+  assert.ok(before <= 2);
   await sleep(400);
-  assert.equal(b.open.size, 0, 'the idle connection was closed by the client');
+  assert.equal(b.open.size, 0, 'the idle connections were closed by the client');
   await get('@expire/3');
-  assert.equal(b.connections, 2);
+  assert.equal(b.connections, before + 1);
   assert.throws(() => s.setBackendKeepAlive(0), { code: 'SKT_INVALID_OPTION' });
 });
 
@@ -138,7 +147,8 @@ test('a kept-alive connection closed by the backend is retried once on a fresh o
     echo(req, res, body, be);
   });
   const s = newServices();
-  s.alias('@stale', 'http', b.address);
+  // one connection, so that the POST goes on the socket the GET kept alive (see above)
+  s.alias('@stale', 'http', b.address, { maxConnections: 1 });
   const ctx = s.context();
   assert.equal((await ctx.http('GET')('@stale/a')).statusCode, 200);
   const r = await ctx.httpWithBody('POST')('@stale/b', { x: 1 });

@@ -48,7 +48,8 @@ test('https aliases: verified TLS with the alias\'s CA, keep-alive over TLS', as
     assert.equal(r.status, 'done', r.error?.message);
     assert.deepEqual(r.data, { secure: true, url: '/x', ltxn: String(2001 + i) });
   }
-  assert.equal(connections, 1, 'one TLS connection for ten calls');
+  // at most two: undici reuses a socket one event-loop turn after its response (http.test.ts)
+  assert.ok(connections <= 2, `${connections} TLS connections for ten calls`);
 });
 
 test('an https alias refuses a certificate it cannot verify: the member counts as unreachable', async () => {
