@@ -68,6 +68,23 @@ export function splitAuthority(text: string): { host: string; port: number } | u
   return { host: (m[1] ?? m[2]!).toLowerCase(), port };
 }
 
+/** Checks the options (throws SKT_GATEWAY_OPTION) and reads them. */
+export function parseForwardOptions(options: ForwardProxyOptions) {
+  if (typeof options !== 'object' || options === null) throw codes.SKT_GATEWAY_OPTION('forwardProxy', options, 'an object with hosts');
+  if (!Array.isArray(options.hosts) || options.hosts.length === 0) {
+    throw codes.SKT_GATEWAY_OPTION('forwardProxy.hosts', options.hosts, "list the hosts the proxy may reach ('*' for any): it is never open by default");
+  }
+  return {
+    rules: options.hosts.map(parseHostRule),
+    sources: parseSources('forwardProxy.sources', options.sources ?? ['127.0.0.0/8', '::1']),
+    ports: parsePorts('forwardProxy.ports', options.ports, [80]),
+    connectPorts: parsePorts('forwardProxy.connectPorts', options.connectPorts, [443]),
+    channelMs: seconds('forwardProxy.channelTimeout', options.channelTimeout, 60),
+    tunnelMs: seconds('forwardProxy.tunnelTimeout', options.tunnelTimeout, 600),
+    timeoutMs: seconds('forwardProxy.timeout', options.timeout, 30),
+  };
+}
+
 export class ForwardProxy {
   private readonly rules: HostRule[];
   private readonly sources: SourceList;
@@ -80,17 +97,14 @@ export class ForwardProxy {
   private readonly tunnels = new Set<Duplex>();
 
   constructor(private readonly kernel: Kernel, options: ForwardProxyOptions) {
-    if (typeof options !== 'object' || options === null) throw codes.SKT_GATEWAY_OPTION('forwardProxy', options, 'an object with hosts');
-    if (!Array.isArray(options.hosts) || options.hosts.length === 0) {
-      throw codes.SKT_GATEWAY_OPTION('forwardProxy.hosts', options.hosts, "list the hosts the proxy may reach ('*' for any): it is never open by default");
-    }
-    this.rules = options.hosts.map(parseHostRule);
-    this.sources = parseSources('forwardProxy.sources', options.sources ?? ['127.0.0.0/8', '::1']);
-    this.ports = parsePorts('forwardProxy.ports', options.ports, [80]);
-    this.connectPorts = parsePorts('forwardProxy.connectPorts', options.connectPorts, [443]);
-    this.channelMs = seconds('forwardProxy.channelTimeout', options.channelTimeout, 60);
-    this.tunnelMs = seconds('forwardProxy.tunnelTimeout', options.tunnelTimeout, 600);
-    this.timeoutMs = seconds('forwardProxy.timeout', options.timeout, 30);
+    const c = parseForwardOptions(options);
+    this.rules = c.rules;
+    this.sources = c.sources;
+    this.ports = c.ports;
+    this.connectPorts = c.connectPorts;
+    this.channelMs = c.channelMs;
+    this.tunnelMs = c.tunnelMs;
+    this.timeoutMs = c.timeoutMs;
     this.agent = new http.Agent({ keepAlive: true, timeout: this.channelMs, scheduling: 'lifo' });
   }
 

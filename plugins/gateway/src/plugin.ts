@@ -9,7 +9,7 @@ import { MemberAgents } from './agents.js';
 import { Authenticator, type Authorizer } from './auth.js';
 import { isProxyCache, type ProxyCache } from './cache.js';
 import { codes } from './errors.js';
-import { ForwardProxy, type ForwardProxyOptions } from './forward-proxy.js';
+import { ForwardProxy, parseForwardOptions, type ForwardProxyOptions } from './forward-proxy.js';
 import { proxyMountable } from './reverse-proxy.js';
 import { findMount, tunnelUpgrade, type ProxiedMount } from './tunnel.js';
 
@@ -37,10 +37,15 @@ export interface GatewayOptions {
 
 const OPTION_KEYS = new Set(['secret', 'publicKey', 'authorizer', 'clockTolerance', 'timeout', 'preserveHost', 'cache', 'forwardProxy']);
 
-function apply(kernel: Kernel, options: GatewayOptions): void {
+function checkKeys(options: GatewayOptions): void {
+  if (typeof options !== 'object' || options === null) throw codes.SKT_GATEWAY_OPTION('options', options, 'an object');
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.has(key)) throw codes.SKT_GATEWAY_OPTION(key, options[key as keyof GatewayOptions], `unknown option; known: ${[...OPTION_KEYS].join(', ')}`);
   }
+}
+
+function apply(kernel: Kernel, options: GatewayOptions): void {
+  checkKeys(options);
   const { secret, publicKey, authorizer, clockTolerance, cache, forwardProxy } = options;
   const auth = secret !== undefined || publicKey !== undefined || authorizer !== undefined
     ? new Authenticator({ secret, publicKey, authorizer, clockTolerance })
@@ -97,6 +102,12 @@ function apply(kernel: Kernel, options: GatewayOptions): void {
 
 /** `kernel.use(gateway({ secret, authorizer, timeout, forwardProxy, cache }))`. */
 export function gateway(options: GatewayOptions = {}): Plugin<GatewayOptions | undefined> {
+  // Mistakes show where gateway() is called; the rest is checked when the kernel applies it.
+  checkKeys(options);
+  if (options.secret !== undefined || options.publicKey !== undefined || options.authorizer !== undefined) {
+    new Authenticator({ secret: options.secret, publicKey: options.publicKey, authorizer: options.authorizer, clockTolerance: options.clockTolerance });
+  }
+  if (options.forwardProxy !== undefined) parseForwardOptions(options.forwardProxy);
   return definePlugin<GatewayOptions | undefined>({
     name: NAME,
     version: VERSION,
