@@ -28,7 +28,7 @@ export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body
 /** Answers JSON describing what arrived. */
 export const describe: Handler = (req, res, body) => {
   const text = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, body: body.toString('latin1'), port: (req.socket.address() as net.AddressInfo).port });
-  res.writeHead(200, { 'content-type': 'application/json', 'x-backend': 'yes', connection: 'keep-alive, x-private', 'x-private': 'hop', 'keep-alive': 'timeout=5' });
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-backend': 'yes', connection: 'keep-alive, x-private', 'x-private': 'hop', 'keep-alive': 'timeout=5' });
   res.end(text);
 };
 
