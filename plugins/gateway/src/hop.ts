@@ -24,11 +24,11 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
  * The end-to-end headers of a message: hop-by-hop ones and those the Connection header names
  * are dropped; Host and Content-Length are left to the caller (it sets what it verified).
  */
-export function endToEnd(headers: IncomingHttpHeaders, keepUpgrade = false): OutgoingHttpHeaders {
+export function endToEnd(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   const listed = connectionTokens(headers.connection);
   for (const name in headers) {
-    if (HOP.has(name) && !(keepUpgrade && (name === 'upgrade' || name === 'connection'))) continue;
+    if (HOP.has(name)) continue;
     if (listed !== undefined && listed.has(name)) continue;
     out[name] = headers[name];
   }

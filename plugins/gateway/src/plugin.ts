@@ -3,6 +3,7 @@
 // bearer tokens / JWTs and the alias's role and source rules, and, with `forwardProxy`, serves
 // absolute-form requests (request tap) and CONNECT (connect tap). A tap is added only for what
 // is configured: without forwardProxy no request goes through the gateway's code but its mounts'.
+import type { Duplex } from 'node:stream';
 import { definePlugin, type Kernel, type MountEntry, type Plugin } from '@skitai/kernel';
 import { servicesOf } from '@skitai/services';
 import { MemberAgents } from './agents.js';
@@ -57,6 +58,7 @@ function apply(kernel: Kernel, options: GatewayOptions): void {
 
   const agents = new MemberAgents(kernel.getSettings().backendKeepAlive);
   const mounts: ProxiedMount[] = [];
+  const tunnels = new Set<Duplex>();
 
   kernel.hooks.resolveMount.tapPromise(NAME, async (entry: MountEntry) => {
     const target = entry.target;
@@ -82,7 +84,7 @@ function apply(kernel: Kernel, options: GatewayOptions): void {
     if (mounts.length === 0) return undefined;
     const found = findMount(mounts, req.url!, req.headers.host);
     if (found === undefined) return undefined;
-    tunnelUpgrade(found.mount, found.rest, req, socket, head);
+    tunnelUpgrade(found.mount, found.rest, req, socket, head, tunnels);
     return true;
   });
 
@@ -96,6 +98,7 @@ function apply(kernel: Kernel, options: GatewayOptions): void {
 
   kernel.hooks.shutdown.tap(NAME, () => {
     forward?.close();
+    for (const t of tunnels) t.destroy();
     agents.destroy();
   });
 }

@@ -70,9 +70,12 @@ export function findMount(mounts: readonly ProxiedMount[], url: string, hostHead
 }
 
 /** Tunnels an upgrade to a member of the mount's alias; refusals are answered on the socket. */
-export function tunnelUpgrade(mount: ProxiedMount, rest: string, req: SkitaiRequest, socket: Duplex, head: Buffer): void {
+export function tunnelUpgrade(mount: ProxiedMount, rest: string, req: SkitaiRequest, socket: Duplex, head: Buffer, open: Set<Duplex>): void {
   const { alias, auth, preserveHost } = mount.ctx;
   socket.on('error', () => socket.destroy());
+  // Tunnels are not HTTP connections the kernel drains: the gateway closes them when it stops.
+  open.add(socket);
+  socket.once('close', () => open.delete(socket));
   if (alias.sources.length > 0 && !alias.allowsSource(req.socket.remoteAddress ?? '')) {
     return refuseSocket(socket, '403 Forbidden', `${alias.name} does not serve this client address`);
   }
@@ -84,7 +87,10 @@ export function tunnelUpgrade(mount: ProxiedMount, rest: string, req: SkitaiRequ
         return refuseSocket(socket, '502 Bad Gateway', `no member of ${alias.name} answered${lastError ? `: ${lastError.message}` : ''}`);
       }
       tried.add(member);
-      const out = endToEnd(req.headers, true);
+      const out = endToEnd(req.headers);
+      // The one hop-by-hop pair an upgrade carries on: it asks the member for the same protocol.
+      out.connection = 'Upgrade';
+      out.upgrade = req.headers.upgrade;
       addForwarded(out, req.headers, req.socket.remoteAddress, false, req.httpVersion);
       const [gtxn, ltxn] = upstreamTxn(req);
       out['x-gtxn-id'] = gtxn;
