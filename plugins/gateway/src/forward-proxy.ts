@@ -3,7 +3,8 @@
 // `sources` (loopback unless configured) and its target host and port are on the allow-list;
 // CONNECT reaches port 443 only unless `connectPorts` says more. Refusals get 403 and a line
 // in the server log.
-import http from 'node:http';
+import type { Agent } from 'undici';
+import { forwardAgent } from './agents.js';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { sendError, type Kernel, type SkitaiRequest, type SkitaiResponse } from '@skitai/kernel';
@@ -93,7 +94,7 @@ export class ForwardProxy {
   private readonly channelMs: number;
   private readonly tunnelMs: number;
   private readonly timeoutMs: number;
-  private readonly agent: http.Agent;
+  private readonly agent: Agent;
   private readonly tunnels = new Set<Duplex>();
 
   constructor(private readonly kernel: Kernel, options: ForwardProxyOptions) {
@@ -105,7 +106,7 @@ export class ForwardProxy {
     this.channelMs = c.channelMs;
     this.tunnelMs = c.tunnelMs;
     this.timeoutMs = c.timeoutMs;
-    this.agent = new http.Agent({ keepAlive: true, timeout: this.channelMs, scheduling: 'lifo' });
+    this.agent = forwardAgent(this.channelMs);
   }
 
   /** Why a target is refused, or undefined when it is allowed. */
@@ -163,7 +164,7 @@ export class ForwardProxy {
       next: () => {
         if (given) return undefined;
         given = true;
-        return { host, port, ssl: false, agent: this.agent, path: `${target.pathname}${target.search}`, hostHeader: target.host, label: target.host };
+        return { dispatcher: this.agent, origin: `http://${target.host}`, path: `${target.pathname}${target.search}`, hostHeader: target.host, label: target.host };
       },
     });
     return true;
@@ -207,6 +208,6 @@ export class ForwardProxy {
   close(): void {
     for (const t of this.tunnels) t.destroy();
     this.tunnels.clear();
-    this.agent.destroy();
+    void this.agent.destroy();
   }
 }

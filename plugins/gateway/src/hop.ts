@@ -24,8 +24,11 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
  * The end-to-end headers of a message: hop-by-hop ones and those the Connection header names
  * are dropped; Host and Content-Length are left to the caller (it sets what it verified).
  */
-export function endToEnd(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
+/** Request headers as they go upstream (string values only, as undici takes them). */
+export type HeaderMap = Record<string, string | string[] | undefined>;
+
+export function endToEnd(headers: IncomingHttpHeaders): HeaderMap {
+  const out: HeaderMap = {};
   const listed = connectionTokens(headers.connection);
   for (const name in headers) {
     if (HOP.has(name)) continue;
@@ -50,9 +53,34 @@ export function via(prior: string | string[] | undefined, version: string): stri
 }
 
 /** Adds X-Forwarded-For/Proto/Host and Via to outgoing headers. */
-export function addForwarded(out: OutgoingHttpHeaders, headers: IncomingHttpHeaders, clientIp: string | undefined, encrypted: boolean, httpVersion: string): void {
+export function addForwarded(out: HeaderMap, headers: IncomingHttpHeaders, clientIp: string | undefined, encrypted: boolean, httpVersion: string): void {
   out['x-forwarded-for'] = forwardedFor(headers, clientIp);
   out['x-forwarded-proto'] = encrypted ? 'https' : 'http';
   if (headers.host !== undefined) out['x-forwarded-host'] = headers.host;
   out.via = via(headers.via, httpVersion);
+}
+
+/** An upstream answer's raw headers (undici's name/value Buffers) as node:http wants them, hop-by-hop ones removed and Via appended. */
+export function responseHeaders(raw: Buffer[]): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  let connection: string | undefined;
+  let prior: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1').toLowerCase();
+    const value = raw[i + 1]!.toString('latin1');
+    if (name === 'connection') { connection = connection === undefined ? value : `${connection}, ${value}`; continue; }
+    if (name === 'via') { prior = prior === undefined ? value : `${prior}, ${value}`; continue; }
+    // Content-Length is kept: undici checked the body against it, node:http frames with it.
+    if (name !== 'content-length' && HOP.has(name)) continue;
+    const had = out[name];
+    if (had === undefined) out[name] = value;
+    else if (Array.isArray(had)) had.push(value);
+    else out[name] = name === 'set-cookie' ? [had as string, value] : `${had}, ${value}`;
+  }
+  if (connection !== undefined) {
+    const listed = connectionTokens(connection);
+    if (listed !== undefined) for (const name of listed) if (name !== 'content-length') delete out[name];
+  }
+  out.via = via(prior, '1.1');
+  return out;
 }

@@ -6,7 +6,7 @@
 import type { Duplex } from 'node:stream';
 import { definePlugin, type Kernel, type MountEntry, type Plugin } from '@skitai/kernel';
 import { servicesOf } from '@skitai/services';
-import { MemberAgents } from './agents.js';
+import { MemberPools } from './agents.js';
 import { Authenticator, type Authorizer } from './auth.js';
 import { isProxyCache, type ProxyCache } from './cache.js';
 import { codes } from './errors.js';
@@ -56,7 +56,7 @@ function apply(kernel: Kernel, options: GatewayOptions): void {
   if (cache !== undefined && !isProxyCache(cache)) throw codes.SKT_GATEWAY_OPTION('cache', typeof cache, 'an object with lookup(req, mount) and optionally store(req, mount, status, headers)');
   const preserveHost = options.preserveHost === true;
 
-  const agents = new MemberAgents(kernel.getSettings().backendKeepAlive);
+  const pools = new MemberPools(kernel.getSettings().backendKeepAlive);
   const mounts: ProxiedMount[] = [];
   const tunnels = new Set<Duplex>();
 
@@ -72,7 +72,7 @@ function apply(kernel: Kernel, options: GatewayOptions): void {
     if (alias.roles.length > 0 && auth === undefined) {
       throw codes.SKT_GATEWAY_ALIAS(where, target, `the alias asks for the role ${alias.roles.join(',')} but the gateway checks no tokens (give gateway({ secret, publicKey or authorizer }))`);
     }
-    const ctx = { alias, agents, timeoutMs: timeout * 1000, preserveHost, auth, cache };
+    const ctx = { alias, pools, timeoutMs: timeout * 1000, preserveHost, auth, cache };
     return proxyMountable(ctx, (info) => {
       mounts.push({ info, ctx });
       // Longest point first, a host's own mounts before the ones for every host.
@@ -96,10 +96,10 @@ function apply(kernel: Kernel, options: GatewayOptions): void {
     kernel.hooks.connect.tap(NAME, (req, socket, head) => fp.handleConnect(req, socket, head));
   }
 
-  kernel.hooks.shutdown.tap(NAME, () => {
+  kernel.hooks.shutdown.tapPromise(NAME, async () => {
     forward?.close();
     for (const t of tunnels) t.destroy();
-    agents.destroy();
+    await pools.close();
   });
 }
 

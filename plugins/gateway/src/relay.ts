@@ -1,19 +1,19 @@
-// One proxied exchange: the client's request streamed to an upstream over a keep-alive agent,
-// the answer streamed back, both with back-pressure (pipe); nothing is buffered whole. Framing
-// is never copied: node:http parsed and verified the client's (the kernel refused CL+TE and
-// two Content-Length), and the upstream request gets Content-Length or chunked from that.
-import http, { type OutgoingHttpHeaders } from 'node:http';
-import https from 'node:https';
-import type { Writable } from 'node:stream';
+// One proxied exchange: the client's request streamed to an upstream over a keep-alive pool,
+// the answer streamed back, both with back-pressure; nothing is buffered whole. Framing is
+// never copied: node's parser verified the client's (the kernel refused CL+TE and two
+// Content-Length), the upstream request gets that Content-Length or undici's chunked framing,
+// and the answer is framed again by node:http.
+import { Readable, type Writable } from 'node:stream';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
 import { sendError, type SkitaiRequest, type SkitaiResponse } from '@skitai/kernel';
-import { endToEnd, via } from './hop.js';
+import { responseHeaders } from './hop.js';
 
 /** Where one attempt goes. */
 export interface Upstream {
-  host: string;
-  port: number;
-  ssl: boolean;
-  agent: http.Agent;
+  dispatcher: Dispatcher;
+  /** `http://host:port`. */
+  origin: string;
   /** Path and query to ask for. */
   path: string;
   /** For the Host header. */
@@ -32,8 +32,8 @@ export interface RelayPlan {
   /** The attempt is over (answered, failed or abandoned): release its load count. */
   released?(upstream: Upstream): void;
   /** Headers for the upstream request (end-to-end ones plus what the proxy adds), without Host. */
-  headers: OutgoingHttpHeaders;
-  /** Time for the upstream's head, ms (0: none). */
+  headers: Record<string, string | string[] | undefined>;
+  /** Time for the upstream's head, and the longest silence in its body, ms. */
   timeoutMs: number;
   /** The name shown in error pages (`@members`, a host). */
   name: string;
@@ -43,17 +43,34 @@ export interface RelayPlan {
 
 const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 /** Errors that mean no byte reached the upstream. */
-const connectErrors = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL', 'ECONNABORTED']);
-
-/** Bodiless statuses and HEAD: the answer has no body to pipe. */
-function noBody(method: string, status: number): boolean {
-  return method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
-}
+const connectErrors = new Set([
+  'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL', 'ECONNABORTED', 'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 export function hasRequestBody(req: SkitaiRequest): boolean {
   const cl = req.headers['content-length'];
   if (cl !== undefined) return cl !== '0';
   return req.headers['transfer-encoding'] !== undefined;
+}
+
+/**
+ * The request body as undici reads it: nothing is taken from the client until the upstream
+ * connection stands and undici asks (so a member that refuses costs no byte), and destroying
+ * this wrapper (an upstream failure) leaves the client's request alone.
+ */
+function lazyBody(req: SkitaiRequest, started: () => void): Readable {
+  let flowing = false;
+  const body = new Readable({
+    read() {
+      if (flowing) { req.resume(); return; }
+      flowing = true;
+      started();
+      req.on('data', (chunk: Buffer) => { if (!body.push(chunk)) req.pause(); });
+      req.on('end', () => body.push(null));
+      req.on('error', (err) => body.destroy(err));
+    },
+  });
+  return body;
 }
 
 /**
@@ -67,12 +84,11 @@ export function relay(req: SkitaiRequest, res: SkitaiResponse, plan: RelayPlan):
   const headers = plan.headers;
   const cl = req.headers['content-length'];
   if (cl !== undefined) headers['content-length'] = cl;
-  else if (withBody) headers['transfer-encoding'] = 'chunked';
   const replayable = !withBody && idempotent.has(method);
   let lastError: Error | undefined;
   let done = false;
   let bodyStarted = false;
-  let current: http.ClientRequest | undefined;
+  let abortCurrent: ((err?: Error) => void) | undefined;
 
   const attempt = (): void => {
     const upstream = plan.next();
@@ -82,91 +98,89 @@ export function relay(req: SkitaiRequest, res: SkitaiResponse, plan: RelayPlan):
       return;
     }
     headers.host = upstream.hostHeader;
-    const up = (upstream.ssl ? https : http).request({
-      host: upstream.host, port: upstream.port, method, path: upstream.path, headers, agent: upstream.agent,
-    });
     let released = false;
     const release = () => {
       if (!released) { released = true; plan.released?.(upstream); }
     };
+    let answered = false;
+    let copy: Writable | undefined;
     let timer: NodeJS.Timeout | undefined;
+    let resume: () => void = () => {};
+    // Back-pressure from the client (and the cache copy): the upstream socket pauses until both drained.
+    let waiting = 0;
+    const drained = () => { if (--waiting === 0) resume(); };
+
+    const handler: Dispatcher.DispatchHandlers = {
+      onConnect(abort) {
+        abortCurrent = abort;
+        if (done) abort();
+      },
+      onHeaders(status, rawHeaders, resumeUpstream) {
+        if (status < 200) return true;
+        answered = true;
+        if (timer !== undefined) clearTimeout(timer);
+        if (done) return false;
+        done = true;
+        resume = resumeUpstream;
+        plan.answered?.(upstream);
+        const out = responseHeaders(rawHeaders);
+        copy = plan.tee?.(status, out);
+        res.writeHead(status, out);
+        return true;
+      },
+      onData(chunk) {
+        let ok = true;
+        if (!res.write(chunk)) { waiting++; res.once('drain', drained); ok = false; }
+        if (copy !== undefined && !copy.write(chunk)) { waiting++; copy.once('drain', drained); ok = false; }
+        return ok;
+      },
+      onComplete() {
+        release();
+        copy?.end();
+        res.end();
+      },
+      onError(err: Error & { code?: string }) {
+        if (timer !== undefined) clearTimeout(timer);
+        release();
+        if (answered) {
+          // Broke off mid-answer: the client sees a cut connection, never a spliced one.
+          copy?.destroy(err);
+          if (!res.writableEnded) res.destroy();
+          return;
+        }
+        if (done) return;
+        const noByteSent = connectErrors.has(err.code ?? '');
+        if (noByteSent) plan.failed?.(upstream, err);
+        lastError = err;
+        if ((noByteSent && !bodyStarted) || replayable) attempt();
+        else { done = true; sendError(req, res, 502, `${upstream.label} failed: ${err.message}`); }
+      },
+    };
     if (plan.timeoutMs > 0) {
       timer = setTimeout(() => {
         timer = undefined;
         if (done) return;
         done = true;
-        up.destroy();
+        abortCurrent?.(new Error('timed out'));
         release();
         sendError(req, res, 504, `${plan.name} did not answer within ${plan.timeoutMs} ms`);
       }, plan.timeoutMs);
     }
-    let answered = false;
-    current = up;
-    up.on('close', release);
-
-    up.on('response', (r: http.IncomingMessage) => {
-      answered = true;
-      if (timer !== undefined) clearTimeout(timer);
-      if (done) { r.destroy(); return; }
-      done = true;
-      plan.answered?.(upstream);
-      const status = r.statusCode!;
-      const out = endToEnd(r.headers);
-      const length = r.headers['content-length'];
-      if (length !== undefined) out['content-length'] = length;
-      out.via = via(r.headers.via, r.httpVersion);
-      const copy = plan.tee?.(status, out);
-      res.writeHead(status, out);
-      r.on('error', (err) => { copy?.destroy(err); res.destroy(); });
-      r.on('aborted', () => { copy?.destroy(new Error('the upstream closed before the end of its body')); res.destroy(); });
-      if (noBody(method, status)) {
-        r.resume();
-        res.end();
-        copy?.end();
-        return;
-      }
-      if (copy !== undefined) r.pipe(copy);
-      r.pipe(res);
-    });
-
-    up.on('error', (err: NodeJS.ErrnoException) => {
-      if (timer !== undefined) clearTimeout(timer);
-      release();
-      if (done) {
-        // Broke off mid-answer: the client sees a cut connection, never a spliced one.
-        if (answered && !res.writableEnded) res.destroy();
-        return;
-      }
-      const code = err.code ?? '';
-      const noByteSent = connectErrors.has(code);
-      if (noByteSent) plan.failed?.(upstream, err);
-      lastError = err;
-      if ((noByteSent && !bodyStarted) || replayable) attempt();
-      else { done = true; sendError(req, res, 502, `${upstream.label} failed: ${err.message}`); }
-    });
-
-    if (!withBody) {
-      up.end();
-      return;
-    }
-    // The body goes once the connection stands, so a member that refuses it loses no byte.
-    const startBody = () => {
-      if (bodyStarted || done) return;
-      bodyStarted = true;
-      req.pipe(up);
-    };
-    up.once('socket', (socket) => {
-      if (socket.connecting) socket.once('connect', startBody);
-      else startBody();
-    });
+    upstream.dispatcher.dispatch({
+      origin: upstream.origin,
+      path: upstream.path,
+      method: method as Dispatcher.HttpMethod,
+      headers,
+      body: withBody ? lazyBody(req, () => { bodyStarted = true; }) : null,
+      bodyTimeout: plan.timeoutMs,
+    }, handler);
   };
 
   // The client went away: stop the upstream exchange too.
   res.once('close', () => {
     if (!res.writableFinished) {
       done = true;
-      req.unpipe();
-      current?.destroy();
+      abortCurrent?.(new Error('the client closed the connection'));
     }
   });
   attempt();

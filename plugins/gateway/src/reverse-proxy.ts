@@ -2,14 +2,14 @@
 // members. Per request, in order: the alias's `source` rule, the bearer token and the alias's
 // `role` (only when configured), the response cache (only when configured), then the relay
 // to a member picked by the services' balancer, with fail-over.
-import type { OutgoingHttpHeaders } from 'node:http';
+
 import { Readable } from 'node:stream';
 import {
   ensureTxn, sendError,
   type Kernel, type MountInfo, type Mountable, type RequestHandler, type SkitaiRequest, type SkitaiResponse,
 } from '@skitai/kernel';
 import type { Alias, Member } from '@skitai/services';
-import type { MemberAgents } from './agents.js';
+import type { MemberPools } from './agents.js';
 import type { Authenticator } from './auth.js';
 import { hasRole } from './auth.js';
 import type { CachedResponse, ProxyCache } from './cache.js';
@@ -18,7 +18,7 @@ import { relay, type Upstream } from './relay.js';
 
 export interface ProxyContext {
   alias: Alias;
-  agents: MemberAgents;
+  pools: MemberPools;
   timeoutMs: number;
   /** Keep the client's Host header instead of the member's host:port. */
   preserveHost: boolean;
@@ -34,7 +34,7 @@ export function upstreamTxn(req: SkitaiRequest): [string, string] {
 }
 
 /** The upstream request's headers: end-to-end ones, X-Forwarded-*, Via and the transaction ids. */
-export function upstreamHeaders(req: SkitaiRequest): OutgoingHttpHeaders {
+export function upstreamHeaders(req: SkitaiRequest): Record<string, string | string[] | undefined> {
   const out = endToEnd(req.headers);
   // The kernel answered any Expect: 100-continue itself.
   delete out.expect;
@@ -64,7 +64,7 @@ function sendCached(res: SkitaiResponse, cached: CachedResponse): void {
 }
 
 export function createProxyHandler(ctx: ProxyContext, info: MountInfo): RequestHandler {
-  const { alias, agents, timeoutMs, preserveHost, auth, cache } = ctx;
+  const { alias, pools, timeoutMs, preserveHost, auth, cache } = ctx;
   const checkSource = alias.sources.length > 0;
   const roles = alias.roles;
 
@@ -83,8 +83,9 @@ export function createProxyHandler(ctx: ProxyContext, info: MountInfo): RequestH
         tried.add(member);
         member.inFlight++;
         member.served++;
+        const { pool, origin } = pools.get(member);
         const upstream: Upstream = {
-          host: member.host, port: member.port, ssl: member.ssl, agent: agents.get(member),
+          dispatcher: pool, origin,
           path: memberPath(member, req.url!),
           hostHeader: preserveHost && req.headers.host ? req.headers.host : member.hostPort,
           label: member.label,

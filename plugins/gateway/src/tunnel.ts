@@ -5,12 +5,12 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import type { OutgoingHttpHeaders } from 'node:http';
+
 import { normalizeHostName } from './hosts.js';
 import type { MountInfo, SkitaiRequest } from '@skitai/kernel';
 import type { Member } from '@skitai/services';
 import { hasRole } from './auth.js';
-import { addForwarded, endToEnd } from './hop.js';
+import { addForwarded, endToEnd, type HeaderMap } from './hop.js';
 import { upstreamTxn, type ProxyContext } from './reverse-proxy.js';
 
 export interface ProxiedMount {
@@ -26,7 +26,7 @@ export function refuseSocket(socket: Duplex, status: string, message = '', extra
   (socket as { destroySoon?: () => void }).destroySoon?.();
 }
 
-function headLines(headers: OutgoingHttpHeaders): string {
+function headLines(headers: HeaderMap): string {
   let text = '';
   for (const name in headers) {
     const value = headers[name];
