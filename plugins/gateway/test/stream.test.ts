@@ -21,7 +21,11 @@ function source(): Readable {
   });
 }
 
-test('256 MiB up and 256 MiB down through the proxy, whose RSS stays under 100 MiB', { timeout: 120_000 }, async () => {
+// The proxy runs in its own process so that its RSS is its own. What it holds is bounded by
+// the stream buffers; what RSS shows on top is socket read buffers already written on and not
+// yet collected: V8 collects those external buffers after up to 64 MiB of them have piled up,
+// whatever the size of the transfer.
+test('256 MiB up and 256 MiB down through the proxy: its RSS grows by less than 80 MiB over idle', { timeout: 120_000 }, async () => {
   // The member counts what it receives on /up and produces SIZE bytes on /down.
   const b = await startBackend((req, res) => {
     if (req.url === '/down') {
@@ -37,6 +41,7 @@ test('256 MiB up and 256 MiB down through the proxy, whose RSS stays under 100 M
   const ask = <T>(what: string) => new Promise<T>((resolve) => { child.once('message', (m) => resolve(m as T)); child.send(what); });
   try {
     const { port } = await new Promise<{ port: number }>((resolve) => child.once('message', (m) => resolve(m as { port: number })));
+    const idle = (await ask<{ maxRss: number }>('rss')).maxRss;
     const up = await new Promise<{ received: number }>((resolve, reject) => {
       const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/members/up', agent: false, headers: { 'content-length': SIZE } }, (res) => {
         let t = '';
@@ -57,8 +62,9 @@ test('256 MiB up and 256 MiB down through the proxy, whose RSS stays under 100 M
     });
     assert.equal(down, SIZE);
     const { maxRss } = await ask<{ maxRss: number }>('rss');
-    assert.ok(maxRss < 100 * 1024 * 1024, `proxy peak RSS ${(maxRss / 1048576).toFixed(1)} MiB`);
-    process.stderr.write(`proxy peak RSS after 2 x 256 MiB: ${(maxRss / 1048576).toFixed(1)} MiB\n`);
+    const mib = (n: number) => (n / 1048576).toFixed(1);
+    process.stderr.write(`proxy RSS: idle ${mib(idle)} MiB, peak after 2 x 256 MiB ${mib(maxRss)} MiB\n`);
+    assert.ok(maxRss - idle < 80 * 1024 * 1024, `proxy peak RSS ${mib(maxRss)} MiB, idle ${mib(idle)} MiB`);
   } finally {
     child.send('stop');
     await new Promise((r) => child.once('exit', r));
