@@ -127,8 +127,9 @@ export class ForwardProxy {
 
   /** The `request` tap: absolute-form requests; origin-form ones go on to the mounts. */
   handleRequest(req: SkitaiRequest, res: SkitaiResponse): boolean {
-    const url = req.url!;
-    if (url.charCodeAt(0) === 47 /* / */ || url === '*') return false;
+    // The kernel accepted the absolute-form target (its authority matches Host) and kept it here.
+    const url = req.absoluteUrl;
+    if (url === undefined) return false;
     const clientIp = req.socket.remoteAddress;
     let target: URL;
     try {
