@@ -213,13 +213,17 @@ export const scenarios = [
     check: jsonCheck,
     backend: { id: 'backend (node:http json)', cpus: '1', path: '/users/42', spec: nodeServer('node-http.mjs', 'json', none) },
     pending: async () => ((await pluginReady('@skitai/gateway')) ? null
-      : 'waiting for the gateway plugin (@skitai/gateway); compares with nginx proxy_pass and a bare node:http proxy (http-proxy is not installed)'),
+      : 'waiting for the gateway plugin (@skitai/gateway); compares with nginx proxy_pass and @fastify/http-proxy'),
     servers: [
       { id: 'nginx proxy_pass', spec: nginxProxy },
+      { id: '@fastify/http-proxy', spec: nodeServer('fastify-proxy.mjs', 'x', (ctx) => ['--backend', ctx.backendUrl]) },
       { id: 'node:http proxy (pipe)', spec: nodeServer('node-proxy.mjs', 'x', (ctx) => ['--backend', ctx.backendUrl]) },
       { id: 'skitai @alias mount', subject: true, spec: nodeServer('skitai.mjs', 'proxy', (ctx) => ['--backend', ctx.backendUrl]) },
     ],
-    targets: [],
+    targets: [
+      { server: 'skitai @alias mount', vs: 'nginx proxy_pass', min: 0.5 },
+      { server: 'skitai @alias mount', vs: '@fastify/http-proxy', min: 1.5 },
+    ],
   },
   {
     name: 'http2',

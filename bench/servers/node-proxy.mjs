@@ -1,5 +1,5 @@
 // Baseline: a bare reverse proxy on node:http, piping to the backend over a keep-alive Agent
-// (what a user writes by hand; http-proxy is not installed).
+// (what a user writes by hand), for information beside @fastify/http-proxy.
 import http from 'node:http';
 import { args, ready, onStop } from './common.mjs';
 

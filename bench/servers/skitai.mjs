@@ -76,7 +76,9 @@ switch (a.kind) {
     break;
   }
   case 'proxy': {
-    kernel.use((await pluginFactory('@skitai/services', 'services'))());
+    // A gateway-only server: no handler of its own uses the imported `was`, so no per-request
+    // AsyncLocalStorage context (the services plugin's wasContext option).
+    kernel.use((await pluginFactory('@skitai/services', 'services'))({ wasContext: false }));
     kernel.use((await pluginFactory('@skitai/gateway', 'gateway'))());
     const b = new URL(a.backend);
     kernel.alias('@backend', 'http', [`${b.hostname}:${b.port}`]);

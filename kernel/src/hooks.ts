@@ -37,6 +37,11 @@ export interface KernelHooks {
    */
   readonly hint: SyncBailHook<[SkitaiRequest, SkitaiResponse, string[]], unknown>;
   /**
+   * A CONNECT request (a forward proxy's tunnel). Return true once the tap owns the socket.
+   * Untapped, CONNECT is refused with 405 and the connection closed.
+   */
+  readonly connect: SyncBailHook<[SkitaiRequest, Duplex, Buffer], boolean | void>;
+  /**
    * At start, for a mount whose target is a string the kernel does not serve itself (an
    * `@alias`, a scheme of a plugin's): a tap returns the handler or Mountable that serves it.
    */
@@ -70,6 +75,7 @@ export function createHooks(): KernelHooks {
     request: new AsyncSeriesBailHook<[SkitaiRequest, SkitaiResponse], boolean | void>(['req', 'res']),
     upgrade: new SyncBailHook<[SkitaiRequest, Duplex, Buffer], boolean | void>(['req', 'socket', 'head']),
     hint: new SyncBailHook<[SkitaiRequest, SkitaiResponse, string[]], unknown>(['req', 'res', 'paths']),
+    connect: new SyncBailHook<[SkitaiRequest, Duplex, Buffer], boolean | void>(['req', 'socket', 'head']),
     resolveMount: new AsyncSeriesBailHook<[MountEntry], RequestHandler | Mountable | void>(['mount']),
     wrapHandler: new SyncWaterfallHook<[RequestHandler, MountEntry]>(['handler', 'mount']),
     reload: new AsyncSeriesHook<[Kernel]>(['kernel']),

@@ -603,6 +603,7 @@ export class Kernel {
     server.on('request', dispatch);
     server.on('checkContinue', checkContinue);
     server.on('upgrade', (req: SkitaiRequest, socket: Socket, head: Buffer) => this.upgrade(req, socket, head, untrack));
+    server.on('connect', (req: SkitaiRequest, socket: Socket, head: Buffer) => this.connect(req, socket, head, untrack));
     this.server = server;
     let listener: net.Server = server;
     if (this.transportFactory !== undefined) {
@@ -664,6 +665,34 @@ export class Kernel {
     }
     if (taken === true) untrack(socket);
     else refuse('404 Not Found');
+  }
+
+  /** CONNECT: handed to a `connect` tap (the gateway's forward proxy), refused otherwise. */
+  private connect(req: SkitaiRequest, socket: Socket, head: Buffer, untrack: (s: Socket) => void): void {
+    // As for upgrades: an error listener before anything is written, no HTTP send timeout.
+    socket.on('error', ignoreSocketError);
+    socket.setTimeout(0);
+    req.originalUrl = req.url!;
+    const refuse = (status: string) => {
+      if (socket.writable) {
+        socket.end(`HTTP/1.1 ${status}\r\nDate: ${new Date().toUTCString()}\r\nServer: ${getServerHeader()}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      }
+      socket.destroySoon();
+    };
+    if (this.phase !== 'running') return refuse('503 Service Unavailable');
+    // The smuggling checks of requestError (its target rules are for paths and URLs, not host:port).
+    if (req.headers['content-length'] !== undefined && req.headers['transfer-encoding'] !== undefined) return refuse('400 Bad Request');
+    let hosts = 0;
+    for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host' && ++hosts > 1) return refuse('400 Bad Request');
+    let taken: boolean | void = undefined;
+    try {
+      taken = this.hooks.connect.isUsed() ? this.hooks.connect.call(req, socket, head) : undefined;
+    } catch (err) {
+      this.logs.log('server', 'error', `CONNECT failed: ${(err as Error).stack ?? err}`);
+      return refuse('500 Internal Server Error');
+    }
+    if (taken === true) untrack(socket);
+    else refuse('405 Method Not Allowed');
   }
 
   private handlerFailed(err: unknown, req: SkitaiRequest, res: SkitaiResponse): void {

@@ -87,6 +87,8 @@ export function requestError(req: SkitaiRequest): Refusal | undefined {
       return { status: 400, why: 'the request target and the Host header name different hosts' };
     }
     const rest = m[2]!;
+    // Kept for a forward proxy (a `request` tap); set only here, so other requests keep their shape.
+    req.absoluteUrl = url;
     req.url = rest.charCodeAt(0) === 47 ? rest : `/${rest}`;
     req.originalUrl = req.url;
   }

@@ -21,6 +21,8 @@ export class SkitaiRequest extends IncomingMessage {
   declare ltxnId: string;
   /** Body bytes received, counted when the body has no Content-Length. */
   declare bodyBytes: number;
+  /** The target as sent when it was absolute-form (`GET http://host/path`); undefined otherwise. */
+  declare absoluteUrl: string | undefined;
   /** The authenticated user, set by auth code, written to the request log. */
   declare user: string | undefined;
 

@@ -363,3 +363,40 @@ test('an upgrade tap that takes the socket owns it', async () => {
     socket.destroy();
   } finally { await s.stop(); }
 });
+
+test('CONNECT nobody takes gets 405 and the server lives on; a connect tap owns the socket', async () => {
+  const plain = await startKernel((k) => k.mount('/', (req, res) => res.end('alive')));
+  try {
+    const refused = await rawRequest(plain.port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    assert.equal(refused.status, 405);
+    assert.equal(refused.closed, true);
+    assert.equal((await request(`${plain.url}/`)).body.toString(), 'alive');
+  } finally { await plain.stop(); }
+
+  const seen: string[] = [];
+  const s = await startKernel((k) => {
+    k.hooks.connect.tap('tunnel', (req, socket, head) => {
+      seen.push(req.url!);
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length) socket.write(head);
+      socket.on('data', (d) => socket.write(d));
+      return true;
+    });
+  });
+  try {
+    const socket = net.connect(s.port, '127.0.0.1');
+    const text = await new Promise<string>((resolve, reject) => {
+      let got = '';
+      socket.on('error', reject);
+      socket.on('data', (d) => {
+        got += d.toString();
+        if (got.includes('\r\n\r\n') && !got.endsWith('ping')) socket.write('ping');
+        if (got.endsWith('ping')) resolve(got);
+      });
+      socket.write('CONNECT backend.test:443 HTTP/1.1\r\nHost: backend.test:443\r\n\r\n');
+    });
+    assert.match(text, /^HTTP\/1\.1 200 Connection Established\r\n\r\nping$/);
+    assert.deepEqual(seen, ['backend.test:443']);
+    socket.destroy();
+  } finally { await s.stop(); }
+});

@@ -1,0 +1,86 @@
+// Hop-by-hop headers (RFC 9110 7.6.1) and the headers a proxy adds: what may cross the proxy.
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+
+/** Headers that belong to one connection, never forwarded (framing is re-made by node:http). */
+const HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
+  'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length',
+]);
+
+/** Names the Connection header lists are hop-by-hop too (`Connection: close, x-secret`). */
+function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  const text = Array.isArray(value) ? value.join(',') : value;
+  let tokens: Set<string> | undefined;
+  for (const part of text.split(',')) {
+    const t = part.trim().toLowerCase();
+    if (t === '' || t === 'close' || t === 'keep-alive') continue;
+    (tokens ??= new Set()).add(t);
+  }
+  return tokens;
+}
+
+/**
+ * The end-to-end headers of a message: hop-by-hop ones and those the Connection header names
+ * are dropped; Host and Content-Length are left to the caller (it sets what it verified).
+ */
+/** Request headers as they go upstream (string values only, as undici takes them). */
+export type HeaderMap = Record<string, string | string[] | undefined>;
+
+export function endToEnd(headers: IncomingHttpHeaders): HeaderMap {
+  const out: HeaderMap = {};
+  const listed = connectionTokens(headers.connection);
+  for (const name in headers) {
+    if (HOP.has(name)) continue;
+    if (listed !== undefined && listed.has(name)) continue;
+    out[name] = headers[name];
+  }
+  return out;
+}
+
+/** `X-Forwarded-For` with the client appended to what earlier proxies said. */
+export function forwardedFor(headers: IncomingHttpHeaders, clientIp: string | undefined): string {
+  const ip = clientIp === undefined ? 'unknown' : clientIp.startsWith('::ffff:') ? clientIp.slice(7) : clientIp;
+  const prior = headers['x-forwarded-for'];
+  return prior ? `${prior}, ${ip}` : ip;
+}
+
+/** `Via` with this hop appended (`1.1 skitai`). */
+export function via(prior: string | string[] | undefined, version: string): string {
+  const hop = `${version} skitai`;
+  if (prior === undefined) return hop;
+  return `${Array.isArray(prior) ? prior.join(', ') : prior}, ${hop}`;
+}
+
+/** Adds X-Forwarded-For/Proto/Host and Via to outgoing headers. */
+export function addForwarded(out: HeaderMap, headers: IncomingHttpHeaders, clientIp: string | undefined, encrypted: boolean, httpVersion: string): void {
+  out['x-forwarded-for'] = forwardedFor(headers, clientIp);
+  out['x-forwarded-proto'] = encrypted ? 'https' : 'http';
+  if (headers.host !== undefined) out['x-forwarded-host'] = headers.host;
+  out.via = via(headers.via, httpVersion);
+}
+
+/** An upstream answer's raw headers (undici's name/value Buffers) as node:http wants them, hop-by-hop ones removed and Via appended. */
+export function responseHeaders(raw: Buffer[]): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  let connection: string | undefined;
+  let prior: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1').toLowerCase();
+    const value = raw[i + 1]!.toString('latin1');
+    if (name === 'connection') { connection = connection === undefined ? value : `${connection}, ${value}`; continue; }
+    if (name === 'via') { prior = prior === undefined ? value : `${prior}, ${value}`; continue; }
+    // Content-Length is kept: undici checked the body against it, node:http frames with it.
+    if (name !== 'content-length' && HOP.has(name)) continue;
+    const had = out[name];
+    if (had === undefined) out[name] = value;
+    else if (Array.isArray(had)) had.push(value);
+    else out[name] = name === 'set-cookie' ? [had as string, value] : `${had}, ${value}`;
+  }
+  if (connection !== undefined) {
+    const listed = connectionTokens(connection);
+    if (listed !== undefined) for (const name of listed) if (name !== 'content-length') delete out[name];
+  }
+  out.via = via(prior, '1.1');
+  return out;
+}
