@@ -28,13 +28,23 @@ export class SkitaiRequest extends IncomingMessage {
 
   constructor(socket: Socket) {
     super(socket);
-    this.originalUrl = '';
-    this.baseUrl = '';
-    this.mount = undefined;
-    this.startedAt = 0;
-    this.gtxnId = '';
-    this.ltxnId = '';
-    this.bodyBytes = 0;
-    this.user = undefined;
+    initRequestFields(this);
   }
+}
+
+/**
+ * The fields the kernel's request path reads and writes on a request, with their initial
+ * values, always in this order (one object shape). SkitaiRequest's constructor calls it, and so
+ * does a transport's request class (HTTP/2), so that every request has the same fields.
+ */
+export function initRequestFields(req: object): void {
+  const r = req as SkitaiRequest;
+  r.originalUrl = '';
+  r.baseUrl = '';
+  r.mount = undefined;
+  r.startedAt = 0;
+  r.gtxnId = '';
+  r.ltxnId = '';
+  r.bodyBytes = 0;
+  r.user = undefined;
 }

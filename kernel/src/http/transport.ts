@@ -3,6 +3,7 @@ import type { Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logs } from '../log/logger.js';
+import type { KernelSettings } from '../kernel.js';
 
 /**
  * A transport owns the kernel's listening socket in place of the plain HTTP/1.1 server: TLS,
@@ -34,14 +35,8 @@ export interface TransportContext {
   readonly logs: Logs;
 }
 
-export interface TransportSettings {
-  keepAliveTimeout: number;
-  requestTimeout: number;
-  headersTimeout: number;
-  maxHeaderSize: number;
-  maxClientBodySize: number;
-  stopDeadline: number;
-}
+/** The kernel settings a transport applies to its own connections (times in ms). */
+export type TransportSettings = Pick<KernelSettings, 'keepAliveTimeout' | 'requestTimeout' | 'headersTimeout' | 'maxHeaderSize' | 'maxClientBodySize' | 'stopDeadline'>;
 
 export interface Transport {
   /** Bound by the kernel on its address and port. */
@@ -58,19 +53,4 @@ export interface Transport {
 
 export type TransportFactory = (ctx: TransportContext) => Transport;
 
-/**
- * The fields the kernel's request path reads and writes on a request, with their initial
- * values (the same as SkitaiRequest's constructor). A transport's request class calls this in
- * its constructor so that every request has one shape.
- */
-export function initRequestFields(req: IncomingMessage): void {
-  const r = req as any;
-  r.originalUrl = '';
-  r.baseUrl = '';
-  r.mount = undefined;
-  r.startedAt = 0;
-  r.gtxnId = '';
-  r.ltxnId = '';
-  r.bodyBytes = 0;
-  r.user = undefined;
-}
+export { initRequestFields } from './request.js';

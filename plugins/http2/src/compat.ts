@@ -9,7 +9,7 @@ import { getServerHeader, initRequestFields } from '@skitai/kernel';
 export class Http2Request extends http2.Http2ServerRequest {
   constructor(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, options: any, rawHeaders: string[]) {
     super(stream, headers, options, rawHeaders);
-    initRequestFields(this as any);
+    initRequestFields(this);
     if (headers.host === undefined) {
       const authority = headers[':authority'];
       if (authority !== undefined) headers.host = authority;
