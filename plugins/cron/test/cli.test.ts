@@ -124,10 +124,11 @@ describe('skitai-cron', () => {
     const p = spawnProc([CLI, '-f', conf, '--log-path', other, '--pname', `${pname}-x`, '-v', `* * * * * * echo argv >> ${path.join(dir, 'from-argv.txt')}`]);
     try {
       await waitUntil(() => lines(path.join(dir, 'from-file.txt')).length >= 2 && lines(path.join(dir, 'from-argv.txt')).length >= 2, 10_000, 'runs of both jobs');
+      // A run is logged as finished after its command exits, a moment after it wrote its line.
+      await waitUntil(() => finishedRuns(readText(path.join(other, 'cron.log'))).length >= 4, 10_000, 'four finished runs in the log');
+      await waitUntil(() => /cron: job #2 finished/.test(p.output()), 10_000, 'the console log (-v)');
       // --log-path over the file's log-path; -v over verbose = false; --pname over process-display-name.
       assert.equal(fs.existsSync(path.join(dir, 'logs')), false);
-      assert.ok(finishedRuns(readText(path.join(other, 'cron.log'))).length >= 4);
-      assert.match(p.output(), /cron: job #2 finished/);
       assert.equal(readText(path.join(dir, 'var', `${pname}-x.pid`)).trim(), String(p.pid));
       const status = await cli(['-f', conf, '--pname', `${pname}-x`, 'status']);
       assert.match(status.output, new RegExp(`running \\(pid ${p.pid}\\)`));
