@@ -3,6 +3,7 @@ import type { SkitaiRequest } from '../http/request.js';
 import type { SkitaiResponse } from '../http/response.js';
 import type { LogSink } from './log-file.js';
 import { ensureTxn } from './txn.js';
+import { headBytes } from '../http/node-internals.js';
 
 /** One request as logged; given to `hooks.responseLogged` taps. */
 export interface LogRecord {
@@ -86,9 +87,7 @@ export function formatRequestLine(ctx: RequestLogContext, req: SkitaiRequest, re
   const contentLength = h['content-length'];
   const requestBytes = contentLength !== undefined ? Number(contentLength) || 0 : req.bodyBytes;
   const socket = req.socket;
-  // node:http keeps the head it wrote as a string; node:http2's compatibility response has a boolean there.
-  const head = (res as any)._header;
-  const headerLength = typeof head === 'string' ? head.length : 0;
+  const headerLength = headBytes(res);
   const responseBytes = socket ? Math.max(0, socket.bytesWritten - (res.socketBytesAtStart ?? 0) - headerLength) : 0;
   const line = `${dateTime(now)} ${bare(socket?.remoteAddress)} ${bare(h.host)} ${bare(req.method)} ${bare(req.originalUrl || req.url)} ` +
     `HTTP/${req.httpVersion} ${requestBytes} ${res.statusCode} ${responseBytes} ${req.gtxnId} ${req.ltxnId} ` +
