@@ -58,8 +58,16 @@ host all all 127.0.0.1/32 scram-sha-256
 HBA
   fi
   if ! as_postgres "$PGBIN/pg_ctl" -D "$DIR/pg" status >/dev/null 2>&1; then
-    as_postgres "$PGBIN/pg_ctl" -D "$DIR/pg" -l "$DIR/pg.log" -w -t 30 \
-      -o "-p $PGPORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start >/dev/null
+    # A run that just stopped leaves the port in TIME-WAIT for up to a minute, and PostgreSQL
+    # will not bind it then: try again while the port is still taken.
+    local tries=0
+    until as_postgres "$PGBIN/pg_ctl" -D "$DIR/pg" -l "$DIR/pg.log" -w -t 30 \
+      -o "-p $PGPORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start >/dev/null; do
+      tries=$((tries + 1))
+      if [ "$tries" -ge 8 ] || ! grep -q 'Address already in use' "$DIR/pg.log"; then return 1; fi
+      echo "services: port $PGPORT is still taken, trying again in 10 s" >&2
+      sleep 10
+    done
   fi
   if ! redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
     redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
