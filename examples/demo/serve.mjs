@@ -2,6 +2,9 @@
 //   /          the Notes App (notes.mjs): pages, sign-in, attachments, a JSON API, the chat
 //   /legacy    an Express service (legacy.mjs) reading the same notes
 //   /assets    static files (assets/), cached by browsers for an hour
+//   /status    the server's status page and metrics, for this machine only (@skitai/status)
+// The notes live in SQLite (var/notes.sqlite3) behind the alias @notes (@skitai/db);
+// DATABASE=postgresql://user:password@host:port/db puts them in PostgreSQL instead.
 // node serve.mjs [-v] [--port 8080]; data in ./var, or in the folder $DEMO_DATA names.
 //   SKITAI_TLS_CERT=cert.pem SKITAI_TLS_KEY=key.pem node serve.mjs
 //        HTTPS with HTTP/2 (and HTTP/1.1) on the port; SKITAI_TLS_PASSPHRASE for an encrypted key
@@ -11,19 +14,25 @@ import path from 'node:path';
 import { Kernel } from '@skitai/kernel';
 import { websocket } from '@skitai/websocket';
 import { http2 } from '@skitai/http2';
+import { services, servicesOf } from '@skitai/services';
+import { db, dbCallers } from '@skitai/db';
+import { statusPage } from '@skitai/status';
 import { openStore } from './store.mjs';
 import { createNotesApp } from './notes.mjs';
 import { createLegacyApi } from './legacy.mjs';
 
-const kernel = new Kernel();
+const kernel = new Kernel().use(services()).use(db());
 const data = process.env.DEMO_DATA ? path.resolve(process.env.DEMO_DATA) : kernel.abspath('var');
-const store = openStore(path.join(data, 'notes.json'));
+fs.mkdirSync(data, { recursive: true });
+const url = process.env.DATABASE;
+const engine = url?.startsWith('postgresql://') ? 'postgresql' : 'sqlite3';
+kernel.alias('@notes', engine, engine === 'postgresql' ? url.slice('postgresql://'.length) : path.join(data, 'notes.sqlite3'));
+const store = openStore(() => dbCallers(servicesOf(kernel)).backend('@notes'), { engine, legacyFile: path.join(data, 'notes.json') });
 
 // Sessions are sealed with this key: made once and kept, so sign-ins survive a restart.
 function secureKey() {
   const file = path.join(data, 'securekey');
   if (!fs.existsSync(file)) {
-    fs.mkdirSync(data, { recursive: true });
     fs.writeFileSync(file, crypto.randomBytes(32).toString('hex'), { mode: 0o600 });
   }
   return fs.readFileSync(file, 'utf8').trim();
@@ -38,6 +47,7 @@ if (process.env.SKITAI_TLS_CERT) {
 kernel.mount('/', createNotesApp({ store, uploadDir: path.join(data, 'uploads'), securekey: secureKey() }));
 kernel.mount('/legacy', createLegacyApi(store, kernel));
 kernel.mount('/assets', './assets');
+kernel.mount('/status', statusPage()); // loopback clients only; see plugins/status for allow and users
 kernel.setMaxAge('/assets/', 3600);
 kernel.logOff('/assets/');
 

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { WebSocket } from 'ws';
+import pg from 'pg';
 import { browserLike, startDemo } from '../support/demo.js';
 
 const csrfOf = (html: string) => /name="csrf_token" value="([\w-]+)"/.exec(html)![1]!;
@@ -157,7 +158,7 @@ test('the demo: pages, static assets, sign-in with CSRF, notes with an upload, E
     assert.equal(r.headers.get('content-disposition'), null, 'an image is shown inline');
     assert.deepEqual(Buffer.from(await r.arrayBuffer()), png);
 
-    // Writes at the same moment are queued by the store: none is lost, no id is given twice.
+    // Writes at the same moment: none is lost, no id is given twice.
     const burst = await Promise.all([1, 2, 3, 4, 5].map((i) => post(JSON.stringify({ text: `burst ${i}` }), { 'content-type': 'application/json', 'x-csrf-token': csrf }).then((x) => x.json() as Promise<any>)));
     assert.equal(new Set(burst.map((b) => b.note.id)).size, 5);
     for (const b of burst) assert.equal((await go(`/api/notes/${b.note.id}`, { method: 'DELETE', headers: { 'x-csrf-token': csrf } })).status, 204);
@@ -207,11 +208,85 @@ test('the demo: pages, static assets, sign-in with CSRF, notes with an upload, E
     reset.resetAndDestroy();
     assert.equal((await fetch(`${base}/api/notes`)).status, 200);
 
+    // The status page, for this machine only: the notes' database is one of its aliases.
+    r = await fetch(`${base}/status/`, { headers: { accept: 'application/json' } });
+    assert.equal(r.status, 200);
+    assert.match(JSON.stringify(await r.json()), /@notes/);
+
     chat.close();
     assert.match(demo.log(), /GET \/legacy\/status HTTP\/1\.1 0 200/);
     assert.doesNotMatch(demo.log(), /GET \/assets\//, 'the assets are not logged');
     assert.equal(await demo.stop(), 0);
   } finally {
     await demo.stop();
+  }
+});
+
+test('the notes are in SQLite: they survive a restart, and a notes.json of an older demo is imported once', { timeout: 60_000 }, async () => {
+  const old = [
+    { id: 4, text: 'Written in May', author: 'demo', at: '2026-05-01T08:00:00.000Z' },
+    { id: 9, text: 'With a file', author: 'ana', at: '2026-06-01T08:00:00.000Z', file: { name: 'a.txt', size: 3, type: 'text/plain', stored: 'a.txt' } },
+  ];
+  let data = '';
+  const first = await startDemo([], { before: (dir) => { data = dir; fs.writeFileSync(path.join(dir, 'notes.json'), JSON.stringify(old)); } });
+  try {
+    const notes = ((await (await fetch(`${first.base}/api/notes`)).json()) as any).notes;
+    assert.deepEqual(notes.map((n: any) => [n.text, n.author, n.at]), old.reverse().map((n) => [n.text, n.author, n.at]), 'newest first, times kept');
+    assert.deepEqual(notes[0].file, { name: 'a.txt', size: 3, url: `/notes/${notes[0].id}/file` });
+    assert.ok(fs.existsSync(path.join(data, 'notes.sqlite3')));
+    assert.ok(fs.existsSync(path.join(data, 'notes.json.imported')), 'the old file is kept, renamed');
+    assert.ok(!fs.existsSync(path.join(data, 'notes.json')));
+  } finally {
+    assert.equal(await first.stop(true), 0);
+  }
+  // Started again on the same folder: the same notes, nothing imported twice.
+  const again = await startDemo([], { before: (dir) => fs.cpSync(data, dir, { recursive: true }) });
+  try {
+    const notes = ((await (await fetch(`${again.base}/legacy/notes`)).json()) as any[]);
+    assert.deepEqual(notes.map((n) => n.text), ['With a file', 'Written in May']);
+  } finally {
+    fs.rmSync(data, { recursive: true, force: true });
+    await again.stop();
+  }
+});
+
+// The same demo with DATABASE=postgresql://...: only the alias changes (examples/demo/serve.mjs).
+const pgReady = Boolean(process.env.PGHOST && process.env.PGPORT);
+if (!pgReady && process.env.CI === 'true') throw new Error('CI=true but PostgreSQL is not configured (scripts/services.sh start sets PGHOST, PGPORT)');
+test('the demo on PostgreSQL: notes written through the App are read by Express, ids never reused', {
+  timeout: 60_000,
+  skip: pgReady ? false : 'PostgreSQL not configured: run eval "$(scripts/services.sh start)"',
+}, async () => {
+  const name = `skitai_demo_${process.pid}`;
+  const admin = new pg.Client({ host: process.env.PGHOST, port: Number(process.env.PGPORT), user: process.env.PGUSER ?? 'postgres', database: 'postgres' });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = `postgresql://${process.env.PGUSER ?? 'postgres'}@${process.env.PGHOST}:${process.env.PGPORT}/${name}`;
+  const demo = await startDemo([], { env: { DATABASE: url } });
+  try {
+    const go = browserLike(demo.base);
+    const csrf = await signIn(go, 'demo');
+    const add = async (text: string) => {
+      const r = await go('/api/notes', { method: 'POST', body: JSON.stringify({ text }), headers: { 'content-type': 'application/json', 'x-csrf-token': csrf } });
+      assert.equal(r.status, 201);
+      return ((await r.json()) as any).note;
+    };
+    const a = await add('on PostgreSQL');
+    const b = await add('second');
+    assert.equal((await go(`/api/notes/${b.id}`, { method: 'DELETE', headers: { 'x-csrf-token': csrf } })).status, 204);
+    const c = await add('third');
+    assert.ok(c.id > b.id, 'a deleted id is not given again');
+    const listed = (await (await fetch(`${demo.base}/legacy/notes`)).json()) as any[];
+    assert.deepEqual(listed.map((n) => [n.id, n.text]), [[c.id, 'third'], [a.id, 'on PostgreSQL']]);
+    const inside = new pg.Client({ host: process.env.PGHOST, port: Number(process.env.PGPORT), user: process.env.PGUSER ?? 'postgres', database: name });
+    await inside.connect();
+    assert.deepEqual((await inside.query('SELECT text FROM notes ORDER BY id')).rows.map((r) => r.text), ['on PostgreSQL', 'third'], 'the rows are in PostgreSQL');
+    await inside.end();
+    assert.equal(fs.existsSync(path.join(demo.data, 'notes.sqlite3')), false, 'no SQLite file');
+  } finally {
+    await demo.stop();
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
   }
 });

@@ -13,14 +13,22 @@ export interface Demo {
   child: ChildProcess;
   /** Everything it wrote to stdout and stderr so far. */
   log(): string;
-  /** SIGTERM; resolves with the exit code. Removes the data folder. */
-  stop(): Promise<number | null>;
+  /** SIGTERM; resolves with the exit code. Removes the data folder unless `keepData`. */
+  stop(keepData?: boolean): Promise<number | null>;
 }
 
-export async function startDemo(args: string[] = []): Promise<Demo> {
+export interface DemoOptions {
+  /** More environment variables (DATABASE ...). */
+  env?: Record<string, string>;
+  /** Fills the fresh data folder before the demo starts. */
+  before?: (data: string) => void;
+}
+
+export async function startDemo(args: string[] = [], { env, before }: DemoOptions = {}): Promise<Demo> {
   const data = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-demo-'));
+  before?.(data);
   const child = spawn(process.execPath, [path.join(repo, 'examples/demo/serve.mjs'), '--port', '0', ...args], {
-    env: { ...process.env, DEMO_DATA: data },
+    env: { ...process.env, ...env, DEMO_DATA: data },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -41,10 +49,10 @@ export async function startDemo(args: string[] = []): Promise<Demo> {
     data,
     child,
     log: () => out,
-    stop: async () => {
+    stop: async (keepData = false) => {
       if (child.exitCode === null) child.kill('SIGTERM');
       const code = await exited;
-      fs.rmSync(data, { recursive: true, force: true });
+      if (!keepData) fs.rmSync(data, { recursive: true, force: true });
       return code;
     },
   };
