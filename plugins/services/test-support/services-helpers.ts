@@ -107,7 +107,7 @@ export async function deadPort(): Promise<number> {
   return port;
 }
 
-export { sleep } from '@skitai/test-support';
+export { sleep, waitUntil } from '@skitai/test-support';
 
 export interface PythonPeer {
   port: number;
