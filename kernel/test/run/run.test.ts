@@ -41,7 +41,7 @@ async function runScript(args: string[], env: Record<string, string> = {}, ready
   const ended = exit.then((code) => { throw new Error(`exited (${code}) before it listened`); });
   try {
     const m = await Promise.race([listening, ended]);
-    return { child, port: Number(m[1]), out: () => out, err: () => err, exit };
+    return { child, port: Number(m![1]), out: () => out, err: () => err, exit };
   } catch (e) {
     child.kill('SIGKILL');
     return assert.fail(`did not start (${(e as Error).message}): ${out}${err}`);
