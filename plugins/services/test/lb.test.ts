@@ -41,6 +41,7 @@ test('.lb respects weights, for calls one after another and for concurrent ones'
 });
 
 test('.lb prefers the member with fewer calls in flight for its weight', async () => {
+  // The slow member's own time: it holds /hold while the next calls are placed.
   const slow = await backend('slow', async (req, res, body, be) => { await sleep(req.url === '/hold' ? 300 : 0); echo(req, res, body, be); });
   const fast = await backend('fast');
   const s = newServices();
@@ -58,6 +59,7 @@ test('.lb prefers the member with fewer calls in flight for its weight', async (
 });
 
 test('fail-over: a member killed in the middle of a run of .lb calls costs zero failed calls', async () => {
+  // Members that take 2 ms a call (their own work), so that calls overlap the kill.
   const bs = await Promise.all(['m0', 'm1', 'm2'].map((n) => backend(n, async (req, res, body, be) => { await sleep(2); echo(req, res, body, be); })));
   const s = newServices();
   s.alias('@cluster', 'http', bs.map((b) => b.address), { setAside: { first: 30, max: 60 } });
@@ -177,6 +179,7 @@ test('.map calls every member at once and returns every result in member order',
 
 test('.map: a slow member times out, a dead one errors, the others answer', async () => {
   const fast = await backend('fast');
+  // The slow member's own time: far past the 150 ms timeout.
   const slow = await backend('slow', async (req, res, body, be) => { await sleep(1500); if (!res.destroyed) echo(req, res, body, be); });
   const s = newServices();
   s.alias('@uneven', 'http', [fast.address, slow.address, `127.0.0.1:${await deadPort()}`]);
