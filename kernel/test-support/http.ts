@@ -46,8 +46,28 @@ export function parseResponse(raw: Buffer, closed: boolean): RawResponse {
 }
 
 /**
- * Sends bytes as they are and collects the answer until the server closes or `waitMs`
- * passes with no more data after a complete response.
+ * A complete final response at the start of `raw` that keeps the connection open (a 1xx is
+ * interim; one saying Connection: close is complete when the server closes).
+ */
+function completeKeptAlive(raw: Buffer): boolean {
+  let at = 0;
+  for (;;) {
+    const end = raw.indexOf('\r\n\r\n', at);
+    if (end === -1) return false;
+    const head = raw.subarray(at, end).toString('latin1');
+    if (/^HTTP\/1\.[01] 1\d\d /.test(head)) { at = end + 4; continue; }
+    if (/^connection:\s*close\s*$/im.test(head) || /^HTTP\/1\.0 /.test(head)) return false;
+    const length = /^content-length:\s*(\d+)\s*$/im.exec(head);
+    if (length) return raw.length - (end + 4) >= Number(length[1]);
+    if (/^transfer-encoding:.*chunked/im.test(head)) return raw.subarray(end + 4).toString('latin1').endsWith('0\r\n\r\n');
+    return false;
+  }
+}
+
+/**
+ * Sends bytes as they are and collects the answer: until the server closes, until a complete
+ * response that keeps the connection open is in, or else until `waitMs` passes with no more
+ * data (a response with neither a length nor an end).
  */
 export function rawRequest(port: number, data: string | Buffer, waitMs = 300): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
@@ -66,7 +86,11 @@ export function rawRequest(port: number, data: string | Buffer, waitMs = 300): P
       clearTimeout(timer);
       timer = setTimeout(() => finish(false), waitMs);
     };
-    socket.on('data', (chunk) => { chunks.push(chunk); arm(); });
+    socket.on('data', (chunk) => {
+      chunks.push(chunk);
+      if (completeKeptAlive(Buffer.concat(chunks))) finish(false);
+      else arm();
+    });
     socket.on('end', () => finish(true));
     socket.on('close', () => finish(true));
     socket.on('error', (err) => (chunks.length ? finish(true) : reject(err)));

@@ -1,5 +1,5 @@
 // @skitai/test-support: one of each helper the packages' tests share. The browser is a
 // separate import ('@skitai/test-support/browser') so that other tests do not load playwright.
-export { sleep, waitUntil } from './wait.js';
+export { sleep, waitUntil, once, waitForLine } from './wait.js';
 export { freePort } from './net.js';
 export { tempDir } from './temp.js';

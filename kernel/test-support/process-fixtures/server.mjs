@@ -55,6 +55,8 @@ kernel.mount('/', async (req, res) => {
     case '/worker-start':
       return json(res, { ...me, workerStartedAs });
     case '/slow':
+      // The line tells a test the request is in flight (the sleep is the slow handler itself).
+      console.log(`fixture: /slow in ${kernel.workerId}`);
       await sleep(Number(q.get('ms') ?? 1000));
       return json(res, { ...me, slept: true });
     case '/burn': {

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sleep } from '../../test-support/http.js';
+import { waitForLine } from '@skitai/test-support';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = path.resolve(here, '../../../test-support/fixtures/idle-server.mjs');
@@ -33,16 +33,13 @@ test(`one process holds ${COUNT} idle keep-alive connections`, { timeout: 120_00
   const child = spawn(process.execPath, [fixture], { stdio: ['ignore', 'pipe', 'inherit'] });
   const sockets: net.Socket[] = [];
   try {
-    let out = '';
-    child.stdout!.on('data', (d) => { out += d; });
-    for (let i = 0; i < 100 && !/port \d+/.test(out); i++) await sleep(50);
-    const port = Number(/port (\d+)/.exec(out)![1]);
+    const port = Number((await waitForLine(child.stdout!, /port (\d+)/))[1]);
     const before = rssOf(child.pid!);
     for (let i = 0; i < COUNT; i += 250) {
       const batch = await Promise.all(Array.from({ length: Math.min(250, COUNT - i) }, () => openIdle(port)));
       sockets.push(...batch);
     }
-    await sleep(500);
+    // Every connection had its answer, so the server holds them all by now.
     const counted = await new Promise<{ connections: number }>((resolve, reject) => {
       const s = net.connect(port, '127.0.0.1');
       let text = '';

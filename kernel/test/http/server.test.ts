@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import zlib from 'node:zlib';
+import { once, waitForLine } from '@skitai/test-support';
 import { rawRequest, request, sleep, startKernel } from '../../test-support/http.js';
 
 const big = 'x'.repeat(5000);
@@ -112,12 +113,11 @@ test('a chunked body that grows without end is not buffered: 413 and close', asy
     socket.on('data', (d) => { answer += d.toString(); });
     socket.on('close', () => { closed = true; });
     socket.on('error', () => {});
+    const gone = once(socket, 'close', 5000, 'the server closing the connection');
     const piece = `4000\r\n${'z'.repeat(0x4000)}\r\n`;
-    for (let i = 0; i < 200 && !closed; i++) {
-      socket.write(piece);
-      await sleep(2);
-    }
-    for (let i = 0; i < 50 && !closed; i++) await sleep(20);
+    // Each piece once the last one left (a write's callback), until the server closes.
+    for (let i = 0; i < 200 && !closed; i++) await new Promise((r) => socket.write(piece, r));
+    await gone;
     assert.match(answer, /^HTTP\/1\.1 413/);
     assert.ok(closed, 'the server closed the connection');
     socket.destroy();
@@ -134,10 +134,10 @@ test('Expect: 100-continue: 100 then the answer; over the limit 413 without 100'
     let text = '';
     socket.on('data', (d) => { text += d.toString(); });
     socket.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n');
-    for (let i = 0; i < 50 && !text.includes('100 Continue'); i++) await sleep(10);
+    await waitForLine(socket, /100 Continue/, 5000);
     assert.match(text, /^HTTP\/1\.1 100 Continue/);
     socket.write('hello');
-    for (let i = 0; i < 50 && !text.includes('got 5'); i++) await sleep(10);
+    await waitForLine(socket, /got 5/, 5000);
     assert.match(text, /HTTP\/1\.1 200 OK[\s\S]*got 5/);
     socket.destroy();
     const refused = await rawRequest(s.port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\nExpect: 100-continue\r\n\r\n');
@@ -208,15 +208,16 @@ test('keep-alive: one connection serves several requests, then closes when idle 
     let text = '';
     let closedAt = 0;
     socket.on('data', (d) => { text += d.toString(); });
+    const gone = once(socket, 'close', 3000, 'the keep-alive timeout closing the connection');
     socket.on('close', () => { closedAt = Date.now(); });
     socket.write('GET /1 HTTP/1.1\r\nHost: x\r\n\r\n');
-    await sleep(100);
+    await waitForLine(socket, /n\/1$/, 5000);
     socket.write('GET /2 HTTP/1.1\r\nHost: x\r\n\r\n');
-    await sleep(100);
+    await waitForLine(socket, /n\/2$/, 5000);
     assert.equal(text.match(/HTTP\/1\.1 200/g)?.length, 2);
     assert.match(text, /Keep-Alive: timeout=1/);
     const idleFrom = Date.now();
-    for (let i = 0; i < 60 && !closedAt; i++) await sleep(50);
+    await gone;
     assert.ok(closedAt > 0, 'closed after the keep-alive timeout');
     assert.ok(closedAt - idleFrom >= 800 && closedAt - idleFrom < 2900, `closed after ${closedAt - idleFrom} ms`);
   } finally { await s.stop(); }
@@ -246,7 +247,7 @@ test('slowloris: headers that never finish get 408 and the connection closed aft
     socket.on('error', () => {});
     socket.write('GET / HTTP/1.1\r\nHost: x\r\n');
     const began = Date.now();
-    // Trickle a header line now and then, as a slowloris client does.
+    // Trickle a header line now and then, as a slowloris client does (pacing, not waiting).
     for (let i = 0; i < 70 && !closed; i++) {
       if (i % 5 === 0 && socket.writable) socket.write(`X-Slow-${i}: 1\r\n`);
       await sleep(50);
@@ -270,8 +271,9 @@ test('a body that arrives too slowly is cut at the request timeout', async () =>
     socket.on('data', (d) => { text += d.toString(); });
     socket.on('close', () => { closed = true; });
     socket.on('error', () => {});
+    const gone = once(socket, 'close', 3500, 'the request timeout closing the connection');
     socket.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc');
-    for (let i = 0; i < 70 && !closed; i++) await sleep(50);
+    await gone;
     assert.ok(closed, 'closed');
     assert.match(text, /^HTTP\/1\.1 408/);
   } finally { await s.stop(); }
@@ -280,9 +282,11 @@ test('a body that arrives too slowly is cut at the request timeout', async () =>
 test('graceful stop: in-flight requests finish, idle keep-alive sockets close, new connections are refused', async () => {
   let release!: () => void;
   const slow = new Promise<void>((r) => { release = r; });
+  let arrived!: () => void;
+  const slowArrived = new Promise<void>((r) => { arrived = r; });
   const s = await startKernel((k) => {
     k.mount('/', async (req, res) => {
-      if (req.url === '/slow') await slow;
+      if (req.url === '/slow') { arrived(); await slow; }
       res.end(`done ${req.url}`);
     });
   });
@@ -290,13 +294,14 @@ test('graceful stop: in-flight requests finish, idle keep-alive sockets close, n
   const idle = net.connect(s.port, '127.0.0.1');
   let idleClosed = false;
   idle.on('close', () => { idleClosed = true; });
+  const idleGone = once(idle, 'close', 5000, 'the idle keep-alive connection closing');
   idle.resume();
   idle.write('GET /quick HTTP/1.1\r\nHost: x\r\n\r\n');
-  await sleep(100);
+  await waitForLine(idle, /done \/quick$/, 5000);
   const inflight = request(`${s.url}/slow`);
-  await sleep(100);
+  await slowArrived;
   const stopped = s.stop();
-  await sleep(150);
+  await idleGone;
   assert.ok(idleClosed, 'the idle keep-alive connection was closed');
   await assert.rejects(request(`${s.url}/new`), /ECONNREFUSED/);
   release();
@@ -311,10 +316,12 @@ test('graceful stop: in-flight requests finish, idle keep-alive sockets close, n
 test('graceful stop: what is still running after the deadline is destroyed', async () => {
   const s = await startKernel((k) => {
     k.setStopDeadline(0.3);
-    k.mount('/', () => { /* never answers */ });
+    k.mount('/', () => { arrived(); /* never answers */ });
   });
+  let arrived!: () => void;
+  const hanging = new Promise<void>((r) => { arrived = r; });
   const pending = request(`${s.url}/hang`).then(() => 'answered', (err) => err.code);
-  await sleep(100);
+  await hanging;
   const began = Date.now();
   await s.stop();
   assert.ok(Date.now() - began < 2000);
@@ -356,9 +363,9 @@ test('an upgrade tap that takes the socket owns it', async () => {
     let text = '';
     socket.on('data', (d) => { text += d.toString(); });
     socket.write('GET /e HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
-    for (let i = 0; i < 50 && !text.includes('101'); i++) await sleep(10);
+    await waitForLine(socket, /\r\n\r\n$/, 5000);
     socket.write('ping');
-    for (let i = 0; i < 50 && !text.endsWith('ping'); i++) await sleep(10);
+    await waitForLine(socket, /ping$/, 5000);
     assert.match(text, /^HTTP\/1\.1 101[\s\S]*ping$/);
     socket.destroy();
   } finally { await s.stop(); }

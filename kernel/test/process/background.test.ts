@@ -2,7 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, killAll, sleep, waitUntil, pidAlive, processTitle, childPids, tempDir, workersSeen } from '../../test-support/process-helpers.js';
+import { startServer, killAll, waitUntil, pidAlive, processTitle, childPids, tempDir, workersSeen } from '../../test-support/process-helpers.js';
 
 after(killAll);
 
@@ -14,7 +14,9 @@ test('a background process runs once under the master (not per worker), comes ba
   const server = await startServer({ args: ['--workers', '2'], env: { FX_BG_FILE: file } });
   const workers = [...(await workersSeen(server.port)).values()];
   const first = await waitUntil(() => pidsIn(file)[0], 5000, 'the background process started');
-  await sleep(500);
+  // A worker would start its own at boot, before it answered a request (workersSeen): its
+  // log line would be in the output by now.
+  assert.equal((server.output().match(/background process fixture-bg started/g) ?? []).length, 1, server.output());
   assert.equal(pidsIn(file).length, 1, 'started once, not once per worker');
   assert.match(processTitle(first), /^skitai\(server\.mjs\): fixture-bg/);
   assert.ok(childPids(server.pid).includes(first), 'a child of the master');

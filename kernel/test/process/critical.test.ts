@@ -27,7 +27,8 @@ test('the CPU critical point replaces a busy worker without dropping its in-flig
   assert.equal(after.get('W1'), before.get('W1'), 'the idle W1 kept');
   busyAgent.destroy();
   slowAgent.destroy();
-  // Idle now: no further replacement.
+  // Idle now: no further replacement. Waits for something not to happen: 1.5 s is three of
+  // the 0.5 s intervals, more than the two in a row that a replacement needs.
   await sleep(1500);
   assert.equal((server.output().match(/replacing it$/gm) ?? []).length, 1);
   process.kill(server.pid, 'SIGTERM');

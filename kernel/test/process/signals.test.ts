@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { startServer, get, killAll, sleep, waitUntil, pidAlive, tempDir, workersSeen } from '../../test-support/process-helpers.js';
+import { startServer, get, killAll, sleep, waitUntil, pidAlive, tempDir, workersSeen, childPids } from '../../test-support/process-helpers.js';
 
 const require = createRequire(import.meta.url);
 const autocannon = require('autocannon') as (opts: object, cb?: (err: Error | null, result: any) => void) => any;
@@ -14,7 +14,7 @@ test('SIGTERM stops every worker gracefully: an in-flight slow request completes
   const server = await startServer({ args: ['--workers', '2'] });
   const pids = [...(await workersSeen(server.port)).values()];
   const slow = get(server.port, '/slow?ms=1500');
-  await sleep(300);
+  await server.waitFor(/fixture: \/slow in W\d/);
   const t0 = Date.now();
   process.kill(server.pid, 'SIGTERM');
   const reply = await slow;
@@ -87,10 +87,9 @@ test('SIGUSR1 reopens the log files in the master and every worker', { timeout: 
   fs.renameSync(path.join(dir, 'server.log'), path.join(dir, 'server.log.1'));
   process.kill(server.pid, 'SIGUSR1');
   await waitUntil(() => fs.existsSync(path.join(dir, 'server.log')) && fs.readFileSync(path.join(dir, 'server.log'), 'utf8').includes('SIGUSR1'), 5000, 'a new server.log');
-  await sleep(300);
-  const seen = await workersSeen(server.port, 8);
-  assert.equal(seen.size, 2);
-  const fresh = await waitUntil(() => {
+  // The workers reopen when the master's message reaches them: requests until both wrote there.
+  const fresh = await waitUntil(async () => {
+    assert.equal((await workersSeen(server.port, 4)).size, 2);
     const text = fs.existsSync(path.join(dir, 'request.log')) ? fs.readFileSync(path.join(dir, 'request.log'), 'utf8') : '';
     return text.includes(' W0 ') && text.includes(' W1 ') ? text : undefined;
   }, 5000, 'both workers write the new request.log');
@@ -131,7 +130,7 @@ test('a single process: SIGUSR1 reopens its logs, SIGHUP does not end it', { tim
   process.kill(server.pid, 'SIGUSR1');
   await waitUntil(() => fs.existsSync(path.join(dir, 'server.log')) && fs.readFileSync(path.join(dir, 'server.log'), 'utf8').includes('SIGUSR1'), 5000, 'a new server.log');
   process.kill(server.pid, 'SIGHUP');
-  await sleep(300);
+  await waitUntil(() => fs.readFileSync(path.join(dir, 'server.log'), 'utf8').includes('SIGHUP: running the reload taps'), 5000, 'the SIGHUP line');
   const r = await get(port, '/id');
   assert.equal(r.json.id, 'M');
   assert.equal(r.json.pid, server.pid);
@@ -144,7 +143,8 @@ test('SIGTERM in the middle of a rolling reload stops everything promptly, the s
   const pids = [...(await workersSeen(server.port)).values()];
   process.kill(server.pid, 'SIGHUP');
   await server.waitFor(/SIGHUP: rolling reload of 2 workers/);
-  await sleep(100);
+  // The new worker is forked: a third child of the master.
+  await waitUntil(() => childPids(server.pid).length > 2, 5000, 'the new worker forked', 10);
   const t0 = Date.now();
   process.kill(server.pid, 'SIGTERM');
   const exit = await server.exited;
@@ -165,6 +165,7 @@ test('useReloader with workers: a changed file in the app folder is a rolling re
   const after = await workersSeen(server.port);
   for (const [id, pid] of before) assert.notEqual(after.get(id), pid, `${id} replaced`);
   // A file that is not code changes nothing.
+  // Waits for something not to happen: 800 ms is well past the watcher's 300 ms debounce.
   fs.writeFileSync(path.join(root, 'notes.txt'), 'x');
   await sleep(800);
   assert.equal((server.output().match(/rolling reload done/g) ?? []).length, 1);

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import {
-  startServer, spawnServer, get, killAll, sleep, waitUntil, pidAlive, processTitle, childPids, tempDir, workersSeen,
+  startServer, spawnServer, get, killAll, waitUntil, pidAlive, processTitle, childPids, tempDir, workersSeen,
 } from '../../test-support/process-helpers.js';
 
 after(killAll);
@@ -45,14 +45,16 @@ test('two workers serve, with titles and ids W0/W1; kill -9 one and it is replac
       }
     }
   })();
-  await sleep(200);
+  await waitUntil(() => ok >= 5, 10_000, 'requests flowing before the kill', 10);
   process.kill(victim, 'SIGKILL');
   await server.waitFor(deathLine, 10_000);
   const replacement = await waitUntil(async () => {
     const r = await get(server.port, '/id', { timeout: 3000 });
     return r.json.id === 'W1' && r.json.pid !== victim ? r.json.pid as number : undefined;
   }, 15_000, 'a new W1');
-  await sleep(300);
+  // A few more requests with the new W1 in the rotation.
+  const okThen = ok;
+  await waitUntil(() => ok >= okThen + 5, 10_000, 'requests after the replacement', 10);
   running = false;
   await loop;
   console.log(`# kill -9 of W1: ${ok} requests ok, ${failures} failed (${failuresAfter} started after the master saw the death)`);
@@ -74,15 +76,18 @@ test('a worker that crashes at start is not forked in a tight loop, and comes ba
   const server = await startServer({ args: ['--workers', '2'], env: { FX_STARTS_FILE: starts, FX_CRASH_FILE: crash } });
   const seen = await workersSeen(server.port);
   fs.writeFileSync(crash, '1');
+  const killedAt = Date.now();
   process.kill(seen.get('W1')!, 'SIGKILL');
-  const window = 5000;
-  await sleep(window);
+  // The backoff is 250 ms doubling: the kill waits 0.25 s, the first crash at start 0.5 s, the
+  // second 1 s. Its log line is the event to wait for; by then exactly two starts were tried
+  // and at least the first two delays (0.75 s) passed: no tight loop.
+  await server.waitFor(/worker #1 \(pid \d+\) died at start \([^)]*\): replacing it in 1\.0 s/, 20_000);
+  const elapsed = Date.now() - killedAt;
   const tries = fs.readFileSync(starts, 'utf8').trim().split('\n').filter((l) => l.startsWith('1 ')).length - 1;
-  console.log(`# W1 start attempts in ${window} ms while it crashes at start: ${tries}`);
-  // The backoff is 250 ms doubling (0.25 + 0.5 + 1 + 2 ...): a handful at most, never dozens
-  // (at least one, however slow a loaded machine starts node).
-  assert.ok(tries >= 1 && tries <= 5, `start attempts ${tries}`);
-  assert.match(server.output(), /worker #1 \(pid \d+\) died at start/);
+  console.log(`# W1 start attempts while it crashes at start: ${tries} in ${elapsed} ms`);
+  assert.equal(tries, 2, `start attempts ${tries}`);
+  assert.ok(elapsed >= 750, `two backoff delays in ${elapsed} ms`);
+  assert.match(server.output(), /worker #1 \(pid \d+\) died \(killed by SIGKILL\): replacing it in 0\.3 s/);
   // W0 kept serving all along.
   assert.equal((await get(server.port, '/id')).status, 200);
   fs.rmSync(crash);

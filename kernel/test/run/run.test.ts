@@ -6,8 +6,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kernel, parseCommandLine, parseRequestLine } from '../../src/index.js';
-import { freePort } from '@skitai/test-support';
-import { request, sleep, tempDir } from '../../test-support/http.js';
+import { waitUntil } from '@skitai/test-support';
+import { request, tempDir } from '../../test-support/http.js';
 
 // The fixture lives in the source tree (test-support/fixtures), next to its files/ folder.
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -15,23 +15,37 @@ const fixtureDir = path.resolve(here, '../../../test-support/fixtures');
 const script = path.join(fixtureDir, 'run-app.mjs');
 
 
-interface Run { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> }
+interface Run { child: ChildProcess; port: number; out: () => string; err: () => string; exit: Promise<number | null> }
 
+const LISTENING = /listening on http:\/\/127\.0\.0\.1:(\d+)/;
+
+/**
+ * Starts the fixture (on port 0: the port it got is read from its listening line) and waits
+ * for that line: on its output, or with `ready`, in a file another process writes (polled).
+ */
 async function runScript(args: string[], env: Record<string, string> = {}, ready?: () => string): Promise<Run> {
   const cwd = tempDir();
   const child = spawn(process.execPath, [script, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d) => { out += d; });
-  child.stderr!.on('data', (d) => { err += d; });
+  let onOutput = () => {};
+  child.stdout!.on('data', (d) => { out += d; onOutput(); });
+  child.stderr!.on('data', (d) => { err += d; onOutput(); });
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const said = () => (ready ? ready() : out + err);
-  for (let i = 0; i < 100 && !/listening on/.test(said()); i++) await sleep(50);
-  if (!/listening on http:\/\/127\.0\.0\.1:\d+/.test(said())) {
+  const listening = ready
+    ? waitUntil(() => ready().match(LISTENING), 10_000, 'the listening line', 20)
+    : new Promise<RegExpMatchArray>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no listening line within 10000 ms')), 10_000);
+      onOutput = () => { const m = (out + err).match(LISTENING); if (m) { clearTimeout(timer); resolve(m); } };
+    });
+  const ended = exit.then((code) => { throw new Error(`exited (${code}) before it listened`); });
+  try {
+    const m = await Promise.race([listening, ended]);
+    return { child, port: Number(m![1]), out: () => out, err: () => err, exit };
+  } catch (e) {
     child.kill('SIGKILL');
-    assert.fail(`did not start: ${out}${err}`);
+    return assert.fail(`did not start (${(e as Error).message}): ${out}${err}`);
   }
-  return { child, out: () => out, err: () => err, exit };
 }
 
 test('the command line: -v, --port N, --port=N, --workers, verbs; bad numbers are refused', () => {
@@ -44,21 +58,21 @@ test('the command line: -v, --port N, --port=N, --workers, verbs; bad numbers ar
 });
 
 test('run(): --port from the command line, the script folder as working directory, -v logs requests to the console, SIGTERM stops gracefully', async () => {
-  const port = await freePort();
-  const run = await runScript(['-v', '--port', String(port)], { RUN_APP_PORT: '1' });
+  const run = await runScript(['-v', '--port', '0'], { RUN_APP_PORT: '1' });
+  const { port } = run;
   try {
     const where = JSON.parse((await request(`http://127.0.0.1:${port}/where`)).body.toString());
     assert.equal(where.cwd, fs.realpathSync(fixtureDir));
     assert.equal(where.swd, fs.realpathSync(fixtureDir));
     assert.equal(where.abs, path.join(fs.realpathSync(fixtureDir), 'x', 'y'));
     assert.equal((await request(`http://127.0.0.1:${port}/files/a.txt`)).body.toString(), 'a static file\n');
-    for (let i = 0; i < 40 && !run.out().includes('/files/a.txt'); i++) await sleep(25);
+    await waitUntil(() => run.out().includes('/files/a.txt'), 2000, 'the request line on the console', 10);
     const line = run.out().split('\n').find((l) => l.includes('/files/a.txt'));
     assert.ok(line, `request logged to the console:\n${run.out()}`);
     assert.equal(parseRequestLine(line!).length, 21);
     // An in-flight request finishes across SIGTERM.
     const slow = request(`http://127.0.0.1:${port}/slow`);
-    await sleep(100);
+    await waitUntil(() => run.out().includes('fixture: /slow'), 2000, 'the slow request in flight', 10);
     run.child.kill('SIGTERM');
     assert.equal((await slow).body.toString(), 'slow done');
     assert.equal(await run.exit, 0);
@@ -69,12 +83,12 @@ test('run(): --port from the command line, the script folder as working director
 });
 
 test('run(): with logpath the logs go to files; SIGINT stops too', async () => {
-  const port = await freePort();
   const logpath = tempDir('skitai-runlog-');
   // Without -v the server log is in its file, not on the console: wait on the file.
   const serverLog = path.join(logpath, 'server.log');
-  const run = await runScript([], { RUN_APP_PORT: String(port), RUN_APP_LOGPATH: logpath },
+  const run = await runScript([], { RUN_APP_PORT: '0', RUN_APP_LOGPATH: logpath },
     () => (fs.existsSync(serverLog) ? fs.readFileSync(serverLog, 'utf8') : ''));
+  const { port } = run;
   try {
     await request(`http://127.0.0.1:${port}/`);
     run.child.kill('SIGINT');

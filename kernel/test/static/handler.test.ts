@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { rawRequest, request, sleep, startKernel, tempDir, type Started } from '../../test-support/http.js';
+import { waitUntil } from '@skitai/test-support';
+import { rawRequest, request, startKernel, tempDir, type Started } from '../../test-support/http.js';
 
 // A site folder inside a parent that also holds a secret: nothing of the secret may leak.
 const base = tempDir('skitai-static-');
@@ -171,17 +172,16 @@ test('a small file served from memory is read again once it changes on disk', as
   fs.writeFileSync(file, 'version one');
   assert.equal((await request(`${s.url}/hot.txt`)).body.toString(), 'version one');
   assert.equal((await request(`${s.url}/hot.txt`)).body.toString(), 'version one');
+  // The cache learns of a change from its inotify watch, a moment later: asked until it did.
+  const served = (want: string) => waitUntil(async () => (await request(`${s.url}/hot.txt`)).body.toString() === want, 2000, `hot.txt served as "${want}"`, 10);
   fs.writeFileSync(file, 'version two, longer');
-  await sleep(100);
-  assert.equal((await request(`${s.url}/hot.txt`)).body.toString(), 'version two, longer');
+  await served('version two, longer');
   // Replaced by rename, as editors and deploy tools do.
   fs.writeFileSync(`${file}.new`, 'version three');
   fs.renameSync(`${file}.new`, file);
-  await sleep(100);
-  assert.equal((await request(`${s.url}/hot.txt`)).body.toString(), 'version three');
+  await served('version three');
   fs.unlinkSync(file);
-  await sleep(100);
-  assert.equal((await request(`${s.url}/hot.txt`)).status, 404);
+  await waitUntil(async () => (await request(`${s.url}/hot.txt`)).status === 404, 2000, 'hot.txt gone', 10);
 });
 
 test('a symbolic link inside the root is served; one that points out is refused', async () => {

@@ -117,13 +117,15 @@ test('events: app.on / was.emit / emitAfter, and broadcasts across mounted apps'
 test("kernel broadcasts (kernel.setlu's model-changed) reach onBroadcast listeners once", async () => {
   const seen: unknown[] = [];
   const app = new App();
-  app.onBroadcast('model-changed:states', (source, ...args) => { seen.push([(source as { from: string }).from, ...args]); });
+  let delivered!: () => void;
+  const arrived = new Promise<void>((r) => { delivered = r; });
+  app.onBroadcast('model-changed:states', (source, ...args) => { seen.push([(source as { from: string }).from, ...args]); delivered(); });
   app.onBroadcast('local', (was) => { seen.push(['local', typeof (was as { request?: unknown }).request]); });
   app.route('/b', async (was) => { await was.broadcast('local'); return 'ok'; });
   const s = await serve(app, (k) => { k.addlu('states'); });
   try {
     s.kernel.setlu('states', 'CA');
-    await new Promise((r) => setTimeout(r, 20));
+    await arrived;
     assert.deepEqual(seen.splice(0), [['M', 'CA']]);
     assert.equal(await (await fetch(`${s.base}/b`)).text(), 'ok');
     assert.deepEqual(seen.splice(0), [['local', 'object']]);

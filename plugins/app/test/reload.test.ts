@@ -5,18 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App } from '../src/index.js';
+import { waitUntil } from '@skitai/test-support';
 import { serve } from '../test-support/app-server.js';
 
 const kernelUrl = new URL('../src/index.js', import.meta.url).href;
 
-async function until(check: () => Promise<boolean>, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('timed out');
-}
+/** The reloader learns of a change from its fs.watch, a moment later: asked until it did. */
+const until = (check: () => Promise<boolean>, ms = 3000) => waitUntil(check, ms, 'the change picked up', 20);
 
 test('decorate(app) modules with arguments', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'app-deco-'));
@@ -50,7 +45,6 @@ await app.decorateWith('./views.mjs');
   try {
     assert.equal(await text('/'), '200 v1');
     assert.equal(await text('/view'), '200 view v1');
-    await new Promise((r) => setTimeout(r, 100));
     fs.writeFileSync(path.join(dir, 'lib', 'msg.mjs'), 'export const message = "v2";\n');
     await until(async () => (await text('/')) === '200 v2');
     fs.writeFileSync(path.join(dir, 'views.mjs'), 'export function decorate(app) { app.route("/view", () => "view v2"); }\n');
@@ -79,7 +73,6 @@ test('useReloader in the startup script: only decorate modules reload, without d
   const text = async (p: string) => (await fetch(s.base + p)).text();
   try {
     assert.equal(await text('/p/v'), 'one');
-    await new Promise((r) => setTimeout(r, 100));
     fs.writeFileSync(path.join(dir, 'views.mjs'), views('two'));
     await until(async () => (await text('/p/v')) === 'two');
     assert.equal(await text('/hooks'), '1');

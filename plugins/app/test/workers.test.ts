@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { once, waitUntil } from '@skitai/test-support';
 
 const script = fileURLToPath(new URL('../test-support/app-workers.js', import.meta.url));
 
@@ -33,25 +34,22 @@ test('was.broadcast reaches the apps of every worker', { timeout: 30000 }, async
     });
     // Both workers up: ids seen.
     const ids = new Set<string>();
-    for (let i = 0; i < 200 && ids.size < 2; i++) {
-      ids.add((await get(port, '/seen')).id);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.equal(ids.size, 2, `two workers answered: ${[...ids]}`);
+    await waitUntil(async () => { ids.add((await get(port, '/seen')).id); return ids.size === 2; }, 10_000, `two workers answering (seen ${[...ids]})`, 0);
     const { by } = await get(port, '/bcast?msg=hello');
+    // The other worker has it once the master relayed it: asked until both saw it.
     const views = new Map<string, any[]>();
-    for (let i = 0; i < 200 && (views.size < 2 || [...views.values()].some((v) => v.length === 0)); i++) {
+    await waitUntil(async () => {
       const r = await get(port, '/seen');
       views.set(r.id, r.seen);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    assert.equal(views.size, 2);
+      return views.size === 2 && [...views.values()].every((v) => v.length > 0);
+    }, 10_000, 'the broadcast seen by both workers', 10);
     for (const [id, seen] of views) {
       assert.deepEqual(seen, [{ msg: 'hello', sender: by, remote: id !== by }], `worker ${id}`);
     }
   } finally {
+    const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, 'exit', 5000, 'the server stopping');
     try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* gone */ }
-    await new Promise((r) => setTimeout(r, 300));
+    await exited.catch(() => undefined);
     try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
   }
 });

@@ -76,6 +76,7 @@ describe('skitai-cron', () => {
       assert.equal(pidAlive(daemon), false);
       assert.equal(fs.existsSync(pidFile), false);
       const count = lines(ticks).length;
+      // Waits for something not to happen: 1.5 s would have seen a run of the every-second job.
       await sleep(1500);
       assert.equal(lines(ticks).length, count, 'no run after stop');
 

@@ -107,7 +107,7 @@ export async function deadPort(): Promise<number> {
   return port;
 }
 
-export { sleep } from '@skitai/test-support';
+export { sleep, waitUntil } from '@skitai/test-support';
 
 export interface PythonPeer {
   port: number;
@@ -157,24 +157,29 @@ print(server.server_address[1], flush=True)
 server.serve_forever()
 `;
 
-/** Python's standard xmlrpc.server, on 127.0.0.1 (undefined when python3 is missing). */
+/**
+ * Python's standard xmlrpc.server, on 127.0.0.1 and a port of its choosing (it prints it).
+ * Undefined when there is no python3; a python3 that does not start fails with its output.
+ */
 export async function startPythonPeer(): Promise<PythonPeer | undefined> {
   const child = spawn('python3', ['-c', pythonServer], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const port = await new Promise<number | undefined>((resolve) => {
-    let out = '';
-    const timer = setTimeout(() => resolve(undefined), 10_000);
-    child.once('error', () => { clearTimeout(timer); resolve(undefined); });
+  let out = '';
+  child.stderr!.on('data', (c: Buffer) => { out += c.toString(); });
+  const port = await new Promise<number | undefined>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`python3 printed no port within 10 s:\n${out}`)), 10_000);
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (err.code === 'ENOENT') resolve(undefined);
+      else reject(err);
+    });
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
       const m = /^(\d+)\n/.exec(out);
       if (m) { clearTimeout(timer); resolve(Number(m[1])); }
     });
-    child.once('exit', () => { clearTimeout(timer); resolve(undefined); });
-  });
-  if (port === undefined) {
-    child.kill();
-    return undefined;
-  }
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`python3 exited (${code}) before it listened:\n${out}`)); });
+  }).catch((err) => { child.kill(); throw err; });
+  if (port === undefined) return undefined;
   return {
     port,
     child,

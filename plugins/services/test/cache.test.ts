@@ -44,7 +44,7 @@ test('result.cache(seconds): the same call is answered from the cache; other URL
 
 test('only successful results are cached', async () => {
   const { b, ctx } = await setup(async (req, res, body, be) => {
-    if (req.url === '/slow') await sleep(300);
+    if (req.url === '/slow') await sleep(300); // slower than the 50 ms timeout below
     if (req.url === '/missing') { res.writeHead(404); return res.end(); }
     if (req.url === '/bad') { res.writeHead(200, { 'content-type': 'application/json' }); return res.end('{'); }
     echo(req, res, body, be);
@@ -61,12 +61,14 @@ test('only successful results are cached', async () => {
   assert.equal(b.received.filter((r) => r.url === '/missing').length, 2);
 });
 
-test('entries expire; .map result sets are cached whole', async () => {
+test('entries expire; .map result sets are cached whole', async (t) => {
   const { b, s, ctx } = await setup();
+  // Expiry reads the clock: the test moves Date forward instead of waiting for it.
+  t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
   const get = ctx.http('GET');
   (await get('@c/short')).cache(0.1);
   assert.equal((await get('@c/short')).cached, true);
-  await sleep(150);
+  t.mock.timers.tick(150);
   assert.equal((await get('@c/short')).cached, false);
   const set = await get.map('@c/all');
   assert.ok(set instanceof Results);
@@ -79,7 +81,7 @@ test('entries expire; .map result sets are cached whole', async () => {
   assert.equal(s.rcache.status().size, 1, 'the expired entry was dropped; only the set is kept');
 });
 
-test('setMaxRcache bounds the cache: when full, the entries closest to expiry go first', async () => {
+test('setMaxRcache bounds the cache: when full, the entries closest to expiry go first', async (t) => {
   const { s, ctx } = await setup();
   s.setMaxRcache(3);
   const get = ctx.http('GET');
@@ -99,10 +101,11 @@ test('setMaxRcache bounds the cache: when full, the entries closest to expiry go
   (await get('@c/z')).cache(100);
   assert.equal(s.rcache.size, 0);
 
+  t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
   const cache = new ResultCache<string>(2);
   cache.set('x', 'X', 0.01);
   cache.set('y', 'Y', 100);
-  await sleep(20);
+  t.mock.timers.tick(20);
   cache.set('z', 'Z', 1);
   assert.equal(cache.has('y'), true, 'an expired entry goes before a live one');
   assert.equal(cache.has('z'), true);

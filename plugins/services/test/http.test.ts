@@ -4,7 +4,7 @@ import zlib from 'node:zlib';
 import { Readable } from 'node:stream';
 import { BackendServices, Result, STATUS } from '../src/index.js';
 import { SkitaiError } from '@skitai/kernel';
-import { deadPort, echo, sleep, startBackend, type Backend } from '../test-support/services-helpers.js';
+import { deadPort, echo, sleep, startBackend, waitUntil, type Backend } from '../test-support/services-helpers.js';
 
 const backends: Backend[] = [];
 const services: BackendServices[] = [];
@@ -132,8 +132,7 @@ test('an idle connection older than setBackendKeepAlive is closed and a new one 
   await get('@expire/2');
   const before = b.connections;
   assert.ok(before <= 2);
-  await sleep(400);
-  assert.equal(b.open.size, 0, 'the idle connections were closed by the client');
+  await waitUntil(() => b.open.size === 0, 3000, 'the idle connections closed by the client', 10);
   await get('@expire/3');
   assert.equal(b.connections, before + 1);
   assert.throws(() => s.setBackendKeepAlive(0), { code: 'SKT_INVALID_OPTION' });
@@ -159,7 +158,7 @@ test('a kept-alive connection closed by the backend is retried once on a fresh o
 
 test('timeouts: a slow backend gives status timeout (1) in time; raise: true rejects', async () => {
   const b = await backend('slow', async (req, res, body, be) => {
-    await sleep(1500);
+    await sleep(1500); // the slow backend itself: far slower than the 100 ms timeout
     if (!res.destroyed) echo(req, res, body, be);
   });
   const ctx = newServices().context();
@@ -284,7 +283,14 @@ test('credentials: in a plain URL, on alias members, or as the auth option', asy
 });
 
 test('maxConnections bounds a member\'s pool; an AbortSignal ends a call; ws aliases are not for HTTP calls', async () => {
-  const b = await backend('bounded', async (req, res, body, be) => { await sleep(req.url === '/hold' ? 1500 : 20); if (!res.destroyed) echo(req, res, body, be); });
+  let holding!: () => void;
+  const held = new Promise<void>((r) => { holding = r; });
+  // Slow answers (the handler's own time), so that the calls queue and /hold is still open.
+  const b = await backend('bounded', async (req, res, body, be) => {
+    if (req.url === '/hold') holding();
+    await sleep(req.url === '/hold' ? 1500 : 20);
+    if (!res.destroyed) echo(req, res, body, be);
+  });
   const s = newServices();
   s.alias('@bounded', 'http', b.address, { maxConnections: 1 });
   s.alias('@socket', 'ws', b.address);
@@ -294,7 +300,8 @@ test('maxConnections bounds a member\'s pool; an AbortSignal ends a call; ws ali
   assert.equal(b.connections, 1, 'five concurrent calls queued on one connection');
   const controller = new AbortController();
   const pending = get(`http://${b.address}/hold`, { signal: controller.signal });
-  setTimeout(() => controller.abort(), 50);
+  await held;
+  controller.abort();
   const aborted = await pending;
   assert.equal(aborted.status, 'error');
   assert.match(aborted.error!.message, /aborted/);

@@ -41,14 +41,16 @@ test('.lb respects weights, for calls one after another and for concurrent ones'
 });
 
 test('.lb prefers the member with fewer calls in flight for its weight', async () => {
+  // The slow member's own time: it holds /hold while the next calls are placed.
   const slow = await backend('slow', async (req, res, body, be) => { await sleep(req.url === '/hold' ? 300 : 0); echo(req, res, body, be); });
   const fast = await backend('fast');
   const s = newServices();
   s.alias('@busy', 'http', [slow.address, fast.address]);
   const get = s.context().http('GET');
   const held = [get.lb('@busy/hold'), get.lb('@busy/hold')];
-  await sleep(50);
-  // one call is in flight on each member now: the next ones spread evenly, never all to one
+  // The fast member answered its /hold; the slow one still holds the other.
+  await Promise.race(held);
+  // one call is in flight on the slow member now: the next ones spread evenly, never all to one
   const calls = await Promise.all(Array.from({ length: 4 }, () => get.lb('@busy/next')));
   await Promise.all(held);
   assert.equal(calls.filter((r) => (r.data as any).backend === 'fast').length, 2);
@@ -57,6 +59,7 @@ test('.lb prefers the member with fewer calls in flight for its weight', async (
 });
 
 test('fail-over: a member killed in the middle of a run of .lb calls costs zero failed calls', async () => {
+  // Members that take 2 ms a call (their own work), so that calls overlap the kill.
   const bs = await Promise.all(['m0', 'm1', 'm2'].map((n) => backend(n, async (req, res, body, be) => { await sleep(2); echo(req, res, body, be); })));
   const s = newServices();
   s.alias('@cluster', 'http', bs.map((b) => b.address), { setAside: { first: 30, max: 60 } });
@@ -85,7 +88,9 @@ test('fail-over: a member killed in the middle of a run of .lb calls costs zero 
   assert.equal(member.failures, 1, 'set aside after its first failure, then left alone');
 });
 
-test('a dead member is set aside, probed again later (longer after repeated failures), and taken back when it returns', async () => {
+test('a dead member is set aside, probed again later (longer after repeated failures), and taken back when it returns', async (t) => {
+  // Setting aside reads the clock: the test moves Date forward instead of waiting for it.
+  t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
   const live = await backend('live');
   const port = await deadPort();
   const s = newServices();
@@ -99,7 +104,7 @@ test('a dead member is set aside, probed again later (longer after repeated fail
   }
   assert.equal(dead.failures, 1, 'tried once, then skipped');
   const firstAside = dead.asideUntil;
-  await sleep(250);
+  t.mock.timers.tick(250);
   await get.lb('@mixed/x');
   assert.equal(dead.failures, 2, 'probed when its time was up, failed again');
   assert.ok(dead.asideUntil - Date.now() > 300, 'set aside longer (0.4 s) after the second failure');
@@ -108,7 +113,7 @@ test('a dead member is set aside, probed again later (longer after repeated fail
   const back = http.createServer((req, res) => { res.setHeader('content-type', 'application/json'); res.end('{"backend":"back"}'); });
   await new Promise<void>((resolve) => back.listen(port, '127.0.0.1', resolve));
   try {
-    await sleep(dead.asideUntil - Date.now() + 20);
+    t.mock.timers.tick(dead.asideUntil - Date.now() + 20);
     const seen = new Set<string>();
     for (let i = 0; i < 10; i++) seen.add(((await get.lb('@mixed/x')).data as any).backend);
     assert.deepEqual([...seen].sort(), ['back', 'live']);
@@ -174,6 +179,7 @@ test('.map calls every member at once and returns every result in member order',
 
 test('.map: a slow member times out, a dead one errors, the others answer', async () => {
   const fast = await backend('fast');
+  // The slow member's own time: far past the 150 ms timeout.
   const slow = await backend('slow', async (req, res, body, be) => { await sleep(1500); if (!res.destroyed) echo(req, res, body, be); });
   const s = newServices();
   s.alias('@uneven', 'http', [fast.address, slow.address, `127.0.0.1:${await deadPort()}`]);

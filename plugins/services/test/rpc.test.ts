@@ -48,7 +48,12 @@ async function jsonrpcPeer(name: string): Promise<Backend> {
 }
 
 test('XML-RPC against Python\'s xmlrpc.server: values, dotted names, faults surfaced as errors', async (t) => {
-  if (!python) return t.skip('python3 is not available');
+  if (!python) {
+    // CI installs python3 (.ci/run): there, a missing one is a broken setup, not a skip.
+    if (process.env.CI === 'true') assert.fail('python3 is missing: .ci/run installs it');
+    console.log('# skipped: python3 is not installed, the XML-RPC test against Python\'s xmlrpc.server did not run');
+    return t.skip('python3 is not installed');
+  }
   const rpc = services.context().rpc('xmlrpc');
   const peer = rpc(`http://127.0.0.1:${python.port}/rpc2`);
   const sum = await peer.add(2, 3);

@@ -172,7 +172,8 @@ test('connectTimeout: a TLS peer that never answers the handshake is unreachable
   const status = s.status() as any;
   const pool = status.aliases.find((a: any) => a.name === '@one').members[0].pool;
   assert.deepEqual(pool, { busy: 1, idle: 0, queued: 1 });
-  // the queued call waits four times its connectTimeout before the connection is free
+  // the queued call waits four times its connectTimeout before the connection is free (the
+  // wait is what is tested: a queued call is not timed out by connectTimeout)
   setTimeout(release, 200);
   assert.equal((await holding).statusCode, 200);
   const r2 = await queued;

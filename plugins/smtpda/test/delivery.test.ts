@@ -115,6 +115,8 @@ describe('content: text, HTML with an inline image, an attachment', { timeout: 6
 });
 
 test('the SMTP server is down at first, then up: delivered after retries', { timeout: 60_000 }, async () => {
+  // A port nothing listens on yet, where the SMTP server comes up later: the agent is told it
+  // in advance (its config), so it cannot be port 0.
   const port = await freePort();
   const s = setup(port);
   const { email } = createMailer({ spool: s.spool });

@@ -10,7 +10,7 @@ import { Kernel } from '@skitai/kernel';
 import { App } from '@skitai/app';
 import { smtpda, countSpool } from '../src/index.js';
 import { SmtpPeer } from '../test-support/smtp-peer.js';
-import { SERVER_FIXTURE, freePort, isAlive, readLog, sleep, tempDir, waitUntil } from '../test-support/helpers.js';
+import { SERVER_FIXTURE, isAlive, readLog, sleep, tempDir, waitUntil } from '../test-support/helpers.js';
 
 const BATCH = 100;
 let peer: SmtpPeer;
@@ -40,22 +40,27 @@ before(async () => {
   dir = tempDir();
   spool = path.join(dir, 'spool');
   logDir = path.join(dir, 'log');
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
   server = spawn(process.execPath, [SERVER_FIXTURE], {
     env: {
       ...process.env,
-      FX_SMTP_SERVER: `127.0.0.1:${peer.port}`, FX_SPOOL: spool, FX_LOG: logDir, FX_PORT: String(port), FX_WORKERS: '2',
+      FX_SMTP_SERVER: `127.0.0.1:${peer.port}`, FX_SPOOL: spool, FX_LOG: logDir, FX_WORKERS: '2',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
-  server.stdout!.on('data', (c: Buffer) => { output += c.toString(); });
-  server.stderr!.on('data', (c: Buffer) => { output += c.toString(); });
-  await waitUntil(async () => {
-    if (server.exitCode !== null) throw new Error(`the server exited:\n${output}`);
-    return fetch(base + '/send', { method: 'HEAD' }).then(() => true, () => false);
-  }, 60_000, 'the server');
+  // On port 0: the master's listening line says which port the workers share.
+  const listening = new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line within 60 s:\n${output}`)), 60_000);
+    const onData = (c: Buffer) => {
+      output += c.toString();
+      const m = /2 workers listening on http:\/\/[^\s]+:(\d+)/.exec(output);
+      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+    };
+    server.stdout!.on('data', onData);
+    server.stderr!.on('data', onData);
+    server.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the server exited (${code}):\n${output}`)); });
+  });
+  base = `http://127.0.0.1:${await listening}`;
   await waitUntil(() => lockPid(), 30_000, 'the agent');
 });
 
@@ -85,6 +90,7 @@ test(`was.email from 2 workers, the agent killed with -9 mid-batch and restarted
   const workers = new Set(results.map((r) => r.body.worker));
   const sent = results.map((r) => r.body.messageId as string);
   await peer.waitForCount(20, 15_000);
+  // A random moment within the batch (not a wait for anything): each run kills elsewhere.
   await sleep(Math.floor(Math.random() * 200));
   process.kill(firstAgent, 'SIGKILL');
   const killedAt = peer.messages.length;
@@ -141,6 +147,7 @@ test('agent: false only enqueues; without a server send() needs setSmtp()', { ti
     assert.equal(r.status, 200);
     const body = await r.json() as { id: string };
     assert.match(body.id, /-/);
+    // Waits for something not to happen: an agent (wrongly started) would take it on its start.
     await sleep(300);
     assert.equal(countSpool(s).queued, 1, 'spooled, and no agent here to deliver it');
     assert.equal(fs.existsSync(path.join(s, 'agent.lock')), false);

@@ -111,6 +111,7 @@ test(`kill -9 with concurrency 4: ${BATCH} of ${BATCH} delivered, at most 4 dupl
     const cfg = config(dir, peer.port, 4);
     const agent = runCli(['-f', cfg]);
     await peer.waitForCount(30, 15_000);
+    // A random moment (not a wait for anything): anywhere in the next 300 ms.
     await sleep(Math.floor(Math.random() * 300));
     agent.kill('SIGKILL');
     await agent.exited;

@@ -135,7 +135,7 @@ export function raw(port: number, request: string, timeout = 2000): Promise<{ te
   });
 }
 
-export { freePort, sleep } from '@skitai/test-support';
+export { freePort, once, sleep, waitUntil } from '@skitai/test-support';
 
 import type { AppRequest, ResponseFn, SessionManager } from '@skitai/app';
 import type { Was } from '@skitai/kernel';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { App } from '@skitai/app';
 import { wsRoute, websocketServer } from '../src/index.js';
-import { open, raw, serve, sleep, withTimeout } from '../test-support/helpers.js';
+import { once, open, raw, serve, sleep, waitUntil, withTimeout } from '../test-support/helpers.js';
 
 function echoApp(config = {}) {
   const app = new App();
@@ -77,6 +77,7 @@ describe('limits', { timeout: 60_000 }, () => {
       assert.ok(closedAt >= 590, `closed a ping timeout after the ping (${closedAt} ms)`);
       assert.equal(code, 1001);
       assert.equal(reason, 'keep-alive timeout');
+      // Waits for something not to happen: 600 ms is a keep-alive and a ping timeout again.
       await sleep(600);
       assert.equal(polite.ws.readyState, polite.ws.OPEN, 'answering pings keeps a socket open');
       polite.send('still here');
@@ -97,12 +98,11 @@ describe('limits', { timeout: 60_000 }, () => {
       for (let i = 0; i < 8; i++) {
         c.send(`m${i}`);
         last = Date.now();
-        await sleep(100);
+        await sleep(100); // a client that keeps sending, 3 times a keep-alive
       }
       await c.waitFor(8);
       assert.equal(pings.length, 0, 'no ping while messages come');
-      const deadline = Date.now() + 2000;
-      while (pings.length === 0 && Date.now() < deadline) await sleep(20);
+      if (pings.length === 0) await once(c.ws, 'ping', 2000, 'the ping once the messages stopped');
       assert.equal(pings.length, 1, 'pinged once the messages stopped');
       assert.ok(pings[0]! - last >= 290, `pinged a keep-alive after the last message (${pings[0]! - last} ms)`);
       c.terminate();
@@ -129,8 +129,7 @@ describe('limits', { timeout: 60_000 }, () => {
       const c = await open(`${s.url}/flood`);
       c.ws.pause(); // stop reading: the server's writes back up
       c.send('go');
-      for (let i = 0; i < 100 && result.refusedAt < 0; i++) await sleep(20);
-      assert.ok(result.refusedAt > 0, 'a send was refused');
+      await waitUntil(() => result.refusedAt > 0, 2000, 'a send refused', 10);
       assert.ok(result.sent < 4000, `the server stopped queueing (${result.sent} x 64 KiB sent)`);
       t.diagnostic(`${result.sent} x 64 KiB handed to the socket (kernel buffers + 256 KiB) before the cut`);
       const server = websocketServer(s.kernel)!;
@@ -158,17 +157,14 @@ describe('limits', { timeout: 60_000 }, () => {
       const c = await open(`${s.url}/flood`);
       c.ws.pause();
       c.send('go');
-      for (let i = 0; i < 100 && dropped === 0; i++) await sleep(20);
-      assert.ok(dropped > 0, 'sends over the limit were dropped');
+      await waitUntil(() => dropped > 0, 2000, 'sends over the limit dropped', 10);
       assert.equal(websocketServer(s.kernel)!.stats.dropped, dropped);
       c.ws.resume();
       const binaries = () => c.messages.filter((m) => Buffer.isBuffer(m)).length;
-      const deadline = Date.now() + 5000;
-      while (binaries() < 400 - dropped && Date.now() < deadline) await sleep(20);
+      await c.waitFor(400 - dropped, 5000);
       assert.equal(binaries(), 400 - dropped, 'every message not dropped arrived');
       c.send('1');
-      while (!c.messages.map(String).includes('pong 1') && Date.now() < deadline + 2000) await sleep(20);
-      assert.ok(c.messages.map(String).includes('pong 1'), 'the connection still works');
+      assert.equal(String(await c.nth(400 - dropped)), 'pong 1', 'the connection still works');
       c.terminate();
     } finally {
       await s.close();
@@ -196,8 +192,7 @@ describe('limits', { timeout: 60_000 }, () => {
       for (let i = 0; i < 50; i++) t.send(String(i));
       const server0 = websocketServer(s.kernel)!;
       const tconn = [...server0.connections.values()].find((x) => x.req.originalUrl === '/slow-ts')!;
-      for (let i = 0; i < 50 && !tconn.ws.isPaused; i++) await sleep(10);
-      assert.equal(tconn.ws.isPaused, true, 'threadsafe: the server stopped reading');
+      await waitUntil(() => tconn.ws.isPaused, 2000, 'threadsafe: the server to stop reading', 5);
       releaseTs();
       assert.equal((await t.waitFor(50, 5000)).length, 50);
       t.terminate();
@@ -206,8 +201,7 @@ describe('limits', { timeout: 60_000 }, () => {
       for (let i = 0; i < 50; i++) c.send(String(i));
       const server = websocketServer(s.kernel)!;
       const conn = [...server.connections.values()].find((x) => x.req.originalUrl === '/slow')!;
-      for (let i = 0; i < 50 && !conn.ws.isPaused; i++) await sleep(10);
-      assert.equal(conn.ws.isPaused, true, 'the server stopped reading');
+      await waitUntil(() => conn.ws.isPaused, 2000, 'the server to stop reading', 5);
       release();
       const all = await c.waitFor(50, 5000);
       assert.deepEqual(all.map(String), Array.from({ length: 50 }, (_, i) => `done ${i}`));

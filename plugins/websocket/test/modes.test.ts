@@ -5,7 +5,7 @@ import express from 'express';
 import { App } from '@skitai/app';
 import { type SkitaiRequest, type SkitaiResponse } from '@skitai/kernel';
 import { toClient, wsRoute } from '../src/index.js';
-import { appWas, open, refusedStatus, serve, sleep, type Client, type Served } from '../test-support/helpers.js';
+import { appWas, open, refusedStatus, serve, sleep, waitUntil, type Client, type Served } from '../test-support/helpers.js';
 
 let seenByExpress = 0;
 function ex2() {
@@ -116,8 +116,7 @@ describe('groupchat, threadsafe and plain handlers', { timeout: 30_000 }, () => 
     assert.equal(String(await c.nth(1)), said);
     y.send('room two');
     assert.equal(String(await x.nth(2)), `Client ${/\d+/.exec(String(y.messages[0]))![0]} Said: room two`);
-    await sleep(100);
-    assert.ok(!a.messages.map(String).some((m) => m.includes('room two')), 'room 1 does not hear room 2');
+    // 'hi all' went out before 'room two': had x heard it, it would be here already.
     assert.ok(!x.messages.map(String).some((m) => m.includes('hi all')), 'room 2 does not hear room 1');
 
     // was.websocket.clients and a reply to one client (Skitai's `return 'Hi', clients[0]`).
@@ -126,12 +125,16 @@ describe('groupchat, threadsafe and plain handlers', { timeout: 30_000 }, () => 
     // Send to one client id.
     a.send(`to ${bId} psst`);
     assert.equal(String(await b.nth(3)), `private from ${aId}: psst`);
-    await sleep(100);
-    assert.equal(c.messages.length, 3, 'the third member saw neither the private message nor the who reply of another');
+    // A reply to c after them: anything c wrongly got would have come before it.
+    c.send('who');
+    assert.equal(String(await c.nth(3)), `members: ${[aId, bId, cId].sort().join(',')}`);
+    assert.equal(c.messages.length, 4, 'the third member saw neither the private message nor the who reply of another');
 
     c.ws.close();
     assert.equal(String(await a.nth(4)), `Client ${cId} has left`);
     assert.equal(String(await b.nth(4)), `Client ${cId} has left`);
+    // Room 2's message went out before these: had a heard it, it would be among them.
+    assert.ok(!a.messages.map(String).some((m) => m.includes('room two')), 'room 1 does not hear room 2');
     for (const k of [a, b, x, y]) k.terminate();
   });
 
@@ -163,13 +166,13 @@ describe('groupchat, threadsafe and plain handlers', { timeout: 30_000 }, () => 
     const before = c.messages.length;
     c.send('slow 1');
     c.send('fast 2');
-    const deadline = Date.now() + 3000;
-    while (!c.messages.map(String).includes('slow 1 done') && Date.now() < deadline) await sleep(10);
+    await waitUntil(() => c.messages.map(String).includes('slow 1 done'), 3000, 'slow 1 done', 10);
     const after = c.messages.slice(before).map(String).filter((m) => !m.startsWith('Keep'));
     assert.deepEqual(after, ['fast 2 done', 'slow 1 done']);
     c.ws.close();
     await c.waitClosed();
-    for (let i = 0; i < 50 && lateSends.length === 0; i++) await sleep(20);
+    // The handler's interval sends again 20 ms after the close at the latest.
+    await waitUntil(() => lateSends.length > 0, 2000, 'a send after the close', 10);
     assert.deepEqual(lateSends, [false], 'a send after close returns false');
   });
 

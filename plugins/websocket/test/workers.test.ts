@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { open, sleep, withTimeout, type Client } from '../test-support/helpers.js';
+import { open, sleep, waitUntil, withTimeout, type Client } from '../test-support/helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const FIXTURE = path.resolve(here, '../../test-support/fixtures/chat-workers.mjs');
@@ -56,15 +56,8 @@ describe('groupchat across workers', { timeout: 60_000 }, () => {
     // Enter messages crossed: the last client to join was announced to every earlier one.
     const last = clients[clients.length - 1]!;
     for (const x of clients.slice(0, -1)) {
-      const seen = await (async () => {
-        const deadline = Date.now() + 3000;
-        while (Date.now() < deadline) {
-          if (x.c.messages.map((m) => JSON.parse(String(m))).some((m) => m.type === 'enter' && m.client === last.id)) return true;
-          await sleep(20);
-        }
-        return false;
-      })();
-      assert.ok(seen, `client ${x.id} saw ${last.id} enter`);
+      await waitUntil(() => x.c.messages.map((m) => JSON.parse(String(m))).some((m) => m.type === 'enter' && m.client === last.id),
+        3000, `client ${x.id} seeing ${last.id} enter`, 10);
     }
 
     const count = (c: Client) => c.messages.length;
@@ -85,19 +78,16 @@ describe('groupchat across workers', { timeout: 60_000 }, () => {
     const priv = JSON.parse(String(await a.c.nth(na + 2)));
     assert.deepEqual([priv.client, priv.text, priv.private], [b.id, 'psst', true]);
 
+    // Waits for something not to happen in another worker, where no later event tells that a
+    // relayed message is not coming.
     await sleep(200);
     assert.equal(b.c.messages.length, nb + 2, 'the private message went to its addressee only');
     assert.ok(!other.messages.map(String).some((m) => m.includes('worker')), 'room 2 heard nothing of room 1');
 
     // Leaving, across workers.
     b.c.ws.close();
-    const deadline = Date.now() + 3000;
-    let left = false;
-    while (!left && Date.now() < deadline) {
-      left = a.c.messages.map((m) => JSON.parse(String(m))).some((m) => m.type === 'leave' && m.client === b.id);
-      if (!left) await sleep(20);
-    }
-    assert.ok(left, 'the leave message crossed workers');
+    await waitUntil(() => a.c.messages.map((m) => JSON.parse(String(m))).some((m) => m.type === 'leave' && m.client === b.id),
+      3000, 'the leave message crossing workers', 10);
 
     for (const x of clients) x.c.terminate();
     other.terminate();
