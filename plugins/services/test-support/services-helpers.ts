@@ -2,9 +2,11 @@
 // count their connections and record what they receive, and a Python XML-RPC peer.
 // (Kept out of test/: node's runner would take any .js there for a test file.)
 import http from 'node:http';
+import { after } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { BackendServices } from '../src/index.js';
 
 export interface Received {
   method: string;
@@ -96,6 +98,31 @@ export async function startBackend(name: string, handler: BackendHandler = echo,
   backend.port = (server.address() as AddressInfo).port;
   backend.address = `127.0.0.1:${backend.port}`;
   return backend;
+}
+
+/**
+ * The backends and `BackendServices` of one test file: `backend()` starts one, `newServices()`
+ * makes one, and every one of them is closed (backends killed) after the file's tests.
+ */
+export function fileFixtures() {
+  const backends: Backend[] = [];
+  const services: BackendServices[] = [];
+  after(async () => {
+    await Promise.all(services.map((s) => s.close()));
+    await Promise.all(backends.map((b) => b.kill().catch(() => {})));
+  });
+  return {
+    async backend(name: string, handler: BackendHandler = echo, options?: { keepAliveTimeout?: number }): Promise<Backend> {
+      const b = await startBackend(name, handler, options);
+      backends.push(b);
+      return b;
+    },
+    newServices(): BackendServices {
+      const s = new BackendServices();
+      services.push(s);
+      return s;
+    },
+  };
 }
 
 /** A port nobody listens on (bound then released). */

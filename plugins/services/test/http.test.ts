@@ -1,28 +1,12 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
 import { Readable } from 'node:stream';
-import { BackendServices, Result, STATUS } from '../src/index.js';
+import { Result, STATUS } from '../src/index.js';
 import { SkitaiError } from '@skitai/kernel';
-import { deadPort, echo, sleep, startBackend, waitUntil, type Backend } from '../test-support/services-helpers.js';
+import { deadPort, echo, sleep, waitUntil, fileFixtures } from '../test-support/services-helpers.js';
 
-const backends: Backend[] = [];
-const services: BackendServices[] = [];
-after(async () => {
-  await Promise.all(services.map((s) => s.close()));
-  await Promise.all(backends.map((b) => b.kill()));
-});
-
-async function backend(name: string, handler = echo, options?: { keepAliveTimeout?: number }): Promise<Backend> {
-  const b = await startBackend(name, handler, options);
-  backends.push(b);
-  return b;
-}
-function newServices(): BackendServices {
-  const s = new BackendServices();
-  services.push(s);
-  return s;
-}
+const { backend, newServices } = fileFixtures();
 
 test('every method and its JSON and XML variants reach the backend with the right body and headers', async () => {
   const b = await backend('one');

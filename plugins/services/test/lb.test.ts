@@ -1,26 +1,10 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { BackendServices } from '../src/index.js';
 import { SkitaiError } from '@skitai/kernel';
-import { deadPort, echo, sleep, startBackend, type Backend } from '../test-support/services-helpers.js';
+import { deadPort, echo, sleep, type Backend, fileFixtures } from '../test-support/services-helpers.js';
 
-const backends: Backend[] = [];
-const services: BackendServices[] = [];
-after(async () => {
-  await Promise.all(services.map((s) => s.close()));
-  await Promise.all(backends.map((b) => b.kill().catch(() => {})));
-});
-async function backend(name: string, handler = echo): Promise<Backend> {
-  const b = await startBackend(name, handler);
-  backends.push(b);
-  return b;
-}
-function newServices(): BackendServices {
-  const s = new BackendServices();
-  services.push(s);
-  return s;
-}
+const { backend, newServices } = fileFixtures();
 const count = (b: Backend, prefix: string) => b.received.filter((r) => r.url.startsWith(prefix)).length;
 
 test('.lb respects weights, for calls one after another and for concurrent ones', async () => {

@@ -8,28 +8,12 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { Kernel, SkitaiError } from '@skitai/kernel';
-import { BackendServices, CallError, services as servicesPlugin } from '../src/index.js';
-import { echo, startBackend, type Backend } from '../test-support/services-helpers.js';
+import { CallError, services as servicesPlugin } from '../src/index.js';
+import { echo, fileFixtures } from '../test-support/services-helpers.js';
 
-const backends: Backend[] = [];
 const servers: net.Server[] = [];
-const services: BackendServices[] = [];
-after(async () => {
-  await Promise.all(services.map((s) => s.close()));
-  await Promise.all(backends.map((b) => b.kill().catch(() => {})));
-  for (const s of servers) s.close();
-});
-
-async function backend(name: string, handler = echo): Promise<Backend> {
-  const b = await startBackend(name, handler);
-  backends.push(b);
-  return b;
-}
-function newServices(): BackendServices {
-  const s = new BackendServices();
-  services.push(s);
-  return s;
-}
+after(() => { for (const s of servers) s.close(); });
+const { backend, newServices } = fileFixtures();
 
 /** A raw TCP peer: `onSocket` gets every connection (and what it sent first, when `read`). */
 async function rawServer(onSocket: (socket: net.Socket) => void): Promise<{ address: string; connections: () => number }> {
