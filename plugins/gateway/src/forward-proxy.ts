@@ -8,6 +8,7 @@ import { forwardAgent } from './agents.js';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { sendError, type Kernel, type SkitaiRequest, type SkitaiResponse } from '@skitai/kernel';
+import { throughCache, type ProxyCache } from './cache.js';
 import { parseSources, type SourceList } from './cidr.js';
 import { codes } from './errors.js';
 import { addForwarded, endToEnd } from './hop.js';
@@ -97,7 +98,7 @@ export class ForwardProxy {
   private readonly agent: Agent;
   private readonly tunnels = new Set<Duplex>();
 
-  constructor(private readonly kernel: Kernel, options: ForwardProxyOptions) {
+  constructor(private readonly kernel: Kernel, options: ForwardProxyOptions, private readonly cache?: ProxyCache) {
     const c = parseForwardOptions(options);
     this.rules = c.rules;
     this.sources = c.sources;
@@ -157,16 +158,24 @@ export class ForwardProxy {
     const [gtxn, ltxn] = upstreamTxn(req);
     headers['x-gtxn-id'] = gtxn;
     headers['x-ltxn-id'] = ltxn;
-    let given = false;
-    relay(req, res, {
-      name: target.host,
-      headers,
-      timeoutMs: this.timeoutMs,
-      next: () => {
-        if (given) return undefined;
-        given = true;
-        return { dispatcher: this.agent, origin: `http://${target.host}`, path: `${target.pathname}${target.search}`, hostHeader: target.host, label: target.host };
-      },
+    const cache = this.cache;
+    void throughCache(cache, req, res, undefined, (miss) => {
+      if (miss?.headers !== undefined) Object.assign(headers, miss.headers);
+      if (miss?.done !== undefined) res.once('close', () => miss.done!());
+      let given = false;
+      relay(req, res, {
+        name: target.host,
+        headers,
+        timeoutMs: this.timeoutMs,
+        next: () => {
+          if (given) return undefined;
+          given = true;
+          return { dispatcher: this.agent, origin: `http://${target.host}`, path: `${target.pathname}${target.search}`, hostHeader: target.host, label: target.host };
+        },
+        tee: miss !== undefined ? (status, out) => miss.head(status, out)
+          : cache?.store === undefined ? undefined : (status, out) => cache.store!(req, undefined, status, out),
+        notModified: miss?.notModified === undefined ? undefined : (out) => miss.notModified!(out),
+      });
     });
     return true;
   }

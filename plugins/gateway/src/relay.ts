@@ -7,6 +7,8 @@ import { Readable, type Writable } from 'node:stream';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { sendError, type SkitaiRequest, type SkitaiResponse } from '@skitai/kernel';
+import type { CachedResponse } from './cache.js';
+import { sendCached } from './cache.js';
 import { responseHeaders } from './hop.js';
 
 /** Where one attempt goes. */
@@ -39,6 +41,8 @@ export interface RelayPlan {
   name: string;
   /** Where the answer's body is copied to as well (a response cache), chosen at the head. */
   tee?(status: number, headers: OutgoingHttpHeaders): Writable | undefined;
+  /** A 304 arrived: an answer to send instead (a cache's refreshed copy), or undefined to pass it on. */
+  notModified?(headers: OutgoingHttpHeaders): CachedResponse | undefined;
 }
 
 const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -103,6 +107,8 @@ export function relay(req: SkitaiRequest, res: SkitaiResponse, plan: RelayPlan):
       if (!released) { released = true; plan.released?.(upstream); }
     };
     let answered = false;
+    /** A 304 was answered with the cache's copy: the member's (empty) body is not relayed. */
+    let replaced = false;
     let copy: Writable | undefined;
     let timer: NodeJS.Timeout | undefined;
     let resume: () => void = () => {};
@@ -124,11 +130,20 @@ export function relay(req: SkitaiRequest, res: SkitaiResponse, plan: RelayPlan):
         resume = resumeUpstream;
         plan.answered?.(upstream);
         const out = responseHeaders(rawHeaders);
+        if (status === 304 && plan.notModified !== undefined) {
+          const cached = plan.notModified(out);
+          if (cached !== undefined) {
+            replaced = true;
+            sendCached(res, cached);
+            return true;
+          }
+        }
         copy = plan.tee?.(status, out);
         res.writeHead(status, out);
         return true;
       },
       onData(chunk) {
+        if (replaced) return true;
         let ok = true;
         if (!res.write(chunk)) { waiting++; res.once('drain', drained); ok = false; }
         if (copy !== undefined && !copy.write(chunk)) { waiting++; copy.once('drain', drained); ok = false; }
@@ -136,6 +151,7 @@ export function relay(req: SkitaiRequest, res: SkitaiResponse, plan: RelayPlan):
       },
       onComplete() {
         release();
+        if (replaced) return;
         copy?.end();
         res.end();
       },
@@ -143,6 +159,7 @@ export function relay(req: SkitaiRequest, res: SkitaiResponse, plan: RelayPlan):
         if (timer !== undefined) clearTimeout(timer);
         release();
         if (answered) {
+          if (replaced) return;
           // Broke off mid-answer: the client sees a cut connection, never a spliced one.
           copy?.destroy(err);
           if (!res.writableEnded) res.destroy();

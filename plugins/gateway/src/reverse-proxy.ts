@@ -3,7 +3,6 @@
 // `role` (only when configured), the response cache (only when configured), then the relay
 // to a member picked by the services' balancer, with fail-over.
 
-import { Readable } from 'node:stream';
 import {
   ensureTxn, sendError,
   type Kernel, type MountInfo, type Mountable, type RequestHandler, type SkitaiRequest, type SkitaiResponse,
@@ -12,7 +11,7 @@ import type { Alias, Member } from '@skitai/services';
 import type { MemberPools } from './agents.js';
 import type { Authenticator } from './auth.js';
 import { hasRole } from './auth.js';
-import type { CachedResponse, ProxyCache } from './cache.js';
+import { throughCache, type CacheMiss, type ProxyCache } from './cache.js';
 import { addForwarded, endToEnd } from './hop.js';
 import { relay, type Upstream } from './relay.js';
 
@@ -52,26 +51,19 @@ function memberPath(member: Member, url: string): string {
   return (prefix.endsWith('/') ? prefix.slice(0, -1) : prefix) + url;
 }
 
-function sendCached(res: SkitaiResponse, cached: CachedResponse): void {
-  res.writeHead(cached.status, cached.headers);
-  const body = cached.body;
-  if (body instanceof Readable) {
-    body.on('error', () => res.destroy());
-    body.pipe(res);
-  } else {
-    res.end(body);
-  }
-}
-
 export function createProxyHandler(ctx: ProxyContext, info: MountInfo): RequestHandler {
   const { alias, pools, timeoutMs, preserveHost, auth, cache } = ctx;
   const checkSource = alias.sources.length > 0;
   const roles = alias.roles;
 
-  function forward(req: SkitaiRequest, res: SkitaiResponse): void {
+  function forward(req: SkitaiRequest, res: SkitaiResponse, miss?: CacheMiss): void {
     const tried = new Set<Member>();
     const upstreams = new Map<Upstream, Member>();
     const headers = upstreamHeaders(req);
+    if (miss !== undefined) {
+      if (miss.headers !== undefined) Object.assign(headers, miss.headers);
+      if (miss.done !== undefined) res.once('close', () => miss.done!());
+    }
     relay(req, res, {
       name: alias.name,
       headers,
@@ -96,16 +88,15 @@ export function createProxyHandler(ctx: ProxyContext, info: MountInfo): RequestH
       failed: (upstream, err) => alias.fail(upstreams.get(upstream)!, err),
       answered: (upstream) => alias.succeed(upstreams.get(upstream)!),
       released: (upstream) => { upstreams.get(upstream)!.inFlight--; },
-      tee: cache?.store === undefined ? undefined : (status, out) => cache.store!(req, info, status, out),
+      tee: miss !== undefined ? (status, out) => miss.head(status, out)
+        : cache?.store === undefined ? undefined : (status, out) => cache.store!(req, info, status, out),
+      notModified: miss?.notModified === undefined ? undefined : (out) => miss.notModified!(out),
     });
   }
 
   function afterAuth(req: SkitaiRequest, res: SkitaiResponse): void | Promise<void> {
     if (cache === undefined) return forward(req, res);
-    return Promise.resolve(cache.lookup(req, info)).then((cached) => {
-      if (cached === undefined) forward(req, res);
-      else sendCached(res, cached);
-    });
+    return throughCache(cache, req, res, info, (miss) => forward(req, res, miss));
   }
 
   return function proxy(req: SkitaiRequest, res: SkitaiResponse): void | Promise<void> {

@@ -10,7 +10,7 @@ test('the cache option: lookup before a member is asked, store gets the body as 
   const cache: ProxyCache = {
     lookup: (req) => kept.get(req.url!),
     store(req, mount, status, headers) {
-      assert.equal(mount.point, '/members');
+      assert.equal(mount?.point, '/members');
       const chunks: Buffer[] = [];
       return new Writable({
         write(chunk, _enc, cb) { chunks.push(chunk); cb(); },
