@@ -226,6 +226,24 @@ export const scenarios = [
     ],
   },
   {
+    // A proxied 1 KiB answer the backend marks fresh for an hour: through the gateway with the
+    // response cache (answered from memory after the first request), without it (each request
+    // goes to the backend), and the same 1 KiB as a static file.
+    name: 'proxy-cached',
+    title: 'reverse proxy with the response cache, 1 KiB',
+    path: '/static/file-1k.bin',
+    check: sizeCheck(1024),
+    backend: { id: 'backend (node:http 1 KiB, max-age=3600)', cpus: '1', path: '/static/file-1k.bin', spec: nodeServer('node-http.mjs', 'cacheable-1k', none) },
+    pending: async () => ((await pluginReady('@skitai/gateway')) && (await pluginReady('@skitai/cachefs')) ? null
+      : 'waiting for the gateway (@skitai/gateway) and cachefs (@skitai/cachefs) plugins'),
+    servers: [
+      { id: 'skitai @alias mount', spec: nodeServer('skitai.mjs', 'proxy', (ctx) => ['--backend', ctx.backendUrl]) },
+      { id: 'skitai static', spec: nodeServer('skitai.mjs', 'static', dirArg) },
+      { id: 'skitai @alias mount + cachefs', subject: true, spec: nodeServer('skitai.mjs', 'proxy-cached', (ctx) => ['--backend', ctx.backendUrl]) },
+    ],
+    targets: [{ server: 'skitai @alias mount + cachefs', vs: 'skitai @alias mount', min: 3 }],
+  },
+  {
     name: 'http2',
     title: 'HTTP/2 cleartext, h2c by prior knowledge (h2load)',
     loader: 'h2load',

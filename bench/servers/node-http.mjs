@@ -1,9 +1,10 @@
-// Baseline: bare node:http. Kinds: hello, hello-cl, json, idle.
+// Baseline: bare node:http. Kinds: hello, hello-cl, json, idle, cacheable-1k.
 import http from 'node:http';
 import { args, ready, onStop, HELLO, user } from './common.mjs';
 
 const a = args();
 const USERS = /^\/users\/(\d+)$/;
+const KIB = Buffer.alloc(1024, 'k');
 
 const handlers = {
   hello(req, res) {
@@ -22,6 +23,11 @@ const handlers = {
     const body = JSON.stringify(user(Number(m[1])));
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(body);
+  },
+  // A backend for the proxy-cached scenario: 1 KiB at any path, fresh for an hour.
+  'cacheable-1k'(req, res) {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': KIB.length, 'cache-control': 'max-age=3600', etag: '"1k"' });
+    res.end(KIB);
   },
 };
 handlers.idle = handlers.hello;
