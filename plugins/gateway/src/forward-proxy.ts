@@ -159,7 +159,7 @@ export class ForwardProxy {
     headers['x-gtxn-id'] = gtxn;
     headers['x-ltxn-id'] = ltxn;
     const cache = this.cache;
-    void throughCache(cache, req, res, undefined, (miss) => {
+    const pending = throughCache(cache, req, res, undefined, (miss) => {
       if (miss?.headers !== undefined) Object.assign(headers, miss.headers);
       if (miss?.done !== undefined) res.once('close', () => miss.done!());
       let given = false;
@@ -176,6 +176,11 @@ export class ForwardProxy {
           : cache?.store === undefined ? undefined : (status, out) => cache.store!(req, undefined, status, out),
         notModified: miss?.notModified === undefined ? undefined : (out) => miss.notModified!(out),
       });
+    });
+    // Asynchronous only with a cache: what the request tap cannot catch any more is answered here.
+    pending?.catch((err: Error) => {
+      if (!res.headersSent) sendError(req, res, 502, `proxying to ${target.host} failed: ${err.message}`);
+      else res.destroy();
     });
     return true;
   }
