@@ -26,6 +26,9 @@ export interface Entry {
   noCache: boolean;
   /** Bytes it is counted for in a tier. */
   readonly size: number;
+  /** The head of a HIT, made once per second of age and handed to writeHead as it is (not on disk). */
+  hitHead?: Record<string, string | string[] | number>;
+  hitAge?: number;
 }
 
 export interface VaryMarker {

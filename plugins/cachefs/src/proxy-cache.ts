@@ -3,7 +3,7 @@
 // Answers carry `X-Cache: HIT` (sent from the cache, with `Age`) or `X-Cache: MISS`.
 import type { OutgoingHttpHeaders } from 'node:http';
 import { Writable } from 'node:stream';
-import type { MountInfo, SkitaiRequest } from '@skitai/kernel';
+import { getServerHeader, type MountInfo, type SkitaiRequest } from '@skitai/kernel';
 import { etagMatches, headerText, httpDate } from './directives.js';
 import type { Entry } from './entry.js';
 import { isPromise, type Fill, type HttpCache, type Lookup } from './http-cache.js';
@@ -33,11 +33,29 @@ export const X_CACHE = 'x-cache';
 
 /** The fields a stored entry is sent with: its own, `Age`, `Content-Length`, `X-Cache`. */
 export function servedHeaders(entry: Entry, age: number, state: 'HIT' | 'MISS'): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = { ...entry.headers };
+  const out: OutgoingHttpHeaders = {};
+  // Server first, as the kernel would add it: with it present the kernel passes the object on as is.
+  out.server = getServerHeader();
+  const stored = entry.headers;
+  for (const name in stored) out[name] = stored[name];
   out.age = String(Math.floor(age));
   out['content-length'] = entry.body.length;
   out[X_CACHE] = state;
   return out;
+}
+
+/**
+ * The head of a HIT: made once per entry and second of age, then reused (writeHead only reads
+ * it), as the kernel's static files do: a HIT costs no header object of its own.
+ */
+function hitHead(entry: Entry, age: number): OutgoingHttpHeaders {
+  const seconds = Math.floor(age);
+  let head = entry.hitHead;
+  if (head === undefined || entry.hitAge !== seconds) {
+    head = entry.hitHead = servedHeaders(entry, seconds, 'HIT') as Entry['hitHead'];
+    entry.hitAge = seconds;
+  }
+  return head!;
 }
 
 /** Fields a 304 to the client carries (RFC 9110 15.4.5). */
@@ -60,7 +78,7 @@ function hit(req: SkitaiRequest, entry: Entry, age: number): CachedResponse {
     headers[X_CACHE] = 'HIT';
     return { status: 304, headers, body: '' };
   }
-  return { status: entry.status, headers: servedHeaders(entry, age, 'HIT'), body: entry.body };
+  return { status: entry.status, headers: hitHead(entry, age), body: entry.body };
 }
 
 /** Copies a proxied body for the cache, up to what the cache keeps. */
