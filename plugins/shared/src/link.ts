@@ -25,9 +25,9 @@ export class RedisLink {
 
   constructor(Ctor: RedisCtor, private readonly target: RedisTarget, channel: string, timeoutMs: number, private readonly events: LinkEvents) {
     const base = { ...redisOptions(target), retryStrategy: retryDelay, lazyConnect: false };
-    this.cmd = new Ctor({ ...base, enableOfflineQueue: false, commandTimeout: timeoutMs, maxRetriesPerRequest: 0, connectionName: 'skitai-shared' });
+    this.cmd = new Ctor({ ...base, enableOfflineQueue: false, commandTimeout: timeoutMs, maxRetriesPerRequest: 0 });
     // The subscriber keeps its SUBSCRIBE queued until connected, and subscribes again after each reconnect.
-    this.sub = new Ctor({ ...base, autoResubscribe: true, maxRetriesPerRequest: null, connectionName: 'skitai-shared-sub' });
+    this.sub = new Ctor({ ...base, autoResubscribe: true, maxRetriesPerRequest: null });
     this.watch(this.cmd, (ready) => { this.cmdReady = ready; });
     this.watch(this.sub, (ready) => { this.subReady = ready; });
     this.sub.on('message', (_channel: string, text: string) => this.events.message(text));
@@ -53,17 +53,25 @@ export class RedisLink {
 
   private changed(): void {
     if (this.closed) return;
-    if (this.up) {
+    const up = this.up;
+    if (up === this.wasUp) return;
+    this.wasUp = up;
+    if (up) {
       if (this.warned) this.events.log('info', `@skitai/shared: Redis at ${describeTarget(this.target)} is back: sharing again`);
       this.warned = false;
-      this.wasUp = true;
+      this.lastError = '';
       this.events.up();
-    } else if (!this.warned && (this.wasUp || this.lastError !== '')) {
-      // Once per outage, however many reconnection attempts fail meanwhile.
-      this.warned = true;
-      const why = this.lastError || 'connection closed';
-      this.events.log('warn', `@skitai/shared: Redis at ${describeTarget(this.target)} is unreachable (${why}): this instance serves from its own state until it returns`);
+    } else {
+      this.warn();
     }
+  }
+
+  /** Once per outage, however many reconnection attempts fail meanwhile. */
+  private warn(): void {
+    if (this.warned) return;
+    this.warned = true;
+    const why = this.lastError || 'connection closed';
+    this.events.log('warn', `@skitai/shared: Redis at ${describeTarget(this.target)} is unreachable (${why}): this instance serves from its own state until it returns`);
   }
 
   /** Resolves when both connections are up, or after `ms` (start does not wait on Redis for longer). */
@@ -79,9 +87,9 @@ export class RedisLink {
       const check = () => { if (this.up) done(true); };
       const timer = setTimeout(() => {
         // Still down: say so now rather than at the first failed reconnection.
-        if (!this.up && !this.warned) {
+        if (!this.up) {
           this.lastError ||= `no answer in ${ms} ms`;
-          this.changed();
+          this.warn();
         }
         done(false);
       }, ms);

@@ -14,7 +14,7 @@ export interface SharedOptions {
   prefix?: string;
   /** Offer Redis as the result cache's shared tier (default true). */
   cache?: boolean;
-  /** Milliseconds a Redis command may take before it counts as failed (default 200). */
+  /** Milliseconds a Redis command may take before it counts as failed (default 500): the longest a shared-cache lookup can add to a request. */
   timeout?: number;
   /** Milliseconds start waits for Redis before serving without it (default 2000). */
   startWait?: number;
@@ -28,7 +28,7 @@ function check(options: SharedOptions): Required<SharedOptions> {
   redisOptions(options.redis);
   const prefix = options.prefix ?? 'skitai';
   if (typeof prefix !== 'string' || !/^[\w.:-]+$/.test(prefix)) throw codes.SKT_SHARED_OPTION('prefix', prefix, 'letters, digits and _ . : -');
-  const timeout = options.timeout ?? 200;
+  const timeout = options.timeout ?? 500;
   if (typeof timeout !== 'number' || !(timeout > 0)) throw codes.SKT_SHARED_OPTION('timeout', timeout, 'milliseconds over 0');
   const startWait = options.startWait ?? 2000;
   if (typeof startWait !== 'number' || !(startWait >= 0)) throw codes.SKT_SHARED_OPTION('startWait', startWait, 'milliseconds, 0 or more');
