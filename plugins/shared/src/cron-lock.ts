@@ -55,8 +55,9 @@ async function client(target: RedisTarget): Promise<Scripted> {
  * Redis cannot be reached (the scheduler logs it and does not run: no run twice).
  */
 export async function acquire(request: { job: string; scheduledAt: Date; host: string; pid: number; args?: unknown }): Promise<false | { release(): Promise<void> }> {
-  const args = request.args as CronLockArgs | undefined;
-  if (!args || args.redis === undefined) throw new Error('@skitai/shared cron lock: args.redis is missing');
+  // A stand-alone skitai-cron (a lock named in its config file, no args) reads the environment.
+  const args = (request.args ?? (process.env.SKITAI_SHARED_REDIS ? { redis: process.env.SKITAI_SHARED_REDIS } : undefined)) as CronLockArgs | undefined;
+  if (!args || args.redis === undefined) throw new Error('@skitai/shared cron lock: no Redis: give args.redis, or SKITAI_SHARED_REDIS in the environment');
   const prefix = args.prefix ?? 'skitai';
   const ttlMs = Math.round((args.ttl ?? 300) * 1000);
   const r = await client(args.redis);
@@ -70,4 +71,11 @@ export async function acquire(request: { job: string; scheduledAt: Date; host: s
       await r.skitaiCronRelease(key, token);
     },
   };
+}
+
+/** Closes the lock's connections (they reconnect on their own otherwise, for as long as the process runs). */
+export async function disconnect(): Promise<void> {
+  const all = [...clients.values()];
+  clients.clear();
+  for (const c of all) (await c).disconnect();
 }

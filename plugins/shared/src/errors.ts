@@ -4,6 +4,4 @@ import { defineError } from '@skitai/kernel';
 export const codes = {
   SKT_SHARED_OPTION: defineError('SKT_SHARED_OPTION', (name: string, value: unknown, expected: string) =>
     `@skitai/shared option ${name}: ${JSON.stringify(value)} (expected ${expected})`),
-  SKT_SHARED_UNREACHABLE: defineError('SKT_SHARED_UNREACHABLE', (where: string, why: string) =>
-    `Redis at ${where} is unreachable: ${why}`, 503),
 } as const;
