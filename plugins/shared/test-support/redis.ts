@@ -1,8 +1,13 @@
 // A real redis-server for the tests, on a unix socket in a temporary folder (no port to
 // collide on), which a test can stop and start again mid-test on the same socket.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { once } from 'node:events';
+
+/** Why the tests cannot run here (no redis-server on PATH), or undefined when they can. */
+export function redisMissing(): string | undefined {
+  return spawnSync('redis-server', ['--version']).error ? 'redis-server is not installed (apt-get install -y redis-server; CI installs it)' : undefined;
+}
 
 export class TestRedis {
   readonly socket: string;

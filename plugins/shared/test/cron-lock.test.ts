@@ -1,14 +1,15 @@
 // The cron lock against a real redis-server: one taker per tick, held for the run, released by
 // its owner only, and no tick taken again once released.
-import { after, before, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { Redis } from 'ioredis';
 import { tempDir } from '@skitai/test-support';
 import { acquire, disconnect } from '../src/cron-lock.js';
 import { CRON_RELEASE } from '../src/scripts.js';
-import { TestRedis } from '../test-support/redis.js';
+import { redisMissing, TestRedis } from '../test-support/redis.js';
 
+describe('the cron lock', { skip: redisMissing() }, () => {
 const dir = tempDir('skitai-cronlock-');
 const redis = new TestRedis(dir);
 let client: Redis;
@@ -51,4 +52,5 @@ it('one scheduler takes a tick; the lock holds its token and is released by its 
 it('throws when Redis cannot be reached (the scheduler then runs nothing)', async () => {
   await assert.rejects(acquire({ job: 'j', scheduledAt: new Date(5_000_000), host: 'h', pid: 1, args: { redis: `${dir}/none.sock` } }));
   await assert.rejects(acquire({ job: 'j', scheduledAt: new Date(5_000_000), host: 'h', pid: 1 }), /no Redis/);
+});
 });
