@@ -90,6 +90,7 @@ export const scenarios = [
     servers: [
       { id: 'skitai App route', subject: true, spec: nodeServer('skitai.mjs', 'app-hello', none) },
       { id: 'skitai App route + shared (Redis)', subject: true, spec: nodeServer('skitai.mjs', 'app-hello-shared', none) },
+      { id: 'skitai App route + ioredis loaded', subject: true, spec: nodeServer('skitai.mjs', 'app-hello-ioredis', none) },
     ],
     targets: [{ server: 'skitai App route + shared (Redis)', vs: 'skitai App route', min: 0.97 }],
   },

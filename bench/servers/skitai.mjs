@@ -86,6 +86,14 @@ switch (a.kind) {
     kernel.mount('/', app);
     break;
   }
+  case 'app-hello-ioredis': {
+    // Diagnosis: ioredis loaded, nothing connected.
+    await import('ioredis');
+    const app = needApp();
+    app.route('/', async (was) => HELLO);
+    kernel.mount('/', app);
+    break;
+  }
   case 'app-json': {
     const app = needApp();
     app.route('/users/<int:id>', async (was, args) => user(args.id));
@@ -163,6 +171,13 @@ switch (a.kind) {
 
 if (a.kind === 'workers') await new Promise(() => {}); // run() owns this process from here
 const started = await kernel.start(startOpts);
+if (a.kind === 'app-hello-shared') {
+  // Ready once connected (under valgrind start is slow): nothing of the connection's set-up
+  // may fall into the measured requests.
+  const { sharedBridge } = await import('@skitai/shared');
+  const bridge = sharedBridge(kernel);
+  while (!bridge.up) await new Promise((r) => setTimeout(r, 50));
+}
 // With workers, the master may be the only one to get here, or each worker too; the harness
 // reads the first ready line only.
 if (started && started.port) ready(started.port, { workers: startOpts.workers });
