@@ -81,6 +81,20 @@ export const scenarios = [
     targets: [{ server: 'skitai App route + status page', vs: 'skitai App route', min: 0.97 }],
   },
   {
+    // What sharing state across instances costs a request that shares nothing: the same App
+    // hello, alone or connected to Redis through @skitai/shared (pub/sub subscribed, keys declared).
+    name: 'hello-shared',
+    title: 'hello, App route, with and without sharing through Redis',
+    path: '/',
+    check: helloCheck,
+    servers: [
+      { id: 'skitai App route', subject: true, spec: nodeServer('skitai.mjs', 'app-hello', none) },
+      { id: 'skitai App route + shared (Redis)', subject: true, spec: nodeServer('skitai.mjs', 'app-hello-shared', none) },
+      { id: 'skitai App route + ioredis loaded', subject: true, spec: nodeServer('skitai.mjs', 'app-hello-ioredis', none) },
+    ],
+    targets: [{ server: 'skitai App route + shared (Redis)', vs: 'skitai App route', min: 0.97 }],
+  },
+  {
     name: 'json',
     title: 'JSON, path parameter',
     path: '/users/42',

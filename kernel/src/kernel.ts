@@ -12,6 +12,7 @@ import { Was, WasRegistry, type WasFactory } from './was.js';
 import { AliasRegistry, type AliasOptions } from './alias/registry.js';
 import { ProcessModel, type BroadcastListener, type CriticalPointOptions, type ProcessRole } from './process/model.js';
 import type { BackgroundProcessOptions } from './process/background.js';
+import type { InstanceBridge } from './process/bridge.js';
 import type { Pref } from './process/pref.js';
 import { MountTable, type MountEntry, type MountOptions, type MountTarget, type RequestHandler } from './mount/table.js';
 import { resolveMountTarget } from './mount/resolve.js';
@@ -384,6 +385,48 @@ export class Kernel {
   /** Listens to broadcasts and messages sent to this process. Returns the function that stops listening. */
   onBroadcast(listener: BroadcastListener): () => void {
     return this.processModel.onBroadcast(listener);
+  }
+
+  /**
+   * Sharing beyond one machine: a plugin's bridge carries this process's broadcasts and
+   * `setlu`s to other instances (`@skitai/shared`). One per kernel, set before start (from a
+   * plugin's apply()).
+   */
+  setInstanceBridge(bridge: InstanceBridge, owner = 'the application'): this {
+    if (this.phase !== 'idle' && this.phase !== 'starting') throw codes.SKT_KERNEL_PHASE('set an instance bridge', this.phase);
+    const model = this.processModel;
+    if (model.bridge !== undefined) throw codes.SKT_BRIDGE_DUPLICATE(model.bridgeOwner ?? 'the application', owner);
+    if (!bridge || typeof bridge.broadcast !== 'function' || typeof bridge.setlu !== 'function') {
+      throw codes.SKT_INVALID_OPTION('instance bridge', typeof bridge, 'an object with broadcast() and setlu()');
+    }
+    model.bridge = bridge;
+    model.bridgeOwner = owner;
+    return this;
+  }
+
+  /** The instance bridge, when a plugin set one (state is shared with other instances). */
+  get instanceBridge(): InstanceBridge | undefined {
+    return this.processModelState?.bridge;
+  }
+
+  /** This server's id among instances: the same in its master and workers, new at each start of the server. */
+  get instanceId(): string {
+    return this.processModel.instanceId;
+  }
+
+  /** For a bridge: a broadcast another instance made, to this process's listeners (`from` names its instance). */
+  receiveBroadcast(event: string, args: unknown[], from: string): void {
+    this.processModel.receive(event, args, from);
+  }
+
+  /** For a bridge: a last-updated time another instance set; kept when later than this one's. True when kept. */
+  mergelu(key: string, time: number): boolean {
+    return this.processModel.lu.merge(key, time);
+  }
+
+  /** Every last-updated key with its time (ms since the epoch, 0 before any set). */
+  lus(): Array<[string, number]> {
+    return this.processModel.lu.entries();
   }
 
   /**
