@@ -74,6 +74,8 @@ options:
                      histogram during one load run beside wrk's p50/p99 (what makes the tail)
   --no-install       never apt-get install missing tools, even as root
   --no-snapshot      import the live kernel/dist instead of a copy taken at the start
+  --server TEXT      only the servers whose name contains TEXT (repeatable): e.g. an
+                     --instructions A/B of one Skitai server before and after a change
   --force            run a named scenario whose feature has not landed (its baselines only)
   --list             list the scenarios and exit
 `;
@@ -102,6 +104,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--check') opt.check = true;
   else if (a === '--tail') opt.tail = true;
   else if (a === '--cold-rounds') opt.coldRounds = num();
+  else if (a === '--server') (opt.servers ??= []).push(argv[++i]);
   else if (a === '--requests') opt.requests = num();
   else if (a === '--jobs') opt.jobs = num();
   else if (a === '--repeat') opt.repeat = num();
@@ -139,7 +142,11 @@ if (opt.report) {
 }
 
 for (const n of opt.names) if (!scenarios.some((s) => s.name === n)) die(`unknown scenario "${n}"; known: ${scenarios.map((s) => s.name).join(', ')}`);
-const selected = opt.names.length ? scenarios.filter((s) => opt.names.includes(s.name)) : scenarios;
+let selected = opt.names.length ? scenarios.filter((s) => opt.names.includes(s.name)) : scenarios;
+if (opt.servers) {
+  selected = selected.map((sc) => ({ ...sc, servers: sc.servers.filter((srv) => opt.servers.some((t) => srv.id.includes(t))) })).filter((sc) => sc.servers.length);
+  if (!selected.length) die(`no server of these scenarios matches ${opt.servers.join(', ')}`);
+}
 
 // ---------------------------------------------------------------- tools
 const isRoot = process.getuid?.() === 0;
