@@ -138,7 +138,7 @@ function die(msg) { console.error(msg); process.exit(2); }
 const log = (...a) => console.error(...a);
 
 if (opt.report) {
-  process.exit(printReport({ resultsDir: path.join(BENCH_DIR, 'results'), benchmarksMd: path.join(ROOT, 'BENCHMARKS.md'), update: opt.updateMd, log }));
+  process.exit(printReport({ resultsDir: path.join(BENCH_DIR, 'results'), benchmarksMd: path.join(ROOT, 'BENCHMARKS.md'), update: opt.updateMd, log, scenarios: scenarios.map((s) => s.name) }));
 }
 
 for (const n of opt.names) if (!scenarios.some((s) => s.name === n)) die(`unknown scenario "${n}"; known: ${scenarios.map((s) => s.name).join(', ')}`);
@@ -887,7 +887,7 @@ fs.writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify({
 }, null, 2) + '\n');
 log(`\nwrote bench/results/latest.md and latest.json (${((finished - started) / 1000).toFixed(0)} s)`);
 
-if (opt.updateMd) printReport({ resultsDir: outDir, benchmarksMd: path.join(ROOT, 'BENCHMARKS.md'), update: true, log: () => {} }) && log('could not write BENCHMARKS.md');
+if (opt.updateMd) printReport({ resultsDir: outDir, benchmarksMd: path.join(ROOT, 'BENCHMARKS.md'), update: true, log, scenarios: scenarios.map((s) => s.name) }) && log('could not write BENCHMARKS.md');
 else log('the whole report with the last --instructions run and every verdict: npm run bench -- --report');
 const failedScenarios = results.filter(({ res }) => res.failed).map(({ sc }) => sc.name);
 if (failedScenarios.length) { log(`\nFAILED (not like-for-like): ${failedScenarios.join(', ')}`); process.exit(1); }

@@ -39,7 +39,7 @@ const startupScript = (f) => (ctx, port) => ({ cmd: process.execPath, args: [pat
 /** The demo as its README starts it, data in a fresh temp folder per start. */
 function demoScript(ctx, port) {
   const data = fs.mkdtempSync(path.join(ctx.tmp, 'demo-'));
-  return { cmd: process.execPath, args: [path.join(ROOT, 'examples', 'demo', 'serve.mjs'), '--port', String(port)], env: { DEMO_DATA: data }, cwd: path.join(ROOT, 'examples', 'demo') };
+  return { cmd: process.execPath, args: [path.join(ROOT, 'examples', 'demo', 'serve.mjs'), '--port', String(port)], env: { DEMO_DATA: data, DATABASE: '' }, cwd: path.join(ROOT, 'examples', 'demo') };
 }
 
 function nginx(ctx, port) {

@@ -14,7 +14,7 @@ function readJson(file) {
 }
 
 /** -> the Markdown, or throws why it cannot be made. */
-export function reportMarkdown(resultsDir) {
+export function reportMarkdown(resultsDir, allScenarios = []) {
   const rps = readJson(path.join(resultsDir, 'latest.json'));
   const ins = readJson(path.join(resultsDir, 'instructions.json'));
   if (!rps?.markdown) throw new Error('no req/s run with a report in bench/results/latest.json: run `npm run bench` first');
@@ -23,6 +23,12 @@ export function reportMarkdown(resultsDir) {
   const oneCommit = new Set(commits).size === 1;
   out.push(`Full run at commit ${rps.commit}${ins ? (oneCommit ? ' (both measures)' : ` (req/s) and ${ins.commit} (instructions)`) : ' (req/s only: no --instructions run)'}.`, '');
   if (ins && !oneCommit) out.push(`**Warning: the two runs are at different commits (${commits.join(', ')}): run both at one commit.**`, '');
+  // A full run has every scenario (a scenario whose feature has not landed says so in its row).
+  const ran = new Set((rps.results || []).map((r) => r.scenario));
+  const missing = allScenarios.filter((n) => !ran.has(n));
+  if (missing.length) out.push(`**Not a full run: the req/s run left out ${missing.join(', ')}.**`, '');
+  const failed = (rps.results || []).filter((r) => r.failed).map((r) => r.scenario);
+  if (failed.length) out.push(`**Failed, not like-for-like: ${failed.join(', ')}** (their rows say which headers differ).`, '');
   const key = (v) => `${v.scenario}\n${v.server}\n${v.vs}\n${v.metric || 'rps'}`;
   const byKey = new Map((ins?.verdicts || []).map((v) => [key(v), v]));
   const rows = (rps.verdicts || []).map((v) => {
@@ -47,9 +53,9 @@ export function reportMarkdown(resultsDir) {
   return out.join('\n');
 }
 
-export function printReport({ resultsDir, benchmarksMd, update, log }) {
+export function printReport({ resultsDir, benchmarksMd, update, log, scenarios = [] }) {
   let md;
-  try { md = reportMarkdown(resultsDir); } catch (e) { log(e.message); return 2; }
+  try { md = reportMarkdown(resultsDir, scenarios); } catch (e) { log(e.message); return 2; }
   console.log(md);
   if (update) {
     let doc = fs.existsSync(benchmarksMd) ? fs.readFileSync(benchmarksMd, 'utf8') : `# Benchmarks\n\n${START}\n${END}\n`;
