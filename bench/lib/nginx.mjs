@@ -1,5 +1,7 @@
 // nginx as a baseline: its own process with a generated config in a temp dir, 1 worker,
-// sendfile on, access_log off, pinned like every other server.
+// sendfile on, access_log off, open_file_cache on for static files (the descriptors and
+// stat() results of served files kept open, as Skitai's memory cache keeps their contents),
+// pinned like every other server.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -45,7 +47,11 @@ http {
   fastcgi_temp_path ${t('fastcgi')};
   uwsgi_temp_path ${t('uwsgi')};
   scgi_temp_path ${t('scgi')};
-${upstream ? `  upstream backend { server ${upstream}; keepalive 64; }
+${upstream ? '' : `  open_file_cache max=1000 inactive=60s;
+  open_file_cache_valid 60s;
+  open_file_cache_min_uses 1;
+  open_file_cache_errors on;
+`}${upstream ? `  upstream backend { server ${upstream}; keepalive 64; }
 ` : ''}  server {
     listen 127.0.0.1:${port};
 ${upstream ? `    location / {
