@@ -6,7 +6,8 @@ import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { raw, request, responses, startBackend, startGateway } from '../test-support/helpers.js';
+import { request } from '@skitai/test-support';
+import { raw, responses, startBackend, startGateway } from '../test-support/helpers.js';
 
 /** A TLS server with a self-signed certificate made by openssl for this test. */
 async function tlsServer() {

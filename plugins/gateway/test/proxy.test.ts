@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { servicesOf } from '@skitai/services';
-import { deadPort, describe, request, startBackend, startGateway } from '../test-support/helpers.js';
+import { request } from '@skitai/test-support';
+import { deadPort, describe, startBackend, startGateway } from '../test-support/helpers.js';
 
 test('GET and POST reach a member with the mount prefix off, hop-by-hop headers off, forwarding headers on', async () => {
   const b = await startBackend();
