@@ -10,9 +10,8 @@ import type { Duplex } from 'node:stream';
 import { sendError, type Kernel, type SkitaiRequest, type SkitaiResponse } from '@skitai/kernel';
 import { parseSources, type SourceList } from './cidr.js';
 import { codes } from './errors.js';
-import { addForwarded, endToEnd } from './hop.js';
-import { upstreamTxn } from './reverse-proxy.js';
-import { relay } from './relay.js';
+import { upstreamHeaderList } from './hop.js';
+import { relay, type Upstream } from './relay.js';
 import { join, refuseSocket } from './tunnel.js';
 
 export interface ForwardProxyOptions {
@@ -151,23 +150,12 @@ export class ForwardProxy {
       sendError(req, res, 403, why);
       return true;
     }
-    const headers = endToEnd(req.headers);
-    delete headers.expect;
-    addForwarded(headers, req.headers, clientIp, false, req.httpVersion);
-    const [gtxn, ltxn] = upstreamTxn(req);
-    headers['x-gtxn-id'] = gtxn;
-    headers['x-ltxn-id'] = ltxn;
-    let given = false;
+    const upstream: Upstream = { dispatcher: this.agent, origin: `http://${target.host}`, path: `${target.pathname}${target.search}`, hostHeader: target.host, label: target.host };
     relay(req, res, {
       name: target.host,
-      headers,
       timeoutMs: this.timeoutMs,
-      next: () => {
-        if (given) return undefined;
-        given = true;
-        return { dispatcher: this.agent, origin: `http://${target.host}`, path: `${target.pathname}${target.search}`, hostHeader: target.host, label: target.host };
-      },
-    });
+      next: (ex) => (ex.upstream === undefined ? upstream : undefined),
+    }, upstreamHeaderList(req));
     return true;
   }
 
