@@ -12,7 +12,9 @@ import { parseSources, type SourceList } from './cidr.js';
 import { codes } from './errors.js';
 import { upstreamHeaderList } from './hop.js';
 import { relay, type Upstream } from './relay.js';
-import { join, refuseSocket } from './tunnel.js';
+import { join, refuseSocket, trackTunnel } from './tunnel.js';
+
+const ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\n\r\n';
 
 export interface ForwardProxyOptions {
   /**
@@ -166,13 +168,13 @@ export class ForwardProxy {
     const target = splitAuthority(req.url ?? '');
     if (target === undefined) {
       this.refused(`CONNECT ${req.url}`, clientIp, 'not host:port');
-      refuseSocket(socket, '400 Bad Request', 'CONNECT takes host:port');
+      refuseSocket(this.kernel, req, socket, '400 Bad Request', 'CONNECT takes host:port');
       return true;
     }
     const why = this.refusal(clientIp, target.host, target.port, true);
     if (why !== undefined) {
       this.refused(`CONNECT ${req.url}`, clientIp, why);
-      refuseSocket(socket, '403 Forbidden', why);
+      refuseSocket(this.kernel, req, socket, '403 Forbidden', why);
       return true;
     }
     const upstream = net.connect({ host: target.host, port: target.port });
@@ -180,15 +182,16 @@ export class ForwardProxy {
     socket.once('close', () => this.tunnels.delete(socket));
     const onError = (err: Error) => {
       this.kernel.logs.log('server', 'info', `CONNECT ${req.url} from ${clientIp} failed: ${err.message}`);
-      refuseSocket(socket, '502 Bad Gateway', `cannot reach ${req.url}: ${err.message}`);
+      refuseSocket(this.kernel, req, socket, '502 Bad Gateway', `cannot reach ${req.url}: ${err.message}`);
     };
     upstream.once('error', onError);
     upstream.once('connect', () => {
       upstream.off('error', onError);
       if (socket.destroyed) { upstream.destroy(); return; }
       upstream.setNoDelay(true);
-      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      socket.write(ESTABLISHED);
       if (head.length > 0) upstream.write(head);
+      trackTunnel(this.kernel, req, socket, () => 200, ESTABLISHED.length);
       join(socket, upstream, this.tunnelMs);
     });
     return true;

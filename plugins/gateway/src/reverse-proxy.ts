@@ -17,6 +17,7 @@ import { deeperLtxn, upstreamHeaderList } from './hop.js';
 import { relay, type Route } from './relay.js';
 
 export interface ProxyContext {
+  kernel: Kernel;
   alias: Alias;
   pools: MemberPools;
   timeoutMs: number;
