@@ -28,7 +28,7 @@ function source(): Readable {
 // (2 x its default largest semi-space, a constant), plus the young generation's own growth and
 // the allocator's slack (more on the way down, where node reads the member's socket into
 // 64 KiB blocks and copies short reads out of them). Idle is about 62 MiB; measured peaks
-// (2026-11-30, five runs): up 97-100 MiB (+36 to +39), down 106-125 MiB (+45 to +63). A leak,
+// (2026-11-30, six runs): up 97-102 MiB (+36 to +40), down 106-125 MiB (+45 to +63). A leak,
 // or a body held whole, grows with the size of the transfer: 256 MiB each way puts any such
 // growth far above the bound below.
 const BOUND = 72 * 1024 * 1024;
