@@ -90,7 +90,8 @@ export function findMount(mounts: readonly ProxiedMount[], url: string, hostHead
 export function tunnelUpgrade(mount: ProxiedMount, rest: string, req: SkitaiRequest, socket: Duplex, head: Buffer, open: Set<Duplex>): void {
   const { alias, auth, preserveHost, kernel } = mount.ctx;
   socket.on('error', () => socket.destroy());
-  // Tunnels are not HTTP connections the kernel drains: the gateway closes them when it stops.
+  // The gateway's own list, closed in its shutdown tap: a socket still waiting for its member
+  // is not a tunnel the kernel counts yet (trackTunnel below, once joined).
   open.add(socket);
   socket.once('close', () => open.delete(socket));
   if (alias.sources.length > 0 && !alias.allowsSource(req.socket.remoteAddress ?? '')) {
