@@ -28,12 +28,13 @@ function source(): Readable {
 // (2 x its default largest semi-space, a constant), plus the young generation's own growth and
 // the allocator's slack (more on the way down, where node reads the member's socket into
 // 64 KiB blocks and copies short reads out of them). Idle is about 62 MiB; measured peaks
-// (2026-11-30, six runs): up 97-102 MiB (+36 to +40), down 106-125 MiB (+45 to +63). A leak,
+// (2026-11-30, seven runs on a loaded machine): up 97-105 MiB (+36 to +41), down 106-128 MiB
+// (+45 to +66). A leak,
 // or a body held whole, grows with the size of the transfer: 256 MiB each way puts any such
 // growth far above the bound below.
-const BOUND = 72 * 1024 * 1024;
+const BOUND = 80 * 1024 * 1024;
 
-test('256 MiB up and 256 MiB down through the proxy: its peak RSS grows by less than 72 MiB over idle in each direction (nothing held whole)', { timeout: 180_000 }, async () => {
+test('256 MiB up and 256 MiB down through the proxy: its peak RSS grows by less than 80 MiB over idle in each direction (nothing held whole)', { timeout: 180_000 }, async () => {
   // The member counts what it receives on /up and produces SIZE bytes on /down.
   const b = await startBackend((req, res) => {
     if (req.url === '/down') {
