@@ -29,9 +29,8 @@ function source(): Readable {
 // the allocator's slack (more on the way down, where node reads the member's socket into
 // 64 KiB blocks and copies short reads out of them). Idle is about 62 MiB; measured peaks
 // (2026-11-30, seven runs on a loaded machine): up 97-105 MiB (+36 to +41), down 106-128 MiB
-// (+45 to +66). A leak,
-// or a body held whole, grows with the size of the transfer: 256 MiB each way puts any such
-// growth far above the bound below.
+// (+45 to +66). A leak, or a body held whole, grows with the size of the transfer: 256 MiB
+// each way puts any such growth far above the bound below.
 const BOUND = 80 * 1024 * 1024;
 
 test('256 MiB up and 256 MiB down through the proxy: its peak RSS grows by less than 80 MiB over idle in each direction (nothing held whole)', { timeout: 180_000 }, async () => {
