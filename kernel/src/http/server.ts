@@ -130,10 +130,11 @@ export function createHttpServer(settings: ServerSettings, onRequest?: (req: Ski
 
 /**
  * Stops accepting, closes idle keep-alive connections at once and each busy one as soon as
- * its response is out; after `deadlineMs` whatever is left is destroyed. With a transport
+ * its response is out; tracked tunnels are waited for like in-flight responses; after
+ * `deadlineMs` whatever is left is destroyed. With a transport
  * (TLS, HTTP/2) its server is the one that accepts, and its sessions are closed gracefully too.
  */
-export function drainServer(server: http.Server, connections: () => number, deadlineMs: number, transport?: Transport): Promise<{ forced: boolean }> {
+export function drainServer(server: http.Server, connections: () => number, deadlineMs: number, transport?: Transport, destroyTunnels?: () => void): Promise<{ forced: boolean }> {
   return new Promise((resolve) => {
     let done = false;
     const finish = (forced: boolean) => {
@@ -160,6 +161,7 @@ export function drainServer(server: http.Server, connections: () => number, dead
     const deadline = setTimeout(() => {
       server.closeAllConnections();
       transport?.destroy();
+      destroyTunnels?.();
       finish(true);
     }, deadlineMs);
   });

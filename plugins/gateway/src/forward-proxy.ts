@@ -10,10 +10,11 @@ import type { Duplex } from 'node:stream';
 import { sendError, type Kernel, type SkitaiRequest, type SkitaiResponse } from '@skitai/kernel';
 import { parseSources, type SourceList } from './cidr.js';
 import { codes } from './errors.js';
-import { addForwarded, endToEnd } from './hop.js';
-import { upstreamTxn } from './reverse-proxy.js';
-import { relay } from './relay.js';
-import { join, refuseSocket } from './tunnel.js';
+import { upstreamHeaderList } from './hop.js';
+import { relay, type Upstream } from './relay.js';
+import { join, refuseSocket, trackTunnel } from './tunnel.js';
+
+const ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\n\r\n';
 
 export interface ForwardProxyOptions {
   /**
@@ -151,23 +152,12 @@ export class ForwardProxy {
       sendError(req, res, 403, why);
       return true;
     }
-    const headers = endToEnd(req.headers);
-    delete headers.expect;
-    addForwarded(headers, req.headers, clientIp, false, req.httpVersion);
-    const [gtxn, ltxn] = upstreamTxn(req);
-    headers['x-gtxn-id'] = gtxn;
-    headers['x-ltxn-id'] = ltxn;
-    let given = false;
+    const upstream: Upstream = { dispatcher: this.agent, origin: `http://${target.host}`, path: `${target.pathname}${target.search}`, hostHeader: target.host, label: target.host };
     relay(req, res, {
       name: target.host,
-      headers,
       timeoutMs: this.timeoutMs,
-      next: () => {
-        if (given) return undefined;
-        given = true;
-        return { dispatcher: this.agent, origin: `http://${target.host}`, path: `${target.pathname}${target.search}`, hostHeader: target.host, label: target.host };
-      },
-    });
+      next: (ex) => (ex.upstream === undefined ? upstream : undefined),
+    }, upstreamHeaderList(req));
     return true;
   }
 
@@ -178,13 +168,13 @@ export class ForwardProxy {
     const target = splitAuthority(req.url ?? '');
     if (target === undefined) {
       this.refused(`CONNECT ${req.url}`, clientIp, 'not host:port');
-      refuseSocket(socket, '400 Bad Request', 'CONNECT takes host:port');
+      refuseSocket(this.kernel, req, socket, '400 Bad Request', 'CONNECT takes host:port');
       return true;
     }
     const why = this.refusal(clientIp, target.host, target.port, true);
     if (why !== undefined) {
       this.refused(`CONNECT ${req.url}`, clientIp, why);
-      refuseSocket(socket, '403 Forbidden', why);
+      refuseSocket(this.kernel, req, socket, '403 Forbidden', why);
       return true;
     }
     const upstream = net.connect({ host: target.host, port: target.port });
@@ -192,15 +182,16 @@ export class ForwardProxy {
     socket.once('close', () => this.tunnels.delete(socket));
     const onError = (err: Error) => {
       this.kernel.logs.log('server', 'info', `CONNECT ${req.url} from ${clientIp} failed: ${err.message}`);
-      refuseSocket(socket, '502 Bad Gateway', `cannot reach ${req.url}: ${err.message}`);
+      refuseSocket(this.kernel, req, socket, '502 Bad Gateway', `cannot reach ${req.url}: ${err.message}`);
     };
     upstream.once('error', onError);
     upstream.once('connect', () => {
       upstream.off('error', onError);
       if (socket.destroyed) { upstream.destroy(); return; }
       upstream.setNoDelay(true);
-      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      socket.write(ESTABLISHED);
       if (head.length > 0) upstream.write(head);
+      trackTunnel(this.kernel, req, socket, () => 200, ESTABLISHED.length);
       join(socket, upstream, this.tunnelMs);
     });
     return true;

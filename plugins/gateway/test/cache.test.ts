@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { ProxyCache } from '../src/index.js';
-import { request, startBackend, startGateway } from '../test-support/helpers.js';
+import { request } from '@skitai/test-support';
+import { startBackend, startGateway } from '../test-support/helpers.js';
 
 test('the cache option: lookup before a member is asked, store gets the body as the client does', async () => {
   const kept = new Map<string, { status: number; headers: OutgoingHttpHeaders; body: Buffer }>();
