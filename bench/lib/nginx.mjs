@@ -39,7 +39,7 @@ http {
   sendfile on;
   tcp_nopush on;
   tcp_nodelay on;
-  keepalive_timeout 30s;
+  keepalive_timeout 30s${upstream ? ' 30s' : ''};
   keepalive_requests 1000000;
   default_type application/octet-stream;
   client_body_temp_path ${t('client_body')};
@@ -59,6 +59,10 @@ ${upstream ? `    location / {
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_buffering on;
+      # The same head as Skitai's proxy sends (like-for-like): the member's Server, a Via, and
+      # (keepalive_timeout's second value above) Keep-Alive: timeout=30.
+      proxy_pass_header Server;
+      add_header Via "1.1 skitai" always;
     }` : `    root ${root};
     location / { }`}
   }
