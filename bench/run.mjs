@@ -14,6 +14,11 @@ import { nginxBinary, nginxVersion } from './lib/nginx.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
 import { fmtInt, fmtRatio, markdownTable, textTable } from './lib/table.mjs';
 import { runInstructions, valgrindAvailable } from './lib/instructions.mjs';
+import { getHead, headDiff, headText } from './lib/same.mjs';
+import { coldStart } from './lib/cold.mjs';
+import { printReport } from './lib/report.mjs';
+import { verdictLine } from './lib/verdict.mjs';
+import { tailModule, readTail } from './lib/tail.mjs';
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 
@@ -24,9 +29,10 @@ scenarios: ${scenarios.map((s) => s.name).join(', ')} (default: all)
 options:
   --short            quick look: 3 s runs, 1 s warm-up, 2 rounds (A B A B), 1 idle round
   --rounds N         interleaved rounds per scenario, in alternating order (A B, B A, ...)
-                     (default 7, short 2)
-  --duration S       seconds per load run (default 4, short 3)
-  --warmup S         seconds of warm-up per server (default 3, short 1)
+                     (default 6, short 2)
+  --duration S       seconds per load run (default 3)
+  --warmup S         seconds of warm-up per server (default 2, short 1)
+  --cold-rounds N    process starts per server in cold-start (default 10, short 3)
   --connections N    concurrent connections (default 100; static-1m uses 32)
   --idle-count N     idle keep-alive connections for the idle scenario (default 10000)
   --tool wrk|autocannon   load generator (default: wrk when installed)
@@ -56,9 +62,20 @@ options:
   --jobs N           with --instructions: servers under valgrind at the same time (default 2)
   --repeat N         with --instructions: run each server N times and keep the lowest count
                      (the notes give every run): a V8 JIT state sometimes adds ~7 % to one run
-  --update-md        write the table into BENCHMARKS.md between its bench markers
+  --update-md        after the run, write the report (--report) into BENCHMARKS.md between
+                     its bench markers
+  --report           run nothing: print the whole table (Markdown) of the last req/s run and
+                     the last --instructions run (bench/results/), the commit each ran at and
+                     every target judged on all its measures; with --update-md, into
+                     BENCHMARKS.md
+  --check            run nothing under load: start each server of the scenarios, print the
+                     head of its first answer and the like-for-like comparison of each target
+  --tail             instead of the table: per server, GC pauses and the event-loop delay
+                     histogram during one load run beside wrk's p50/p99 (what makes the tail)
   --no-install       never apt-get install missing tools, even as root
   --no-snapshot      import the live kernel/dist instead of a copy taken at the start
+  --server TEXT      only the servers whose name contains TEXT (repeatable): e.g. an
+                     --instructions A/B of one Skitai server before and after a change
   --force            run a named scenario whose feature has not landed (its baselines only)
   --list             list the scenarios and exit
 `;
@@ -83,6 +100,11 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--profile-all') { opt.profile = true; opt.profileAll = true; }
   else if (a === '--update-md') opt.updateMd = true;
   else if (a === '--instructions') opt.instructions = true;
+  else if (a === '--report') opt.report = true;
+  else if (a === '--check') opt.check = true;
+  else if (a === '--tail') opt.tail = true;
+  else if (a === '--cold-rounds') opt.coldRounds = num();
+  else if (a === '--server') (opt.servers ??= []).push(argv[++i]);
   else if (a === '--requests') opt.requests = num();
   else if (a === '--jobs') opt.jobs = num();
   else if (a === '--repeat') opt.repeat = num();
@@ -94,16 +116,19 @@ for (let i = 0; i < argv.length; i++) {
   else if (a.startsWith('-')) die(`unknown option ${a}\n\n${HELP}`);
   else opt.names.push(a);
 }
-opt.rounds ??= opt.short ? 2 : 7;
-opt.duration ??= opt.short ? 3 : 4;
-opt.warmup ??= opt.short ? 1 : 3;
+// 6 rounds x 3 s: the full run of every scenario stays under 25 minutes (see BENCHMARKS.md)
+opt.rounds ??= opt.short ? 2 : 6;
+opt.duration ??= 3;
+opt.warmup ??= opt.short ? 1 : 2;
+opt.coldRounds ??= opt.short ? 3 : 10;
 opt.connections ??= 100;
 opt.idleCount ??= 10000;
 opt.idleRounds = opt.short ? 1 : 2;
 opt.retries ??= opt.short ? 0 : 2;
 opt.snapshot ??= true;
 opt.quietWait ??= opt.short || opt.nice < 0 ? 0 : 20;
-opt.requests ??= opt.short ? 1000 : 5000;
+// 3000 + 3000: the whole --instructions run stays under 12 minutes on a quiet machine
+opt.requests ??= opt.short ? 1000 : 3000;
 opt.warmupRequests = opt.requests;
 opt.jobs ??= 2;
 opt.repeat ??= 1;
@@ -112,8 +137,16 @@ if (opt.instructions && opt.profile) die('--instructions and --profile are two d
 function die(msg) { console.error(msg); process.exit(2); }
 const log = (...a) => console.error(...a);
 
+if (opt.report) {
+  process.exit(printReport({ resultsDir: path.join(BENCH_DIR, 'results'), benchmarksMd: path.join(ROOT, 'BENCHMARKS.md'), update: opt.updateMd, log, scenarios: scenarios.map((s) => s.name) }));
+}
+
 for (const n of opt.names) if (!scenarios.some((s) => s.name === n)) die(`unknown scenario "${n}"; known: ${scenarios.map((s) => s.name).join(', ')}`);
-const selected = opt.names.length ? scenarios.filter((s) => opt.names.includes(s.name)) : scenarios;
+let selected = opt.names.length ? scenarios.filter((s) => opt.names.includes(s.name)) : scenarios;
+if (opt.servers) {
+  selected = selected.map((sc) => ({ ...sc, servers: sc.servers.filter((srv) => opt.servers.some((t) => srv.id.includes(t))) })).filter((sc) => sc.servers.length);
+  if (!selected.length) die(`no server of these scenarios matches ${opt.servers.join(', ')}`);
+}
 
 // ---------------------------------------------------------------- tools
 const isRoot = process.getuid?.() === 0;
@@ -174,7 +207,9 @@ else if (newest(path.join(ROOT, 'kernel', 'src'), '.ts') > newest(path.join(ROOT
 
 // ---------------------------------------------------------------- one run at a time
 // Two runs at once would disturb each other's numbers and share the package snapshot.
-{
+// (--check measures nothing and imports the live build: it may run beside a run.)
+if (opt.check) opt.snapshot = false;
+else {
   const lock = path.join(BENCH_DIR, '.run.lock');
   const take = () => { fs.writeFileSync(lock, String(process.pid), { flag: 'wx' }); };
   try {
@@ -225,6 +260,8 @@ const staticDir = path.join(staticRoot, 'static');
 fs.mkdirSync(staticDir, { recursive: true });
 fs.writeFileSync(path.join(staticDir, 'file-1k.bin'), crypto.randomBytes(1024));
 fs.writeFileSync(path.join(staticDir, 'file-1m.bin'), crypto.randomBytes(1024 * 1024));
+// just over the kernel's memory cache limit (memoryFileSize, 1 MiB): served from disk
+fs.writeFileSync(path.join(staticDir, 'file-1m-over.bin'), crypto.randomBytes(1024 * 1024 + 1024));
 fs.chmodSync(tmp, 0o755);
 process.on('exit', () => { try { fs.rmSync(tmp, { recursive: true, force: true }); } catch { /* best effort */ } });
 
@@ -268,21 +305,20 @@ const median = (xs) => {
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 };
 
-async function verify(port, p, check, timeoutMs = 5000) {
-  const ac = new AbortController();
-  const t = setTimeout(() => ac.abort(), timeoutMs);
+/** One GET over a keep-alive connection: null when the check passes (the head kept in `keep.head`). */
+async function verify(port, p, check, timeoutMs = 5000, keep = {}) {
   try {
-    const r = await fetch(`http://127.0.0.1:${port}${p}`, { signal: ac.signal });
-    const body = Buffer.from(await r.arrayBuffer());
-    if (!check(r.status, body)) return `unexpected response to GET ${p}: ${r.status} ${body.length} bytes ${JSON.stringify(body.subarray(0, 80).toString())}`;
+    const r = await getHead(port, p, timeoutMs);
+    if (!check(r.status, r.body)) return `unexpected response to GET ${p}: ${r.status} ${r.body.length} bytes ${JSON.stringify(r.body.subarray(0, 80).toString())}`;
+    keep.head = r;
     return null;
   } catch (e) {
     return `GET ${p} failed: ${e.message}`;
-  } finally { clearTimeout(t); }
+  }
 }
 
 /** One h2c request (prior knowledge): null when it answers 200 'Hello World'. */
-function verifyH2(port, p, scheme = 'http') {
+function verifyH2(port, p, scheme = 'http', keep = {}) {
   return new Promise((resolve) => {
     // The TLS scenarios' certificate is self-signed for the run.
     const session = http2.connect(`${scheme}://127.0.0.1:${port}`, { rejectUnauthorized: false });
@@ -290,11 +326,17 @@ function verifyH2(port, p, scheme = 'http') {
     const done = (v) => { clearTimeout(t); session.close(); resolve(v); };
     session.on('error', (e) => done(`HTTP/2 (h2c) failed: ${e.message}`));
     const req = session.request({ ':path': p });
-    let status = 0, body = '';
-    req.on('response', (h) => { status = h[':status']; });
+    let status = 0, body = '', headers = [];
+    req.on('response', (h) => {
+      status = h[':status'];
+      headers = Object.entries(h).filter(([n]) => !n.startsWith(':')).map(([n, v]) => [n, String(v)]);
+    });
     req.setEncoding('utf8');
     req.on('data', (d) => { body += d; });
-    req.on('end', () => done(status === 200 && body === 'Hello World' ? null : `HTTP/2 answer ${status} ${JSON.stringify(body.slice(0, 80))}`));
+    req.on('end', () => {
+      keep.head = { status, headers, body: Buffer.from(body) };
+      done(status === 200 && body === 'Hello World' ? null : `HTTP/2 answer ${status} ${JSON.stringify(body.slice(0, 80))}`);
+    });
     req.on('error', (e) => done(`HTTP/2 request failed: ${e.message}`));
     req.end();
   });
@@ -320,13 +362,44 @@ async function launch(sc, srv, cpus, extraCtx = {}, lo = {}) {
     if (n < 2) { await h.stop(); return { skip: `the kernel does not fork workers yet (kernel.start({ workers: ${srv.workers} }) left 1 process)` }; }
   }
   try { await waitForPort(h.port, 10000); } catch { /* verify says why */ }
+  // A server whose measured answers come after a first one (a cache's HITs): the head checked
+  // and compared is one of those.
+  if (!lo.verify && srv.primed) await getHead(h.port, sc.path, lo.checkTimeoutMs).catch(() => { /* verify says why */ });
   const bad = lo.verify ? await lo.verify(h)
     : sc.loader === 'ws-echo'
     ? await wsLoad({ url: `ws://127.0.0.1:${h.port}${sc.path}`, seconds: 1, connections: 1, cpus: null, check: true }).catch((e) => e.message)
-    : sc.loader === 'h2load' ? await verifyH2(h.port, sc.path, sc.scheme)
-    : await verify(h.port, sc.path, sc.check, lo.checkTimeoutMs);
+    : sc.loader === 'h2load' ? await verifyH2(h.port, sc.path, sc.scheme, h)
+    : await verify(h.port, sc.path, sc.check, lo.checkTimeoutMs, h);
   if (bad) { await h.stop(); return { error: `${srv.id}: ${bad}` }; }
   return h;
+}
+
+/**
+ * The like-for-like check: every target's two servers must have answered the first request
+ * with the same status, headers (but Date, and what the scenario's sameHead.ignore names) and
+ * body. heads: server id -> head. Returns why not, or null. WebSocket scenarios compare the
+ * echoed messages (their client's check), not the upgrade's head.
+ */
+function notLikeForLike(sc, heads) {
+  if (sc.loader === 'ws-echo' || sc.kind === 'cold') return null;
+  const why = [];
+  const seen = new Set();
+  for (const t of sc.targets || []) {
+    const key = `${t.server}\n${t.vs}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const a = heads.get(t.server), b = heads.get(t.vs);
+    if (!a || !b) continue; // one of them is not running: that row says why
+    const d = headDiff(a, b, sc.sameHead?.ignore);
+    if (d) why.push(`${t.server} vs ${t.vs}: ${d}`);
+  }
+  return why.length ? why.join(' | ') : null;
+}
+
+/** What the like-for-like check leaves out of a scenario, for its notes. */
+function sameHeadNote(sc) {
+  const ig = Object.entries(sc.sameHead?.ignore || {});
+  return ig.length ? `same status, headers and body but Date${ig.map(([n, why]) => `, ${n} (${why})`).join('')}` : null;
 }
 
 /**
@@ -372,6 +445,12 @@ async function runThroughput(sc) {
   if (sc.requireWorkers && rows.some((r) => r.skipped)) {
     for (const { h } of handles) await h.stop();
     return { rows: [], skip: rows.find((r) => r.skipped).note, connections };
+  }
+  const differ = notLikeForLike(sc, new Map(handles.filter(({ h }) => h.head).map(({ row, h }) => [row.server, h.head])));
+  if (differ) {
+    for (const { h } of handles) await h.stop();
+    log(`  FAILED: NOT LIKE-FOR-LIKE: ${differ}`);
+    return { rows: [], skip: `FAILED, not like-for-like: ${differ}`, failed: true, connections };
   }
   const url = (h) => `${sc.scheme ?? 'http'}://127.0.0.1:${h.port}${sc.path}`;
   try {
@@ -477,6 +556,7 @@ async function runIdle(sc) {
         log(`  ${srv.id}: ${h.skip ? 'skipped' : 'FAILED'}: ${row.note}`);
         continue;
       }
+      if (r === 0 && h.head) row.head = h.head;
       try {
         const before = h.memory();
         const client = startClient(h.port, opt.idleCount);
@@ -493,6 +573,9 @@ async function runIdle(sc) {
       }
     }
   }
+  const differ = notLikeForLike(sc, new Map(rows.filter((r) => r.head).map((r) => [r.server, r.head])));
+  for (const row of rows) delete row.head;
+  if (differ) { log(`  FAILED: NOT LIKE-FOR-LIKE: ${differ}`); return { rows: [], skip: `FAILED, not like-for-like: ${differ}`, failed: true }; }
   for (const row of rows) {
     row.rssKiB = median(row.runs.map((x) => x.rssKiB));
     row.peakKiB = median(row.runs.map((x) => x.hwmKiB));
@@ -541,6 +624,97 @@ async function profileServers(sc) {
   return out;
 }
 
+// ---------------------------------------------------------------- cold start scenario
+/** Each server started opt.coldRounds times, in alternating order; medians of the starts. */
+async function runCold(sc) {
+  const rows = sc.servers.map((srv) => ({ scenario: sc.name, server: srv.id, runs: [], note: null }));
+  for (let r = 0; r < opt.coldRounds; r++) {
+    const order = sc.servers.map((srv, i) => [srv, rows[i]]);
+    if (r % 2) order.reverse();
+    for (const [srv, row] of order) {
+      if (row.failed || row.skipped) continue;
+      await quiet();
+      const port = await freePort();
+      const spec = srv.spec(ctx, port);
+      if (spec.skip) { row.skipped = true; row.note = spec.skip; continue; }
+      const x = await coldStart(spec, { cpus: SERVER_CPUS, path: srv.path ?? sc.path });
+      if (x.error) { row.failed = true; row.note = x.error; log(`  ${srv.id}: FAILED: ${x.error}`); continue; }
+      row.runs.push(x);
+      log(`  start ${r + 1}/${opt.coldRounds} ${srv.id.padEnd(28)} first 200 after ${x.startMs.toFixed(0)} ms, RSS ${(x.rssKiB / 1024).toFixed(1)} MiB`);
+    }
+  }
+  for (const row of rows) {
+    if (!row.runs.length) continue;
+    row.startMs = median(row.runs.map((x) => x.startMs));
+    row.rssKiB = median(row.runs.map((x) => x.rssKiB));
+    const t = row.runs.map((x) => x.startMs);
+    row.note = `first 200 after ${row.startMs.toFixed(0)} ms (median of ${t.length} starts, ${Math.min(...t).toFixed(0)}-${Math.max(...t).toFixed(0)}); RSS then ${(row.rssKiB / 1024).toFixed(1)} MiB; ratio = start time (lower is better)`;
+  }
+  return { rows };
+}
+
+// ---------------------------------------------------------------- --check
+/** Start each server, print its first answer's head and each target's like-for-like verdict. */
+async function runCheck(sc) {
+  let backend;
+  if (sc.backend) {
+    backend = await launch({ ...sc, path: sc.backend.path, requireWorkers: false }, sc.backend, sc.backend.cpus);
+    if (backend.skip || backend.error) { log(`  backend: ${backend.skip || backend.error}`); return false; }
+    ctx.backendUrl = `http://127.0.0.1:${backend.port}${sc.backend.path}`;
+  }
+  try { return await checkServers(sc); } finally { if (backend) await backend.stop(); }
+}
+
+async function checkServers(sc) {
+  const heads = new Map();
+  let failed = false;
+  for (const srv of sc.servers) {
+    if (sc.kind === 'cold') break;
+    const h = await launch(sc, srv, SERVER_CPUS);
+    if (h.skip || h.error) { log(`  ${srv.id}: ${h.skip ? 'skipped' : 'FAILED'}: ${h.skip || h.error}`); failed ||= !!h.error; continue; }
+    if (h.head) { heads.set(srv.id, h.head); console.log(`--- ${sc.name} / ${srv.id}\n${headText(h.head)}`); }
+    else console.log(`--- ${sc.name} / ${srv.id}: checked (${sc.loader || 'http'}), no HTTP/1.1 head to show`);
+    await h.stop();
+  }
+  const differ = notLikeForLike(sc, heads);
+  const ignored = sameHeadNote(sc);
+  console.log(differ ? `${sc.name}: NOT LIKE-FOR-LIKE: ${differ}` : `${sc.name}: like-for-like${ignored ? ` (${ignored})` : ' (same status, headers but Date, and body)'} for every target`);
+  return !differ && !failed;
+}
+
+// ---------------------------------------------------------------- --tail
+/**
+ * What makes the tail: each node server of the scenario under one warm-up and one measured
+ * load run, with bench/servers/tail-probe.mjs reporting its GC pauses and event-loop delay
+ * for exactly the measured run.
+ */
+async function runTail(sc) {
+  const load = loadFor(sc);
+  const connections = sc.connections && !argv.includes('--connections') ? sc.connections : opt.connections;
+  const out = [];
+  for (const srv of sc.servers) {
+    const h = await launch(sc, srv, sc.serverCpus || SERVER_CPUS, { nodeFlags: ['--import', tailModule] });
+    if (h.skip || h.error) { log(`  ${srv.id}: ${h.skip || h.error}`); continue; }
+    try {
+      if (!h.child.spawnargs.includes(tailModule)) continue; // not a node process (nginx)
+      const url = `${sc.scheme ?? 'http'}://127.0.0.1:${h.port}${sc.path}`;
+      await load({ url, seconds: opt.warmup, connections, cpus: LOAD_CPUS, tool });
+      await quiet();
+      await readTail(h.pid); // starts the measured window
+      const x = await load({ url, seconds: opt.duration, connections, cpus: LOAD_CPUS, tool });
+      const t = await readTail(h.pid);
+      if (!t) { log(`  ${srv.id}: no tail numbers from the server`); continue; }
+      const gcShare = (100 * t.gc.totalMs) / (t.seconds * 1000);
+      const line = [sc.name, srv.id, fmtRps(x.rps), fmtMs(x.p50ms), fmtMs(x.p99ms), fmtMs(t.loopDelay.p99Ms), fmtMs(t.loopDelay.maxMs),
+        String(t.gc.count), String(t.gc.major), `${gcShare.toFixed(1)}`, fmtMs(t.gc.maxMs)];
+      out.push(line);
+      log(`  ${srv.id}: ${line.slice(2).join('  ')}`);
+    } finally { await h.stop(); }
+  }
+  return out;
+}
+const TAIL_HEAD = ['scenario', 'server', 'req/s', 'p50 ms', 'p99 ms', 'loop delay p99 ms', 'loop delay max ms', 'GCs', 'major GCs', '% of time in GC', 'longest GC ms'];
+
 // ---------------------------------------------------------------- table
 const fmtRps = fmtInt;
 const fmtMs = (v) => (Number.isFinite(v) ? v.toFixed(2) : '-');
@@ -550,22 +724,24 @@ function tableRows(results) {
   const lines = [];
   for (const { sc, res } of results) {
     if (res.skip) { lines.push([sc.name, '(skipped)', '-', '-', '-', '-', '-', '-', '-', res.skip]); continue; }
-    const rss = sc.kind === 'idle';
-    const base = res.rows.find((r) => (rss ? Number.isFinite(r.rssKiB) : Number.isFinite(r.rps)));
+    const rss = sc.kind === 'idle', cold = sc.kind === 'cold';
+    const val = (r) => (rss ? r.rssKiB : cold ? r.startMs : r.rps);
+    const base = res.rows.find((r) => Number.isFinite(val(r)));
+    const same = sameHeadNote(sc);
     for (const row of res.rows) {
-      const ratio = !base ? NaN : rss ? row.rssKiB / base.rssKiB : row.rps / base.rps;
-      const note = [row.note, row.errors ? `${row.errors} errors/non-2xx` : '', row.processes > 1 ? `${row.processes} processes` : '']
+      const ratio = !base ? NaN : val(row) / val(base);
+      const note = [row === res.rows[0] ? same : '', row.note, row.errors ? `${row.errors} errors/non-2xx` : '', row.processes > 1 ? `${row.processes} processes` : '']
         .filter(Boolean).join('; ');
       lines.push([
         sc.name,
         row.server + (row === base ? ' (baseline)' : ''),
-        rss ? '-' : fmtRps(row.rps),
-        rss ? '-' : fmtMs(row.p99ms),
-        fmtMiB(rss ? row.rssKiB : row.peakKiB),
+        rss || cold ? '-' : fmtRps(row.rps),
+        rss || cold ? '-' : fmtMs(row.p99ms),
+        fmtMiB(rss || cold ? row.rssKiB : row.peakKiB),
         fmtRatio(ratio),
         Number.isFinite(row.cpuPct) ? row.cpuPct.toFixed(0) : '-',
-        rss ? '-' : fmtRps(row.rpcs),
-        rss || !base ? '-' : fmtRatio(row.rpcs / base.rpcs),
+        rss || cold ? '-' : fmtRps(row.rpcs),
+        rss || cold || !base ? '-' : fmtRatio(row.rpcs / base.rpcs),
         row.skipped ? `skipped: ${note}` : row.failed ? `FAILED: ${note}` : note,
       ]);
     }
@@ -576,36 +752,45 @@ function tableRows(results) {
 const HEAD = ['scenario', 'server', 'req/s (median)', 'p99 ms', 'peak RSS MiB', 'ratio', 'server CPU %', 'req per CPU-s', 'ratio per CPU-s', 'notes'];
 const NUMERIC = (i) => i >= 2 && i <= 8;
 
-function targetLines(results) {
+/** What a target compares, per metric: the per-round value and its name. */
+const METRIC = {
+  rps: { of: (x) => x.rps, name: 'req/s' },
+  p99: { of: (x) => x.p99ms, name: 'p99 latency' },
+  rss: { of: (x) => x.rssKiB, name: 'RSS' },
+  start: { of: (x) => x.startMs, name: 'time to the first 200' },
+};
+
+/**
+ * One verdict rule for every target: the two servers ran within seconds of each other in each
+ * round, so each round gives a ratio; the target is met only when BOTH the median of those
+ * per-round ratios AND the ratio of the two medians meet it (the first cancels the slow
+ * changes of the machine's speed, the second does not depend on how rounds pair up).
+ * `--report` adds the instruction-count ratio of an --instructions run as a third measure.
+ */
+function verdicts(results) {
   const out = [];
   for (const { sc, res } of results) {
     for (const t of sc.targets || []) {
+      const metric = t.metric || 'rps';
+      const m = METRIC[metric];
       const want = t.min != null ? `>= ${t.min}` : `<= ${t.max}`;
-      const label = `${sc.name}: ${t.server} / ${t.vs} ${t.metric === 'rss' ? 'RSS' : 'req/s'}`;
-      if (res.skip || !res.rows) { out.push(`${label}: not measured (${res.skip || 'skipped'}) [target ${want}]`); continue; }
+      const meets = (r) => (t.min != null ? r >= t.min : r <= t.max);
+      const v = { scenario: sc.name, server: t.server, vs: t.vs, metric, min: t.min, max: t.max, want, label: `${sc.name}: ${t.server} / ${t.vs} ${m.name}` };
+      out.push(v);
+      if (res.skip || !res.rows?.length) { v.note = `not measured (${res.skip || 'skipped'})`; continue; }
       const a = res.rows.find((r) => r.server === t.server), b = res.rows.find((r) => r.server === t.vs);
-      const va = t.metric === 'rss' ? a?.rssKiB : a?.rps, vb = t.metric === 'rss' ? b?.rssKiB : b?.rps;
-      if (!Number.isFinite(va) || !Number.isFinite(vb)) {
-        out.push(`${label}: not measured (${(a?.note || b?.note || 'no data')}) [target ${want}]`);
-        continue;
-      }
-      const r = va / vb;
-      if (t.metric === 'rss') {
-        out.push(`${label} = ${r.toFixed(2)} [target ${want}]: ${(t.min != null ? r >= t.min : r <= t.max) ? 'MET' : 'MISSED'}`);
-        continue;
-      }
-      // The two servers of one round ran within seconds of each other: the ratio of each round
-      // cancels the slow changes of this VM's speed that the ratio of medians keeps. The
-      // target is judged on the median of those per-round ratios.
-      const rounds = a.runs.map((x, i) => x.rps / b.runs[i]?.rps).filter(Number.isFinite);
-      const paired = rounds.length ? median(rounds) : r;
-      const ok = t.min != null ? paired >= t.min : paired <= t.max;
-      const perCpu = Number.isFinite(a.rpcs / b.rpcs) ? `; per server CPU-second: ${(a.rpcs / b.rpcs).toFixed(2)}` : '';
-      out.push(`${label} = ${paired.toFixed(2)} (median of the rounds' ratios ${rounds.map((x) => x.toFixed(2)).join(', ')}) [target ${want}]: ${ok ? 'MET' : 'MISSED'} (ratio of the medians: ${r.toFixed(2)}${perCpu})`);
+      if (!a?.runs?.length || !b?.runs?.length) { v.note = `not measured (${a?.note || b?.note || 'no data'})`; continue; }
+      const med = (row) => median(row.runs.map(m.of));
+      v.rounds = a.runs.map((x, i) => m.of(x) / m.of(b.runs[i] ?? {})).filter(Number.isFinite);
+      v.paired = v.rounds.length ? median(v.rounds) : NaN;
+      v.ofMedians = med(a) / med(b);
+      if (metric === 'rps' && Number.isFinite(a.rpcs / b.rpcs)) v.perCpu = a.rpcs / b.rpcs;
+      v.met = Number.isFinite(v.paired) && Number.isFinite(v.ofMedians) && meets(v.paired) && meets(v.ofMedians);
     }
   }
   return out;
 }
+
 
 function machine() {
   const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model;
@@ -626,7 +811,17 @@ const loadavgAtStart = os.loadavg().map((x) => x.toFixed(2)).join(' ');
 const cmdline = `npm run bench${argv.length ? ' -- ' + argv.join(' ') : ''}`;
 log(`skitai bench: ${cmdline}`);
 log(`  ${machine()}`);
-if (!opt.instructions) log(`  servers on CPU ${SERVER_CPUS}, ${tool} on CPU ${LOAD_CPUS}; ${opt.rounds} rounds x ${opt.duration} s, warm-up ${opt.warmup} s, ${opt.connections} connections`);
+if (!opt.instructions && !opt.check) {
+  log(`  servers on CPU ${SERVER_CPUS}, ${tool} on CPU ${LOAD_CPUS}; ${opt.rounds} rounds x ${opt.duration} s, warm-up ${opt.warmup} s, ${opt.connections} connections`);
+  // What the run takes on a quiet machine (measured: ~1.5 s to start and check a server,
+  // ~0.8 s around each load run; an idle round ~15 s per server; a cold start ~1 s).
+  let sec = 0;
+  for (const sc of selected) {
+    const n = sc.servers.length;
+    sec += sc.kind === 'idle' ? opt.idleRounds * n * 15 : sc.kind === 'cold' ? opt.coldRounds * n * 1 : n * (1.5 + opt.warmup + opt.rounds * (opt.duration + 0.8));
+  }
+  if (!opt.profile && !opt.tail) log(`  about ${Math.ceil(sec / 60)} minutes on a quiet machine (more when runs are retried or the machine is busy)`);
+}
 
 if (opt.instructions) {
   const code = await runInstructions({
@@ -639,14 +834,18 @@ if (opt.instructions) {
 
 const results = [];
 const profiles = [];
+const tails = [];
+let checkFailed = false;
 for (const sc of selected) {
   const pend = opt.force && opt.names.includes(sc.name) ? null : await sc.pending?.();
   if (sc.loader === 'h2load' && !pend && !h2loadAvailable()) { const m = 'h2load is not installed: apt-get install -y nghttp2-client'; log(`\n[${sc.name}] skipped: ${m}`); results.push({ sc, res: { skip: m } }); continue; }
   if (pend) { log(`\n[${sc.name}] ${sc.title}: skipped: ${pend}`); results.push({ sc, res: { skip: pend } }); continue; }
   log(`\n[${sc.name}] ${sc.title}`);
   try {
-    if (opt.profile) { if (sc.kind !== 'idle') profiles.push(...(await runProfile(sc))); continue; }
-    const res = sc.kind === 'idle' ? await runIdle(sc) : await runThroughput(sc);
+    if (opt.profile) { if (sc.kind !== 'idle' && sc.kind !== 'cold') profiles.push(...(await runProfile(sc))); continue; }
+    if (opt.check) { if (!(await runCheck(sc))) checkFailed = true; continue; }
+    if (opt.tail) { if (sc.kind !== 'idle' && sc.kind !== 'cold' && !sc.requireWorkers) tails.push(...(await runTail(sc))); continue; }
+    const res = sc.kind === 'idle' ? await runIdle(sc) : sc.kind === 'cold' ? await runCold(sc) : await runThroughput(sc);
     if (res.skip) log(`  skipped: ${res.skip}`);
     results.push({ sc, res });
   } catch (e) {
@@ -655,9 +854,16 @@ for (const sc of selected) {
   }
 }
 if (opt.profile) process.exit(0);
+if (opt.check) process.exit(checkFailed ? 1 : 0);
+if (opt.tail) {
+  console.log('\n' + textTable(TAIL_HEAD, (i) => i >= 2, tails));
+  console.log('\n' + markdownTable(TAIL_HEAD, (i) => i >= 2, tails));
+  process.exit(0);
+}
 
 const lines = tableRows(results);
-const targets = targetLines(results);
+const verdictList = verdicts(results);
+const targets = verdictList.map(verdictLine);
 const finished = new Date();
 const header = `${finished.toISOString().slice(0, 16).replace('T', ' ')} UTC, \`${cmdline}\` at commit ${gitHead}, ${tool}, ${opt.rounds} interleaved rounds x ${opt.duration} s (warm-up ${opt.warmup} s), ${opt.connections} connections (static-1m: 32), servers pinned to CPU ${SERVER_CPUS}, load to CPU ${LOAD_CPUS}${opt.nice ? `, nice ${opt.nice}` : ''}, load average at start ${loadavgAtStart}`;
 console.log('\n' + header);
@@ -678,17 +884,13 @@ fs.mkdirSync(outDir, { recursive: true });
 fs.writeFileSync(path.join(outDir, 'latest.md'), md + '\n');
 fs.writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify({
   started: started.toISOString(), finished: finished.toISOString(), command: cmdline, tool, machine: machine(), options: opt,
-  results: results.map(({ sc, res }) => ({ scenario: sc.name, skip: res.skip, rows: res.rows })),
-  targets,
+  commit: gitHead, header, markdown: md,
+  results: results.map(({ sc, res }) => ({ scenario: sc.name, skip: res.skip, failed: !!res.failed, rows: res.rows })),
+  targets, verdicts: verdictList,
 }, null, 2) + '\n');
 log(`\nwrote bench/results/latest.md and latest.json (${((finished - started) / 1000).toFixed(0)} s)`);
 
-if (opt.updateMd) {
-  const file = path.join(ROOT, 'BENCHMARKS.md');
-  const START = '<!-- bench:table:start -->', END = '<!-- bench:table:end -->';
-  let doc = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : `# Benchmarks\n\n${START}\n${END}\n`;
-  if (!doc.includes(START)) doc += `\n${START}\n${END}\n`;
-  doc = doc.slice(0, doc.indexOf(START) + START.length) + '\n' + md + '\n' + doc.slice(doc.indexOf(END));
-  fs.writeFileSync(file, doc);
-  log('updated BENCHMARKS.md');
-}
+if (opt.updateMd) printReport({ resultsDir: outDir, benchmarksMd: path.join(ROOT, 'BENCHMARKS.md'), update: true, log, scenarios: scenarios.map((s) => s.name) }) && log('could not write BENCHMARKS.md');
+else log('the whole report with the last --instructions run and every verdict: npm run bench -- --report');
+const failedScenarios = results.filter(({ res }) => res.failed).map(({ sc }) => sc.name);
+if (failedScenarios.length) { log(`\nFAILED (not like-for-like): ${failedScenarios.join(', ')}`); process.exit(1); }

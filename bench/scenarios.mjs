@@ -27,6 +27,21 @@ const jsonCheck = (status, body) => {
 };
 const sizeCheck = (n) => (status, body) => status === 200 && body.length === n;
 
+/**
+ * What a static target's two servers may answer differently: nginx's ETag has another format
+ * (same validator: size and mtime), its Server names nginx, and it sends no Keep-Alive header
+ * (both keep the connection open).
+ */
+const STATIC_SAME = { ignore: { etag: 'format only', server: 'the product name', 'keep-alive': 'nginx sends none' } };
+
+/** A cold-start script of bench/startup, listening on --port. */
+const startupScript = (f) => (ctx, port) => ({ cmd: process.execPath, args: [path.join(BENCH_DIR, 'startup', f), '--port', String(port)] });
+/** The demo as its README starts it, data in a fresh temp folder per start. */
+function demoScript(ctx, port) {
+  const data = fs.mkdtempSync(path.join(ctx.tmp, 'demo-'));
+  return { cmd: process.execPath, args: [path.join(ROOT, 'examples', 'demo', 'serve.mjs'), '--port', String(port)], env: { DEMO_DATA: data, DATABASE: '' }, cwd: path.join(ROOT, 'examples', 'demo') };
+}
+
 function nginx(ctx, port) {
   if (!ctx.nginx) return { skip: ctx.nginxMissing };
   return nginxSpec({ bin: ctx.nginx, dir: path.join(ctx.tmp, `nginx-${port}`), root: ctx.staticRoot, port });
@@ -53,19 +68,23 @@ async function pluginReady(name) {
 export const scenarios = [
   {
     name: 'hello',
-    title: 'hello, text/plain',
+    title: 'hello',
     path: '/',
     check: helloCheck,
+    // Every target's two servers answer the same bytes (status, headers but Date, body):
+    // bench/run.mjs compares them before the load and fails the scenario if they differ.
     servers: [
-      { id: 'node:http', spec: nodeServer('node-http.mjs', 'hello', none) },
+      { id: 'node:http', spec: nodeServer('node-http.mjs', 'hello-app', none) },
       { id: 'fastify', spec: nodeServer('fastify.mjs', 'hello', none) },
-      { id: 'node:http, Content-Length + Server', spec: nodeServer('node-http.mjs', 'hello-cl', none) },
+      { id: 'node:http (req,res) + Server', spec: nodeServer('node-http.mjs', 'handler', none) },
       { id: 'skitai App route', subject: true, spec: nodeServer('skitai.mjs', 'app-hello', none) },
       { id: 'skitai (req,res) mount', subject: true, spec: nodeServer('skitai.mjs', 'handler', none) },
     ],
     targets: [
       { server: 'skitai App route', vs: 'node:http', min: 0.95 },
       { server: 'skitai App route', vs: 'fastify', min: 1.1 },
+      { server: 'skitai (req,res) mount', vs: 'node:http (req,res) + Server', min: 0.97 },
+      { server: 'skitai App route', vs: 'node:http', metric: 'p99', max: 1.5 },
     ],
   },
   {
@@ -81,6 +100,20 @@ export const scenarios = [
     targets: [{ server: 'skitai App route + status page', vs: 'skitai App route', min: 0.97 }],
   },
   {
+    // What sharing state across instances costs a request that shares nothing: the same App
+    // hello, alone or connected to Redis through @skitai/shared (pub/sub subscribed, keys declared).
+    name: 'hello-shared',
+    title: 'hello, App route, with and without sharing through Redis',
+    path: '/',
+    check: helloCheck,
+    servers: [
+      { id: 'skitai App route', subject: true, spec: nodeServer('skitai.mjs', 'app-hello', none) },
+      { id: 'skitai App route + shared (Redis)', subject: true, spec: nodeServer('skitai.mjs', 'app-hello-shared', none) },
+      { id: 'skitai App route + ioredis loaded', subject: true, spec: nodeServer('skitai.mjs', 'app-hello-ioredis', none) },
+    ],
+    targets: [{ server: 'skitai App route + shared (Redis)', vs: 'skitai App route', min: 0.97 }],
+  },
+  {
     name: 'json',
     title: 'JSON, path parameter',
     path: '/users/42',
@@ -90,7 +123,10 @@ export const scenarios = [
       { id: 'fastify', spec: nodeServer('fastify.mjs', 'json', none) },
       { id: 'skitai App route', subject: true, spec: nodeServer('skitai.mjs', 'app-json', none) },
     ],
-    targets: [{ server: 'skitai App route', vs: 'fastify', min: 1.0 }],
+    targets: [
+      { server: 'skitai App route', vs: 'fastify', min: 1.0 },
+      { server: 'skitai App route', vs: 'node:http', metric: 'p99', max: 1.5 },
+    ],
   },
   {
     name: 'express',
@@ -108,28 +144,43 @@ export const scenarios = [
     title: 'static file, 1 KiB',
     path: '/static/file-1k.bin',
     check: sizeCheck(1024),
+    sameHead: STATIC_SAME,
     servers: [
-      { id: 'nginx', spec: nginx },
+      { id: 'nginx (open_file_cache)', spec: nginx },
       { id: '@fastify/static', spec: nodeServer('fastify.mjs', 'static', dirArg) },
       { id: 'skitai static', subject: true, spec: nodeServer('skitai.mjs', 'static', dirArg) },
     ],
-    targets: [{ server: 'skitai static', vs: 'nginx', min: 0.5 }],
+    targets: [{ server: 'skitai static', vs: 'nginx (open_file_cache)', min: 0.5 }],
   },
   {
     name: 'static-1m',
-    title: 'static file, 1 MiB',
+    title: 'static file, 1 MiB (at the memory cache limit: served from memory)',
     path: '/static/file-1m.bin',
     check: sizeCheck(1024 * 1024),
     connections: 32,
+    sameHead: STATIC_SAME,
     servers: [
-      { id: 'nginx', spec: nginx },
+      { id: 'nginx (open_file_cache)', spec: nginx },
       { id: '@fastify/static', spec: nodeServer('fastify.mjs', 'static', dirArg) },
       { id: 'skitai static', subject: true, spec: nodeServer('skitai.mjs', 'static', dirArg) },
-      // Not the default: createStaticHandler(dir, { memoryFileSize: 4 MiB }) as a handler mount,
-      // to show what the memory cache limit costs at 1 MiB.
-      { id: 'skitai static, 4 MiB cache', spec: nodeServer('skitai.mjs', 'static-mem', dirArg) },
     ],
-    targets: [{ server: 'skitai static', vs: 'nginx', min: 0.35 }],
+    targets: [{ server: 'skitai static', vs: 'nginx (open_file_cache)', min: 0.35 }],
+  },
+  {
+    // The kernel keeps files up to 1 MiB (memoryFileSize) in memory: one 1 KiB over it is
+    // streamed from disk, the other path.
+    name: 'static-1m-disk',
+    title: 'static file, 1 MiB + 1 KiB (just over the memory cache limit: streamed from disk)',
+    path: '/static/file-1m-over.bin',
+    check: sizeCheck(1024 * 1024 + 1024),
+    connections: 32,
+    sameHead: STATIC_SAME,
+    servers: [
+      { id: 'nginx (open_file_cache)', spec: nginx },
+      { id: '@fastify/static', spec: nodeServer('fastify.mjs', 'static', dirArg) },
+      { id: 'skitai static', subject: true, spec: nodeServer('skitai.mjs', 'static', dirArg) },
+    ],
+    targets: [{ server: 'skitai static', vs: 'nginx (open_file_cache)', min: 0.35 }],
   },
   {
     name: 'idle',
@@ -142,6 +193,23 @@ export const scenarios = [
       { id: 'skitai (req,res) mount', subject: true, spec: nodeServer('skitai.mjs', 'idle', none) },
     ],
     targets: [{ server: 'skitai (req,res) mount', vs: 'node:http', max: 1.5, metric: 'rss' }],
+  },
+  {
+    // Time from `node <script>` to the first 200 on GET /hello, and RSS then: a fresh process
+    // each round (bench/startup/cold-*.mjs; the demo is examples/demo/serve.mjs).
+    name: 'cold-start',
+    title: 'cold start: node script.mjs to the first 200, and RSS then',
+    kind: 'cold',
+    path: '/hello',
+    servers: [
+      { id: 'express alone', spec: startupScript('cold-express.mjs') },
+      { id: 'fastify alone', spec: startupScript('cold-fastify.mjs') },
+      { id: 'skitai kernel + express', subject: true, spec: startupScript('cold-kernel-express.mjs') },
+      { id: 'skitai App', subject: true, spec: startupScript('cold-app.mjs') },
+      { id: 'skitai demo (examples/demo)', subject: true, path: '/', spec: demoScript },
+    ],
+    // A slim install starts as fast as the framework it mounts (a tenth more for the kernel).
+    targets: [{ server: 'skitai kernel + express', vs: 'express alone', metric: 'start', max: 1.1 }],
   },
   {
     name: 'workers',
@@ -233,13 +301,18 @@ export const scenarios = [
     title: 'reverse proxy with the response cache, 1 KiB',
     path: '/static/file-1k.bin',
     check: sizeCheck(1024),
+    // The cached server is checked on its second answer (primed), a HIT as the load gets. A
+    // HIT is the member's answer as the uncached proxy relays it (Server, Via, Content-Type,
+    // Cache-Control, ETag, Content-Length, the member's Date) plus two fields RFC 9111 has a
+    // cache add, by design: X-Cache and Age.
+    sameHead: { ignore: { 'x-cache': 'the cache says HIT; no cache, no X-Cache', age: 'seconds the answer has been stored (RFC 9111 5.1): only a cache sends it' } },
     backend: { id: 'backend (node:http 1 KiB, max-age=3600)', cpus: '1', path: '/static/file-1k.bin', spec: nodeServer('node-http.mjs', 'cacheable-1k', none) },
     pending: async () => ((await pluginReady('@skitai/gateway')) && (await pluginReady('@skitai/cachefs')) ? null
       : 'waiting for the gateway (@skitai/gateway) and cachefs (@skitai/cachefs) plugins'),
     servers: [
       { id: 'skitai @alias mount', spec: nodeServer('skitai.mjs', 'proxy', (ctx) => ['--backend', ctx.backendUrl]) },
       { id: 'skitai static', spec: nodeServer('skitai.mjs', 'static', dirArg) },
-      { id: 'skitai @alias mount + cachefs', subject: true, spec: nodeServer('skitai.mjs', 'proxy-cached', (ctx) => ['--backend', ctx.backendUrl]) },
+      { id: 'skitai @alias mount + cachefs', subject: true, primed: true, spec: nodeServer('skitai.mjs', 'proxy-cached', (ctx) => ['--backend', ctx.backendUrl]) },
     ],
     targets: [{ server: 'skitai @alias mount + cachefs', vs: 'skitai @alias mount', min: 3 }],
   },

@@ -40,6 +40,7 @@ const SCALE = { 'static-1m': 0.1 };
 /** Scenarios this mode does not run, and why (one line each). */
 export function notInThisMode(sc) {
   if (sc.kind === 'idle') return 'not run with --instructions: it measures memory with 10,000 idle connections, not work per request';
+  if (sc.kind === 'cold') return 'not run with --instructions: it times process starts, not requests';
   if (sc.requireWorkers) return 'not run with --instructions: workers are about using a second core; instructions per request do not show that';
   if (sc.loader === 'h2load' && sc.scheme === 'https') return 'not run with --instructions: the sequential client speaks h2c only (TLS would count the cipher)';
   return null;
@@ -276,12 +277,12 @@ function tableRows(results) {
  * The scenarios' targets restated on instructions: a req/s target `>= m x baseline` becomes
  * `instructions <= baseline / m`, i.e. the instruction ratio must be <= 1/m.
  */
-function targetLines(results) {
+function targetLines(results, verdicts = []) {
   const out = [];
   for (const { sc, res } of results) {
     for (const t of sc.targets || []) {
-      if (t.metric === 'rss' || t.min == null) {
-        out.push(`${sc.name}: ${t.server} / ${t.vs} ${t.metric === 'rss' ? 'RSS' : ''} [target <= ${t.max}]: not an instruction target (not measured in this mode)`);
+      if ((t.metric && t.metric !== 'rps') || t.min == null) {
+        out.push(`${sc.name}: ${t.server} / ${t.vs} ${t.metric ?? ''} [target <= ${t.max}]: not an instruction target (not measured in this mode)`);
         continue;
       }
       const limit = 1 / t.min;
@@ -296,6 +297,7 @@ function targetLines(results) {
         continue;
       }
       const r = a.perRequest / b.perRequest;
+      verdicts.push({ scenario: sc.name, server: t.server, vs: t.vs, metric: 'rps', ratio: r, limit, met: r <= limit });
       out.push(`${label} = ${r.toFixed(3)} [target ${want}]: ${r <= limit ? 'MET' : 'MISSED'}`);
     }
   }
@@ -339,7 +341,8 @@ export async function runInstructions(deps) {
 
   const finished = new Date();
   const lines = tableRows(results);
-  const targets = targetLines(results);
+  const verdicts = [];
+  const targets = targetLines(results, verdicts);
   const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model;
   const header = `${finished.toISOString().slice(0, 16).replace('T', ' ')} UTC, \`${cmdline}\` at commit ${gitHead} (built packages ${opt.snapshot ? `snapshot ${snap}` : snap}), Node ${process.version}, ${valgrind} (callgrind), ${opt.warmupRequests} warm-up + ${opt.requests} measured requests per server${opt.repeat > 1 ? `, ${opt.repeat} runs each (the lowest count kept)` : ''} (static-1m: ${Math.round(SCALE['static-1m'] * 100)} % of that) over one keep-alive connection, one request at a time; ${os.cpus().length} CPUs (${cpu}), Linux ${os.release()}`;
   const legend = 'Instructions per request (WebSocket: per echoed message) counted by valgrind --tool=callgrind in the server process\'s main thread, where requests are served (the load client and was-get\'s backend are not counted); ratio = server / baseline, lower is better. "all threads" adds V8\'s compiler and GC helper threads: mostly JIT compiling that is still going on after the warm-up under valgrind, which a long native run has finished.';
@@ -372,13 +375,12 @@ export async function runInstructions(deps) {
         runs: r.runs ?? null, note: r.note, skipped: !!r.skipped, failed: !!r.failed, notNode: !!r.notNode,
       })),
     })),
-    targets,
+    targets, verdicts, header, markdown: md,
   }, null, 2) + '\n');
   log(`\nwrote bench/results/instructions.md and instructions.json (${((finished - started) / 1000).toFixed(0)} s)`);
 
   if (opt.updateMd) {
-    console.log('\n--update-md with --instructions does not write BENCHMARKS.md; to paste it there:\n');
-    console.log(md);
+    console.log('\n--update-md with --instructions does not write BENCHMARKS.md: `npm run bench -- --report --update-md` writes this run with the req/s run beside it');
   }
   const failed = results.some(({ res }) => res.rows?.some((r) => r.failed));
   return failed ? 1 : 0;

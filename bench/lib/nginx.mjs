@@ -1,5 +1,7 @@
 // nginx as a baseline: its own process with a generated config in a temp dir, 1 worker,
-// sendfile on, access_log off, pinned like every other server.
+// sendfile on, access_log off, open_file_cache on for static files (the descriptors and
+// stat() results of served files kept open, as Skitai's memory cache keeps their contents),
+// pinned like every other server.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -37,7 +39,7 @@ http {
   sendfile on;
   tcp_nopush on;
   tcp_nodelay on;
-  keepalive_timeout 30s;
+  keepalive_timeout 30s${upstream ? ' 30s' : ''};
   keepalive_requests 1000000;
   default_type application/octet-stream;
   client_body_temp_path ${t('client_body')};
@@ -45,7 +47,11 @@ http {
   fastcgi_temp_path ${t('fastcgi')};
   uwsgi_temp_path ${t('uwsgi')};
   scgi_temp_path ${t('scgi')};
-${upstream ? `  upstream backend { server ${upstream}; keepalive 64; }
+${upstream ? '' : `  open_file_cache max=1000 inactive=60s;
+  open_file_cache_valid 60s;
+  open_file_cache_min_uses 1;
+  open_file_cache_errors on;
+`}${upstream ? `  upstream backend { server ${upstream}; keepalive 64; }
 ` : ''}  server {
     listen 127.0.0.1:${port};
 ${upstream ? `    location / {
@@ -53,6 +59,10 @@ ${upstream ? `    location / {
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_buffering on;
+      # The same head as Skitai's proxy sends (like-for-like): the member's Server, a Via, and
+      # (keepalive_timeout's second value above) Keep-Alive: timeout=30.
+      proxy_pass_header Server;
+      add_header Via "1.1 skitai" always;
     }` : `    root ${root};
     location / { }`}
   }

@@ -1,5 +1,6 @@
 // Shared helpers for the scenario servers: argument parsing, the ready line, graceful stop.
 // Every server prints exactly one JSON line on stdout: {"ready":true,"port":N} or {"skip":"why"}.
+import fs from 'node:fs';
 import process from 'node:process';
 
 export function args() {
@@ -46,4 +47,9 @@ export function onStop(stop) {
 }
 
 export const HELLO = 'Hello World';
+/**
+ * The Server header the kernel sends (`Skitai/<kernel version>`): the baselines send it too, so
+ * that every target compares servers answering the same bytes (bench/run.mjs checks it).
+ */
+export const SERVER = `Skitai/${JSON.parse(fs.readFileSync(new URL('../../kernel/package.json', import.meta.url), 'utf8')).version}`;
 export const user = (id) => ({ id, name: `user${id}`, active: true });

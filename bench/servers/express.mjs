@@ -1,7 +1,7 @@
 // The same Express 5 app, alone (--mode alone) or mounted at / in the Skitai kernel (--mode mounted).
 import express from 'express';
 import http from 'node:http';
-import { args, ready, skip, onStop, HELLO, user } from './common.mjs';
+import { args, ready, skip, onStop, HELLO, SERVER, user } from './common.mjs';
 import { loadKernel } from './skitai-load.mjs';
 
 const a = args();
@@ -20,7 +20,8 @@ if (a.mode === 'mounted') {
   ready(port);
   onStop(() => kernel.stop());
 } else {
-  const server = http.createServer(app);
+  // The Server header the kernel adds to the mounted app's answers: the same bytes on both sides.
+  const server = http.createServer((req, res) => { res.setHeader('Server', SERVER); app(req, res); });
   server.keepAliveTimeout = 30_000;
   server.listen(a.port, a.address, () => ready(server.address().port));
   onStop(() => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }));

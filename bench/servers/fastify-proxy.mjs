@@ -6,7 +6,12 @@ import { args, ready, onStop } from './common.mjs';
 
 const a = args();
 const app = Fastify({ logger: false });
-await app.register(proxy, { upstream: new URL(a.backend).origin, http2: false });
+// Via as Skitai's proxy adds it, so both answer the same head (like-for-like).
+await app.register(proxy, {
+  upstream: new URL(a.backend).origin,
+  http2: false,
+  replyOptions: { rewriteHeaders: (headers) => ({ ...headers, via: '1.1 skitai' }) },
+});
 await app.listen({ port: a.port, host: a.address });
 ready(app.server.address().port);
 onStop(() => app.close());

@@ -1,6 +1,12 @@
-// Baseline: bare node:http. Kinds: hello, hello-cl, json, idle, cacheable-1k.
+// Baseline: bare node:http. Kinds:
+//   hello       chunked text/plain, no Server header (the plainest answer node:http gives)
+//   hello-app   the bytes the App route answers: text/html; charset=utf-8, Content-Length, Server
+//   handler     the (req, res) handler of skitai.mjs, with the Server header the kernel adds
+//   json        the bytes the App JSON route answers (charset, Content-Length, Server)
+//   idle        the handler kind, for the idle connections scenario
+//   cacheable-1k  1 KiB at any path, fresh for an hour (the proxy-cached scenario's backend)
 import http from 'node:http';
-import { args, ready, onStop, HELLO, user } from './common.mjs';
+import { args, ready, onStop, HELLO, SERVER, user } from './common.mjs';
 
 const a = args();
 const USERS = /^\/users\/(\d+)$/;
@@ -11,17 +17,22 @@ const handlers = {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end(HELLO);
   },
-  // The same answer as the App route's (Content-Length instead of chunked, a Server header):
-  // what node:http itself costs for it, with no framework. For information, no target.
-  'hello-cl'(req, res) {
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 11, server: 'Skitai' });
+  // The App route's answer, byte for byte but for Date: what node:http itself costs for it.
+  'hello-app'(req, res) {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(HELLO), server: SERVER });
+    res.end(HELLO);
+  },
+  // The handler mounted in skitai.mjs ('handler'), plus the Server header the kernel adds.
+  handler(req, res) {
+    res.setHeader('server', SERVER);
+    res.writeHead(200, { 'content-type': 'text/plain' });
     res.end(HELLO);
   },
   json(req, res) {
     const m = USERS.exec(req.url);
     if (!m) { res.writeHead(404); res.end(); return; }
     const body = JSON.stringify(user(Number(m[1])));
-    res.writeHead(200, { 'content-type': 'application/json' });
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), server: SERVER });
     res.end(body);
   },
   // A backend for the proxy-cached scenario: 1 KiB at any path, fresh for an hour.
@@ -30,7 +41,7 @@ const handlers = {
     res.end(KIB);
   },
 };
-handlers.idle = handlers.hello;
+handlers.idle = handlers.handler;
 
 const server = http.createServer(handlers[a.kind] || handlers.hello);
 // The kernel keeps idle connections 30 s (setKeepAlive default); match it so the idle

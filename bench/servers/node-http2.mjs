@@ -2,7 +2,7 @@
 // TLS with --cert/--key (ALPN h2 and http/1.1, as the plugin offers them).
 import fs from 'node:fs';
 import http2 from 'node:http2';
-import { args, ready, onStop, HELLO } from './common.mjs';
+import { args, ready, onStop, HELLO, SERVER } from './common.mjs';
 
 const a = args();
 const server = a.cert
@@ -10,14 +10,14 @@ const server = a.cert
   : http2.createServer();
 if (a.kind === 'compat') {
   // node's compatibility API, (req, res) as an Express-style handler sees it: what the
-  // plugin serves handlers through.
+  // plugin serves handlers through. With the Server header the kernel adds: the same head.
   server.on('request', (req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.writeHead(200, { 'content-type': 'text/plain', server: SERVER });
     res.end(HELLO);
   });
 } else {
   server.on('stream', (stream) => {
-    stream.respond({ ':status': 200, 'content-type': 'text/plain' });
+    stream.respond({ ':status': 200, 'content-type': 'text/plain', server: SERVER });
     stream.end(HELLO);
   });
 }

@@ -9,6 +9,8 @@
 //   app-hello-status  app-hello with @skitai/status's page mounted at /status (request counters on)
 //   proxy       gateway-only server, '@backend' (--backend url) mounted at '/'
 //   proxy-cached  the same with @skitai/cachefs (16 MiB memory tier) as the gateway's cache
+//   app-hello-shared  app-hello sharing its state through Redis (@skitai/shared), with a
+//                     redis-server of its own on a unix socket, connected before ready
 import { args, ready, skip, onStop, HELLO, user } from './common.mjs';
 import { loadKernel } from './skitai-load.mjs';
 
@@ -37,6 +39,29 @@ function needApp() {
   return new App();
 }
 
+/** A redis-server on a unix socket in a temporary folder, stopped when this process exits. */
+async function startRedis() {
+  const { spawn } = await import('node:child_process');
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-bench-redis-'));
+  const socket = path.join(dir, 'r.sock');
+  let redis;
+  try {
+    redis = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch (e) { skip(`redis-server cannot be started: ${e.message}`); }
+  process.on('exit', () => { redis.kill(); fs.rmSync(dir, { recursive: true, force: true }); });
+  await new Promise((resolve) => {
+    let out = '';
+    redis.once('error', (e) => skip(`redis-server cannot be started (apt-get install -y redis-server): ${e.message}`));
+    redis.once('exit', () => skip(`redis-server exited: ${out}`));
+    redis.stdout.on('data', (c) => { out += c; if (/ready to accept connections/i.test(out)) resolve(); });
+  });
+  redis.removeAllListeners('exit');
+  return socket;
+}
+
 const kernel = new Kernel();
 const startOpts = { address: a.address, port: a.port };
 
@@ -52,6 +77,23 @@ switch (a.kind) {
     app.route('/', async (was) => HELLO);
     kernel.mount('/', app);
     kernel.mount('/status', (await pluginFactory('@skitai/status', 'statusPage'))());
+    break;
+  }
+  case 'app-hello-shared': {
+    const socket = await startRedis();
+    kernel.use((await pluginFactory('@skitai/shared', 'shared'))({ redis: socket }));
+    kernel.addlu('tables.users');
+    const app = needApp();
+    app.route('/', async (was) => HELLO);
+    kernel.mount('/', app);
+    break;
+  }
+  case 'app-hello-ioredis': {
+    // Diagnosis: ioredis loaded, nothing connected.
+    await import('ioredis');
+    const app = needApp();
+    app.route('/', async (was) => HELLO);
+    kernel.mount('/', app);
     break;
   }
   case 'app-json': {
@@ -137,6 +179,13 @@ switch (a.kind) {
 
 if (a.kind === 'workers') await new Promise(() => {}); // run() owns this process from here
 const started = await kernel.start(startOpts);
+if (a.kind === 'app-hello-shared') {
+  // Ready once connected (under valgrind start is slow): nothing of the connection's set-up
+  // may fall into the measured requests.
+  const { sharedBridge } = await import('@skitai/shared');
+  const bridge = sharedBridge(kernel);
+  while (!bridge.up) await new Promise((r) => setTimeout(r, 50));
+}
 // With workers, the master may be the only one to get here, or each worker too; the harness
 // reads the first ready line only.
 if (started && started.port) ready(started.port, { workers: startOpts.workers });

@@ -82,6 +82,8 @@ export const codes = {
 
   // process model
   SKT_LU_KEY: defineError('SKT_LU_KEY', (key: unknown, why: string) => `last-updated key ${JSON.stringify(key)}: ${why}`),
+  SKT_BRIDGE_DUPLICATE: defineError('SKT_BRIDGE_DUPLICATE', (first: string, second: string) =>
+    `a kernel has one instance bridge: ${first} set it, ${second} asked for it too`),
   SKT_PROCESS_DUPLICATE: defineError('SKT_PROCESS_DUPLICATE', (name: string) =>
     `background process ${name} is registered twice`),
 } as const;

@@ -3,6 +3,8 @@ import path from 'node:path';
 import type http from 'node:http';
 import type net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import { codes, SkitaiError } from './errors.js';
 import { createHooks, type KernelHooks } from './hooks.js';
@@ -12,6 +14,7 @@ import { Was, WasRegistry, type WasFactory } from './was.js';
 import { AliasRegistry, type AliasOptions } from './alias/registry.js';
 import { ProcessModel, type BroadcastListener, type CriticalPointOptions, type ProcessRole } from './process/model.js';
 import type { BackgroundProcessOptions } from './process/background.js';
+import type { InstanceBridge } from './process/bridge.js';
 import type { Pref } from './process/pref.js';
 import { MountTable, type MountEntry, type MountOptions, type MountTarget, type RequestHandler } from './mount/table.js';
 import { resolveMountTarget } from './mount/resolve.js';
@@ -28,7 +31,7 @@ import type { Mountable } from './mount/table.js';
 import { getServerHeader, setServerHeader, type SkitaiResponse } from './http/response.js';
 import { createStaticHandler } from './static/handler.js';
 import { Logs } from './log/logger.js';
-import type { RequestLogContext } from './log/request-log.js';
+import { logSocketRequest, type RequestLogContext } from './log/request-log.js';
 import { parseCommandLine, type CommandLine } from './run/argv.js';
 import { checkOptionKeys } from './options.js';
 import { RequestMetrics } from './http/metrics.js';
@@ -174,6 +177,9 @@ export class Kernel {
   private readonly maxAges: Array<[string, number]> = [];
   private readonly logOffPatterns: string[] = [];
   private connections: () => number = () => 0;
+  /** Sockets taps took and handed back with trackTunnel(): counted as open until they close. */
+  private readonly tunnels = new Set<Duplex>();
+  private requestLog: RequestLogContext | undefined;
   private transportFactory: { owner: string; factory: TransportFactory } | undefined;
   private transport: Transport | undefined;
   private requestMetrics: RequestMetrics | undefined;
@@ -387,6 +393,48 @@ export class Kernel {
   }
 
   /**
+   * Sharing beyond one machine: a plugin's bridge carries this process's broadcasts and
+   * `setlu`s to other instances (`@skitai/shared`). One per kernel, set before start (from a
+   * plugin's apply()).
+   */
+  setInstanceBridge(bridge: InstanceBridge, owner = 'the application'): this {
+    if (this.phase !== 'idle' && this.phase !== 'starting') throw codes.SKT_KERNEL_PHASE('set an instance bridge', this.phase);
+    const model = this.processModel;
+    if (model.bridge !== undefined) throw codes.SKT_BRIDGE_DUPLICATE(model.bridgeOwner ?? 'the application', owner);
+    if (!bridge || typeof bridge.broadcast !== 'function' || typeof bridge.setlu !== 'function') {
+      throw codes.SKT_INVALID_OPTION('instance bridge', typeof bridge, 'an object with broadcast() and setlu()');
+    }
+    model.bridge = bridge;
+    model.bridgeOwner = owner;
+    return this;
+  }
+
+  /** The instance bridge, when a plugin set one (state is shared with other instances). */
+  get instanceBridge(): InstanceBridge | undefined {
+    return this.processModelState?.bridge;
+  }
+
+  /** This server's id among instances: the same in its master and workers, new at each start of the server. */
+  get instanceId(): string {
+    return this.processModel.instanceId;
+  }
+
+  /** For a bridge: a broadcast another instance made, to this process's listeners (`from` names its instance). */
+  receiveBroadcast(event: string, args: unknown[], from: string): void {
+    this.processModel.receive(event, args, from);
+  }
+
+  /** For a bridge: a last-updated time another instance set; kept when later than this one's. True when kept. */
+  mergelu(key: string, time: number): boolean {
+    return this.processModel.lu.merge(key, time);
+  }
+
+  /** Every last-updated key with its time (ms since the epoch, 0 before any set). */
+  lus(): Array<[string, number]> {
+    return this.processModel.lu.entries();
+  }
+
+  /**
    * A background process (a plugin's delivery agent, a scheduler): `entry` is a module run
    * once, in the master's care (or beside a single process), restarted with a backoff when it
    * dies, stopped with the server. Call it from a plugin's apply() or before run().
@@ -472,9 +520,29 @@ export class Kernel {
     return this.requestMetrics;
   }
 
-  /** Open HTTP connections of this process. */
+  /** Open HTTP connections of this process (tunnels given to trackTunnel() included). */
   openConnections(): number {
     return this.connections();
+  }
+
+  /**
+   * Counts a socket an `upgrade` or `connect` tap took (a tunnel) as an open connection until
+   * it closes: the request log's connection count shows it, and a stop waits for it as for an
+   * in-flight request, up to the stop deadline, then destroys it.
+   */
+  trackTunnel(socket: Duplex): void {
+    if (socket.destroyed || this.tunnels.has(socket)) return;
+    this.tunnels.add(socket);
+    socket.once('close', () => this.tunnels.delete(socket));
+  }
+
+  /**
+   * Writes the request-log line of a request answered on its own socket (an upgrade or a
+   * CONNECT a tap took): `status` as answered, `bytes` the body bytes sent (for a tunnel, what
+   * went to the client through it). Nothing when no request log is kept.
+   */
+  logRequest(req: SkitaiRequest, status: number, bytes = 0): void {
+    if (this.requestLog !== undefined) logSocketRequest(this.requestLog, req, status, bytes);
   }
 
   /**
@@ -570,7 +638,8 @@ export class Kernel {
 
   private listen(options: StartOptions): Promise<Listening> {
     const { server, connections: http1Connections, untrack } = createHttpServer(this.settings);
-    let connections = http1Connections;
+    const tunnels = this.tunnels;
+    let connections = () => http1Connections() + tunnels.size;
     // The log counts open connections through this, whichever transport holds them.
     const countConnections = () => connections();
     this.connections = countConnections;
@@ -582,6 +651,7 @@ export class Kernel {
       offSuffixes: this.logOffPatterns.filter((p) => p.startsWith('*')).map((p) => p.slice(1)),
       onLogged: this.hooks.responseLogged.isUsed() ? (record) => this.hooks.responseLogged.call(record) : undefined,
     };
+    this.requestLog = log;
     const dispatch = createDispatcher({
       mounts: this.mounts,
       hooks: this.hooks,
@@ -619,7 +689,7 @@ export class Kernel {
       });
       this.transport = transport;
       listener = transport.server;
-      connections = () => http1Connections() + transport.connections();
+      connections = () => http1Connections() + tunnels.size + transport.connections();
       // node:http starts its timeout checks and connection list on 'listening': the HTTP/1.1
       // server serves the transport's connections without binding a socket of its own.
       listener.once('listening', () => server.emit('listening'));
@@ -646,15 +716,17 @@ export class Kernel {
     socket.on('error', ignoreSocketError);
     // The send timeout was for HTTP: whoever takes the socket times it as they see fit.
     socket.setTimeout(0);
+    req.originalUrl = req.url!;
+    if (this.requestLog !== undefined) req.startedAt = performance.now();
     const refuse = (status: string) => {
       if (socket.writable) {
         socket.end(`HTTP/1.1 ${status}\r\nDate: ${new Date().toUTCString()}\r\nServer: ${getServerHeader()}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       }
       socket.destroySoon();
+      this.logRequest(req, Number.parseInt(status, 10));
     };
     if (this.phase !== 'running') return refuse('503 Service Unavailable');
     const refusal = requestError(req);
-    req.originalUrl = req.url!;
     if (refusal !== undefined) return refuse(`${refusal.status} ${reason(refusal.status)}`);
     let taken: boolean | void = undefined;
     try {
@@ -673,11 +745,13 @@ export class Kernel {
     socket.on('error', ignoreSocketError);
     socket.setTimeout(0);
     req.originalUrl = req.url!;
+    if (this.requestLog !== undefined) req.startedAt = performance.now();
     const refuse = (status: string) => {
       if (socket.writable) {
         socket.end(`HTTP/1.1 ${status}\r\nDate: ${new Date().toUTCString()}\r\nServer: ${getServerHeader()}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       }
       socket.destroySoon();
+      this.logRequest(req, Number.parseInt(status, 10));
     };
     if (this.phase !== 'running') return refuse('503 Service Unavailable');
     // The smuggling checks of requestError (its target rules are for paths and URLs, not host:port).
@@ -722,7 +796,9 @@ export class Kernel {
     this.phase = 'stopping';
     this.stopping = (async () => {
       if (this.server) {
-        const { forced } = await drainServer(this.server, this.connections, this.settings.stopDeadline, this.transport);
+        const { forced } = await drainServer(this.server, this.connections, this.settings.stopDeadline, this.transport, () => {
+          for (const socket of this.tunnels) socket.destroy();
+        });
         if (forced) this.logs.log('server', 'warn', 'stop deadline passed: remaining connections were closed');
       }
       for (const entry of [...this.mounts.entries].reverse()) {

@@ -1,6 +1,5 @@
 // Helpers for tests over real sockets. Not under test/: node 20 runs every .js there.
 import net from 'node:net';
-import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -99,19 +98,5 @@ export function rawRequest(port: number, data: string | Buffer, waitMs = 300): P
   });
 }
 
-/** A plain request with node:http (no pooling), body collected. */
-export function request(url: string, options: http.RequestOptions & { body?: string | Buffer } = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { agent: false, ...options }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
-
 // The shared helpers, for the tests that import them from here.
-export { sleep, tempDir } from '@skitai/test-support';
+export { request, sleep, tempDir } from '@skitai/test-support';

@@ -3,3 +3,4 @@
 export { sleep, waitUntil, once, waitForLine } from './wait.js';
 export { freePort } from './net.js';
 export { tempDir } from './temp.js';
+export { request, type Reply } from './http.js';

@@ -9,7 +9,8 @@ import { headBytes } from '../http/node-internals.js';
 export interface LogRecord {
   readonly line: string;
   readonly req: SkitaiRequest;
-  readonly res: SkitaiResponse;
+  /** undefined for a request answered on its own socket (an upgrade or CONNECT: kernel.logRequest()). */
+  readonly res: SkitaiResponse | undefined;
   readonly status: number;
   readonly handlingMs: number;
   readonly sendingMs: number;
@@ -78,22 +79,34 @@ export function isLogOff(ctx: RequestLogContext, url: string): boolean {
   return false;
 }
 
-export function formatRequestLine(ctx: RequestLogContext, req: SkitaiRequest, res: SkitaiResponse, now: number, end: number): { line: string; handling: number; sending: number } {
+function lineOf(ctx: RequestLogContext, req: SkitaiRequest, status: number, responseBytes: number, now: number, handling: number, sending: number): string {
   ensureTxn(req);
-  const headAt = res.headAt || end;
-  const handling = headAt - req.startedAt;
-  const sending = end - headAt;
   const h = req.headers;
   const contentLength = h['content-length'];
   const requestBytes = contentLength !== undefined ? Number(contentLength) || 0 : req.bodyBytes;
   const socket = req.socket;
-  const headerLength = headBytes(res);
-  const responseBytes = socket ? Math.max(0, socket.bytesWritten - (res.socketBytesAtStart ?? 0) - headerLength) : 0;
-  const line = `${dateTime(now)} ${bare(socket?.remoteAddress)} ${bare(h.host)} ${bare(req.method)} ${bare(req.originalUrl || req.url)} ` +
-    `HTTP/${req.httpVersion} ${requestBytes} ${res.statusCode} ${responseBytes} ${req.gtxnId} ${req.ltxnId} ` +
+  return `${dateTime(now)} ${bare(socket?.remoteAddress)} ${bare(h.host)} ${bare(req.method)} ${bare(req.originalUrl || req.url)} ` +
+    `HTTP/${req.httpVersion} ${requestBytes} ${status} ${responseBytes} ${req.gtxnId} ${req.ltxnId} ` +
     `${quoted(req.user)} ${bearer(h.authorization)} ${quoted(h.referer)} ${quoted(h['user-agent'])} ` +
     `${bare(h['x-forwarded-for'] as string | undefined)} ${ctx.workerId} ${ctx.connections()} ${ms(handling)} ${ms(sending)}\n`;
-  return { line, handling, sending };
+}
+
+export function formatRequestLine(ctx: RequestLogContext, req: SkitaiRequest, res: SkitaiResponse, now: number, end: number): { line: string; handling: number; sending: number } {
+  const headAt = res.headAt || end;
+  const handling = headAt - req.startedAt;
+  const sending = end - headAt;
+  const socket = req.socket;
+  const headerLength = headBytes(res);
+  const responseBytes = socket ? Math.max(0, socket.bytesWritten - (res.socketBytesAtStart ?? 0) - headerLength) : 0;
+  return { line: lineOf(ctx, req, res.statusCode, responseBytes, now, handling, sending), handling, sending };
+}
+
+/** The line of a request answered on its own socket (an upgrade or CONNECT), when it is answered or its tunnel ends. */
+export function logSocketRequest(ctx: RequestLogContext, req: SkitaiRequest, status: number, responseBytes: number): void {
+  const handling = req.startedAt > 0 ? performance.now() - req.startedAt : 0;
+  const line = lineOf(ctx, req, status, responseBytes, Date.now(), handling, 0);
+  ctx.sink.write(line);
+  if (ctx.onLogged) ctx.onLogged({ line, req, res: undefined, status, handlingMs: handling, sendingMs: 0 });
 }
 
 /** Writes the line for one response (finished or aborted). */

@@ -8,3 +8,4 @@ export { daemonPaths, type DaemonPaths, type DaemonOptions } from './daemon.js';
 export { isLiveProcess, readPidFile, skitaiMarks, waitForExit, writePidFile, type PidState } from './pid-file.js';
 export type { ProcessRunOptions } from './run.js';
 export { Pref } from './pref.js';
+export { newInstanceId, type InstanceBridge, type SharedCache } from './bridge.js';

@@ -76,6 +76,27 @@ export class LuStore {
     return value;
   }
 
+  /**
+   * Takes a time set by another instance when it is later than the one here; true when it
+   * was. Keys not declared here are left alone (false).
+   */
+  merge(key: string, time: number): boolean {
+    const i = this.index.get(key);
+    if (i === undefined || !(typeof time === 'number' && Number.isFinite(time))) return false;
+    if (time <= this.read(i)) return false;
+    if (this.fd === undefined) this.values[i] = time;
+    else {
+      this.cell.writeDoubleLE(time, 0);
+      fs.writeSync(this.fd, this.cell, 0, 8, i * 8);
+    }
+    return true;
+  }
+
+  /** Every key with its time. */
+  entries(): Array<[string, number]> {
+    return [...this.index].map(([key, i]) => [key, this.read(i)]);
+  }
+
   /** The latest last-updated time of the keys given (of every key when none is given). */
   get(...keys: string[]): number {
     const slots = keys.length === 0 ? [...this.index.values()] : keys.map((k) => this.slot(k));

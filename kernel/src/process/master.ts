@@ -99,7 +99,7 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
     return new Promise<never>(() => {});
   }
 
-  const env: Record<string, string> = {};
+  const env: Record<string, string> = { SKITAI_INSTANCE_ID: model.instanceId };
   if (model.lu.keys().length > 0) {
     const dir = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
     sweepLuFiles(dir);

@@ -4,6 +4,7 @@ import { codes } from '../errors.js';
 import { LuStore } from './lu.js';
 import { Pref, applyPrefs } from './pref.js';
 import type { ProcessReport } from './status.js';
+import { newInstanceId, type InstanceBridge } from './bridge.js';
 import { BackgroundProcesses, resolveEntry, type BackgroundProcessOptions, type BackgroundProcessSpec } from './background.js';
 
 /** Which part this process plays: one process alone, the master of workers, or a worker. */
@@ -53,6 +54,11 @@ export class ProcessModel {
   /** Set by the master runtime (the master), or for a single process at `listening`. */
   background: BackgroundProcesses | undefined;
   transport: Transport | undefined;
+  /** Carries broadcasts and last-updated keys to other instances (set by a plugin). */
+  bridge: InstanceBridge | undefined;
+  bridgeOwner: string | undefined;
+  /** The server's id among instances: the master's, handed to its workers. */
+  instanceId: string = (cluster.isWorker && process.env.SKITAI_INSTANCE_ID) || newInstanceId();
   private readonly listeners = new Set<BroadcastListener>();
   private singleTapped = false;
 
@@ -98,6 +104,15 @@ export class ProcessModel {
     const from = this.selfId;
     if (this.role !== 'master') this.deliver(event, args, from);
     this.transport?.broadcast(event, args, from);
+    this.bridge?.broadcast(event, args, from);
+  }
+
+  /**
+   * A broadcast from another instance: to this process's listeners only (each process of that
+   * instance gets it from the bridge itself). `from` is qualified by its instance (`<id>/W0`).
+   */
+  receive(event: string, args: unknown[], from: string): void {
+    this.deliver(event, args, from);
   }
 
   /** To one worker by id ('W0', 'W1' ... or 'M' for the master). False when there is no such worker. */
@@ -112,6 +127,8 @@ export class ProcessModel {
 
   setlu(key: string, args: unknown[]): number {
     const time = this.lu.set(key);
+    // Before the events: an instance hears the new time before the events that announce it.
+    this.bridge?.setlu(key, time);
     this.broadcast(`model-changed:${key}`, args);
     this.broadcast('model-changed', [key, ...args]);
     return time;

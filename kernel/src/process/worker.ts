@@ -29,6 +29,9 @@ export async function runWorker(kernel: Kernel, options: RunOptions, cli: Comman
   process.chdir(kernel.getswd());
   if (process.env.SKITAI_LU_FILE) model.lu.attachShared(process.env.SKITAI_LU_FILE);
   delete process.env.SKITAI_LU_FILE;
+  // Read by the model (the master's instance id); not for the worker's own children.
+  model.instanceId = process.env.SKITAI_INSTANCE_ID || model.instanceId;
+  delete process.env.SKITAI_INSTANCE_ID;
 
   const statusRequests = new StatusRequests();
   model.transport = {

@@ -2,7 +2,7 @@
 // `cronJob(kernel, spec, command)` (Skitai's `skitai.cron`). The jobs are checked at start in
 // every process, and the scheduler runs once per server as a background process.
 import { checkOptionKeys, definePlugin, Kernel, type Plugin } from '@skitai/kernel';
-import { checkJobs, checkTimezone, CronError, normalizeJobs, normalizeLock, type FunctionJobInput, type JobInput, type LockInput } from './jobs.js';
+import { checkJobs, checkTimezone, CronError, normalizeJobs, normalizeLock, type FunctionJobInput, type JobInput, type LockInput, type ModuleFunction } from './jobs.js';
 import type { SchedulerProcessOptions } from './process-entry.js';
 
 export interface CronOptions {
@@ -95,7 +95,12 @@ export function cron(options: CronOptions = {}): CronPlugin {
         // The server's console logging (-v or verbose), as run() read it: not process.argv again.
         verbose: o.verbose ?? kernel.logs.verbose,
         graceMs: stopGrace * 1000,
-        lock,
+        // Read when the scheduler starts (after every plugin's apply): without a lock of its
+        // own, the scheduler takes the instance bridge's (@skitai/shared), so that each run
+        // happens once across instances.
+        get lock() {
+          return lock ?? bridgeLock(kernel, cwd);
+        },
       };
       kernel.registerProcess(PROCESS_NAME, new URL('./process-entry.js', import.meta.url), {
         options: processOptions,
@@ -105,6 +110,11 @@ export function cron(options: CronOptions = {}): CronPlugin {
   };
   const self = definePlugin(plugin as Plugin<CronOptions | undefined>) as CronPlugin;
   return self;
+}
+
+function bridgeLock(kernel: Kernel, cwd: string): ModuleFunction | undefined {
+  const ref = kernel.instanceBridge?.lock;
+  return ref === undefined ? undefined : normalizeLock({ module: ref.module, export: ref.export, args: ref.args }, cwd);
 }
 
 /**

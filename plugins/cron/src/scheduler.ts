@@ -66,7 +66,15 @@ export interface LockRequest {
   args: unknown;
 }
 
-export type LockFunction = (request: LockRequest) => boolean | Promise<boolean>;
+/**
+ * A lock held for the run: the run goes ahead, and `release()` is called when it ends (a lock
+ * with an owner, released by that owner only).
+ */
+export interface HeldLock {
+  release(): unknown;
+}
+
+export type LockFunction = (request: LockRequest) => boolean | HeldLock | Promise<boolean | HeldLock>;
 
 interface Running {
   pid: number;
@@ -82,6 +90,8 @@ interface JobState {
   running?: Running;
   /** Waiting for the lock. */
   acquiring?: boolean;
+  /** The lock the current run holds, released when it ends. */
+  held?: HeldLock;
   /** The due time of the last firing (ms): a timer that fires twice for it runs once. */
   lastDue?: number;
   runs: number;
@@ -182,8 +192,12 @@ export class Scheduler extends EventEmitter {
     state.acquiring = true;
     this.acquire(job, scheduledAt).then((ok) => {
       state.acquiring = false;
-      if (this.stopped) return;
+      if (this.stopped) {
+        if (typeof ok === 'object') this.release(job, ok);
+        return;
+      }
       if (ok) {
+        if (typeof ok === 'object') state.held = ok;
         this.launch(state, scheduledAt);
       } else {
         this.log('info', `job ${job.name}: the run due ${scheduledAt.toISOString()} is taken by another scheduler (lock)`);
@@ -198,7 +212,8 @@ export class Scheduler extends EventEmitter {
 
   private lockFn: LockFunction | undefined;
 
-  private async acquire(job: Job, scheduledAt: Date): Promise<boolean> {
+  /** True, false, or a lock to release once the run ends. */
+  private async acquire(job: Job, scheduledAt: Date): Promise<boolean | HeldLock> {
     const lock = this.options.lock!;
     if (!this.lockFn) {
       const mod = await import(lock.module) as Record<string, unknown>;
@@ -207,7 +222,14 @@ export class Scheduler extends EventEmitter {
       this.lockFn = fn as LockFunction;
     }
     const ok = await this.lockFn({ job: job.name, spec: job.spec, scheduledAt, host: os.hostname(), pid: process.pid, args: lock.args });
+    if (ok !== null && typeof ok === 'object' && typeof (ok as HeldLock).release === 'function') return ok as HeldLock;
     return ok === true;
+  }
+
+  private release(job: Job, held: HeldLock): void {
+    Promise.resolve().then(() => held.release()).catch((err: unknown) => {
+      this.log('warn', `job ${job.name}: releasing the lock failed (it expires by itself): ${err instanceof Error ? err.message : String(err)}`);
+    });
   }
 
   private launch(state: JobState, scheduledAt: Date): void {
@@ -218,6 +240,10 @@ export class Scheduler extends EventEmitter {
 
   private finish(state: JobState, record: RunRecord): void {
     state.running = undefined;
+    if (state.held) {
+      this.release(state.job, state.held);
+      state.held = undefined;
+    }
     state.runs++;
     const ok = record.exitCode === 0;
     if (!ok) state.failed++;

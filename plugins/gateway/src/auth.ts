@@ -1,7 +1,13 @@
 // The API gateway's client authentication (Skitai's enable_gateway and its auth handler):
 // bearer tokens only. A JWT (three dot-separated parts) is verified with jsonwebtoken against
 // the configured key, then handed to `handleClaim`; any other token goes to `handleToken`.
-import jwt from 'jsonwebtoken';
+import { createRequire } from 'node:module';
+import type jwt from 'jsonwebtoken';
+
+// jsonwebtoken (and its dependencies) are loaded only by a gateway that checks tokens: a plain
+// reverse proxy does not carry them in memory.
+let jwtModule: typeof jwt | undefined;
+const loadJwt = (): typeof jwt => (jwtModule ??= createRequire(import.meta.url)('jsonwebtoken') as typeof jwt);
 import type { SkitaiRequest } from '@skitai/kernel';
 import { codes } from './errors.js';
 
@@ -91,6 +97,7 @@ export class Authenticator {
   private verify(token: string): { claim?: jwt.JwtPayload; why?: string } {
     if (this.keys.length === 0) return { why: 'JWTs are not accepted here (no secret or publicKey)' };
     let why = 'invalid token';
+    const jwt = loadJwt();
     for (const { key, algorithms } of this.keys) {
       try {
         const claim = jwt.verify(token, key, { algorithms, clockTolerance: this.options.clockTolerance ?? 0 });

@@ -76,23 +76,3 @@ export function sendCached(res: SkitaiResponse, cached: CachedResponse): void {
 export function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as Promise<T>).then === 'function';
 }
-
-type Found = CachedResponse | CacheMiss | undefined;
-
-/**
- * Looks `req` up in `cache` (when there is one) and goes on with `forward(miss)` or sends the
- * stored answer; synchronous when the lookup is.
- */
-export function throughCache(cache: ProxyCache | undefined, req: SkitaiRequest, res: SkitaiResponse, mount: MountInfo | undefined,
-  forward: (miss: CacheMiss | undefined) => void): void | Promise<void> {
-  if (cache === undefined) return forward(undefined);
-  const found = cache.lookup(req, mount);
-  const go = (f: Found): void => {
-    if (f === undefined) forward(undefined);
-    else if (isCacheMiss(f)) forward(f);
-    else sendCached(res, f);
-  };
-  if (found === undefined || !isPromise(found)) return go(found);
-  // A cache that fails is passed by, never the request's end.
-  return found.then(go, () => forward(undefined));
-}

@@ -6,15 +6,17 @@
 import type { Agent } from 'undici';
 import { forwardAgent } from './agents.js';
 import net from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { Duplex, Writable } from 'node:stream';
 import { sendError, type Kernel, type SkitaiRequest, type SkitaiResponse } from '@skitai/kernel';
-import { throughCache, type ProxyCache } from './cache.js';
+import type { ProxyCache } from './cache.js';
 import { parseSources, type SourceList } from './cidr.js';
 import { codes } from './errors.js';
-import { addForwarded, endToEnd } from './hop.js';
-import { upstreamTxn } from './reverse-proxy.js';
-import { relay } from './relay.js';
-import { join, refuseSocket } from './tunnel.js';
+import { upstreamHeaderList } from './hop.js';
+import { relay, relayThroughCache, type Exchange, type Route, type Upstream } from './relay.js';
+import { join, refuseSocket, trackTunnel } from './tunnel.js';
+
+const ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\n\r\n';
 
 export interface ForwardProxyOptions {
   /**
@@ -97,6 +99,8 @@ export class ForwardProxy {
   private readonly timeoutMs: number;
   private readonly agent: Agent;
   private readonly tunnels = new Set<Duplex>();
+  /** The cache's store() as a Route's tee, made once (undefined without a cache or a store). */
+  private readonly tee: Route['tee'];
 
   constructor(private readonly kernel: Kernel, options: ForwardProxyOptions, private readonly cache?: ProxyCache) {
     const c = parseForwardOptions(options);
@@ -108,6 +112,9 @@ export class ForwardProxy {
     this.tunnelMs = c.tunnelMs;
     this.timeoutMs = c.timeoutMs;
     this.agent = forwardAgent(this.channelMs);
+    const store = cache?.store;
+    this.tee = store === undefined ? undefined
+      : (ex: Exchange, status: number, out: OutgoingHttpHeaders): Writable | undefined => store.call(cache, ex.req, undefined, status, out);
   }
 
   /** Why a target is refused, or undefined when it is allowed. */
@@ -152,31 +159,19 @@ export class ForwardProxy {
       sendError(req, res, 403, why);
       return true;
     }
-    const headers = endToEnd(req.headers);
-    delete headers.expect;
-    addForwarded(headers, req.headers, clientIp, false, req.httpVersion);
-    const [gtxn, ltxn] = upstreamTxn(req);
-    headers['x-gtxn-id'] = gtxn;
-    headers['x-ltxn-id'] = ltxn;
+    const upstream: Upstream = { dispatcher: this.agent, origin: `http://${target.host}`, path: `${target.pathname}${target.search}`, hostHeader: target.host, label: target.host };
+    const route: Route = {
+      name: target.host,
+      timeoutMs: this.timeoutMs,
+      next: (ex) => (ex.upstream === undefined ? upstream : undefined),
+      tee: this.tee,
+    };
     const cache = this.cache;
-    const pending = throughCache(cache, req, res, undefined, (miss) => {
-      if (miss?.headers !== undefined) Object.assign(headers, miss.headers);
-      if (miss?.done !== undefined) res.once('close', () => miss.done!());
-      let given = false;
-      relay(req, res, {
-        name: target.host,
-        headers,
-        timeoutMs: this.timeoutMs,
-        next: () => {
-          if (given) return undefined;
-          given = true;
-          return { dispatcher: this.agent, origin: `http://${target.host}`, path: `${target.pathname}${target.search}`, hostHeader: target.host, label: target.host };
-        },
-        tee: miss !== undefined ? (status, out) => miss.head(status, out)
-          : cache?.store === undefined ? undefined : (status, out) => cache.store!(req, undefined, status, out),
-        notModified: miss?.notModified === undefined ? undefined : (out) => miss.notModified!(out),
-      });
-    });
+    if (cache === undefined) {
+      relay(req, res, route, upstreamHeaderList(req));
+      return true;
+    }
+    const pending = relayThroughCache(cache, req, res, undefined, route);
     // Asynchronous only with a cache: what the request tap cannot catch any more is answered here.
     pending?.catch((err: Error) => {
       if (!res.headersSent) sendError(req, res, 502, `proxying to ${target.host} failed: ${err.message}`);
@@ -192,13 +187,13 @@ export class ForwardProxy {
     const target = splitAuthority(req.url ?? '');
     if (target === undefined) {
       this.refused(`CONNECT ${req.url}`, clientIp, 'not host:port');
-      refuseSocket(socket, '400 Bad Request', 'CONNECT takes host:port');
+      refuseSocket(this.kernel, req, socket, '400 Bad Request', 'CONNECT takes host:port');
       return true;
     }
     const why = this.refusal(clientIp, target.host, target.port, true);
     if (why !== undefined) {
       this.refused(`CONNECT ${req.url}`, clientIp, why);
-      refuseSocket(socket, '403 Forbidden', why);
+      refuseSocket(this.kernel, req, socket, '403 Forbidden', why);
       return true;
     }
     const upstream = net.connect({ host: target.host, port: target.port });
@@ -206,15 +201,16 @@ export class ForwardProxy {
     socket.once('close', () => this.tunnels.delete(socket));
     const onError = (err: Error) => {
       this.kernel.logs.log('server', 'info', `CONNECT ${req.url} from ${clientIp} failed: ${err.message}`);
-      refuseSocket(socket, '502 Bad Gateway', `cannot reach ${req.url}: ${err.message}`);
+      refuseSocket(this.kernel, req, socket, '502 Bad Gateway', `cannot reach ${req.url}: ${err.message}`);
     };
     upstream.once('error', onError);
     upstream.once('connect', () => {
       upstream.off('error', onError);
       if (socket.destroyed) { upstream.destroy(); return; }
       upstream.setNoDelay(true);
-      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      socket.write(ESTABLISHED);
       if (head.length > 0) upstream.write(head);
+      trackTunnel(this.kernel, req, socket, () => 200, ESTABLISHED.length);
       join(socket, upstream, this.tunnelMs);
     });
     return true;

@@ -1,5 +1,6 @@
 // Hop-by-hop headers (RFC 9110 7.6.1) and the headers a proxy adds: what may cross the proxy.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { ensureTxn, getServerHeader, type SkitaiRequest } from '@skitai/kernel';
 
 /** Headers that belong to one connection, never forwarded (framing is re-made by node:http). */
 const HOP = new Set([
@@ -60,6 +61,67 @@ export function addForwarded(out: HeaderMap, headers: IncomingHttpHeaders, clien
   out.via = via(headers.via, httpVersion);
 }
 
+/** Request headers the proxy sets itself: a client's own values of these are not passed on. */
+const REPLACED = new Set([
+  ...HOP, 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'via', 'x-gtxn-id', 'x-ltxn-id',
+]);
+
+/** Request headers as undici takes them: name, value, name, value ... */
+export type HeaderList = Array<string | string[]>;
+
+const VIA_11 = '1.1 skitai';
+
+/** The local transaction id an upstream call carries: one level deeper than the request's. */
+export function deeperLtxn(ltxnId: string): string {
+  if (ltxnId === '1000') return '2001';
+  const base = Number.parseInt(ltxnId, 10);
+  return String((Number.isFinite(base) ? base : 1000) + 1001);
+}
+
+/**
+ * The upstream request's headers in one pass: `host` first (its value is set per attempt),
+ * the end-to-end headers (hop-by-hop ones, those Connection names, `Expect` (the kernel
+ * answered it) and HTTP/2 pseudo-headers left out), X-Forwarded-For/Proto/Host, Via, the
+ * transaction ids and the verified Content-Length.
+ */
+export function upstreamHeaderList(req: SkitaiRequest): HeaderList {
+  const h = req.headers;
+  const out: HeaderList = ['host', ''];
+  const listed = h.connection === undefined ? undefined : connectionTokens(h.connection);
+  for (const name in h) {
+    if (REPLACED.has(name) || name.charCodeAt(0) === 58 /* : */) continue;
+    if (listed !== undefined && listed.has(name)) continue;
+    const value = h[name];
+    if (value !== undefined) out.push(name, value);
+  }
+  out.push(
+    'x-forwarded-for', forwardedFor(h, req.socket.remoteAddress),
+    'x-forwarded-proto', (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http',
+  );
+  if (h.host !== undefined) out.push('x-forwarded-host', h.host);
+  out.push('via', h.via === undefined && req.httpVersion === '1.1' ? VIA_11 : via(h.via, req.httpVersion));
+  ensureTxn(req);
+  out.push('x-gtxn-id', req.gtxnId, 'x-ltxn-id', deeperLtxn(req.ltxnId));
+  const cl = h['content-length'];
+  if (cl !== undefined) out.push('content-length', cl);
+  return out;
+}
+
+/**
+ * Sets `extra` (lower-case names) in an upstream header list: a name already there gets the new
+ * value, any other is added (a response cache's If-None-Match / If-Modified-Since).
+ */
+export function setRequestHeaders(list: HeaderList, extra: Record<string, string>): void {
+  for (const key in extra) {
+    const value = extra[key]!;
+    const name = key.toLowerCase();
+    let i = 2;
+    while (i < list.length && list[i] !== name) i += 2;
+    if (i < list.length) list[i + 1] = value;
+    else list.push(name, value);
+  }
+}
+
 /** An upstream answer's raw headers (undici's name/value Buffers) as node:http wants them, hop-by-hop ones removed and Via appended. */
 export function responseHeaders(raw: Buffer[]): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
@@ -81,6 +143,8 @@ export function responseHeaders(raw: Buffer[]): OutgoingHttpHeaders {
     const listed = connectionTokens(connection);
     if (listed !== undefined) for (const name of listed) if (name !== 'content-length') delete out[name];
   }
-  out.via = via(prior, '1.1');
+  out.via = prior === undefined ? VIA_11 : via(prior, '1.1');
+  // The kernel would add its Server header by copying the whole object: add it here.
+  if (out.server === undefined) out.server = getServerHeader();
   return out;
 }

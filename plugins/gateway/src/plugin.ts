@@ -72,7 +72,7 @@ function apply(kernel: Kernel, options: GatewayOptions): void {
     if (alias.roles.length > 0 && auth === undefined) {
       throw codes.SKT_GATEWAY_ALIAS(where, target, `the alias asks for the role ${alias.roles.join(',')} but the gateway checks no tokens (give gateway({ secret, publicKey or authorizer }))`);
     }
-    const ctx = { alias, pools, timeoutMs: timeout * 1000, preserveHost, auth, cache };
+    const ctx = { kernel, alias, pools, timeoutMs: timeout * 1000, preserveHost, auth, cache };
     return proxyMountable(ctx, (info) => {
       mounts.push({ info, ctx });
       // Longest point first, a host's own mounts before the ones for every host.

@@ -3,13 +3,16 @@
 // never copied: node's parser verified the client's (the kernel refused CL+TE and two
 // Content-Length), the upstream request gets that Content-Length or undici's chunked framing,
 // and the answer is framed again by node:http.
+//
+// Per request there is one Exchange (it is undici's handler too) and one Upstream per attempt;
+// the Route it follows is made once per mount, so a request allocates no closures of its own.
+// A response cache's CacheMiss rides on the Exchange (no cache: nothing of it is looked at).
 import { Readable, type Writable } from 'node:stream';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { sendError, type SkitaiRequest, type SkitaiResponse } from '@skitai/kernel';
-import type { CachedResponse } from './cache.js';
-import { sendCached } from './cache.js';
-import { responseHeaders } from './hop.js';
+import { sendError, type MountInfo, type SkitaiRequest, type SkitaiResponse } from '@skitai/kernel';
+import { isCacheMiss, isPromise, sendCached, type CachedResponse, type CacheMiss, type ProxyCache } from './cache.js';
+import { responseHeaders, setRequestHeaders, upstreamHeaderList, type HeaderList } from './hop.js';
 
 /** Where one attempt goes. */
 export interface Upstream {
@@ -24,25 +27,27 @@ export interface Upstream {
   label: string;
 }
 
-export interface RelayPlan {
-  /** The next upstream to try (undefined when none is left). */
-  next(): Upstream | undefined;
-  /** An attempt could not connect (nothing was sent): set it aside. */
-  failed?(upstream: Upstream, err: Error): void;
-  /** The upstream's head arrived. */
-  answered?(upstream: Upstream): void;
-  /** The attempt is over (answered, failed or abandoned): release its load count. */
-  released?(upstream: Upstream): void;
-  /** Headers for the upstream request (end-to-end ones plus what the proxy adds), without Host. */
-  headers: Record<string, string | string[] | undefined>;
-  /** Time for the upstream's head, and the longest silence in its body, ms. */
-  timeoutMs: number;
+/** Where a relay goes and what it tells its owner (a proxied mount, the forward proxy). */
+export interface Route<M = unknown> {
   /** The name shown in error pages (`@members`, a host). */
-  name: string;
-  /** Where the answer's body is copied to as well (a response cache), chosen at the head. */
-  tee?(status: number, headers: OutgoingHttpHeaders): Writable | undefined;
-  /** A 304 arrived: an answer to send instead (a cache's refreshed copy), or undefined to pass it on. */
-  notModified?(headers: OutgoingHttpHeaders): CachedResponse | undefined;
+  readonly name: string;
+  /** Time for the upstream's head, and the longest silence in its body, ms. */
+  readonly timeoutMs: number;
+  /** The next upstream to try for this exchange (undefined when none is left). */
+  next(ex: Exchange<M>): Upstream | undefined;
+  /** The current attempt could not connect (nothing was sent): set it aside. */
+  failed?(ex: Exchange<M>, err: Error): void;
+  /** The current attempt's head arrived. */
+  answered?(ex: Exchange<M>): void;
+  /** The current attempt is over (answered, failed or abandoned): release its load count. */
+  released?(ex: Exchange<M>): void;
+  /**
+   * Where the answer's body is copied to as well (a response cache's `store`), chosen at the
+   * head; not asked when the exchange follows a CacheMiss (its `head` is).
+   */
+  tee?(ex: Exchange<M>, status: number, headers: OutgoingHttpHeaders): Writable | undefined;
+  /** A `Location` or `Refresh` value of the answer as the client should see it. */
+  redirect?(ex: Exchange<M>, value: string, refresh: boolean): string;
 }
 
 const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -62,13 +67,14 @@ export function hasRequestBody(req: SkitaiRequest): boolean {
  * connection stands and undici asks (so a member that refuses costs no byte), and destroying
  * this wrapper (an upstream failure) leaves the client's request alone.
  */
-function lazyBody(req: SkitaiRequest, started: () => void): Readable {
+function lazyBody(ex: Exchange<any>): Readable {
+  const req = ex.req;
   let flowing = false;
   const body = new Readable({
     read() {
       if (flowing) { req.resume(); return; }
       flowing = true;
-      started();
+      ex.bodyStarted = true;
       req.on('data', (chunk: Buffer) => { if (!body.push(chunk)) req.pause(); });
       req.on('end', () => body.push(null));
       req.on('error', (err) => body.destroy(err));
@@ -77,128 +83,218 @@ function lazyBody(req: SkitaiRequest, started: () => void): Readable {
   return body;
 }
 
-/**
- * Relays `req` to the plan's upstreams. A connection error before any byte was sent tries the
- * next upstream; so does any error before the head for an idempotent request without a body.
- * No upstream answering gives 502, no head within the timeout 504.
- */
-export function relay(req: SkitaiRequest, res: SkitaiResponse, plan: RelayPlan): void {
-  const method = req.method!;
-  const withBody = hasRequestBody(req);
-  const headers = plan.headers;
-  const cl = req.headers['content-length'];
-  if (cl !== undefined) headers['content-length'] = cl;
-  const replayable = !withBody && idempotent.has(method);
-  let lastError: Error | undefined;
-  let done = false;
-  let bodyStarted = false;
-  let abortCurrent: ((err?: Error) => void) | undefined;
+function headTimedOut(ex: Exchange<any>): void {
+  ex.timer = undefined;
+  if (ex.done) return;
+  ex.done = true;
+  ex.abort?.(new Error('timed out'));
+  ex.release();
+  sendError(ex.req, ex.res, 504, `${ex.route.name} did not answer within ${ex.route.timeoutMs} ms`);
+}
 
-  const attempt = (): void => {
-    const upstream = plan.next();
+/** One client request relayed to the route's upstreams; undici's dispatch handler for each attempt. */
+export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
+  /** The owner's state for this exchange: the member being asked, the members tried. */
+  member: M | undefined = undefined;
+  tried: Set<M> | undefined = undefined;
+  upstream: Upstream | undefined = undefined;
+  timer: NodeJS.Timeout | undefined = undefined;
+  abort: ((err?: Error) => void) | undefined = undefined;
+  /** The client got (or is getting) an answer: late events of an attempt are ignored. */
+  done = false;
+  bodyStarted = false;
+  private readonly withBody: boolean;
+  private lastError: Error | undefined = undefined;
+  private attemptId = 0;
+  private releasedId = -1;
+  private answered = false;
+  /** A 304 was answered with the cache's refreshed copy: the member's (empty) body is not relayed. */
+  private replaced = false;
+  private copy: Writable | undefined = undefined;
+  private resumeUpstream: (() => void) | undefined = undefined;
+  private waiting = 0;
+  private drainListener: (() => void) | undefined = undefined;
+
+  constructor(
+    readonly req: SkitaiRequest,
+    readonly res: SkitaiResponse,
+    readonly route: Route<M>,
+    /** Request headers for undici (name, value ...), `host` first: its value is set per attempt. */
+    readonly headers: HeaderList,
+    /** The response cache follows this exchange (its lookup gave a CacheMiss). */
+    readonly miss: CacheMiss | undefined = undefined,
+  ) {
+    this.withBody = hasRequestBody(req);
+  }
+
+  /** Starts the first attempt; the client going away stops the upstream exchange too. */
+  start(): void {
+    this.res.on('close', () => {
+      if (!this.res.writableFinished) {
+        this.done = true;
+        this.abort?.(new Error('the client closed the connection'));
+      }
+      // However it ended (answered, 502, 504, the client left): the cache may let waiting requests go.
+      this.miss?.done?.();
+    });
+    this.attempt();
+  }
+
+  /** Releases the current attempt's load count, once. */
+  release(): void {
+    if (this.releasedId !== this.attemptId) {
+      this.releasedId = this.attemptId;
+      this.route.released?.(this);
+    }
+  }
+
+  private attempt(): void {
+    const route = this.route;
+    const upstream = route.next(this);
     if (upstream === undefined) {
-      done = true;
-      sendError(req, res, 502, `no member of ${plan.name} answered${lastError ? `: ${lastError.message}` : ''}`);
+      this.done = true;
+      const last = this.lastError;
+      sendError(this.req, this.res, 502, `no member of ${route.name} answered${last ? `: ${last.message}` : ''}`);
       return;
     }
-    headers.host = upstream.hostHeader;
-    let released = false;
-    const release = () => {
-      if (!released) { released = true; plan.released?.(upstream); }
-    };
-    let answered = false;
-    /** A 304 was answered with the cache's copy: the member's (empty) body is not relayed. */
-    let replaced = false;
-    let copy: Writable | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    let resume: () => void = () => {};
-    // Back-pressure from the client (and the cache copy): the upstream socket pauses until both drained.
-    let waiting = 0;
-    const drained = () => { if (--waiting === 0) resume(); };
-
-    const handler: Dispatcher.DispatchHandlers = {
-      onConnect(abort) {
-        abortCurrent = abort;
-        if (done) abort();
-      },
-      onHeaders(status, rawHeaders, resumeUpstream) {
-        if (status < 200) return true;
-        answered = true;
-        if (timer !== undefined) clearTimeout(timer);
-        if (done) return false;
-        done = true;
-        resume = resumeUpstream;
-        plan.answered?.(upstream);
-        const out = responseHeaders(rawHeaders);
-        if (status === 304 && plan.notModified !== undefined) {
-          const cached = plan.notModified(out);
-          if (cached !== undefined) {
-            replaced = true;
-            sendCached(res, cached);
-            return true;
-          }
-        }
-        copy = plan.tee?.(status, out);
-        res.writeHead(status, out);
-        return true;
-      },
-      onData(chunk) {
-        if (replaced) return true;
-        let ok = true;
-        if (!res.write(chunk)) { waiting++; res.once('drain', drained); ok = false; }
-        if (copy !== undefined && !copy.write(chunk)) { waiting++; copy.once('drain', drained); ok = false; }
-        return ok;
-      },
-      onComplete() {
-        release();
-        if (replaced) return;
-        copy?.end();
-        res.end();
-      },
-      onError(err: Error & { code?: string }) {
-        if (timer !== undefined) clearTimeout(timer);
-        release();
-        if (answered) {
-          if (replaced) return;
-          // Broke off mid-answer: the client sees a cut connection, never a spliced one.
-          copy?.destroy(err);
-          if (!res.writableEnded) res.destroy();
-          return;
-        }
-        if (done) return;
-        const noByteSent = connectErrors.has(err.code ?? '');
-        if (noByteSent) plan.failed?.(upstream, err);
-        lastError = err;
-        if ((noByteSent && !bodyStarted) || replayable) attempt();
-        else { done = true; sendError(req, res, 502, `${upstream.label} failed: ${err.message}`); }
-      },
-    };
-    if (plan.timeoutMs > 0) {
-      timer = setTimeout(() => {
-        timer = undefined;
-        if (done) return;
-        done = true;
-        abortCurrent?.(new Error('timed out'));
-        release();
-        sendError(req, res, 504, `${plan.name} did not answer within ${plan.timeoutMs} ms`);
-      }, plan.timeoutMs);
-    }
+    this.attemptId++;
+    this.upstream = upstream;
+    this.headers[1] = upstream.hostHeader;
+    if (route.timeoutMs > 0) this.timer = setTimeout(headTimedOut, route.timeoutMs, this);
     upstream.dispatcher.dispatch({
       origin: upstream.origin,
       path: upstream.path,
-      method: method as Dispatcher.HttpMethod,
-      headers,
-      body: withBody ? lazyBody(req, () => { bodyStarted = true; }) : null,
-      bodyTimeout: plan.timeoutMs,
-    }, handler);
-  };
+      method: this.req.method as Dispatcher.HttpMethod,
+      headers: this.headers as string[],
+      body: this.withBody ? lazyBody(this) : null,
+      bodyTimeout: route.timeoutMs,
+    }, this);
+  }
 
-  // The client went away: stop the upstream exchange too.
-  res.once('close', () => {
-    if (!res.writableFinished) {
-      done = true;
-      abortCurrent?.(new Error('the client closed the connection'));
+  onConnect(abort: (err?: Error) => void): void {
+    this.abort = abort;
+    if (this.done) abort();
+  }
+
+  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (status < 200) return true;
+    this.answered = true;
+    if (this.timer !== undefined) { clearTimeout(this.timer); this.timer = undefined; }
+    if (this.done) return false;
+    this.done = true;
+    this.resumeUpstream = resume;
+    const route = this.route;
+    route.answered?.(this);
+    const out = responseHeaders(rawHeaders);
+    if (route.redirect !== undefined) {
+      if (out.location !== undefined) out.location = route.redirect(this, String(out.location), false);
+      if (out.refresh !== undefined) out.refresh = route.redirect(this, String(out.refresh), true);
     }
-  });
-  attempt();
+    const miss = this.miss;
+    if (miss !== undefined) {
+      if (status === 304 && miss.notModified !== undefined) {
+        const cached = miss.notModified(out);
+        if (cached !== undefined) {
+          this.replaced = true;
+          sendCached(this.res, cached);
+          return true;
+        }
+      }
+      this.copy = miss.head(status, out);
+    } else if (route.tee !== undefined) {
+      this.copy = route.tee(this, status, out);
+    }
+    this.res.writeHead(status, out);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.replaced) return true;
+    // Back-pressure from the client (and the cache copy): the upstream socket pauses until both drained.
+    let ok = true;
+    if (!this.res.write(chunk)) { this.waitFor(this.res); ok = false; }
+    if (this.copy !== undefined && !this.copy.write(chunk)) { this.waitFor(this.copy); ok = false; }
+    return ok;
+  }
+
+  private waitFor(stream: Writable | SkitaiResponse): void {
+    this.waiting++;
+    this.drainListener ??= () => { if (--this.waiting === 0) this.resumeUpstream!(); };
+    stream.once('drain', this.drainListener);
+  }
+
+  onComplete(): void {
+    this.release();
+    if (this.replaced) return;
+    this.copy?.end();
+    this.res.end();
+  }
+
+  onError(err: Error & { code?: string }): void {
+    if (this.timer !== undefined) { clearTimeout(this.timer); this.timer = undefined; }
+    this.release();
+    if (this.answered) {
+      if (this.replaced) return;
+      // Broke off mid-answer: the client sees a cut connection, never a spliced one.
+      this.copy?.destroy(err);
+      if (!this.res.writableEnded) this.res.destroy();
+      return;
+    }
+    if (this.done) return;
+    const noByteSent = connectErrors.has(err.code ?? '');
+    if (noByteSent) this.route.failed?.(this, err);
+    this.lastError = err;
+    if ((noByteSent && !this.bodyStarted) || (!this.withBody && idempotent.has(this.req.method!))) {
+      this.attempt();
+    } else {
+      this.done = true;
+      sendError(this.req, this.res, 502, `${this.upstream!.label} failed: ${err.message}`);
+    }
+  }
+}
+
+/**
+ * Relays `req` along `route`. A connection error before any byte was sent tries the next
+ * upstream; so does any error before the head for an idempotent request without a body.
+ * No upstream answering gives 502, no head within the timeout 504.
+ */
+export function relay<M>(req: SkitaiRequest, res: SkitaiResponse, route: Route<M>, headers: HeaderList, miss?: CacheMiss): Exchange<M> {
+  const ex = new Exchange(req, res, route, headers, miss);
+  ex.start();
+  return ex;
+}
+
+/** What a lookup found: the stored answer sent, or the relay (following a CacheMiss). */
+function answerFrom<M>(req: SkitaiRequest, res: SkitaiResponse, route: Route<M>, found: CachedResponse | CacheMiss | undefined): void {
+  if (found === undefined) {
+    relay(req, res, route, upstreamHeaderList(req));
+  } else if (isCacheMiss(found)) {
+    const headers = upstreamHeaderList(req);
+    if (found.headers !== undefined) setRequestHeaders(headers, found.headers);
+    relay(req, res, route, headers, found);
+  } else {
+    sendCached(res, found);
+  }
+}
+
+/**
+ * Relays `req` along `route` through `cache`: its stored answer is sent, or the request goes
+ * upstream (with what a CacheMiss adds, the cache following the exchange). Synchronous when
+ * the lookup is (no closure then); a lookup that throws or rejects relays as if there were
+ * no cache. `mount` is undefined for the forward proxy.
+ */
+export function relayThroughCache<M>(
+  cache: ProxyCache, req: SkitaiRequest, res: SkitaiResponse, mount: MountInfo | undefined, route: Route<M>,
+): void | Promise<void> {
+  let found: ReturnType<ProxyCache['lookup']>;
+  try {
+    found = cache.lookup(req, mount);
+  } catch {
+    return answerFrom(req, res, route, undefined);
+  }
+  if (found === undefined || !isPromise(found)) return answerFrom(req, res, route, found);
+  return found.then(
+    (f) => answerFrom(req, res, route, f),
+    () => answerFrom(req, res, route, undefined),
+  );
 }

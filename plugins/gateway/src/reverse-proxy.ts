@@ -11,11 +11,12 @@ import type { Alias, Member } from '@skitai/services';
 import type { MemberPools } from './agents.js';
 import type { Authenticator } from './auth.js';
 import { hasRole } from './auth.js';
-import { throughCache, type CacheMiss, type ProxyCache } from './cache.js';
-import { addForwarded, endToEnd } from './hop.js';
-import { relay, type Upstream } from './relay.js';
+import type { ProxyCache } from './cache.js';
+import { deeperLtxn, upstreamHeaderList } from './hop.js';
+import { relay, relayThroughCache, type Route } from './relay.js';
 
 export interface ProxyContext {
+  kernel: Kernel;
   alias: Alias;
   pools: MemberPools;
   timeoutMs: number;
@@ -28,75 +29,104 @@ export interface ProxyContext {
 /** The transaction ids an upstream call carries: the global one as is, the local one a level deeper. */
 export function upstreamTxn(req: SkitaiRequest): [string, string] {
   ensureTxn(req);
-  const base = Number.parseInt(req.ltxnId, 10);
-  return [req.gtxnId, String((Number.isFinite(base) ? base : 1000) + 1001)];
+  return [req.gtxnId, deeperLtxn(req.ltxnId)];
 }
 
-/** The upstream request's headers: end-to-end ones, X-Forwarded-*, Via and the transaction ids. */
-export function upstreamHeaders(req: SkitaiRequest): Record<string, string | string[] | undefined> {
-  const out = endToEnd(req.headers);
-  // The kernel answered any Expect: 100-continue itself.
-  delete out.expect;
-  addForwarded(out, req.headers, req.socket.remoteAddress, (req.socket as { encrypted?: boolean }).encrypted === true, req.httpVersion);
-  const [gtxn, ltxn] = upstreamTxn(req);
-  out['x-gtxn-id'] = gtxn;
-  out['x-ltxn-id'] = ltxn;
-  return out;
-}
-
-function memberPath(member: Member, url: string): string {
-  // A member written host:port/prefix serves the mount under that prefix.
-  if (member.db === '') return url;
+/** A member written host:port/prefix serves the mount under that prefix ('' when none). */
+function memberPrefix(member: Member): string {
+  if (member.db === '') return '';
   const prefix = member.db.startsWith('/') ? member.db : `/${member.db}`;
-  return (prefix.endsWith('/') ? prefix.slice(0, -1) : prefix) + url;
+  return prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+}
+
+/**
+ * A redirect from a member, as the client should see it (nginx's `proxy_redirect default`,
+ * and absolute paths too): a URL on the host the member was asked as
+ * (`http://10.0.0.5:8000/prefix/x`, `//10.0.0.5:8000/prefix/x`) or an absolute path
+ * (`/prefix/x`) under the member's prefix becomes the same place under the mount point
+ * (`/members/x`). Anything else (another host, a relative reference, a path outside the
+ * member's prefix) is left as the member sent it.
+ */
+export function rewriteLocation(value: string, sentHost: string, prefix: string, point: string): string {
+  let path = value;
+  if (value.charCodeAt(0) !== 47 /* / */ || value.charCodeAt(1) === 47) {
+    // scheme://authority or //authority: only the host the member was asked as is ours.
+    const m = /^(?:https?:)?\/\/([^/?#]*)/i.exec(value);
+    if (m === null || m[1]!.toLowerCase() !== sentHost.toLowerCase()) return value;
+    path = value.slice(m[0].length);
+    if (path === '' || path.charCodeAt(0) !== 47) path = `/${path}`;
+  }
+  if (prefix !== '') {
+    if (!path.startsWith(prefix)) return value;
+    const next = path.charCodeAt(prefix.length);
+    if (!(Number.isNaN(next) || next === 47 || next === 63 /* ? */ || next === 35 /* # */)) return value;
+    path = path.slice(prefix.length);
+    if (path === '' || path.charCodeAt(0) !== 47) path = `/${path}`;
+  }
+  return point === '' ? path : point + path;
+}
+
+/** `Refresh: 5; url=...`: the URL part rewritten as a Location is. */
+export function rewriteRefresh(value: string, rewrite: (url: string) => string): string {
+  const m = /(;\s*url\s*=\s*)(["']?)([^"']*)\2\s*$/i.exec(value);
+  if (m === null) return value;
+  const url = rewrite(m[3]!);
+  return url === m[3] ? value : `${value.slice(0, m.index)}${m[1]}${m[2]}${url}${m[2]}`;
 }
 
 export function createProxyHandler(ctx: ProxyContext, info: MountInfo): RequestHandler {
   const { alias, pools, timeoutMs, preserveHost, auth, cache } = ctx;
   const checkSource = alias.sources.length > 0;
   const roles = alias.roles;
+  const point = info.point;
+  const prefixes = alias.members.map(memberPrefix);
 
-  function forward(req: SkitaiRequest, res: SkitaiResponse, miss?: CacheMiss): void {
-    const tried = new Set<Member>();
-    const upstreams = new Map<Upstream, Member>();
-    const headers = upstreamHeaders(req);
-    if (miss !== undefined) {
-      if (miss.headers !== undefined) Object.assign(headers, miss.headers);
-      if (miss.done !== undefined) res.once('close', () => miss.done!());
-    }
-    relay(req, res, {
-      name: alias.name,
-      headers,
-      timeoutMs,
-      next() {
+  // Made once per mount: a request carries its own state in its Exchange.
+  const route: Route<Member> = {
+    name: alias.name,
+    timeoutMs,
+    next(ex) {
+      let member: Member | undefined;
+      if (ex.member === undefined) {
+        member = alias.pick();
+      } else {
+        const tried = ex.tried ??= new Set();
+        tried.add(ex.member);
         if (tried.size >= alias.members.length) return undefined;
-        const member = alias.pick(tried);
-        if (member === undefined) return undefined;
-        tried.add(member);
-        member.inFlight++;
-        member.served++;
-        const { pool, origin } = pools.get(member);
-        const upstream: Upstream = {
-          dispatcher: pool, origin,
-          path: memberPath(member, req.url!),
-          hostHeader: preserveHost && req.headers.host ? req.headers.host : member.hostPort,
-          label: member.label,
-        };
-        upstreams.set(upstream, member);
-        return upstream;
-      },
-      failed: (upstream, err) => alias.fail(upstreams.get(upstream)!, err),
-      answered: (upstream) => alias.succeed(upstreams.get(upstream)!),
-      released: (upstream) => { upstreams.get(upstream)!.inFlight--; },
-      tee: miss !== undefined ? (status, out) => miss.head(status, out)
-        : cache?.store === undefined ? undefined : (status, out) => cache.store!(req, info, status, out),
-      notModified: miss?.notModified === undefined ? undefined : (out) => miss.notModified!(out),
-    });
-  }
+        member = alias.pick(tried);
+      }
+      if (member === undefined) return undefined;
+      ex.member = member;
+      member.inFlight++;
+      member.served++;
+      const { pool, origin } = pools.get(member);
+      const prefix = prefixes[member.index]!;
+      const req = ex.req;
+      return {
+        dispatcher: pool, origin,
+        path: prefix === '' ? req.url! : prefix + req.url!,
+        hostHeader: preserveHost && req.headers.host ? req.headers.host : member.hostPort,
+        label: member.label,
+      };
+    },
+    failed: (ex, err) => alias.fail(ex.member!, err),
+    answered: (ex) => alias.succeed(ex.member!),
+    released: (ex) => { ex.member!.inFlight--; },
+    tee: cache?.store === undefined ? undefined : (ex, status, out) => cache.store!(ex.req, info, status, out),
+    redirect(ex, value, refresh) {
+      const sentHost = ex.upstream!.hostHeader;
+      const prefix = prefixes[ex.member!.index]!;
+      const rewrite = (url: string) => rewriteLocation(url, sentHost, prefix, point);
+      return refresh ? rewriteRefresh(value, rewrite) : rewrite(value);
+    },
+  };
 
   function afterAuth(req: SkitaiRequest, res: SkitaiResponse): void | Promise<void> {
-    if (cache === undefined) return forward(req, res);
-    return throughCache(cache, req, res, info, (miss) => forward(req, res, miss));
+    if (cache === undefined) {
+      relay(req, res, route, upstreamHeaderList(req));
+      return;
+    }
+    return relayThroughCache(cache, req, res, info, route);
   }
 
   return function proxy(req: SkitaiRequest, res: SkitaiResponse): void | Promise<void> {

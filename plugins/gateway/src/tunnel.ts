@@ -7,7 +7,7 @@ import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 
 import { normalizeHostName } from './hosts.js';
-import type { MountInfo, SkitaiRequest } from '@skitai/kernel';
+import type { Kernel, MountInfo, SkitaiRequest } from '@skitai/kernel';
 import type { Member } from '@skitai/services';
 import { hasRole } from './auth.js';
 import { addForwarded, endToEnd, type HeaderMap } from './hop.js';
@@ -18,12 +18,29 @@ export interface ProxiedMount {
   ctx: ProxyContext;
 }
 
-/** Writes a short raw answer on a socket nobody else owns, then closes it. */
-export function refuseSocket(socket: Duplex, status: string, message = '', extra = ''): void {
+/**
+ * Writes a short raw answer on a socket nobody else owns, then closes it; the refusal gets its
+ * request-log line as any refused request does.
+ */
+export function refuseSocket(kernel: Kernel, req: SkitaiRequest, socket: Duplex, status: string, message = '', extra = ''): void {
+  const bytes = Buffer.byteLength(message);
   if (socket.writable) {
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n${extra}Content-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n${extra}Content-Length: ${bytes}\r\n\r\n${message}`);
   }
   (socket as { destroySoon?: () => void }).destroySoon?.();
+  kernel.logRequest(req, Number.parseInt(status, 10), bytes);
+}
+
+/**
+ * An established tunnel: counted among the kernel's open connections (a stop waits for it up
+ * to the stop deadline, then closes it) and logged when it closes, with what reached the client.
+ */
+export function trackTunnel(kernel: Kernel, req: SkitaiRequest, socket: Duplex, status: () => number, headBytes: number): void {
+  kernel.trackTunnel(socket);
+  socket.once('close', () => {
+    const written = (socket as net.Socket).bytesWritten ?? 0;
+    kernel.logRequest(req, status(), Math.max(0, written - headBytes));
+  });
 }
 
 function headLines(headers: HeaderMap): string {
@@ -71,20 +88,21 @@ export function findMount(mounts: readonly ProxiedMount[], url: string, hostHead
 
 /** Tunnels an upgrade to a member of the mount's alias; refusals are answered on the socket. */
 export function tunnelUpgrade(mount: ProxiedMount, rest: string, req: SkitaiRequest, socket: Duplex, head: Buffer, open: Set<Duplex>): void {
-  const { alias, auth, preserveHost } = mount.ctx;
+  const { alias, auth, preserveHost, kernel } = mount.ctx;
   socket.on('error', () => socket.destroy());
-  // Tunnels are not HTTP connections the kernel drains: the gateway closes them when it stops.
+  // The gateway's own list, closed in its shutdown tap: a socket still waiting for its member
+  // is not a tunnel the kernel counts yet (trackTunnel below, once joined).
   open.add(socket);
   socket.once('close', () => open.delete(socket));
   if (alias.sources.length > 0 && !alias.allowsSource(req.socket.remoteAddress ?? '')) {
-    return refuseSocket(socket, '403 Forbidden', `${alias.name} does not serve this client address`);
+    return refuseSocket(kernel, req, socket, '403 Forbidden', `${alias.name} does not serve this client address`);
   }
   const go = () => {
     const tried = new Set<Member>();
     const attempt = (lastError?: Error): void => {
       const member = tried.size < alias.members.length ? alias.pick(tried) : undefined;
       if (member === undefined) {
-        return refuseSocket(socket, '502 Bad Gateway', `no member of ${alias.name} answered${lastError ? `: ${lastError.message}` : ''}`);
+        return refuseSocket(kernel, req, socket, '502 Bad Gateway', `no member of ${alias.name} answered${lastError ? `: ${lastError.message}` : ''}`);
       }
       tried.add(member);
       const out = endToEnd(req.headers);
@@ -112,6 +130,13 @@ export function tunnelUpgrade(mount: ProxiedMount, rest: string, req: SkitaiRequ
         upstream.setNoDelay?.(true);
         upstream.write(`${req.method} ${path} HTTP/1.1\r\nhost: ${host}\r\n${headLines(out)}\r\n`);
         if (head.length > 0) upstream.write(head);
+        // The member's status line is the first thing it sends (101, or a refusal): for the log.
+        let status = 502;
+        upstream.once('data', (chunk: Buffer) => {
+          const m = /^HTTP\/1\.[01] (\d{3})/.exec(chunk.toString('latin1', 0, 16));
+          if (m !== null) status = Number(m[1]);
+        });
+        trackTunnel(kernel, req, socket, () => status, 0);
         join(socket, upstream);
       });
     };
@@ -119,9 +144,9 @@ export function tunnelUpgrade(mount: ProxiedMount, rest: string, req: SkitaiRequ
   };
   if (auth === undefined) return go();
   auth.authenticate(req).then((outcome) => {
-    if (!outcome.ok) return refuseSocket(socket, outcome.status === 401 ? '401 Unauthorized' : '403 Forbidden', outcome.message, outcome.challenge ? `WWW-Authenticate: ${outcome.challenge}\r\n` : '');
+    if (!outcome.ok) return refuseSocket(kernel, req, socket, outcome.status === 401 ? '401 Unauthorized' : '403 Forbidden', outcome.message, outcome.challenge ? `WWW-Authenticate: ${outcome.challenge}\r\n` : '');
     req.user = outcome.identity.user;
-    if (!hasRole(outcome.identity, alias.roles)) return refuseSocket(socket, '403 Forbidden', `${alias.name} needs the role ${alias.roles.join(' or ')}`);
+    if (!hasRole(outcome.identity, alias.roles)) return refuseSocket(kernel, req, socket, '403 Forbidden', `${alias.name} needs the role ${alias.roles.join(' or ')}`);
     go();
-  }, () => refuseSocket(socket, '500 Internal Server Error'));
+  }, () => refuseSocket(kernel, req, socket, '500 Internal Server Error'));
 }

@@ -102,22 +102,6 @@ export async function startGateway(s: GatewaySetup): Promise<Gateway> {
   return { kernel, port, url: `http://127.0.0.1:${port}`, stop: () => kernel.stop() };
 }
 
-export interface Reply { status: number; headers: http.IncomingHttpHeaders; body: Buffer }
-
-/** One request with its own connection; the body collected. */
-export function request(url: string, options: http.RequestOptions & { body?: string | Buffer } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { agent: false, ...options }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
-
 /**
  * Writes bytes as they are on a fresh connection and reads until the server closes it, or
  * until `complete(bytes so far)` says the answer is whole.

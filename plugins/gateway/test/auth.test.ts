@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import jwt from 'jsonwebtoken';
 import { parseRequestLine, REQUEST_LOG_FIELDS } from '@skitai/kernel';
-import { request, startBackend, startGateway } from '../test-support/helpers.js';
+import { request } from '@skitai/test-support';
+import { startBackend, startGateway } from '../test-support/helpers.js';
 
 const SECRET = '8fa06210-e109-11e6-934f-001b216d6e71';
 const { publicKey, privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });

@@ -6,7 +6,9 @@ import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { raw, request, responses, startBackend, startGateway } from '../test-support/helpers.js';
+import { parseRequestLine, type LogRecord } from '@skitai/kernel';
+import { request, tempDir } from '@skitai/test-support';
+import { raw, responses, startBackend, startGateway } from '../test-support/helpers.js';
 
 /** A TLS server with a self-signed certificate made by openssl for this test. */
 async function tlsServer() {
@@ -124,6 +126,42 @@ test('the forward proxy serves only its sources (loopback by default)', async ()
     const c = await raw(g.port, `CONNECT ${b.member} HTTP/1.1\r\nHost: ${b.member}\r\n\r\n`);
     assert.deepEqual(responses(c.text), [403]);
     assert.equal(b.seen.length, 0);
+  } finally {
+    await g.stop();
+    await b.close();
+  }
+});
+
+test('CONNECT has request-log lines as any request: a refusal when refused, a tunnel when it closes (200 and the bytes the client got)', async () => {
+  const b = await startBackend();
+  const lines: string[][] = [];
+  let tunnelLogged: (fields: string[]) => void = () => {};
+  const g = await startGateway({
+    members: ['127.0.0.1:1'],
+    logpath: tempDir('gw-connect-log-'),
+    options: { forwardProxy: { hosts: ['127.0.0.1'], connectPorts: [b.port] } },
+    setup: (k) => k.hooks.responseLogged.tap('test', (record: LogRecord) => {
+      const fields = parseRequestLine(record.line);
+      lines.push(fields);
+      if (fields[8] === '200') tunnelLogged(fields);
+    }),
+  });
+  try {
+    const refused = await raw(g.port, 'CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n');
+    assert.deepEqual(responses(refused.text), [403]);
+    const bad = await raw(g.port, 'CONNECT nonsense HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.match(bad.text, /^HTTP\/1\.1 400/);
+    const byStatus = (status: string) => lines.find((f) => f[8] === status);
+    assert.deepEqual(byStatus('403')?.slice(4, 6), ['CONNECT', '127.0.0.1:22']);
+    assert.deepEqual(byStatus('400')?.slice(4, 6), ['CONNECT', 'nonsense']);
+
+    const logged = new Promise<string[]>((r) => { tunnelLogged = r; });
+    const head = 'HTTP/1.1 200 Connection Established\r\n\r\n';
+    const through = await raw(g.port, `CONNECT ${b.member} HTTP/1.1\r\nHost: ${b.member}\r\n\r\nGET /via-tunnel HTTP/1.1\r\nHost: ${b.member}\r\nConnection: close\r\n\r\n`);
+    assert.ok(through.text.startsWith(head), through.text);
+    const fields = await logged;
+    assert.deepEqual(fields.slice(4, 6), ['CONNECT', b.member]);
+    assert.equal(Number(fields[9]), Buffer.byteLength(through.text, 'latin1') - head.length);
   } finally {
     await g.stop();
     await b.close();

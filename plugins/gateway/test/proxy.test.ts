@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { servicesOf } from '@skitai/services';
-import { deadPort, describe, request, startBackend, startGateway } from '../test-support/helpers.js';
+import { request } from '@skitai/test-support';
+import { deadPort, describe, startBackend, startGateway } from '../test-support/helpers.js';
 
 test('GET and POST reach a member with the mount prefix off, hop-by-hop headers off, forwarding headers on', async () => {
   const b = await startBackend();
@@ -200,3 +201,44 @@ test('start refuses an unknown alias and a role without token checks', async () 
 });
 
 void describe;
+
+test('redirects from a member come back under the mount: Location and Refresh rewritten as nginx proxy_redirect default does, absolute paths too', async () => {
+  // The member redirects to whatever ?to= says.
+  const b = await startBackend((req, res) => {
+    const to = new URL(req.url!, 'http://member').searchParams.get('to')!;
+    res.writeHead(302, { location: to, refresh: `0; url=${to}`, 'content-length': 0 });
+    res.end();
+  });
+  const prefixed = await startGateway({ members: [`${b.member}/app`] });
+  const plain = await startGateway({ members: [b.member], point: '/api' });
+  const ask = async (url: string, to: string) => {
+    const r = await request(`${url}?to=${encodeURIComponent(to)}`);
+    assert.equal(r.status, 302);
+    return [r.headers.location, r.headers.refresh];
+  };
+  try {
+    const cases: Array<[string, string]> = [
+      [`http://${b.member}/app/users/1`, '/members/users/1'],
+      [`http://${b.member}/app?x=1`, '/members/?x=1'],
+      [`HTTPS://${b.member}/app/users/1#top`, '/members/users/1#top'],
+      [`//${b.member}/app/x`, '/members/x'],
+      ['/app/login?next=%2Fapp%2F', '/members/login?next=%2Fapp%2F'],
+      // Not the member's: another host, a path outside its prefix, relative references.
+      ['https://elsewhere.example/app/x', 'https://elsewhere.example/app/x'],
+      ['/application/x', '/application/x'],
+      ['/other', '/other'],
+      ['login', 'login'],
+      ['../up', '../up'],
+    ];
+    for (const [to, expected] of cases) {
+      assert.deepEqual(await ask(`${prefixed.url}/members/r`, to), [expected, `0; url=${expected}`], to);
+    }
+    assert.deepEqual(await ask(`${plain.url}/api/r`, '/login'), ['/api/login', '0; url=/api/login']);
+    assert.deepEqual(await ask(`${plain.url}/api/r`, `http://${b.member}/`), ['/api/', '0; url=/api/']);
+    assert.deepEqual(await ask(`${plain.url}/api/r`, 'http://127.0.0.2:1/x'), ['http://127.0.0.2:1/x', '0; url=http://127.0.0.2:1/x']);
+  } finally {
+    await prefixed.stop();
+    await plain.stop();
+    await b.close();
+  }
+});

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { raw, request, responses, startBackend, startGateway } from '../test-support/helpers.js';
+import { request } from '@skitai/test-support';
+import { raw, responses, startBackend, startGateway } from '../test-support/helpers.js';
 
 // Each attack is written byte for byte on a fresh connection. The member records every byte it
 // receives: a smuggled request would show up there as a second request line.

@@ -87,3 +87,59 @@ test('WebSocket upgrades get the token, role and source checks; a dead member gi
     await m.close();
   }
 });
+
+test('a WebSocket tunnel is an open connection of the kernel: a stop waits for it and closes it at the stop deadline', async (t) => {
+  const m = await wsMember();
+  const g = await startGateway({ members: [m.member], setup: (k) => k.setStopDeadline(2) });
+  try {
+    const ws = await open(`ws://127.0.0.1:${g.port}/members/echo`);
+    assert.equal((await roundTrip(ws, 'before the stop')).toString(), 'before the stop');
+    // The client's connection left node:http's count when it upgraded; the tunnel counts it.
+    assert.equal(g.kernel.openConnections(), 1);
+    const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+    t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+    let stopped = false;
+    const stopping = g.kernel.stop().then(() => { stopped = true; });
+    t.mock.timers.tick(1950);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(stopped, false, 'the stop waits for the tunnel');
+    assert.equal(ws.readyState, WebSocket.OPEN);
+    assert.equal((await roundTrip(ws, 'during the stop')).toString(), 'during the stop');
+    t.mock.timers.tick(50);
+    assert.equal(await closed, 1006, 'cut at the stop deadline');
+    await stopping;
+    assert.equal(g.kernel.openConnections(), 0);
+  } finally {
+    t.mock.timers.reset();
+    await g.stop();
+    await m.close();
+  }
+});
+
+test('a stop ends as soon as the last tunnel closes', async (t) => {
+  const m = await wsMember();
+  const g = await startGateway({ members: [m.member] });
+  try {
+    const ws = await open(`ws://127.0.0.1:${g.port}/members/echo`);
+    await roundTrip(ws, 'x');
+    t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+    let stopped = false;
+    const stopping = g.kernel.stop().then(() => { stopped = true; });
+    t.mock.timers.tick(500);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(stopped, false);
+    const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+    ws.close(1000, 'bye');
+    assert.equal(await closed, 1000);
+    while (!stopped) {
+      // The drain looks every 50 ms: let it look until it sees no connection left.
+      t.mock.timers.tick(50);
+      await new Promise((r) => setImmediate(r));
+    }
+    await stopping;
+  } finally {
+    t.mock.timers.reset();
+    await g.stop();
+    await m.close();
+  }
+});

@@ -354,6 +354,10 @@ export class CallContext {
         const hit = cache.get(slot.key, typeof useCache === 'number' ? useCache : 0) as Result | Results | undefined;
         if (hit !== undefined) return hit.fromCache();
       }
+      if (useCache !== false && cache.hasShared) {
+        const hit = await cache.getShared(slot.key, typeof useCache === 'number' ? useCache : 0) as Result | Results | undefined;
+        if (hit !== undefined) return hit.fromCache();
+      }
     }
     let result: Result | Results;
     if (mode === 'map') {

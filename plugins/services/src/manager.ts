@@ -9,6 +9,7 @@ import { createAgent } from './dispatcher.js';
 import { LastUpdated } from './lu.js';
 import { ResultCache } from './rcache.js';
 import { isHttpResponseCache, type HttpResponseCache } from './response-cache.js';
+import { decodeResult, encodeResult, tierKey } from './shared-tier.js';
 
 export interface ServiceDefaults {
   /** A call's timeout, ms (default 10 000). */
@@ -38,6 +39,13 @@ export class BackendServices {
   constructor(readonly kernel?: Kernel) {
     if (kernel) {
       this.rcache.setMax(kernel.getSettings().maxRcache);
+      // With an instance bridge that offers a cache (@skitai/shared), results are shared too.
+      this.rcache.shared = {
+        cache: () => kernel.instanceBridge?.cache,
+        key: tierKey,
+        encode: (value, storedAt, expiresAt) => encodeResult(value as never, storedAt, expiresAt),
+        decode: (buf) => decodeResult(buf),
+      };
     }
   }
 

@@ -14,9 +14,8 @@ export type WireMessage =
  * process delivers to its own sockets itself: `publish` is for the others only, and
  * `subscribe` receives only what the others published.
  *
- * A Redis adapter implements the same two methods over a pub/sub channel
- * (`publish` = PUBLISH skitai:ws <json>, `subscribe` = SUBSCRIBE with JSON.parse), which is
- * all it takes for rooms to span machines.
+ * With `@skitai/shared` the default adapter spans instances: the kernel's broadcasts cross
+ * them over Redis pub/sub (the pattern of socket.io's Redis adapter).
  */
 export interface RoomAdapter {
   publish(message: WireMessage): void;
@@ -40,7 +39,11 @@ export function processAdapter(kernel: Kernel): RoomAdapter {
   };
 }
 
-/** The default: the messenger in a worker, nothing in a single process. */
+/**
+ * The default: the messenger in a worker, or whenever the kernel shares its state with other
+ * instances (`@skitai/shared`: its broadcasts reach their processes too); nothing in a single
+ * process alone.
+ */
 export function defaultAdapter(kernel: Kernel): RoomAdapter | undefined {
   let role: string;
   try {
@@ -48,5 +51,5 @@ export function defaultAdapter(kernel: Kernel): RoomAdapter | undefined {
   } catch {
     return undefined;
   }
-  return role === 'worker' ? processAdapter(kernel) : undefined;
+  return role === 'worker' || kernel.instanceBridge !== undefined ? processAdapter(kernel) : undefined;
 }

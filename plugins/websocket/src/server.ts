@@ -482,11 +482,16 @@ export class WsServer {
     this.kernel.logs.log(level === 'error' ? 'app' : 'server', level, message);
   }
 
-  /** Client ids: 1, 2, 3 ... in a single process; 1000000001 ... in W0, 2000000001 ... in W1 (unique across workers). */
+  /**
+   * Client ids: 1, 2, 3 ... in a single process; 1000000001 ... in W0, 2000000001 ... in W1
+   * (unique across workers); with state shared across instances, N000000001 ... where N is the
+   * process number the instance bridge holds (unique across instances).
+   */
   nextId(): number {
     if (this.idBase < 0) {
+      const shared = this.kernel.instanceBridge?.processNumber;
       const m = /^W(\d+)$/.exec(this.kernel.workerId);
-      this.idBase = m ? (Number(m[1]) + 1) * 1_000_000_000 : 0;
+      this.idBase = shared !== undefined ? shared * 1_000_000_000 : m ? (Number(m[1]) + 1) * 1_000_000_000 : 0;
     }
     return this.idBase + ++this.seq;
   }

@@ -1,0 +1,62 @@
+// Cold start: time from spawning `node <script>` to its first 200, and its RSS then.
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { pinned, memoryOf, ROOT } from './proc.mjs';
+
+/**
+ * One GET on a fresh connection: resolves the status code, or null when nothing listens yet.
+ * Only the status line is read; the connection is closed at once.
+ */
+function statusOf(port, p) {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1' });
+    let buf = '';
+    const done = (v) => { s.destroy(); resolve(v); };
+    s.setTimeout(5000, () => done(0));
+    s.once('error', () => done(null));
+    s.once('connect', () => s.write(`GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`));
+    s.on('data', (d) => {
+      buf += d;
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(buf);
+      if (m) done(Number(m[1]));
+      else if (buf.length > 64) done(0);
+    });
+    s.once('end', () => done(0));
+  });
+}
+
+/**
+ * Start spec ({cmd, args, env, cwd}) pinned to `cpus`, ask GET p every 2 ms until a 200 (a
+ * refused connection is tried again; another status fails the start), read its RSS, kill it.
+ * -> { startMs, rssKiB } or { error }.
+ */
+export async function coldStart(spec, { cpus, path: p, timeoutMs = 30_000 }) {
+  const [c, a] = pinned(cpus, spec.cmd, spec.args);
+  let stderr = '';
+  const t0 = performance.now();
+  const child = spawn(c, a, { cwd: spec.cwd ?? ROOT, env: { ...process.env, ...spec.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-2000); });
+  const exited = new Promise((r) => child.once('exit', (code, sig) => r(code ?? sig)));
+  let gone = null;
+  exited.then((v) => { gone = v; });
+  const port = Number(spec.args[spec.args.indexOf('--port') + 1]);
+  try {
+    for (;;) {
+      if (gone !== null) return { error: `exited (${gone}) before answering: ${stderr.trim().split('\n').slice(-2).join(' | ')}` };
+      if (performance.now() - t0 > timeoutMs) return { error: `no 200 in ${timeoutMs / 1000} s` };
+      const status = await statusOf(port, p);
+      if (status === 200) {
+        const startMs = performance.now() - t0;
+        return { startMs, rssKiB: memoryOf([child.pid]).rssKiB };
+      }
+      if (status) return { error: `GET ${p} answered ${status}` };
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  } finally {
+    if (gone === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+}

@@ -1,0 +1,110 @@
+// The two connections of one process to Redis (commands, and the subscriber a pub/sub channel
+// needs to itself), and whether they are up. Redis going away is one warning; its return is one
+// info line and a resynchronisation. Commands never queue while Redis is away: they fail at
+// once, so nothing waits on a link that is down.
+import type { Redis } from 'ioredis';
+import { describeTarget, redisOptions, retryDelay, type RedisCtor, type RedisTarget } from './target.js';
+
+export interface LinkEvents {
+  /** Both connections are ready (at start, and after each outage). */
+  up(): void;
+  /** A message on the channel. */
+  message(text: string): void;
+  log(level: 'info' | 'warn', message: string): void;
+}
+
+export class RedisLink {
+  readonly cmd: Redis;
+  readonly sub: Redis;
+  private cmdReady = false;
+  private subReady = false;
+  private wasUp = false;
+  private warned = false;
+  private lastError = '';
+  private closed = false;
+
+  constructor(Ctor: RedisCtor, private readonly target: RedisTarget, channel: string, timeoutMs: number, private readonly events: LinkEvents) {
+    const base = { ...redisOptions(target), retryStrategy: retryDelay, lazyConnect: false };
+    this.cmd = new Ctor({ ...base, enableOfflineQueue: false, commandTimeout: timeoutMs, maxRetriesPerRequest: 0 });
+    // The subscriber keeps its SUBSCRIBE queued until connected, and subscribes again after each reconnect.
+    this.sub = new Ctor({ ...base, autoResubscribe: true, maxRetriesPerRequest: null });
+    this.watch(this.cmd, (ready) => { this.cmdReady = ready; });
+    this.watch(this.sub, (ready) => { this.subReady = ready; });
+    this.sub.on('message', (_channel: string, text: string) => this.events.message(text));
+    this.sub.subscribe(channel).catch(() => { /* subscribed again on reconnect */ });
+  }
+
+  /** Both connections ready: commands are sent, messages heard. */
+  get up(): boolean {
+    return this.cmdReady && this.subReady;
+  }
+
+  private watch(client: Redis, set: (ready: boolean) => void): void {
+    client.on('ready', () => {
+      set(true);
+      this.changed();
+    });
+    client.on('error', (err: Error & { code?: string }) => { this.lastError = err.code ?? err.message; });
+    client.on('close', () => {
+      set(false);
+      this.changed();
+    });
+  }
+
+  private changed(): void {
+    if (this.closed) return;
+    const up = this.up;
+    if (up === this.wasUp) return;
+    this.wasUp = up;
+    if (up) {
+      if (this.warned) this.events.log('info', `@skitai/shared: Redis at ${describeTarget(this.target)} is back: sharing again`);
+      this.warned = false;
+      this.lastError = '';
+      this.events.up();
+    } else {
+      this.warn();
+    }
+  }
+
+  /** Once per outage, however many reconnection attempts fail meanwhile. */
+  private warn(): void {
+    if (this.warned) return;
+    this.warned = true;
+    const why = this.lastError || 'connection closed';
+    this.events.log('warn', `@skitai/shared: Redis at ${describeTarget(this.target)} is unreachable (${why}): this instance serves from its own state until it returns`);
+  }
+
+  /** Resolves when both connections are up, or after `ms` (start does not wait on Redis for longer). */
+  waitUp(ms: number): Promise<boolean> {
+    if (this.up) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.cmd.off('ready', check);
+        this.sub.off('ready', check);
+        resolve(ok);
+      };
+      const check = () => { if (this.up) done(true); };
+      const timer = setTimeout(() => {
+        // Still down: say so now rather than at the first failed reconnection.
+        if (!this.up) {
+          this.lastError ||= `no answer in ${ms} ms`;
+          this.warn();
+        }
+        done(false);
+      }, ms);
+      this.cmd.on('ready', check);
+      this.sub.on('ready', check);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([this.cmd, this.sub].map(async (c) => {
+      if (c.status === 'ready') {
+        try { await c.quit(); return; } catch { /* gone meanwhile */ }
+      }
+      c.disconnect();
+    }));
+  }
+}

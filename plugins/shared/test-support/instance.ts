@@ -1,0 +1,47 @@
+// One instance of a server for the tests, run as its own process: the App, WebSocket chat,
+// the services' result cache and cron, sharing through Redis. Given JSON in argv[2]:
+// { redis, backend, cronFile?, name }. Writes JSON lines to stdout: { port } once listening,
+// then { event, key, getlu, at } for each model-changed event it hears.
+import { Kernel } from '@skitai/kernel';
+import { App } from '@skitai/app';
+import { services } from '@skitai/services';
+import { websocket } from '@skitai/websocket';
+import { createChatApp } from '@skitai/websocket/chat';
+import { cron } from '@skitai/cron';
+import { shared } from '@skitai/shared';
+
+const config = JSON.parse(process.argv[2]!) as { redis: string; backend: string; cronFile?: string; name: string; off?: boolean };
+const say = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
+
+const kernel = new Kernel();
+if (!config.off) kernel.use(shared({ redis: config.redis, startWait: 5000 }));
+kernel.use(services());
+kernel.use(websocket());
+if (config.cronFile) {
+  kernel.use(cron({
+    seconds: true,
+    jobs: [{ spec: '* * * * * *', module: new URL('./cron-job.js', import.meta.url).href, export: 'tick', args: { file: config.cronFile, instance: config.name }, name: 'tick' }],
+  }));
+}
+kernel.addlu('k');
+kernel.onBroadcast((event, args, from) => {
+  if (event === 'model-changed') say({ event, key: args[0], getlu: kernel.getlu('k'), from, at: Date.now() });
+});
+
+const app = new App();
+app.route('/hello', () => 'ok');
+app.route('/lu', (was) => ({ t: was.getlu('k') }));
+app.route('/setlu', (was) => ({ t: was.setlu('k') }));
+app.route('/cached', async (was) => {
+  const r = await was.get(`${config.backend}/data`);
+  r.cache(60);
+  return { data: r.data, cached: r.cached };
+});
+kernel.mount('/', app);
+kernel.mount('/chat', createChatApp());
+
+const listening = await kernel.start({ address: '127.0.0.1', port: 0 });
+say({ port: listening.port, instance: kernel.instanceId });
+process.on('SIGTERM', () => {
+  kernel.stop().then(() => process.exit(0), () => process.exit(1));
+});
