@@ -4,7 +4,8 @@ import { Kernel } from '@skitai/kernel';
 import { http2 } from '../src/index.js';
 
 const kernel = new Kernel();
-kernel.use(http2({ cert: process.env.H2_CERT!, key: process.env.H2_KEY! }));
+// forward: 0 picks a plain port for the HTTPS redirect (shared by the workers as the TLS one is).
+kernel.use(http2({ cert: process.env.H2_CERT!, key: process.env.H2_KEY!, forward: 0 }));
 kernel.mount('/', (req, res) => {
   res.writeHead(200, { 'Content-Type': 'application/json' });
   res.end(JSON.stringify({ id: kernel.workerId, pid: process.pid, version: req.httpVersion }));

@@ -11,7 +11,7 @@ const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../test-
 
 interface Id { id: string; pid: number; version: string }
 
-test('TLS with 2 workers: h2 from node:http2 and curl --http2, and HTTP/1.1, land on both workers', { timeout: 60_000 }, async (t) => {
+test('TLS with 2 workers: h2 from node:http2 and curl --http2, and HTTP/1.1, land on both workers; the HTTPS redirect port works', { timeout: 60_000 }, async (t) => {
   const certs = testCerts();
   const child = spawn(process.execPath, [SCRIPT], {
     env: { ...process.env, H2_CERT: certs.cert, H2_KEY: certs.key },
@@ -62,6 +62,14 @@ test('TLS with 2 workers: h2 from node:http2 and curl --http2, and HTTP/1.1, lan
   }
   assert.ok(h1.every((r) => r.version === '1.1'));
   assert.deepEqual([...new Set(h1.map((r) => r.id))].sort(), ['W0', 'W1'], 'HTTP/1.1 over TLS reached both workers');
+
+  // The HTTPS redirect port, bound by each worker on the one port the master shares.
+  const forward = Number(/port (\d+) redirects to https on port/.exec(output)![1]);
+  for (let i = 0; i < 2; i++) {
+    const r = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %{redirect_url}', `http://127.0.0.1:${forward}/a?b=${i}`]);
+    assert.equal(r.stdout, `301 https://127.0.0.1:${port}/a?b=${i}`);
+  }
+  assert.equal(output.match(/redirects to https on port/g)?.length, 2, 'each worker bound the redirect port');
 
   // A graceful stop: SIGTERM to the master ends the workers and the master with 0.
   process.kill(child.pid!, 'SIGTERM');
