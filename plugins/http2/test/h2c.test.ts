@@ -19,6 +19,7 @@ const echo = (req: any, res: any) => {
 test('h2c by prior knowledge (curl, node:http2) and HTTP/1.1 on the same port', async (t) => {
   const s = await serve({}, [['/', echo]]);
   t.after(() => s.close());
+  assert.equal(s.scheme, 'http');
   const pk = await run('curl', ['-s', '--http2-prior-knowledge', '-w', ' %{http_version}', `${s.origin}/pk`]);
   assert.equal(pk.stdout, `GET 2.0 /pk 127.0.0.1:${s.port} 0 2`);
   const session = await connect(s.origin);
