@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { connect, h2request, RawClient, run, serve } from '../test-support/helpers.js';
-import { F, PREFACE, T, frame, goaway, parseFrames, request, settings } from '../test-support/frames.js';
+import { E, F, PREFACE, T, frame, goaway, parseFrames, request, settings } from '../test-support/frames.js';
 import { hintPromise } from '../src/index.js';
 
 const echo = (req: any, res: any) => {
@@ -154,6 +154,15 @@ test('upgrades that cannot be made get an HTTP/1.1 answer; rude clients end only
   await raw.until((all) => all.includes('\r\n\r\n'));
   raw.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
   await raw.closed;
+  // After 101, a SETTINGS frame that claims 16 MiB: handed to the session at once (not buffered), which refuses it.
+  const huge = await RawClient.connect(s.port);
+  huge.socket.write(upgradeRequest('/'));
+  await huge.until((all) => all.includes('\r\n\r\n'));
+  huge.socket.write(Buffer.concat([PREFACE, Buffer.from([0xff, 0xff, 0xff, T.SETTINGS, 0, 0, 0, 0, 0]), Buffer.alloc(100)]));
+  const afterHead = (b: Buffer) => b.subarray(b.indexOf('\r\n\r\n') + 4);
+  const refused = await huge.until((b) => goaway(parseFrames(afterHead(b))) !== undefined);
+  assert.equal(goaway(parseFrames(afterHead(refused))), E.FRAME_SIZE_ERROR, 'GOAWAY for the oversized SETTINGS frame');
+  huge.socket.destroy();
   // A partial preface, then silence; a partial preface, then close; garbage.
   const partial = await RawClient.connect(s.port);
   partial.socket.end('PRI * HTTP/2.0\r\n');
