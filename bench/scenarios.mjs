@@ -320,6 +320,7 @@ export const scenarios = [
     loader: 'h2load',
     scheme: 'https',
     path: '/',
+    check: helloCheck,
     connections: 10,
     streams: 10,
     pending: async () => ((await pluginReady('@skitai/http2')) ? null
