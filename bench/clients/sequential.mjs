@@ -12,6 +12,7 @@
 //   node bench/clients/sequential.mjs http://127.0.0.1:PORT/path [--requests N]
 //   node bench/clients/sequential.mjs ws://127.0.0.1:PORT/path [--requests N]
 import net from 'node:net';
+import tls from 'node:tls';
 import { maskedTextFrame, upgradeRequest } from './ws-wire.mjs';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
@@ -29,14 +30,28 @@ function connect(host, port, timeoutMs) {
   });
 }
 
+/** A TLS connection offering only h2 by ALPN (the scenario's self-signed certificate accepted). */
+function connectTls(host, port, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host, port, ALPNProtocols: ['h2'], rejectUnauthorized: false, servername: 'localhost' });
+    s.setNoDelay(true);
+    const t = setTimeout(() => { s.destroy(); reject(new Error(`no TLS connection to ${host}:${port} in ${timeoutMs} ms`)); }, timeoutMs);
+    s.once('secureConnect', () => {
+      clearTimeout(t);
+      if (s.alpnProtocol !== 'h2') { s.destroy(); reject(new Error(`the server chose ${s.alpnProtocol || 'no protocol'} by ALPN, not h2`)); } else resolve(s);
+    });
+    s.once('error', (e) => { clearTimeout(t); reject(e); });
+  });
+}
+
 /**
  * A base for the two clients: one socket, a `feed(buffer)` parser that calls `complete(err)`
  * when one answer is whole, a per-answer time limit, and reconnection between run() calls
  * when the server closed the idle connection (counted in `reconnects`).
  */
 class Sequential {
-  constructor({ host = '127.0.0.1', port, timeoutMs = 60_000 }) {
-    Object.assign(this, { host, port, timeoutMs });
+  constructor({ host = '127.0.0.1', port, timeoutMs = 60_000, tls: secure = false }) {
+    Object.assign(this, { host, port, timeoutMs, secure });
     this.sock = null;
     this.reconnects = 0;
     this.connections = 0;
@@ -48,7 +63,7 @@ class Sequential {
     if (this.connections > 0) this.reconnects++;
     this.connections++;
     this.closedByPeer = false;
-    const s = await connect(this.host, this.port, this.timeoutMs);
+    const s = await (this.secure ? connectTls : connect)(this.host, this.port, this.timeoutMs);
     this.sock = s;
     this.reset();
     const mine = () => s === this.sock;
@@ -223,7 +238,8 @@ class WsSequential extends Sequential {
 }
 
 /**
- * HTTP/2 in clear text by prior knowledge (as h2load speaks it): one GET a new stream, literal
+ * HTTP/2 in clear text by prior knowledge (as h2load speaks it), or over TLS with ALPN h2
+ * (`tls: true`, as h2load does for https): one GET a new stream, literal
  * header fields (no HPACK state to keep), the connection window topped up as DATA arrives.
  * An answer is complete at END_STREAM on its stream; its DATA must pass check(200, body).
  */
@@ -259,7 +275,7 @@ class H2Sequential extends Sequential {
     this.stream += 2;
     this.data = [];
     const block = Buffer.concat([
-      H2Sequential.literal(':method', 'GET'), H2Sequential.literal(':scheme', 'http'),
+      H2Sequential.literal(':method', 'GET'), H2Sequential.literal(':scheme', this.secure ? 'https' : 'http'),
       H2Sequential.literal(':authority', `${this.host}:${this.port}`), H2Sequential.literal(':path', this.path),
     ]);
     return H2Sequential.frame(1, 0x5, this.stream, block);

@@ -42,7 +42,6 @@ export function notInThisMode(sc) {
   if (sc.kind === 'idle') return 'not run with --instructions: it measures memory with 10,000 idle connections, not work per request';
   if (sc.kind === 'cold') return 'not run with --instructions: it times process starts, not requests';
   if (sc.requireWorkers) return 'not run with --instructions: workers are about using a second core; instructions per request do not show that';
-  if (sc.loader === 'h2load' && sc.scheme === 'https') return 'not run with --instructions: the sequential client speaks h2c only (TLS would count the cipher)';
   return null;
 }
 
@@ -116,7 +115,7 @@ async function measureServer({ sc, srv, deps, idx, requests, warmup }) {
   const isWs = sc.loader === 'ws-echo';
   const client = (port) => (isWs
     ? wsClient({ port, path: sc.path, timeoutMs: ANSWER_MS })
-    : sc.loader === 'h2load' ? h2Client({ port, path: sc.path, check: sc.check, timeoutMs: ANSWER_MS })
+    : sc.loader === 'h2load' ? h2Client({ port, path: sc.path, check: sc.check, timeoutMs: ANSWER_MS, tls: sc.scheme === 'https' })
     : httpClient({ port, path: sc.path, check: sc.check, timeoutMs: ANSWER_MS }));
   // The first-answer check of the req/s mode (status and body by the scenario's check; for the
   // WebSocket, one echo equal to what was sent), made on the connection that then carries the

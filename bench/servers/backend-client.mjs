@@ -1,7 +1,7 @@
 // Baselines for `was.get`: a node:http front server that, per request, GETs JSON from a
 // keep-alive backend and answers with the parsed object. --mode undici | agent.
 import http from 'node:http';
-import { args, ready, onStop } from './common.mjs';
+import { args, ready, onStop, writeJsonLikeApp } from './common.mjs';
 
 const a = args();
 const backend = new URL(a.backend);
@@ -33,9 +33,8 @@ if (a.mode === 'undici') {
 
 const server = http.createServer(async (req, res) => {
   try {
-    const body = JSON.stringify(await fetchJson());
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(body);
+    // The same status, head and body bytes as the App route's answer.
+    writeJsonLikeApp(res, JSON.stringify(await fetchJson()));
   } catch (e) {
     res.writeHead(502, { 'content-type': 'text/plain' });
     res.end(String(e.message));

@@ -3,7 +3,7 @@
 //   db.mjs pg-pool   node:http handler + a bare pg.Pool (10 connections)   the baseline
 //   db.mjs skitai    App route + was.backend('@db') (a pool of 10 per member, the default)
 import http from 'node:http';
-import { args, ready, skip, onStop } from './common.mjs';
+import { args, ready, skip, onStop, writeJsonLikeApp } from './common.mjs';
 import { loadKernel } from './skitai-load.mjs';
 
 const a = args();
@@ -23,10 +23,8 @@ if (a.kind === 'pg-pool') {
     if (!m) { res.writeHead(404); res.end(); return; }
     try {
       const { rows } = await pool.query(SQL, [Number(m[1])]);
-      const body = JSON.stringify(rows[0]);
-      // The same bytes as the App's JSON answer.
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), server: 'Skitai/0.1.0' });
-      res.end(body);
+      // The same status, head and body bytes as the App route's answer.
+      writeJsonLikeApp(res, JSON.stringify(rows[0]));
     } catch (err) {
       res.writeHead(502, { 'content-type': 'text/plain' });
       res.end(String(err.message));

@@ -96,6 +96,8 @@ const RUN_KEYS: Record<keyof RunOptions, true> = { ...START_KEYS, workers: true,
 export interface Listening {
   address: string;
   port: number;
+  /** 'https' when a transport serves TLS on the port (the http2 plugin), else 'http'. */
+  scheme: string;
 }
 
 /** The kernel's settings, read by plugins through `kernel.getSettings()`. Times in ms. */
@@ -585,7 +587,7 @@ export class Kernel {
       await this.hooks.mounted.promise(this);
       const listening = await this.listen(options);
       this.phase = 'running';
-      const scheme = this.transport?.scheme ?? 'http';
+      const scheme = listening.scheme;
       this.logs.log('server', 'info', `skitai ${this.version} (${this.workerId}) listening on ${scheme}://${listening.address}:${listening.port}`);
       // With the logs in files the console would say nothing: say where to look.
       if (this.logs.logpath !== undefined && !options.verbose && this.workerId === 'M') {
@@ -705,7 +707,7 @@ export class Kernel {
         listener.off('error', onError);
         listener.on('error', (err) => this.logs.log('server', 'error', `server error: ${err.message}`));
         const bound = listener.address() as AddressInfo;
-        resolve({ address: bound.address, port: bound.port });
+        resolve({ address: bound.address, port: bound.port, scheme: this.transport?.scheme ?? 'http' });
       });
     });
   }

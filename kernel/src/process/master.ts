@@ -200,7 +200,7 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
         rec.lastReport = Date.now();
         rec.replace = true;
         for (const queued of rec.pending.splice(0)) post(rec, queued);
-        listening ??= { address: m.address, port: m.port };
+        listening ??= { address: m.address, port: m.port, scheme: m.scheme };
         rec.onReady();
         break;
       case 'start-failed':
@@ -427,9 +427,9 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
   }
   everReady = true;
   const bound = listening!;
-  log('info', `${count} workers listening on http://${bound.address}:${bound.port}`);
+  log('info', `${count} workers listening on ${bound.scheme}://${bound.address}:${bound.port}`);
   if (logpath !== undefined && !(cli.verbose || options.verbose)) {
-    process.stderr.write(`skitai ${kernel.version}: ${count} workers listening on http://${bound.address}:${bound.port}; logs in ${logpath}\n`);
+    process.stderr.write(`skitai ${kernel.version}: ${count} workers listening on ${bound.scheme}://${bound.address}:${bound.port}; logs in ${logpath}\n`);
   }
   model.background = background;
   for (const spec of model.processes.values()) background.start(spec);

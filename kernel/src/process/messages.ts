@@ -1,6 +1,6 @@
 /** What the master and its workers say to each other over cluster IPC (every message has `skitai`). */
 export type WorkerMessage =
-  | { skitai: 'ready'; address: string; port: number }
+  | { skitai: 'ready'; address: string; port: number; scheme: string }
   | { skitai: 'start-failed'; code: string | undefined; message: string }
   | { skitai: 'bcast'; event: string; args: unknown[]; from: string }
   | { skitai: 'send'; to: string; event: string; args: unknown[]; from: string }

@@ -104,7 +104,7 @@ export async function runWorker(kernel: Kernel, options: RunOptions, cli: Comman
     setTimeout(() => process.exit(1), 50);
     return undefined;
   }
-  send({ skitai: 'ready', address: listening.address, port: listening.port });
+  send({ skitai: 'ready', address: listening.address, port: listening.port, scheme: listening.scheme });
   if (model.criticalPoint) sampleCpu(model.criticalPoint.interval * 1000);
   return listening;
 }

@@ -2,6 +2,7 @@ import http2 from 'node:http2';
 import { sendError, type TransportContext } from '@skitai/kernel';
 import { Http2Request, Http2Response } from './compat.js';
 import { setPushTarget } from './hints.js';
+import { createIdleSweep } from './idle.js';
 import type { ResolvedOptions } from './options.js';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL } = http2.constants;
@@ -24,6 +25,7 @@ export function createSessionServer(ctx: TransportContext, options: ResolvedOpti
     maxSessionMemory: options.maxSessionMemory,
   });
   const sessions = new Set<http2.ServerHttp2Session>();
+  const idle = settings.keepAliveTimeout > 0 ? createIdleSweep(settings.keepAliveTimeout) : undefined;
 
   const onRequest = (req: Http2Request, res: Http2Response) => {
     const stream = req.stream;
@@ -63,25 +65,21 @@ export function createSessionServer(ctx: TransportContext, options: ResolvedOpti
     session.on('error', () => {});
     setPushTarget(session, pushTarget);
     if (ctx.stopping()) session.close();
+    else idle?.watch(session);
   });
-  // Idle sessions close after the keep-alive timeout: GOAWAY, streams in flight finish. A
-  // session still there one timeout later is destroyed: that is also the end of a session
-  // nghttp2 refused with a GOAWAY of its own (bad frames), which node:http2 stops reading
-  // without closing, so the peer's close goes unseen.
-  if (settings.keepAliveTimeout > 0) {
-    server.setTimeout(settings.keepAliveTimeout);
-    server.on('timeout', (session: http2.ServerHttp2Session) => {
-      if (session.destroyed) return;
-      if (session.closed) session.destroy();
-      else session.close();
-    });
-  }
+  server.on('sessionError', () => {});
   server.on('sessionError', () => {});
 
   return {
     server,
     sessions: () => sessions.size,
-    close: () => { for (const s of sessions) if (!s.closed) s.close(); },
-    destroy: () => { for (const s of sessions) s.destroy(); },
+    close: () => {
+      idle?.stop();
+      for (const s of sessions) if (!s.closed) s.close();
+    },
+    destroy: () => {
+      idle?.stop();
+      for (const s of sessions) s.destroy();
+    },
   };
 }

@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { PREFACE } from './preface.js';
-import { requestFrames } from './hpack.js';
+import { frame, requestFrames } from './hpack.js';
 
 /** The largest request body carried across an `Upgrade: h2c` (it must fit HTTP/2's initial window). */
 export const MAX_UPGRADE_BODY = 65535;
@@ -16,18 +16,43 @@ export function wantsH2c(req: IncomingMessage): boolean {
   return upgrade.split(',').some((t) => t.trim().toLowerCase() === 'h2c');
 }
 
+// SETTINGS values RFC 9113 section 6.5.2 bounds; other identifiers are ignored, as in a frame.
+const ENABLE_PUSH = 0x2;
+const INITIAL_WINDOW_SIZE = 0x4;
+const MAX_FRAME_SIZE = 0x5;
+/** More settings than any client needs (six are defined): a larger HTTP2-Settings is refused. */
+export const MAX_UPGRADE_SETTINGS = 64;
+
+/**
+ * The SETTINGS payload of an HTTP2-Settings value (base64url, RFC 9113 section 3.2), or why it
+ * is malformed: not base64url, not whole 6-byte settings, a value out of its range.
+ */
+export function decodeHttp2Settings(value: string): Buffer | string {
+  const text = value.trim();
+  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(text)) return 'HTTP2-Settings is not base64url';
+  const payload = Buffer.from(text, 'base64url');
+  if (payload.length % 6 !== 0) return 'HTTP2-Settings is not a SETTINGS payload (6 bytes a setting)';
+  if (payload.length > MAX_UPGRADE_SETTINGS * 6) return `HTTP2-Settings carries more than ${MAX_UPGRADE_SETTINGS} settings`;
+  for (let at = 0; at < payload.length; at += 6) {
+    const id = payload.readUInt16BE(at);
+    const v = payload.readUInt32BE(at + 2);
+    if (id === ENABLE_PUSH && v > 1) return `HTTP2-Settings: SETTINGS_ENABLE_PUSH is ${v} (0 or 1)`;
+    if (id === INITIAL_WINDOW_SIZE && v > 0x7fffffff) return `HTTP2-Settings: SETTINGS_INITIAL_WINDOW_SIZE is ${v} (at most 2^31-1)`;
+    if (id === MAX_FRAME_SIZE && (v < 16384 || v > 0xffffff)) return `HTTP2-Settings: SETTINGS_MAX_FRAME_SIZE is ${v} (16384 to 2^24-1)`;
+  }
+  return payload;
+}
+
 /**
  * Why the upgrade cannot be made, or undefined. RFC 9113 section 3.2 (RFC 7540's): exactly one
- * HTTP2-Settings header, a base64url SETTINGS payload (6 bytes a setting), listed in Connection.
+ * HTTP2-Settings header, a valid SETTINGS payload in base64url, listed in Connection.
  */
 export function upgradeError(req: IncomingMessage): { status: number; why: string } | undefined {
   let settings = 0;
   for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'http2-settings') settings++;
   if (settings !== 1) return { status: 400, why: 'an h2c upgrade needs exactly one HTTP2-Settings header' };
-  const value = String(req.headers['http2-settings']).trim();
-  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(value) || Buffer.from(value, 'base64url').length % 6 !== 0) {
-    return { status: 400, why: 'HTTP2-Settings is not a base64url SETTINGS payload' };
-  }
+  const decoded = decodeHttp2Settings(String(req.headers['http2-settings']));
+  if (typeof decoded === 'string') return { status: 400, why: decoded };
   const connection = String(req.headers.connection ?? '').toLowerCase().split(',').map((t) => t.trim());
   if (!connection.includes('http2-settings')) return { status: 400, why: 'Connection must list HTTP2-Settings' };
   if (req.headers['transfer-encoding'] !== undefined) return { status: 411, why: 'an h2c upgrade carries a body with Content-Length only' };
@@ -56,10 +81,16 @@ export function requestFields(req: IncomingMessage): Array<[string, string]> {
  * After the 101: waits for the client's preface and first SETTINGS frame, puts the upgraded
  * request behind them as stream 1 (HEADERS, then DATA for a body), gives the bytes back to the
  * socket and hands it to `serve` (an HTTP/2 session then reads them as if the client had sent
- * them). Bytes that are not a preface go through untouched: the session refuses them.
+ * them). The HTTP2-Settings values apply as if received on the connection (RFC 9113 section
+ * 3.2) and before the client's own SETTINGS: they go at the head of that frame's payload, so
+ * the session applies both in order and acknowledges one frame, the one the client sent (the
+ * 101 acknowledges HTTP2-Settings). Bytes that are not a preface go through untouched: the
+ * session refuses them.
  */
 export function spliceUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, timeoutMs: number, serve: (socket: Duplex) => void): void {
   const length = Number(req.headers['content-length'] ?? 0);
+  // Checked by upgradeError before the 101.
+  const upgradeSettings = decodeHttp2Settings(String(req.headers['http2-settings'])) as Buffer;
   let seen = head;
   let body: Buffer | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -85,9 +116,18 @@ export function spliceUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer
     if (seen.compare(PREFACE, 0, n, 0, n) !== 0) return handOver(seen);
     if (seen.length < PREFACE.length + 9) return;
     const settingsEnd = PREFACE.length + 9 + seen.readUIntBE(PREFACE.length, 3);
-    if (seen[PREFACE.length + 3] !== 0x4) return handOver(seen);   // not SETTINGS: refused by the session
+    // Not a SETTINGS frame the session would take (an ACK, on a stream, over the 16 KiB frame
+    // size): handed over as it stands, for the session to refuse; nothing large is buffered.
+    if (seen[PREFACE.length + 3] !== 0x4 || (seen[PREFACE.length + 4]! & 0x1) !== 0 ||
+        seen.readUInt32BE(PREFACE.length + 5) !== 0 || settingsEnd - PREFACE.length - 9 > 16384) return handOver(seen);
     if (seen.length < settingsEnd) return;
-    handOver(Buffer.concat([seen.subarray(0, settingsEnd), requestFrames(1, requestFields(req), body), seen.subarray(settingsEnd)]));
+    const clientSettings = seen.subarray(PREFACE.length + 9, settingsEnd);
+    handOver(Buffer.concat([
+      PREFACE,
+      frame(0x4, seen[PREFACE.length + 4]!, 0, Buffer.concat([upgradeSettings, clientSettings])),
+      requestFrames(1, requestFields(req), body),
+      seen.subarray(settingsEnd),
+    ]));
   };
   const onData = (chunk: Buffer) => {
     seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);

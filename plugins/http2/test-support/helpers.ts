@@ -37,6 +37,8 @@ export interface Served {
   kernel: Kernel;
   plugin: Http2Plugin;
   port: number;
+  /** What start() resolved: 'https' over TLS, else 'http'. */
+  scheme: string;
   origin: string;
   close(): Promise<void>;
 }
@@ -48,9 +50,9 @@ export async function serve(options: Http2Options, mounts: Array<[string, MountT
   kernel.use(plugin);
   for (const [point, target, o] of mounts) kernel.mount(point, target, o);
   setup?.(kernel);
-  const { port } = await kernel.start({ address: '127.0.0.1', port: 0, ...start });
+  const { port, scheme } = await kernel.start({ address: '127.0.0.1', port: 0, ...start });
   const origin = `${options.cert ? 'https' : 'http'}://127.0.0.1:${port}`;
-  return { kernel, plugin, port, origin, close: () => kernel.stop() };
+  return { kernel, plugin, port, scheme, origin, close: () => kernel.stop() };
 }
 
 export interface H2Answer {

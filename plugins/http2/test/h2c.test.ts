@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { connect, h2request, RawClient, run, serve } from '../test-support/helpers.js';
-import { F, PREFACE, T, parseFrames, request, settings } from '../test-support/frames.js';
+import { E, F, PREFACE, T, frame, goaway, parseFrames, request, settings } from '../test-support/frames.js';
+import { hintPromise } from '../src/index.js';
 
 const echo = (req: any, res: any) => {
   const chunks: Buffer[] = [];
@@ -18,6 +19,7 @@ const echo = (req: any, res: any) => {
 test('h2c by prior knowledge (curl, node:http2) and HTTP/1.1 on the same port', async (t) => {
   const s = await serve({}, [['/', echo]]);
   t.after(() => s.close());
+  assert.equal(s.scheme, 'http');
   const pk = await run('curl', ['-s', '--http2-prior-knowledge', '-w', ' %{http_version}', `${s.origin}/pk`]);
   assert.equal(pk.stdout, `GET 2.0 /pk 127.0.0.1:${s.port} 0 2`);
   const session = await connect(s.origin);
@@ -72,6 +74,67 @@ test('the upgraded request is answered on stream 1 (raw frames after the 101)', 
   raw.socket.destroy();
 });
 
+/** base64url of a SETTINGS payload, as HTTP2-Settings carries it. */
+function settingsValue(values: Array<[number, number]>): string {
+  return settings(values).subarray(9).toString('base64url');
+}
+
+test('HTTP2-Settings applies as if received on the connection: its window and push settings hold for stream 1', async (t) => {
+  const page = 'p'.repeat(100);
+  const s = await serve({}, [['/', (req: any, res: any) => {
+    const hinted = hintPromise(req, res, '/app.css');
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'X-Pushed': String(hinted.pushed.length) });
+    res.end(page);
+  }]]);
+  t.after(() => s.close());
+  const raw = await RawClient.connect(s.port);
+  // SETTINGS_ENABLE_PUSH 0 and SETTINGS_INITIAL_WINDOW_SIZE 10, in HTTP2-Settings only: the
+  // client's own SETTINGS frame after the preface is empty.
+  raw.socket.write(upgradeRequest('/page').replace('AAMAAABkAAQAoAAAAAIAAAAA', settingsValue([[0x2, 0], [0x4, 10]])));
+  const head = await raw.until((all) => all.includes('\r\n\r\n'));
+  assert.match(head.toString('latin1'), /^HTTP\/1\.1 101 /);
+  const start = head.indexOf('\r\n\r\n') + 4;
+  raw.socket.write(Buffer.concat([PREFACE, settings()]));
+  const frames = (all: Buffer) => parseFrames(all.subarray(start));
+  const firstData = parseFrames((await raw.until((b) => frames(b).some((f) => f.type === T.DATA && f.stream === 1))).subarray(start));
+  const data = firstData.find((f) => f.type === T.DATA && f.stream === 1)!;
+  // A window of 10 bytes: the first DATA frame carries 10 of the 100 bytes, and the stream stays open.
+  assert.equal(data.payload.length, 10);
+  assert.equal(data.flags & F.END_STREAM, 0);
+  assert.ok(!firstData.some((f) => f.type === T.PUSH_PROMISE), 'no push: HTTP2-Settings turned it off');
+  assert.equal(firstData.filter((f) => f.type === T.HEADERS && f.stream === 1).length, 2, 'a 103 Early Hints, then the 200');
+  // One SETTINGS ACK, for the one SETTINGS frame the client sent (the 101 acknowledged HTTP2-Settings).
+  const more = Buffer.alloc(4);
+  more.writeUInt32BE(1000);
+  raw.socket.write(frame(T.WINDOW_UPDATE, 0, 1, more));
+  const all = frames(await raw.until((b) => frames(b).some((f) => f.type === T.DATA && f.stream === 1 && (f.flags & F.END_STREAM) !== 0)));
+  assert.equal(Buffer.concat(all.filter((f) => f.type === T.DATA && f.stream === 1).map((f) => f.payload)).toString(), page);
+  assert.equal(all.filter((f) => f.type === T.SETTINGS && (f.flags & F.ACK) !== 0).length, 1);
+  assert.equal(goaway(all), undefined);
+  raw.socket.destroy();
+});
+
+test('a malformed HTTP2-Settings gets 400 in HTTP/1.1, saying why', async (t) => {
+  const s = await serve({}, [['/', echo]]);
+  t.after(() => s.close());
+  const ask = async (value: string) => {
+    const raw = await RawClient.connect(s.port);
+    raw.socket.write(upgradeRequest('/').replace('AAMAAABkAAQAoAAAAAIAAAAA', value));
+    await raw.closed;
+    return raw.text;
+  };
+  assert.match(await ask(settingsValue([[0x2, 2]])), /^HTTP\/1\.1 400 .*SETTINGS_ENABLE_PUSH is 2/s);
+  assert.match(await ask(settingsValue([[0x4, 2 ** 31]])), /^HTTP\/1\.1 400 .*SETTINGS_INITIAL_WINDOW_SIZE/s);
+  assert.match(await ask(settingsValue([[0x5, 100]])), /^HTTP\/1\.1 400 .*SETTINGS_MAX_FRAME_SIZE is 100/s);
+  assert.match(await ask('AAMAAABkAA'), /^HTTP\/1\.1 400 .*6 bytes a setting/s);
+  assert.match(await ask(settingsValue(Array.from({ length: 65 }, () => [0x3, 100] as [number, number]))), /^HTTP\/1\.1 400 .*more than 64 settings/s);
+  // An unknown setting is ignored, as in a SETTINGS frame.
+  const ok = await RawClient.connect(s.port);
+  ok.socket.write(upgradeRequest('/unknown').replace('AAMAAABkAAQAoAAAAAIAAAAA', settingsValue([[0xf0, 7]])));
+  assert.match((await ok.until((all) => all.includes('\r\n\r\n'))).toString('latin1'), /^HTTP\/1\.1 101 /);
+  ok.socket.destroy();
+});
+
 test('upgrades that cannot be made get an HTTP/1.1 answer; rude clients end only their socket', async (t) => {
   const s = await serve({}, [['/', echo]]);
   t.after(() => s.close());
@@ -91,6 +154,15 @@ test('upgrades that cannot be made get an HTTP/1.1 answer; rude clients end only
   await raw.until((all) => all.includes('\r\n\r\n'));
   raw.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
   await raw.closed;
+  // After 101, a SETTINGS frame that claims 16 MiB: handed to the session at once (not buffered), which refuses it.
+  const huge = await RawClient.connect(s.port);
+  huge.socket.write(upgradeRequest('/'));
+  await huge.until((all) => all.includes('\r\n\r\n'));
+  huge.socket.write(Buffer.concat([PREFACE, Buffer.from([0xff, 0xff, 0xff, T.SETTINGS, 0, 0, 0, 0, 0]), Buffer.alloc(100)]));
+  const afterHead = (b: Buffer) => b.subarray(b.indexOf('\r\n\r\n') + 4);
+  const refused = await huge.until((b) => goaway(parseFrames(afterHead(b))) !== undefined);
+  assert.equal(goaway(parseFrames(afterHead(refused))), E.FRAME_SIZE_ERROR, 'GOAWAY for the oversized SETTINGS frame');
+  huge.socket.destroy();
   // A partial preface, then silence; a partial preface, then close; garbage.
   const partial = await RawClient.connect(s.port);
   partial.socket.end('PRI * HTTP/2.0\r\n');

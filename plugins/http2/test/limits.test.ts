@@ -40,6 +40,27 @@ test('a header list over the limit is refused on its stream; the connection goes
   assert.ok(frames.some((f) => f.type === T.DATA && f.stream === 3), 'stream 3 answered');
 });
 
+test('an idle connection gets GOAWAY NO_ERROR after the keep-alive timeout, then closes; a busy one is not cut', async (t) => {
+  const s = await serve({}, [['/', ok], ['/slow', (_req: any, res: any) => { res.write('a'); setImmediate(() => slowEnd.push(() => res.end('b'))); }]], (k) => k.setKeepAlive(0.2));
+  const slowEnd: Array<() => void> = [];
+  t.after(() => s.close());
+  const session = await connect(s.origin);
+  const gone = new Promise<number>((resolve) => session.once('goaway', (code: number) => resolve(code)));
+  const closed = new Promise<void>((resolve) => session.once('close', () => resolve()));
+  assert.equal((await h2request(session, { ':path': '/' })).status, 200);
+  assert.equal(await gone, 0, 'GOAWAY NO_ERROR');
+  await closed;
+  // A stream still open when the session goes idle finishes after the GOAWAY.
+  const busy = await connect(s.origin);
+  const answer = h2request(busy, { ':path': '/slow/' });
+  const goaway2 = new Promise<void>((resolve) => busy.once('goaway', () => resolve()));
+  await goaway2;
+  assert.equal(slowEnd.length, 1, 'the slow answer is still open');
+  for (const end of slowEnd.splice(0)) end();
+  assert.equal((await answer).body.toString(), 'ab');
+  busy.close();
+});
+
 test('a connection refused by nghttp2 (GOAWAY) is closed at the idle timeout, not left open', async (t) => {
   const s = await serve({}, [['/', ok]], (k) => k.setKeepAlive(0.2));
   t.after(() => s.close());

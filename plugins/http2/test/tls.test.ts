@@ -17,6 +17,7 @@ test('one TLS port: h2 by ALPN for node:http2 and curl, HTTP/1.1 for clients tha
   const c = testCerts();
   const s = await serve({ cert: c.cert, key: c.encryptedKey, passphrase: 'test-secret' }, [['/', hello]]);
   t.after(() => s.close());
+  assert.equal(s.scheme, 'https', 'start() says the port serves TLS');
 
   const session = await connect(s.origin);
   assert.equal(session.alpnProtocol, 'h2');

@@ -100,6 +100,8 @@ interface Prepared {
   mode: Mode;
   /** What identifies the body in a cache key (a JSON-RPC call without its id). */
   cacheBody?: string;
+  /** True when `headers` is empty (no body, no options.headers, no auth). */
+  noHeaders: boolean;
 }
 
 const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -399,7 +401,8 @@ export class CallContext {
       const hit = found.hit;
       return this.answered(prepared, { ...hit, body: undefined }, `${resolved.base} (cache)`, '', started);
     }
-    const sent = found.headers === undefined ? prepared : { ...prepared, headers: { ...prepared.headers, ...found.headers } };
+    // The ticket's headers (If-None-Match ...) make the call one with headers of its own.
+    const sent = found.headers === undefined ? prepared : { ...prepared, headers: { ...prepared.headers, ...found.headers }, noHeaders: false };
     let result: Result;
     try {
       result = await this.one(sent);
@@ -468,7 +471,9 @@ export class CallContext {
       const pair = typeof a === 'string' ? a : `${a.user}:${a.password}`;
       headers.authorization = `Basic ${Buffer.from(pair).toString('base64')}`;
     }
-    return { method, resolved, body, headers, encoding, options, mode };
+    let noHeaders = true;
+    for (const _ in headers) { noHeaders = false; break; }
+    return { method, resolved, body, headers, encoding, options, mode, cacheBody: undefined, noHeaders };
   }
 
   /** One logical call: on an alias, `.lb` with fail-over; on a URL, the shared keep-alive agent. */
@@ -498,7 +503,12 @@ export class CallContext {
   /** One member (or origin): a stale kept-alive socket is retried once on a fresh connection. */
   private async attempt(prepared: Prepared, member: Member | undefined, txn: [string, string]): Promise<Result> {
     const target = member === undefined ? prepared.resolved.origin! : member.getPool<HttpPool>(this.services).target;
-    const headers = { ...traceHeaders(this.req as SkitaiRequest | undefined, txn[0], txn[1]), ...prepared.headers, 'x-gtxn-id': txn[0], 'x-ltxn-id': txn[1] };
+    const trace = traceHeaders(this.req as SkitaiRequest | undefined, txn[0], txn[1]);
+    // The common call (no headers of its own, no tracestate) gets one object literal: spreads
+    // into a fresh object cost a dictionary of transitions per call.
+    const headers: http.OutgoingHttpHeaders = prepared.noHeaders && trace.tracestate === undefined
+      ? { traceparent: trace.traceparent, 'x-gtxn-id': txn[0], 'x-ltxn-id': txn[1] }
+      : { ...trace, ...prepared.headers, 'x-gtxn-id': txn[0], 'x-ltxn-id': txn[1] };
     if (member !== undefined && member.user !== undefined && headers.authorization === undefined) {
       headers.authorization = `Basic ${Buffer.from(`${member.user}:${member.password ?? ''}`).toString('base64')}`;
     }

@@ -83,7 +83,9 @@ export function callContextOf(was: Was): CallContext {
   let ctx = w[CONTEXT];
   if (ctx === undefined) {
     ctx = new CallContext(servicesOf(was.kernel), was.req);
-    Object.defineProperty(w, CONTEXT, { value: ctx, configurable: true });
+    // A plain store: a symbol key is never enumerated, and defineProperty per request cost
+    // a property-descriptor conversion on every call's path.
+    w[CONTEXT] = ctx;
   }
   return ctx;
 }
