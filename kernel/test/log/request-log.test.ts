@@ -127,7 +127,7 @@ test('with logpath and no -v, the console still says where the server listens an
   process.stderr.write = ((chunk: string | Uint8Array) => { said.push(String(chunk)); return true; }) as typeof process.stderr.write;
   const kernel = new Kernel();
   kernel.mount('/', (_req, res) => { res.end('ok'); });
-  let port = 0;
+  let port: number;
   try {
     ({ port } = await kernel.start({ address: '127.0.0.1', port: 0, logpath: dir }));
   } finally {
