@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { scenarios } from './scenarios.mjs';
-import { BENCH_DIR, ROOT, cpuStat, busyPct, setNice, waitForPort, startServer, freePort, tasksetAvailable, pinned, withOpenFiles, memoryOf } from './lib/proc.mjs';
+import { BENCH_DIR, ROOT, cpuStat, busyPct, setNice, waitForPort, startServer, freePort, tasksetAvailable, pinned, withOpenFiles } from './lib/proc.mjs';
 import { load as httpLoad, wsLoad, h2Load, h2loadAvailable, wrkAvailable, autocannonPath } from './lib/load.mjs';
 import http2 from 'node:http2';
 import { nginxBinary, nginxVersion } from './lib/nginx.mjs';

@@ -730,7 +730,7 @@ export class Kernel {
     if (this.phase !== 'running') return refuse('503 Service Unavailable');
     const refusal = requestError(req);
     if (refusal !== undefined) return refuse(`${refusal.status} ${reason(refusal.status)}`);
-    let taken: boolean | void = undefined;
+    let taken: boolean | void;
     try {
       taken = this.hooks.upgrade.isUsed() ? this.hooks.upgrade.call(req, socket, head) : undefined;
     } catch (err) {
@@ -760,7 +760,7 @@ export class Kernel {
     if (req.headers['content-length'] !== undefined && req.headers['transfer-encoding'] !== undefined) return refuse('400 Bad Request');
     let hosts = 0;
     for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host' && ++hosts > 1) return refuse('400 Bad Request');
-    let taken: boolean | void = undefined;
+    let taken: boolean | void;
     try {
       taken = this.hooks.connect.isUsed() ? this.hooks.connect.call(req, socket, head) : undefined;
     } catch (err) {

@@ -1,8 +1,5 @@
 // Helpers for tests over real sockets. Not under test/: node 20 runs every .js there.
 import net from 'node:net';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Kernel, type StartOptions } from '../src/index.js';
 
 export interface Started {

@@ -35,7 +35,7 @@ export async function startDemo(args: string[] = [], { env, before }: DemoOption
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const base = await new Promise<string>((resolve, reject) => {
     const read = (d: Buffer) => {
-      out += d;
+      out += String(d);
       const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(out);
       if (m) resolve(m[1]!);
     };

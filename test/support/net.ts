@@ -1,5 +1,4 @@
 // Small helpers shared by the cross-package tests.
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 

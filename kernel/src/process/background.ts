@@ -181,7 +181,8 @@ export function backgroundProcess(): BackgroundContext {
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    Promise.allSettled(stoppers.map((fn) => fn())).then(() => process.exit(0));
+    // async: a stopper that throws is a rejection like any other, and the rest still run.
+    void Promise.allSettled(stoppers.map(async (fn) => fn())).then(() => process.exit(0));
   };
   process.on('SIGTERM', stop);
   // Ctrl-C reaches the whole process group: the master decides when this process stops.
@@ -191,7 +192,8 @@ export function backgroundProcess(): BackgroundContext {
   // The master asks for a status report only when a status page is read.
   process.on('message', (msg: { skitai?: string; id?: unknown }) => {
     if (msg?.skitai !== 'status-collect') return;
-    Promise.resolve().then(sections).then(
+    // Both outcomes are answered; send()'s own errors go to its callback.
+    void Promise.resolve().then(sections).then(
       (list) => processNumbers(name, 'background', Array.isArray(list) ? list : []),
       (err) => ({ ...processNumbers(name, 'background', []), error: `status failed: ${(err as Error)?.message ?? err}` }),
     ).then((report) => {

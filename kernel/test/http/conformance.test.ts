@@ -106,8 +106,8 @@ describe("node's parser errors carry Date and Server", () => {
 test('an upgrade socket carries an error listener: a write after the client reset is no crash', async () => {
   const taken: Array<(socket: net.Socket) => void> = [];
   const s = await startKernel((k) => {
-    k.mount('/', (req, res) => res.end('alive'));
-    k.hooks.upgrade.tap('test', (req, socket) => {
+    k.mount('/', (_req, res) => res.end('alive'));
+    k.hooks.upgrade.tap('test', (_req, socket) => {
       taken.shift()?.(socket as net.Socket);
       return true; // ours: refused below, once the client is gone
     });
@@ -188,7 +188,7 @@ test('the send timeout leaves a handler that is slow to answer alone, and still 
   const s = await startKernel((k) => {
     k.setSendTimeout(0.3);
     k.setKeepAlive(0.3);
-    k.mount('/', (req, res) => {
+    k.mount('/', (_req, res) => {
       // Answers once the test says so: past the send timeout, nothing written before.
       answer = () => res.end('late but whole');
     });

@@ -43,7 +43,7 @@ test(`one process holds ${COUNT} idle keep-alive connections`, { timeout: 120_00
     const counted = await new Promise<{ connections: number }>((resolve, reject) => {
       const s = net.connect(port, '127.0.0.1');
       let text = '';
-      s.on('data', (d) => { text += d; if (text.includes('}')) { s.destroy(); resolve(JSON.parse(text.slice(text.indexOf('{')))); } });
+      s.on('data', (d) => { text += String(d); if (text.includes('}')) { s.destroy(); resolve(JSON.parse(text.slice(text.indexOf('{')))); } });
       s.on('error', reject);
       s.write('GET /count HTTP/1.1\r\nHost: x\r\n\r\n');
     });

@@ -8,7 +8,7 @@ import { rawRequest, request, sleep, startKernel } from '../../test-support/http
 const big = 'x'.repeat(5000);
 
 test('Server and Date headers on every response, errors included', async () => {
-  const s = await startKernel((k) => k.mount('/', (req, res) => res.end('ok')));
+  const s = await startKernel((k) => k.mount('/', (_req, res) => res.end('ok')));
   try {
     for (const path of ['/', '/anything']) {
       const r = await request(`${s.url}${path}`);
@@ -47,7 +47,7 @@ test('a handler that throws gives 500, with the traceback only in debug mode', a
 });
 
 test('two Host headers are refused with 400 and the connection closed', async () => {
-  const s = await startKernel((k) => k.mount('/', (req, res) => res.end('served')));
+  const s = await startKernel((k) => k.mount('/', (_req, res) => res.end('served')));
   try {
     const r = await rawRequest(s.port, 'GET / HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n');
     assert.equal(r.status, 400);
@@ -58,7 +58,7 @@ test('two Host headers are refused with 400 and the connection closed', async ()
 
 test('Content-Length beside Transfer-Encoding is refused with 400', async () => {
   let reached = false;
-  const s = await startKernel((k) => k.mount('/', (req, res) => { reached = true; res.end('served'); }));
+  const s = await startKernel((k) => k.mount('/', (_req, res) => { reached = true; res.end('served'); }));
   try {
     const r = await rawRequest(s.port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n');
     assert.equal(r.status, 400);
@@ -69,7 +69,7 @@ test('Content-Length beside Transfer-Encoding is refused with 400', async () => 
 });
 
 test('a request without Host is refused with 400', async () => {
-  const s = await startKernel((k) => k.mount('/', (req, res) => res.end('served')));
+  const s = await startKernel((k) => k.mount('/', (_req, res) => res.end('served')));
   try {
     const r = await rawRequest(s.port, 'GET / HTTP/1.1\r\n\r\n');
     assert.equal(r.status, 400);
@@ -147,7 +147,7 @@ test('Expect: 100-continue: 100 then the answer; over the limit 413 without 100'
 });
 
 test('HEAD gets the head of GET without a body', async () => {
-  const s = await startKernel((k) => k.mount('/', (req, res) => { res.setHeader('content-type', 'text/plain'); res.end('twelve bytes'); }));
+  const s = await startKernel((k) => k.mount('/', (_req, res) => { res.setHeader('content-type', 'text/plain'); res.end('twelve bytes'); }));
   try {
     const r = await rawRequest(s.port, 'HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     assert.equal(r.status, 200);
@@ -224,7 +224,7 @@ test('keep-alive: one connection serves several requests, then closes when idle 
 });
 
 test('Connection: close is honoured', async () => {
-  const s = await startKernel((k) => k.mount('/', (req, res) => res.end('bye')));
+  const s = await startKernel((k) => k.mount('/', (_req, res) => res.end('bye')));
   try {
     const r = await rawRequest(s.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 2000);
     assert.equal(r.status, 200);
@@ -236,7 +236,7 @@ test('Connection: close is honoured', async () => {
 test('slowloris: headers that never finish get 408 and the connection closed after the headers timeout', async () => {
   const s = await startKernel((k) => {
     k.setHeadersTimeout(1);
-    k.mount('/', (req, res) => res.end('ok'));
+    k.mount('/', (_req, res) => res.end('ok'));
   });
   try {
     const socket = net.connect(s.port, '127.0.0.1');
@@ -340,7 +340,7 @@ test('a port already in use fails start with a clear message', async () => {
 });
 
 test('an upgrade nobody takes gets 404; one with two Host headers 400; the server lives on', async () => {
-  const s = await startKernel((k) => k.mount('/', (req, res) => res.end('alive')));
+  const s = await startKernel((k) => k.mount('/', (_req, res) => res.end('alive')));
   try {
     const nobody = await rawRequest(s.port, 'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
     assert.equal(nobody.status, 404);
@@ -352,7 +352,7 @@ test('an upgrade nobody takes gets 404; one with two Host headers 400; the serve
 
 test('an upgrade tap that takes the socket owns it', async () => {
   const s = await startKernel((k) => {
-    k.hooks.upgrade.tap('echo', (req, socket) => {
+    k.hooks.upgrade.tap('echo', (_req, socket) => {
       socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
       socket.on('data', (d) => socket.write(d));
       return true;
@@ -372,7 +372,7 @@ test('an upgrade tap that takes the socket owns it', async () => {
 });
 
 test('CONNECT nobody takes gets 405 and the server lives on; a connect tap owns the socket', async () => {
-  const plain = await startKernel((k) => k.mount('/', (req, res) => res.end('alive')));
+  const plain = await startKernel((k) => k.mount('/', (_req, res) => res.end('alive')));
   try {
     const refused = await rawRequest(plain.port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
     assert.equal(refused.status, 405);

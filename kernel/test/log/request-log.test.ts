@@ -70,7 +70,7 @@ test('a request log line has the 21 fields of Skitai\'s request log, in order', 
 
 test('transaction ids: new ones when none came, and forged ones are replaced; a line cannot be split', async () => {
   const logpath = tempDir('skitai-log-');
-  const s = await startKernel((k) => k.mount('/', (req: any, res: any) => res.end('ok')), { logpath });
+  const s = await startKernel((k) => k.mount('/', (_req: any, res: any) => res.end('ok')), { logpath });
   try {
     await request(`${s.url}/a`);
     await request(`${s.url}/b`, { headers: { 'x-gtxn-id': 'bad id with spaces', 'user-agent': 'x\tinjected' } });
@@ -89,7 +89,7 @@ test('logOff: prefixes and *.suffix patterns are not logged', async () => {
   const logpath = tempDir('skitai-log-');
   const s = await startKernel((k) => {
     k.logOff('/static/', '*.css');
-    k.mount('/', (req: any, res: any) => res.end('ok'));
+    k.mount('/', (_req: any, res: any) => res.end('ok'));
   }, { logpath });
   try {
     // The last request's line comes after any line the others could have written.
@@ -101,7 +101,7 @@ test('logOff: prefixes and *.suffix patterns are not logged', async () => {
 });
 
 test('without logpath and -v there is no request log (the -v console log is tested through run())', async () => {
-  const quiet = await startKernel((k) => k.mount('/', (req: any, res: any) => res.end('ok')));
+  const quiet = await startKernel((k) => k.mount('/', (_req: any, res: any) => res.end('ok')));
   assert.equal(quiet.kernel.logs.request, undefined);
   assert.equal((await request(`${quiet.url}/`)).status, 200);
   await quiet.stop();
@@ -127,7 +127,7 @@ test('with logpath and no -v, the console still says where the server listens an
   process.stderr.write = ((chunk: string | Uint8Array) => { said.push(String(chunk)); return true; }) as typeof process.stderr.write;
   const kernel = new Kernel();
   kernel.mount('/', (_req, res) => { res.end('ok'); });
-  let port = 0;
+  let port: number;
   try {
     ({ port } = await kernel.start({ address: '127.0.0.1', port: 0, logpath: dir }));
   } finally {

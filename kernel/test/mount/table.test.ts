@@ -21,7 +21,7 @@ test('an Express app mounted at /api works unchanged: relative paths, originalUr
   api.use(express.json());
   api.get('/users/:id', (req, res) => { res.json({ id: req.params.id, url: req.url, originalUrl: req.originalUrl, baseUrl: req.baseUrl }); });
   api.post('/echo', (req, res) => { res.status(201).json(req.body); });
-  api.get('/go', (req, res) => res.redirect('users/7'));
+  api.get('/go', (_req, res) => res.redirect('users/7'));
   const s = await startKernel((k) => k.mount('/api', api));
   try {
     const user = await json(`${s.url}/api/users/42?x=1`);
@@ -85,11 +85,11 @@ test('nothing mounted for a path: 404', async () => {
 test('a Mountable attaches at start with its mount info and is unmounted at stop', async () => {
   const calls: string[] = [];
   const app: Mountable = {
-    mountTo(kernel, info) {
+    mountTo(_kernel, info) {
       calls.push(`mount ${info.point} ${info.name}`);
       return (req, res) => { res.end(`app at ${req.baseUrl} sees ${req.url}`); };
     },
-    umount(kernel, info) { calls.push(`umount ${info.point}`); },
+    umount(_kernel, info) { calls.push(`umount ${info.point}`); },
   };
   const s = await startKernel((k) => k.mount('/v1', app, { name: 'api' }));
   assert.equal((await request(`${s.url}/v1/x`)).body.toString(), 'app at /v1 sees /x');

@@ -89,7 +89,7 @@ test('the request tap point may answer and stop the chain; otherwise mounts answ
         });
       },
     }));
-    kernel.mount('/', (req, res) => res.end('mounted'));
+    kernel.mount('/', (_req, res) => res.end('mounted'));
   });
   try {
     assert.equal((await request(`${started.url}/blocked`)).status, 403);
@@ -130,7 +130,7 @@ test('plugins extend was lazily; a second definition names both owners', async (
     kernel.mount('/', (req, res) => {
       const was = kernel.createWas(req, res) as any;
       if (req.url === '/untouched') return res.end('none');
-      res.end(`${was.greeting}|${was.greeting}`);
+      return res.end(`${was.greeting}|${was.greeting}`);
     });
   });
   try {

@@ -124,7 +124,7 @@ function outputMatching(child: ChildProcess, pattern: RegExp): Promise<RegExpMat
   return new Promise((resolve, reject) => {
     let text = '';
     const onData = (d: Buffer) => {
-      text += d;
+      text += String(d);
       const m = text.match(pattern);
       if (m) { child.stdout!.off('data', onData); resolve(m); }
     };

@@ -221,7 +221,7 @@ export async function runRoute(app: App, ctx: RequestContext, route: Route, rout
     if (value === undefined || value === null) {
       value = route.handler(was, ctx.args);
       // A synchronous handler's value is used as it is: no await, no extra microtask.
-      if (value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function') value = await value;
+      if (isThenable(value)) value = await value;
       for (const fn of app.finish) await fn(was);
     }
     if (events?.has(AppEvents.requestSuccess)) await events.emit(AppEvents.requestSuccess, [was]);

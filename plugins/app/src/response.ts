@@ -164,6 +164,7 @@ export function sendValue(req: IncomingMessage, res: ServerResponse, value: unkn
   }
   // Objects, arrays, numbers, booleans, ApiResponse: JSON.
   sendTyped(req, res, status, typeFor(res, status, 'application/json; charset=utf-8', head), JSON.stringify(value));
+  return undefined;
 }
 
 async function* mapChunks(source: AsyncIterable<unknown> | Iterable<unknown>): AsyncGenerator<string | Buffer> {

@@ -152,5 +152,5 @@ export async function parseMultipart(req: IncomingMessage, args: Args, files: Up
 
 /** Removes the temporary files a request left (called whatever happened). */
 export async function cleanupUploads(files: UploadedFile[]): Promise<void> {
-  await Promise.all(files.map((f) => (f.settled ? undefined : fs.rm(f.path, { force: true }).catch(() => undefined))));
+  await Promise.all(files.filter((f) => !f.settled).map((f) => fs.rm(f.path, { force: true }).catch(() => undefined)));
 }

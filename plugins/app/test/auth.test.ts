@@ -15,7 +15,7 @@ const digest = new App({
   users: { app: ['iamyourpartnerapp', false, { role: 'root' }], enc: [md5('enc:Partner App Area:secret'), true] },
 });
 digest.route('/hello/<name>', (was, args) => `Hello, ${args.name} from ${was.request.user!.name} (${JSON.stringify(was.request.user!.info ?? null)})`);
-digest.route('/post', { methods: ['POST'] }, (was, args) => `posted ${args.x}`);
+digest.route('/post', { methods: ['POST'] }, (_was, args) => `posted ${args.x}`);
 
 const basic = new App({ authorization: 'basic', realm: 'B', users: new Map([['admin', 'pw']]) });
 basic.route('/open', () => 'open');

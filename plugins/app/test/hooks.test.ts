@@ -10,15 +10,17 @@ test('request hooks run in Skitai order; beforeRequest may answer; failedRequest
     calls.push(`before ${was.request.path}`);
     was.g.user = 'jerry';
     if (was.request.args.deny) return was.response(403, 'denied by hook');
+    return undefined;
   });
   app.finishRequest(() => { calls.push('finish'); });
   app.failedRequest((was, err) => {
     calls.push(`failed ${(err as Error).message}`);
     if ((err as Error).message === 'handled') return was.response(501, 'sorry');
+    return undefined;
   });
   app.teardownRequest(() => { calls.push('teardown'); });
   app.route('/ok', (was) => { calls.push('handler'); return `hi ${was.g.user}`; });
-  app.route('/fail', (was, args) => { calls.push('handler'); throw new Error(args.how === 'h' ? 'handled' : 'unhandled'); });
+  app.route('/fail', (_was, args) => { calls.push('handler'); throw new Error(args.how === 'h' ? 'handled' : 'unhandled'); });
   const s = await serve(app);
   try {
     let r = await fetch(`${s.base}/ok`);
@@ -43,7 +45,7 @@ test('request hooks run in Skitai order; beforeRequest may answer; failedRequest
 test('errorHandler(code) and a default error handler render error pages', async () => {
   const app = new App();
   app.errorHandler(404, (was, e) => was.response(404, `<h1>${e.code} custom</h1><div>URL: ${e.url}</div>`));
-  app.defaultErrorHandler((was, e) => ({ custom: true, code: e.code, message: e.message }));
+  app.defaultErrorHandler((_was, e) => ({ custom: true, code: e.code, message: e.message }));
   app.route('/boom', () => { throw new Error('x'); });
   app.route('/post', { methods: ['POST'] }, () => '');
   const s = await serve([['/sub', app]]);
@@ -93,11 +95,11 @@ test('events: app.on / was.emit / emitAfter, and broadcasts across mounted apps'
     return 'ok';
   });
   users.route('/e', users.emitAfter('after', () => 'emitted'));
-  photos.onBroadcast('user:data-added', (was, id) => { seen.push(`photos got ${id}`); });
-  users.onBroadcast('user:data-added', (was, id) => { seen.push(`users broadcast ${id}`); });
+  photos.onBroadcast('user:data-added', (_was, id) => { seen.push(`photos got ${id}`); });
+  users.onBroadcast('user:data-added', (_was, id) => { seen.push(`users broadcast ${id}`); });
   photos.route('/b', photos.broadcastAfter('user:data-added', () => 'b'));
   users.on(AppEvents.requestFinished, () => { seen.push('finished'); });
-  users.on(AppEvents.requestFailed, (was, err) => { seen.push(`failed ${(err as Error).message}`); });
+  users.on(AppEvents.requestFailed, (_was, err) => { seen.push(`failed ${(err as Error).message}`); });
   users.route('/fail', () => { throw new Error('oops'); });
   const s = await serve([['/users', users], ['/photos', photos]]);
   try {

@@ -9,21 +9,21 @@ const app = new App();
 const other = new App();
 
 app.route('/', () => 'index');
-app.route('/ep/<int:id>', (was, args) => ({ id: args.id, type: typeof args.id }));
-app.route('/f/<float:x>', (was, args) => ({ x: args.x }));
-app.route('/s/<name>', (was, args) => ({ name: args.name }));
-app.route('/dl/<int:v>/<path:rest>', (was, args) => ({ v: args.v, rest: args.rest }));
+app.route('/ep/<int:id>', (_was, args) => ({ id: args.id, type: typeof args.id }));
+app.route('/f/<float:x>', (_was, args) => ({ x: args.x }));
+app.route('/s/<name>', (_was, args) => ({ name: args.name }));
+app.route('/dl/<int:v>/<path:rest>', (_was, args) => ({ v: args.v, rest: args.rest }));
 app.route('/only-post', { methods: ['POST'] }, () => 'posted');
 app.route('/get-put', { methods: ['GET'] }, () => 'got');
 app.route('/get-put', { methods: ['PUT'] }, () => 'put');
 app.route('/xml', { methods: ['POST'], contentTypes: ['text/plain'] }, (was) => `len ${was.request.body.length}`);
 app.route('/folder/', () => 'folder');
-app.route('/a', { params: ['a'] }, (was, args) => `a=${args.a}`);
-app.route('/a-rest', { params: ['a', '...'] }, (was, args) => Object.keys(args).join(','));
-app.route('/hello', { params: ['id', 'topic'] }, (was, args) => `${args.id}/${args.topic}`);
-app.route('/num', { defaults: { num: 8 } }, (was, args) => ({ num: args.num }));
-app.route('/opt', { params: ['q?'] }, (was, args) => ({ q: args.q ?? null }));
-app.route('/any', (was, args) => Object.keys(args));
+app.route('/a', { params: ['a'] }, (_was, args) => `a=${args.a}`);
+app.route('/a-rest', { params: ['a', '...'] }, (_was, args) => Object.keys(args).join(','));
+app.route('/hello', { params: ['id', 'topic'] }, (_was, args) => `${args.id}/${args.topic}`);
+app.route('/num', { defaults: { num: 8 } }, (_was, args) => ({ num: args.num }));
+app.route('/opt', { params: ['q?'] }, (_was, args) => ({ q: args.q ?? null }));
+app.route('/any', (_was, args) => Object.keys(args));
 app.route('/build', (was) => ({
   self: was.ab('/build'),
   named: was.ab('namedFn'),
@@ -34,10 +34,10 @@ app.route('/build', (was) => ({
   other: was.ab('search.query', 'Your Name'),
 }));
 app.route('/named-fn', function namedFn() { return ''; });
-app.route('/add', { name: 'add', params: ['num1', 'num2'] }, (was, args) => Number(args.num1) + Number(args.num2));
-app.route('/hello2/<name>', { name: 'hello2' }, (was, args) => `Hello, ${args.name}`);
+app.route('/add', { name: 'add', params: ['num1', 'num2'] }, (_was, args) => Number(args.num1) + Number(args.num2));
+app.route('/hello2/<name>', { name: 'hello2' }, (_was, args) => `Hello, ${args.name}`);
 app.route('/ep2/<int:id>', { name: 'ep' }, () => '');
-other.route('/query', { name: 'query', params: ['q'] }, (was, args) => `q=${args.q}`);
+other.route('/query', { name: 'query', params: ['q'] }, (_was, args) => `q=${args.q}`);
 
 before(async () => {
   s = await serve([['/math', app], ['/search', other, { name: 'search' }]]);

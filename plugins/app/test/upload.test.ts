@@ -19,30 +19,30 @@ fs.writeFileSync(path.join(src, 'big.bin'), Buffer.alloc(50_000, 1));
 
 const app = new App({ uploadTmpdir: tmp, maxUploadFileSize: 10_000, maxMultipartBodySize: 30_000 });
 let lastTmp = '';
-app.route('/upload', { methods: ['POST'] }, async (was, args) => {
+app.route('/upload', { methods: ['POST'] }, async (_was, args) => {
   const file = args.file as UploadedFile;
   lastTmp = file.path;
   const info = { name: file.name, size: file.size, mimetype: file.mimetype, field: args['submit-name'], tmpExists: fs.existsSync(file.path) };
   const saved = await file.save(dest, { dup: args.dup === 'o' ? 'overwrite' : 'unique' });
   return { ...info, saved: path.basename(saved) };
 });
-app.route('/ignore', { methods: ['POST'] }, (was, args) => {
+app.route('/ignore', { methods: ['POST'] }, (_was, args) => {
   lastTmp = (args.file as UploadedFile).path;
   return 'ignored';
 });
-app.route('/remove', { methods: ['POST'] }, async (was, args) => {
+app.route('/remove', { methods: ['POST'] }, async (_was, args) => {
   const f = args.file as UploadedFile;
   await f.remove();
   return String(fs.existsSync(f.path));
 });
-app.route('/fails', { methods: ['POST'] }, (was, args) => {
+app.route('/fails', { methods: ['POST'] }, (_was, args) => {
   lastTmp = (args.file as UploadedFile).path;
   throw new Error('after upload');
 });
-app.route('/named', { methods: ['POST'] }, async (was, args) => path.basename(await (args.file as UploadedFile).save(path.join(dest, 'sub'), { name: 'x.png', mkdir: true })));
+app.route('/named', { methods: ['POST'] }, async (_was, args) => path.basename(await (args.file as UploadedFile).save(path.join(dest, 'sub'), { name: 'x.png', mkdir: true })));
 
 const small = new App({ maxPostBodySize: 1000 });
-small.route('/', { methods: ['POST'] }, (was, args) => String(args.f.length));
+small.route('/', { methods: ['POST'] }, (_was, args) => String(args.f.length));
 
 before(async () => { s = await serve([['/small', small], ['/', app]]); });
 after(() => s.close());

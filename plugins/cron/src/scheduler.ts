@@ -140,7 +140,7 @@ export class Scheduler extends EventEmitter {
         state.cron = new Cron(state.job.spec, cronOptions(state.job, this.options), () => this.due(state));
       } catch (err) {
         this.stopTimers();
-        throw new Error(`cron job ${describeJob(state.job)}: bad spec: ${(err as Error).message}`);
+        throw new Error(`cron job ${describeJob(state.job)}: bad spec: ${(err as Error).message}`, { cause: err });
       }
       const next = state.cron.nextRun();
       this.log('info', `job ${state.job.name} scheduled: ${state.job.spec} ${jobTarget(state.job)} (next ${next?.toISOString() ?? 'never'})`);

@@ -2,7 +2,6 @@
 // (Kept out of test/: node's runner would take them for test files.)
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir as sharedTempDir } from '@skitai/test-support';

@@ -58,8 +58,9 @@ type QueryCallback = (err: Error | null, result: QueryResult | QueryResult[]) =>
  * object nor wraps a promise for it, which is most of what a query costs on our side.
  */
 function send(p: PgPool, client: PoolClient, sql: string, params: unknown[] | undefined, timeout: number, cb: QueryCallback): void {
-  if (timeout === p.timeout) client.query(sql, params as unknown[], cb as never);
-  else client.query({ text: sql, values: params, query_timeout: timeout > 0 ? timeout : undefined } as never, cb as never);
+  // void: given a callback, pg returns nothing (the casts pick its promise overload's type).
+  if (timeout === p.timeout) void client.query(sql, params as unknown[], cb as never);
+  else void client.query({ text: sql, values: params, query_timeout: timeout > 0 ? timeout : undefined } as never, cb as never);
 }
 
 function query(p: PgPool, client: PoolClient, member: Member, op: Operation, timeout: number): Promise<Payload> {

@@ -91,7 +91,7 @@ test('bad targets and arguments are error results with a clear message, and the 
   const url = await start(k);
   const { status, body } = await getJson(`${url}/bad`);
   assert.equal(status, 200);
-  for (const [name, r] of Object.entries(body) as Array<[string, any]>) {
+  for (const [name, r] of Object.entries<any>(body)) {
     assert.equal(r.status, 'error', name);
     assert.equal(r.ok, false, name);
   }

@@ -7,10 +7,8 @@ const { members } = JSON.parse(process.argv[2] ?? '{}') as { members: string[] }
 // Uploads of any size pass through: the kernel's 32 MiB default is for bodies it buffers.
 const g = await startGateway({ members, setup: (k) => k.setMaxClientBodySize(4 * 1024 ** 3) });
 process.send!({ port: g.port });
-process.on('message', async (message) => {
+process.on('message', (message) => {
   if (message === 'rss') process.send!({ maxRss: process.resourceUsage().maxRSS * 1024, rss: process.memoryUsage().rss });
-  if (message === 'stop') {
-    await g.stop();
-    process.exit(0);
-  }
+  // A failed stop ends the process with its error, not with an unhandled rejection.
+  if (message === 'stop') g.stop().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
 });

@@ -63,7 +63,7 @@ test("handleToken and handleClaim decide; the alias's role gives 403 to a caller
     options: {
       secret: SECRET,
       authorizer: {
-        handleToken: async (req, token) => tokens[token],
+        handleToken: async (_req, token) => tokens[token],
         handleClaim: (claim) => (claim.blocked ? false : { user: String(claim.user), roles: claim.roles as string[] }),
       },
     },

@@ -110,7 +110,7 @@ test('502 when no member answers, as an HTML page or JSON by Accept', async () =
 
 test('504 when the member sends no head within the timeout', async (t) => {
   const arrived: Array<() => void> = [];
-  const b = await startBackend((req, res) => { arrived.shift()?.(); res.on('close', () => {}); });
+  const b = await startBackend((_req, res) => { arrived.shift()?.(); res.on('close', () => {}); });
   const g = await startGateway({ members: [b.member], options: { timeout: 5 } });
   try {
     t.mock.timers.enable({ apis: ['setTimeout'] });
@@ -165,7 +165,7 @@ test('a member killed under load: 0 failed idempotent requests', async () => {
 });
 
 test('a member answering mid-body and dying cuts the client connection (no spliced answer)', async () => {
-  const b = await startBackend((req, res) => {
+  const b = await startBackend((_req, res) => {
     res.writeHead(200, { 'content-length': 1000 });
     res.write('x'.repeat(100), () => res.socket?.destroy());
   });

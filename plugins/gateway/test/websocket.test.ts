@@ -7,7 +7,7 @@ import { raw, startGateway } from '../test-support/helpers.js';
 
 /** A member with a ws echo server; records each upgrade's path and headers. */
 async function wsMember() {
-  const server = http.createServer((req, res) => res.end('plain'));
+  const server = http.createServer((_req, res) => res.end('plain'));
   const wss = new WebSocketServer({ server });
   const upgrades: Array<{ url: string; headers: http.IncomingHttpHeaders }> = [];
   wss.on('connection', (ws, req) => {

@@ -88,7 +88,7 @@ export function h2request(session: http2.ClientHttp2Session, headers: http2.Outg
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       answer.body = Buffer.concat(chunks);
-      Promise.all(pending).then(() => { session.off('stream', onPush); resolve(answer); });
+      Promise.all(pending).then(() => { session.off('stream', onPush); resolve(answer); }, reject);
     });
     req.on('error', reject);
     if (body !== undefined) req.end(body);

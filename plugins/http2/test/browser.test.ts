@@ -78,7 +78,7 @@ test('the demo over https (SKITAI_TLS_CERT/KEY): Chromium loads the notes page o
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
     const onData = (d: Buffer) => {
-      out += d;
+      out += String(d);
       const m = /listening on https:\/\/[^\s]+:(\d+)/.exec(out);
       if (m) resolve(Number(m[1]));
     };

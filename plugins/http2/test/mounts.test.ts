@@ -34,7 +34,7 @@ for (const mode of ['TLS', 'h2c'] as const) {
       ['/', dir],
       ['/app', app],
       ['/api', api],
-      ['/fn', (req: any, res: any) => { res.setHeader('Content-Type', 'text/plain'); res.end('x'.repeat(5000)); }],
+      ['/fn', (_req: any, res: any) => { res.setHeader('Content-Type', 'text/plain'); res.end('x'.repeat(5000)); }],
     ], (k) => {
       k.hooks.responseLogged.tap('test', (r) => { records.push(r); });
       k.hooks.request.tapPromise('test', async (req, res) => {

@@ -433,9 +433,10 @@ export class CallContext {
     const options: CallOptions = { ...prepared.options, params: undefined, followRedirects: follow - 1, raise: false };
     const r: Result = await this.request(toGet ? 'GET' : prepared.method, target, body, prepared.encoding ?? 'form', 'plain', options, 'one');
     if (follow - 1 === 0 && redirectCodes.has(r.statusCode) && typeof r.headers.location === 'string') {
+      const error = codes.SKT_BACKEND_REDIRECTS(url, follow);
       const failed = new Result({ status: 'error', url: r.url, method: r.method, statusCode: r.statusCode, reason: r.reason, headers: r.headers,
-        content: r.content, error: codes.SKT_BACKEND_REDIRECTS(url, follow), member: r.member, elapsed: r.elapsed, ltxnId: r.ltxnId });
-      if (prepared.options.raise) throw failed.error;
+        content: r.content, error, member: r.member, elapsed: r.elapsed, ltxnId: r.ltxnId });
+      if (prepared.options.raise) throw error;
       return failed;
     }
     if (prepared.options.raise) r.raiseForStatus();

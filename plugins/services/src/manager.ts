@@ -162,7 +162,7 @@ export class BackendServices {
         }
       }
     }
-    const results = await Promise.allSettled(closing);
+    const results = await Promise.allSettled(closing.map(async (c) => c));
     for (const r of results) {
       if (r.status === 'rejected') this.kernel?.logs.log('server', 'warn', `closing a backend pool failed: ${(r.reason as Error)?.message ?? r.reason}`);
     }

@@ -47,7 +47,7 @@ test('only successful results are cached', async () => {
     if (req.url === '/slow') await sleep(300); // slower than the 50 ms timeout below
     if (req.url === '/missing') { res.writeHead(404); return res.end(); }
     if (req.url === '/bad') { res.writeHead(200, { 'content-type': 'application/json' }); return res.end('{'); }
-    echo(req, res, body, be);
+    return echo(req, res, body, be);
   });
   const get = ctx.http('GET');
   (await get('@c/missing')).cache(60);

@@ -167,7 +167,7 @@ test('connection refused gives status error (2); HTTP errors stay done with rais
   assert.equal((r.error as SkitaiError).code, 'SKT_BACKEND_CONNECTION');
   assert.match(r.error!.message, /ECONNREFUSED/);
 
-  const b = await backend('404', (req, res) => { res.writeHead(404, 'Nope', { 'content-type': 'text/plain' }); res.end('missing'); });
+  const b = await backend('404', (_req, res) => { res.writeHead(404, 'Nope', { 'content-type': 'text/plain' }); res.end('missing'); });
   const nf = await ctx.http('GET')(`http://${b.address}/x`);
   assert.equal(nf.status, 'done');
   assert.equal(nf.statusCode, 404);
@@ -190,7 +190,7 @@ test('redirects are not followed unless asked; 303 turns a POST into a GET; a lo
     if (req.url === '/old') { res.writeHead(302, { location: '/new' }); return res.end(); }
     if (req.url === '/form') { res.writeHead(303, { location: 'http://' + be.address + '/done' }); return res.end(); }
     if (req.url!.startsWith('/loop')) { res.writeHead(307, { location: '/loop' + Math.random() }); return res.end(); }
-    echo(req, res, body, be);
+    return echo(req, res, body, be);
   });
   const s = newServices();
   s.alias('@redir', 'http', b.address);
@@ -218,7 +218,7 @@ test('large bodies stream both ways; buffering stops at maxResponseSize; gzip is
       return res.end(zlib.gzipSync(JSON.stringify({ zipped: true })));
     }
     res.writeHead(200, { 'content-type': 'text/plain' });
-    res.end(String(body.length));
+    return res.end(String(body.length));
   });
   const ctx = newServices().context();
   const base = `http://${b.address}`;

@@ -92,7 +92,7 @@ test('transaction ids over two hops: 1000 -> 2001, 2002 -> 3002, 3003, the globa
 test('without the services plugin, no mount is wrapped and the imported was says why', async () => {
   const kernel = new Kernel();
   let message = '';
-  kernel.mount('/', (req, res) => {
+  kernel.mount('/', (_req, res) => {
     try {
       void was.get;
     } catch (err) {
@@ -112,7 +112,7 @@ test('the imported was for plain URLs; App handlers reach was.get too; was utili
   const logpath = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-services-'));
   const kernel = new Kernel().use(services());
   kernel.alias('@plain', 'http', b.address);
-  kernel.mount('/h', (req, res) => {
+  kernel.mount('/h', (_req, res) => {
     void (async () => {
       const r = await was.get(`http://${b.address}/direct`);
       was.log('plain handler called', 'audit');
@@ -165,7 +165,7 @@ test('kernel.setMaxRcache and setBackendKeepAlive reach the services; useCache w
       }
       const r = await was.get('@lu/items', { useCache: was.getlu('tables.items') });
       r.cache(60);
-      res.end(r.cached ? 'cached' : 'fresh');
+      return res.end(r.cached ? 'cached' : 'fresh');
     })();
   });
   const url = await start(kernel);

@@ -94,7 +94,7 @@ test('a dead member is set aside, probed again later (longer after repeated fail
   assert.ok(dead.asideUntil - Date.now() > 300, 'set aside longer (0.4 s) after the second failure');
   assert.ok(dead.asideUntil > firstAside);
   // the member comes back on the same port
-  const back = http.createServer((req, res) => { res.setHeader('content-type', 'application/json'); res.end('{"backend":"back"}'); });
+  const back = http.createServer((_req, res) => { res.setHeader('content-type', 'application/json'); res.end('{"backend":"back"}'); });
   await new Promise<void>((resolve) => back.listen(port, '127.0.0.1', resolve));
   try {
     t.mock.timers.tick(dead.asideUntil - Date.now() + 20);

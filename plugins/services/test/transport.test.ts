@@ -86,7 +86,7 @@ test('response headers as node:http gives them; a streamed gzip answer is decode
     res.setHeader('set-cookie', ['a=1', 'b=2']);
     res.setHeader('x-list', ['one', 'two']);
     res.setHeader('content-type', 'text/plain');
-    res.end('ok');
+    return res.end('ok');
   });
   const get = newServices().context().http('GET');
   const r = await get(`http://${b.address}/h`);
@@ -105,7 +105,7 @@ test('a reader that drops a streamed body early closes its connection; the next 
   const chunk = Buffer.alloc(64 * 1024, 'q');
   let open = 0;
   const b = await backend('endless', (req, res) => {
-    if (req.url === '/small') return echo(req, res, '', b);
+    if (req.url === '/small') { echo(req, res, '', b); return; }
     open++;
     res.writeHead(200, { 'content-type': 'application/octet-stream' });
     const body = Readable.from((function* () { for (let i = 0; i < 1000; i++) yield chunk; })());

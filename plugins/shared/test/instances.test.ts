@@ -55,7 +55,7 @@ describe('three instances sharing through Redis', { skip: redisMissing() }, () =
   const redis = new TestRedis(dir);
   const cronFile = path.join(dir, 'ticks.txt');
   let backendHits = 0;
-  const backend = http.createServer((req, res) => {
+  const backend = http.createServer((_req, res) => {
     backendHits++;
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ hit: backendHits }));

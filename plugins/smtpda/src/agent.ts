@@ -147,7 +147,11 @@ export class DeliveryAgent {
     if (this.state !== 'idle') return;
     ensureSpool(this.options.spool);
     this.state = 'standby';
-    this.pollTimer = setInterval(() => this.tick(), this.options.pollInterval * 1000);
+    // A spool the agent cannot read, lock or clean (EACCES, a folder gone) is logged and
+    // tried again at the next poll: it must not end the agent as an unhandled rejection.
+    this.pollTimer = setInterval(() => {
+      this.tick().catch((err) => this.log.error(`spool poll failed: ${(err as Error).message}`));
+    }, this.options.pollInterval * 1000);
     await this.tick();
   }
 
@@ -173,7 +177,7 @@ export class DeliveryAgent {
     }
     if (Date.now() - this.lastPurge > 3600_000) await this.purge();
     this.dirty = true;
-    this.pump();
+    void this.pump();
   }
 
   private async begin(): Promise<void> {
@@ -237,10 +241,10 @@ export class DeliveryAgent {
 
   private kick(): void {
     this.dirty = true;
-    if (this.state === 'running') setImmediate(() => this.pump());
+    if (this.state === 'running') setImmediate(() => void this.pump());
   }
 
-  /** Claims due messages up to `concurrency` and starts sending them. */
+  /** Claims due messages up to `concurrency` and starts sending them. Never rejects: it logs. */
   private async pump(): Promise<void> {
     if (this.pumping) { this.again = true; return; }
     this.pumping = true;
@@ -273,7 +277,7 @@ export class DeliveryAgent {
             .finally(() => {
               this.inFlight.delete(e.id);
               if (this.pending.length === 0) this.dirty = true;
-              this.pump();
+              void this.pump();
             });
           this.inFlight.set(e.id, job);
         }

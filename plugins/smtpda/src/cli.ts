@@ -64,7 +64,7 @@ export function parseArgs(argv: string[]): CliArgs {
   } catch (err) {
     const e = err as Error & { code?: string };
     const text = e.message.replace(/\. To specify .*$/s, '');
-    throw new Error(e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' ? `unknown argument: ${text}` : text);
+    throw new Error(e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' ? `unknown argument: ${text}` : text, { cause: err });
   }
   const v = parsed.values as Record<string, string | boolean | undefined>;
   if (typeof v.config === 'string') out.config = path.resolve(v.config);
@@ -155,7 +155,7 @@ async function foreground(s: Setup, daemon: boolean): Promise<number> {
     if (stopping) return;
     stopping = true;
     agent.log.info(`${signal}: stopping`);
-    agent.stop().finally(() => {
+    void agent.stop().finally(() => {
       if (readPid(s.pidFile) === process.pid) fs.rmSync(s.pidFile, { force: true });
       process.exit(0);
     });

@@ -1,8 +1,6 @@
 // Helpers for the smtpda tests: temporary spools, config files, the agent as a real process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 

@@ -36,4 +36,4 @@ app.route('/send', async (was, args) => {
   }
 });
 kernel.mount('/', app);
-kernel.run({ address: '127.0.0.1', port: Number(env.FX_PORT ?? 0), workers: Number(env.FX_WORKERS ?? 1) });
+void kernel.run({ address: '127.0.0.1', port: Number(env.FX_PORT ?? 0), workers: Number(env.FX_WORKERS ?? 1) });

@@ -37,7 +37,7 @@ try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await page.goto(`http://127.0.0.1:${port}/status/`);
   // (evaluated in the page: written as a string, the DOM types are not in this project)
-  const widths = await page.evaluate('[document.documentElement.scrollWidth, document.documentElement.clientWidth]') as number[];
+  const widths = await page.evaluate<number[]>('[document.documentElement.scrollWidth, document.documentElement.clientWidth]');
   await page.screenshot({ path: out, fullPage: true });
   await browser.close();
   process.stdout.write(`${path.relative(process.cwd(), out)}: page ${widths[0]} px wide in a ${widths[1]} px viewport\n`);

@@ -44,7 +44,7 @@ describe('App WebSocket routes', { timeout: 30_000 }, () => {
     app.route('/secret', { authenticate: true }, wsRoute({}, (was, m) => `${appWas(was).request.user?.name} said ${m}`));
     app.route('/origin', { accessControlAllowOrigin: ['http://good.example'] }, wsRoute({}, (_was, m) => `origin ok: ${m}`));
     app.route('/init', wsRoute({}, {
-      init: (was, args) => {
+      init: (_was, args) => {
         if (args.token !== 'ok') throw new HttpError(401, 'bad token');
         if (args.json) return { encoding: 'json' };
         return undefined;
