@@ -154,7 +154,7 @@ test('Vary: each variant is stored apart; Vary: * is not stored', async () => {
 });
 
 test('revalidation: a stale entry is asked for with its validators, and a 304 refreshes it', async () => {
-  let version = 'v1';
+  const version = 'v1';
   routes.set('/etag', (req, res) => {
     if (req.headers['if-none-match'] === '"v1"' && version === 'v1') {
       res.writeHead(304, { etag: '"v1"', 'cache-control': 'max-age=60', date: dateIn(0) });
