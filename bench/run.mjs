@@ -362,6 +362,9 @@ async function launch(sc, srv, cpus, extraCtx = {}, lo = {}) {
     if (n < 2) { await h.stop(); return { skip: `the kernel does not fork workers yet (kernel.start({ workers: ${srv.workers} }) left 1 process)` }; }
   }
   try { await waitForPort(h.port, 10000); } catch { /* verify says why */ }
+  // A server whose measured answers come after a first one (a cache's HITs): the head checked
+  // and compared is one of those.
+  if (!lo.verify && srv.primed) await getHead(h.port, sc.path, lo.checkTimeoutMs).catch(() => { /* verify says why */ });
   const bad = lo.verify ? await lo.verify(h)
     : sc.loader === 'ws-echo'
     ? await wsLoad({ url: `ws://127.0.0.1:${h.port}${sc.path}`, seconds: 1, connections: 1, cpus: null, check: true }).catch((e) => e.message)

@@ -296,6 +296,29 @@ export const scenarios = [
     ],
   },
   {
+    // A proxied 1 KiB answer the backend marks fresh for an hour: through the gateway with the
+    // response cache (answered from memory after the first request), without it (each request
+    // goes to the backend), and the same 1 KiB as a static file.
+    name: 'proxy-cached',
+    title: 'reverse proxy with the response cache, 1 KiB',
+    path: '/static/file-1k.bin',
+    check: sizeCheck(1024),
+    // The cached server is checked on its second answer (primed), a HIT as the load gets. A
+    // HIT is the member's answer as the uncached proxy relays it (Server, Via, Content-Type,
+    // Cache-Control, ETag, Content-Length, the member's Date) plus two fields RFC 9111 has a
+    // cache add, by design: X-Cache and Age.
+    sameHead: { ignore: { 'x-cache': 'the cache says HIT; no cache, no X-Cache', age: 'seconds the answer has been stored (RFC 9111 5.1): only a cache sends it' } },
+    backend: { id: 'backend (node:http 1 KiB, max-age=3600)', cpus: '1', path: '/static/file-1k.bin', spec: nodeServer('node-http.mjs', 'cacheable-1k', none) },
+    pending: async () => ((await pluginReady('@skitai/gateway')) && (await pluginReady('@skitai/cachefs')) ? null
+      : 'waiting for the gateway (@skitai/gateway) and cachefs (@skitai/cachefs) plugins'),
+    servers: [
+      { id: 'skitai @alias mount', spec: nodeServer('skitai.mjs', 'proxy', (ctx) => ['--backend', ctx.backendUrl]) },
+      { id: 'skitai static', spec: nodeServer('skitai.mjs', 'static', dirArg) },
+      { id: 'skitai @alias mount + cachefs', subject: true, primed: true, spec: nodeServer('skitai.mjs', 'proxy-cached', (ctx) => ['--backend', ctx.backendUrl]) },
+    ],
+    targets: [{ server: 'skitai @alias mount + cachefs', vs: 'skitai @alias mount', min: 3 }],
+  },
+  {
     name: 'http2',
     title: 'HTTP/2 cleartext, h2c by prior knowledge (h2load)',
     loader: 'h2load',

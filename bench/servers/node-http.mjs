@@ -4,11 +4,13 @@
 //   handler     the (req, res) handler of skitai.mjs, with the Server header the kernel adds
 //   json        the bytes the App JSON route answers (charset, Content-Length, Server)
 //   idle        the handler kind, for the idle connections scenario
+//   cacheable-1k  1 KiB at any path, fresh for an hour (the proxy-cached scenario's backend)
 import http from 'node:http';
 import { args, ready, onStop, HELLO, SERVER, user } from './common.mjs';
 
 const a = args();
 const USERS = /^\/users\/(\d+)$/;
+const KIB = Buffer.alloc(1024, 'k');
 
 const handlers = {
   hello(req, res) {
@@ -32,6 +34,11 @@ const handlers = {
     const body = JSON.stringify(user(Number(m[1])));
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), server: SERVER });
     res.end(body);
+  },
+  // A backend for the proxy-cached scenario: 1 KiB at any path, fresh for an hour.
+  'cacheable-1k'(req, res) {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': KIB.length, 'cache-control': 'max-age=3600', etag: '"1k"' });
+    res.end(KIB);
   },
 };
 handlers.idle = handlers.handler;

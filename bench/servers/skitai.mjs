@@ -7,6 +7,8 @@
 //   workers     App hello (or the plain handler without App) with --workers N
 //   wasget      App route that awaits was.get(--backend url)     (needs App and was.get)
 //   app-hello-status  app-hello with @skitai/status's page mounted at /status (request counters on)
+//   proxy       gateway-only server, '@backend' (--backend url) mounted at '/'
+//   proxy-cached  the same with @skitai/cachefs (16 MiB memory tier) as the gateway's cache
 //   app-hello-shared  app-hello sharing its state through Redis (@skitai/shared), with a
 //                     redis-server of its own on a unix socket, connected before ready
 import { args, ready, skip, onStop, HELLO, user } from './common.mjs';
@@ -117,11 +119,17 @@ switch (a.kind) {
     kernel.mount('/', plain);
     break;
   }
-  case 'proxy': {
+  case 'proxy':
+  case 'proxy-cached': {
     // A gateway-only server: no handler of its own uses the imported `was`, so no per-request
     // AsyncLocalStorage context (the services plugin's wasContext option).
     kernel.use((await pluginFactory('@skitai/services', 'services'))({ wasContext: false }));
-    kernel.use((await pluginFactory('@skitai/gateway', 'gateway'))());
+    let cache;
+    if (a.kind === 'proxy-cached') {
+      cache = (await pluginFactory('@skitai/cachefs', 'cachefs'))({ memmax: 16 << 20 });
+      kernel.use(cache);
+    }
+    kernel.use((await pluginFactory('@skitai/gateway', 'gateway'))(cache ? { cache } : {}));
     const b = new URL(a.backend);
     kernel.alias('@backend', 'http', [`${b.hostname}:${b.port}`]);
     kernel.mount('/', '@backend');

@@ -6,12 +6,14 @@
 import type { Agent } from 'undici';
 import { forwardAgent } from './agents.js';
 import net from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { Duplex, Writable } from 'node:stream';
 import { sendError, type Kernel, type SkitaiRequest, type SkitaiResponse } from '@skitai/kernel';
+import type { ProxyCache } from './cache.js';
 import { parseSources, type SourceList } from './cidr.js';
 import { codes } from './errors.js';
 import { upstreamHeaderList } from './hop.js';
-import { relay, type Upstream } from './relay.js';
+import { relay, relayThroughCache, type Exchange, type Route, type Upstream } from './relay.js';
 import { join, refuseSocket, trackTunnel } from './tunnel.js';
 
 const ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\n\r\n';
@@ -97,8 +99,10 @@ export class ForwardProxy {
   private readonly timeoutMs: number;
   private readonly agent: Agent;
   private readonly tunnels = new Set<Duplex>();
+  /** The cache's store() as a Route's tee, made once (undefined without a cache or a store). */
+  private readonly tee: Route['tee'];
 
-  constructor(private readonly kernel: Kernel, options: ForwardProxyOptions) {
+  constructor(private readonly kernel: Kernel, options: ForwardProxyOptions, private readonly cache?: ProxyCache) {
     const c = parseForwardOptions(options);
     this.rules = c.rules;
     this.sources = c.sources;
@@ -108,6 +112,9 @@ export class ForwardProxy {
     this.tunnelMs = c.tunnelMs;
     this.timeoutMs = c.timeoutMs;
     this.agent = forwardAgent(this.channelMs);
+    const store = cache?.store;
+    this.tee = store === undefined ? undefined
+      : (ex: Exchange, status: number, out: OutgoingHttpHeaders): Writable | undefined => store.call(cache, ex.req, undefined, status, out);
   }
 
   /** Why a target is refused, or undefined when it is allowed. */
@@ -153,11 +160,23 @@ export class ForwardProxy {
       return true;
     }
     const upstream: Upstream = { dispatcher: this.agent, origin: `http://${target.host}`, path: `${target.pathname}${target.search}`, hostHeader: target.host, label: target.host };
-    relay(req, res, {
+    const route: Route = {
       name: target.host,
       timeoutMs: this.timeoutMs,
       next: (ex) => (ex.upstream === undefined ? upstream : undefined),
-    }, upstreamHeaderList(req));
+      tee: this.tee,
+    };
+    const cache = this.cache;
+    if (cache === undefined) {
+      relay(req, res, route, upstreamHeaderList(req));
+      return true;
+    }
+    const pending = relayThroughCache(cache, req, res, undefined, route);
+    // Asynchronous only with a cache: what the request tap cannot catch any more is answered here.
+    pending?.catch((err: Error) => {
+      if (!res.headersSent) sendError(req, res, 502, `proxying to ${target.host} failed: ${err.message}`);
+      else res.destroy();
+    });
     return true;
   }
 

@@ -107,6 +107,21 @@ export function upstreamHeaderList(req: SkitaiRequest): HeaderList {
   return out;
 }
 
+/**
+ * Sets `extra` (lower-case names) in an upstream header list: a name already there gets the new
+ * value, any other is added (a response cache's If-None-Match / If-Modified-Since).
+ */
+export function setRequestHeaders(list: HeaderList, extra: Record<string, string>): void {
+  for (const key in extra) {
+    const value = extra[key]!;
+    const name = key.toLowerCase();
+    let i = 2;
+    while (i < list.length && list[i] !== name) i += 2;
+    if (i < list.length) list[i + 1] = value;
+    else list.push(name, value);
+  }
+}
+
 /** An upstream answer's raw headers (undici's name/value Buffers) as node:http wants them, hop-by-hop ones removed and Via appended. */
 export function responseHeaders(raw: Buffer[]): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};

@@ -90,7 +90,7 @@ function apply(kernel: Kernel, options: GatewayOptions): void {
 
   let forward: ForwardProxy | undefined;
   if (forwardProxy !== undefined) {
-    forward = new ForwardProxy(kernel, forwardProxy);
+    forward = new ForwardProxy(kernel, forwardProxy, cache);
     const fp = forward;
     kernel.hooks.request.tap(NAME, (req, res) => (fp.handleRequest(req, res) ? true : undefined));
     kernel.hooks.connect.tap(NAME, (req, socket, head) => fp.handleConnect(req, socket, head));

@@ -6,11 +6,13 @@
 //
 // Per request there is one Exchange (it is undici's handler too) and one Upstream per attempt;
 // the Route it follows is made once per mount, so a request allocates no closures of its own.
+// A response cache's CacheMiss rides on the Exchange (no cache: nothing of it is looked at).
 import { Readable, type Writable } from 'node:stream';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { sendError, type SkitaiRequest, type SkitaiResponse } from '@skitai/kernel';
-import { responseHeaders, type HeaderList } from './hop.js';
+import { sendError, type MountInfo, type SkitaiRequest, type SkitaiResponse } from '@skitai/kernel';
+import { isCacheMiss, isPromise, sendCached, type CachedResponse, type CacheMiss, type ProxyCache } from './cache.js';
+import { responseHeaders, setRequestHeaders, upstreamHeaderList, type HeaderList } from './hop.js';
 
 /** Where one attempt goes. */
 export interface Upstream {
@@ -39,7 +41,10 @@ export interface Route<M = unknown> {
   answered?(ex: Exchange<M>): void;
   /** The current attempt is over (answered, failed or abandoned): release its load count. */
   released?(ex: Exchange<M>): void;
-  /** Where the answer's body is copied to as well (a response cache), chosen at the head. */
+  /**
+   * Where the answer's body is copied to as well (a response cache's `store`), chosen at the
+   * head; not asked when the exchange follows a CacheMiss (its `head` is).
+   */
   tee?(ex: Exchange<M>, status: number, headers: OutgoingHttpHeaders): Writable | undefined;
   /** A `Location` or `Refresh` value of the answer as the client should see it. */
   redirect?(ex: Exchange<M>, value: string, refresh: boolean): string;
@@ -103,6 +108,8 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
   private attemptId = 0;
   private releasedId = -1;
   private answered = false;
+  /** A 304 was answered with the cache's refreshed copy: the member's (empty) body is not relayed. */
+  private replaced = false;
   private copy: Writable | undefined = undefined;
   private resumeUpstream: (() => void) | undefined = undefined;
   private waiting = 0;
@@ -114,6 +121,8 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
     readonly route: Route<M>,
     /** Request headers for undici (name, value ...), `host` first: its value is set per attempt. */
     readonly headers: HeaderList,
+    /** The response cache follows this exchange (its lookup gave a CacheMiss). */
+    readonly miss: CacheMiss | undefined = undefined,
   ) {
     this.withBody = hasRequestBody(req);
   }
@@ -125,6 +134,8 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
         this.done = true;
         this.abort?.(new Error('the client closed the connection'));
       }
+      // However it ended (answered, 502, 504, the client left): the cache may let waiting requests go.
+      this.miss?.done?.();
     });
     this.attempt();
   }
@@ -179,12 +190,26 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
       if (out.location !== undefined) out.location = route.redirect(this, String(out.location), false);
       if (out.refresh !== undefined) out.refresh = route.redirect(this, String(out.refresh), true);
     }
-    if (route.tee !== undefined) this.copy = route.tee(this, status, out);
+    const miss = this.miss;
+    if (miss !== undefined) {
+      if (status === 304 && miss.notModified !== undefined) {
+        const cached = miss.notModified(out);
+        if (cached !== undefined) {
+          this.replaced = true;
+          sendCached(this.res, cached);
+          return true;
+        }
+      }
+      this.copy = miss.head(status, out);
+    } else if (route.tee !== undefined) {
+      this.copy = route.tee(this, status, out);
+    }
     this.res.writeHead(status, out);
     return true;
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.replaced) return true;
     // Back-pressure from the client (and the cache copy): the upstream socket pauses until both drained.
     let ok = true;
     if (!this.res.write(chunk)) { this.waitFor(this.res); ok = false; }
@@ -200,6 +225,7 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
 
   onComplete(): void {
     this.release();
+    if (this.replaced) return;
     this.copy?.end();
     this.res.end();
   }
@@ -208,6 +234,7 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
     if (this.timer !== undefined) { clearTimeout(this.timer); this.timer = undefined; }
     this.release();
     if (this.answered) {
+      if (this.replaced) return;
       // Broke off mid-answer: the client sees a cut connection, never a spliced one.
       this.copy?.destroy(err);
       if (!this.res.writableEnded) this.res.destroy();
@@ -231,8 +258,43 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
  * upstream; so does any error before the head for an idempotent request without a body.
  * No upstream answering gives 502, no head within the timeout 504.
  */
-export function relay<M>(req: SkitaiRequest, res: SkitaiResponse, route: Route<M>, headers: HeaderList): Exchange<M> {
-  const ex = new Exchange(req, res, route, headers);
+export function relay<M>(req: SkitaiRequest, res: SkitaiResponse, route: Route<M>, headers: HeaderList, miss?: CacheMiss): Exchange<M> {
+  const ex = new Exchange(req, res, route, headers, miss);
   ex.start();
   return ex;
+}
+
+/** What a lookup found: the stored answer sent, or the relay (following a CacheMiss). */
+function answerFrom<M>(req: SkitaiRequest, res: SkitaiResponse, route: Route<M>, found: CachedResponse | CacheMiss | undefined): void {
+  if (found === undefined) {
+    relay(req, res, route, upstreamHeaderList(req));
+  } else if (isCacheMiss(found)) {
+    const headers = upstreamHeaderList(req);
+    if (found.headers !== undefined) setRequestHeaders(headers, found.headers);
+    relay(req, res, route, headers, found);
+  } else {
+    sendCached(res, found);
+  }
+}
+
+/**
+ * Relays `req` along `route` through `cache`: its stored answer is sent, or the request goes
+ * upstream (with what a CacheMiss adds, the cache following the exchange). Synchronous when
+ * the lookup is (no closure then); a lookup that throws or rejects relays as if there were
+ * no cache. `mount` is undefined for the forward proxy.
+ */
+export function relayThroughCache<M>(
+  cache: ProxyCache, req: SkitaiRequest, res: SkitaiResponse, mount: MountInfo | undefined, route: Route<M>,
+): void | Promise<void> {
+  let found: ReturnType<ProxyCache['lookup']>;
+  try {
+    found = cache.lookup(req, mount);
+  } catch {
+    return answerFrom(req, res, route, undefined);
+  }
+  if (found === undefined || !isPromise(found)) return answerFrom(req, res, route, found);
+  return found.then(
+    (f) => answerFrom(req, res, route, f),
+    () => answerFrom(req, res, route, undefined),
+  );
 }

@@ -3,7 +3,6 @@
 // `role` (only when configured), the response cache (only when configured), then the relay
 // to a member picked by the services' balancer, with fail-over.
 
-import { Readable } from 'node:stream';
 import {
   ensureTxn, sendError,
   type Kernel, type MountInfo, type Mountable, type RequestHandler, type SkitaiRequest, type SkitaiResponse,
@@ -12,9 +11,9 @@ import type { Alias, Member } from '@skitai/services';
 import type { MemberPools } from './agents.js';
 import type { Authenticator } from './auth.js';
 import { hasRole } from './auth.js';
-import type { CachedResponse, ProxyCache } from './cache.js';
+import type { ProxyCache } from './cache.js';
 import { deeperLtxn, upstreamHeaderList } from './hop.js';
-import { relay, type Route } from './relay.js';
+import { relay, relayThroughCache, type Route } from './relay.js';
 
 export interface ProxyContext {
   kernel: Kernel;
@@ -75,17 +74,6 @@ export function rewriteRefresh(value: string, rewrite: (url: string) => string):
   return url === m[3] ? value : `${value.slice(0, m.index)}${m[1]}${m[2]}${url}${m[2]}`;
 }
 
-function sendCached(res: SkitaiResponse, cached: CachedResponse): void {
-  res.writeHead(cached.status, cached.headers);
-  const body = cached.body;
-  if (body instanceof Readable) {
-    body.on('error', () => res.destroy());
-    body.pipe(res);
-  } else {
-    res.end(body);
-  }
-}
-
 export function createProxyHandler(ctx: ProxyContext, info: MountInfo): RequestHandler {
   const { alias, pools, timeoutMs, preserveHost, auth, cache } = ctx;
   const checkSource = alias.sources.length > 0;
@@ -133,16 +121,12 @@ export function createProxyHandler(ctx: ProxyContext, info: MountInfo): RequestH
     },
   };
 
-  function forward(req: SkitaiRequest, res: SkitaiResponse): void {
-    relay(req, res, route, upstreamHeaderList(req));
-  }
-
   function afterAuth(req: SkitaiRequest, res: SkitaiResponse): void | Promise<void> {
-    if (cache === undefined) return forward(req, res);
-    return Promise.resolve(cache.lookup(req, info)).then((cached) => {
-      if (cached === undefined) forward(req, res);
-      else sendCached(res, cached);
-    });
+    if (cache === undefined) {
+      relay(req, res, route, upstreamHeaderList(req));
+      return;
+    }
+    return relayThroughCache(cache, req, res, info, route);
   }
 
   return function proxy(req: SkitaiRequest, res: SkitaiResponse): void | Promise<void> {

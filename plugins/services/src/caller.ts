@@ -10,6 +10,7 @@ import type { Alias, HttpPool, Member } from './alias.js';
 import { CallError, isReplayable, send, type Body, type WireRequest, type WireResponse, type WireTarget } from './http-client.js';
 import type { BackendServices } from './manager.js';
 import type { ResultCache } from './rcache.js';
+import type { HttpCacheAnswer, HttpResponseCache } from './response-cache.js';
 import { Result, Results, type CacheSlot, type ResultStatus } from './result.js';
 import { parseMethodResponse, RpcFault, serializeMethodCall, serializeParams } from '@skitai/xmlrpc';
 
@@ -377,7 +378,10 @@ export class CallContext {
       if (options.raise) result.raiseForStatus();
       return result;
     }
-    result = await this.one(prepared);
+    const responseCache = this.services.responseCache;
+    result = responseCache !== undefined && options.stream !== true && isReplayable(prepared.body)
+      ? await this.viaResponseCache(responseCache, prepared)
+      : await this.one(prepared);
     const follow = options.followRedirects === true ? 5 : typeof options.followRedirects === 'number' ? options.followRedirects : 0;
     if (follow > 0 && redirectCodes.has(result.statusCode) && typeof result.headers.location === 'string') {
       return this.redirect(prepared, result, follow, url);
@@ -385,6 +389,35 @@ export class CallContext {
     result.slot = slot;
     if (options.raise) result.raiseForStatus();
     return result;
+  }
+
+  /** One call through the HTTP response cache: a stored answer, or the call with what the cache adds to it. */
+  private async viaResponseCache(cache: HttpResponseCache, prepared: Prepared): Promise<Result> {
+    const { resolved } = prepared;
+    const started = performance.now();
+    const found = await cache.lookup({ method: prepared.method, base: resolved.base, path: resolved.path, headers: prepared.headers });
+    if (found === undefined) return this.one(prepared);
+    if ('hit' in found) {
+      const hit = found.hit;
+      return this.answered(prepared, { ...hit, body: undefined }, `${resolved.base} (cache)`, '', started);
+    }
+    // The ticket's headers (If-None-Match ...) make the call one with headers of its own.
+    const sent = found.headers === undefined ? prepared : { ...prepared, headers: { ...prepared.headers, ...found.headers }, noHeaders: false };
+    let result: Result;
+    try {
+      result = await this.one(sent);
+    } catch (err) {
+      found.failed();
+      throw err;
+    }
+    if (result.statusCode === 0 || result.content === undefined) {
+      found.failed();
+      return result;
+    }
+    const given: HttpCacheAnswer = { statusCode: result.statusCode, reason: result.reason, headers: result.headers, content: result.content };
+    const answer = found.answered(given);
+    if (answer === given) return result;
+    return this.answered(prepared, { ...answer, body: undefined }, result.member ?? resolved.base, result.ltxnId ?? '', started);
   }
 
   private async redirect(prepared: Prepared, result: Result, follow: number, url: string): Promise<Result> {

@@ -13,6 +13,7 @@ export {
 } from './caller.js';
 export { Result, Results, STATUS, type ResultStatus, type ResultInit } from './result.js';
 export { ResultCache } from './rcache.js';
+export { isHttpResponseCache, type HttpResponseCache, type HttpCacheCall, type HttpCacheAnswer, type HttpCacheTicket } from './response-cache.js';
 export { cachedResult, KeySlot } from './result-source.js';
 export type { CacheSlot } from './result.js';
 export { LastUpdated } from './lu.js';

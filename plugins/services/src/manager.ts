@@ -8,6 +8,7 @@ import { CallContext, type TxnCarrier } from './caller.js';
 import { createAgent } from './dispatcher.js';
 import { LastUpdated } from './lu.js';
 import { ResultCache } from './rcache.js';
+import { isHttpResponseCache, type HttpResponseCache } from './response-cache.js';
 import { decodeResult, encodeResult, tierKey } from './shared-tier.js';
 
 export interface ServiceDefaults {
@@ -32,6 +33,8 @@ export class BackendServices {
   readonly types = new Map<string, AliasTypeDefinition>(BUILTIN_TYPES);
   private agent: Agent | undefined = undefined;
   private closed = false;
+  /** The HTTP response cache of `was` calls (`setResponseCache`), or undefined: no lookup is made. */
+  responseCache: HttpResponseCache | undefined = undefined;
 
   constructor(readonly kernel?: Kernel) {
     if (kernel) {
@@ -87,6 +90,16 @@ export class BackendServices {
   setBackendKeepAlive(seconds: number): void {
     if (typeof seconds !== 'number' || !(seconds > 0) || !Number.isFinite(seconds)) throw codes.SKT_INVALID_OPTION('backend keep-alive', seconds, 'seconds over 0');
     this.backendKeepAlive = seconds * 1000;
+  }
+
+  /**
+   * An HTTP response cache for `was` HTTP calls (one member or `.lb`, not `.map`, not streamed):
+   * looked up before each call, told how each call it did not answer went. One per services
+   * instance; `undefined` takes it off.
+   */
+  setResponseCache(cache: HttpResponseCache | undefined): void {
+    if (cache !== undefined && !isHttpResponseCache(cache)) throw codes.SKT_INVALID_OPTION('response cache', typeof cache, 'an object with lookup(call)');
+    this.responseCache = cache;
   }
 
   setMaxRcache(n: number): void {

@@ -1,0 +1,46 @@
+// The memory tier: items in a Map in least-recently-used order, bounded by bytes.
+import type { Item } from './entry.js';
+
+export class MemoryTier {
+  private readonly items = new Map<string, Item>();
+  bytes = 0;
+  hits = 0;
+  evictions = 0;
+
+  constructor(readonly max: number) {}
+
+  get entries(): number {
+    return this.items.size;
+  }
+
+  get(key: string): Item | undefined {
+    const item = this.items.get(key);
+    if (item === undefined) return undefined;
+    // Most recently used last.
+    this.items.delete(key);
+    this.items.set(key, item);
+    return item;
+  }
+
+  /** Keeps `item`, evicting the least recently used until it fits; false when it is larger than the tier. */
+  set(key: string, item: Item): boolean {
+    this.delete(key);
+    if (item.size > this.max) return false;
+    for (const [k, old] of this.items) {
+      if (this.bytes + item.size <= this.max) break;
+      this.items.delete(k);
+      this.bytes -= old.size;
+      this.evictions++;
+    }
+    this.items.set(key, item);
+    this.bytes += item.size;
+    return true;
+  }
+
+  delete(key: string): void {
+    const old = this.items.get(key);
+    if (old === undefined) return;
+    this.items.delete(key);
+    this.bytes -= old.size;
+  }
+}

@@ -1,0 +1,162 @@
+// The cache as the gateway's `cache` option sees it (its ProxyCache contract): reverse-proxied
+// requests are keyed by Host, mount and path, forward-proxied ones by their absolute URL.
+// Answers carry `X-Cache: HIT` (sent from the cache, with `Age`) or `X-Cache: MISS`.
+import type { OutgoingHttpHeaders } from 'node:http';
+import { Writable } from 'node:stream';
+import { getServerHeader, type MountInfo, type SkitaiRequest } from '@skitai/kernel';
+import { etagMatches, headerText, httpDate } from './directives.js';
+import type { Entry } from './entry.js';
+import { isPromise, type Fill, type HttpCache, type Lookup } from './http-cache.js';
+
+/** The gateway's CachedResponse (`@skitai/gateway`), structurally. */
+export interface CachedResponse {
+  status: number;
+  headers: OutgoingHttpHeaders;
+  body: Buffer | string;
+}
+
+/** The gateway's CacheMiss (`@skitai/gateway`), structurally. */
+export interface CacheMiss {
+  readonly miss: true;
+  headers?: Record<string, string>;
+  head(status: number, headers: OutgoingHttpHeaders): Writable | undefined;
+  notModified?(headers: OutgoingHttpHeaders): CachedResponse | undefined;
+  done?(): void;
+}
+
+/** The gateway's ProxyCache (`@skitai/gateway`), structurally: `gateway({ cache })`. */
+export interface ProxyCacheLike {
+  lookup(req: SkitaiRequest, mount: MountInfo | undefined): CachedResponse | CacheMiss | undefined | Promise<CachedResponse | CacheMiss | undefined>;
+}
+
+export const X_CACHE = 'x-cache';
+
+/** The fields a stored entry is sent with: its own, `Age`, `Content-Length`, `X-Cache`. */
+export function servedHeaders(entry: Entry, age: number, state: 'HIT' | 'MISS'): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  // Server first, as the kernel would add it: with it present the kernel passes the object on as is.
+  out.server = getServerHeader();
+  const stored = entry.headers;
+  for (const name in stored) out[name] = stored[name];
+  out.age = String(Math.floor(age));
+  out['content-length'] = entry.body.length;
+  out[X_CACHE] = state;
+  return out;
+}
+
+/**
+ * The head of a HIT: made once per entry and second of age, then reused (writeHead only reads
+ * it), as the kernel's static files do: a HIT costs no header object of its own.
+ */
+function hitHead(entry: Entry, age: number): OutgoingHttpHeaders {
+  const seconds = Math.floor(age);
+  let head = entry.hitHead;
+  if (head === undefined || entry.hitAge !== seconds) {
+    head = entry.hitHead = servedHeaders(entry, seconds, 'HIT') as Entry['hitHead'];
+    entry.hitAge = seconds;
+  }
+  return head!;
+}
+
+/** Fields a 304 to the client carries (RFC 9110 15.4.5). */
+const NOT_MODIFIED_FIELDS = ['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', 'last-modified'];
+
+function clientHasIt(req: SkitaiRequest, entry: Entry): boolean {
+  const inm = headerText(req.headers['if-none-match']);
+  const etag = headerText(entry.headers.etag);
+  if (inm !== undefined) return etag !== undefined && etagMatches(inm, etag);
+  const ims = httpDate(req.headers['if-modified-since']);
+  const lm = httpDate(entry.headers['last-modified']);
+  return !Number.isNaN(ims) && !Number.isNaN(lm) && lm <= ims;
+}
+
+function hit(req: SkitaiRequest, entry: Entry, age: number): CachedResponse {
+  if ((req.method === 'GET' || req.method === 'HEAD') && clientHasIt(req, entry)) {
+    const headers: OutgoingHttpHeaders = {};
+    for (const name of NOT_MODIFIED_FIELDS) if (entry.headers[name] !== undefined) headers[name] = entry.headers[name];
+    headers.age = String(Math.floor(age));
+    headers[X_CACHE] = 'HIT';
+    return { status: 304, headers, body: '' };
+  }
+  return { status: entry.status, headers: hitHead(entry, age), body: entry.body };
+}
+
+/** Copies a proxied body for the cache, up to what the cache keeps. */
+class Collector extends Writable {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private over = false;
+
+  constructor(private readonly fill: Fill, private readonly reason: string) {
+    super();
+    // The relay destroys it with the upstream's error when a body breaks off: nothing to report.
+    this.on('error', () => {});
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, callback: (err?: Error | null) => void): void {
+    if (!this.over) {
+      this.size += chunk.length;
+      if (this.size > this.fill.maxBody) {
+        this.over = true;
+        this.chunks = [];
+        this.fill.overflow();
+      } else {
+        this.chunks.push(chunk);
+      }
+    }
+    callback();
+  }
+
+  override _final(callback: (err?: Error | null) => void): void {
+    if (!this.over) this.fill.complete(this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size), this.reason);
+    this.chunks = [];
+    callback();
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    this.chunks = [];
+    this.fill.abandon();
+    callback(err);
+  }
+}
+
+function miss(fill: Fill | undefined): CacheMiss {
+  let collector: Collector | undefined;
+  return {
+    miss: true,
+    headers: fill?.conditional,
+    head(status, headers) {
+      headers[X_CACHE] = 'MISS';
+      if (fill === undefined || !fill.head(status, headers)) return undefined;
+      return (collector = new Collector(fill, ''));
+    },
+    notModified: fill?.conditional === undefined ? undefined : (headers) => {
+      const entry = fill.notModified(headers);
+      return entry === undefined ? undefined : { status: entry.status, headers: servedHeaders(entry, 0, 'MISS'), body: entry.body };
+    },
+    done() {
+      if (fill === undefined) return;
+      // A body being copied ends the fill itself (finished or destroyed).
+      if (collector !== undefined && !collector.closed) collector.once('close', () => fill.abandon());
+      else fill.abandon();
+    },
+  };
+}
+
+function answer(req: SkitaiRequest, found: Lookup): CachedResponse | CacheMiss {
+  return found.kind === 'hit' ? hit(req, found.entry, found.age) : miss(found.fill);
+}
+
+/** `gateway({ cache })` for this cache. */
+export function proxyCache(cache: HttpCache): ProxyCacheLike {
+  return {
+    lookup(req, mount) {
+      if (!cache.enabled) return undefined;
+      const key = mount === undefined
+        ? `F ${req.absoluteUrl ?? req.url}`
+        : `P ${mount.host}${mount.point} ${req.headers.host ?? ''} ${req.url}`;
+      const found = cache.lookup({ method: req.method ?? 'GET', key, headers: req.headers });
+      return isPromise(found) ? found.then((f) => answer(req, f)) : answer(req, found);
+    },
+  };
+}
