@@ -52,7 +52,10 @@ export default defineConfig(
       '@typescript-eslint/unbound-method': 'off',
       // Callbacks of pg, sqlite and the agent pool reject with whatever the driver gave (an
       // Error in practice, typed unknown); wrapping it would lose the driver's own class.
-      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingAny: true, allowThrowingUnknown: true }],
+      '@typescript-eslint/prefer-promise-reject-errors': [
+        'error',
+        { allowThrowingAny: true, allowThrowingUnknown: true },
+      ],
       '@typescript-eslint/only-throw-error': ['error', { allowThrowingAny: true, allowThrowingUnknown: true }],
       // `const app = this` names the App inside handler wrappers that are plain functions
       // (their own `this` is not the App).
@@ -68,7 +71,11 @@ export default defineConfig(
         'error',
         {
           allowForKnownSafeCalls: [
-            { from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] },
+            {
+              from: 'package',
+              package: 'node:test',
+              name: ['test', 'describe', 'it', 'suite', 'before', 'after', 'beforeEach', 'afterEach'],
+            },
           ],
         },
       ],

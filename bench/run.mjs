@@ -7,7 +7,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { scenarios } from './scenarios.mjs';
-import { BENCH_DIR, ROOT, cpuStat, busyPct, setNice, waitForPort, startServer, freePort, tasksetAvailable, pinned, withOpenFiles } from './lib/proc.mjs';
+import {
+  BENCH_DIR,
+  ROOT,
+  cpuStat,
+  busyPct,
+  setNice,
+  waitForPort,
+  startServer,
+  freePort,
+  tasksetAvailable,
+  pinned,
+  withOpenFiles,
+} from './lib/proc.mjs';
 import { load as httpLoad, wsLoad, h2Load, h2loadAvailable, wrkAvailable, autocannonPath } from './lib/load.mjs';
 import http2 from 'node:http2';
 import { nginxBinary, nginxVersion } from './lib/nginx.mjs';
@@ -85,7 +97,11 @@ const argv = process.argv.slice(2);
 const opt = { short: false, names: [], tool: null, profile: false, updateMd: false, install: true };
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
-  const num = () => { const v = Number(argv[++i]); if (!Number.isFinite(v) || v <= 0) die(`${a} needs a positive number`); return v; };
+  const num = () => {
+    const v = Number(argv[++i]);
+    if (!Number.isFinite(v) || v <= 0) die(`${a} needs a positive number`);
+    return v;
+  };
   if (a === '--short') opt.short = true;
   else if (a === '--rounds') opt.rounds = num();
   else if (a === '--duration') opt.duration = num();
@@ -97,8 +113,10 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--nice') opt.nice = Number(argv[++i]);
   else if (a === '--quiet-wait') opt.quietWait = Number(argv[++i]);
   else if (a === '--profile') opt.profile = true;
-  else if (a === '--profile-all') { opt.profile = true; opt.profileAll = true; }
-  else if (a === '--update-md') opt.updateMd = true;
+  else if (a === '--profile-all') {
+    opt.profile = true;
+    opt.profileAll = true;
+  } else if (a === '--update-md') opt.updateMd = true;
   else if (a === '--instructions') opt.instructions = true;
   else if (a === '--report') opt.report = true;
   else if (a === '--check') opt.check = true;
@@ -111,9 +129,13 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--no-install') opt.install = false;
   else if (a === '--force') opt.force = true;
   else if (a === '--no-snapshot') opt.snapshot = false;
-  else if (a === '--list') { for (const s of scenarios) console.log(`${s.name.padEnd(10)} ${s.title}`); process.exit(0); }
-  else if (a === '-h' || a === '--help') { console.log(HELP); process.exit(0); }
-  else if (a.startsWith('-')) die(`unknown option ${a}\n\n${HELP}`);
+  else if (a === '--list') {
+    for (const s of scenarios) console.log(`${s.name.padEnd(10)} ${s.title}`);
+    process.exit(0);
+  } else if (a === '-h' || a === '--help') {
+    console.log(HELP);
+    process.exit(0);
+  } else if (a.startsWith('-')) die(`unknown option ${a}\n\n${HELP}`);
   else opt.names.push(a);
 }
 // 6 rounds x 3 s: the full run of every scenario stays under 25 minutes (see BENCHMARKS.md)
@@ -134,24 +156,40 @@ opt.jobs ??= 2;
 opt.repeat ??= 1;
 if (opt.instructions && opt.profile) die('--instructions and --profile are two different modes: choose one');
 
-function die(msg) { console.error(msg); process.exit(2); }
+function die(msg) {
+  console.error(msg);
+  process.exit(2);
+}
 const log = (...a) => console.error(...a);
 
 if (opt.report) {
-  process.exit(printReport({ resultsDir: path.join(BENCH_DIR, 'results'), benchmarksMd: path.join(ROOT, 'BENCHMARKS.md'), update: opt.updateMd, log, scenarios: scenarios.map((s) => s.name) }));
+  process.exit(
+    printReport({
+      resultsDir: path.join(BENCH_DIR, 'results'),
+      benchmarksMd: path.join(ROOT, 'BENCHMARKS.md'),
+      update: opt.updateMd,
+      log,
+      scenarios: scenarios.map((s) => s.name),
+    }),
+  );
 }
 
-for (const n of opt.names) if (!scenarios.some((s) => s.name === n)) die(`unknown scenario "${n}"; known: ${scenarios.map((s) => s.name).join(', ')}`);
+for (const n of opt.names)
+  if (!scenarios.some((s) => s.name === n))
+    die(`unknown scenario "${n}"; known: ${scenarios.map((s) => s.name).join(', ')}`);
 let selected = opt.names.length ? scenarios.filter((s) => opt.names.includes(s.name)) : scenarios;
 if (opt.servers) {
-  selected = selected.map((sc) => ({ ...sc, servers: sc.servers.filter((srv) => opt.servers.some((t) => srv.id.includes(t))) })).filter((sc) => sc.servers.length);
+  selected = selected
+    .map((sc) => ({ ...sc, servers: sc.servers.filter((srv) => opt.servers.some((t) => srv.id.includes(t))) }))
+    .filter((sc) => sc.servers.length);
   if (!selected.length) die(`no server of these scenarios matches ${opt.servers.join(', ')}`);
 }
 
 // ---------------------------------------------------------------- tools
 const isRoot = process.getuid?.() === 0;
 function aptInstall(pkgs) {
-  if (!isRoot || !opt.install || spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status !== 0) return false;
+  if (!isRoot || !opt.install || spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status !== 0)
+    return false;
   log(`installing ${pkgs.join(' ')} with apt-get (running as root; --no-install to prevent) ...`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   let r = spawnSync('apt-get', ['install', '-y', '-qq', ...pkgs], { stdio: 'ignore', env, timeout: 600_000 });
@@ -168,24 +206,31 @@ if (opt.instructions) {
   valgrind = valgrindAvailable();
   if (!valgrind && aptInstall(['valgrind'])) valgrind = valgrindAvailable();
   if (!valgrind) {
-    die(isRoot && opt.install ? 'valgrind could not be installed: apt-get update && apt-get install -y valgrind'
-      : `valgrind is not installed: ${isRoot ? '' : 'as root, '}apt-get install -y valgrind${opt.install ? '' : ' (or run without --no-install as root)'}`);
+    die(
+      isRoot && opt.install
+        ? 'valgrind could not be installed: apt-get update && apt-get install -y valgrind'
+        : `valgrind is not installed: ${isRoot ? '' : 'as root, '}apt-get install -y valgrind${opt.install ? '' : ' (or run without --no-install as root)'}`,
+    );
   }
 } else {
-const needNginx = selected.some((s) => s.name.startsWith('static') || s.name === 'proxy');
-const missing = [];
-if (!wrkAvailable() && opt.tool !== 'autocannon') missing.push('wrk');
-if (needNginx && !nginxBinary()) missing.push('nginx');
-if (!tasksetAvailable()) missing.push('util-linux');
-if (selected.some((s) => s.loader === 'h2load') && !h2loadAvailable()) missing.push('nghttp2-client');
-if (missing.length) aptInstall(missing);
+  const needNginx = selected.some((s) => s.name.startsWith('static') || s.name === 'proxy');
+  const missing = [];
+  if (!wrkAvailable() && opt.tool !== 'autocannon') missing.push('wrk');
+  if (needNginx && !nginxBinary()) missing.push('nginx');
+  if (!tasksetAvailable()) missing.push('util-linux');
+  if (selected.some((s) => s.loader === 'h2load') && !h2loadAvailable()) missing.push('nghttp2-client');
+  if (missing.length) aptInstall(missing);
 }
 
 let tool = opt.instructions ? 'valgrind' : opt.tool || (wrkAvailable() ? 'wrk' : 'autocannon');
 if (tool === 'wrk' && !wrkAvailable()) die('wrk is not installed: apt-get install -y wrk (or --tool autocannon)');
 if (tool === 'autocannon' && !autocannonPath()) die('autocannon is not installed (root devDependency): npm install');
-if (!opt.tool && tool === 'autocannon') log('note: wrk is not installed (apt-get install -y wrk); using autocannon, which is slower and may bound the fastest servers');
-if (!tasksetAvailable() && !opt.instructions) log('WARNING: taskset is missing (apt-get install -y util-linux): servers and load generator are NOT pinned');
+if (!opt.tool && tool === 'autocannon')
+  log(
+    'note: wrk is not installed (apt-get install -y wrk); using autocannon, which is slower and may bound the fastest servers',
+  );
+if (!tasksetAvailable() && !opt.instructions)
+  log('WARNING: taskset is missing (apt-get install -y util-linux): servers and load generator are NOT pinned');
 
 const nginx = nginxBinary();
 const nginxMissing = 'nginx is not installed: apt-get install -y nginx (Debian) to get the nginx baseline';
@@ -195,13 +240,18 @@ function newest(dir, ext) {
   let t = 0;
   if (!fs.existsSync(dir)) return 0;
   for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile() && e.name.endsWith(ext)) t = Math.max(t, fs.statSync(path.join(e.parentPath ?? e.path, e.name)).mtimeMs);
+    if (e.isFile() && e.name.endsWith(ext))
+      t = Math.max(t, fs.statSync(path.join(e.parentPath ?? e.path, e.name)).mtimeMs);
   }
   return t;
 }
 const kernelDist = path.join(ROOT, 'kernel', 'dist', 'src', 'index.js');
-if (!fs.existsSync(kernelDist)) log('note: @skitai/kernel is not built (kernel/dist missing): run `npx tsc -b`; Skitai servers will be skipped');
-else if (newest(path.join(ROOT, 'kernel', 'src'), '.ts') > newest(path.join(ROOT, 'kernel', 'dist', 'src'), '.js') + 1000) {
+if (!fs.existsSync(kernelDist))
+  log('note: @skitai/kernel is not built (kernel/dist missing): run `npx tsc -b`; Skitai servers will be skipped');
+else if (
+  newest(path.join(ROOT, 'kernel', 'src'), '.ts') >
+  newest(path.join(ROOT, 'kernel', 'dist', 'src'), '.js') + 1000
+) {
   log('WARNING: kernel/src is newer than kernel/dist: run `npx tsc -b` to measure the current code');
 }
 
@@ -211,18 +261,34 @@ else if (newest(path.join(ROOT, 'kernel', 'src'), '.ts') > newest(path.join(ROOT
 if (opt.check) opt.snapshot = false;
 else {
   const lock = path.join(BENCH_DIR, '.run.lock');
-  const take = () => { fs.writeFileSync(lock, String(process.pid), { flag: 'wx' }); };
+  const take = () => {
+    fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+  };
   try {
     take();
   } catch {
     const other = Number(fs.readFileSync(lock, 'utf8')) || 0;
     let alive = false;
-    try { if (other) { process.kill(other, 0); alive = true; } } catch { /* gone */ }
-    if (alive) die(`another bench run is going on (pid ${other}): runs at the same time disturb each other; wait for it to end`);
+    try {
+      if (other) {
+        process.kill(other, 0);
+        alive = true;
+      }
+    } catch {
+      /* gone */
+    }
+    if (alive)
+      die(`another bench run is going on (pid ${other}): runs at the same time disturb each other; wait for it to end`);
     fs.rmSync(lock, { force: true });
     take();
   }
-  process.on('exit', () => { try { if (fs.readFileSync(lock, 'utf8') === String(process.pid)) fs.rmSync(lock); } catch { /* gone */ } });
+  process.on('exit', () => {
+    try {
+      if (fs.readFileSync(lock, 'utf8') === String(process.pid)) fs.rmSync(lock);
+    } catch {
+      /* gone */
+    }
+  });
 }
 
 // ---------------------------------------------------------------- kernel snapshot
@@ -250,7 +316,13 @@ function snapshotPackages() {
 if (opt.snapshot) {
   const names = snapshotPackages();
   log(`measuring a snapshot of the built packages (bench/node_modules/@skitai: ${names.join(', ')})`);
-  process.on('exit', () => { try { fs.rmSync(path.join(BENCH_DIR, 'node_modules'), { recursive: true, force: true }); } catch { /* best effort */ } });
+  process.on('exit', () => {
+    try {
+      fs.rmSync(path.join(BENCH_DIR, 'node_modules'), { recursive: true, force: true });
+    } catch {
+      /* best effort */
+    }
+  });
 }
 
 // ---------------------------------------------------------------- fixtures
@@ -263,7 +335,13 @@ fs.writeFileSync(path.join(staticDir, 'file-1m.bin'), crypto.randomBytes(1024 * 
 // just over the kernel's memory cache limit (memoryFileSize, 1 MiB): served from disk
 fs.writeFileSync(path.join(staticDir, 'file-1m-over.bin'), crypto.randomBytes(1024 * 1024 + 1024));
 fs.chmodSync(tmp, 0o755);
-process.on('exit', () => { try { fs.rmSync(tmp, { recursive: true, force: true }); } catch { /* best effort */ } });
+process.on('exit', () => {
+  try {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  } catch {
+    /* best effort */
+  }
+});
 
 if (opt.nice) {
   setNice(opt.nice);
@@ -272,8 +350,17 @@ if (opt.nice) {
   try {
     const before = /nice\s+(-?\d+)/.exec(fs.readFileSync('/proc/self/autogroup', 'utf8'))?.[1];
     fs.writeFileSync('/proc/self/autogroup', String(opt.nice));
-    if (before !== undefined) process.on('exit', () => { try { fs.writeFileSync('/proc/self/autogroup', before); } catch { /* best effort */ } });
-  } catch { /* no autogroup, or not allowed */ }
+    if (before !== undefined)
+      process.on('exit', () => {
+        try {
+          fs.writeFileSync('/proc/self/autogroup', before);
+        } catch {
+          /* best effort */
+        }
+      });
+  } catch {
+    /* no autogroup, or not allowed */
+  }
 }
 const SERVER_CPUS = '0';
 const LOAD_CPUS = '1';
@@ -282,13 +369,41 @@ let tlsPair;
 function tlsFiles() {
   if (!tlsPair) {
     tlsPair = { cert: path.join(tmp, 'tls-cert.pem'), key: path.join(tmp, 'tls-key.pem') };
-    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', tlsPair.key, '-out', tlsPair.cert,
-      '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
-    if (r.status !== 0) die('openssl could not make the TLS scenarios\' certificate');
+    const r = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        tlsPair.key,
+        '-out',
+        tlsPair.cert,
+        '-days',
+        '2',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    if (r.status !== 0) die("openssl could not make the TLS scenarios' certificate");
   }
   return tlsPair;
 }
-const ctx = { tmp, staticRoot, staticDir, nginx, nginxMissing, nodeFlags: [], tlsCert: () => tlsFiles().cert, tlsKey: () => tlsFiles().key };
+const ctx = {
+  tmp,
+  staticRoot,
+  staticDir,
+  nginx,
+  nginxMissing,
+  nodeFlags: [],
+  tlsCert: () => tlsFiles().cert,
+  tlsKey: () => tlsFiles().key,
+};
 
 // ---------------------------------------------------------------- helpers
 /** The scenario's load: WebSocket echo messages or HTTP requests. */
@@ -309,7 +424,8 @@ const median = (xs) => {
 async function verify(port, p, check, timeoutMs = 5000, keep = {}) {
   try {
     const r = await getHead(port, p, timeoutMs);
-    if (!check(r.status, r.body)) return `unexpected response to GET ${p}: ${r.status} ${r.body.length} bytes ${JSON.stringify(r.body.subarray(0, 80).toString())}`;
+    if (!check(r.status, r.body))
+      return `unexpected response to GET ${p}: ${r.status} ${r.body.length} bytes ${JSON.stringify(r.body.subarray(0, 80).toString())}`;
     keep.head = r;
     return null;
   } catch (e) {
@@ -322,20 +438,37 @@ function verifyH2(port, p, scheme = 'http', keep = {}) {
   return new Promise((resolve) => {
     // The TLS scenarios' certificate is self-signed for the run.
     const session = http2.connect(`${scheme}://127.0.0.1:${port}`, { rejectUnauthorized: false });
-    const t = setTimeout(() => { session.destroy(); resolve('no HTTP/2 answer in 5 s'); }, 5000);
-    const done = (v) => { clearTimeout(t); session.close(); resolve(v); };
+    const t = setTimeout(() => {
+      session.destroy();
+      resolve('no HTTP/2 answer in 5 s');
+    }, 5000);
+    const done = (v) => {
+      clearTimeout(t);
+      session.close();
+      resolve(v);
+    };
     session.on('error', (e) => done(`HTTP/2 (h2c) failed: ${e.message}`));
     const req = session.request({ ':path': p });
-    let status = 0, body = '', headers = [];
+    let status = 0,
+      body = '',
+      headers = [];
     req.on('response', (h) => {
       status = h[':status'];
-      headers = Object.entries(h).filter(([n]) => !n.startsWith(':')).map(([n, v]) => [n, String(v)]);
+      headers = Object.entries(h)
+        .filter(([n]) => !n.startsWith(':'))
+        .map(([n, v]) => [n, String(v)]);
     });
     req.setEncoding('utf8');
-    req.on('data', (d) => { body += d; });
+    req.on('data', (d) => {
+      body += d;
+    });
     req.on('end', () => {
       keep.head = { status, headers, body: Buffer.from(body) };
-      done(status === 200 && body === 'Hello World' ? null : `HTTP/2 answer ${status} ${JSON.stringify(body.slice(0, 80))}`);
+      done(
+        status === 200 && body === 'Hello World'
+          ? null
+          : `HTTP/2 answer ${status} ${JSON.stringify(body.slice(0, 80))}`,
+      );
     });
     req.on('error', (e) => done(`HTTP/2 request failed: ${e.message}`));
     req.end();
@@ -353,24 +486,56 @@ async function launch(sc, srv, cpus, extraCtx = {}, lo = {}) {
   // with wrap, a spec that skips itself is nginx's (node servers skip once started)
   if (spec.skip && lo.wrap) return { skip: 'not measured (not a node process)', notNode: true };
   if (spec.skip) return { skip: spec.skip };
-  if (lo.wrap) { spec = lo.wrap(spec); if (spec.skip) return spec; }
-  const h = await startServer({ name: srv.id, cpus, openFiles: sc.kind === 'idle', ...spec, ...(lo.readyTimeoutMs ? { timeoutMs: lo.readyTimeoutMs } : {}) });
+  if (lo.wrap) {
+    spec = lo.wrap(spec);
+    if (spec.skip) return spec;
+  }
+  const h = await startServer({
+    name: srv.id,
+    cpus,
+    openFiles: sc.kind === 'idle',
+    ...spec,
+    ...(lo.readyTimeoutMs ? { timeoutMs: lo.readyTimeoutMs } : {}),
+  });
   if (h.skip || h.error) return h;
   if (sc.requireWorkers && srv.workers > 1) {
     await sleep(1500);
     const n = h.tree().length;
-    if (n < 2) { await h.stop(); return { skip: `the kernel does not fork workers yet (kernel.start({ workers: ${srv.workers} }) left 1 process)` }; }
+    if (n < 2) {
+      await h.stop();
+      return {
+        skip: `the kernel does not fork workers yet (kernel.start({ workers: ${srv.workers} }) left 1 process)`,
+      };
+    }
   }
-  try { await waitForPort(h.port, 10000); } catch { /* verify says why */ }
+  try {
+    await waitForPort(h.port, 10000);
+  } catch {
+    /* verify says why */
+  }
   // A server whose measured answers come after a first one (a cache's HITs): the head checked
   // and compared is one of those.
-  if (!lo.verify && srv.primed) await getHead(h.port, sc.path, lo.checkTimeoutMs).catch(() => { /* verify says why */ });
-  const bad = lo.verify ? await lo.verify(h)
+  if (!lo.verify && srv.primed)
+    await getHead(h.port, sc.path, lo.checkTimeoutMs).catch(() => {
+      /* verify says why */
+    });
+  const bad = lo.verify
+    ? await lo.verify(h)
     : sc.loader === 'ws-echo'
-    ? await wsLoad({ url: `ws://127.0.0.1:${h.port}${sc.path}`, seconds: 1, connections: 1, cpus: null, check: true }).catch((e) => e.message)
-    : sc.loader === 'h2load' ? await verifyH2(h.port, sc.path, sc.scheme, h)
-    : await verify(h.port, sc.path, sc.check, lo.checkTimeoutMs, h);
-  if (bad) { await h.stop(); return { error: `${srv.id}: ${bad}` }; }
+      ? await wsLoad({
+          url: `ws://127.0.0.1:${h.port}${sc.path}`,
+          seconds: 1,
+          connections: 1,
+          cpus: null,
+          check: true,
+        }).catch((e) => e.message)
+      : sc.loader === 'h2load'
+        ? await verifyH2(h.port, sc.path, sc.scheme, h)
+        : await verify(h.port, sc.path, sc.check, lo.checkTimeoutMs, h);
+  if (bad) {
+    await h.stop();
+    return { error: `${srv.id}: ${bad}` };
+  }
   return h;
 }
 
@@ -388,7 +553,8 @@ function notLikeForLike(sc, heads) {
     const key = `${t.server}\n${t.vs}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const a = heads.get(t.server), b = heads.get(t.vs);
+    const a = heads.get(t.server),
+      b = heads.get(t.vs);
     if (!a || !b) continue; // one of them is not running: that row says why
     const d = headDiff(a, b, sc.sameHead?.ignore);
     if (d) why.push(`${t.server} vs ${t.vs}: ${d}`);
@@ -416,7 +582,9 @@ async function quiet() {
     busy = busyPct(a, cpuStat(), '0,1', 'task');
     if (busy < 15) return;
   }
-  log(`    (the machine stayed busy, ${busy.toFixed(0)}% of 2 cores used by other processes, for ${opt.quietWait} s: measuring anyway)`);
+  log(
+    `    (the machine stayed busy, ${busy.toFixed(0)}% of 2 cores used by other processes, for ${opt.quietWait} s: measuring anyway)`,
+  );
 }
 
 // ---------------------------------------------------------------- throughput scenarios
@@ -429,74 +597,96 @@ async function runThroughput(sc) {
   const handles = [];
   let backend;
   if (sc.backend) {
-    backend = await launch({ ...sc, path: sc.backend.path, check: sc.check, requireWorkers: false }, sc.backend, sc.backend.cpus);
-    if (backend.skip || backend.error) return { rows: [], skip: `backend: ${backend.skip || backend.error}`, connections };
+    backend = await launch(
+      { ...sc, path: sc.backend.path, check: sc.check, requireWorkers: false },
+      sc.backend,
+      sc.backend.cpus,
+    );
+    if (backend.skip || backend.error)
+      return { rows: [], skip: `backend: ${backend.skip || backend.error}`, connections };
     ctx.backendUrl = `http://127.0.0.1:${backend.port}${sc.backend.path}`;
   }
   try {
-  for (const srv of sc.servers) {
-    const h = await launch(sc, srv, cpus);
-    const row = { scenario: sc.name, server: srv.id, runs: [], note: h.skip || h.error || null, skipped: !!h.skip, failed: !!h.error };
-    rows.push(row);
-    if (h.skip) log(`  ${srv.id}: skipped: ${h.skip}`);
-    else if (h.error) log(`  ${srv.id}: FAILED: ${h.error}`);
-    else handles.push({ row, h });
-  }
-  if (sc.requireWorkers && rows.some((r) => r.skipped)) {
-    for (const { h } of handles) await h.stop();
-    return { rows: [], skip: rows.find((r) => r.skipped).note, connections };
-  }
-  const differ = notLikeForLike(sc, new Map(handles.filter(({ h }) => h.head).map(({ row, h }) => [row.server, h.head])));
-  if (differ) {
-    for (const { h } of handles) await h.stop();
-    log(`  FAILED: NOT LIKE-FOR-LIKE: ${differ}`);
-    return { rows: [], skip: `FAILED, not like-for-like: ${differ}`, failed: true, connections };
-  }
-  const url = (h) => `${sc.scheme ?? 'http'}://127.0.0.1:${h.port}${sc.path}`;
-  try {
-    for (const { row, h } of handles) {
-      log(`  warm-up ${row.server} (${opt.warmup} s)`);
-      await load({ url: url(h), seconds: opt.warmup, connections, cpus: loadCpus, tool });
+    for (const srv of sc.servers) {
+      const h = await launch(sc, srv, cpus);
+      const row = {
+        scenario: sc.name,
+        server: srv.id,
+        runs: [],
+        note: h.skip || h.error || null,
+        skipped: !!h.skip,
+        failed: !!h.error,
+      };
+      rows.push(row);
+      if (h.skip) log(`  ${srv.id}: skipped: ${h.skip}`);
+      else if (h.error) log(`  ${srv.id}: FAILED: ${h.error}`);
+      else handles.push({ row, h });
     }
-    for (let r = 0; r < opt.rounds; r++) {
-      // A B C, C B A, A B C ...: interleaved, and no server always runs first or last.
-      const order = r % 2 === 0 ? handles : [...handles].reverse();
-      for (const { row, h } of order) {
-        let res;
-        for (let attempt = 0; attempt <= opt.retries; attempt++) {
-          await quiet();
-          const cpu0 = h.cpu(), w0 = h.waited(), t0 = performance.now(), st0 = cpuStat();
-          const x = await load({ url: url(h), seconds: opt.duration, connections, cpus: loadCpus, tool });
-          const st1 = cpuStat();
-          const wall = (performance.now() - t0) / 1000;
-          x.cpuPct = (100 * (h.cpu() - cpu0)) / wall;
-          x.waitPct = (100 * (h.waited() - w0)) / wall;
-          x.loadCorePct = busyPct(st0, st1, loadCpus);
-          x.serverCorePct = busyPct(st0, st1, cpus);
-          x.irqPct = busyPct(st0, st1, cpus, 'irq');
-          x.stealPct = busyPct(st0, st1, cpus, 'steal');
-          // Task time (user + system) on the server core that was not the server's: other
-          // processes. Interrupt and softirq time (the loopback TCP stack) is not counted.
-          x.otherPct = sc.serverCpus ? 0 : Math.max(0, busyPct(st0, st1, cpus, 'task') - x.cpuPct);
-          x.attempts = attempt + 1;
-          // A run where the server waited for a CPU more than 10% of the time (other load
-          // held it back) is done again, up to --retries times; the least disturbed is kept.
-          if (!res || x.waitPct < res.waitPct) res = x;
-          if (!(x.waitPct > 10)) break;
-          log(`    (the server waited for a CPU ${x.waitPct.toFixed(0)}% of the run: ${attempt < opt.retries ? 'again' : 'kept the least disturbed run'})`);
+    if (sc.requireWorkers && rows.some((r) => r.skipped)) {
+      for (const { h } of handles) await h.stop();
+      return { rows: [], skip: rows.find((r) => r.skipped).note, connections };
+    }
+    const differ = notLikeForLike(
+      sc,
+      new Map(handles.filter(({ h }) => h.head).map(({ row, h }) => [row.server, h.head])),
+    );
+    if (differ) {
+      for (const { h } of handles) await h.stop();
+      log(`  FAILED: NOT LIKE-FOR-LIKE: ${differ}`);
+      return { rows: [], skip: `FAILED, not like-for-like: ${differ}`, failed: true, connections };
+    }
+    const url = (h) => `${sc.scheme ?? 'http'}://127.0.0.1:${h.port}${sc.path}`;
+    try {
+      for (const { row, h } of handles) {
+        log(`  warm-up ${row.server} (${opt.warmup} s)`);
+        await load({ url: url(h), seconds: opt.warmup, connections, cpus: loadCpus, tool });
+      }
+      for (let r = 0; r < opt.rounds; r++) {
+        // A B C, C B A, A B C ...: interleaved, and no server always runs first or last.
+        const order = r % 2 === 0 ? handles : [...handles].reverse();
+        for (const { row, h } of order) {
+          let res;
+          for (let attempt = 0; attempt <= opt.retries; attempt++) {
+            await quiet();
+            const cpu0 = h.cpu(),
+              w0 = h.waited(),
+              t0 = performance.now(),
+              st0 = cpuStat();
+            const x = await load({ url: url(h), seconds: opt.duration, connections, cpus: loadCpus, tool });
+            const st1 = cpuStat();
+            const wall = (performance.now() - t0) / 1000;
+            x.cpuPct = (100 * (h.cpu() - cpu0)) / wall;
+            x.waitPct = (100 * (h.waited() - w0)) / wall;
+            x.loadCorePct = busyPct(st0, st1, loadCpus);
+            x.serverCorePct = busyPct(st0, st1, cpus);
+            x.irqPct = busyPct(st0, st1, cpus, 'irq');
+            x.stealPct = busyPct(st0, st1, cpus, 'steal');
+            // Task time (user + system) on the server core that was not the server's: other
+            // processes. Interrupt and softirq time (the loopback TCP stack) is not counted.
+            x.otherPct = sc.serverCpus ? 0 : Math.max(0, busyPct(st0, st1, cpus, 'task') - x.cpuPct);
+            x.attempts = attempt + 1;
+            // A run where the server waited for a CPU more than 10% of the time (other load
+            // held it back) is done again, up to --retries times; the least disturbed is kept.
+            if (!res || x.waitPct < res.waitPct) res = x;
+            if (!(x.waitPct > 10)) break;
+            log(
+              `    (the server waited for a CPU ${x.waitPct.toFixed(0)}% of the run: ${attempt < opt.retries ? 'again' : 'kept the least disturbed run'})`,
+            );
+          }
+          res.rpcs = res.rps / (res.cpuPct / 100);
+          row.runs.push(res);
+          const bad = res.errors || res.non2xx ? `  (errors ${res.errors}, non-2xx ${res.non2xx})` : '';
+          log(
+            `  round ${r + 1}/${opt.rounds} ${row.server.padEnd(24)} ${res.rps.toFixed(0).padStart(7)} req/s  p99 ${res.p99ms.toFixed(2)} ms  server ${res.cpuPct.toFixed(0)}% CPU (waited ${res.waitPct.toFixed(0)}%), server core ${res.serverCorePct.toFixed(0)}% busy (other tasks ${res.otherPct.toFixed(0)}%, irq ${res.irqPct.toFixed(0)}%, steal ${res.stealPct.toFixed(0)}%), ${sc.loader || tool} ${res.loadCpuPct.toFixed(0)}% CPU, load core ${res.loadCorePct.toFixed(0)}% busy${bad}`,
+          );
         }
-        res.rpcs = res.rps / (res.cpuPct / 100);
-        row.runs.push(res);
-        const bad = res.errors || res.non2xx ? `  (errors ${res.errors}, non-2xx ${res.non2xx})` : '';
-        log(`  round ${r + 1}/${opt.rounds} ${row.server.padEnd(24)} ${res.rps.toFixed(0).padStart(7)} req/s  p99 ${res.p99ms.toFixed(2)} ms  server ${res.cpuPct.toFixed(0)}% CPU (waited ${res.waitPct.toFixed(0)}%), server core ${res.serverCorePct.toFixed(0)}% busy (other tasks ${res.otherPct.toFixed(0)}%, irq ${res.irqPct.toFixed(0)}%, steal ${res.stealPct.toFixed(0)}%), ${sc.loader || tool} ${res.loadCpuPct.toFixed(0)}% CPU, load core ${res.loadCorePct.toFixed(0)}% busy${bad}`);
+      }
+    } finally {
+      for (const { row, h } of handles) {
+        row.mem = h.memory();
+        await h.stop();
       }
     }
-  } finally {
-    for (const { row, h } of handles) {
-      row.mem = h.memory();
-      await h.stop();
-    }
-  }
   } finally {
     if (backend) await backend.stop();
   }
@@ -509,8 +699,10 @@ async function runThroughput(sc) {
     row.waitPct = median(row.runs.map((x) => x.waitPct));
     row.rpcs = median(row.runs.map((x) => x.rpcs));
     const notes = [];
-    if (row.loadCpuPct > 90 && row.cpuPct < 85) notes.push(`${sc.loader || tool} at ${row.loadCpuPct.toFixed(0)}% CPU: bound by the load generator`);
-    if (row.waitPct > 10) notes.push(`the server waited for a CPU ${row.waitPct.toFixed(0)}% of the time (other load, or its own threads)`);
+    if (row.loadCpuPct > 90 && row.cpuPct < 85)
+      notes.push(`${sc.loader || tool} at ${row.loadCpuPct.toFixed(0)}% CPU: bound by the load generator`);
+    if (row.waitPct > 10)
+      notes.push(`the server waited for a CPU ${row.waitPct.toFixed(0)}% of the time (other load, or its own threads)`);
     if (notes.length) row.note = [row.note, ...notes].filter(Boolean).join('; ');
     row.errors = row.runs.reduce((a, x) => a + x.errors + x.non2xx, 0);
     row.peakKiB = row.mem?.hwmKiB;
@@ -531,16 +723,33 @@ function startClient(port, count) {
     child.stdout.on('data', (d) => {
       buf += d;
       const i = buf.indexOf('\n');
-      if (i >= 0) { clearTimeout(t); try { resolve(JSON.parse(buf.slice(0, i))); } catch (e) { resolve({ error: e.message }); } }
+      if (i >= 0) {
+        clearTimeout(t);
+        try {
+          resolve(JSON.parse(buf.slice(0, i)));
+        } catch (e) {
+          resolve({ error: e.message });
+        }
+      }
     });
-    child.on('exit', (code) => { clearTimeout(t); resolve({ error: `idle client exited (${code})` }); });
+    child.on('exit', (code) => {
+      clearTimeout(t);
+      resolve({ error: `idle client exited (${code})` });
+    });
   });
-  const stop = () => new Promise((r) => {
-    if (child.exitCode !== null) return r();
-    child.once('exit', r);
-    child.kill('SIGTERM');
-    setTimeout(() => { try { child.kill('SIGKILL'); } catch { /* gone */ } }, 5000).unref();
-  });
+  const stop = () =>
+    new Promise((r) => {
+      if (child.exitCode !== null) return r();
+      child.once('exit', r);
+      child.kill('SIGTERM');
+      setTimeout(() => {
+        try {
+          child.kill('SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }, 5000).unref();
+    });
   return { first, stop };
 }
 
@@ -548,11 +757,14 @@ async function runIdle(sc) {
   const rows = sc.servers.map((srv) => ({ scenario: sc.name, server: srv.id, runs: [], note: null }));
   for (let r = 0; r < opt.idleRounds; r++) {
     for (let i = 0; i < sc.servers.length; i++) {
-      const srv = sc.servers[i], row = rows[i];
+      const srv = sc.servers[i],
+        row = rows[i];
       if (row.skipped || (row.failed && r > 0)) continue;
       const h = await launch(sc, srv, SERVER_CPUS);
       if (h.skip || h.error) {
-        row.note = h.skip || h.error; row.skipped = !!h.skip; row.failed = !!h.error;
+        row.note = h.skip || h.error;
+        row.skipped = !!h.skip;
+        row.failed = !!h.error;
         log(`  ${srv.id}: ${h.skip ? 'skipped' : 'FAILED'}: ${row.note}`);
         continue;
       }
@@ -565,9 +777,24 @@ async function runIdle(sc) {
         const mem = h.memory();
         const stillOk = await verify(h.port, sc.path, sc.check);
         await client.stop();
-        if (rep.error) { row.note = rep.error; row.failed = true; log(`  ${srv.id}: FAILED: ${rep.error}`); continue; }
-        row.runs.push({ open: rep.open, failed: rep.failed, ms: rep.ms, idleKiB: before.rssKiB, rssKiB: mem.rssKiB, hwmKiB: mem.hwmKiB, servingAfter: !stillOk });
-        log(`  round ${r + 1}/${opt.idleRounds} ${srv.id.padEnd(24)} open ${rep.open} (failed ${rep.failed}, ${rep.ms} ms)  RSS ${(before.rssKiB / 1024).toFixed(1)} -> ${(mem.rssKiB / 1024).toFixed(1)} MiB, peak ${(mem.hwmKiB / 1024).toFixed(1)} MiB${stillOk ? '  still serving: NO ' + stillOk : ''}`);
+        if (rep.error) {
+          row.note = rep.error;
+          row.failed = true;
+          log(`  ${srv.id}: FAILED: ${rep.error}`);
+          continue;
+        }
+        row.runs.push({
+          open: rep.open,
+          failed: rep.failed,
+          ms: rep.ms,
+          idleKiB: before.rssKiB,
+          rssKiB: mem.rssKiB,
+          hwmKiB: mem.hwmKiB,
+          servingAfter: !stillOk,
+        });
+        log(
+          `  round ${r + 1}/${opt.idleRounds} ${srv.id.padEnd(24)} open ${rep.open} (failed ${rep.failed}, ${rep.ms} ms)  RSS ${(before.rssKiB / 1024).toFixed(1)} -> ${(mem.rssKiB / 1024).toFixed(1)} MiB, peak ${(mem.hwmKiB / 1024).toFixed(1)} MiB${stillOk ? '  still serving: NO ' + stillOk : ''}`,
+        );
       } finally {
         await h.stop();
       }
@@ -575,14 +802,18 @@ async function runIdle(sc) {
   }
   const differ = notLikeForLike(sc, new Map(rows.filter((r) => r.head).map((r) => [r.server, r.head])));
   for (const row of rows) delete row.head;
-  if (differ) { log(`  FAILED: NOT LIKE-FOR-LIKE: ${differ}`); return { rows: [], skip: `FAILED, not like-for-like: ${differ}`, failed: true }; }
+  if (differ) {
+    log(`  FAILED: NOT LIKE-FOR-LIKE: ${differ}`);
+    return { rows: [], skip: `FAILED, not like-for-like: ${differ}`, failed: true };
+  }
   for (const row of rows) {
     row.rssKiB = median(row.runs.map((x) => x.rssKiB));
     row.peakKiB = median(row.runs.map((x) => x.hwmKiB));
     row.perConnB = median(row.runs.map((x) => ((x.rssKiB - x.idleKiB) * 1024) / Math.max(1, x.open)));
     const opened = Math.min(...row.runs.map((x) => x.open));
     const failed = Math.max(0, ...row.runs.map((x) => x.failed));
-    if (row.runs.length) row.note = `RSS with ${opened} idle connections open${failed ? ` (${failed} failed)` : ''}; ~${(row.perConnB / 1024).toFixed(1)} KiB/conn over the idle server`;
+    if (row.runs.length)
+      row.note = `RSS with ${opened} idle connections open${failed ? ` (${failed} failed)` : ''}; ~${(row.perConnB / 1024).toFixed(1)} KiB/conn over the idle server`;
   }
   return { rows };
 }
@@ -592,10 +823,17 @@ async function runProfile(sc) {
   let backend;
   if (sc.backend) {
     backend = await launch({ ...sc, path: sc.backend.path, requireWorkers: false }, sc.backend, sc.backend.cpus);
-    if (backend.skip || backend.error) { log(`  backend: ${backend.skip || backend.error}`); return []; }
+    if (backend.skip || backend.error) {
+      log(`  backend: ${backend.skip || backend.error}`);
+      return [];
+    }
     ctx.backendUrl = `http://127.0.0.1:${backend.port}${sc.backend.path}`;
   }
-  try { return await profileServers(sc); } finally { if (backend) await backend.stop(); }
+  try {
+    return await profileServers(sc);
+  } finally {
+    if (backend) await backend.stop();
+  }
 }
 
 async function profileServers(sc) {
@@ -606,15 +844,38 @@ async function profileServers(sc) {
   for (const srv of sc.servers.filter((s) => s.subject || opt.profileAll)) {
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const pdir = path.join(dir, `${sc.name}-${srv.id.replace(/[^a-z0-9]+/gi, '_')}-${stamp}`);
-    const h = await launch(sc, srv, sc.serverCpus || SERVER_CPUS, { nodeFlags: ['--cpu-prof', '--cpu-prof-dir', pdir] });
-    if (h.skip || h.error) { log(`  ${srv.id}: ${h.skip || h.error}`); continue; }
-    if (!h.child.spawnargs.includes('--cpu-prof')) { await h.stop(); continue; }
+    const h = await launch(sc, srv, sc.serverCpus || SERVER_CPUS, {
+      nodeFlags: ['--cpu-prof', '--cpu-prof-dir', pdir],
+    });
+    if (h.skip || h.error) {
+      log(`  ${srv.id}: ${h.skip || h.error}`);
+      continue;
+    }
+    if (!h.child.spawnargs.includes('--cpu-prof')) {
+      await h.stop();
+      continue;
+    }
     const connections = sc.connections || opt.connections;
-    await load({ url: `http://127.0.0.1:${h.port}${sc.path}`, seconds: opt.warmup, connections, cpus: LOAD_CPUS, tool });
-    const res = await load({ url: `http://127.0.0.1:${h.port}${sc.path}`, seconds: opt.duration, connections, cpus: LOAD_CPUS, tool });
+    await load({
+      url: `http://127.0.0.1:${h.port}${sc.path}`,
+      seconds: opt.warmup,
+      connections,
+      cpus: LOAD_CPUS,
+      tool,
+    });
+    const res = await load({
+      url: `http://127.0.0.1:${h.port}${sc.path}`,
+      seconds: opt.duration,
+      connections,
+      cpus: LOAD_CPUS,
+      tool,
+    });
     await h.stop();
     const files = fs.existsSync(pdir) ? fs.readdirSync(pdir).filter((f) => f.endsWith('.cpuprofile')) : [];
-    if (!files.length) { log(`  ${srv.id}: no profile written in ${pdir}`); continue; }
+    if (!files.length) {
+      log(`  ${srv.id}: no profile written in ${pdir}`);
+      continue;
+    }
     const summary = summarizeProfile(path.join(pdir, files[0]), { root: ROOT + '/' });
     const text = `# ${sc.name} / ${srv.id}: ${res.rps.toFixed(0)} req/s under --cpu-prof (${opt.duration} s, ${connections} connections)\n${summary}\n`;
     fs.writeFileSync(path.join(pdir, 'summary.txt'), text);
@@ -636,11 +897,22 @@ async function runCold(sc) {
       await quiet();
       const port = await freePort();
       const spec = srv.spec(ctx, port);
-      if (spec.skip) { row.skipped = true; row.note = spec.skip; continue; }
+      if (spec.skip) {
+        row.skipped = true;
+        row.note = spec.skip;
+        continue;
+      }
       const x = await coldStart(spec, { cpus: SERVER_CPUS, path: srv.path ?? sc.path });
-      if (x.error) { row.failed = true; row.note = x.error; log(`  ${srv.id}: FAILED: ${x.error}`); continue; }
+      if (x.error) {
+        row.failed = true;
+        row.note = x.error;
+        log(`  ${srv.id}: FAILED: ${x.error}`);
+        continue;
+      }
       row.runs.push(x);
-      log(`  start ${r + 1}/${opt.coldRounds} ${srv.id.padEnd(28)} first 200 after ${x.startMs.toFixed(0)} ms, RSS ${(x.rssKiB / 1024).toFixed(1)} MiB`);
+      log(
+        `  start ${r + 1}/${opt.coldRounds} ${srv.id.padEnd(28)} first 200 after ${x.startMs.toFixed(0)} ms, RSS ${(x.rssKiB / 1024).toFixed(1)} MiB`,
+      );
     }
   }
   for (const row of rows) {
@@ -659,10 +931,17 @@ async function runCheck(sc) {
   let backend;
   if (sc.backend) {
     backend = await launch({ ...sc, path: sc.backend.path, requireWorkers: false }, sc.backend, sc.backend.cpus);
-    if (backend.skip || backend.error) { log(`  backend: ${backend.skip || backend.error}`); return false; }
+    if (backend.skip || backend.error) {
+      log(`  backend: ${backend.skip || backend.error}`);
+      return false;
+    }
     ctx.backendUrl = `http://127.0.0.1:${backend.port}${sc.backend.path}`;
   }
-  try { return await checkServers(sc); } finally { if (backend) await backend.stop(); }
+  try {
+    return await checkServers(sc);
+  } finally {
+    if (backend) await backend.stop();
+  }
 }
 
 async function checkServers(sc) {
@@ -671,14 +950,24 @@ async function checkServers(sc) {
   for (const srv of sc.servers) {
     if (sc.kind === 'cold') break;
     const h = await launch(sc, srv, SERVER_CPUS);
-    if (h.skip || h.error) { log(`  ${srv.id}: ${h.skip ? 'skipped' : 'FAILED'}: ${h.skip || h.error}`); failed ||= !!h.error; continue; }
-    if (h.head) { heads.set(srv.id, h.head); console.log(`--- ${sc.name} / ${srv.id}\n${headText(h.head)}`); }
-    else console.log(`--- ${sc.name} / ${srv.id}: checked (${sc.loader || 'http'}), no HTTP/1.1 head to show`);
+    if (h.skip || h.error) {
+      log(`  ${srv.id}: ${h.skip ? 'skipped' : 'FAILED'}: ${h.skip || h.error}`);
+      failed ||= !!h.error;
+      continue;
+    }
+    if (h.head) {
+      heads.set(srv.id, h.head);
+      console.log(`--- ${sc.name} / ${srv.id}\n${headText(h.head)}`);
+    } else console.log(`--- ${sc.name} / ${srv.id}: checked (${sc.loader || 'http'}), no HTTP/1.1 head to show`);
     await h.stop();
   }
   const differ = notLikeForLike(sc, heads);
   const ignored = sameHeadNote(sc);
-  console.log(differ ? `${sc.name}: NOT LIKE-FOR-LIKE: ${differ}` : `${sc.name}: like-for-like${ignored ? ` (${ignored})` : ' (same status, headers but Date, and body)'} for every target`);
+  console.log(
+    differ
+      ? `${sc.name}: NOT LIKE-FOR-LIKE: ${differ}`
+      : `${sc.name}: like-for-like${ignored ? ` (${ignored})` : ' (same status, headers but Date, and body)'} for every target`,
+  );
   return !differ && !failed;
 }
 
@@ -694,7 +983,10 @@ async function runTail(sc) {
   const out = [];
   for (const srv of sc.servers) {
     const h = await launch(sc, srv, sc.serverCpus || SERVER_CPUS, { nodeFlags: ['--import', tailModule] });
-    if (h.skip || h.error) { log(`  ${srv.id}: ${h.skip || h.error}`); continue; }
+    if (h.skip || h.error) {
+      log(`  ${srv.id}: ${h.skip || h.error}`);
+      continue;
+    }
     try {
       if (!h.child.spawnargs.includes(tailModule)) continue; // not a node process (nginx)
       const url = `${sc.scheme ?? 'http'}://127.0.0.1:${h.port}${sc.path}`;
@@ -703,17 +995,45 @@ async function runTail(sc) {
       await readTail(h.pid); // starts the measured window
       const x = await load({ url, seconds: opt.duration, connections, cpus: LOAD_CPUS, tool });
       const t = await readTail(h.pid);
-      if (!t) { log(`  ${srv.id}: no tail numbers from the server`); continue; }
+      if (!t) {
+        log(`  ${srv.id}: no tail numbers from the server`);
+        continue;
+      }
       const gcShare = (100 * t.gc.totalMs) / (t.seconds * 1000);
-      const line = [sc.name, srv.id, fmtRps(x.rps), fmtMs(x.p50ms), fmtMs(x.p99ms), fmtMs(t.loopDelay.p99Ms), fmtMs(t.loopDelay.maxMs),
-        String(t.gc.count), String(t.gc.major), `${gcShare.toFixed(1)}`, fmtMs(t.gc.maxMs)];
+      const line = [
+        sc.name,
+        srv.id,
+        fmtRps(x.rps),
+        fmtMs(x.p50ms),
+        fmtMs(x.p99ms),
+        fmtMs(t.loopDelay.p99Ms),
+        fmtMs(t.loopDelay.maxMs),
+        String(t.gc.count),
+        String(t.gc.major),
+        `${gcShare.toFixed(1)}`,
+        fmtMs(t.gc.maxMs),
+      ];
       out.push(line);
       log(`  ${srv.id}: ${line.slice(2).join('  ')}`);
-    } finally { await h.stop(); }
+    } finally {
+      await h.stop();
+    }
   }
   return out;
 }
-const TAIL_HEAD = ['scenario', 'server', 'req/s', 'p50 ms', 'p99 ms', 'loop delay p99 ms', 'loop delay max ms', 'GCs', 'major GCs', '% of time in GC', 'longest GC ms'];
+const TAIL_HEAD = [
+  'scenario',
+  'server',
+  'req/s',
+  'p50 ms',
+  'p99 ms',
+  'loop delay p99 ms',
+  'loop delay max ms',
+  'GCs',
+  'major GCs',
+  '% of time in GC',
+  'longest GC ms',
+];
 
 // ---------------------------------------------------------------- table
 const fmtRps = fmtInt;
@@ -723,15 +1043,25 @@ const fmtMiB = (kib) => (Number.isFinite(kib) && kib > 0 ? (kib / 1024).toFixed(
 function tableRows(results) {
   const lines = [];
   for (const { sc, res } of results) {
-    if (res.skip) { lines.push([sc.name, '(skipped)', '-', '-', '-', '-', '-', '-', '-', res.skip]); continue; }
-    const rss = sc.kind === 'idle', cold = sc.kind === 'cold';
+    if (res.skip) {
+      lines.push([sc.name, '(skipped)', '-', '-', '-', '-', '-', '-', '-', res.skip]);
+      continue;
+    }
+    const rss = sc.kind === 'idle',
+      cold = sc.kind === 'cold';
     const val = (r) => (rss ? r.rssKiB : cold ? r.startMs : r.rps);
     const base = res.rows.find((r) => Number.isFinite(val(r)));
     const same = sameHeadNote(sc);
     for (const row of res.rows) {
       const ratio = !base ? NaN : val(row) / val(base);
-      const note = [row === res.rows[0] ? same : '', row.note, row.errors ? `${row.errors} errors/non-2xx` : '', row.processes > 1 ? `${row.processes} processes` : '']
-        .filter(Boolean).join('; ');
+      const note = [
+        row === res.rows[0] ? same : '',
+        row.note,
+        row.errors ? `${row.errors} errors/non-2xx` : '',
+        row.processes > 1 ? `${row.processes} processes` : '',
+      ]
+        .filter(Boolean)
+        .join('; ');
       lines.push([
         sc.name,
         row.server + (row === base ? ' (baseline)' : ''),
@@ -749,7 +1079,18 @@ function tableRows(results) {
   return lines;
 }
 
-const HEAD = ['scenario', 'server', 'req/s (median)', 'p99 ms', 'peak RSS MiB', 'ratio', 'server CPU %', 'req per CPU-s', 'ratio per CPU-s', 'notes'];
+const HEAD = [
+  'scenario',
+  'server',
+  'req/s (median)',
+  'p99 ms',
+  'peak RSS MiB',
+  'ratio',
+  'server CPU %',
+  'req per CPU-s',
+  'ratio per CPU-s',
+  'notes',
+];
 const NUMERIC = (i) => i >= 2 && i <= 8;
 
 /** What a target compares, per metric: the per-round value and its name. */
@@ -775,11 +1116,27 @@ function verdicts(results) {
       const m = METRIC[metric];
       const want = t.min != null ? `>= ${t.min}` : `<= ${t.max}`;
       const meets = (r) => (t.min != null ? r >= t.min : r <= t.max);
-      const v = { scenario: sc.name, server: t.server, vs: t.vs, metric, min: t.min, max: t.max, want, label: `${sc.name}: ${t.server} / ${t.vs} ${m.name}` };
+      const v = {
+        scenario: sc.name,
+        server: t.server,
+        vs: t.vs,
+        metric,
+        min: t.min,
+        max: t.max,
+        want,
+        label: `${sc.name}: ${t.server} / ${t.vs} ${m.name}`,
+      };
       out.push(v);
-      if (res.skip || !res.rows?.length) { v.note = `not measured (${res.skip || 'skipped'})`; continue; }
-      const a = res.rows.find((r) => r.server === t.server), b = res.rows.find((r) => r.server === t.vs);
-      if (!a?.runs?.length || !b?.runs?.length) { v.note = `not measured (${a?.note || b?.note || 'no data'})`; continue; }
+      if (res.skip || !res.rows?.length) {
+        v.note = `not measured (${res.skip || 'skipped'})`;
+        continue;
+      }
+      const a = res.rows.find((r) => r.server === t.server),
+        b = res.rows.find((r) => r.server === t.vs);
+      if (!a?.runs?.length || !b?.runs?.length) {
+        v.note = `not measured (${a?.note || b?.note || 'no data'})`;
+        continue;
+      }
       const med = (row) => median(row.runs.map(m.of));
       v.rounds = a.runs.map((x, i) => m.of(x) / m.of(b.runs[i] ?? {})).filter(Number.isFinite);
       v.paired = v.rounds.length ? median(v.rounds) : NaN;
@@ -791,11 +1148,11 @@ function verdicts(results) {
   return out;
 }
 
-
 function machine() {
   const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model;
   const mem = (os.totalmem() / 2 ** 30).toFixed(1);
-  const wrkV = tool === 'wrk' ? (spawnSync('wrk', ['-v'], { encoding: 'utf8' }).stdout || '').split('\n')[0].split(' [')[0] : tool;
+  const wrkV =
+    tool === 'wrk' ? (spawnSync('wrk', ['-v'], { encoding: 'utf8' }).stdout || '').split('\n')[0].split(' [')[0] : tool;
   return `${os.cpus().length} CPUs (${cpu}), ${mem} GiB RAM, Linux ${os.release()}, Node ${process.version}, ${wrkV}${nginx ? ', nginx ' + nginxVersion(nginx) : ''}`;
 }
 
@@ -804,28 +1161,52 @@ const started = new Date();
 const gitHead = (() => {
   const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
   if (r.status !== 0) return 'unknown';
-  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'kernel/src', 'plugins'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'kernel/src', 'plugins'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  }).stdout.trim();
   return r.stdout.trim() + (dirty ? ' + uncommitted kernel/plugin changes' : '');
 })();
-const loadavgAtStart = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const loadavgAtStart = os
+  .loadavg()
+  .map((x) => x.toFixed(2))
+  .join(' ');
 const cmdline = `npm run bench${argv.length ? ' -- ' + argv.join(' ') : ''}`;
 log(`skitai bench: ${cmdline}`);
 log(`  ${machine()}`);
 if (!opt.instructions && !opt.check) {
-  log(`  servers on CPU ${SERVER_CPUS}, ${tool} on CPU ${LOAD_CPUS}; ${opt.rounds} rounds x ${opt.duration} s, warm-up ${opt.warmup} s, ${opt.connections} connections`);
+  log(
+    `  servers on CPU ${SERVER_CPUS}, ${tool} on CPU ${LOAD_CPUS}; ${opt.rounds} rounds x ${opt.duration} s, warm-up ${opt.warmup} s, ${opt.connections} connections`,
+  );
   // What the run takes on a quiet machine (measured: ~1.5 s to start and check a server,
   // ~0.8 s around each load run; an idle round ~15 s per server; a cold start ~1 s).
   let sec = 0;
   for (const sc of selected) {
     const n = sc.servers.length;
-    sec += sc.kind === 'idle' ? opt.idleRounds * n * 15 : sc.kind === 'cold' ? opt.coldRounds * n * 1 : n * (1.5 + opt.warmup + opt.rounds * (opt.duration + 0.8));
+    sec +=
+      sc.kind === 'idle'
+        ? opt.idleRounds * n * 15
+        : sc.kind === 'cold'
+          ? opt.coldRounds * n * 1
+          : n * (1.5 + opt.warmup + opt.rounds * (opt.duration + 0.8));
   }
-  if (!opt.profile && !opt.tail) log(`  about ${Math.ceil(sec / 60)} minutes on a quiet machine (more when runs are retried or the machine is busy)`);
+  if (!opt.profile && !opt.tail)
+    log(
+      `  about ${Math.ceil(sec / 60)} minutes on a quiet machine (more when runs are retried or the machine is busy)`,
+    );
 }
 
 if (opt.instructions) {
   const code = await runInstructions({
-    selected, opt, ctx, tmp, launch, log, gitHead, cmdline, valgrind,
+    selected,
+    opt,
+    ctx,
+    tmp,
+    launch,
+    log,
+    gitHead,
+    cmdline,
+    valgrind,
     outDir: path.join(BENCH_DIR, 'results'),
     pending: async (sc) => (opt.force && opt.names.includes(sc.name) ? null : (await sc.pending?.()) || null),
   });
@@ -838,14 +1219,33 @@ const tails = [];
 let checkFailed = false;
 for (const sc of selected) {
   const pend = opt.force && opt.names.includes(sc.name) ? null : await sc.pending?.();
-  if (sc.loader === 'h2load' && !pend && !h2loadAvailable()) { const m = 'h2load is not installed: apt-get install -y nghttp2-client'; log(`\n[${sc.name}] skipped: ${m}`); results.push({ sc, res: { skip: m } }); continue; }
-  if (pend) { log(`\n[${sc.name}] ${sc.title}: skipped: ${pend}`); results.push({ sc, res: { skip: pend } }); continue; }
+  if (sc.loader === 'h2load' && !pend && !h2loadAvailable()) {
+    const m = 'h2load is not installed: apt-get install -y nghttp2-client';
+    log(`\n[${sc.name}] skipped: ${m}`);
+    results.push({ sc, res: { skip: m } });
+    continue;
+  }
+  if (pend) {
+    log(`\n[${sc.name}] ${sc.title}: skipped: ${pend}`);
+    results.push({ sc, res: { skip: pend } });
+    continue;
+  }
   log(`\n[${sc.name}] ${sc.title}`);
   try {
-    if (opt.profile) { if (sc.kind !== 'idle' && sc.kind !== 'cold') profiles.push(...(await runProfile(sc))); continue; }
-    if (opt.check) { if (!(await runCheck(sc))) checkFailed = true; continue; }
-    if (opt.tail) { if (sc.kind !== 'idle' && sc.kind !== 'cold' && !sc.requireWorkers) tails.push(...(await runTail(sc))); continue; }
-    const res = sc.kind === 'idle' ? await runIdle(sc) : sc.kind === 'cold' ? await runCold(sc) : await runThroughput(sc);
+    if (opt.profile) {
+      if (sc.kind !== 'idle' && sc.kind !== 'cold') profiles.push(...(await runProfile(sc)));
+      continue;
+    }
+    if (opt.check) {
+      if (!(await runCheck(sc))) checkFailed = true;
+      continue;
+    }
+    if (opt.tail) {
+      if (sc.kind !== 'idle' && sc.kind !== 'cold' && !sc.requireWorkers) tails.push(...(await runTail(sc)));
+      continue;
+    }
+    const res =
+      sc.kind === 'idle' ? await runIdle(sc) : sc.kind === 'cold' ? await runCold(sc) : await runThroughput(sc);
     if (res.skip) log(`  skipped: ${res.skip}`);
     results.push({ sc, res });
   } catch (e) {
@@ -869,28 +1269,64 @@ const header = `${finished.toISOString().slice(0, 16).replace('T', ' ')} UTC, \`
 console.log('\n' + header);
 console.log(machine() + '\n');
 console.log(textTable(HEAD, NUMERIC, lines));
-console.log('\ntargets:\n' + (targets.length ? targets.map((t) => '  ' + t).join('\n') : '  (none in these scenarios)'));
+console.log(
+  '\ntargets:\n' + (targets.length ? targets.map((t) => '  ' + t).join('\n') : '  (none in these scenarios)'),
+);
 
 const md = [
-  `Run: ${header}.`, '',
-  `Machine: ${machine()}.`, '',
-  markdownTable(HEAD, NUMERIC, lines), '',
-  'Targets (ratios from this run):', '',
+  `Run: ${header}.`,
+  '',
+  `Machine: ${machine()}.`,
+  '',
+  markdownTable(HEAD, NUMERIC, lines),
+  '',
+  'Targets (ratios from this run):',
+  '',
   ...targets.map((t) => `- ${t}`),
 ].join('\n');
 
 const outDir = path.join(BENCH_DIR, 'results');
 fs.mkdirSync(outDir, { recursive: true });
 fs.writeFileSync(path.join(outDir, 'latest.md'), md + '\n');
-fs.writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify({
-  started: started.toISOString(), finished: finished.toISOString(), command: cmdline, tool, machine: machine(), options: opt,
-  commit: gitHead, header, markdown: md,
-  results: results.map(({ sc, res }) => ({ scenario: sc.name, skip: res.skip, failed: !!res.failed, rows: res.rows })),
-  targets, verdicts: verdictList,
-}, null, 2) + '\n');
+fs.writeFileSync(
+  path.join(outDir, 'latest.json'),
+  JSON.stringify(
+    {
+      started: started.toISOString(),
+      finished: finished.toISOString(),
+      command: cmdline,
+      tool,
+      machine: machine(),
+      options: opt,
+      commit: gitHead,
+      header,
+      markdown: md,
+      results: results.map(({ sc, res }) => ({
+        scenario: sc.name,
+        skip: res.skip,
+        failed: !!res.failed,
+        rows: res.rows,
+      })),
+      targets,
+      verdicts: verdictList,
+    },
+    null,
+    2,
+  ) + '\n',
+);
 log(`\nwrote bench/results/latest.md and latest.json (${((finished - started) / 1000).toFixed(0)} s)`);
 
-if (opt.updateMd) printReport({ resultsDir: outDir, benchmarksMd: path.join(ROOT, 'BENCHMARKS.md'), update: true, log, scenarios: scenarios.map((s) => s.name) }) && log('could not write BENCHMARKS.md');
+if (opt.updateMd)
+  printReport({
+    resultsDir: outDir,
+    benchmarksMd: path.join(ROOT, 'BENCHMARKS.md'),
+    update: true,
+    log,
+    scenarios: scenarios.map((s) => s.name),
+  }) && log('could not write BENCHMARKS.md');
 else log('the whole report with the last --instructions run and every verdict: npm run bench -- --report');
 const failedScenarios = results.filter(({ res }) => res.failed).map(({ sc }) => sc.name);
-if (failedScenarios.length) { log(`\nFAILED (not like-for-like): ${failedScenarios.join(', ')}`); process.exit(1); }
+if (failedScenarios.length) {
+  log(`\nFAILED (not like-for-like): ${failedScenarios.join(', ')}`);
+  process.exit(1);
+}

@@ -23,7 +23,12 @@ const HELLO = 'Hello World';
 const helloCheck = (status, body) => status === 200 && body.toString() === HELLO;
 const jsonCheck = (status, body) => {
   if (status !== 200) return false;
-  try { const j = JSON.parse(body.toString()); return j.id === 42 && j.name === 'user42'; } catch { return false; }
+  try {
+    const j = JSON.parse(body.toString());
+    return j.id === 42 && j.name === 'user42';
+  } catch {
+    return false;
+  }
 };
 const sizeCheck = (n) => (status, body) => status === 200 && body.length === n;
 
@@ -35,11 +40,19 @@ const sizeCheck = (n) => (status, body) => status === 200 && body.length === n;
 const STATIC_SAME = { ignore: { etag: 'format only', server: 'the product name', 'keep-alive': 'nginx sends none' } };
 
 /** A cold-start script of bench/startup, listening on --port. */
-const startupScript = (f) => (ctx, port) => ({ cmd: process.execPath, args: [path.join(BENCH_DIR, 'startup', f), '--port', String(port)] });
+const startupScript = (f) => (ctx, port) => ({
+  cmd: process.execPath,
+  args: [path.join(BENCH_DIR, 'startup', f), '--port', String(port)],
+});
 /** The demo as its README starts it, data in a fresh temp folder per start. */
 function demoScript(ctx, port) {
   const data = fs.mkdtempSync(path.join(ctx.tmp, 'demo-'));
-  return { cmd: process.execPath, args: [path.join(ROOT, 'examples', 'demo', 'serve.mjs'), '--port', String(port)], env: { DEMO_DATA: data, DATABASE: '' }, cwd: path.join(ROOT, 'examples', 'demo') };
+  return {
+    cmd: process.execPath,
+    args: [path.join(ROOT, 'examples', 'demo', 'serve.mjs'), '--port', String(port)],
+    env: { DEMO_DATA: data, DATABASE: '' },
+    cwd: path.join(ROOT, 'examples', 'demo'),
+  };
 }
 
 function nginx(ctx, port) {
@@ -49,7 +62,12 @@ function nginx(ctx, port) {
 
 function nginxProxy(ctx, port) {
   if (!ctx.nginx) return { skip: ctx.nginxMissing };
-  return nginxSpec({ bin: ctx.nginx, dir: path.join(ctx.tmp, `nginx-${port}`), port, upstream: new URL(ctx.backendUrl).host });
+  return nginxSpec({
+    bin: ctx.nginx,
+    dir: path.join(ctx.tmp, `nginx-${port}`),
+    port,
+    upstream: new URL(ctx.backendUrl).host,
+  });
 }
 
 function pkgExists(name) {
@@ -61,8 +79,12 @@ async function pluginReady(name) {
   if (!pkgExists(name)) return false;
   try {
     const mod = await import(name);
-    return Object.keys(mod).some((k) => k !== 'default' || (mod.default && typeof mod.default === 'object' && Object.keys(mod.default).length));
-  } catch { return false; }
+    return Object.keys(mod).some(
+      (k) => k !== 'default' || (mod.default && typeof mod.default === 'object' && Object.keys(mod.default).length),
+    );
+  } catch {
+    return false;
+  }
 }
 
 export const scenarios = [
@@ -108,8 +130,16 @@ export const scenarios = [
     check: helloCheck,
     servers: [
       { id: 'skitai App route', subject: true, spec: nodeServer('skitai.mjs', 'app-hello', none) },
-      { id: 'skitai App route + shared (Redis)', subject: true, spec: nodeServer('skitai.mjs', 'app-hello-shared', none) },
-      { id: 'skitai App route + ioredis loaded', subject: true, spec: nodeServer('skitai.mjs', 'app-hello-ioredis', none) },
+      {
+        id: 'skitai App route + shared (Redis)',
+        subject: true,
+        spec: nodeServer('skitai.mjs', 'app-hello-shared', none),
+      },
+      {
+        id: 'skitai App route + ioredis loaded',
+        subject: true,
+        spec: nodeServer('skitai.mjs', 'app-hello-ioredis', none),
+      },
     ],
     targets: [{ server: 'skitai App route + shared (Redis)', vs: 'skitai App route', min: 0.97 }],
   },
@@ -223,7 +253,12 @@ export const scenarios = [
     requireWorkers: true,
     servers: [
       { id: 'skitai workers=1', spec: nodeServer('skitai.mjs', 'workers', () => ['--workers', '1']) },
-      { id: 'skitai workers=2', subject: true, workers: 2, spec: nodeServer('skitai.mjs', 'workers', () => ['--workers', '2']) },
+      {
+        id: 'skitai workers=2',
+        subject: true,
+        workers: 2,
+        spec: nodeServer('skitai.mjs', 'workers', () => ['--workers', '2']),
+      },
     ],
     targets: [],
   },
@@ -236,8 +271,10 @@ export const scenarios = [
     path: '/echo',
     connections: 50,
     depth: 4,
-    pending: async () => ((await pluginReady('@skitai/websocket')) && pkgExists('ws') ? null
-      : 'waiting for the websocket plugin (@skitai/websocket) and the `ws` package'),
+    pending: async () =>
+      (await pluginReady('@skitai/websocket')) && pkgExists('ws')
+        ? null
+        : 'waiting for the websocket plugin (@skitai/websocket) and the `ws` package',
     servers: [
       { id: 'ws (bare)', spec: nodeServer('ws-bare.mjs', 'echo', none) },
       { id: 'skitai App wsRoute', subject: true, spec: nodeServer('skitai.mjs', 'ws-echo', none) },
@@ -251,11 +288,26 @@ export const scenarios = [
     check: jsonCheck,
     // One node:http backend answering /users/42, shared by the three front servers. It runs on
     // the load core (CPU 1) with wrk, so the front server under test keeps CPU 0 to itself.
-    backend: { id: 'backend (node:http json)', cpus: '1', path: '/users/42', spec: nodeServer('node-http.mjs', 'json', none) },
+    backend: {
+      id: 'backend (node:http json)',
+      cpus: '1',
+      path: '/users/42',
+      spec: nodeServer('node-http.mjs', 'json', none),
+    },
     servers: [
-      { id: 'node:http + undici Pool', spec: nodeServer('backend-client.mjs', 'x', (ctx) => ['--mode', 'undici', '--backend', ctx.backendUrl]) },
-      { id: 'node:http + http.Agent', spec: nodeServer('backend-client.mjs', 'x', (ctx) => ['--mode', 'agent', '--backend', ctx.backendUrl]) },
-      { id: 'skitai App + was.get', subject: true, spec: nodeServer('skitai.mjs', 'wasget', (ctx) => ['--backend', ctx.backendUrl]) },
+      {
+        id: 'node:http + undici Pool',
+        spec: nodeServer('backend-client.mjs', 'x', (ctx) => ['--mode', 'undici', '--backend', ctx.backendUrl]),
+      },
+      {
+        id: 'node:http + http.Agent',
+        spec: nodeServer('backend-client.mjs', 'x', (ctx) => ['--mode', 'agent', '--backend', ctx.backendUrl]),
+      },
+      {
+        id: 'skitai App + was.get',
+        subject: true,
+        spec: nodeServer('skitai.mjs', 'wasget', (ctx) => ['--backend', ctx.backendUrl]),
+      },
     ],
     // The target's two servers answer the same bytes (the baselines write the App's head), which
     // the like-for-like check before the load confirms.
@@ -268,8 +320,10 @@ export const scenarios = [
     check: jsonCheck,
     // PostgreSQL from PGHOST/PGPORT (eval "$(scripts/services.sh start)"); it runs unpinned,
     // beside both servers alike. Both sides keep 10 connections.
-    pending: async () => (process.env.PGHOST && process.env.PGPORT ? null
-      : 'PostgreSQL is not configured: run eval "$(scripts/services.sh start)" first (sets PGHOST, PGPORT ...)'),
+    pending: async () =>
+      process.env.PGHOST && process.env.PGPORT
+        ? null
+        : 'PostgreSQL is not configured: run eval "$(scripts/services.sh start)" first (sets PGHOST, PGPORT ...)',
     servers: [
       { id: 'node:http + pg.Pool', spec: nodeServer('db.mjs', 'pg-pool', none) },
       { id: 'skitai App + was.backend', subject: true, spec: nodeServer('db.mjs', 'skitai', none) },
@@ -281,14 +335,25 @@ export const scenarios = [
     title: 'reverse proxy to a keep-alive backend',
     path: '/users/42',
     check: jsonCheck,
-    backend: { id: 'backend (node:http json)', cpus: '1', path: '/users/42', spec: nodeServer('node-http.mjs', 'json', none) },
-    pending: async () => ((await pluginReady('@skitai/gateway')) ? null
-      : 'waiting for the gateway plugin (@skitai/gateway); compares with nginx proxy_pass and @fastify/http-proxy'),
+    backend: {
+      id: 'backend (node:http json)',
+      cpus: '1',
+      path: '/users/42',
+      spec: nodeServer('node-http.mjs', 'json', none),
+    },
+    pending: async () =>
+      (await pluginReady('@skitai/gateway'))
+        ? null
+        : 'waiting for the gateway plugin (@skitai/gateway); compares with nginx proxy_pass and @fastify/http-proxy',
     servers: [
       { id: 'nginx proxy_pass', spec: nginxProxy },
       { id: '@fastify/http-proxy', spec: nodeServer('fastify-proxy.mjs', 'x', (ctx) => ['--backend', ctx.backendUrl]) },
       { id: 'node:http proxy (pipe)', spec: nodeServer('node-proxy.mjs', 'x', (ctx) => ['--backend', ctx.backendUrl]) },
-      { id: 'skitai @alias mount', subject: true, spec: nodeServer('skitai.mjs', 'proxy', (ctx) => ['--backend', ctx.backendUrl]) },
+      {
+        id: 'skitai @alias mount',
+        subject: true,
+        spec: nodeServer('skitai.mjs', 'proxy', (ctx) => ['--backend', ctx.backendUrl]),
+      },
     ],
     targets: [
       { server: 'skitai @alias mount', vs: 'nginx proxy_pass', min: 0.5 },
@@ -307,14 +372,31 @@ export const scenarios = [
     // HIT is the member's answer as the uncached proxy relays it (Server, Via, Content-Type,
     // Cache-Control, ETag, Content-Length, the member's Date) plus two fields RFC 9111 has a
     // cache add, by design: X-Cache and Age.
-    sameHead: { ignore: { 'x-cache': 'the cache says HIT; no cache, no X-Cache', age: 'seconds the answer has been stored (RFC 9111 5.1): only a cache sends it' } },
-    backend: { id: 'backend (node:http 1 KiB, max-age=3600)', cpus: '1', path: '/static/file-1k.bin', spec: nodeServer('node-http.mjs', 'cacheable-1k', none) },
-    pending: async () => ((await pluginReady('@skitai/gateway')) && (await pluginReady('@skitai/cachefs')) ? null
-      : 'waiting for the gateway (@skitai/gateway) and cachefs (@skitai/cachefs) plugins'),
+    sameHead: {
+      ignore: {
+        'x-cache': 'the cache says HIT; no cache, no X-Cache',
+        age: 'seconds the answer has been stored (RFC 9111 5.1): only a cache sends it',
+      },
+    },
+    backend: {
+      id: 'backend (node:http 1 KiB, max-age=3600)',
+      cpus: '1',
+      path: '/static/file-1k.bin',
+      spec: nodeServer('node-http.mjs', 'cacheable-1k', none),
+    },
+    pending: async () =>
+      (await pluginReady('@skitai/gateway')) && (await pluginReady('@skitai/cachefs'))
+        ? null
+        : 'waiting for the gateway (@skitai/gateway) and cachefs (@skitai/cachefs) plugins',
     servers: [
       { id: 'skitai @alias mount', spec: nodeServer('skitai.mjs', 'proxy', (ctx) => ['--backend', ctx.backendUrl]) },
       { id: 'skitai static', spec: nodeServer('skitai.mjs', 'static', dirArg) },
-      { id: 'skitai @alias mount + cachefs', subject: true, primed: true, spec: nodeServer('skitai.mjs', 'proxy-cached', (ctx) => ['--backend', ctx.backendUrl]) },
+      {
+        id: 'skitai @alias mount + cachefs',
+        subject: true,
+        primed: true,
+        spec: nodeServer('skitai.mjs', 'proxy-cached', (ctx) => ['--backend', ctx.backendUrl]),
+      },
     ],
     targets: [{ server: 'skitai @alias mount + cachefs', vs: 'skitai @alias mount', min: 3 }],
   },
@@ -326,8 +408,10 @@ export const scenarios = [
     check: helloCheck,
     connections: 10,
     streams: 10,
-    pending: async () => ((await pluginReady('@skitai/http2')) ? null
-      : 'waiting for the http2 plugin (@skitai/http2); compares with node:http2 using h2load'),
+    pending: async () =>
+      (await pluginReady('@skitai/http2'))
+        ? null
+        : 'waiting for the http2 plugin (@skitai/http2); compares with node:http2 using h2load',
     // The plugin serves (req, res) handlers through node's compatibility API: that is the
     // like-for-like baseline; the stream API (no req/res objects) is shown beside it.
     servers: [
@@ -346,8 +430,10 @@ export const scenarios = [
     check: helloCheck,
     connections: 10,
     streams: 10,
-    pending: async () => ((await pluginReady('@skitai/http2')) ? null
-      : 'waiting for the http2 plugin (@skitai/http2); compares with node:http2 using h2load'),
+    pending: async () =>
+      (await pluginReady('@skitai/http2'))
+        ? null
+        : 'waiting for the http2 plugin (@skitai/http2); compares with node:http2 using h2load',
     servers: [
       { id: 'node:http2 TLS (req,res)', spec: nodeServer('node-http2.mjs', 'compat', tlsArgs) },
       { id: 'node:http2 TLS stream API', spec: nodeServer('node-http2.mjs', 'hello', tlsArgs) },

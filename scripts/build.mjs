@@ -7,9 +7,11 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const first = !fs.existsSync(path.join(root, 'kernel/dist'));
-process.stderr.write(first
-  ? 'skitai: compiling the packages (tsc -b), about a minute on a fresh clone...\n'
-  : 'skitai: checking the build (tsc -b)...\n');
+process.stderr.write(
+  first
+    ? 'skitai: compiling the packages (tsc -b), about a minute on a fresh clone...\n'
+    : 'skitai: checking the build (tsc -b)...\n',
+);
 const started = Date.now();
 const tsc = path.join(root, 'node_modules/typescript/bin/tsc');
 const result = spawnSync(process.execPath, [tsc, '-b'], { cwd: root, stdio: 'inherit' });

@@ -23,7 +23,8 @@ function collect(dir, out) {
 }
 
 const filters = process.argv.slice(2).map((p) => path.resolve(root, p));
-const files = testRoots.flatMap((dir) => collect(path.join(root, dir), []))
+const files = testRoots
+  .flatMap((dir) => collect(path.join(root, dir), []))
   .filter((file) => filters.length === 0 || filters.some((f) => file.startsWith(f)))
   .sort();
 if (files.length === 0) {

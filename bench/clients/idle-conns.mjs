@@ -8,11 +8,16 @@ import process from 'node:process';
 const port = Number(process.argv[2]);
 const opt = { count: 10000, concurrency: 200, hold: 60, path: '/' };
 for (let i = 3; i < process.argv.length; i += 2) opt[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
-const count = Number(opt.count), concurrency = Number(opt.concurrency), hold = Number(opt.hold);
+const count = Number(opt.count),
+  concurrency = Number(opt.concurrency),
+  hold = Number(opt.hold);
 const request = `GET ${opt.path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: keep-alive\r\n\r\n`;
 
 const sockets = [];
-let started = 0, open = 0, failed = 0, closedEarly = 0;
+let started = 0,
+  open = 0,
+  failed = 0,
+  closedEarly = 0;
 const t0 = Date.now();
 
 function one() {
@@ -23,7 +28,13 @@ function one() {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      if (ok) { open++; sockets.push(s); } else { failed++; s.destroy(); }
+      if (ok) {
+        open++;
+        sockets.push(s);
+      } else {
+        failed++;
+        s.destroy();
+      }
       resolve();
     };
     const timer = setTimeout(() => finish(false), 15000);
@@ -35,12 +46,18 @@ function one() {
       if (buf.includes('\r\n\r\n')) finish(buf.startsWith('HTTP/1.1 200'));
     });
     s.on('error', () => finish(false));
-    s.on('close', () => { if (done) closedEarly++; else finish(false); });
+    s.on('close', () => {
+      if (done) closedEarly++;
+      else finish(false);
+    });
   });
 }
 
 async function lane() {
-  while (started < count) { started++; await one(); }
+  while (started < count) {
+    started++;
+    await one();
+  }
 }
 
 await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));

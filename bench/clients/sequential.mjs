@@ -24,9 +24,18 @@ function connect(host, port, timeoutMs) {
   return new Promise((resolve, reject) => {
     const s = net.connect({ host, port });
     s.setNoDelay(true);
-    const t = setTimeout(() => { s.destroy(); reject(new Error(`no connection to ${host}:${port} in ${timeoutMs} ms`)); }, timeoutMs);
-    s.once('connect', () => { clearTimeout(t); resolve(s); });
-    s.once('error', (e) => { clearTimeout(t); reject(e); });
+    const t = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`no connection to ${host}:${port} in ${timeoutMs} ms`));
+    }, timeoutMs);
+    s.once('connect', () => {
+      clearTimeout(t);
+      resolve(s);
+    });
+    s.once('error', (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
   });
 }
 
@@ -35,12 +44,21 @@ function connectTls(host, port, timeoutMs) {
   return new Promise((resolve, reject) => {
     const s = tls.connect({ host, port, ALPNProtocols: ['h2'], rejectUnauthorized: false, servername: 'localhost' });
     s.setNoDelay(true);
-    const t = setTimeout(() => { s.destroy(); reject(new Error(`no TLS connection to ${host}:${port} in ${timeoutMs} ms`)); }, timeoutMs);
+    const t = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`no TLS connection to ${host}:${port} in ${timeoutMs} ms`));
+    }, timeoutMs);
     s.once('secureConnect', () => {
       clearTimeout(t);
-      if (s.alpnProtocol !== 'h2') { s.destroy(); reject(new Error(`the server chose ${s.alpnProtocol || 'no protocol'} by ALPN, not h2`)); } else resolve(s);
+      if (s.alpnProtocol !== 'h2') {
+        s.destroy();
+        reject(new Error(`the server chose ${s.alpnProtocol || 'no protocol'} by ALPN, not h2`));
+      } else resolve(s);
     });
-    s.once('error', (e) => { clearTimeout(t); reject(e); });
+    s.once('error', (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
   });
 }
 
@@ -67,17 +85,36 @@ class Sequential {
     this.sock = s;
     this.reset();
     const mine = () => s === this.sock;
-    s.on('data', (d) => { if (mine()) try { this.feed(d); } catch (e) { this.fail(e); } });
-    s.on('error', (e) => { if (mine()) this.fail(e); });
-    s.on('close', () => { if (mine()) { this.closedByPeer = true; this.fail(new Error('the server closed the connection')); } });
-    s.on('end', () => { if (mine()) this.closedByPeer = true; });
+    s.on('data', (d) => {
+      if (mine())
+        try {
+          this.feed(d);
+        } catch (e) {
+          this.fail(e);
+        }
+    });
+    s.on('error', (e) => {
+      if (mine()) this.fail(e);
+    });
+    s.on('close', () => {
+      if (mine()) {
+        this.closedByPeer = true;
+        this.fail(new Error('the server closed the connection'));
+      }
+    });
+    s.on('end', () => {
+      if (mine()) this.closedByPeer = true;
+    });
     await this.handshake();
   }
 
   /** One exchange: send `bytes`, resolve when feed() completes it. */
   exchange(bytes) {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(new Error(`no complete answer in ${this.timeoutMs} ms`)), this.timeoutMs);
+      const timer = setTimeout(
+        () => this.fail(new Error(`no complete answer in ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
       this.pending = { resolve, reject, timer };
       this.sock.write(bytes);
     });
@@ -85,10 +122,16 @@ class Sequential {
 
   complete(err) {
     const p = this.pending;
-    if (!p) { if (err) this.fail(err); return; }
+    if (!p) {
+      if (err) this.fail(err);
+      return;
+    }
     this.pending = null;
     clearTimeout(p.timer);
-    if (err) { this.sock.destroy(); p.reject(err); } else p.resolve();
+    if (err) {
+      this.sock.destroy();
+      p.reject(err);
+    } else p.resolve();
   }
 
   fail(err) {
@@ -127,22 +170,38 @@ class HttpSequential extends Sequential {
 
   async handshake() {}
 
-  reset() { this.head = Buffer.alloc(0); this.body = null; }
+  reset() {
+    this.head = Buffer.alloc(0);
+    this.body = null;
+  }
 
   feed(d) {
     while (d.length) {
       if (!this.body) {
         this.head = this.head.length ? Buffer.concat([this.head, d]) : d;
         const end = this.head.indexOf(CRLF2);
-        if (end < 0) { if (this.head.length > 65536) throw new Error('response head over 64 KiB'); return; }
+        if (end < 0) {
+          if (this.head.length > 65536) throw new Error('response head over 64 KiB');
+          return;
+        }
         const lines = this.head.subarray(0, end).toString('latin1').split('\r\n');
         const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0])?.[1]);
         const h = {};
-        for (const l of lines.slice(1)) { const i = l.indexOf(':'); if (i > 0) h[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim(); }
+        for (const l of lines.slice(1)) {
+          const i = l.indexOf(':');
+          if (i > 0) h[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+        }
         if (!status) throw new Error(`not an HTTP/1.1 answer: ${JSON.stringify(lines[0])}`);
-        if (/close/i.test(h.connection || '')) throw new Error('the server answered Connection: close (keep-alive is needed)');
+        if (/close/i.test(h.connection || ''))
+          throw new Error('the server answered Connection: close (keep-alive is needed)');
         const chunked = /chunked/i.test(h['transfer-encoding'] || '');
-        const length = chunked ? -1 : h['content-length'] !== undefined ? Number(h['content-length']) : status === 204 || status === 304 ? 0 : NaN;
+        const length = chunked
+          ? -1
+          : h['content-length'] !== undefined
+            ? Number(h['content-length'])
+            : status === 204 || status === 304
+              ? 0
+              : NaN;
         if (Number.isNaN(length)) throw new Error('an answer without Content-Length or chunked encoding');
         this.body = { status, chunked, length, parts: [], got: 0, raw: Buffer.alloc(0) };
         d = this.head.subarray(end + 4);
@@ -155,7 +214,10 @@ class HttpSequential extends Sequential {
   feedLength(d) {
     const b = this.body;
     const take = Math.min(d.length, b.length - b.got);
-    if (take) { b.parts.push(d.subarray(0, take)); b.got += take; }
+    if (take) {
+      b.parts.push(d.subarray(0, take));
+      b.got += take;
+    }
     if (b.got === b.length) this.done(Buffer.concat(b.parts, b.got));
     return d.subarray(take);
   }
@@ -188,7 +250,12 @@ class HttpSequential extends Sequential {
     const { status } = this.body;
     this.body = null;
     this.bytes += body.length;
-    if (!this.check(status, body)) this.complete(new Error(`unexpected answer to GET ${this.path}: ${status} ${body.length} bytes ${JSON.stringify(body.subarray(0, 80).toString())}`));
+    if (!this.check(status, body))
+      this.complete(
+        new Error(
+          `unexpected answer to GET ${this.path}: ${status} ${body.length} bytes ${JSON.stringify(body.subarray(0, 80).toString())}`,
+        ),
+      );
     else this.complete();
   }
 }
@@ -202,7 +269,10 @@ class WsSequential extends Sequential {
     this.message = maskedTextFrame(this.payload);
   }
 
-  reset() { this.buf = Buffer.alloc(0); this.upgraded = false; }
+  reset() {
+    this.buf = Buffer.alloc(0);
+    this.upgraded = false;
+  }
 
   handshake() {
     return this.exchange(upgradeRequest(this.path, `${this.host}:${this.port}`));
@@ -214,21 +284,31 @@ class WsSequential extends Sequential {
       const end = this.buf.indexOf(CRLF2);
       if (end < 0) return;
       const head = this.buf.subarray(0, end).toString('latin1');
-      if (!head.startsWith('HTTP/1.1 101')) throw new Error(`WebSocket upgrade refused: ${JSON.stringify(head.split('\r\n')[0])}`);
+      if (!head.startsWith('HTTP/1.1 101'))
+        throw new Error(`WebSocket upgrade refused: ${JSON.stringify(head.split('\r\n')[0])}`);
       this.upgraded = true;
       this.buf = this.buf.subarray(end + 4);
       this.complete();
     }
     while (this.buf.length >= 2) {
       const op = this.buf[0] & 0x0f;
-      let len = this.buf[1] & 0x7f, hdr = 2;
-      if (len === 126) { if (this.buf.length < 4) return; len = this.buf.readUInt16BE(2); hdr = 4; }
-      else if (len === 127) { if (this.buf.length < 10) return; len = Number(this.buf.readBigUInt64BE(2)); hdr = 10; }
+      let len = this.buf[1] & 0x7f,
+        hdr = 2;
+      if (len === 126) {
+        if (this.buf.length < 4) return;
+        len = this.buf.readUInt16BE(2);
+        hdr = 4;
+      } else if (len === 127) {
+        if (this.buf.length < 10) return;
+        len = Number(this.buf.readBigUInt64BE(2));
+        hdr = 10;
+      }
       if (this.buf.length < hdr + len) return;
       const payload = this.buf.subarray(hdr, hdr + len);
       this.buf = this.buf.subarray(hdr + len);
       if (op === 0x1 || op === 0x2) {
-        if (!payload.equals(this.payload)) this.complete(new Error(`the echo differs: ${JSON.stringify(payload.subarray(0, 80).toString())}`));
+        if (!payload.equals(this.payload))
+          this.complete(new Error(`the echo differs: ${JSON.stringify(payload.subarray(0, 80).toString())}`));
         else this.complete();
       } else if (op === 0x8) {
         throw new Error('the server closed the WebSocket');
@@ -254,13 +334,15 @@ class H2Sequential extends Sequential {
   static frame(type, flags, stream, payload = Buffer.alloc(0)) {
     const h = Buffer.alloc(9);
     h.writeUIntBE(payload.length, 0, 3);
-    h[3] = type; h[4] = flags;
+    h[3] = type;
+    h[4] = flags;
     h.writeUInt32BE(stream, 5);
     return Buffer.concat([h, payload]);
   }
 
   static literal(name, value) {
-    const n = Buffer.from(name), v = Buffer.from(value);
+    const n = Buffer.from(name),
+      v = Buffer.from(value);
     if (n.length > 126 || v.length > 126) throw new Error('header too long for this client');
     return Buffer.concat([Buffer.from([0, n.length]), n, Buffer.from([v.length]), v]);
   }
@@ -269,14 +351,20 @@ class H2Sequential extends Sequential {
     this.sock.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), H2Sequential.frame(4, 0, 0)]));
   }
 
-  reset() { this.buf = Buffer.alloc(0); this.data = []; this.stream = -1; }
+  reset() {
+    this.buf = Buffer.alloc(0);
+    this.data = [];
+    this.stream = -1;
+  }
 
   get message() {
     this.stream += 2;
     this.data = [];
     const block = Buffer.concat([
-      H2Sequential.literal(':method', 'GET'), H2Sequential.literal(':scheme', this.secure ? 'https' : 'http'),
-      H2Sequential.literal(':authority', `${this.host}:${this.port}`), H2Sequential.literal(':path', this.path),
+      H2Sequential.literal(':method', 'GET'),
+      H2Sequential.literal(':scheme', this.secure ? 'https' : 'http'),
+      H2Sequential.literal(':authority', `${this.host}:${this.port}`),
+      H2Sequential.literal(':path', this.path),
     ]);
     return H2Sequential.frame(1, 0x5, this.stream, block);
   }
@@ -286,21 +374,29 @@ class H2Sequential extends Sequential {
     while (this.buf.length >= 9) {
       const len = this.buf.readUIntBE(0, 3);
       if (this.buf.length < 9 + len) return;
-      const type = this.buf[3], flags = this.buf[4], stream = this.buf.readUInt32BE(5) & 0x7fffffff;
+      const type = this.buf[3],
+        flags = this.buf[4],
+        stream = this.buf.readUInt32BE(5) & 0x7fffffff;
       const payload = this.buf.subarray(9, 9 + len);
       this.buf = this.buf.subarray(9 + len);
-      if (type === 4 && !(flags & 1)) this.sock.write(H2Sequential.frame(4, 1, 0));       // SETTINGS: ACK
+      if (type === 4 && !(flags & 1))
+        this.sock.write(H2Sequential.frame(4, 1, 0)); // SETTINGS: ACK
       else if (type === 7) throw new Error(`GOAWAY ${payload.readUInt32BE(4)}`);
       else if (type === 3 && stream === this.stream) throw new Error(`RST_STREAM ${payload.readUInt32BE(0)}`);
       else if (type === 0 && len > 0) {
-        const inc = Buffer.alloc(4); inc.writeUInt32BE(len);
-        this.sock.write(H2Sequential.frame(8, 0, 0, inc));                               // keep the connection window open
+        const inc = Buffer.alloc(4);
+        inc.writeUInt32BE(len);
+        this.sock.write(H2Sequential.frame(8, 0, 0, inc)); // keep the connection window open
       }
       if (stream === this.stream && (type === 0 || type === 1)) {
         if (type === 0) this.data.push(payload);
         if (flags & 1) {
           const body = Buffer.concat(this.data);
-          this.complete(this.check(200, body) ? null : new Error(`unexpected answer: ${JSON.stringify(body.toString().slice(0, 80))}`));
+          this.complete(
+            this.check(200, body)
+              ? null
+              : new Error(`unexpected answer: ${JSON.stringify(body.toString().slice(0, 80))}`),
+          );
         }
       }
     }
@@ -326,5 +422,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   } catch (e) {
     console.error(e.message);
     process.exitCode = 1;
-  } finally { c.close(); }
+  } finally {
+    c.close();
+  }
 }

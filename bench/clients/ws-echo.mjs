@@ -13,15 +13,24 @@ for (let i = 3; i < process.argv.length; i++) {
   if (k === 'check') opt.check = true;
   else opt[k] = Number(process.argv[++i]);
 }
-if (opt.check) { opt.connections = 1; opt.depth = 1; }
+if (opt.check) {
+  opt.connections = 1;
+  opt.depth = 1;
+}
 
 const PAYLOAD = Buffer.from('Hello World');
 const FRAME = maskedTextFrame(PAYLOAD);
 
 let lat = new Float64Array(1 << 20);
-let n = 0, errors = 0, bad = 0;
+let n = 0,
+  errors = 0,
+  bad = 0;
 const record = (ms) => {
-  if (n === lat.length) { const b = new Float64Array(lat.length * 2); b.set(lat); lat = b; }
+  if (n === lat.length) {
+    const b = new Float64Array(lat.length * 2);
+    b.set(lat);
+    lat = b;
+  }
   lat[n++] = ms;
 };
 let sending = true;
@@ -33,7 +42,10 @@ function connection() {
     const sent = [];
     let buf = Buffer.alloc(0);
     let upgraded = false;
-    const send = () => { sent.push(performance.now()); s.write(FRAME); };
+    const send = () => {
+      sent.push(performance.now());
+      s.write(FRAME);
+    };
     s.on('connect', () => {
       s.write(upgradeRequest(`${url.pathname}${url.search}`, url.host));
     });
@@ -43,16 +55,29 @@ function connection() {
         const end = buf.indexOf('\r\n\r\n');
         if (end < 0) return;
         const head = buf.subarray(0, end).toString('latin1');
-        if (!head.startsWith('HTTP/1.1 101')) { errors++; s.destroy(); resolve(); return; }
+        if (!head.startsWith('HTTP/1.1 101')) {
+          errors++;
+          s.destroy();
+          resolve();
+          return;
+        }
         upgraded = true;
         buf = buf.subarray(end + 4);
         for (let i = 0; i < opt.depth; i++) send();
       }
       while (buf.length >= 2) {
         const op = buf[0] & 0x0f;
-        let len = buf[1] & 0x7f, hdr = 2;
-        if (len === 126) { if (buf.length < 4) break; len = buf.readUInt16BE(2); hdr = 4; }
-        else if (len === 127) { if (buf.length < 10) break; len = Number(buf.readBigUInt64BE(2)); hdr = 10; }
+        let len = buf[1] & 0x7f,
+          hdr = 2;
+        if (len === 126) {
+          if (buf.length < 4) break;
+          len = buf.readUInt16BE(2);
+          hdr = 4;
+        } else if (len === 127) {
+          if (buf.length < 10) break;
+          len = Number(buf.readBigUInt64BE(2));
+          hdr = 10;
+        }
         if (buf.length < hdr + len) break;
         const payload = buf.subarray(hdr, hdr + len);
         buf = buf.subarray(hdr + len);
@@ -60,22 +85,49 @@ function connection() {
           const t = sent.shift();
           if (t !== undefined) record(performance.now() - t);
           if (!payload.equals(PAYLOAD)) bad++;
-          if (opt.check) { s.destroy(); resolve(); return; }
+          if (opt.check) {
+            s.destroy();
+            resolve();
+            return;
+          }
           if (sending) send();
-          else if (sent.length === 0) { s.end(); resolve(); return; }
-        } else if (op === 0x8) { s.destroy(); resolve(); return; }
+          else if (sent.length === 0) {
+            s.end();
+            resolve();
+            return;
+          }
+        } else if (op === 0x8) {
+          s.destroy();
+          resolve();
+          return;
+        }
         // pings (0x9) and pongs are ignored: runs are shorter than any keep-alive
       }
     });
-    s.on('error', () => { errors++; resolve(); });
+    s.on('error', () => {
+      errors++;
+      resolve();
+    });
     s.on('close', () => resolve());
   });
 }
 
 const t0 = performance.now();
-const hard = setTimeout(() => { report(); process.exit(0); }, (opt.check ? 5 : opt.seconds + 10) * 1000);
+const hard = setTimeout(
+  () => {
+    report();
+    process.exit(0);
+  },
+  (opt.check ? 5 : opt.seconds + 10) * 1000,
+);
 let elapsed = 0;
-setTimeout(() => { sending = false; elapsed = (performance.now() - t0) / 1000; }, opt.check ? 5000 : opt.seconds * 1000).unref();
+setTimeout(
+  () => {
+    sending = false;
+    elapsed = (performance.now() - t0) / 1000;
+  },
+  opt.check ? 5000 : opt.seconds * 1000,
+).unref();
 await Promise.all(Array.from({ length: opt.connections }, connection));
 clearTimeout(hard);
 report();

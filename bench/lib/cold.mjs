@@ -12,7 +12,10 @@ function statusOf(port, p) {
   return new Promise((resolve) => {
     const s = net.connect({ port, host: '127.0.0.1' });
     let buf = '';
-    const done = (v) => { s.destroy(); resolve(v); };
+    const done = (v) => {
+      s.destroy();
+      resolve(v);
+    };
     s.setTimeout(5000, () => done(0));
     s.once('error', () => done(null));
     s.once('connect', () => s.write(`GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`));
@@ -35,15 +38,24 @@ export async function coldStart(spec, { cpus, path: p, timeoutMs = 30_000 }) {
   const [c, a] = pinned(cpus, spec.cmd, spec.args);
   let stderr = '';
   const t0 = performance.now();
-  const child = spawn(c, a, { cwd: spec.cwd ?? ROOT, env: { ...process.env, ...spec.env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-2000); });
+  const child = spawn(c, a, {
+    cwd: spec.cwd ?? ROOT,
+    env: { ...process.env, ...spec.env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr.on('data', (d) => {
+    stderr = (stderr + d).slice(-2000);
+  });
   const exited = new Promise((r) => child.once('exit', (code, sig) => r(code ?? sig)));
   let gone = null;
-  exited.then((v) => { gone = v; });
+  exited.then((v) => {
+    gone = v;
+  });
   const port = Number(spec.args[spec.args.indexOf('--port') + 1]);
   try {
     for (;;) {
-      if (gone !== null) return { error: `exited (${gone}) before answering: ${stderr.trim().split('\n').slice(-2).join(' | ')}` };
+      if (gone !== null)
+        return { error: `exited (${gone}) before answering: ${stderr.trim().split('\n').slice(-2).join(' | ')}` };
       if (performance.now() - t0 > timeoutMs) return { error: `no 200 in ${timeoutMs / 1000} s` };
       const status = await statusOf(port, p);
       if (status === 200) {

@@ -25,10 +25,10 @@ import { performance } from 'node:perf_hooks';
 import { h2Client, httpClient, wsClient } from '../clients/sequential.mjs';
 import { fmtInt, fmtRatio, markdownTable, textTable } from './table.mjs';
 
-const READY_MS = 300_000;      // a server not ready under valgrind in this time is failed (a loaded 2-core machine needs minutes)
-const ANSWER_MS = 60_000;      // no complete answer to one request in this time: failed
-const CONTROL_MS = 60_000;     // callgrind_control -i on/off
-const EXIT_MS = 120_000;       // SIGTERM to exit (callgrind writes its file at exit), then SIGKILL
+const READY_MS = 300_000; // a server not ready under valgrind in this time is failed (a loaded 2-core machine needs minutes)
+const ANSWER_MS = 60_000; // no complete answer to one request in this time: failed
+const CONTROL_MS = 60_000; // callgrind_control -i on/off
+const EXIT_MS = 120_000; // SIGTERM to exit (callgrind writes its file at exit), then SIGKILL
 
 /**
  * Fewer requests where one costs much more (a 1 MiB body through valgrind). A body streamed
@@ -39,9 +39,11 @@ const SCALE = { 'static-1m': 0.1 };
 
 /** Scenarios this mode does not run, and why (one line each). */
 export function notInThisMode(sc) {
-  if (sc.kind === 'idle') return 'not run with --instructions: it measures memory with 10,000 idle connections, not work per request';
+  if (sc.kind === 'idle')
+    return 'not run with --instructions: it measures memory with 10,000 idle connections, not work per request';
   if (sc.kind === 'cold') return 'not run with --instructions: it times process starts, not requests';
-  if (sc.requireWorkers) return 'not run with --instructions: workers are about using a second core; instructions per request do not show that';
+  if (sc.requireWorkers)
+    return 'not run with --instructions: workers are about using a second core; instructions per request do not show that';
   return null;
 }
 
@@ -54,7 +56,15 @@ export function valgrindAvailable() {
 // ---------------------------------------------------------------- bounded helpers
 // Each command in its own process group, killed with the group on a time limit and at exit.
 const groups = new Set();
-const killGroups = () => { for (const pid of groups) { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } } };
+const killGroups = () => {
+  for (const pid of groups) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+};
 process.on('exit', killGroups);
 
 function runGroup(cmd, args, timeoutMs) {
@@ -62,14 +72,30 @@ function runGroup(cmd, args, timeoutMs) {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     groups.add(child.pid);
     let out = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { out += d; });
-    const t = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, timeoutMs);
-    child.on('error', (e) => { out += e.message; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
+    const t = setTimeout(() => {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }, timeoutMs);
+    child.on('error', (e) => {
+      out += e.message;
+    });
     child.on('close', (code, sig) => {
       clearTimeout(t);
       groups.delete(child.pid);
-      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* group already gone */ }
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* group already gone */
+      }
       resolve({ code, sig, out: out.trim() });
     });
   });
@@ -78,14 +104,21 @@ function runGroup(cmd, args, timeoutMs) {
 /** A promise with a time limit: rejects with `what` when it runs out. */
 function bounded(promise, ms, what, onTimeout) {
   let t;
-  const timer = new Promise((_, reject) => { t = setTimeout(() => { onTimeout?.(); reject(new Error(what)); }, ms); });
+  const timer = new Promise((_, reject) => {
+    t = setTimeout(() => {
+      onTimeout?.();
+      reject(new Error(what));
+    }, ms);
+  });
   return Promise.race([promise, timer]).finally(() => clearTimeout(t));
 }
 
 async function control(pid, prefix, onOff) {
   const r = await runGroup('callgrind_control', [`--vgdb-prefix=${prefix}`, '-i', onOff, String(pid)], CONTROL_MS);
   if (r.code !== 0 || /error|not found|no .*callgrind/i.test(r.out)) {
-    throw new Error(`callgrind_control -i ${onOff} ${pid} failed (${r.code ?? r.sig}${r.code === null ? `, time limit ${CONTROL_MS / 1000} s` : ''}): ${r.out.slice(0, 300)}`);
+    throw new Error(
+      `callgrind_control -i ${onOff} ${pid} failed (${r.code ?? r.sig}${r.code === null ? `, time limit ${CONTROL_MS / 1000} s` : ''}): ${r.out.slice(0, 300)}`,
+    );
   }
 }
 
@@ -108,15 +141,25 @@ async function measureServer({ sc, srv, deps, idx, requests, warmup }) {
     return {
       ...spec,
       cmd: 'valgrind',
-      args: ['--tool=callgrind', `--callgrind-out-file=${out}`, '--separate-threads=yes', '--smc-check=all-non-file', '--instr-atstart=no',
-        `--vgdb-prefix=${prefix}`, spec.cmd, ...spec.args],
+      args: [
+        '--tool=callgrind',
+        `--callgrind-out-file=${out}`,
+        '--separate-threads=yes',
+        '--smc-check=all-non-file',
+        '--instr-atstart=no',
+        `--vgdb-prefix=${prefix}`,
+        spec.cmd,
+        ...spec.args,
+      ],
     };
   };
   const isWs = sc.loader === 'ws-echo';
-  const client = (port) => (isWs
-    ? wsClient({ port, path: sc.path, timeoutMs: ANSWER_MS })
-    : sc.loader === 'h2load' ? h2Client({ port, path: sc.path, check: sc.check, timeoutMs: ANSWER_MS, tls: sc.scheme === 'https' })
-    : httpClient({ port, path: sc.path, check: sc.check, timeoutMs: ANSWER_MS }));
+  const client = (port) =>
+    isWs
+      ? wsClient({ port, path: sc.path, timeoutMs: ANSWER_MS })
+      : sc.loader === 'h2load'
+        ? h2Client({ port, path: sc.path, check: sc.check, timeoutMs: ANSWER_MS, tls: sc.scheme === 'https' })
+        : httpClient({ port, path: sc.path, check: sc.check, timeoutMs: ANSWER_MS });
   // The first-answer check of the req/s mode (status and body by the scenario's check; for the
   // WebSocket, one echo equal to what was sent), made on the connection that then carries the
   // warm-up and the measured requests: no other connection is ever opened. (A fetch() check
@@ -126,7 +169,14 @@ async function measureServer({ sc, srv, deps, idx, requests, warmup }) {
   let c = null;
   const verifyOnItsConnection = async (hh) => {
     c = client(hh.port);
-    try { await c.run(1); return null; } catch (e) { c.close(); c = null; return `first answer: ${e.message}`; }
+    try {
+      await c.run(1);
+      return null;
+    } catch (e) {
+      c.close();
+      c = null;
+      return `first answer: ${e.message}`;
+    }
   };
   const t0 = performance.now();
   let h = null;
@@ -138,14 +188,23 @@ async function measureServer({ sc, srv, deps, idx, requests, warmup }) {
       return r;
     }
     const tReady = performance.now();
-    log(`  ${srv.id}: ready under valgrind after ${((tReady - t0) / 1000).toFixed(0)} s; ${warmup} warm-up + ${requests} measured ${unitOf(sc)}s over one connection`);
+    log(
+      `  ${srv.id}: ready under valgrind after ${((tReady - t0) / 1000).toFixed(0)} s; ${warmup} warm-up + ${requests} measured ${unitOf(sc)}s over one connection`,
+    );
     const limit = (n) => Math.max(600_000, n * 200); // whole phase; each answer has ANSWER_MS too
-    await bounded(c.run(warmup), limit(warmup), `warm-up of ${warmup} did not end in ${limit(warmup) / 1000} s`, () => c.close());
+    await bounded(c.run(warmup), limit(warmup), `warm-up of ${warmup} did not end in ${limit(warmup) / 1000} s`, () =>
+      c.close(),
+    );
     const tWarm = performance.now();
     await control(h.pid, prefix, 'on');
     const reconnectsBefore = c.reconnects;
     const tm0 = performance.now();
-    await bounded(c.run(requests), limit(requests), `${requests} measured requests did not end in ${limit(requests) / 1000} s`, () => c.close());
+    await bounded(
+      c.run(requests),
+      limit(requests),
+      `${requests} measured requests did not end in ${limit(requests) / 1000} s`,
+      () => c.close(),
+    );
     const tm1 = performance.now();
     await control(h.pid, prefix, 'off');
     const reconnected = c.reconnects - reconnectsBefore;
@@ -158,13 +217,20 @@ async function measureServer({ sc, srv, deps, idx, requests, warmup }) {
     h = null;
     // One file per thread (out-01 is the main thread, where requests are served; the others
     // are V8's compiler and GC helper threads).
-    const files = fs.readdirSync(tmp).filter((f) => f.startsWith(`${path.basename(out)}-`)).map((f) => path.join(tmp, f)).sort();
+    const files = fs
+      .readdirSync(tmp)
+      .filter((f) => f.startsWith(`${path.basename(out)}-`))
+      .map((f) => path.join(tmp, f))
+      .sort();
     if (!files.length) throw new Error('valgrind wrote no callgrind file');
     const total = readTotals(files[0]);
     const allThreads = files.reduce((sum, f) => sum + readTotals(f), 0);
     for (const f of files) fs.rmSync(f, { force: true });
     const notes = [];
-    if (reconnected) notes.push(`the server closed the idle connection after the warm-up: the measured ${unitOf(sc)}s include ${reconnected} new connection(s)`);
+    if (reconnected)
+      notes.push(
+        `the server closed the idle connection after the warm-up: the measured ${unitOf(sc)}s include ${reconnected} new connection(s)`,
+      );
     return {
       ...row,
       instructions: total,
@@ -172,11 +238,22 @@ async function measureServer({ sc, srv, deps, idx, requests, warmup }) {
       allThreadsPerRequest: allThreads / requests,
       requests,
       warmup,
-      seconds: { start: (tReady - t0) / 1000, warmup: (tWarm - tReady) / 1000, measured: (tm1 - tm0) / 1000, total: (performance.now() - t0) / 1000 },
+      seconds: {
+        start: (tReady - t0) / 1000,
+        warmup: (tWarm - tReady) / 1000,
+        measured: (tm1 - tm0) / 1000,
+        total: (performance.now() - t0) / 1000,
+      },
       note: notes.join('; ') || null,
     };
   } catch (e) {
-    const stderr = h?.stderr?.().trim().split('\n').filter((l) => !/^==\d+==/.test(l)).slice(-3).join(' | ');
+    const stderr = h
+      ?.stderr?.()
+      .trim()
+      .split('\n')
+      .filter((l) => !/^==\d+==/.test(l))
+      .slice(-3)
+      .join(' | ');
     return { ...row, failed: true, note: `${e.message}${stderr ? ` (server stderr: ${stderr})` : ''}` };
   } finally {
     c?.close();
@@ -211,7 +288,10 @@ async function measureScenario(sc, deps) {
         const r = await measureServer({ sc, srv, deps, idx: `${i}-${k}`, requests, warmup });
         runs[i].push(r);
         const of = opt.repeat > 1 ? ` (run ${k + 1}/${opt.repeat})` : '';
-        if (Number.isFinite(r.perRequest)) log(`  ${srv.id}${of}: ${fmtInt(r.perRequest)} instructions per ${unitOf(sc)} (start ${r.seconds.start.toFixed(0)} s, warm-up ${r.seconds.warmup.toFixed(0)} s, measured ${r.seconds.measured.toFixed(0)} s, ${r.seconds.total.toFixed(0)} s in all)`);
+        if (Number.isFinite(r.perRequest))
+          log(
+            `  ${srv.id}${of}: ${fmtInt(r.perRequest)} instructions per ${unitOf(sc)} (start ${r.seconds.start.toFixed(0)} s, warm-up ${r.seconds.warmup.toFixed(0)} s, measured ${r.seconds.measured.toFixed(0)} s, ${r.seconds.total.toFixed(0)} s in all)`,
+          );
         else log(`  ${srv.id}${of}: ${r.notNode ? '' : r.skipped ? 'skipped: ' : 'FAILED: '}${r.note}`);
       }
     };
@@ -223,7 +303,9 @@ async function measureScenario(sc, deps) {
       if (rs.length > 1) {
         const spread = (100 * (ok[ok.length - 1].perRequest - ok[0].perRequest)) / ok[0].perRequest;
         const counts = rs.map((r) => (Number.isFinite(r.perRequest) ? fmtInt(r.perRequest) : 'failed')).join(', ');
-        row.note = [row.note, `lowest of ${rs.length} runs: ${counts} (spread ${spread.toFixed(1)} %)`].filter(Boolean).join('; ');
+        row.note = [row.note, `lowest of ${rs.length} runs: ${counts} (spread ${spread.toFixed(1)} %)`]
+          .filter(Boolean)
+          .join('; ');
       }
       return row;
     });
@@ -235,7 +317,15 @@ async function measureScenario(sc, deps) {
 
 // ---------------------------------------------------------------- table
 const unitOf = (sc) => (sc.loader === 'ws-echo' ? 'message' : 'request');
-const HEAD = ['scenario', 'server', 'instructions per request (main thread)', 'ratio (lower is better)', 'all threads', 'measured', 'notes'];
+const HEAD = [
+  'scenario',
+  'server',
+  'instructions per request (main thread)',
+  'ratio (lower is better)',
+  'all threads',
+  'measured',
+  'notes',
+];
 const NUMERIC = (i) => i === 2 || i === 3 || i === 4;
 
 /** The ratio reference: the baseline (first server) when measured, else the first measured row. */
@@ -249,7 +339,10 @@ function reference(res) {
 function tableRows(results) {
   const lines = [];
   for (const { sc, res } of results) {
-    if (res.skip) { lines.push([sc.name, '(skipped)', '-', '-', '-', '-', res.skip]); continue; }
+    if (res.skip) {
+      lines.push([sc.name, '(skipped)', '-', '-', '-', '-', res.skip]);
+      continue;
+    }
     const ref = reference(res);
     res.rows.forEach((row, i) => {
       const ok = Number.isFinite(row.perRequest);
@@ -257,7 +350,10 @@ function tableRows(results) {
       if (i === 0) name += ' (baseline)';
       if (ref && row === ref.row && !ref.isBaseline) name += ' (ratio reference)';
       let note = row.note || '';
-      if (ref && row === ref.row && !ref.isBaseline) note = [note, `ratios against this row: the baseline (${res.rows[0].server}) is not measured`].filter(Boolean).join('; ');
+      if (ref && row === ref.row && !ref.isBaseline)
+        note = [note, `ratios against this row: the baseline (${res.rows[0].server}) is not measured`]
+          .filter(Boolean)
+          .join('; ');
       lines.push([
         sc.name,
         name,
@@ -281,16 +377,23 @@ function targetLines(results, verdicts = []) {
   for (const { sc, res } of results) {
     for (const t of sc.targets || []) {
       if ((t.metric && t.metric !== 'rps') || t.min == null) {
-        out.push(`${sc.name}: ${t.server} / ${t.vs} ${t.metric ?? ''} [target <= ${t.max}]: not an instruction target (not measured in this mode)`);
+        out.push(
+          `${sc.name}: ${t.server} / ${t.vs} ${t.metric ?? ''} [target <= ${t.max}]: not an instruction target (not measured in this mode)`,
+        );
         continue;
       }
       const limit = 1 / t.min;
       const want = `instructions <= ${t.vs} / ${t.min}, i.e. ratio <= ${limit.toFixed(3)} (req/s target >= ${t.min} x)`;
       const label = `${sc.name}: ${t.server} / ${t.vs} instructions per ${unitOf(sc)}`;
-      if (res.skip || !res.rows) { out.push(`${label}: not measured (${res.skip || 'skipped'}) [target ${want}]`); continue; }
-      const a = res.rows.find((r) => r.server === t.server), b = res.rows.find((r) => r.server === t.vs);
+      if (res.skip || !res.rows) {
+        out.push(`${label}: not measured (${res.skip || 'skipped'}) [target ${want}]`);
+        continue;
+      }
+      const a = res.rows.find((r) => r.server === t.server),
+        b = res.rows.find((r) => r.server === t.vs);
       if (!Number.isFinite(a?.perRequest) || !Number.isFinite(b?.perRequest)) {
-        const whyOf = (row, name) => (row?.notNode ? `${name} is not a node process` : `${name}: ${row?.note || 'no data'}`);
+        const whyOf = (row, name) =>
+          row?.notNode ? `${name} is not a node process` : `${name}: ${row?.note || 'no data'}`;
         const why = !Number.isFinite(b?.perRequest) ? whyOf(b, t.vs) : whyOf(a, t.server);
         out.push(`${label}: not measured (${why}) [target ${want}]`);
         continue;
@@ -307,8 +410,15 @@ function targetLines(results, verdicts = []) {
 function snapshotHash(dir) {
   if (!fs.existsSync(dir)) return 'no snapshot';
   const h = crypto.createHash('sha256');
-  const files = fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith('.js')).sort();
-  for (const f of files) { h.update(f); h.update(fs.readFileSync(path.join(dir, f))); }
+  const files = fs
+    .readdirSync(dir, { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('.js'))
+    .sort();
+  for (const f of files) {
+    h.update(f);
+    h.update(fs.readFileSync(path.join(dir, f)));
+  }
   return h.digest('hex').slice(0, 12);
 }
 
@@ -320,13 +430,21 @@ function snapshotHash(dir) {
 export async function runInstructions(deps) {
   const { selected, opt, log, gitHead, cmdline, outDir, valgrind } = deps;
   const started = new Date();
-  const snap = opt.snapshot ? snapshotHash(path.join(path.dirname(outDir), 'node_modules', '@skitai')) : 'live kernel/dist (--no-snapshot)';
+  const snap = opt.snapshot
+    ? snapshotHash(path.join(path.dirname(outDir), 'node_modules', '@skitai'))
+    : 'live kernel/dist (--no-snapshot)';
   log(`  @skitai packages measured: ${opt.snapshot ? `snapshot ${snap}` : snap}`);
-  log(`  instructions per request under ${valgrind} (callgrind): ${opt.warmupRequests} warm-up + ${opt.requests} measured requests per server over one keep-alive connection, sequential; ${opt.jobs} server(s) at a time`);
+  log(
+    `  instructions per request under ${valgrind} (callgrind): ${opt.warmupRequests} warm-up + ${opt.requests} measured requests per server over one keep-alive connection, sequential; ${opt.jobs} server(s) at a time`,
+  );
   const results = [];
   for (const sc of selected) {
     const why = notInThisMode(sc) ?? (await deps.pending(sc));
-    if (why) { log(`\n[${sc.name}] ${sc.title}: skipped: ${why}`); results.push({ sc, res: { skip: why } }); continue; }
+    if (why) {
+      log(`\n[${sc.name}] ${sc.title}: skipped: ${why}`);
+      results.push({ sc, res: { skip: why } });
+      continue;
+    }
     log(`\n[${sc.name}] ${sc.title}`);
     try {
       const res = await measureScenario(sc, deps);
@@ -344,42 +462,83 @@ export async function runInstructions(deps) {
   const targets = targetLines(results, verdicts);
   const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model;
   const header = `${finished.toISOString().slice(0, 16).replace('T', ' ')} UTC, \`${cmdline}\` at commit ${gitHead} (built packages ${opt.snapshot ? `snapshot ${snap}` : snap}), Node ${process.version}, ${valgrind} (callgrind), ${opt.warmupRequests} warm-up + ${opt.requests} measured requests per server${opt.repeat > 1 ? `, ${opt.repeat} runs each (the lowest count kept)` : ''} (static-1m: ${Math.round(SCALE['static-1m'] * 100)} % of that) over one keep-alive connection, one request at a time; ${os.cpus().length} CPUs (${cpu}), Linux ${os.release()}`;
-  const legend = 'Instructions per request (WebSocket: per echoed message) counted by valgrind --tool=callgrind in the server process\'s main thread, where requests are served (the load client and was-get\'s backend are not counted); ratio = server / baseline, lower is better. "all threads" adds V8\'s compiler and GC helper threads: mostly JIT compiling that is still going on after the warm-up under valgrind, which a long native run has finished.';
+  const legend =
+    "Instructions per request (WebSocket: per echoed message) counted by valgrind --tool=callgrind in the server process's main thread, where requests are served (the load client and was-get's backend are not counted); ratio = server / baseline, lower is better. \"all threads\" adds V8's compiler and GC helper threads: mostly JIT compiling that is still going on after the warm-up under valgrind, which a long native run has finished.";
 
   console.log('\n' + header);
   console.log(legend + '\n');
   console.log(textTable(HEAD, NUMERIC, lines));
-  console.log('\ntargets (restated on instructions):\n' + (targets.length ? targets.map((t) => '  ' + t).join('\n') : '  (none in these scenarios)'));
+  console.log(
+    '\ntargets (restated on instructions):\n' +
+      (targets.length ? targets.map((t) => '  ' + t).join('\n') : '  (none in these scenarios)'),
+  );
 
   const md = [
-    `Run: ${header}.`, '',
-    legend, '',
-    markdownTable(HEAD, NUMERIC, lines), '',
-    'Targets restated on instructions (a req/s target `>= m x baseline` becomes `instructions <= baseline / m`):', '',
+    `Run: ${header}.`,
+    '',
+    legend,
+    '',
+    markdownTable(HEAD, NUMERIC, lines),
+    '',
+    'Targets restated on instructions (a req/s target `>= m x baseline` becomes `instructions <= baseline / m`):',
+    '',
     ...(targets.length ? targets.map((t) => `- ${t}`) : ['- (none in these scenarios)']),
   ].join('\n');
 
   fs.mkdirSync(outDir, { recursive: true });
   fs.writeFileSync(path.join(outDir, 'instructions.md'), md + '\n');
-  fs.writeFileSync(path.join(outDir, 'instructions.json'), JSON.stringify({
-    started: started.toISOString(), finished: finished.toISOString(), date: finished.toISOString(),
-    command: cmdline, commit: gitHead, packagesSnapshot: snap, node: process.version, valgrind,
-    machine: { cpus: os.cpus().length, cpu, linux: os.release() },
-    requests: opt.requests, warmupRequests: opt.warmupRequests, scale: SCALE, jobs: opt.jobs, repeat: opt.repeat,
-    results: results.map(({ sc, res }) => ({
-      scenario: sc.name, unit: unitOf(sc), skip: res.skip,
-      rows: res.rows?.map((r) => ({
-        server: r.server, instructionsPerRequest: r.perRequest ?? null, allThreadsPerRequest: r.allThreadsPerRequest ?? null, instructions: r.instructions ?? null,
-        requests: r.requests ?? null, warmup: r.warmup ?? null, seconds: r.seconds ?? null,
-        runs: r.runs ?? null, note: r.note, skipped: !!r.skipped, failed: !!r.failed, notNode: !!r.notNode,
-      })),
-    })),
-    targets, verdicts, header, markdown: md,
-  }, null, 2) + '\n');
+  fs.writeFileSync(
+    path.join(outDir, 'instructions.json'),
+    JSON.stringify(
+      {
+        started: started.toISOString(),
+        finished: finished.toISOString(),
+        date: finished.toISOString(),
+        command: cmdline,
+        commit: gitHead,
+        packagesSnapshot: snap,
+        node: process.version,
+        valgrind,
+        machine: { cpus: os.cpus().length, cpu, linux: os.release() },
+        requests: opt.requests,
+        warmupRequests: opt.warmupRequests,
+        scale: SCALE,
+        jobs: opt.jobs,
+        repeat: opt.repeat,
+        results: results.map(({ sc, res }) => ({
+          scenario: sc.name,
+          unit: unitOf(sc),
+          skip: res.skip,
+          rows: res.rows?.map((r) => ({
+            server: r.server,
+            instructionsPerRequest: r.perRequest ?? null,
+            allThreadsPerRequest: r.allThreadsPerRequest ?? null,
+            instructions: r.instructions ?? null,
+            requests: r.requests ?? null,
+            warmup: r.warmup ?? null,
+            seconds: r.seconds ?? null,
+            runs: r.runs ?? null,
+            note: r.note,
+            skipped: !!r.skipped,
+            failed: !!r.failed,
+            notNode: !!r.notNode,
+          })),
+        })),
+        targets,
+        verdicts,
+        header,
+        markdown: md,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   log(`\nwrote bench/results/instructions.md and instructions.json (${((finished - started) / 1000).toFixed(0)} s)`);
 
   if (opt.updateMd) {
-    console.log('\n--update-md with --instructions does not write BENCHMARKS.md: `npm run bench -- --report --update-md` writes this run with the req/s run beside it');
+    console.log(
+      '\n--update-md with --instructions does not write BENCHMARKS.md: `npm run bench -- --report --update-md` writes this run with the req/s run beside it',
+    );
   }
   const failed = results.some(({ res }) => res.rows?.some((r) => r.failed));
   return failed ? 1 : 0;

@@ -14,7 +14,9 @@ export function autocannonPath() {
   try {
     const require = createRequire(path.join(ROOT, 'package.json'));
     return path.join(path.dirname(require.resolve('autocannon/package.json')), 'autocannon.js');
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 }
 
 const UNIT = { us: 1e-3, ms: 1, s: 1e3, m: 60e3 };
@@ -31,7 +33,15 @@ export function parseWrk(out) {
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] || 0);
   const errors = sock ? Number(sock[1]) + Number(sock[3]) + Number(sock[4]) : 0;
-  return { rps, p99ms: p99 ? ms(p99) : NaN, p50ms: p50 ? ms(p50) : NaN, total, errors, readErrors: sock ? Number(sock[2]) : 0, non2xx };
+  return {
+    rps,
+    p99ms: p99 ? ms(p99) : NaN,
+    p50ms: p50 ? ms(p50) : NaN,
+    total,
+    errors,
+    readErrors: sock ? Number(sock[2]) : 0,
+    non2xx,
+  };
 }
 
 /**
@@ -41,7 +51,9 @@ export function parseWrk(out) {
 /** Run through `sh -c '...; times'` so the generator's own CPU time is known (POSIX `times`). */
 async function timed(cmd, args, timeoutMs) {
   const q = (x) => `'${String(x).replace(/'/g, `'\\''`)}'`;
-  const r = await runBounded('sh', ['-c', `${[cmd, ...args].map(q).join(' ')}; rc=$?; times >&2; exit $rc`], { timeoutMs });
+  const r = await runBounded('sh', ['-c', `${[cmd, ...args].map(q).join(' ')}; rc=$?; times >&2; exit $rc`], {
+    timeoutMs,
+  });
   const lines = r.stderr.trim().split('\n');
   const m = /(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s\s*$/.exec(lines[lines.length - 1] || '');
   r.cpuSeconds = m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : NaN;
@@ -59,14 +71,35 @@ export async function load({ url, seconds, connections, cpus, tool, threads = 1 
 
 async function load1({ url, seconds, connections, cpus, tool, threads, timeoutMs }) {
   if (tool === 'wrk') {
-    const [c, a] = pinned(cpus, 'wrk', ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--timeout', '5s', '--latency', url]);
+    const [c, a] = pinned(cpus, 'wrk', [
+      '-t',
+      String(threads),
+      '-c',
+      String(connections),
+      '-d',
+      `${seconds}s`,
+      '--timeout',
+      '5s',
+      '--latency',
+      url,
+    ]);
     const r = await timed(c, a, timeoutMs);
     if (r.code !== 0) throw new Error(`wrk failed (${r.code ?? r.sig}): ${r.stderr || r.stdout}`);
     return { ...parseWrk(r.stdout), cpuSeconds: r.cpuSeconds };
   }
   const ac = autocannonPath();
   if (!ac) throw new Error('neither wrk nor autocannon is available');
-  const [c, a] = pinned(cpus, process.execPath, [ac, '--json', '-c', String(connections), '-d', String(seconds), '-t', '5', url]);
+  const [c, a] = pinned(cpus, process.execPath, [
+    ac,
+    '--json',
+    '-c',
+    String(connections),
+    '-d',
+    String(seconds),
+    '-t',
+    '5',
+    url,
+  ]);
   const r = await timed(c, a, timeoutMs);
   if (r.code !== 0) throw new Error(`autocannon failed (${r.code ?? r.sig}): ${r.stderr}`);
   const j = JSON.parse(r.stdout.slice(r.stdout.indexOf('{')));
@@ -85,15 +118,34 @@ async function load1({ url, seconds, connections, cpus, tool, threads, timeoutMs
 /** WebSocket echo load (bench/clients/ws-echo.mjs), pinned and bounded like the others. */
 export async function wsLoad({ url, seconds, connections, cpus, depth = 4, check = false }) {
   const script = path.join(ROOT, 'bench', 'clients', 'ws-echo.mjs');
-  const args = [script, url, '--seconds', String(seconds), '--connections', String(connections), '--depth', String(depth)];
+  const args = [
+    script,
+    url,
+    '--seconds',
+    String(seconds),
+    '--connections',
+    String(connections),
+    '--depth',
+    String(depth),
+  ];
   if (check) args.push('--check');
   const [c, a] = pinned(cpus, process.execPath, args);
   const t0 = performance.now();
   const r = await timed(c, a, (seconds + 30) * 1000);
   let j;
-  try { j = JSON.parse(r.stdout.trim().split('\n').pop()); } catch { throw new Error(`ws-echo client failed (${r.code ?? r.sig}): ${r.stderr || r.stdout}`); }
+  try {
+    j = JSON.parse(r.stdout.trim().split('\n').pop());
+  } catch {
+    throw new Error(`ws-echo client failed (${r.code ?? r.sig}): ${r.stderr || r.stdout}`);
+  }
   if (check) return j.total === 1 && !j.bad ? null : `no echo over WebSocket: ${r.stdout.trim()} ${r.stderr.trim()}`;
-  return { ...j, non2xx: j.bad || 0, readErrors: 0, cpuSeconds: r.cpuSeconds, loadCpuPct: (100 * r.cpuSeconds) / ((performance.now() - t0) / 1000) };
+  return {
+    ...j,
+    non2xx: j.bad || 0,
+    readErrors: 0,
+    cpuSeconds: r.cpuSeconds,
+    loadCpuPct: (100 * r.cpuSeconds) / ((performance.now() - t0) / 1000),
+  };
 }
 
 export function h2loadAvailable() {
@@ -103,20 +155,38 @@ export function h2loadAvailable() {
 
 /** HTTP/2 load with h2load (h2c by prior knowledge for http:// URLs); it reports no p99. */
 export async function h2Load({ url, seconds, connections, cpus, streams = 10 }) {
-  const [c, a] = pinned(cpus, 'h2load', ['-c', String(connections), '-m', String(streams), '-t', '1', '-D', String(seconds), url]);
+  const [c, a] = pinned(cpus, 'h2load', [
+    '-c',
+    String(connections),
+    '-m',
+    String(streams),
+    '-t',
+    '1',
+    '-D',
+    String(seconds),
+    url,
+  ]);
   const t0 = performance.now();
   const r = await timed(c, a, (seconds + 30) * 1000);
   const out = r.stdout;
   const rps = Number(/finished in [\d.]+\w*, ([\d.]+) req\/s/.exec(out)?.[1]);
   if (!Number.isFinite(rps)) throw new Error(`h2load failed (${r.code ?? r.sig}): ${r.stderr || out}`);
-  const req = /requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(out);
+  const req =
+    /requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(
+      out,
+    );
   const codes = /status codes: (\d+) 2xx/.exec(out);
   const mean = /time for request:\s+\S+\s+\S+\s+(\S+)/.exec(out)?.[1];
   const total = req ? Number(req[1]) : 0;
   return {
-    rps, p99ms: NaN, meanMs: mean ? ms(mean) : NaN, total,
+    rps,
+    p99ms: NaN,
+    meanMs: mean ? ms(mean) : NaN,
+    total,
     errors: req ? Number(req[4]) + Number(req[5]) + Number(req[6]) : 0,
     non2xx: req && codes ? Number(req[3]) - Number(codes[1]) : 0,
-    readErrors: 0, cpuSeconds: r.cpuSeconds, loadCpuPct: (100 * r.cpuSeconds) / ((performance.now() - t0) / 1000),
+    readErrors: 0,
+    cpuSeconds: r.cpuSeconds,
+    loadCpuPct: (100 * r.cpuSeconds) / ((performance.now() - t0) / 1000),
   };
 }

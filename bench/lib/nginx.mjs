@@ -47,14 +47,24 @@ http {
   fastcgi_temp_path ${t('fastcgi')};
   uwsgi_temp_path ${t('uwsgi')};
   scgi_temp_path ${t('scgi')};
-${upstream ? '' : `  open_file_cache max=1000 inactive=60s;
+${
+  upstream
+    ? ''
+    : `  open_file_cache max=1000 inactive=60s;
   open_file_cache_valid 60s;
   open_file_cache_min_uses 1;
   open_file_cache_errors on;
-`}${upstream ? `  upstream backend { server ${upstream}; keepalive 64; }
-` : ''}  server {
+`
+}${
+    upstream
+      ? `  upstream backend { server ${upstream}; keepalive 64; }
+`
+      : ''
+  }  server {
     listen 127.0.0.1:${port};
-${upstream ? `    location / {
+${
+  upstream
+    ? `    location / {
       proxy_pass http://backend;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
@@ -63,8 +73,10 @@ ${upstream ? `    location / {
       # (keepalive_timeout's second value above) Keep-Alive: timeout=30.
       proxy_pass_header Server;
       add_header Via "1.1 skitai" always;
-    }` : `    root ${root};
-    location / { }`}
+    }`
+    : `    root ${root};
+    location / { }`
+}
   }
 }
 `;

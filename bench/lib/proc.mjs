@@ -17,10 +17,13 @@ export function tasksetAvailable() {
 /** The command line with CPU pinning when taskset exists; cpus is like '0' or '0,1'. */
 let niceness = 0;
 /** Run servers and load generators at this niceness (negative needs root): --nice. */
-export function setNice(n) { niceness = n; }
+export function setNice(n) {
+  niceness = n;
+}
 
 export function pinned(cpus, cmd, args) {
-  let c = cmd, a = args;
+  let c = cmd,
+    a = args;
   if (cpus != null && tasksetAvailable()) [c, a] = ['taskset', ['-c', String(cpus), c, ...a]];
   if (niceness) [c, a] = ['nice', ['-n', String(niceness), c, ...a]];
   return [c, a];
@@ -37,7 +40,10 @@ export function freePort() {
     const s = net.createServer();
     s.unref();
     s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
   });
 }
 
@@ -46,7 +52,10 @@ export function waitForPort(port, timeoutMs = 10000) {
   return new Promise((resolve, reject) => {
     const attempt = () => {
       const s = net.connect({ port, host: '127.0.0.1' });
-      s.once('connect', () => { s.destroy(); resolve(); });
+      s.once('connect', () => {
+        s.destroy();
+        resolve();
+      });
       s.once('error', () => {
         s.destroy();
         if (Date.now() > deadline) reject(new Error(`port ${port} did not open in ${timeoutMs} ms`));
@@ -58,29 +67,64 @@ export function waitForPort(port, timeoutMs = 10000) {
 }
 
 const live = new Set();
-function killAll() { for (const p of live) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } } }
+function killAll() {
+  for (const p of live) {
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
 process.on('exit', killAll);
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { killAll(); process.exit(130); });
+for (const sig of ['SIGINT', 'SIGTERM'])
+  process.on(sig, () => {
+    killAll();
+    process.exit(130);
+  });
 
 /**
  * Start a server process. It must print one JSON line: {"ready":true,"port":N} or {"skip":"why"};
  * or, with readyPort, just open that port (nginx). Resolves to a handle, or {skip}.
  */
-export async function startServer({ name, cmd, args, cpus, env, readyPort, timeoutMs = 15000, cwd = ROOT, openFiles = false }) {
+export async function startServer({
+  name,
+  cmd,
+  args,
+  cpus,
+  env,
+  readyPort,
+  timeoutMs = 15000,
+  cwd = ROOT,
+  openFiles = false,
+}) {
   let [c, a] = pinned(cpus, cmd, args);
   if (openFiles) [c, a] = withOpenFiles(c, a);
   const child = spawn(c, a, { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   live.add(child);
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
-  const exited = new Promise((r) => child.once('exit', (code, sig) => { live.delete(child); r({ code, sig }); }));
+  child.stderr.on('data', (d) => {
+    stderr = (stderr + d).slice(-4000);
+  });
+  const exited = new Promise((r) =>
+    child.once('exit', (code, sig) => {
+      live.delete(child);
+      r({ code, sig });
+    }),
+  );
 
   const first = await new Promise((resolve) => {
     const timer = setTimeout(() => resolve({ error: `${name}: not ready after ${timeoutMs} ms` }), timeoutMs);
-    const done = (v) => { clearTimeout(timer); resolve(v); };
+    const done = (v) => {
+      clearTimeout(timer);
+      resolve(v);
+    };
     exited.then(({ code, sig }) => done({ error: `${name}: exited (${code ?? sig}) before ready\n${stderr.trim()}` }));
     if (readyPort) {
-      waitForPort(readyPort, timeoutMs).then(() => done({ ready: true, port: readyPort }), (e) => done({ error: `${name}: ${e.message}\n${stderr.trim()}` }));
+      waitForPort(readyPort, timeoutMs).then(
+        () => done({ ready: true, port: readyPort }),
+        (e) => done({ error: `${name}: ${e.message}\n${stderr.trim()}` }),
+      );
       child.stdout.resume();
     } else {
       let buf = '';
@@ -93,8 +137,15 @@ export async function startServer({ name, cmd, args, cpus, env, readyPort, timeo
           if (!line.startsWith('{')) continue;
           try {
             const msg = JSON.parse(line);
-            if (msg.ready || msg.skip) { child.stdout.off('data', onData); child.stdout.resume(); done(msg); return; }
-          } catch { /* not ours */ }
+            if (msg.ready || msg.skip) {
+              child.stdout.off('data', onData);
+              child.stdout.resume();
+              done(msg);
+              return;
+            }
+          } catch {
+            /* not ours */
+          }
         }
       };
       child.stdout.setEncoding('utf8');
@@ -124,9 +175,23 @@ export async function startServer({ name, cmd, args, cpus, env, readyPort, timeo
 
 async function stop(child, exited) {
   if (child.exitCode !== null || child.signalCode !== null) return exited;
-  try { child.kill('SIGTERM'); } catch { /* gone */ }
-  try { child.stdin.end(); } catch { /* gone */ }
-  const t = setTimeout(() => { try { child.kill('SIGKILL'); } catch { /* gone */ } }, 5000);
+  try {
+    child.kill('SIGTERM');
+  } catch {
+    /* gone */
+  }
+  try {
+    child.stdin.end();
+  } catch {
+    /* gone */
+  }
+  const t = setTimeout(() => {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }, 5000);
   const r = await exited;
   clearTimeout(t);
   // children (cluster workers, nginx workers) that outlived their parent
@@ -143,7 +208,9 @@ export function processTree(pid) {
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       if (!parents.has(ppid)) parents.set(ppid, []);
       parents.get(ppid).push(Number(d));
-    } catch { /* exited */ }
+    } catch {
+      /* exited */
+    }
   }
   const out = [pid];
   for (let i = 0; i < out.length; i++) for (const c of parents.get(out[i]) || []) out.push(c);
@@ -152,13 +219,16 @@ export function processTree(pid) {
 
 /** Sum over the processes of VmHWM (peak RSS) and VmRSS (current RSS), in KiB. */
 export function memoryOf(pids) {
-  let hwm = 0, rss = 0;
+  let hwm = 0,
+    rss = 0;
   for (const pid of pids) {
     try {
       const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
       hwm += Number(/VmHWM:\s+(\d+)/.exec(s)?.[1] || 0);
       rss += Number(/VmRSS:\s+(\d+)/.exec(s)?.[1] || 0);
-    } catch { /* exited */ }
+    } catch {
+      /* exited */
+    }
   }
   return { hwmKiB: hwm, rssKiB: rss, processes: pids.length };
 }
@@ -173,14 +243,21 @@ export function cpuStat() {
     const v = m[2].split(/\s+/).map(Number);
     const idle = v[3] + (v[4] || 0);
     const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
-    out[m[1]] = { busy: total - idle, total, task: v[0] + v[1] + v[2], irq: (v[5] || 0) + (v[6] || 0), steal: v[7] || 0 };
+    out[m[1]] = {
+      busy: total - idle,
+      total,
+      task: v[0] + v[1] + v[2],
+      irq: (v[5] || 0) + (v[6] || 0),
+      steal: v[7] || 0,
+    };
   }
   return out;
 }
 
 /** Busy percentage of each CPU in `cpus` ('0' or '0,1') between two cpuStat() readings. */
 export function busyPct(a, b, cpus, field = 'busy') {
-  let busy = 0, total = 0;
+  let busy = 0,
+    total = 0;
   for (const c of String(cpus).split(',')) {
     if (!a[c] || !b[c]) continue;
     busy += b[c][field] - a[c][field];
@@ -198,7 +275,11 @@ export function busyPct(a, b, cpus, field = 'busy') {
 export function runqueueWaitSeconds(pids) {
   let ns = 0;
   for (const pid of pids) {
-    try { ns += Number(fs.readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) || 0; } catch { /* gone */ }
+    try {
+      ns += Number(fs.readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) || 0;
+    } catch {
+      /* gone */
+    }
   }
   return ns / 1e9;
 }
@@ -211,7 +292,9 @@ export function cpuSeconds(pids) {
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       ticks += Number(f[11]) + Number(f[12]);
-    } catch { /* exited */ }
+    } catch {
+      /* exited */
+    }
   }
   return ticks / CLK_TCK;
 }
@@ -222,10 +305,25 @@ export function runBounded(cmd, args, { timeoutMs, cwd = ROOT, env } = {}) {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(child);
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const t = setTimeout(() => { try { child.kill('SIGKILL'); } catch { /* gone */ } }, timeoutMs);
-    child.on('exit', (code, sig) => { clearTimeout(t); live.delete(child); resolve({ code, sig, stdout, stderr }); });
+    let stdout = '',
+      stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const t = setTimeout(() => {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }, timeoutMs);
+    child.on('exit', (code, sig) => {
+      clearTimeout(t);
+      live.delete(child);
+      resolve({ code, sig, stdout, stderr });
+    });
   });
 }

@@ -64,6 +64,7 @@ export function summarizeProfile(file, { top = 25, root } = {}) {
   lines.push('kernel frames by inclusive time (self + callees):');
   for (const [k, us] of sorted(inclusive).slice(0, 15)) lines.push(`  ${pct(us)}  ${k}`);
   lines.push('self time by file:');
-  for (const [k, us] of sorted(files)) lines.push(`  ${pct(us)}  ${k}${/kernel\/dist\//.test(k) ? '   <- kernel' : ''}`);
+  for (const [k, us] of sorted(files))
+    lines.push(`  ${pct(us)}  ${k}${/kernel\/dist\//.test(k) ? '   <- kernel' : ''}`);
   return lines.join('\n');
 }

@@ -7,28 +7,39 @@ import path from 'node:path';
 import { combined, verdictLine } from './verdict.mjs';
 import { markdownTable } from './table.mjs';
 
-const START = '<!-- bench:table:start -->', END = '<!-- bench:table:end -->';
+const START = '<!-- bench:table:start -->',
+  END = '<!-- bench:table:end -->';
 
 function readJson(file) {
-  try { return JSON.parse(fs.readFileSync(file, 'utf8')); } catch { return null; }
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
 }
 
 /** -> the Markdown, or throws why it cannot be made. */
 export function reportMarkdown(resultsDir, allScenarios = []) {
   const rps = readJson(path.join(resultsDir, 'latest.json'));
   const ins = readJson(path.join(resultsDir, 'instructions.json'));
-  if (!rps?.markdown) throw new Error('no req/s run with a report in bench/results/latest.json: run `npm run bench` first');
+  if (!rps?.markdown)
+    throw new Error('no req/s run with a report in bench/results/latest.json: run `npm run bench` first');
   const out = [];
   const commits = [rps.commit, ins?.commit].filter(Boolean);
   const oneCommit = new Set(commits).size === 1;
-  out.push(`Full run at commit ${rps.commit}${ins ? (oneCommit ? ' (both measures)' : ` (req/s) and ${ins.commit} (instructions)`) : ' (req/s only: no --instructions run)'}.`, '');
-  if (ins && !oneCommit) out.push(`**Warning: the two runs are at different commits (${commits.join(', ')}): run both at one commit.**`, '');
+  out.push(
+    `Full run at commit ${rps.commit}${ins ? (oneCommit ? ' (both measures)' : ` (req/s) and ${ins.commit} (instructions)`) : ' (req/s only: no --instructions run)'}.`,
+    '',
+  );
+  if (ins && !oneCommit)
+    out.push(`**Warning: the two runs are at different commits (${commits.join(', ')}): run both at one commit.**`, '');
   // A full run has every scenario (a scenario whose feature has not landed says so in its row).
   const ran = new Set((rps.results || []).map((r) => r.scenario));
   const missing = allScenarios.filter((n) => !ran.has(n));
   if (missing.length) out.push(`**Not a full run: the req/s run left out ${missing.join(', ')}.**`, '');
   const failed = (rps.results || []).filter((r) => r.failed).map((r) => r.scenario);
-  if (failed.length) out.push(`**Failed, not like-for-like: ${failed.join(', ')}** (their rows say which headers differ).`, '');
+  if (failed.length)
+    out.push(`**Failed, not like-for-like: ${failed.join(', ')}** (their rows say which headers differ).`, '');
   const key = (v) => `${v.scenario}\n${v.server}\n${v.vs}\n${v.metric || 'rps'}`;
   const byKey = new Map((ins?.verdicts || []).map((v) => [key(v), v]));
   const rows = (rps.verdicts || []).map((v) => {
@@ -45,9 +56,26 @@ export function reportMarkdown(resultsDir, allScenarios = []) {
       c.why,
     ];
   });
-  out.push('### Targets', '',
-    'A target is met only when every measure shown meets it: the median of the per-round req/s ratios, the ratio of the median req/s, and, where the baseline is a node process, the instruction-count ratio (a req/s target `>= m` is `instructions <= 1/m` of the baseline\'s; lower is better).', '',
-    markdownTable(['target', 'wanted', 'median of round ratios', 'ratio of medians', 'instructions ratio (limit)', 'verdict', 'why'], (i) => i >= 2 && i <= 4, rows), '');
+  out.push(
+    '### Targets',
+    '',
+    "A target is met only when every measure shown meets it: the median of the per-round req/s ratios, the ratio of the median req/s, and, where the baseline is a node process, the instruction-count ratio (a req/s target `>= m` is `instructions <= 1/m` of the baseline's; lower is better).",
+    '',
+    markdownTable(
+      [
+        'target',
+        'wanted',
+        'median of round ratios',
+        'ratio of medians',
+        'instructions ratio (limit)',
+        'verdict',
+        'why',
+      ],
+      (i) => i >= 2 && i <= 4,
+      rows,
+    ),
+    '',
+  );
   out.push('### Requests per second, p99 latency, memory, cold start', '', rps.markdown, '');
   if (ins?.markdown) out.push('### Instructions per request', '', ins.markdown, '');
   return out.join('\n');
@@ -55,10 +83,17 @@ export function reportMarkdown(resultsDir, allScenarios = []) {
 
 export function printReport({ resultsDir, benchmarksMd, update, log, scenarios = [] }) {
   let md;
-  try { md = reportMarkdown(resultsDir, scenarios); } catch (e) { log(e.message); return 2; }
+  try {
+    md = reportMarkdown(resultsDir, scenarios);
+  } catch (e) {
+    log(e.message);
+    return 2;
+  }
   console.log(md);
   if (update) {
-    let doc = fs.existsSync(benchmarksMd) ? fs.readFileSync(benchmarksMd, 'utf8') : `# Benchmarks\n\n${START}\n${END}\n`;
+    let doc = fs.existsSync(benchmarksMd)
+      ? fs.readFileSync(benchmarksMd, 'utf8')
+      : `# Benchmarks\n\n${START}\n${END}\n`;
     if (!doc.includes(START)) doc += `\n${START}\n${END}\n`;
     doc = doc.slice(0, doc.indexOf(START) + START.length) + '\n' + md + '\n' + doc.slice(doc.indexOf(END));
     fs.writeFileSync(benchmarksMd, doc);

@@ -16,6 +16,10 @@ export function markdownTable(head, numeric, lines) {
 export function textTable(head, numeric, lines) {
   const all = [head, ...lines];
   const w = head.map((_, i) => Math.max(...all.map((l) => String(l[i]).length)));
-  const fmt = (l) => l.map((c, i) => (numeric(i) ? String(c).padStart(w[i]) : String(c).padEnd(w[i]))).join('  ').trimEnd();
+  const fmt = (l) =>
+    l
+      .map((c, i) => (numeric(i) ? String(c).padStart(w[i]) : String(c).padEnd(w[i])))
+      .join('  ')
+      .trimEnd();
   return [fmt(head), w.map((n) => '-'.repeat(n)).join('  '), ...lines.map(fmt)].join('\n');
 }

@@ -17,7 +17,13 @@ export async function readTail(pid) {
   process.kill(pid, 'SIGWINCH');
   for (let i = 0; i < 100; i++) {
     await sleep(20); // the server writes the file from its own event loop: poll for it, bounded (2 s)
-    try { const j = JSON.parse(fs.readFileSync(file, 'utf8')); fs.rmSync(file, { force: true }); return j; } catch { /* not yet */ }
+    try {
+      const j = JSON.parse(fs.readFileSync(file, 'utf8'));
+      fs.rmSync(file, { force: true });
+      return j;
+    } catch {
+      /* not yet */
+    }
   }
   return null;
 }

@@ -19,8 +19,14 @@ export function combined(v, iv) {
   if (!v || !Number.isFinite(v.paired)) return { met: null, why: 'req/s not measured' };
   const rpsOk = v.met;
   if (!iv) {
-    const why = v.metric !== 'rps' ? `${v.metric}: no instruction count for it` : 'no instruction count (a baseline that is not a node process, or not in the --instructions run)';
-    return { met: rpsOk, why: `${rpsOk ? 'both measures of the req/s run meet it' : 'a measure of the req/s run misses it'}; ${why}` };
+    const why =
+      v.metric !== 'rps'
+        ? `${v.metric}: no instruction count for it`
+        : 'no instruction count (a baseline that is not a node process, or not in the --instructions run)';
+    return {
+      met: rpsOk,
+      why: `${rpsOk ? 'both measures of the req/s run meet it' : 'a measure of the req/s run misses it'}; ${why}`,
+    };
   }
   if (rpsOk && iv.met) return { met: true, why: 'all three measures meet it' };
   const miss = [];

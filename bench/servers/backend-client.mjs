@@ -18,17 +18,22 @@ if (a.mode === 'undici') {
   };
 } else {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
-  fetchJson = () => new Promise((resolve, reject) => {
-    const req = http.get(backend, { agent }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        try { resolve(JSON.parse(Buffer.concat(chunks).toString())); } catch (e) { reject(e); }
+  fetchJson = () =>
+    new Promise((resolve, reject) => {
+      const req = http.get(backend, { agent }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString()));
+          } catch (e) {
+            reject(e);
+          }
+        });
+        res.on('error', reject);
       });
-      res.on('error', reject);
+      req.on('error', reject);
     });
-    req.on('error', reject);
-  });
 }
 
 const server = http.createServer(async (req, res) => {
@@ -42,4 +47,10 @@ const server = http.createServer(async (req, res) => {
 });
 server.keepAliveTimeout = 30_000;
 server.listen(a.port, a.address, () => ready(server.address().port));
-onStop(() => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }));
+onStop(
+  () =>
+    new Promise((r) => {
+      server.closeAllConnections?.();
+      server.close(() => r());
+    }),
+);

@@ -35,7 +35,11 @@ export function onStop(stop) {
     stopping = true;
     const t = setTimeout(() => process.exit(0), 3000);
     t.unref();
-    try { await stop(); } catch { /* exiting anyway */ }
+    try {
+      await stop();
+    } catch {
+      /* exiting anyway */
+    }
     process.exit(0);
   };
   process.on('SIGTERM', handler);
@@ -57,8 +61,14 @@ export const user = (id) => ({ id, name: `user${id}`, active: true });
 // The head an App route answers a plain object with: what the node:http baselines of the
 // was-get and db scenarios send too, so that every server of those scenarios writes the same
 // bytes (the harness compares the heads of each target's two servers before the load).
-const kernelVersion = JSON.parse(fs.readFileSync(new URL('../../kernel/package.json', import.meta.url), 'utf8')).version;
+const kernelVersion = JSON.parse(
+  fs.readFileSync(new URL('../../kernel/package.json', import.meta.url), 'utf8'),
+).version;
 export function writeJsonLikeApp(res, body) {
-  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), server: `Skitai/${kernelVersion}` });
+  res.writeHead(200, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    server: `Skitai/${kernelVersion}`,
+  });
   res.end(body);
 }

@@ -10,7 +10,8 @@ const a = args();
 const SQL = "SELECT $1::int AS id, 'user' || $1 AS name, true AS active";
 const USERS = /^\/users\/(\d+)$/;
 const env = process.env;
-if (!env.PGHOST || !env.PGPORT) skip('PostgreSQL is not configured: eval "$(scripts/services.sh start)" sets PGHOST, PGPORT ...');
+if (!env.PGHOST || !env.PGPORT)
+  skip('PostgreSQL is not configured: eval "$(scripts/services.sh start)" sets PGHOST, PGPORT ...');
 const user = env.PGUSER ?? 'postgres';
 const database = env.PGDATABASE ?? 'postgres';
 
@@ -20,7 +21,11 @@ if (a.kind === 'pg-pool') {
   pool.on('error', () => {});
   const server = http.createServer(async (req, res) => {
     const m = USERS.exec(req.url);
-    if (!m) { res.writeHead(404); res.end(); return; }
+    if (!m) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
     try {
       const { rows } = await pool.query(SQL, [Number(m[1])]);
       // The same status, head and body bytes as the App route's answer.
@@ -33,7 +38,10 @@ if (a.kind === 'pg-pool') {
   server.keepAliveTimeout = 30_000;
   server.listen(a.port, a.address, () => ready(server.address().port));
   onStop(async () => {
-    await new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); });
+    await new Promise((r) => {
+      server.closeAllConnections?.();
+      server.close(() => r());
+    });
     await pool.end();
   });
 } else {
@@ -44,9 +52,13 @@ if (a.kind === 'pg-pool') {
     ({ App } = await import('@skitai/app'));
     ({ services } = await import('@skitai/services'));
     ({ db } = await import('@skitai/db'));
-  } catch (e) { skip(`@skitai/app, @skitai/services or @skitai/db cannot be imported: ${e.message}`); }
+  } catch (e) {
+    skip(`@skitai/app, @skitai/services or @skitai/db cannot be imported: ${e.message}`);
+  }
   if (typeof db !== 'function') skip('@skitai/db exports no db() plugin factory');
-  const kernel = new mod.Kernel().use(services({ wasContext: false })).use(db())
+  const kernel = new mod.Kernel()
+    .use(services({ wasContext: false }))
+    .use(db())
     .alias('@db', 'postgresql', `${user}@${env.PGHOST}:${env.PGPORT}/${database}`);
   const app = new App();
   app.route('/users/<int:id>', async (was, args) => {

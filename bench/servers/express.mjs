@@ -8,8 +8,12 @@ const a = args();
 const app = express();
 app.disable('x-powered-by');
 app.disable('etag');
-app.get('/', (req, res) => { res.type('text/plain').send(HELLO); });
-app.get('/users/:id', (req, res) => { res.json(user(Number(req.params.id))); });
+app.get('/', (req, res) => {
+  res.type('text/plain').send(HELLO);
+});
+app.get('/users/:id', (req, res) => {
+  res.json(user(Number(req.params.id)));
+});
 
 if (a.mode === 'mounted') {
   const mod = await loadKernel();
@@ -21,8 +25,17 @@ if (a.mode === 'mounted') {
   onStop(() => kernel.stop());
 } else {
   // The Server header the kernel adds to the mounted app's answers: the same bytes on both sides.
-  const server = http.createServer((req, res) => { res.setHeader('Server', SERVER); app(req, res); });
+  const server = http.createServer((req, res) => {
+    res.setHeader('Server', SERVER);
+    app(req, res);
+  });
   server.keepAliveTimeout = 30_000;
   server.listen(a.port, a.address, () => ready(server.address().port));
-  onStop(() => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }));
+  onStop(
+    () =>
+      new Promise((r) => {
+        server.closeAllConnections?.();
+        server.close(() => r());
+      }),
+  );
 }

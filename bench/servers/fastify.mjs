@@ -11,9 +11,15 @@ if (a.kind === 'static') {
   const { default: fastifyStatic } = await import('@fastify/static');
   await app.register(fastifyStatic, { root: a.dir, prefix: '/static/' });
 } else if (a.kind === 'json') {
-  app.get('/users/:id', async (req, reply) => { reply.header('server', SERVER); return user(Number(req.params.id)); });
+  app.get('/users/:id', async (req, reply) => {
+    reply.header('server', SERVER);
+    return user(Number(req.params.id));
+  });
 } else {
-  app.get('/', async (req, reply) => { reply.header('server', SERVER).type('text/html; charset=utf-8'); return HELLO; });
+  app.get('/', async (req, reply) => {
+    reply.header('server', SERVER).type('text/html; charset=utf-8');
+    return HELLO;
+  });
 }
 
 await app.listen({ port: a.port, host: a.address });

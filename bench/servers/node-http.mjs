@@ -19,7 +19,11 @@ const handlers = {
   },
   // The App route's answer, byte for byte but for Date: what node:http itself costs for it.
   'hello-app'(req, res) {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(HELLO), server: SERVER });
+    res.writeHead(200, {
+      'content-type': 'text/html; charset=utf-8',
+      'content-length': Buffer.byteLength(HELLO),
+      server: SERVER,
+    });
     res.end(HELLO);
   },
   // The handler mounted in skitai.mjs ('handler'), plus the Server header the kernel adds.
@@ -30,14 +34,27 @@ const handlers = {
   },
   json(req, res) {
     const m = USERS.exec(req.url);
-    if (!m) { res.writeHead(404); res.end(); return; }
+    if (!m) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
     const body = JSON.stringify(user(Number(m[1])));
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), server: SERVER });
+    res.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      server: SERVER,
+    });
     res.end(body);
   },
   // A backend for the proxy-cached scenario: 1 KiB at any path, fresh for an hour.
   'cacheable-1k'(req, res) {
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': KIB.length, 'cache-control': 'max-age=3600', etag: '"1k"' });
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length': KIB.length,
+      'cache-control': 'max-age=3600',
+      etag: '"1k"',
+    });
     res.end(KIB);
   },
 };
@@ -48,4 +65,10 @@ const server = http.createServer(handlers[a.kind] || handlers.hello);
 // scenario compares like with like (node's own default is 5 s).
 server.keepAliveTimeout = 30_000;
 server.listen(a.port, a.address, () => ready(server.address().port));
-onStop(() => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }));
+onStop(
+  () =>
+    new Promise((r) => {
+      server.closeAllConnections?.();
+      server.close(() => r());
+    }),
+);

@@ -28,9 +28,14 @@ function plain(req, res) {
 /** A plugin package's factory (`name` or default export), or a skip line saying why not. */
 async function pluginFactory(pkg, name) {
   let mod;
-  try { mod = await import(pkg); } catch (e) { skip(`${pkg} cannot be imported: ${e.message}`); }
+  try {
+    mod = await import(pkg);
+  } catch (e) {
+    skip(`${pkg} cannot be imported: ${e.message}`);
+  }
   const factory = mod[name] ?? mod.default;
-  if (typeof factory !== 'function') skip(`${pkg} exports no ${name}() plugin factory yet (bench/servers/skitai.mjs expects one)`);
+  if (typeof factory !== 'function')
+    skip(`${pkg} exports no ${name}() plugin factory yet (bench/servers/skitai.mjs expects one)`);
   return factory;
 }
 
@@ -49,14 +54,24 @@ async function startRedis() {
   const socket = path.join(dir, 'r.sock');
   let redis;
   try {
-    redis = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  } catch (e) { skip(`redis-server cannot be started: ${e.message}`); }
-  process.on('exit', () => { redis.kill(); fs.rmSync(dir, { recursive: true, force: true }); });
+    redis = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+  } catch (e) {
+    skip(`redis-server cannot be started: ${e.message}`);
+  }
+  process.on('exit', () => {
+    redis.kill();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
   await new Promise((resolve) => {
     let out = '';
     redis.once('error', (e) => skip(`redis-server cannot be started (apt-get install -y redis-server): ${e.message}`));
     redis.once('exit', () => skip(`redis-server exited: ${out}`));
-    redis.stdout.on('data', (c) => { out += c; if (/ready to accept connections/i.test(out)) resolve(); });
+    redis.stdout.on('data', (c) => {
+      out += c;
+      if (/ready to accept connections/i.test(out)) resolve();
+    });
   });
   redis.removeAllListeners('exit');
   return socket;
@@ -104,11 +119,19 @@ switch (a.kind) {
   }
   case 'ws-echo': {
     let wsmod;
-    try { wsmod = await import('@skitai/websocket'); } catch (e) { skip(`@skitai/websocket cannot be imported: ${e.message}`); }
-    if (typeof wsmod.websocket !== 'function' || typeof wsmod.wsRoute !== 'function') skip('@skitai/websocket does not export websocket() and wsRoute() yet');
+    try {
+      wsmod = await import('@skitai/websocket');
+    } catch (e) {
+      skip(`@skitai/websocket cannot be imported: ${e.message}`);
+    }
+    if (typeof wsmod.websocket !== 'function' || typeof wsmod.wsRoute !== 'function')
+      skip('@skitai/websocket does not export websocket() and wsRoute() yet');
     kernel.use(wsmod.websocket());
     const app = needApp();
-    app.route('/echo', wsmod.wsRoute({ mode: 'simple' }, (was, message) => message));
+    app.route(
+      '/echo',
+      wsmod.wsRoute({ mode: 'simple' }, (was, message) => message),
+    );
     kernel.mount('/', app);
     break;
   }
@@ -167,7 +190,8 @@ switch (a.kind) {
     const backend = a.backend;
     app.route('/', async (was) => {
       const r = await was.get(backend);
-      if (r.status !== 'done' || r.statusCode !== 200) throw new Error(`was.get: ${r.status} ${r.statusCode} ${r.error?.message ?? ''}`);
+      if (r.status !== 'done' || r.statusCode !== 200)
+        throw new Error(`was.get: ${r.status} ${r.statusCode} ${r.error?.message ?? ''}`);
       return r.data;
     });
     kernel.mount('/', app);

@@ -9,7 +9,11 @@ import { constants, monitorEventLoopDelay, performance, PerformanceObserver } fr
 const eld = monitorEventLoopDelay({ resolution: 1 });
 eld.enable();
 let gc, t0;
-const reset = () => { gc = { count: 0, major: 0, totalMs: 0, maxMs: 0, pauses: [] }; t0 = performance.now(); eld.reset(); };
+const reset = () => {
+  gc = { count: 0, major: 0, totalMs: 0, maxMs: 0, pauses: [] };
+  t0 = performance.now();
+  eld.reset();
+};
 reset();
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
@@ -26,8 +30,19 @@ process.on('SIGWINCH', () => {
   const p = [...gc.pauses].sort((a, b) => a - b);
   const out = {
     seconds: (performance.now() - t0) / 1000,
-    gc: { count: gc.count, major: gc.major, totalMs: gc.totalMs, maxMs: gc.maxMs, p99Ms: p.length ? p[Math.min(p.length - 1, Math.floor(p.length * 0.99))] : 0 },
-    loopDelay: { meanMs: ms(eld.mean), p50Ms: ms(eld.percentile(50)), p99Ms: ms(eld.percentile(99)), maxMs: ms(eld.max) },
+    gc: {
+      count: gc.count,
+      major: gc.major,
+      totalMs: gc.totalMs,
+      maxMs: gc.maxMs,
+      p99Ms: p.length ? p[Math.min(p.length - 1, Math.floor(p.length * 0.99))] : 0,
+    },
+    loopDelay: {
+      meanMs: ms(eld.mean),
+      p50Ms: ms(eld.percentile(50)),
+      p99Ms: ms(eld.percentile(99)),
+      maxMs: ms(eld.max),
+    },
     heapUsedMiB: process.memoryUsage().heapUsed / 1048576,
   };
   fs.writeFileSync(path.join(os.tmpdir(), `skitai-bench-tail-${process.pid}.json`), JSON.stringify(out));

@@ -8,4 +8,10 @@ wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
 });
 wss.on('listening', () => ready(wss.address().port));
-onStop(() => new Promise((r) => { for (const c of wss.clients) c.terminate(); wss.close(() => r()); }));
+onStop(
+  () =>
+    new Promise((r) => {
+      for (const c of wss.clients) c.terminate();
+      wss.close(() => r());
+    }),
+);

@@ -12,7 +12,9 @@ port1.on('message', (url) => urls.add(url));
 port1.unref();
 register(new URL('./module-hook.mjs', import.meta.url), { data: { port: port2 }, transferList: [port2] });
 
-const script = process.argv[2] ? path.resolve(process.argv[2]) : fileURLToPath(new URL('./express-only.mjs', import.meta.url));
+const script = process.argv[2]
+  ? path.resolve(process.argv[2])
+  : fileURLToPath(new URL('./express-only.mjs', import.meta.url));
 const root = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
 await import(pathToFileURL(script).href);
 const ms = performance.now();

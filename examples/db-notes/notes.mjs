@@ -8,7 +8,7 @@ const page = (notes, cached) => `<!DOCTYPE html>
 <h1>Notes</h1>
 <form method="post" action="notes"><input name="text" maxlength="200" required> <button>Add</button></form>
 <ul>${notes.map((n) => `<li>${escape(n.text)}</li>`).join('')}</ul>
-<p><small>${notes.length} note${notes.length === 1 ? "" : "s"}${cached ? ' (from the result cache)' : ''}</small></p>
+<p><small>${notes.length} note${notes.length === 1 ? '' : 's'}${cached ? ' (from the result cache)' : ''}</small></p>
 </body></html>`;
 
 function escape(text) {
@@ -24,13 +24,17 @@ export function notesApp() {
     if (was.request.method === 'POST') {
       const text = typeof args.text === 'string' ? args.text.trim() : '';
       if (text === '' || text.length > 200) throw new HttpError(400, 'text must be 1 to 200 characters');
-      const r = await was.backend('@notes').execute('INSERT INTO notes (id, text) VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM notes), $1)', [text]);
+      const r = await was
+        .backend('@notes')
+        .execute('INSERT INTO notes (id, text) VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM notes), $1)', [text]);
       r.raiseForStatus();
       was.setlu('notes');
       return was.redirect('notes');
     }
     // Cached until a note is added (setlu above drops it).
-    const r = await was.backend('@notes', { useCache: was.getlu('notes') }).execute('SELECT id, text FROM notes ORDER BY id');
+    const r = await was
+      .backend('@notes', { useCache: was.getlu('notes') })
+      .execute('SELECT id, text FROM notes ORDER BY id');
     r.raiseForStatus().cache(60);
     return page(r.rows, r.cached);
   });

@@ -12,7 +12,10 @@ import { chromium } from 'playwright-core';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const out = path.join(here, 'screenshots');
 const data = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-notes-'));
-const server = spawn(process.execPath, [path.join(here, 'serve.mjs'), '--port', '0'], { env: { ...process.env, DEMO_DATA: data }, stdio: ['ignore', 'pipe', 'pipe'] });
+const server = spawn(process.execPath, [path.join(here, 'serve.mjs'), '--port', '0'], {
+  env: { ...process.env, DEMO_DATA: data },
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
 const base = await new Promise((resolve, reject) => {
   let log = '';
   const read = (d) => {
@@ -27,7 +30,15 @@ const base = await new Promise((resolve, reject) => {
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
 });
 try {
   const context = () => browser.newContext({ viewport: { width: 960, height: 720 } });
@@ -59,12 +70,19 @@ try {
   await signIn(demo, 'demo');
   await signIn(ana, 'ana');
   await addNote(demo, 'Welcome to Skitai Notes! Everyone here can read the notes; sign in to write one.');
-  await addNote(ana, 'The agenda for Monday is attached.', { name: 'agenda.txt', mimeType: 'text/plain', buffer: Buffer.from('1. Demo\n2. Release\n') });
+  await addNote(ana, 'The agenda for Monday is attached.', {
+    name: 'agenda.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from('1. Demo\n2. Release\n'),
+  });
   await ana.goto(`${base}/chat`);
   await demo.goto(`${base}/chat`);
   await demo.locator('#log li', { hasText: 'demo' }).waitFor();
   await ana.locator('#log li', { hasText: 'demo' }).waitFor();
-  for (const [page, text] of [[ana, 'Morning! Did the board photo go up?'], [demo, 'Posting it now.']]) {
+  for (const [page, text] of [
+    [ana, 'Morning! Did the board photo go up?'],
+    [demo, 'Posting it now.'],
+  ]) {
     await page.fill('#text', text);
     await page.press('#text', 'Enter');
     await demo.locator('#log li', { hasText: text }).waitFor();
@@ -72,7 +90,11 @@ try {
   // A note written on the notes page is announced in the chat room.
   const notes = await (await context()).newPage();
   await signIn(notes, 'demo');
-  await addNote(notes, 'Sprint board after Friday\'s review.', { name: 'board.png', mimeType: 'image/png', buffer: png });
+  await addNote(notes, "Sprint board after Friday's review.", {
+    name: 'board.png',
+    mimeType: 'image/png',
+    buffer: png,
+  });
   await demo.locator('#log li.note').waitFor();
   await ana.fill('#text', 'Thanks, looks good.');
   await ana.press('#text', 'Enter');
@@ -84,7 +106,12 @@ try {
   await shot(notes, 'notes');
   await notes.goto(`${base}/about`);
   await shot(notes, 'about');
-  console.log(`screenshots in ${out}: ${fs.readdirSync(out).filter((f) => f.endsWith('.png')).join(', ')}`);
+  console.log(
+    `screenshots in ${out}: ${fs
+      .readdirSync(out)
+      .filter((f) => f.endsWith('.png'))
+      .join(', ')}`,
+  );
 } finally {
   await browser.close();
   server.kill('SIGTERM');

@@ -26,8 +26,15 @@ const data = process.env.DEMO_DATA ? path.resolve(process.env.DEMO_DATA) : kerne
 fs.mkdirSync(data, { recursive: true });
 const url = process.env.DATABASE;
 const engine = url?.startsWith('postgresql://') ? 'postgresql' : 'sqlite3';
-kernel.alias('@notes', engine, engine === 'postgresql' ? url.slice('postgresql://'.length) : path.join(data, 'notes.sqlite3'));
-const store = openStore(() => dbCallers(servicesOf(kernel)).backend('@notes'), { engine, legacyFile: path.join(data, 'notes.json') });
+kernel.alias(
+  '@notes',
+  engine,
+  engine === 'postgresql' ? url.slice('postgresql://'.length) : path.join(data, 'notes.sqlite3'),
+);
+const store = openStore(() => dbCallers(servicesOf(kernel)).backend('@notes'), {
+  engine,
+  legacyFile: path.join(data, 'notes.json'),
+});
 
 // Sessions are sealed with this key: made once and kept, so sign-ins survive a restart.
 function secureKey() {

@@ -21,7 +21,8 @@ const schema = (engine) => `CREATE TABLE IF NOT EXISTS notes (
 )`;
 const COLUMNS = 'id, text, author, at, file_name, file_size, file_type, file_stored';
 
-const INSERT = 'INSERT INTO notes (text, author, at, file_name, file_size, file_type, file_stored) VALUES ($1, $2, $3, $4, $5, $6, $7)';
+const INSERT =
+  'INSERT INTO notes (text, author, at, file_name, file_size, file_type, file_stored) VALUES ($1, $2, $3, $4, $5, $6, $7)';
 const fileColumns = (file) => [file?.name ?? null, file?.size ?? null, file?.type ?? null, file?.stored ?? null];
 
 /** A row as the rest of the demo sees a note: the attachment as one `file` object. */
@@ -35,7 +36,8 @@ function toNote({ file_name: name, file_size: size, file_type: type, file_stored
  * once into an empty table and then renamed.
  */
 export function openStore(backend, { engine = 'sqlite3', legacyFile } = {}) {
-  if (!Object.hasOwn(ID, engine)) throw new Error(`the notes store runs on ${Object.keys(ID).join(' or ')}, not ${engine}`);
+  if (!Object.hasOwn(ID, engine))
+    throw new Error(`the notes store runs on ${Object.keys(ID).join(' or ')}, not ${engine}`);
   const run = async (sql, params) => (await backend().execute(sql, params)).raiseForStatus();
 
   // The table is made on first use, by whichever process gets there first (IF NOT EXISTS).
@@ -54,15 +56,21 @@ export function openStore(backend, { engine = 'sqlite3', legacyFile } = {}) {
       throw err;
     }
     if ((await run('SELECT COUNT(*) AS n FROM notes')).scalar() > 0) return;
-    (await backend().transaction(async (tx) => {
-      for (const n of notes) { // oldest first, so the ids keep their order
-        (await tx.execute(INSERT, [n.text, n.author, n.at, ...fileColumns(n.file)])).raiseForStatus();
-      }
-    })).raiseForStatus();
+    (
+      await backend().transaction(async (tx) => {
+        for (const n of notes) {
+          // oldest first, so the ids keep their order
+          (await tx.execute(INSERT, [n.text, n.author, n.at, ...fileColumns(n.file)])).raiseForStatus();
+        }
+      })
+    ).raiseForStatus();
     await fs.rename(file, `${file}.imported`);
   }
   async function db() {
-    ready ??= prepare().catch((err) => { ready = undefined; throw err; }); // tried again on the next call
+    ready ??= prepare().catch((err) => {
+      ready = undefined;
+      throw err;
+    }); // tried again on the next call
     await ready;
   }
 
@@ -80,7 +88,11 @@ export function openStore(backend, { engine = 'sqlite3', legacyFile } = {}) {
     /** Adds { text, author, file? } and returns the note with its id and time. */
     add: async ({ text, author, file }) => {
       await db();
-      return toNote((await run(`${INSERT} RETURNING ${COLUMNS}`, [text, author, new Date().toISOString(), ...fileColumns(file)])).one());
+      return toNote(
+        (
+          await run(`${INSERT} RETURNING ${COLUMNS}`, [text, author, new Date().toISOString(), ...fileColumns(file)])
+        ).one(),
+      );
     },
     /** Removes a note; returns it, or undefined if there was none. */
     remove: async (id) => {

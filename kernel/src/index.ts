@@ -1,15 +1,35 @@
 // @skitai/kernel: the public surface. Everything a startup script or a plugin needs.
-export { Kernel, type Phase, type KernelOptions, type StartOptions, type RunOptions, type Listening, type KernelSettings } from './kernel.js';
+export {
+  Kernel,
+  type Phase,
+  type KernelOptions,
+  type StartOptions,
+  type RunOptions,
+  type Listening,
+  type KernelSettings,
+} from './kernel.js';
 export { checkOptionKeys, editDistance, nearestName } from './options.js';
 export { definePlugin, type Plugin } from './plugin/contract.js';
 export type { KernelHooks, ListeningInfo } from './hooks.js';
 export { Was, WAS_RESERVED, type WasFactory } from './was.js';
-export { AliasRegistry, checkAliasName, type AliasDeclaration, type AliasOptions, type AliasType } from './alias/registry.js';
+export {
+  AliasRegistry,
+  checkAliasName,
+  type AliasDeclaration,
+  type AliasOptions,
+  type AliasType,
+} from './alias/registry.js';
 export { codes, defineError, SkitaiError, type ErrorCode, type ErrorFactory } from './errors.js';
 export type { MountEntry, MountInfo, MountOptions, MountTarget, Mountable, RequestHandler } from './mount/table.js';
 export { SkitaiRequest } from './http/request.js';
 export { SkitaiResponse, getServerHeader } from './http/response.js';
-export { initRequestFields, type Transport, type TransportContext, type TransportFactory, type TransportSettings } from './http/transport.js';
+export {
+  initRequestFields,
+  type Transport,
+  type TransportContext,
+  type TransportFactory,
+  type TransportSettings,
+} from './http/transport.js';
 export { sendError, prefersJson, escapeHtml } from './http/error-page.js';
 export { sendBody, sendTyped, acceptsGzip, isCompressible, COMPRESS_THRESHOLD } from './http/compress.js';
 export { createStaticHandler, type StaticOptions } from './static/handler.js';

@@ -16,7 +16,13 @@ import { ProcessModel, type BroadcastListener, type CriticalPointOptions, type P
 import type { BackgroundProcessOptions } from './process/background.js';
 import type { InstanceBridge } from './process/bridge.js';
 import type { Pref } from './process/pref.js';
-import { MountTable, type MountEntry, type MountOptions, type MountTarget, type RequestHandler } from './mount/table.js';
+import {
+  MountTable,
+  type MountEntry,
+  type MountOptions,
+  type MountTarget,
+  type RequestHandler,
+} from './mount/table.js';
 import { resolveMountTarget } from './mount/resolve.js';
 import { createHttpServer, drainServer, ignoreSocketError } from './http/server.js';
 import type { Transport, TransportFactory } from './http/transport.js';
@@ -87,11 +93,24 @@ export interface KernelOptions {
 
 // The keys each options object takes. Records so that TypeScript keeps them in step with the interfaces.
 const KERNEL_KEYS: Record<keyof KernelOptions, true> = {
-  keepAlive: true, requestTimeout: true, headersTimeout: true, maxClientBodySize: true,
-  stopDeadline: true, sendTimeout: true, backendKeepAlive: true, maxRcache: true, debug: true,
+  keepAlive: true,
+  requestTimeout: true,
+  headersTimeout: true,
+  maxClientBodySize: true,
+  stopDeadline: true,
+  sendTimeout: true,
+  backendKeepAlive: true,
+  maxRcache: true,
+  debug: true,
 };
 const START_KEYS: Record<keyof StartOptions, true> = { address: true, port: true, logpath: true, verbose: true };
-const RUN_KEYS: Record<keyof RunOptions, true> = { ...START_KEYS, workers: true, varpath: true, threads: true, argv: true };
+const RUN_KEYS: Record<keyof RunOptions, true> = {
+  ...START_KEYS,
+  workers: true,
+  varpath: true,
+  threads: true,
+  argv: true,
+};
 
 export interface Listening {
   address: string;
@@ -126,7 +145,8 @@ function describeTarget(e: MountEntry): string {
 }
 
 function seconds(name: string, value: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw codes.SKT_INVALID_OPTION(name, value, 'seconds, 0 or more');
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+    throw codes.SKT_INVALID_OPTION(name, value, 'seconds, 0 or more');
   return value * 1000;
 }
 
@@ -164,7 +184,9 @@ export class Kernel {
   server: http.Server | undefined;
 
   private phase: Phase = 'idle';
-  private readonly wasRegistry = new WasRegistry((name, first, second) => codes.SKT_WAS_EXTENSION_DUPLICATE(name, first, second));
+  private readonly wasRegistry = new WasRegistry((name, first, second) =>
+    codes.SKT_WAS_EXTENSION_DUPLICATE(name, first, second),
+  );
   private readonly settings: KernelSettings = {
     keepAliveTimeout: 30_000,
     requestTimeout: 30_000,
@@ -271,14 +293,16 @@ export class Kernel {
 
   /** Request bodies over this many bytes get 413 and the connection is closed (default 32 MiB). */
   setMaxClientBodySize(bytes: number): this {
-    if (!Number.isInteger(bytes) || bytes < 0) throw codes.SKT_INVALID_OPTION('maxClientBodySize', bytes, 'a byte count');
+    if (!Number.isInteger(bytes) || bytes < 0)
+      throw codes.SKT_INVALID_OPTION('maxClientBodySize', bytes, 'a byte count');
     this.settings.maxClientBodySize = bytes;
     return this;
   }
 
   /** Cache-Control max-age for static files under a URL prefix (the longest prefix wins). */
   setMaxAge(prefix: string, maxAge: number): this {
-    if (typeof prefix !== 'string' || !prefix.startsWith('/')) throw codes.SKT_INVALID_OPTION('setMaxAge prefix', prefix, 'a path starting with /');
+    if (typeof prefix !== 'string' || !prefix.startsWith('/'))
+      throw codes.SKT_INVALID_OPTION('setMaxAge prefix', prefix, 'a path starting with /');
     seconds('max-age', maxAge);
     this.maxAges.push([prefix, Math.floor(maxAge)]);
     this.maxAges.sort((a, b) => b[0].length - a[0].length);
@@ -321,7 +345,11 @@ export class Kernel {
       const script = process.argv[1];
       let dir = process.cwd();
       if (script) {
-        try { dir = path.dirname(fs.realpathSync(script)); } catch { /* not a file: keep cwd */ }
+        try {
+          dir = path.dirname(fs.realpathSync(script));
+        } catch {
+          /* not a file: keep cwd */
+        }
       }
       this.swd = dir;
     }
@@ -400,7 +428,8 @@ export class Kernel {
    * plugin's apply()).
    */
   setInstanceBridge(bridge: InstanceBridge, owner = 'the application'): this {
-    if (this.phase !== 'idle' && this.phase !== 'starting') throw codes.SKT_KERNEL_PHASE('set an instance bridge', this.phase);
+    if (this.phase !== 'idle' && this.phase !== 'starting')
+      throw codes.SKT_KERNEL_PHASE('set an instance bridge', this.phase);
     const model = this.processModel;
     if (model.bridge !== undefined) throw codes.SKT_BRIDGE_DUPLICATE(model.bridgeOwner ?? 'the application', owner);
     if (!bridge || typeof bridge.broadcast !== 'function' || typeof bridge.setlu !== 'function') {
@@ -479,7 +508,8 @@ export class Kernel {
 
   /** Idle backend connections older than this many seconds are reconnected (default 1200). */
   setBackendKeepAlive(timeout: number): this {
-    if (typeof timeout !== 'number' || !(timeout > 0) || !Number.isFinite(timeout)) throw codes.SKT_INVALID_OPTION('backend keep-alive', timeout, 'seconds over 0');
+    if (typeof timeout !== 'number' || !(timeout > 0) || !Number.isFinite(timeout))
+      throw codes.SKT_INVALID_OPTION('backend keep-alive', timeout, 'seconds over 0');
     this.settings.backendKeepAlive = timeout * 1000;
     return this;
   }
@@ -498,7 +528,8 @@ export class Kernel {
    */
   setTransport(factory: TransportFactory, owner = 'the application'): this {
     // From a plugin's apply() or a startup tap too: what counts is that nothing is bound yet.
-    if (!(this.phase === 'idle' || (this.phase === 'starting' && this.server === undefined))) throw codes.SKT_KERNEL_PHASE('set a transport', this.phase);
+    if (!(this.phase === 'idle' || (this.phase === 'starting' && this.server === undefined)))
+      throw codes.SKT_KERNEL_PHASE('set a transport', this.phase);
     if (this.transportFactory !== undefined) throw codes.SKT_TRANSPORT_DUPLICATE(this.transportFactory.owner, owner);
     if (typeof factory !== 'function') throw codes.SKT_INVALID_OPTION('transport', typeof factory, 'a function');
     this.transportFactory = { owner, factory };
@@ -555,14 +586,17 @@ export class Kernel {
     const model = this.processModel;
     let processes: ProcessReport[];
     if (model.transport !== undefined) processes = await model.transport.gather();
-    else processes = [await localReport(this, this.workerId, 'single'), ...(await model.background?.reports() ?? [])];
+    else processes = [await localReport(this, this.workerId, 'single'), ...((await model.background?.reports()) ?? [])];
     return {
       kernel: this.version,
       generatedAt: Date.now(),
       script: process.argv[1] ? path.basename(process.argv[1]) : '',
       plugins: this.plugins.list().map((p) => ({ name: p.name, version: p.version })),
       mounts: this.mounts.entries.map((e) => ({
-        point: e.point || '/', ...(e.host ? { host: e.host } : {}), kind: e.kind, target: describeTarget(e),
+        point: e.point || '/',
+        ...(e.host ? { host: e.host } : {}),
+        kind: e.kind,
+        target: describeTarget(e),
       })),
       processes,
     };
@@ -577,7 +611,11 @@ export class Kernel {
     this.phase = 'starting';
     try {
       // A worker never renames the shared files: its master rotates them and tells it to reopen.
-      this.logs = new Logs({ logpath: options.logpath, verbose: options.verbose, rotation: this.processRole === 'worker' ? 'never' : 'self' });
+      this.logs = new Logs({
+        logpath: options.logpath,
+        verbose: options.verbose,
+        rotation: this.processRole === 'worker' ? 'never' : 'self',
+      });
       setServerHeader(`Skitai/${this.version}`);
       await this.plugins.applyAll(this, this.version);
       this.aliases.check();
@@ -588,10 +626,16 @@ export class Kernel {
       const listening = await this.listen(options);
       this.phase = 'running';
       const scheme = listening.scheme;
-      this.logs.log('server', 'info', `skitai ${this.version} (${this.workerId}) listening on ${scheme}://${listening.address}:${listening.port}`);
+      this.logs.log(
+        'server',
+        'info',
+        `skitai ${this.version} (${this.workerId}) listening on ${scheme}://${listening.address}:${listening.port}`,
+      );
       // With the logs in files the console would say nothing: say where to look.
       if (this.logs.logpath !== undefined && !options.verbose && this.workerId === 'M') {
-        process.stderr.write(`skitai ${this.version}: listening on ${scheme}://${listening.address}:${listening.port}; logs in ${this.logs.logpath}\n`);
+        process.stderr.write(
+          `skitai ${this.version}: listening on ${scheme}://${listening.address}:${listening.port}; logs in ${this.logs.logpath}\n`,
+        );
       }
       await this.hooks.listening.promise({ ...listening, workerId: this.workerId });
       return listening;
@@ -605,7 +649,11 @@ export class Kernel {
   }
 
   private async attach(entry: MountEntry): Promise<void> {
-    const resolved = await resolveMountTarget(entry, this.getswd(), this.hooks.resolveMount.isUsed() ? this.hooks.resolveMount : undefined);
+    const resolved = await resolveMountTarget(
+      entry,
+      this.getswd(),
+      this.hooks.resolveMount.isUsed() ? this.hooks.resolveMount : undefined,
+    );
     let handler: RequestHandler;
     if (resolved.kind === 'static') {
       entry.kind = 'static';
@@ -645,14 +693,19 @@ export class Kernel {
     // The log counts open connections through this, whichever transport holds them.
     const countConnections = () => connections();
     this.connections = countConnections;
-    const log: RequestLogContext | undefined = this.logs.request === undefined ? undefined : {
-      sink: this.logs.request,
-      workerId: this.workerId,
-      connections: countConnections,
-      offPrefixes: this.logOffPatterns.filter((p) => !p.startsWith('*')),
-      offSuffixes: this.logOffPatterns.filter((p) => p.startsWith('*')).map((p) => p.slice(1)),
-      onLogged: this.hooks.responseLogged.isUsed() ? (record) => this.hooks.responseLogged.call(record) : undefined,
-    };
+    const log: RequestLogContext | undefined =
+      this.logs.request === undefined
+        ? undefined
+        : {
+            sink: this.logs.request,
+            workerId: this.workerId,
+            connections: countConnections,
+            offPrefixes: this.logOffPatterns.filter((p) => !p.startsWith('*')),
+            offSuffixes: this.logOffPatterns.filter((p) => p.startsWith('*')).map((p) => p.slice(1)),
+            onLogged: this.hooks.responseLogged.isUsed()
+              ? (record) => this.hooks.responseLogged.call(record)
+              : undefined,
+          };
     this.requestLog = log;
     const dispatch = createDispatcher({
       mounts: this.mounts,
@@ -674,15 +727,21 @@ export class Kernel {
     };
     server.on('request', dispatch);
     server.on('checkContinue', checkContinue);
-    server.on('upgrade', (req: SkitaiRequest, socket: Socket, head: Buffer) => this.upgrade(req, socket, head, untrack));
-    server.on('connect', (req: SkitaiRequest, socket: Socket, head: Buffer) => this.connect(req, socket, head, untrack));
+    server.on('upgrade', (req: SkitaiRequest, socket: Socket, head: Buffer) =>
+      this.upgrade(req, socket, head, untrack),
+    );
+    server.on('connect', (req: SkitaiRequest, socket: Socket, head: Buffer) =>
+      this.connect(req, socket, head, untrack),
+    );
     this.server = server;
     let listener: net.Server = server;
     if (this.transportFactory !== undefined) {
       const transport = this.transportFactory.factory({
         dispatch: dispatch as any,
         checkContinue: checkContinue as any,
-        serveHttp1: (socket) => { server.emit('connection', socket); },
+        serveHttp1: (socket) => {
+          server.emit('connection', socket);
+        },
         http1: server,
         http1Connections,
         settings: this.settings,
@@ -700,7 +759,12 @@ export class Kernel {
     const port = options.port ?? 5000;
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
-        reject(codes.SKT_LISTEN_FAILED(`${address}:${port}`, err.code === 'EADDRINUSE' ? 'the address is already in use' : err.message));
+        reject(
+          codes.SKT_LISTEN_FAILED(
+            `${address}:${port}`,
+            err.code === 'EADDRINUSE' ? 'the address is already in use' : err.message,
+          ),
+        );
       };
       listener.once('error', onError);
       listener.listen({ host: address, port }, () => {
@@ -722,7 +786,9 @@ export class Kernel {
     if (this.requestLog !== undefined) req.startedAt = performance.now();
     const refuse = (status: string) => {
       if (socket.writable) {
-        socket.end(`HTTP/1.1 ${status}\r\nDate: ${new Date().toUTCString()}\r\nServer: ${getServerHeader()}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+        socket.end(
+          `HTTP/1.1 ${status}\r\nDate: ${new Date().toUTCString()}\r\nServer: ${getServerHeader()}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+        );
       }
       socket.destroySoon();
       this.logRequest(req, Number.parseInt(status, 10));
@@ -750,16 +816,20 @@ export class Kernel {
     if (this.requestLog !== undefined) req.startedAt = performance.now();
     const refuse = (status: string) => {
       if (socket.writable) {
-        socket.end(`HTTP/1.1 ${status}\r\nDate: ${new Date().toUTCString()}\r\nServer: ${getServerHeader()}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+        socket.end(
+          `HTTP/1.1 ${status}\r\nDate: ${new Date().toUTCString()}\r\nServer: ${getServerHeader()}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+        );
       }
       socket.destroySoon();
       this.logRequest(req, Number.parseInt(status, 10));
     };
     if (this.phase !== 'running') return refuse('503 Service Unavailable');
     // The smuggling checks of requestError (its target rules are for paths and URLs, not host:port).
-    if (req.headers['content-length'] !== undefined && req.headers['transfer-encoding'] !== undefined) return refuse('400 Bad Request');
+    if (req.headers['content-length'] !== undefined && req.headers['transfer-encoding'] !== undefined)
+      return refuse('400 Bad Request');
     let hosts = 0;
-    for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host' && ++hosts > 1) return refuse('400 Bad Request');
+    for (let i = 0; i < req.rawHeaders.length; i += 2)
+      if (req.rawHeaders[i]!.toLowerCase() === 'host' && ++hosts > 1) return refuse('400 Bad Request');
     let taken: boolean | void;
     try {
       taken = this.hooks.connect.isUsed() ? this.hooks.connect.call(req, socket, head) : undefined;
@@ -774,9 +844,15 @@ export class Kernel {
   private handlerFailed(err: unknown, req: SkitaiRequest, res: SkitaiResponse): void {
     const error = err instanceof Error ? err : new Error(String(err));
     const status = error instanceof SkitaiError && error.statusCode ? error.statusCode : 500;
-    if (status >= 500) this.logs.log('app', 'error', `${req.method} ${req.originalUrl}: ${error.stack ?? error.message}`);
-    sendError(req, res, status, status >= 500 ? 'the server failed to answer this request' : error.message,
-      this.debug && status >= 500 ? { detail: error.stack } : {});
+    if (status >= 500)
+      this.logs.log('app', 'error', `${req.method} ${req.originalUrl}: ${error.stack ?? error.message}`);
+    sendError(
+      req,
+      res,
+      status,
+      status >= 500 ? 'the server failed to answer this request' : error.message,
+      this.debug && status >= 500 ? { detail: error.stack } : {},
+    );
   }
 
   /** Runs the `reload` tap point (SIGHUP in the process model). */
@@ -798,15 +874,23 @@ export class Kernel {
     this.phase = 'stopping';
     this.stopping = (async () => {
       if (this.server) {
-        const { forced } = await drainServer(this.server, this.connections, this.settings.stopDeadline, this.transport, () => {
-          for (const socket of this.tunnels) socket.destroy();
-        });
+        const { forced } = await drainServer(
+          this.server,
+          this.connections,
+          this.settings.stopDeadline,
+          this.transport,
+          () => {
+            for (const socket of this.tunnels) socket.destroy();
+          },
+        );
         if (forced) this.logs.log('server', 'warn', 'stop deadline passed: remaining connections were closed');
       }
       for (const entry of [...this.mounts.entries].reverse()) {
         const target = entry.target as { umount?: (k: Kernel, e: MountEntry) => unknown };
         if (entry.kind === 'mountable' && typeof target.umount === 'function') {
-          try { await target.umount(this, entry); } catch (err) {
+          try {
+            await target.umount(this, entry);
+          } catch (err) {
             this.logs.log('app', 'error', `umount ${entry.point || '/'} failed: ${(err as Error).message}`);
           }
         }
@@ -874,7 +958,10 @@ export class Kernel {
     const onSignal = (signal: NodeJS.Signals) => {
       if (++signals > 1) process.exit(1);
       this.logs.log('server', 'info', `${signal}: stopping gracefully`);
-      this.stop().then(() => process.exit(0), () => process.exit(1));
+      this.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);

@@ -30,7 +30,10 @@ export function nearestName(word: string, candidates: Iterable<string>): string 
   let bestDistance = Infinity;
   for (const candidate of candidates) {
     const d = editDistance(lower, candidate.toLowerCase());
-    if (d < bestDistance) { best = candidate; bestDistance = d; }
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
   }
   return bestDistance <= limit ? best : undefined;
 }
@@ -50,7 +53,10 @@ export function checkOptionKeys(where: string, options: unknown, known: Iterable
   for (const key of Object.keys(options)) {
     if (valid.has(key)) continue;
     const near = nearestName(key, names);
-    throw codes.SKT_INVALID_OPTION(`${where} option ${key}`, (options as Record<string, unknown>)[key],
-      near === undefined ? `one of ${names.join(', ')}` : `a known option: did you mean ${near}?`);
+    throw codes.SKT_INVALID_OPTION(
+      `${where} option ${key}`,
+      (options as Record<string, unknown>)[key],
+      near === undefined ? `one of ${names.join(', ')}` : `a known option: did you mean ${near}?`,
+    );
   }
 }

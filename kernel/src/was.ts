@@ -25,7 +25,12 @@ export class Was {
 
   /** Writes to the app log: category 'info' (default), 'debug', 'warn', 'error', or any word (logged as info). */
   log(message: unknown, category = 'info'): void {
-    const text = typeof message === 'string' ? message : message instanceof Error ? (message.stack ?? message.message) : JSON.stringify(message);
+    const text =
+      typeof message === 'string'
+        ? message
+        : message instanceof Error
+          ? (message.stack ?? message.message)
+          : JSON.stringify(message);
     if (levels.has(category)) this.kernel.logs.log('app', category as LogLevel, text);
     else this.kernel.logs.log('app', 'info', `[${category}] ${text}`);
   }
@@ -38,7 +43,12 @@ export class Was {
     const req = this.req as SkitaiRequest | undefined;
     if (req?.headers !== undefined && req.gtxnId === '') ensureTxn(req);
     const tag = id ?? (req?.gtxnId ? `${req.gtxnId}/${req.ltxnId}` : 'no-txn');
-    const text = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : err === undefined ? new Error('traceback').stack ?? '' : String(err);
+    const text =
+      err instanceof Error
+        ? (err.stack ?? `${err.name}: ${err.message}`)
+        : err === undefined
+          ? (new Error('traceback').stack ?? '')
+          : String(err);
     this.kernel.logs.log('app', 'error', `[${tag}] ${text}`);
     return tag;
   }
@@ -63,9 +73,12 @@ export class Was {
 }
 
 /** The members of `was` that the kernel itself defines. */
-export const WAS_RESERVED: readonly string[] = Object.freeze(
-  ['kernel', 'req', 'res', ...Object.getOwnPropertyNames(Was.prototype).filter((n) => n !== 'constructor')],
-);
+export const WAS_RESERVED: readonly string[] = Object.freeze([
+  'kernel',
+  'req',
+  'res',
+  ...Object.getOwnPropertyNames(Was.prototype).filter((n) => n !== 'constructor'),
+]);
 
 export type WasFactory<T> = (was: Was) => T;
 

@@ -51,11 +51,18 @@ function completeKeptAlive(raw: Buffer): boolean {
     const end = raw.indexOf('\r\n\r\n', at);
     if (end === -1) return false;
     const head = raw.subarray(at, end).toString('latin1');
-    if (/^HTTP\/1\.[01] 1\d\d /.test(head)) { at = end + 4; continue; }
+    if (/^HTTP\/1\.[01] 1\d\d /.test(head)) {
+      at = end + 4;
+      continue;
+    }
     if (/^connection:\s*close\s*$/im.test(head) || /^HTTP\/1\.0 /.test(head)) return false;
     const length = /^content-length:\s*(\d+)\s*$/im.exec(head);
     if (length) return raw.length - (end + 4) >= Number(length[1]);
-    if (/^transfer-encoding:.*chunked/im.test(head)) return raw.subarray(end + 4).toString('latin1').endsWith('0\r\n\r\n');
+    if (/^transfer-encoding:.*chunked/im.test(head))
+      return raw
+        .subarray(end + 4)
+        .toString('latin1')
+        .endsWith('0\r\n\r\n');
     return false;
   }
 }

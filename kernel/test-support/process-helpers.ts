@@ -53,10 +53,12 @@ export function spawnServer(options: StartOptions = {}): ServerProcess {
   };
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
-  const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => {
-    for (const w of [...waiters]) w();
-    resolve({ code, signal });
-  }));
+  const exited = new Promise<Exit>((resolve) =>
+    child.once('exit', (code, signal) => {
+      for (const w of [...waiters]) w();
+      resolve({ code, signal });
+    }),
+  );
   const server: ServerProcess = {
     child,
     pid: child.pid!,
@@ -67,20 +69,32 @@ export function spawnServer(options: StartOptions = {}): ServerProcess {
       return new Promise((resolve, reject) => {
         const check = () => {
           const m = out.match(pattern);
-          if (m) { done(); resolve(m); }
-          else if (child.exitCode !== null || child.signalCode !== null) {
+          if (m) {
+            done();
+            resolve(m);
+          } else if (child.exitCode !== null || child.signalCode !== null) {
             done();
             reject(new Error(`exited before ${pattern} appeared; output:\n${out}`));
           }
         };
-        const timer = setTimeout(() => { done(); reject(new Error(`${pattern} did not appear within ${ms} ms; output:\n${out}`)); }, ms);
-        const done = () => { clearTimeout(timer); waiters.splice(waiters.indexOf(check), 1); };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`${pattern} did not appear within ${ms} ms; output:\n${out}`));
+        }, ms);
+        const done = () => {
+          clearTimeout(timer);
+          waiters.splice(waiters.indexOf(check), 1);
+        };
         waiters.push(check);
         check();
       });
     },
     kill() {
-      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     },
   };
   started.add(server);
@@ -110,19 +124,32 @@ export interface Reply {
   headers: http.IncomingHttpHeaders;
 }
 
-export function get(port: number, urlPath: string, options: { agent?: http.Agent; timeout?: number } = {}): Promise<Reply> {
+export function get(
+  port: number,
+  urlPath: string,
+  options: { agent?: http.Agent; timeout?: number } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent: options.agent ?? false, timeout: options.timeout ?? 10_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => { body += c; });
-      res.on('end', () => {
-        let json: any;
-        try { json = JSON.parse(body); } catch { json = undefined; }
-        resolve({ status: res.statusCode!, body, json, headers: res.headers });
-      });
-      res.on('error', reject);
-    });
+    const req = http.get(
+      { host: '127.0.0.1', port, path: urlPath, agent: options.agent ?? false, timeout: options.timeout ?? 10_000 },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => {
+          body += c;
+        });
+        res.on('end', () => {
+          let json: any;
+          try {
+            json = JSON.parse(body);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode!, body, json, headers: res.headers });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`GET ${urlPath} timed out`)));
     req.on('error', reject);
   });
@@ -133,24 +160,35 @@ export { sleep, tempDir, waitUntil } from '@skitai/test-support';
 
 /** A live process (a zombie waiting for its parent to reap it counts as gone). */
 export function pidAlive(pid: number): boolean {
-  try { process.kill(pid, 0); } catch { return false; }
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch { return false; }
+  } catch {
+    return false;
+  }
 }
 
 export function processTitle(pid: number): string {
-  try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim(); } catch { return ''; }
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+  } catch {
+    return '';
+  }
 }
 
 /** Child pids of a process (from /proc). */
 export function childPids(pid: number): number[] {
   try {
     return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch { return []; }
+  } catch {
+    return [];
+  }
 }
-
 
 /**
  * Worker ids and pids seen over fresh-connection requests to /id: at least `n` requests, and

@@ -20,9 +20,14 @@ test('editDistance and nearestName: a typo finds its option, a stranger finds no
 test('checkOptionKeys: an unknown key is refused, listing the valid ones when none is near; a non-object is refused', () => {
   assert.doesNotThrow(() => checkOptionKeys('@x/y', undefined, ['a']));
   assert.doesNotThrow(() => checkOptionKeys('@x/y', { a: 1 }, ['a']));
-  assert.throws(() => checkOptionKeys('@x/y', { zzzzzz: 1 }, ['alpha', 'beta']),
-    { code: 'SKT_INVALID_OPTION', message: 'invalid @x/y option zzzzzz: 1 (expected one of alpha, beta)' });
-  assert.throws(() => checkOptionKeys('@x/y', 'fast', ['a']), { code: 'SKT_INVALID_OPTION', message: /@x\/y options: "fast" \(expected an object\)/ });
+  assert.throws(() => checkOptionKeys('@x/y', { zzzzzz: 1 }, ['alpha', 'beta']), {
+    code: 'SKT_INVALID_OPTION',
+    message: 'invalid @x/y option zzzzzz: 1 (expected one of alpha, beta)',
+  });
+  assert.throws(() => checkOptionKeys('@x/y', 'fast', ['a']), {
+    code: 'SKT_INVALID_OPTION',
+    message: /@x\/y options: "fast" \(expected an object\)/,
+  });
 });
 
 test('new Kernel({ ... }): an unknown key is refused with the nearest valid one', () => {
@@ -38,7 +43,9 @@ test('new Kernel({ maxClientBodySize, debug, requestTimeout }) applies them, as 
   assert.equal(kernel.debug, true);
   assert.equal(kernel.getSettings().requestTimeout, 7000);
   assert.equal(kernel.getSettings().keepAliveTimeout, 3000);
-  kernel.mount('/', (_req, res) => { res.end('ok'); });
+  kernel.mount('/', (_req, res) => {
+    res.end('ok');
+  });
   const { port } = await kernel.start({ address: '127.0.0.1', port: 0 });
   try {
     const small = await request(`http://127.0.0.1:${port}/`, { method: 'POST', body: '0123456789' });

@@ -15,8 +15,11 @@ export async function waitUntil<T>(check: () => T | Promise<T>, ms: number, what
     try {
       const value = await check();
       if (value) return value;
-    } catch (err) { last = err; }
-    if (Date.now() > until) throw new Error(`${what}: not within ${ms} ms${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > until)
+      throw new Error(`${what}: not within ${ms} ms${last ? ` (last error: ${(last as Error).message})` : ''}`);
     await sleep(step);
   }
 }
@@ -26,12 +29,24 @@ export async function waitUntil<T>(check: () => T | Promise<T>, ms: number, what
  * 'error' event before it (unless `event` is 'error').
  */
 export function once<T extends unknown[] = unknown[]>(
-  emitter: NodeJS.EventEmitter, event: string, ms: number, what = `'${event}'`,
+  emitter: NodeJS.EventEmitter,
+  event: string,
+  ms: number,
+  what = `'${event}'`,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const onEvent = (...args: unknown[]) => { done(); resolve(args as T); };
-    const onError = (err: Error) => { done(); reject(new Error(`${what}: 'error' before it: ${err.message}`)); };
-    const timer = setTimeout(() => { done(); reject(new Error(`${what}: not within ${ms} ms`)); }, ms);
+    const onEvent = (...args: unknown[]) => {
+      done();
+      resolve(args as T);
+    };
+    const onError = (err: Error) => {
+      done();
+      reject(new Error(`${what}: 'error' before it: ${err.message}`));
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`${what}: not within ${ms} ms`));
+    }, ms);
     const done = () => {
       clearTimeout(timer);
       emitter.off(event, onEvent);
@@ -52,10 +67,19 @@ export function waitForLine(stream: NodeJS.ReadableStream, pattern: RegExp, ms =
     const onData = (chunk: Buffer | string) => {
       text += chunk.toString();
       const m = text.match(pattern);
-      if (m) { done(); resolve(m); }
+      if (m) {
+        done();
+        resolve(m);
+      }
     };
-    const onEnd = () => { done(); reject(new Error(`${pattern} did not appear before the end; read:\n${text}`)); };
-    const timer = setTimeout(() => { done(); reject(new Error(`${pattern} did not appear within ${ms} ms; read:\n${text}`)); }, ms);
+    const onEnd = () => {
+      done();
+      reject(new Error(`${pattern} did not appear before the end; read:\n${text}`));
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`${pattern} did not appear within ${ms} ms; read:\n${text}`));
+    }, ms);
     const done = () => {
       clearTimeout(timer);
       stream.off('data', onData);

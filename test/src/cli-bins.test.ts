@@ -10,7 +10,11 @@ import { repo } from '../support/net.js';
 
 function run(command: string, args: string[]) {
   // As `npx skitai-cron ...` runs it: the bin link, executed by its shebang.
-  return spawnSync(path.join(repo, 'node_modules/.bin', command), args, { cwd: repo, encoding: 'utf8', timeout: 20_000 });
+  return spawnSync(path.join(repo, 'node_modules/.bin', command), args, {
+    cwd: repo,
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
 }
 
 for (const command of ['skitai-cron', 'skitai-smtpda']) {

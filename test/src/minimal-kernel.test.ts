@@ -7,13 +7,18 @@ import fs from 'node:fs';
 import { repo } from '../support/net.js';
 
 test('an Express-only startup script loads no module of @skitai/app or @skitai/services, no busboy or nunjucks', () => {
-  const out = execFileSync(process.execPath, [path.join(repo, 'bench/startup/modules.mjs')], { cwd: repo, encoding: 'utf8' });
+  const out = execFileSync(process.execPath, [path.join(repo, 'bench/startup/modules.mjs')], {
+    cwd: repo,
+    encoding: 'utf8',
+  });
   const counts = new Map([...out.matchAll(/^ {2}(\S+)\s+(\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
   assert.ok((counts.get('kernel') ?? 0) > 10, `the kernel's modules are counted:\n${out}`);
   assert.ok((counts.get('express') ?? 0) > 0, `express is counted:\n${out}`);
   for (const name of ['plugins/app', 'plugins/services', 'lib/xmlrpc', 'busboy', 'nunjucks', 'undici']) {
     assert.equal(counts.get(name), undefined, `${name} was loaded:\n${out}`);
   }
-  const kernelPackage = JSON.parse(fs.readFileSync(path.join(repo, 'kernel/package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  const kernelPackage = JSON.parse(fs.readFileSync(path.join(repo, 'kernel/package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
   assert.deepEqual(Object.keys(kernelPackage.dependencies).sort(), ['semver', 'tapable']);
 });

@@ -29,10 +29,16 @@ interface Server {
 }
 
 function startServer(args: string[]): Promise<Server> {
-  const child = spawn(process.execPath, [FIXTURE, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, cwd: path.dirname(FIXTURE) });
+  const child = spawn(process.execPath, [FIXTURE, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    cwd: path.dirname(FIXTURE),
+  });
   let output = '';
   let exited = false;
-  child.once('exit', () => { exited = true; });
+  child.once('exit', () => {
+    exited = true;
+  });
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
@@ -41,7 +47,9 @@ function startServer(args: string[]): Promise<Server> {
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.once('exit', (code, signal) => reject(new Error(`the server exited (${code ?? signal}) before listening:\n${output}`)));
+    child.once('exit', (code, signal) =>
+      reject(new Error(`the server exited (${code ?? signal}) before listening:\n${output}`)),
+    );
   });
 }
 
@@ -49,7 +57,11 @@ function stopServer(s: Server): Promise<void> {
   if (s.exited()) return Promise.resolve();
   return new Promise((resolve) => {
     s.child.once('exit', () => resolve());
-    try { process.kill(-s.child.pid!, 'SIGKILL'); } catch { resolve(); }
+    try {
+      process.kill(-s.child.pid!, 'SIGKILL');
+    } catch {
+      resolve();
+    }
   });
 }
 
@@ -71,12 +83,18 @@ async function survive(args: string[], processes: number): Promise<void> {
     const before = await answering(s.port, processes, 50);
     assert.equal(before.size, processes, `processes answering at the start: ${[...before]}`);
     const counts = await rudeClients(s.port, targets, CONNECTIONS);
-    assert.equal(Object.values(counts).reduce((a, b) => a + b, 0), CONNECTIONS);
+    assert.equal(
+      Object.values(counts).reduce((a, b) => a + b, 0),
+      CONNECTIONS,
+    );
     assert.deepEqual(Object.keys(counts).sort(), [...RUDE_KINDS].sort());
     assert.equal(s.exited(), false, `the server exited:\n${s.output()}`);
     const after = await answering(s.port, processes, 100, before);
-    assert.deepEqual([...after].filter((w) => before.has(w)).sort(), [...before].sort(),
-      `every process of the start answers after ${CONNECTIONS} rude clients (a missing one died):\n${s.output().slice(-3000)}`);
+    assert.deepEqual(
+      [...after].filter((w) => before.has(w)).sort(),
+      [...before].sort(),
+      `every process of the start answers after ${CONNECTIONS} rude clients (a missing one died):\n${s.output().slice(-3000)}`,
+    );
     assert.doesNotMatch(s.output(), /uncaught|unhandled|worker \S+ (died|exited)/i);
   } finally {
     await stopServer(s);
@@ -85,5 +103,6 @@ async function survive(args: string[], processes: number): Promise<void> {
 
 describe('rude clients', { timeout: 120_000 }, () => {
   test(`one process survives ${CONNECTIONS} rude clients of every kind`, () => survive([], 1));
-  test(`2 workers survive ${CONNECTIONS} rude clients of every kind; both answer afterwards`, () => survive(['--workers', '2'], 2));
+  test(`2 workers survive ${CONNECTIONS} rude clients of every kind; both answer afterwards`, () =>
+    survive(['--workers', '2'], 2));
 });

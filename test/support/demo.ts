@@ -64,7 +64,11 @@ export function browserLike(base: string) {
   const cookies = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
   const go = async (p: string, init: RequestInit = {}): Promise<Response> => {
     const cookie = cookies();
-    const r = await fetch(base + p, { redirect: 'manual', ...init, headers: { ...(init.headers as object), ...(cookie && { cookie }) } });
+    const r = await fetch(base + p, {
+      redirect: 'manual',
+      ...init,
+      headers: { ...(init.headers as object), ...(cookie && { cookie }) },
+    });
     for (const c of r.headers.getSetCookie()) {
       const pair = c.split(';')[0]!;
       const k = pair.slice(0, pair.indexOf('='));

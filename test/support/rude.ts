@@ -18,9 +18,17 @@ export type RudeKind =
   | 'half-closed-partial';
 
 export const RUDE_KINDS: readonly RudeKind[] = [
-  'reset-in-headers', 'reset-mid-body', 'reset-mid-response', 'reset-after-refused-upgrade',
-  'reset-after-403-upgrade', 'reset-after-app-refused-upgrade', 'reset-after-bad-upgrade', 'reset-after-accepted-upgrade', 'garbage',
-  'half-closed', 'half-closed-partial',
+  'reset-in-headers',
+  'reset-mid-body',
+  'reset-mid-response',
+  'reset-after-refused-upgrade',
+  'reset-after-403-upgrade',
+  'reset-after-app-refused-upgrade',
+  'reset-after-bad-upgrade',
+  'reset-after-accepted-upgrade',
+  'garbage',
+  'half-closed',
+  'half-closed-partial',
 ];
 
 /** Paths the rude clients use on the server under test (see fixtures/rude-server.mjs). */
@@ -50,7 +58,9 @@ export function rudeClient(port: number, kind: RudeKind, t: RudeTargets): Promis
     socket.on('error', () => undefined); // resets both ways are the point
     socket.on('close', () => resolve());
     socket.on('data', () => undefined);
-    const reset = () => { if (!socket.destroyed) socket.resetAndDestroy(); };
+    const reset = () => {
+      if (!socket.destroyed) socket.resetAndDestroy();
+    };
     socket.once('connect', () => {
       switch (kind) {
         case 'reset-in-headers':
@@ -58,7 +68,9 @@ export function rudeClient(port: number, kind: RudeKind, t: RudeTargets): Promis
           reset();
           break;
         case 'reset-mid-body':
-          socket.write(`POST ${t.upload} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n`);
+          socket.write(
+            `POST ${t.upload} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n`,
+          );
           socket.write(randomBytes(3000), () => reset());
           break;
         case 'reset-mid-response':
@@ -106,7 +118,12 @@ export function rudeClient(port: number, kind: RudeKind, t: RudeTargets): Promis
  * `connections` rude clients, `concurrency` at a time, the kinds taken in turn. Resolves with
  * how many of each ran.
  */
-export async function rudeClients(port: number, t: RudeTargets, connections: number, concurrency = 64): Promise<Record<RudeKind, number>> {
+export async function rudeClients(
+  port: number,
+  t: RudeTargets,
+  connections: number,
+  concurrency = 64,
+): Promise<Record<RudeKind, number>> {
   const counts = Object.fromEntries(RUDE_KINDS.map((k) => [k, 0])) as Record<RudeKind, number>;
   let next = 0;
   const lane = async () => {
@@ -121,7 +138,10 @@ export async function rudeClients(port: number, t: RudeTargets, connections: num
 }
 
 /** A plain GET on a new connection: status and headers. */
-export function plainGet(port: number, path: string): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+export function plainGet(
+  port: number,
+  path: string,
+): Promise<{ status: number; headers: Record<string, string>; body: string }> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];

@@ -18,9 +18,16 @@ function line(m) {
 }
 
 const ws = new WebSocket(url);
-ws.onopen = () => { state.textContent = 'connected'; input.disabled = button.disabled = false; input.focus(); };
+ws.onopen = () => {
+  state.textContent = 'connected';
+  input.disabled = button.disabled = false;
+  input.focus();
+};
 ws.onmessage = (e) => line(JSON.parse(e.data));
-ws.onclose = (e) => { state.textContent = `disconnected (${e.code})`; input.disabled = button.disabled = true; };
+ws.onclose = (e) => {
+  state.textContent = `disconnected (${e.code})`;
+  input.disabled = button.disabled = true;
+};
 document.getElementById('say').onsubmit = (e) => {
   e.preventDefault();
   if (input.value.trim()) ws.send(JSON.stringify({ text: input.value }));

@@ -6,7 +6,11 @@ const me = list.dataset.user;
 const csrf = document.querySelector('meta[name=csrf-token]')?.content;
 
 async function call(method, url, body) {
-  const res = await fetch(url, { method, body, headers: { accept: 'application/json', ...(csrf && { 'x-csrf-token': csrf }) } });
+  const res = await fetch(url, {
+    method,
+    body,
+    headers: { accept: 'application/json', ...(csrf && { 'x-csrf-token': csrf }) },
+  });
   if (!res.ok) throw new Error((await res.json().catch(() => ({}))).message || res.statusText);
   return res.status === 204 ? null : res.json();
 }
@@ -19,18 +23,26 @@ function item(note) {
   if (note.file) {
     const link = li.querySelector('.file');
     link.href = note.file.url;
-    if (/\.(png|jpe?g|gif|webp)$/i.test(note.file.name)) link.append(Object.assign(document.createElement('img'), { src: note.file.url, alt: note.file.name }));
+    if (/\.(png|jpe?g|gif|webp)$/i.test(note.file.name))
+      link.append(Object.assign(document.createElement('img'), { src: note.file.url, alt: note.file.name }));
     else link.textContent = `${note.file.name} (${Math.ceil(note.file.size / 1024)} KB)`;
   }
   const del = li.querySelector('.delete');
-  if (me && note.author === me) del.onclick = () => call('DELETE', `/api/notes/${note.id}`).then(() => li.remove(), show);
+  if (me && note.author === me)
+    del.onclick = () => call('DELETE', `/api/notes/${note.id}`).then(() => li.remove(), show);
   else del.remove();
   return li;
 }
 
-function show(err) { error.textContent = err.message; }
+function show(err) {
+  error.textContent = err.message;
+}
 function render({ notes }) {
-  list.replaceChildren(...(notes.length ? notes.map(item) : [Object.assign(document.createElement('li'), { className: 'empty', textContent: 'No notes yet.' })]));
+  list.replaceChildren(
+    ...(notes.length
+      ? notes.map(item)
+      : [Object.assign(document.createElement('li'), { className: 'empty', textContent: 'No notes yet.' })]),
+  );
 }
 
 form?.addEventListener('submit', (event) => {
@@ -45,4 +57,9 @@ form?.addEventListener('submit', (event) => {
 
 call('GET', '/api/notes').then(render, show);
 // The footer asks the Express service on the same port who served the page.
-call('GET', '/legacy/status').then((s) => { document.getElementById('status').textContent = `Served by ${s.server}.`; }, () => {});
+call('GET', '/legacy/status').then(
+  (s) => {
+    document.getElementById('status').textContent = `Served by ${s.server}.`;
+  },
+  () => {},
+);

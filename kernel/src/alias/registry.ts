@@ -40,8 +40,14 @@ export interface AliasType<D = unknown> {
 
 // Which package serves which well-known type: for the message of an alias nobody serves.
 const PROVIDERS: Record<string, string> = {
-  http: '@skitai/services', https: '@skitai/services', ws: '@skitai/services', wss: '@skitai/services',
-  postgresql: '@skitai/db', redis: '@skitai/db', sqlite3: '@skitai/db', mongodb: '@skitai/db',
+  http: '@skitai/services',
+  https: '@skitai/services',
+  ws: '@skitai/services',
+  wss: '@skitai/services',
+  postgresql: '@skitai/db',
+  redis: '@skitai/db',
+  sqlite3: '@skitai/db',
+  mongodb: '@skitai/db',
 };
 
 const aliasName = /^@[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
@@ -58,14 +64,27 @@ export class AliasRegistry {
   private readonly types = new Map<string, AliasType>();
 
   /** Records an alias; its members are parsed by the plugin serving its type, at start. */
-  declare(name: string, type: string, members: string | readonly string[], options: AliasOptions = {}): AliasDeclaration {
+  declare(
+    name: string,
+    type: string,
+    members: string | readonly string[],
+    options: AliasOptions = {},
+  ): AliasDeclaration {
     checkAliasName(name);
     if (this.declared.has(name)) throw codes.SKT_ALIAS_DUPLICATE(name);
-    if (typeof type !== 'string' || !typeName.test(type)) throw codes.SKT_INVALID_OPTION(`alias ${name} type`, type, 'a type name such as http, postgresql');
+    if (typeof type !== 'string' || !typeName.test(type))
+      throw codes.SKT_INVALID_OPTION(`alias ${name} type`, type, 'a type name such as http, postgresql');
     const list = typeof members === 'string' ? [members] : members;
-    if (!Array.isArray(list) || list.length === 0 || list.some((m) => typeof m !== 'string')) throw codes.SKT_ALIAS_MEMBERS(name, members);
-    if (options === null || typeof options !== 'object') throw codes.SKT_INVALID_OPTION(`alias ${name} options`, options, 'an object');
-    const declaration = Object.freeze({ name, type, members: Object.freeze([...list]), options: Object.freeze({ ...options }) });
+    if (!Array.isArray(list) || list.length === 0 || list.some((m) => typeof m !== 'string'))
+      throw codes.SKT_ALIAS_MEMBERS(name, members);
+    if (options === null || typeof options !== 'object')
+      throw codes.SKT_INVALID_OPTION(`alias ${name} options`, options, 'an object');
+    const declaration = Object.freeze({
+      name,
+      type,
+      members: Object.freeze([...list]),
+      options: Object.freeze({ ...options }),
+    });
     this.declared.set(name, declaration);
     return declaration;
   }
@@ -81,7 +100,8 @@ export class AliasRegistry {
 
   /** A plugin serves this type. Registering it again from the same owner replaces the definition. */
   registerType<D>(type: string, owner: string, definition: D): void {
-    if (typeof type !== 'string' || !typeName.test(type)) throw codes.SKT_INVALID_OPTION('alias type name', type, 'lowercase letters and digits');
+    if (typeof type !== 'string' || !typeName.test(type))
+      throw codes.SKT_INVALID_OPTION('alias type name', type, 'lowercase letters and digits');
     const first = this.types.get(type);
     if (first && first.owner !== owner) throw codes.SKT_ALIAS_TYPE_DUPLICATE(type, first.owner, owner);
     this.types.set(type, Object.freeze({ type, owner, definition }));

@@ -15,8 +15,13 @@ export function acceptsGzip(req: IncomingMessage): boolean {
 /** Text and JSON (and their relatives: JavaScript, XML, SVG) are worth compressing. */
 export function isCompressible(type: string | number | string[] | undefined): boolean {
   if (typeof type !== 'string') return false;
-  return type.startsWith('text/') || type.includes('json') || type.includes('javascript') ||
-    type.includes('xml') || type.startsWith('image/svg');
+  return (
+    type.startsWith('text/') ||
+    type.includes('json') ||
+    type.includes('javascript') ||
+    type.includes('xml') ||
+    type.startsWith('image/svg')
+  );
 }
 
 function headerValue(headers: OutgoingHttpHeaders, name: string): string | number | string[] | undefined {
@@ -27,8 +32,12 @@ function headerValue(headers: OutgoingHttpHeaders, name: string): string | numbe
 /** Adds Accept-Encoding to Vary, in `headers` when given (about to be written) or on `res`. */
 function addVary(res: ServerResponse, headers?: OutgoingHttpHeaders): void {
   const vary = res.getHeader('vary') ?? (headers && headerValue(headers, 'vary'));
-  const value = vary === undefined ? 'Accept-Encoding'
-    : String(vary).toLowerCase().includes('accept-encoding') ? undefined : `${vary}, Accept-Encoding`;
+  const value =
+    vary === undefined
+      ? 'Accept-Encoding'
+      : String(vary).toLowerCase().includes('accept-encoding')
+        ? undefined
+        : `${vary}, Accept-Encoding`;
   if (value === undefined) return;
   if (headers) {
     for (const key in headers) if (key.toLowerCase() === 'vary') delete headers[key];
@@ -42,17 +51,31 @@ function addVary(res: ServerResponse, headers?: OutgoingHttpHeaders): void {
  * Sends a complete body with Content-Length, gzipped when it is compressible, over the
  * threshold and accepted. HEAD gets the same head without a body.
  */
-export function sendBody(req: IncomingMessage, res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body: string | Buffer): void {
+export function sendBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  headers: OutgoingHttpHeaders,
+  body: string | Buffer,
+): void {
   let data: Buffer | string = body;
   const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
   const type = headerValue(headers, 'content-type') ?? res.getHeader('content-type');
-  if (length > COMPRESS_THRESHOLD && isCompressible(type) && acceptsGzip(req) &&
-      headerValue(headers, 'content-encoding') === undefined && !res.hasHeader('content-encoding')) {
+  if (
+    length > COMPRESS_THRESHOLD &&
+    isCompressible(type) &&
+    acceptsGzip(req) &&
+    headerValue(headers, 'content-encoding') === undefined &&
+    !res.hasHeader('content-encoding')
+  ) {
     addVary(res, headers);
     headers['Content-Encoding'] = 'gzip';
     if (length > SYNC_LIMIT) {
       res.writeHead(status, headers);
-      if (req.method === 'HEAD') { res.end(); return; }
+      if (req.method === 'HEAD') {
+        res.end();
+        return;
+      }
       const gz = zlib.createGzip();
       gz.pipe(res);
       gz.end(body);
@@ -62,7 +85,8 @@ export function sendBody(req: IncomingMessage, res: ServerResponse, status: numb
   }
   headers['Content-Length'] = data === body ? length : (data as Buffer).length;
   // Server goes in with the rest (no copy of the headers in SkitaiResponse.writeHead).
-  if (headers.Server === undefined && headers.server === undefined && !res.hasHeader('server')) headers.Server = getServerHeader();
+  if (headers.Server === undefined && headers.server === undefined && !res.hasHeader('server'))
+    headers.Server = getServerHeader();
   res.writeHead(status, headers);
   if (req.method === 'HEAD') res.end();
   else res.end(data);
@@ -73,16 +97,25 @@ export function sendBody(req: IncomingMessage, res: ServerResponse, status: numb
  * already). A body too small to compress, the common answer, goes out with its whole head in
  * one object literal: no header walks, one hidden class.
  */
-export function sendTyped(req: IncomingMessage, res: ServerResponse, status: number, type: string | undefined, body: string | Buffer): void {
+export function sendTyped(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  type: string | undefined,
+  body: string | Buffer,
+): void {
   const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
   if (length > COMPRESS_THRESHOLD || res.hasHeader('server')) {
     sendBody(req, res, status, type === undefined ? {} : { 'Content-Type': type }, body);
     return;
   }
   const server = getServerHeader();
-  res.writeHead(status, type === undefined
-    ? { 'Content-Length': length, Server: server }
-    : { 'Content-Type': type, 'Content-Length': length, Server: server });
+  res.writeHead(
+    status,
+    type === undefined
+      ? { 'Content-Length': length, Server: server }
+      : { 'Content-Type': type, 'Content-Length': length, Server: server },
+  );
   if (req.method === 'HEAD') res.end();
   else res.end(body);
 }
@@ -134,7 +167,8 @@ export function compressResponse(req: IncomingMessage, res: ServerResponse): voi
   res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
     // writeHead(status, headers) may carry the headers: fold them in before deciding.
     const [status, a, b] = args;
-    const headers = (typeof a === 'object' && a !== null ? a : b) as Record<string, string | number | string[]> | undefined;
+    const headers = (typeof a === 'object' && a !== null ? a : b) as
+      Record<string, string | number | string[]> | undefined;
     if (typeof status === 'number') res.statusCode = status;
     if (headers && typeof headers === 'object' && !Array.isArray(headers)) {
       for (const key of Object.keys(headers)) res.setHeader(key, headers[key]);
@@ -151,12 +185,21 @@ export function compressResponse(req: IncomingMessage, res: ServerResponse): voi
   } as ServerResponse['write'];
 
   res.end = function (this: ServerResponse, chunk?: unknown, encoding?: BufferEncoding | Callback, cb?: Callback) {
-    if (typeof chunk === 'function') { cb = chunk as Callback; chunk = undefined; }
-    if (typeof encoding === 'function') { cb = encoding; encoding = undefined; }
+    if (typeof chunk === 'function') {
+      cb = chunk as Callback;
+      chunk = undefined;
+    }
+    if (typeof encoding === 'function') {
+      cb = encoding;
+      encoding = undefined;
+    }
     if (!res.headersSent) {
       // A whole body given at once: its length decides, as with sendBody().
       if (chunk !== undefined && chunk !== null && !res.hasHeader('content-length')) {
-        const size = typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding as BufferEncoding | undefined) : (chunk as Uint8Array).length;
+        const size =
+          typeof chunk === 'string'
+            ? Buffer.byteLength(chunk, encoding as BufferEncoding | undefined)
+            : (chunk as Uint8Array).length;
         if (size <= COMPRESS_THRESHOLD) res.setHeader('Content-Length', size);
       }
       res.writeHead(res.statusCode);

@@ -34,7 +34,12 @@ export function createDispatcher(ctx: DispatchContext) {
   // node drops a HEAD body without counting it: keep the Content-Length GET would have.
   function headEnd(this: SkitaiResponse, chunk?: any, encoding?: any, cb?: any): SkitaiResponse {
     if (chunk != null && typeof chunk !== 'function' && !this.headersSent && !this.hasHeader('content-length')) {
-      this.setHeader('Content-Length', typeof chunk === 'string' ? Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : chunk.length);
+      this.setHeader(
+        'Content-Length',
+        typeof chunk === 'string'
+          ? Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8')
+          : chunk.length,
+      );
     }
     return Object.getPrototypeOf(this).end.call(this, chunk, encoding, cb);
   }
@@ -79,7 +84,8 @@ export function createDispatcher(ctx: DispatchContext) {
     }
     try {
       const ret = entry.handler(req, res) as Promise<unknown> | undefined;
-      if (ret !== undefined && ret !== null && typeof ret.then === 'function') ret.then(undefined, (err) => fail(req, res, err));
+      if (ret !== undefined && ret !== null && typeof ret.then === 'function')
+        ret.then(undefined, (err) => fail(req, res, err));
     } catch (err) {
       fail(req, res, err);
     }
@@ -107,7 +113,9 @@ export function createDispatcher(ctx: DispatchContext) {
     if (!checkBodyLimit(req, res, maxClientBodySize)) return;
     if (requestHook !== undefined) {
       requestHook.promise(req, res).then(
-        (answered) => { if (answered !== true && !res.headersSent && !res.writableEnded) route(req, res); },
+        (answered) => {
+          if (answered !== true && !res.headersSent && !res.writableEnded) route(req, res);
+        },
         (err) => fail(req, res, err),
       );
       return;

@@ -30,7 +30,13 @@ export interface ErrorDetail {
  * Answers with an error page: JSON `{code, message}` when the client prefers JSON,
  * otherwise a small HTML page. Never throws; does nothing if the head is already out.
  */
-export function sendError(req: IncomingMessage, res: ServerResponse, status: number, message?: string, extra: ErrorDetail = {}): void {
+export function sendError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  message?: string,
+  extra: ErrorDetail = {},
+): void {
   if (res.headersSent) {
     if (!res.writableEnded) res.destroy();
     return;
@@ -45,13 +51,18 @@ export function sendError(req: IncomingMessage, res: ServerResponse, status: num
     body = JSON.stringify(payload);
     type = 'application/json; charset=utf-8';
   } else {
-    body = `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${status} ${escapeHtml(title)}</title></head>` +
+    body =
+      `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${status} ${escapeHtml(title)}</title></head>` +
       `<body><h1>${status} ${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p>` +
       (extra.detail ? `<pre>${escapeHtml(extra.detail)}</pre>` : '') +
       `<hr><address>Skitai</address></body></html>\n`;
     type = 'text/html; charset=utf-8';
   }
-  const headers: Record<string, string | number> = { 'Content-Type': type, 'Cache-Control': 'no-store', ...extra.headers };
+  const headers: Record<string, string | number> = {
+    'Content-Type': type,
+    'Cache-Control': 'no-store',
+    ...extra.headers,
+  };
   if (extra.close) {
     // HTTP/2 has no Connection header (node drops it with a warning): the caller ends the stream.
     if (req.httpVersionMajor < 2) headers.Connection = 'close';

@@ -62,15 +62,18 @@ export function requestError(req: SkitaiRequest): Refusal | undefined {
   const h = req.headers;
   const te = h['transfer-encoding'];
   if (te !== undefined) {
-    if (h['content-length'] !== undefined) return { status: 400, why: 'a request may not carry both Content-Length and Transfer-Encoding' };
+    if (h['content-length'] !== undefined)
+      return { status: 400, why: 'a request may not carry both Content-Length and Transfer-Encoding' };
     // node decodes chunked only; anything else would reach the handler still encoded.
-    if (te.length !== 7 || te.toLowerCase() !== 'chunked') return { status: 501, why: `the transfer coding ${JSON.stringify(te)} is not implemented: use chunked` };
+    if (te.length !== 7 || te.toLowerCase() !== 'chunked')
+      return { status: 501, why: `the transfer coding ${JSON.stringify(te)} is not implemented: use chunked` };
   }
   const raw = req.rawHeaders;
   let hosts = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    if (name.length === 4 && name.toLowerCase() === 'host' && ++hosts > 1) return { status: 400, why: 'a request may carry one Host header only' };
+    if (name.length === 4 && name.toLowerCase() === 'host' && ++hosts > 1)
+      return { status: 400, why: 'a request may carry one Host header only' };
   }
   const host = h.host;
   if (host !== undefined && !validHost(host)) return { status: 400, why: 'the Host header is not a valid host[:port]' };
@@ -82,7 +85,8 @@ export function requestError(req: SkitaiRequest): Refusal | undefined {
       return { status: 400, why: 'the request target must be a path or an absolute http(s) URI' };
     }
     const authority = m[1]!;
-    if (authority.includes('@') || !validHost(authority)) return { status: 400, why: 'the request target has an invalid authority' };
+    if (authority.includes('@') || !validHost(authority))
+      return { status: 400, why: 'the request target has an invalid authority' };
     if (host === undefined || !sameAuthority(authority, host, url.charCodeAt(4) === 115 || url.charCodeAt(4) === 83)) {
       return { status: 400, why: 'the request target and the Host header name different hosts' };
     }
@@ -113,7 +117,10 @@ function closeAfter(req: SkitaiRequest, res: SkitaiResponse): void {
   // Whatever the client still sends is not read: end the connection once the 413 is out. On
   // HTTP/2 only the stream ends: RST_STREAM NO_ERROR after a complete response asks the client
   // to stop sending the body (RFC 9113 section 8.1); the connection's other streams go on.
-  if (stream !== undefined) res.once('finish', () => { if (!stream.closed) stream.close(0); });
+  if (stream !== undefined)
+    res.once('finish', () => {
+      if (!stream.closed) stream.close(0);
+    });
   else res.once('finish', () => res.socket?.destroySoon());
 }
 
@@ -155,6 +162,7 @@ export function checkBodyLimit(req: SkitaiRequest, res: SkitaiResponse, limit: n
     return true;
   }
   // HTTP/2 bodies need no Content-Length: count them unless the request ended with its headers.
-  if (req.headers['transfer-encoding'] !== undefined || h2Stream(req)?.endAfterHeaders === false) limitChunkedBody(req, res, limit);
+  if (req.headers['transfer-encoding'] !== undefined || h2Stream(req)?.endAfterHeaders === false)
+    limitChunkedBody(req, res, limit);
   return true;
 }

@@ -3,7 +3,9 @@ import type { SkitaiRequest } from './request.js';
 import type { SkitaiResponse } from './response.js';
 
 /** Upper bounds (seconds) of the latency histogram's buckets, Prometheus's default set. */
-export const LATENCY_BUCKETS: readonly number[] = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+export const LATENCY_BUCKETS: readonly number[] = Object.freeze([
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+]);
 
 /** A copy of the request counters, for the status page (plain data: it crosses processes). */
 export interface RequestMetricsSnapshot {
@@ -43,7 +45,7 @@ export class RequestMetrics {
     for (let c = 0; c < 600; c++) if (this.codes[c]! > 0) codes[c === 0 ? 'other' : String(c)] = this.codes[c]!;
     const buckets: Array<[number, number]> = [];
     let running = 0;
-    for (let i = 0; i < LATENCY_BUCKETS.length; i++) buckets.push([LATENCY_BUCKETS[i]!, running += this.buckets[i]!]);
+    for (let i = 0; i < LATENCY_BUCKETS.length; i++) buckets.push([LATENCY_BUCKETS[i]!, (running += this.buckets[i]!)]);
     return { received: this.received, codes, latency: { buckets, count: this.count, sum: this.sum } };
   }
 }

@@ -8,7 +8,12 @@ function ownClassDescriptors(proto: object): PropertyDescriptorMap {
   if (map === undefined) {
     map = {};
     const layers: object[] = [];
-    for (let p: object | null = proto; p !== null && p !== Readable.prototype && p !== Stream.prototype && p !== Object.prototype; p = Object.getPrototypeOf(p)) layers.push(p);
+    for (
+      let p: object | null = proto;
+      p !== null && p !== Readable.prototype && p !== Stream.prototype && p !== Object.prototype;
+      p = Object.getPrototypeOf(p)
+    )
+      layers.push(p);
     // The nearest class wins: copy from the farthest first.
     for (const layer of layers.reverse()) {
       for (const key of Reflect.ownKeys(layer)) {

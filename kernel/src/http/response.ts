@@ -31,7 +31,9 @@ export class SkitaiResponse extends ServerResponse<SkitaiRequest> {
       if (!this.hasHeader('server')) this.setHeader('Server', serverHeader);
     } else if (obj.Server === undefined && obj.server === undefined && !this.hasHeader('server')) {
       const withServer = { Server: serverHeader, ...obj };
-      return typeof reason === 'string' ? super.writeHead(statusCode, reason, withServer) : super.writeHead(statusCode, withServer);
+      return typeof reason === 'string'
+        ? super.writeHead(statusCode, reason, withServer)
+        : super.writeHead(statusCode, withServer);
     }
     return (super.writeHead as any)(statusCode, reason, headers);
   }

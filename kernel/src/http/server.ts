@@ -83,18 +83,24 @@ const clientErrorStatus: Record<string, string> = {
  * node:http with the kernel's request and response classes, the kernel's timeouts and a
  * count of open connections (for the log, and for draining on stop).
  */
-export function createHttpServer(settings: ServerSettings, onRequest?: (req: SkitaiRequest, res: SkitaiResponse) => void) {
-  const server = http.createServer({
-    IncomingMessage: SkitaiRequest,
-    ServerResponse: SkitaiResponse as any,
-    requestTimeout: settings.requestTimeout,
-    headersTimeout: Math.min(settings.headersTimeout, settings.requestTimeout || Infinity),
-    maxHeaderSize: settings.maxHeaderSize,
-    // Timeouts are checked this often: a second keeps them honest without a busy timer.
-    connectionsCheckingInterval: 1000,
-    requireHostHeader: true,
-    noDelay: true,
-  }, onRequest as http.RequestListener);
+export function createHttpServer(
+  settings: ServerSettings,
+  onRequest?: (req: SkitaiRequest, res: SkitaiResponse) => void,
+) {
+  const server = http.createServer(
+    {
+      IncomingMessage: SkitaiRequest,
+      ServerResponse: SkitaiResponse as any,
+      requestTimeout: settings.requestTimeout,
+      headersTimeout: Math.min(settings.headersTimeout, settings.requestTimeout || Infinity),
+      maxHeaderSize: settings.maxHeaderSize,
+      // Timeouts are checked this often: a second keeps them honest without a busy timer.
+      connectionsCheckingInterval: 1000,
+      requireHostHeader: true,
+      noDelay: true,
+    },
+    onRequest as http.RequestListener,
+  );
   server.keepAliveTimeout = settings.keepAliveTimeout;
 
   // HTTP connections only: an upgraded socket (WebSocket) leaves the set, its owner closes it.
@@ -110,7 +116,9 @@ export function createHttpServer(settings: ServerSettings, onRequest?: (req: Ski
     const code = err.code ?? '';
     if (socket.writable && code !== 'ECONNRESET' && code !== 'EPIPE' && !midResponse(socket)) {
       const status = clientErrorStatus[code] ?? '400 Bad Request';
-      socket.end(`HTTP/1.1 ${status}\r\nDate: ${new Date().toUTCString()}\r\nServer: ${getServerHeader()}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      socket.end(
+        `HTTP/1.1 ${status}\r\nDate: ${new Date().toUTCString()}\r\nServer: ${getServerHeader()}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+      );
       socket.destroySoon();
     } else {
       socket.destroy();
@@ -121,7 +129,10 @@ export function createHttpServer(settings: ServerSettings, onRequest?: (req: Ski
   // re-arms (~2.5k instructions per request under callgrind, 3 % of a hello).
   if (settings.sendTimeout > 0) {
     const timeout = settings.sendTimeout;
-    const sweep = setInterval(() => sweepSendTimeouts(server, open, timeout, performance.now()), Math.min(1000, Math.max(10, timeout / 4)));
+    const sweep = setInterval(
+      () => sweepSendTimeouts(server, open, timeout, performance.now()),
+      Math.min(1000, Math.max(10, timeout / 4)),
+    );
     sweep.unref();
     server.once('close', () => clearInterval(sweep));
   }
@@ -134,7 +145,13 @@ export function createHttpServer(settings: ServerSettings, onRequest?: (req: Ski
  * `deadlineMs` whatever is left is destroyed. With a transport
  * (TLS, HTTP/2) its server is the one that accepts, and its sessions are closed gracefully too.
  */
-export function drainServer(server: http.Server, connections: () => number, deadlineMs: number, transport?: Transport, destroyTunnels?: () => void): Promise<{ forced: boolean }> {
+export function drainServer(
+  server: http.Server,
+  connections: () => number,
+  deadlineMs: number,
+  transport?: Transport,
+  destroyTunnels?: () => void,
+): Promise<{ forced: boolean }> {
   return new Promise((resolve) => {
     let done = false;
     const finish = (forced: boolean) => {

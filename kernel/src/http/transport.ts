@@ -36,7 +36,10 @@ export interface TransportContext {
 }
 
 /** The kernel settings a transport applies to its own connections (times in ms). */
-export type TransportSettings = Pick<KernelSettings, 'keepAliveTimeout' | 'requestTimeout' | 'headersTimeout' | 'maxHeaderSize' | 'maxClientBodySize' | 'stopDeadline'>;
+export type TransportSettings = Pick<
+  KernelSettings,
+  'keepAliveTimeout' | 'requestTimeout' | 'headersTimeout' | 'maxHeaderSize' | 'maxClientBodySize' | 'stopDeadline'
+>;
 
 export interface Transport {
   /** Bound by the kernel on its address and port. */

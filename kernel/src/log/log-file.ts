@@ -41,7 +41,11 @@ export class DailyLogFile implements LogSink {
   /** Old streams still flushing (after a rotation or reopen): close() waits for them. */
   private readonly ending = new Set<Promise<void>>();
 
-  constructor(readonly file: string, now = Date.now(), readonly rotation: Rotation = 'self') {
+  constructor(
+    readonly file: string,
+    now = Date.now(),
+    readonly rotation: Rotation = 'self',
+  ) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     // A file left from an earlier day is rotated now, so each file holds one day (by the
     // rotating process only: a worker starting later must not rename the master's file).
@@ -49,7 +53,9 @@ export class DailyLogFile implements LogSink {
       try {
         const mtime = fs.statSync(file).mtime;
         if (dayStamp(mtime) !== dayStamp(new Date(now))) this.renameAside(dayStamp(mtime));
-      } catch { /* no file yet */ }
+      } catch {
+        /* no file yet */
+      }
     }
     this.stream = this.open();
     this.day = dayStamp(new Date(now));
@@ -77,7 +83,9 @@ export class DailyLogFile implements LogSink {
 
   /** Renames the file to `name.YYYYMMDD` (the day it holds; `.1`, `.2` ... if taken) and opens a new one. */
   rotate(now = Date.now()): void {
-    try { this.renameAside(this.day); } catch (err) {
+    try {
+      this.renameAside(this.day);
+    } catch (err) {
       process.stderr.write(`skitai: cannot rotate ${this.file}: ${(err as Error).message}\n`);
     }
     this.replaceStream();
@@ -92,7 +100,9 @@ export class DailyLogFile implements LogSink {
   private replaceStream(): void {
     // Lines buffered in the old stream still go to its descriptor (the renamed file).
     const old = this.stream;
-    const ended = new Promise<void>((resolve) => old.end(resolve)).then(() => { this.ending.delete(ended); });
+    const ended = new Promise<void>((resolve) => old.end(resolve)).then(() => {
+      this.ending.delete(ended);
+    });
     this.ending.add(ended);
     this.stream = this.open();
   }

@@ -14,12 +14,23 @@ export interface LoggerOptions {
 
 class Tee implements LogSink {
   constructor(private readonly sinks: LogSink[]) {}
-  write(line: string): void { for (const s of this.sinks) s.write(line); }
-  reopen(): void { for (const s of this.sinks) s.reopen(); }
-  async close(): Promise<void> { await Promise.all(this.sinks.map((s) => s.close())); }
+  write(line: string): void {
+    for (const s of this.sinks) s.write(line);
+  }
+  reopen(): void {
+    for (const s of this.sinks) s.reopen();
+  }
+  async close(): Promise<void> {
+    await Promise.all(this.sinks.map((s) => s.close()));
+  }
 }
 
-function sinkFor(options: LoggerOptions, file: string, consoleStream: NodeJS.WritableStream | undefined, files: DailyLogFile[]): LogSink | undefined {
+function sinkFor(
+  options: LoggerOptions,
+  file: string,
+  consoleStream: NodeJS.WritableStream | undefined,
+  files: DailyLogFile[],
+): LogSink | undefined {
   const sinks: LogSink[] = [];
   if (options.logpath) {
     const daily = new DailyLogFile(path.join(options.logpath, file), Date.now(), options.rotation ?? 'self');
@@ -56,7 +67,12 @@ export class Logs {
     this.logpath = options.logpath;
     this.verbose = options.verbose === true;
     const console = options.verbose ? process.stdout : undefined;
-    this.server = sinkFor(options, 'server.log', console ?? (options.logpath ? undefined : process.stderr), this.files)!;
+    this.server = sinkFor(
+      options,
+      'server.log',
+      console ?? (options.logpath ? undefined : process.stderr),
+      this.files,
+    )!;
     this.app = sinkFor(options, 'app.log', console ?? (options.logpath ? undefined : process.stderr), this.files)!;
     this.request = sinkFor(options, 'request.log', console, this.files);
   }

@@ -18,9 +18,27 @@ export interface LogRecord {
 
 /** The 21 fields of a request log line (Skitai's order), for parsers and tests. */
 export const REQUEST_LOG_FIELDS = [
-  'date', 'time', 'clientIp', 'host', 'method', 'uri', 'version', 'requestBytes', 'status',
-  'responseBytes', 'gtxnId', 'ltxnId', 'user', 'bearer', 'referer', 'userAgent', 'forwardedFor',
-  'workerId', 'connections', 'handlingMs', 'sendingMs',
+  'date',
+  'time',
+  'clientIp',
+  'host',
+  'method',
+  'uri',
+  'version',
+  'requestBytes',
+  'status',
+  'responseBytes',
+  'gtxnId',
+  'ltxnId',
+  'user',
+  'bearer',
+  'referer',
+  'userAgent',
+  'forwardedFor',
+  'workerId',
+  'connections',
+  'handlingMs',
+  'sendingMs',
 ] as const;
 
 // "2016.12.30 18:05:06": formatted at most once a second.
@@ -40,7 +58,9 @@ function dateTime(now: number): string {
 /** A bare field: no spaces or control characters can split the line or forge another. */
 function bare(value: string | undefined): string {
   if (value === undefined || value === '') return '-';
-  return /[\s\x00-\x1f\x7f"]/.test(value) ? value.replace(/[\s\x00-\x1f\x7f"]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`) : value;
+  return /[\s\x00-\x1f\x7f"]/.test(value)
+    ? value.replace(/[\s\x00-\x1f\x7f"]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    : value;
 }
 
 /** A quoted field, '-' when empty (Skitai's user, referer and user agent). */
@@ -79,19 +99,35 @@ export function isLogOff(ctx: RequestLogContext, url: string): boolean {
   return false;
 }
 
-function lineOf(ctx: RequestLogContext, req: SkitaiRequest, status: number, responseBytes: number, now: number, handling: number, sending: number): string {
+function lineOf(
+  ctx: RequestLogContext,
+  req: SkitaiRequest,
+  status: number,
+  responseBytes: number,
+  now: number,
+  handling: number,
+  sending: number,
+): string {
   ensureTxn(req);
   const h = req.headers;
   const contentLength = h['content-length'];
   const requestBytes = contentLength !== undefined ? Number(contentLength) || 0 : req.bodyBytes;
   const socket = req.socket;
-  return `${dateTime(now)} ${bare(socket?.remoteAddress)} ${bare(h.host)} ${bare(req.method)} ${bare(req.originalUrl || req.url)} ` +
+  return (
+    `${dateTime(now)} ${bare(socket?.remoteAddress)} ${bare(h.host)} ${bare(req.method)} ${bare(req.originalUrl || req.url)} ` +
     `HTTP/${req.httpVersion} ${requestBytes} ${status} ${responseBytes} ${req.gtxnId} ${req.ltxnId} ` +
     `${quoted(req.user)} ${bearer(h.authorization)} ${quoted(h.referer)} ${quoted(h['user-agent'])} ` +
-    `${bare(h['x-forwarded-for'] as string | undefined)} ${ctx.workerId} ${ctx.connections()} ${ms(handling)} ${ms(sending)}\n`;
+    `${bare(h['x-forwarded-for'] as string | undefined)} ${ctx.workerId} ${ctx.connections()} ${ms(handling)} ${ms(sending)}\n`
+  );
 }
 
-export function formatRequestLine(ctx: RequestLogContext, req: SkitaiRequest, res: SkitaiResponse, now: number, end: number): { line: string; handling: number; sending: number } {
+export function formatRequestLine(
+  ctx: RequestLogContext,
+  req: SkitaiRequest,
+  res: SkitaiResponse,
+  now: number,
+  end: number,
+): { line: string; handling: number; sending: number } {
   const headAt = res.headAt || end;
   const handling = headAt - req.startedAt;
   const sending = end - headAt;
@@ -102,7 +138,12 @@ export function formatRequestLine(ctx: RequestLogContext, req: SkitaiRequest, re
 }
 
 /** The line of a request answered on its own socket (an upgrade or CONNECT), when it is answered or its tunnel ends. */
-export function logSocketRequest(ctx: RequestLogContext, req: SkitaiRequest, status: number, responseBytes: number): void {
+export function logSocketRequest(
+  ctx: RequestLogContext,
+  req: SkitaiRequest,
+  status: number,
+  responseBytes: number,
+): void {
   const handling = req.startedAt > 0 ? performance.now() - req.startedAt : 0;
   const line = lineOf(ctx, req, status, responseBytes, Date.now(), handling, 0);
   ctx.sink.write(line);

@@ -64,12 +64,18 @@ export function traceIdOf(gtxnId: string): string {
  * one the global id maps to), the local transaction id of the call as the parent span id
  * (16 hex digits), the incoming flags (sampled, 01, by default).
  */
-export function traceHeaders(req: SkitaiRequest | undefined, gtxnId: string, ltxnId: string): { traceparent: string; tracestate?: string } {
+export function traceHeaders(
+  req: SkitaiRequest | undefined,
+  gtxnId: string,
+  ltxnId: string,
+): { traceparent: string; tracestate?: string } {
   const incoming = req?.headers !== undefined ? parseTraceparent(req.headers.traceparent) : undefined;
   const traceId = incoming?.traceId ?? traceIdOf(gtxnId);
   const digits = /^[0-9]{1,16}$/.test(ltxnId) && !/^0+$/.test(ltxnId) ? ltxnId : randomBytes(8).toString('hex');
   const traceparent = `00-${traceId}-${digits.padStart(16, '0')}-${incoming?.flags ?? '01'}`;
   const state = req?.headers?.tracestate;
   const tracestate = typeof state === 'string' ? state : Array.isArray(state) ? state.join(',') : undefined;
-  return tracestate !== undefined && tracestate.length <= 512 && incoming !== undefined ? { traceparent, tracestate } : { traceparent };
+  return tracestate !== undefined && tracestate.length <= 512 && incoming !== undefined
+    ? { traceparent, tracestate }
+    : { traceparent };
 }

@@ -15,7 +15,8 @@ export type ResolvedTarget =
 
 function classify(value: unknown): ResolvedTarget | undefined {
   if (typeof value === 'function') return { kind: 'handler', handler: value as RequestHandler };
-  if (value && typeof (value as Mountable).mountTo === 'function') return { kind: 'mountable', mountable: value as Mountable };
+  if (value && typeof (value as Mountable).mountTo === 'function')
+    return { kind: 'mountable', mountable: value as Mountable };
   return undefined;
 }
 
@@ -37,28 +38,45 @@ async function importTarget(spec: string, swd: string): Promise<Record<string, u
  * that is not a folder is a module path or package name whose export (default, `app` or
  * `handler`) is an App or a handler (Skitai's "Export API From Your Module").
  */
-export async function resolveMountTarget(entry: MountEntry, swd: string, byPlugin?: ResolveHook): Promise<ResolvedTarget> {
+export async function resolveMountTarget(
+  entry: MountEntry,
+  swd: string,
+  byPlugin?: ResolveHook,
+): Promise<ResolvedTarget> {
   const where = entry.point || '/';
   const target = entry.target;
   if (typeof target !== 'string') return classify(target)!;
   const served = byPlugin ? classify(await byPlugin.promise(entry)) : undefined;
   if (served) return served;
   if (target.startsWith('@')) {
-    throw codes.SKT_MOUNT_TARGET(where, `${target} is a backend alias: a reverse proxy to it needs the gateway plugin (kernel.use(gateway()) from @skitai/gateway)`);
+    throw codes.SKT_MOUNT_TARGET(
+      where,
+      `${target} is a backend alias: a reverse proxy to it needs the gateway plugin (kernel.use(gateway()) from @skitai/gateway)`,
+    );
   }
   const dir = path.resolve(swd, target);
   let stat: fs.Stats | undefined;
-  try { stat = fs.statSync(dir); } catch { /* not a path: a package name */ }
+  try {
+    stat = fs.statSync(dir);
+  } catch {
+    /* not a path: a package name */
+  }
   if (stat?.isDirectory()) return { kind: 'static', root: fs.realpathSync(dir) };
   let mod: Record<string, unknown>;
   try {
     mod = await importTarget(target, swd);
   } catch (err) {
-    throw codes.SKT_MOUNT_TARGET(where, `${JSON.stringify(target)} is neither a folder nor a module that can be imported (${(err as Error).message})`);
+    throw codes.SKT_MOUNT_TARGET(
+      where,
+      `${JSON.stringify(target)} is neither a folder nor a module that can be imported (${(err as Error).message})`,
+    );
   }
   for (const value of [mod.default, mod.app, mod.handler]) {
     const found = classify(value);
     if (found) return found;
   }
-  throw codes.SKT_MOUNT_TARGET(where, `module ${JSON.stringify(target)} exports no App or (req, res) handler as default, app or handler`);
+  throw codes.SKT_MOUNT_TARGET(
+    where,
+    `module ${JSON.stringify(target)} exports no App or (req, res) handler as default, app or handler`,
+  );
 }

@@ -60,9 +60,7 @@ export interface MountEntry extends MountInfo {
   besideOf?: MountEntry;
 }
 
-export type Resolution =
-  | { entry: MountEntry; redirect: false }
-  | { entry: MountEntry; redirect: true };
+export type Resolution = { entry: MountEntry; redirect: false } | { entry: MountEntry; redirect: true };
 
 export function normalizePoint(point: string): string {
   if (typeof point !== 'string' || !point.startsWith('/')) throw codes.SKT_MOUNT_POINT(String(point));
@@ -99,16 +97,35 @@ export class MountTable {
     const host = normalizeHost(options.host);
     const same = this.entries.find((e) => e.point === p && e.host === host);
     // Only a folder may share a point, and only with one other mount.
-    if (same && (same.beside !== undefined || same.besideOf !== undefined || (typeof same.target !== 'string' && typeof target !== 'string'))) {
+    if (
+      same &&
+      (same.beside !== undefined ||
+        same.besideOf !== undefined ||
+        (typeof same.target !== 'string' && typeof target !== 'string'))
+    ) {
       throw codes.SKT_MOUNT_DUPLICATE(p || '/', host);
     }
-    if (target === null || target === undefined || (typeof target !== 'string' && typeof target !== 'function' && typeof (target as Mountable).mountTo !== 'function')) {
-      throw codes.SKT_MOUNT_TARGET(p || '/', 'the target must be a directory, a (req, res) handler, an App, or a module name');
+    if (
+      target === null ||
+      target === undefined ||
+      (typeof target !== 'string' &&
+        typeof target !== 'function' &&
+        typeof (target as Mountable).mountTo !== 'function')
+    ) {
+      throw codes.SKT_MOUNT_TARGET(
+        p || '/',
+        'the target must be a directory, a (req, res) handler, an App, or a module name',
+      );
     }
     const entry: MountEntry = {
-      point: p, host, name: options.name ?? (p || '/'), target, options,
+      point: p,
+      host,
+      name: options.name ?? (p || '/'),
+      target,
+      options,
       kind: typeof target === 'string' ? 'module' : typeof target === 'function' ? 'handler' : 'mountable',
-      handler: notReady, root: '',
+      handler: notReady,
+      root: '',
     };
     if (same) {
       same.beside = entry;
@@ -146,7 +163,10 @@ export class MountTable {
       const folder = first.kind === 'static' ? first : second.kind === 'static' ? second : undefined;
       const front = folder === first ? second : first;
       if (folder === undefined || front.kind === 'static') {
-        throw codes.SKT_MOUNT_TARGET(first.point || '/', 'two mounts share this point: only a folder of static files may share a point with an App or handler (mount the other elsewhere)');
+        throw codes.SKT_MOUNT_TARGET(
+          first.point || '/',
+          'two mounts share this point: only a folder of static files may share a point with an App or handler (mount the other elsewhere)',
+        );
       }
       const serve = front.handler;
       const files = folder.handler;

@@ -56,12 +56,17 @@ export class PluginRegistry {
       byName.set(use.plugin.name, use);
       const range = validRange(use.plugin.kernel);
       if (!range || !satisfies(kernelVersion, range, { includePrerelease: true })) {
-        throw codes.SKT_PLUGIN_KERNEL_RANGE(`${use.plugin.name}@${use.plugin.version}`, use.plugin.kernel, kernelVersion);
+        throw codes.SKT_PLUGIN_KERNEL_RANGE(
+          `${use.plugin.name}@${use.plugin.version}`,
+          use.plugin.kernel,
+          kernelVersion,
+        );
       }
     }
     for (const use of this.uses) {
       for (const dependency of use.plugin.dependencies ?? []) {
-        if (!byName.has(dependency)) throw codes.SKT_PLUGIN_MISSING_DEPENDENCY(`${use.plugin.name}@${use.plugin.version}`, dependency);
+        if (!byName.has(dependency))
+          throw codes.SKT_PLUGIN_MISSING_DEPENDENCY(`${use.plugin.name}@${use.plugin.version}`, dependency);
       }
     }
     // Dependencies first, otherwise the order of use (a depth-first topological sort).

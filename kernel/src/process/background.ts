@@ -3,7 +3,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RestartPolicy } from './restart-policy.js';
 import { scriptName } from './title.js';
-import { isReport, noAnswer, processNumbers, StatusRequests, type ProcessReport, type StatusSection } from './status.js';
+import {
+  isReport,
+  noAnswer,
+  processNumbers,
+  StatusRequests,
+  type ProcessReport,
+  type StatusSection,
+} from './status.js';
 
 /** How a background process (a plugin's delivery agent, a scheduler) is run. */
 export interface BackgroundProcessOptions {
@@ -53,7 +60,11 @@ export class BackgroundProcess {
   /** Why it was last started again. */
   lastRestart: { at: number; reason: string } | undefined;
 
-  constructor(readonly spec: BackgroundProcessSpec, private readonly log: ProcessLog, private readonly statusRequests?: StatusRequests) {
+  constructor(
+    readonly spec: BackgroundProcessSpec,
+    private readonly log: ProcessLog,
+    private readonly statusRequests?: StatusRequests,
+  ) {
     this.policy = new RestartPolicy({
       baseDelay: (spec.options.restartDelay ?? 1) * 1000,
       maxDelay: (spec.options.maxRestartDelay ?? 60) * 1000,
@@ -86,7 +97,8 @@ export class BackgroundProcess {
     this.child = child;
     child.on('error', (err) => this.log('error', `background process ${name}: ${err.message}`));
     child.on('message', (msg: { skitai?: string; id?: unknown; report?: unknown }) => {
-      if (msg?.skitai === 'status-report' && isReport(msg.report)) this.statusRequests?.answer(msg.id, name, msg.report);
+      if (msg?.skitai === 'status-report' && isReport(msg.report))
+        this.statusRequests?.answer(msg.id, name, msg.report);
     });
     child.once('exit', (code, signal) => {
       this.child = undefined;
@@ -95,8 +107,14 @@ export class BackgroundProcess {
       if (Date.now() - this.startedAt > 60_000) this.policy.reset();
       const { delay } = this.policy.died();
       this.lastRestart = { at: Date.now(), reason: `exited (${signal ?? `code ${code}`})` };
-      this.log('warn', `background process ${name} (pid ${child.pid}) exited (${signal ?? `code ${code}`}): restarting in ${(delay / 1000).toFixed(1)} s`);
-      this.timer = setTimeout(() => { this.timer = undefined; this.start(); }, delay);
+      this.log(
+        'warn',
+        `background process ${name} (pid ${child.pid}) exited (${signal ?? `code ${code}`}): restarting in ${(delay / 1000).toFixed(1)} s`,
+      );
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.start();
+      }, delay);
     });
     this.log('info', `background process ${name} started (pid ${child.pid})`);
   }
@@ -108,11 +126,17 @@ export class BackgroundProcess {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
     return new Promise((resolve) => {
-      const kill = setTimeout(() => {
-        this.log('warn', `background process ${this.spec.name} did not stop in time: killed`);
-        child.kill('SIGKILL');
-      }, (this.spec.options.stopTimeout ?? 5) * 1000);
-      child.once('exit', () => { clearTimeout(kill); resolve(); });
+      const kill = setTimeout(
+        () => {
+          this.log('warn', `background process ${this.spec.name} did not stop in time: killed`);
+          child.kill('SIGKILL');
+        },
+        (this.spec.options.stopTimeout ?? 5) * 1000,
+      );
+      child.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
       child.kill('SIGTERM');
     });
   }
@@ -127,10 +151,14 @@ export class BackgroundProcesses {
   /** Each running process's status report (its numbers and sections), asked over IPC. */
   async reports(): Promise<ProcessReport[]> {
     const procs = [...this.running.values()].filter((p) => p.child?.connected);
-    const got = await this.statusRequests.collect(procs.map((p) => ({
-      key: p.spec.name,
-      ask: (id: number) => { p.child!.send({ skitai: 'status-collect', id }); },
-    })));
+    const got = await this.statusRequests.collect(
+      procs.map((p) => ({
+        key: p.spec.name,
+        ask: (id: number) => {
+          p.child!.send({ skitai: 'status-collect', id });
+        },
+      })),
+    );
     return procs.map((p) => {
       const report = (got.get(p.spec.name) as ProcessReport | undefined) ?? noAnswer(p.spec.name, 'background', p.pid);
       report.restarts = p.starts - 1;
@@ -172,10 +200,18 @@ export function backgroundProcess(): BackgroundContext {
   if (context) return context;
   const name = process.env.SKITAI_PROCESS_NAME ?? path.basename(process.argv[1] ?? 'process');
   if (process.env.SKITAI_PROCESS_TITLE) {
-    try { process.title = process.env.SKITAI_PROCESS_TITLE; } catch { /* cosmetic */ }
+    try {
+      process.title = process.env.SKITAI_PROCESS_TITLE;
+    } catch {
+      /* cosmetic */
+    }
   }
   let options: unknown = null;
-  try { options = JSON.parse(process.env.SKITAI_PROCESS_OPTIONS ?? 'null'); } catch { /* none */ }
+  try {
+    options = JSON.parse(process.env.SKITAI_PROCESS_OPTIONS ?? 'null');
+  } catch {
+    /* none */
+  }
   const stoppers: Array<() => void | Promise<void>> = [];
   let stopping = false;
   const stop = () => {
@@ -193,13 +229,31 @@ export function backgroundProcess(): BackgroundContext {
   process.on('message', (msg: { skitai?: string; id?: unknown }) => {
     if (msg?.skitai !== 'status-collect') return;
     // Both outcomes are answered; send()'s own errors go to its callback.
-    void Promise.resolve().then(sections).then(
-      (list) => processNumbers(name, 'background', Array.isArray(list) ? list : []),
-      (err) => ({ ...processNumbers(name, 'background', []), error: `status failed: ${(err as Error)?.message ?? err}` }),
-    ).then((report) => {
-      if (process.connected) process.send!({ skitai: 'status-report', id: msg.id, report }, undefined, undefined, () => { /* gone */ });
-    });
+    void Promise.resolve()
+      .then(sections)
+      .then(
+        (list) => processNumbers(name, 'background', Array.isArray(list) ? list : []),
+        (err) => ({
+          ...processNumbers(name, 'background', []),
+          error: `status failed: ${(err as Error)?.message ?? err}`,
+        }),
+      )
+      .then((report) => {
+        if (process.connected)
+          process.send!({ skitai: 'status-report', id: msg.id, report }, undefined, undefined, () => {
+            /* gone */
+          });
+      });
   });
-  context = { name, options, onStop: (fn) => { stoppers.push(fn); }, onStatus: (fn) => { sections = fn; } };
+  context = {
+    name,
+    options,
+    onStop: (fn) => {
+      stoppers.push(fn);
+    },
+    onStatus: (fn) => {
+      sections = fn;
+    },
+  };
   return context;
 }

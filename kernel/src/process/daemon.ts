@@ -44,7 +44,10 @@ function waitGone(pid: number, ms: number): Promise<boolean> {
 
 async function stopDaemon(paths: DaemonPaths, graceMs: number): Promise<number> {
   const st = readPidFile(paths.pidFile);
-  if (st.state === 'none') { say('not running'); return 0; }
+  if (st.state === 'none') {
+    say('not running');
+    return 0;
+  }
   if (st.state === 'stale') {
     fs.rmSync(paths.pidFile, { force: true });
     say(`not running (removed a stale pid file for pid ${st.pid})`);
@@ -54,7 +57,15 @@ async function stopDaemon(paths: DaemonPaths, graceMs: number): Promise<number> 
   if (!(await waitGone(st.pid, graceMs))) {
     say(`pid ${st.pid} did not stop within ${Math.round(graceMs / 1000)} s: killing it`);
     // The daemon leads its own process group: its workers go with it.
-    try { process.kill(-st.pid, 'SIGKILL'); } catch { try { process.kill(st.pid, 'SIGKILL'); } catch { /* gone */ } }
+    try {
+      process.kill(-st.pid, 'SIGKILL');
+    } catch {
+      try {
+        process.kill(st.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     await waitGone(st.pid, 5000);
   }
   fs.rmSync(paths.pidFile, { force: true });
@@ -64,7 +75,10 @@ async function stopDaemon(paths: DaemonPaths, graceMs: number): Promise<number> 
 
 async function startDaemon(kernel: Kernel, paths: DaemonPaths): Promise<number> {
   const st = readPidFile(paths.pidFile);
-  if (st.state === 'running') { say(`already running (pid ${st.pid})`); return 1; }
+  if (st.state === 'running') {
+    say(`already running (pid ${st.pid})`);
+    return 1;
+  }
   if (st.state === 'stale') fs.rmSync(paths.pidFile, { force: true });
   fs.mkdirSync(path.dirname(paths.outFile), { recursive: true });
   const out = fs.openSync(paths.outFile, 'a');
@@ -77,7 +91,9 @@ async function startDaemon(kernel: Kernel, paths: DaemonPaths): Promise<number> 
   });
   fs.closeSync(out);
   let exited: string | undefined;
-  child.once('exit', (code, signal) => { exited = signal ?? `exit code ${code}`; });
+  child.once('exit', (code, signal) => {
+    exited = signal ?? `exit code ${code}`;
+  });
   const until = Date.now() + 60_000;
   while (Date.now() < until && exited === undefined) {
     const now = readPidFile(paths.pidFile);
@@ -89,9 +105,17 @@ async function startDaemon(kernel: Kernel, paths: DaemonPaths): Promise<number> 
     await sleep(100);
   }
   let tail = '';
-  try { tail = fs.readFileSync(paths.outFile, 'utf8').split('\n').slice(-8).join('\n'); } catch { /* none */ }
+  try {
+    tail = fs.readFileSync(paths.outFile, 'utf8').split('\n').slice(-8).join('\n');
+  } catch {
+    /* none */
+  }
   if (exited === undefined) {
-    try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
     exited = 'no answer within 60 s';
   }
   process.stderr.write(`skitai(${scriptName()}): failed to start (${exited}); the end of ${paths.outFile}:\n${tail}\n`);
@@ -102,14 +126,21 @@ async function startDaemon(kernel: Kernel, paths: DaemonPaths): Promise<number> 
  * The daemon verbs: start (-d), stop (-s), restart (-r), status. Exit codes: 0 done or
  * running; status 3 when stopped (as LSB init scripts); 1 a failure.
  */
-export async function daemonVerb(kernel: Kernel, options: RunOptions & DaemonOptions, cli: CommandLine): Promise<number> {
+export async function daemonVerb(
+  kernel: Kernel,
+  options: RunOptions & DaemonOptions,
+  cli: CommandLine,
+): Promise<number> {
   const paths = daemonPaths(kernel, options);
   const stopDeadline = kernel.getSettings().stopDeadline;
   const grace = stopDeadline + 10_000;
   switch (cli.verb) {
     case 'status': {
       const st = readPidFile(paths.pidFile);
-      if (st.state === 'running') { say(`running (pid ${st.pid})`); return 0; }
+      if (st.state === 'running') {
+        say(`running (pid ${st.pid})`);
+        return 0;
+      }
       if (st.state === 'stale') say(`stopped (stale pid file ${paths.pidFile} for pid ${st.pid})`);
       else say('stopped');
       return 3;

@@ -1,6 +1,12 @@
 // The process model: workers, daemon verbs, rolling reload, CPU critical point,
 // background processes, the master/worker messenger and shared last-updated keys.
-export { ProcessModel, type ProcessRole, type CriticalPointOptions, type CriticalPoint, type BroadcastListener } from './model.js';
+export {
+  ProcessModel,
+  type ProcessRole,
+  type CriticalPointOptions,
+  type CriticalPoint,
+  type BroadcastListener,
+} from './model.js';
 export { backgroundProcess, type BackgroundProcessOptions, type BackgroundContext } from './background.js';
 export { LuStore } from './lu.js';
 export { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js';

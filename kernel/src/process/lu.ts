@@ -20,7 +20,11 @@ export class LuStore {
     for (const key of keys) {
       if (typeof key !== 'string') throw codes.SKT_LU_KEY(key, 'a key is a string');
       if (key === '' || this.index.has(key)) continue;
-      if (this.shared) throw codes.SKT_LU_KEY(key, 'keys are fixed once workers run: declare every key with kernel.addlu() before run()');
+      if (this.shared)
+        throw codes.SKT_LU_KEY(
+          key,
+          'keys are fixed once workers run: declare every key with kernel.addlu() before run()',
+        );
       this.index.set(key, this.index.size);
       const grown = new Float64Array(this.index.size);
       grown.set(this.values);
@@ -35,7 +39,9 @@ export class LuStore {
 
   /** Master: creates the shared file holding the current values. */
   createShared(file: string): void {
-    fs.writeFileSync(file, Buffer.from(this.values.buffer, this.values.byteOffset, this.values.byteLength), { mode: 0o600 });
+    fs.writeFileSync(file, Buffer.from(this.values.buffer, this.values.byteOffset, this.values.byteLength), {
+      mode: 0o600,
+    });
     this.attachShared(file);
   }
 
@@ -47,7 +53,11 @@ export class LuStore {
 
   detach(): void {
     if (this.fd !== undefined) {
-      try { fs.closeSync(this.fd); } catch { /* closed */ }
+      try {
+        fs.closeSync(this.fd);
+      } catch {
+        /* closed */
+      }
       this.fd = undefined;
     }
   }

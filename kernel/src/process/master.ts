@@ -47,7 +47,13 @@ const VERB_ARGS = new Set(['start', '-d', 'stop', '-s', 'restart', '-r', 'status
  * per period), reloads them one at a time on SIGHUP, stops them gracefully on SIGTERM/SIGINT,
  * runs the background processes, relays broadcasts and watches the CPU critical point.
  */
-export async function runMaster(kernel: Kernel, options: RunOptions, cli: CommandLine, count: number, hooks: MasterHooks = {}): Promise<Listening | undefined> {
+export async function runMaster(
+  kernel: Kernel,
+  options: RunOptions,
+  cli: CommandLine,
+  count: number,
+  hooks: MasterHooks = {},
+): Promise<Listening | undefined> {
   const model = kernel.processModel;
   model.role = 'master';
   setTitle('master');
@@ -56,7 +62,8 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
   // The master is the one process that renames the shared log files (at midnight, or on
   // SIGUSR2); its workers only reopen theirs when told.
   kernel.logs = new Logs({ logpath, verbose: cli.verbose || options.verbose, rotation: 'scheduled' });
-  const log = (level: 'info' | 'warn' | 'error', message: string) => kernel.logs.log('server', level, `master: ${message}`);
+  const log = (level: 'info' | 'warn' | 'error', message: string) =>
+    kernel.logs.log('server', level, `master: ${message}`);
   const stopDeadline = kernel.getSettings().stopDeadline;
 
   const records = new Map<number, WorkerRecord>();
@@ -68,7 +75,13 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
   let luFile: string | undefined;
 
   const cleanup = () => {
-    if (luFile) { try { fs.unlinkSync(luFile); } catch { /* gone */ } }
+    if (luFile) {
+      try {
+        fs.unlinkSync(luFile);
+      } catch {
+        /* gone */
+      }
+    }
     hooks.exit?.();
   };
 
@@ -78,7 +91,11 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
     process.stderr.write(`skitai: ${message}\n`);
     kernel.logs.log('server', 'error', `master: ${message}`);
     for (const rec of records.values()) {
-      try { rec.worker.process.kill('SIGKILL'); } catch { /* gone */ }
+      try {
+        rec.worker.process.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
     void background.stopAll();
     cleanup();
@@ -126,16 +143,22 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
   async function gather(): Promise<ProcessReport[]> {
     const serving = [...records.values()].filter((r) => r.state === 'ready' && r.worker.isConnected());
     const [got, background] = await Promise.all([
-      statusRequests.collect(serving.map((rec) => ({ key: idOf(rec), ask: (id: number) => post(rec, { skitai: 'status-collect', id }) }))),
+      statusRequests.collect(
+        serving.map((rec) => ({ key: idOf(rec), ask: (id: number) => post(rec, { skitai: 'status-collect', id }) })),
+      ),
       model.background?.reports() ?? [],
     ]);
-    const workers = serving.sort((a, b) => a.slot - b.slot).map((rec) => {
-      const report = isReport(got.get(idOf(rec))) ? got.get(idOf(rec)) as ProcessReport : noAnswer(idOf(rec), 'worker', rec.worker.process.pid);
-      const restarts = slotRestarts.get(rec.slot);
-      report.restarts = restarts?.restarts ?? 0;
-      if (restarts) report.lastRestart = { at: restarts.at, reason: restarts.reason };
-      return report;
-    });
+    const workers = serving
+      .sort((a, b) => a.slot - b.slot)
+      .map((rec) => {
+        const report = isReport(got.get(idOf(rec)))
+          ? (got.get(idOf(rec)) as ProcessReport)
+          : noAnswer(idOf(rec), 'worker', rec.worker.process.pid);
+        const restarts = slotRestarts.get(rec.slot);
+        report.restarts = restarts?.restarts ?? 0;
+        if (restarts) report.lastRestart = { at: restarts.at, reason: restarts.reason };
+        return report;
+      });
     return [await localReport(kernel, 'M', 'master'), ...workers, ...background];
   }
 
@@ -160,7 +183,9 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
       model.deliver(event, args, from);
       return true;
     }
-    const candidates = [...records.values()].filter((r) => idOf(r) === to && r.state !== 'retiring' && r.worker.isConnected());
+    const candidates = [...records.values()].filter(
+      (r) => idOf(r) === to && r.state !== 'retiring' && r.worker.isConnected(),
+    );
     // During a replacement two workers share an id: the one serving takes it.
     const rec = candidates.find((r) => r.state === 'ready') ?? candidates[0];
     if (!rec) return false;
@@ -174,16 +199,36 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
       rec.pending.push(msg);
       return;
     }
-    try { rec.worker.send(msg); } catch { /* exiting */ }
+    try {
+      rec.worker.send(msg);
+    } catch {
+      /* exiting */
+    }
   }
 
   function fork(slot: number, replace: boolean): WorkerRecord {
     const worker = cluster.fork({ ...env, SKITAI_WORKER_SLOT: String(slot) });
     let onReady!: () => void;
     let onFail!: (err: Error) => void;
-    const ready = new Promise<void>((resolve, reject) => { onReady = resolve; onFail = reject; });
-    ready.catch(() => { /* handled by whoever waits */ });
-    const rec: WorkerRecord = { worker, slot, state: 'starting', replace, over: 0, lastReport: 0, pending: [], ready, onReady, onFail };
+    const ready = new Promise<void>((resolve, reject) => {
+      onReady = resolve;
+      onFail = reject;
+    });
+    ready.catch(() => {
+      /* handled by whoever waits */
+    });
+    const rec: WorkerRecord = {
+      worker,
+      slot,
+      state: 'starting',
+      replace,
+      over: 0,
+      lastReport: 0,
+      pending: [],
+      ready,
+      onReady,
+      onFail,
+    };
     records.set(worker.id, rec);
     worker.on('message', (msg: unknown) => onMessage(rec, msg));
     worker.on('error', (err) => log('warn', `worker #${slot}: ${err.message}`));
@@ -222,7 +267,10 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
         void shutdown(`shutdown asked for by ${idOf(rec)}`);
         break;
       case 'status-ask':
-        gather().then((reports) => post(rec, { skitai: 'status-reply', id: m.id, reports }), (err) => log('error', `status: ${(err as Error).message}`));
+        gather().then(
+          (reports) => post(rec, { skitai: 'status-reply', id: m.id, reports }),
+          (err) => log('error', `status: ${(err as Error).message}`),
+        );
         break;
       case 'status-report':
         statusRequests.answer(m.id, idOf(rec), m.report);
@@ -242,20 +290,27 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
       return;
     }
     if (rec.startError?.code === 'SKT_LISTEN_FAILED') return fatal(rec.startError.message);
-    if (wasStarting && !everReady) return fatal(`worker #${rec.slot} failed to start: ${rec.startError?.message ?? how}`);
+    if (wasStarting && !everReady)
+      return fatal(`worker #${rec.slot} failed to start: ${rec.startError?.message ?? how}`);
     if (!rec.replace) {
       log('error', `worker #${rec.slot} (pid ${pid}) failed to start (${rec.startError?.message ?? how})`);
       return;
     }
     let policy = policies.get(rec.slot);
-    if (!policy) policies.set(rec.slot, policy = new RestartPolicy());
+    if (!policy) policies.set(rec.slot, (policy = new RestartPolicy()));
     const { delay, limited, recent } = policy.died();
     noteRestart(rec.slot, `pid ${pid} died (${how})`);
     const at = wasStarting ? ' at start' : '';
     if (limited) {
-      log('error', `worker #${rec.slot} (pid ${pid}) died${at} (${how}): ${recent} deaths in ${policy.period / 1000} s, over the limit of ${policy.limit}: next try in ${(delay / 1000).toFixed(1)} s`);
+      log(
+        'error',
+        `worker #${rec.slot} (pid ${pid}) died${at} (${how}): ${recent} deaths in ${policy.period / 1000} s, over the limit of ${policy.limit}: next try in ${(delay / 1000).toFixed(1)} s`,
+      );
     } else {
-      log('warn', `worker #${rec.slot} (pid ${pid}) died${at} (${how}): replacing it in ${(delay / 1000).toFixed(1)} s`);
+      log(
+        'warn',
+        `worker #${rec.slot} (pid ${pid}) died${at} (${how}): replacing it in ${(delay / 1000).toFixed(1)} s`,
+      );
     }
     setTimeout(() => {
       if (stopping || live(rec.slot).length > 0) return;
@@ -271,14 +326,25 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
       if (rec.worker.isDead()) return resolve();
       const kill = setTimeout(() => {
         log('warn', `worker #${rec.slot} (pid ${rec.worker.process.pid}) did not stop in time: killed`);
-        try { rec.worker.process.kill('SIGKILL'); } catch { /* gone */ }
+        try {
+          rec.worker.process.kill('SIGKILL');
+        } catch {
+          /* gone */
+        }
       }, stopDeadline + 5000);
-      rec.worker.once('exit', () => { clearTimeout(kill); resolve(); });
+      rec.worker.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
       // A worker still starting may not listen to messages yet: a signal reaches it either way
       // (graceful once its handlers are set, at once before that: it serves nothing yet).
       if (!wasReady) rec.worker.process.kill('SIGTERM');
       else {
-        try { rec.worker.send({ skitai: 'stop' } satisfies MasterMessage); } catch { rec.worker.process.kill('SIGTERM'); }
+        try {
+          rec.worker.send({ skitai: 'stop' } satisfies MasterMessage);
+        } catch {
+          rec.worker.process.kill('SIGTERM');
+        }
       }
     });
   }
@@ -296,11 +362,17 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
       await fresh.ready;
     } catch (err) {
       if (stopping) return false;
-      log('error', `${reason}: the new worker #${slot} did not start (${(err as Error).message}); the old one keeps serving`);
+      log(
+        'error',
+        `${reason}: the new worker #${slot} did not start (${(err as Error).message}); the old one keeps serving`,
+      );
       return false;
     }
     if (olds.length > 0) noteRestart(slot, reason);
-    log('info', `${reason}: worker #${slot} (pid ${fresh.worker.process.pid}) listens; retiring pid ${olds.map((r) => r.worker.process.pid).join(', ') || '-'}`);
+    log(
+      'info',
+      `${reason}: worker #${slot} (pid ${fresh.worker.process.pid}) listens; retiring pid ${olds.map((r) => r.worker.process.pid).join(', ') || '-'}`,
+    );
     await Promise.all(olds.map(retire));
     return true;
   }
@@ -352,7 +424,11 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
       const now = Date.now();
       for (const rec of records.values()) {
         if (rec.state !== 'ready' || now < (cooldownUntil.get(rec.slot) ?? 0)) continue;
-        if (now - rec.lastReport > span) critical(rec, `did not report for ${((now - rec.lastReport) / 1000).toFixed(1)} s (its event loop is blocked)`);
+        if (now - rec.lastReport > span)
+          critical(
+            rec,
+            `did not report for ${((now - rec.lastReport) / 1000).toFixed(1)} s (its event loop is blocked)`,
+          );
       }
     }, cp.interval * 1000).unref();
   }
@@ -383,7 +459,11 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
     else {
       log('warn', `${signal} again: killing every worker`);
       for (const rec of records.values()) {
-        try { rec.worker.process.kill('SIGKILL'); } catch { /* gone */ }
+        try {
+          rec.worker.process.kill('SIGKILL');
+        } catch {
+          /* gone */
+        }
       }
       cleanup();
       process.exit(1);
@@ -395,7 +475,11 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
   process.on('SIGHUP', () => void rollingReload('SIGHUP'));
   const workersReopenLogs = () => {
     for (const rec of records.values()) {
-      try { rec.worker.send({ skitai: 'reopen-logs' } satisfies MasterMessage); } catch { /* exiting */ }
+      try {
+        rec.worker.send({ skitai: 'reopen-logs' } satisfies MasterMessage);
+      } catch {
+        /* exiting */
+      }
     }
   };
   process.on('SIGUSR1', () => {
@@ -429,7 +513,9 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
   const bound = listening!;
   log('info', `${count} workers listening on ${bound.scheme}://${bound.address}:${bound.port}`);
   if (logpath !== undefined && !(cli.verbose || options.verbose)) {
-    process.stderr.write(`skitai ${kernel.version}: ${count} workers listening on ${bound.scheme}://${bound.address}:${bound.port}; logs in ${logpath}\n`);
+    process.stderr.write(
+      `skitai ${kernel.version}: ${count} workers listening on ${bound.scheme}://${bound.address}:${bound.port}; logs in ${logpath}\n`,
+    );
   }
   model.background = background;
   for (const spec of model.processes.values()) background.start(spec);
@@ -437,7 +523,8 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
   const roots = new Set<string>();
   for (const entry of kernel.mounts.entries) {
     const target = entry.target as { useReloader?: unknown; root?: unknown };
-    if (target && typeof target === 'object' && target.useReloader === true && typeof target.root === 'string') roots.add(target.root);
+    if (target && typeof target === 'object' && target.useReloader === true && typeof target.root === 'string')
+      roots.add(target.root);
   }
   for (const root of roots) {
     watchTree(root, (file) => void rollingReload(`${path.relative(kernel.getswd(), file) || file} changed`));
@@ -450,7 +537,11 @@ export async function runMaster(kernel: Kernel, options: RunOptions, cli: Comman
 /** Removes the shared-key files of masters that died without cleaning up (kill -9). */
 function sweepLuFiles(dir: string): void {
   let names: string[];
-  try { names = fs.readdirSync(dir); } catch { return; }
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
   for (const name of names) {
     const m = /^skitai-lu-(\d+)-/.exec(name);
     if (!m) continue;
@@ -458,7 +549,11 @@ function sweepLuFiles(dir: string): void {
       process.kill(Number(m[1]), 0);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ESRCH') {
-        try { fs.unlinkSync(path.join(dir, name)); } catch { /* another master swept it */ }
+        try {
+          fs.unlinkSync(path.join(dir, name));
+        } catch {
+          /* another master swept it */
+        }
       }
     }
   }

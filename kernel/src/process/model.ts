@@ -5,7 +5,12 @@ import { LuStore } from './lu.js';
 import { Pref, applyPrefs } from './pref.js';
 import type { ProcessReport } from './status.js';
 import { newInstanceId, type InstanceBridge } from './bridge.js';
-import { BackgroundProcesses, resolveEntry, type BackgroundProcessOptions, type BackgroundProcessSpec } from './background.js';
+import {
+  BackgroundProcesses,
+  resolveEntry,
+  type BackgroundProcessOptions,
+  type BackgroundProcessSpec,
+} from './background.js';
 
 /** Which part this process plays: one process alone, the master of workers, or a worker. */
 export type ProcessRole = 'single' | 'master' | 'worker';
@@ -69,10 +74,13 @@ export class ProcessModel {
     const continuous = options.continuous ?? 3;
     const interval = options.interval ?? 20;
     if (!(cpuPercent > 0)) throw codes.SKT_INVALID_OPTION('cpuPercent', cpuPercent, 'a percentage over 0');
-    if (!Number.isInteger(continuous) || continuous < 1) throw codes.SKT_INVALID_OPTION('continuous', continuous, 'a whole number, 1 or more');
-    if (typeof interval !== 'number' || !(interval >= 0)) throw codes.SKT_INVALID_OPTION('interval', interval, 'seconds, 0 (off) or more');
+    if (!Number.isInteger(continuous) || continuous < 1)
+      throw codes.SKT_INVALID_OPTION('continuous', continuous, 'a whole number, 1 or more');
+    if (typeof interval !== 'number' || !(interval >= 0))
+      throw codes.SKT_INVALID_OPTION('interval', interval, 'seconds, 0 (off) or more');
     const cooldown = options.cooldown ?? interval * continuous;
-    if (typeof cooldown !== 'number' || !(cooldown >= 0)) throw codes.SKT_INVALID_OPTION('cooldown', cooldown, 'seconds, 0 or more');
+    if (typeof cooldown !== 'number' || !(cooldown >= 0))
+      throw codes.SKT_INVALID_OPTION('cooldown', cooldown, 'seconds, 0 or more');
     this.criticalPoint = interval === 0 ? undefined : { cpuPercent, continuous, interval, cooldown };
   }
 
@@ -84,7 +92,9 @@ export class ProcessModel {
 
   onBroadcast(listener: BroadcastListener): () => void {
     this.listeners.add(listener);
-    return () => { this.listeners.delete(listener); };
+    return () => {
+      this.listeners.delete(listener);
+    };
   }
 
   /** Delivers to this process's listeners (a listener that throws is logged, not fatal). */
@@ -100,7 +110,8 @@ export class ProcessModel {
 
   /** To every worker, this one included (here at once, elsewhere through the master). */
   broadcast(event: string, args: unknown[]): void {
-    if (typeof event !== 'string' || event === '') throw codes.SKT_INVALID_OPTION('broadcast event', event, 'a non-empty string');
+    if (typeof event !== 'string' || event === '')
+      throw codes.SKT_INVALID_OPTION('broadcast event', event, 'a non-empty string');
     const from = this.selfId;
     if (this.role !== 'master') this.deliver(event, args, from);
     this.transport?.broadcast(event, args, from);
@@ -137,7 +148,8 @@ export class ProcessModel {
   // ---- background processes ------------------------------------------------------------------
 
   register(name: string, entry: string | URL, options: BackgroundProcessOptions = {}): void {
-    if (typeof name !== 'string' || name === '') throw codes.SKT_INVALID_OPTION('process name', name, 'a non-empty string');
+    if (typeof name !== 'string' || name === '')
+      throw codes.SKT_INVALID_OPTION('process name', name, 'a non-empty string');
     if (this.processes.has(name)) throw codes.SKT_PROCESS_DUPLICATE(name);
     if (!(entry instanceof URL) && (typeof entry !== 'string' || entry === '')) {
       throw codes.SKT_INVALID_OPTION(`process ${name} entry`, entry, 'a module path or file: URL');
@@ -186,8 +198,14 @@ export class ProcessModel {
 
   requestRestart(): void {
     if (this.transport) return this.transport.restart();
-    this.kernel.logs.log('server', 'warn', 'restart asked for in a single process: running the reload taps (a rolling restart needs workers)');
-    this.kernel.reload().catch((err) => this.kernel.logs.log('server', 'error', `reload failed: ${(err as Error).message}`));
+    this.kernel.logs.log(
+      'server',
+      'warn',
+      'restart asked for in a single process: running the reload taps (a rolling restart needs workers)',
+    );
+    this.kernel
+      .reload()
+      .catch((err) => this.kernel.logs.log('server', 'error', `reload failed: ${(err as Error).message}`));
   }
 
   requestShutdown(): void {

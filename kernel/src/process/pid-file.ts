@@ -24,14 +24,22 @@ export function isLiveProcess(pid: number, marks: readonly string[] = skitaiMark
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
   let cmdline: string;
-  try { cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1'); } catch { return true; }
+  try {
+    cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+  } catch {
+    return true;
+  }
   return marks.some((mark) => mark !== '' && cmdline.includes(mark));
 }
 
 /** The state of a pid file: none, stale (garbage, a dead pid, a pid not ours) or running. */
 export function readPidFile(file: string, marks: readonly string[] = skitaiMarks()): PidState {
   let text: string;
-  try { text = fs.readFileSync(file, 'utf8'); } catch { return { state: 'none' }; }
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return { state: 'none' };
+  }
   const pid = Number.parseInt(text.trim(), 10);
   if (!Number.isInteger(pid) || pid <= 0) return { state: 'stale', pid: 0 };
   return isLiveProcess(pid, marks) ? { state: 'running', pid } : { state: 'stale', pid };
@@ -44,7 +52,9 @@ export function writePidFile(file: string): void {
   process.once('exit', () => {
     try {
       if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.unlinkSync(file);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   });
 }
 

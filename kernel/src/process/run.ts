@@ -23,7 +23,11 @@ export interface ProcessRunOptions extends DaemonOptions {
  * exits; more than one worker makes this process their master. Otherwise (one process in the
  * foreground, or the daemon's own process with one worker) run() goes on as before.
  */
-export async function runProcessModel(kernel: Kernel, options: RunOptions & ProcessRunOptions, cli: CommandLine): Promise<{ handled: boolean; listening?: Listening }> {
+export async function runProcessModel(
+  kernel: Kernel,
+  options: RunOptions & ProcessRunOptions,
+  cli: CommandLine,
+): Promise<{ handled: boolean; listening?: Listening }> {
   const model = kernel.processModel;
   if (model.role === 'worker') {
     await applyPrefs(kernel);
@@ -37,13 +41,17 @@ export async function runProcessModel(kernel: Kernel, options: RunOptions & Proc
 
   const workers = cli.workers ?? options.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1) {
-    process.stderr.write(`skitai: ${codes.SKT_INVALID_OPTION('workers', workers, 'a whole number, 1 or more').message}\n`);
+    process.stderr.write(
+      `skitai: ${codes.SKT_INVALID_OPTION('workers', workers, 'a whole number, 1 or more').message}\n`,
+    );
     process.exit(2);
   }
   const threads = options.threads;
   if (threads !== undefined && threads !== 0) {
     if (!Number.isInteger(threads) || threads < 0 || threads > 1024) {
-      process.stderr.write(`skitai: ${codes.SKT_INVALID_OPTION('threads', threads, 'a whole number from 0 to 1024').message}\n`);
+      process.stderr.write(
+        `skitai: ${codes.SKT_INVALID_OPTION('threads', threads, 'a whole number from 0 to 1024').message}\n`,
+      );
       process.exit(2);
     }
     process.env.UV_THREADPOOL_SIZE ??= String(threads);
@@ -55,7 +63,9 @@ export async function runProcessModel(kernel: Kernel, options: RunOptions & Proc
   delete process.env.SKITAI_DAEMON_PIDFILE;
   if (workers > 1) {
     const listening = await runMaster(kernel, options, cli, workers, {
-      ready: () => { if (pidFile) writePidFile(pidFile); },
+      ready: () => {
+        if (pidFile) writePidFile(pidFile);
+      },
     });
     return { handled: true, listening };
   }

@@ -77,8 +77,13 @@ const startedAt = Date.now() - process.uptime() * 1000;
 export function processNumbers(id: string, role: ProcessReport['role'], sections: StatusSection[]): ProcessReport {
   const cpu = process.cpuUsage();
   return {
-    id, role, pid: process.pid, startedAt: Math.round(startedAt), rss: process.memoryUsage.rss(),
-    cpu: { user: cpu.user / 1e6, system: cpu.system / 1e6 }, sections,
+    id,
+    role,
+    pid: process.pid,
+    startedAt: Math.round(startedAt),
+    rss: process.memoryUsage.rss(),
+    cpu: { user: cpu.user / 1e6, system: cpu.system / 1e6 },
+    sections,
   };
 }
 
@@ -87,7 +92,10 @@ export class StatusRequests {
   private next = 1;
   private readonly waiting = new Map<number, (key: string, value: unknown) => void>();
 
-  collect(targets: ReadonlyArray<{ key: string; ask: (id: number) => void }>, timeoutMs = STATUS_TIMEOUT_MS): Promise<Map<string, unknown>> {
+  collect(
+    targets: ReadonlyArray<{ key: string; ask: (id: number) => void }>,
+    timeoutMs = STATUS_TIMEOUT_MS,
+  ): Promise<Map<string, unknown>> {
     const got = new Map<string, unknown>();
     if (targets.length === 0) return Promise.resolve(got);
     const id = this.next++;
@@ -105,7 +113,11 @@ export class StatusRequests {
         if (got.size === targets.length) done();
       });
       for (const t of targets) {
-        try { t.ask(id); } catch { /* gone: counted as no answer */ }
+        try {
+          t.ask(id);
+        } catch {
+          /* gone: counted as no answer */
+        }
       }
     });
   }
@@ -118,11 +130,22 @@ export class StatusRequests {
 
 export function noAnswer(id: string, role: ProcessReport['role'], pid: number | undefined): ProcessReport {
   return {
-    id, role, pid: pid ?? 0, startedAt: 0, rss: 0, cpu: { user: 0, system: 0 }, sections: [],
+    id,
+    role,
+    pid: pid ?? 0,
+    startedAt: 0,
+    rss: 0,
+    cpu: { user: 0, system: 0 },
+    sections: [],
     error: `no answer within ${STATUS_TIMEOUT_MS / 1000} s`,
   };
 }
 
 export function isReport(value: unknown): value is ProcessReport {
-  return typeof value === 'object' && value !== null && typeof (value as ProcessReport).id === 'string' && Array.isArray((value as ProcessReport).sections);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as ProcessReport).id === 'string' &&
+    Array.isArray((value as ProcessReport).sections)
+  );
 }

@@ -10,5 +10,7 @@ export function scriptName(): string {
 export function setTitle(role: string): void {
   try {
     process.title = `skitai(${scriptName()}): ${role}`;
-  } catch { /* some platforms refuse: the title is cosmetic */ }
+  } catch {
+    /* some platforms refuse: the title is cosmetic */
+  }
 }

@@ -21,7 +21,10 @@ export function watchTree(root: string, onChange: (file: string) => void, deboun
         if (!/\.(m?js|cjs|json|ts)$/.test(name)) return;
         last = path.join(dir, name);
         if (timer) clearTimeout(timer);
-        timer = setTimeout(() => { timer = undefined; onChange(last); }, debounceMs);
+        timer = setTimeout(() => {
+          timer = undefined;
+          onChange(last);
+        }, debounceMs);
       });
       w.on('error', () => undefined);
       w.unref();
@@ -29,7 +32,9 @@ export function watchTree(root: string, onChange: (file: string) => void, deboun
       for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
         if (e.isDirectory() && e.name !== 'node_modules' && !e.name.startsWith('.')) dirs.push(path.join(dir, e.name));
       }
-    } catch { /* unreadable: not watched */ }
+    } catch {
+      /* unreadable: not watched */
+    }
   }
   return () => {
     if (timer) clearTimeout(timer);

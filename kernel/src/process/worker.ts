@@ -8,7 +8,11 @@ import { localReport, processNumbers, STATUS_TIMEOUT_MS, StatusRequests, type Pr
 
 function send(msg: WorkerMessage): void {
   if (process.connected && process.send) {
-    try { process.send(msg); } catch { /* the master is gone: the disconnect handler stops us */ }
+    try {
+      process.send(msg);
+    } catch {
+      /* the master is gone: the disconnect handler stops us */
+    }
   }
 }
 
@@ -37,7 +41,10 @@ export async function runWorker(kernel: Kernel, options: RunOptions, cli: Comman
   model.transport = {
     gather: async () => {
       // The master waits for its workers first: give it that long and more.
-      const got = await statusRequests.collect([{ key: 'M', ask: (id) => send({ skitai: 'status-ask', id }) }], STATUS_TIMEOUT_MS * 2 + 500);
+      const got = await statusRequests.collect(
+        [{ key: 'M', ask: (id) => send({ skitai: 'status-ask', id }) }],
+        STATUS_TIMEOUT_MS * 2 + 500,
+      );
       return (got.get('M') as ProcessReport[] | undefined) ?? [await localReport(kernel, kernel.workerId, 'worker')];
     },
     broadcast: (event, args, from) => send({ skitai: 'bcast', event, args, from }),
@@ -56,10 +63,13 @@ export async function runWorker(kernel: Kernel, options: RunOptions, cli: Comman
       kernel.logs.log('server', 'info', `${kernel.workerId} stopping (${why})`);
       await softDrain(kernel);
       await kernel.stop();
-    })().then(() => process.exit(0), (err) => {
-      process.stderr.write(`skitai: ${kernel.workerId} stop failed: ${(err as Error).message}\n`);
-      process.exit(1);
-    });
+    })().then(
+      () => process.exit(0),
+      (err) => {
+        process.stderr.write(`skitai: ${kernel.workerId} stop failed: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
     return stopping;
   };
 
@@ -75,18 +85,31 @@ export async function runWorker(kernel: Kernel, options: RunOptions, cli: Comman
         (err) => {
           // A status tap that throws: the page says so for this worker.
           kernel.logs.log('server', 'error', `status report failed: ${(err as Error).stack ?? err}`);
-          send({ skitai: 'status-report', id: m.id, report: { ...processNumbers(kernel.workerId, 'worker', []), error: `status failed: ${(err as Error).message ?? err}` } });
+          send({
+            skitai: 'status-report',
+            id: m.id,
+            report: {
+              ...processNumbers(kernel.workerId, 'worker', []),
+              error: `status failed: ${(err as Error).message ?? err}`,
+            },
+          });
         },
       );
     } else if (m.skitai === 'status-reply') statusRequests.answer(m.id, 'M', m.reports);
   });
   process.on('disconnect', () => void stop('the master is gone'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => { /* the master stops us */ });
-  process.on('SIGHUP', () => { /* the master reloads */ });
+  process.on('SIGINT', () => {
+    /* the master stops us */
+  });
+  process.on('SIGHUP', () => {
+    /* the master reloads */
+  });
   process.on('SIGUSR1', () => kernel.logs.reopen());
 
-  kernel.hooks.startup.tapPromise({ name: 'skitai:worker-start', stage: 1000 }, () => kernel.hooks.workerStart.promise(kernel.workerId));
+  kernel.hooks.startup.tapPromise({ name: 'skitai:worker-start', stage: 1000 }, () =>
+    kernel.hooks.workerStart.promise(kernel.workerId),
+  );
 
   let listening: Listening;
   try {
@@ -117,7 +140,9 @@ export async function runWorker(kernel: Kernel, options: RunOptions, cli: Comman
 async function softDrain(kernel: Kernel): Promise<void> {
   const server = kernel.server;
   if (!server || !server.listening) return;
-  server.prependListener('request', (_req, res) => { res.shouldKeepAlive = false; });
+  server.prependListener('request', (_req, res) => {
+    res.shouldKeepAlive = false;
+  });
   net.Server.prototype.close.call(server);
   const deadline = Date.now() + SOFT_DRAIN_MS;
   while (Date.now() < deadline) {

@@ -6,11 +6,20 @@ import type { ParseArgsConfig } from 'node:util';
 export type Verb = 'start' | 'stop' | 'restart' | 'status';
 
 export const VERBS: Readonly<Record<string, Verb>> = {
-  start: 'start', '-d': 'start', stop: 'stop', '-s': 'stop', restart: 'restart', '-r': 'restart', status: 'status',
+  start: 'start',
+  '-d': 'start',
+  stop: 'stop',
+  '-s': 'stop',
+  restart: 'restart',
+  '-r': 'restart',
+  status: 'status',
 };
 
 /** Splits the verbs (in the order given) from the arguments left for util.parseArgs. */
-export function splitVerbs(argv: readonly string[], options: NonNullable<ParseArgsConfig['options']>): { verbs: Verb[]; rest: string[] } {
+export function splitVerbs(
+  argv: readonly string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+): { verbs: Verb[]; rest: string[] } {
   const valued = new Set<string>();
   for (const [name, option] of Object.entries(options)) {
     if (option.type !== 'string') continue;

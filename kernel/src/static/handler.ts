@@ -32,7 +32,9 @@ interface FileInfo {
 function describe(file: string, stat: fs.Stats): FileInfo {
   const mtime = stat.mtime;
   return {
-    size: stat.size, mtimeMs: stat.mtimeMs, mtime,
+    size: stat.size,
+    mtimeMs: stat.mtimeMs,
+    mtime,
     etag: `W/"${stat.size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`,
     lastModified: mtime.toUTCString(),
     type: mimeType(file),
@@ -66,7 +68,8 @@ function parseRange(req: SkitaiRequest, size: number, etag: string, lastModified
   if (header === undefined) return undefined;
   const ifRange = req.headers['if-range'];
   // A weak tag never matches If-Range (RFC 9110 13.1.5): the whole file then.
-  if (ifRange !== undefined && (String(ifRange).startsWith('W/') || (ifRange !== etag && ifRange !== lastModified))) return undefined;
+  if (ifRange !== undefined && (String(ifRange).startsWith('W/') || (ifRange !== etag && ifRange !== lastModified)))
+    return undefined;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!m) return header.includes(',') || !header.startsWith('bytes=') ? undefined : 'unsatisfiable';
   const [, a, b] = m;
@@ -100,9 +103,15 @@ export function createStaticHandler(rootDir: string, options: StaticOptions = {}
     maxTotalSize: options.memoryTotalSize ?? 32 * 1024 * 1024,
   });
 
-  function baseHeaders(req: SkitaiRequest, info: { etag: string; lastModified: string; type: string }): OutgoingHttpHeaders {
+  function baseHeaders(
+    req: SkitaiRequest,
+    info: { etag: string; lastModified: string; type: string },
+  ): OutgoingHttpHeaders {
     const headers: OutgoingHttpHeaders = {
-      'Content-Type': info.type, 'Last-Modified': info.lastModified, ETag: info.etag, 'Accept-Ranges': 'bytes',
+      'Content-Type': info.type,
+      'Last-Modified': info.lastModified,
+      ETag: info.etag,
+      'Accept-Ranges': 'bytes',
     };
     const maxAge = options.maxAge?.((req.originalUrl || req.url || '/').split('?', 1)[0]!);
     if (maxAge !== undefined) headers['Cache-Control'] = `max-age=${maxAge}`;
@@ -164,7 +173,9 @@ export function createStaticHandler(rootDir: string, options: StaticOptions = {}
   }
 
   function unsatisfiable(req: SkitaiRequest, res: SkitaiResponse, size: number): void {
-    sendError(req, res, 416, 'the requested range is not satisfiable', { headers: { 'Content-Range': `bytes */${size}` } });
+    sendError(req, res, 416, 'the requested range is not satisfiable', {
+      headers: { 'Content-Range': `bytes */${size}` },
+    });
   }
 
   function serveStream(req: SkitaiRequest, res: SkitaiResponse, file: string, info: FileInfo): void {
@@ -217,7 +228,8 @@ export function createStaticHandler(rootDir: string, options: StaticOptions = {}
     } catch {
       return sendError(req, res, 404);
     }
-    if (!real.startsWith(realRoot + path.sep)) return sendError(req, res, 403, 'this path leads outside the served folder');
+    if (!real.startsWith(realRoot + path.sep))
+      return sendError(req, res, 403, 'this path leads outside the served folder');
     const info = describe(file, stat);
     if (stat.size <= cache.options.maxFileSize) {
       let body: Buffer;
@@ -247,7 +259,8 @@ export function createStaticHandler(rootDir: string, options: StaticOptions = {}
     const safe = safeRelativePath(rawPath);
     if (!safe.ok) return sendError(req, res, safe.status, safe.reason);
     // Hidden files (.env, .git) are never served; /.well-known is the one public dot folder.
-    if (/\/\.(?!well-known\/)/.test(safe.path)) return sendError(req, res, 404, `${safe.path} was not found on this server`);
+    if (/\/\.(?!well-known\/)/.test(safe.path))
+      return sendError(req, res, 404, `${safe.path} was not found on this server`);
     const hit = cache.get(safe.path);
     if (hit) return serveCached(req, res, hit);
     return lookup(req, res, safe.path, safe.path);

@@ -34,7 +34,9 @@ if (env.FX_RELOADER_ROOT) {
 }
 
 let workerStartedAs;
-kernel.hooks.workerStart.tap('fixture', (id) => { workerStartedAs = id; });
+kernel.hooks.workerStart.tap('fixture', (id) => {
+  workerStartedAs = id;
+});
 
 const received = [];
 kernel.onBroadcast((event, args, from) => received.push({ event, args, from }));
@@ -64,7 +66,9 @@ kernel.mount('/', async (req, res) => {
       const until = Date.now() + Number(q.get('ms') ?? 3000);
       while (Date.now() < until) {
         const slice = Date.now() + 20;
-        while (Date.now() < slice) { /* spin */ }
+        while (Date.now() < slice) {
+          /* spin */
+        }
         await new Promise((r) => setImmediate(r));
       }
       return json(res, { ...me, burnt: true });
@@ -72,7 +76,9 @@ kernel.mount('/', async (req, res) => {
     case '/block': {
       // Busy without a break: the event loop is blocked the whole time.
       const until = Date.now() + Number(q.get('ms') ?? 3000);
-      while (Date.now() < until) { /* spin */ }
+      while (Date.now() < until) {
+        /* spin */
+      }
       return json(res, { ...me, blocked: true });
     }
     case '/setlu':
@@ -83,7 +89,10 @@ kernel.mount('/', async (req, res) => {
       kernel.broadcast(q.get('event') ?? 'ev', Number(q.get('n') ?? 0));
       return json(res, me);
     case '/sendto':
-      return json(res, { ...me, sent: kernel.sendTo(q.get('to'), q.get('event') ?? 'direct', Number(q.get('n') ?? 0)) });
+      return json(res, {
+        ...me,
+        sent: kernel.sendTo(q.get('to'), q.get('event') ?? 'direct', Number(q.get('n') ?? 0)),
+      });
     case '/received':
       return json(res, { ...me, received });
     case '/shutdown':

@@ -43,15 +43,23 @@ test(`one process holds ${COUNT} idle keep-alive connections`, { timeout: 120_00
     const counted = await new Promise<{ connections: number }>((resolve, reject) => {
       const s = net.connect(port, '127.0.0.1');
       let text = '';
-      s.on('data', (d) => { text += String(d); if (text.includes('}')) { s.destroy(); resolve(JSON.parse(text.slice(text.indexOf('{')))); } });
+      s.on('data', (d) => {
+        text += String(d);
+        if (text.includes('}')) {
+          s.destroy();
+          resolve(JSON.parse(text.slice(text.indexOf('{'))));
+        }
+      });
       s.on('error', reject);
       s.write('GET /count HTTP/1.1\r\nHost: x\r\n\r\n');
     });
     const rss = rssOf(child.pid!);
     const alive = sockets.filter((s) => !s.destroyed && s.readyState === 'open').length;
-    console.log(`idle keep-alive connections: ${alive} held; server counts ${counted.connections}; ` +
-      `server RSS ${(before / 1048576).toFixed(1)} MiB before, ${(rss / 1048576).toFixed(1)} MiB with them ` +
-      `(${(((rss - before) / COUNT) / 1024).toFixed(2)} KiB each)`);
+    console.log(
+      `idle keep-alive connections: ${alive} held; server counts ${counted.connections}; ` +
+        `server RSS ${(before / 1048576).toFixed(1)} MiB before, ${(rss / 1048576).toFixed(1)} MiB with them ` +
+        `(${((rss - before) / COUNT / 1024).toFixed(2)} KiB each)`,
+    );
     assert.equal(alive, COUNT);
     assert.ok(counted.connections >= COUNT, `server holds ${counted.connections}`);
     assert.ok(rss < 400 * 1048576, `RSS ${rss} bytes`);

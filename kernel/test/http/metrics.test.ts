@@ -18,17 +18,32 @@ async function get(url: string, init?: RequestInit): Promise<number> {
 test('enableMetrics counts responses by code and latency, through Express and HEAD too, with the request log on', async () => {
   const logpath = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-metrics-'));
   const api = express();
-  api.get('/e', (_req, res) => { res.status(201).send('made'); });
-  const s = await startKernel((k) => {
-    k.enableMetrics();
-    k.mount('/api', api);
-    k.mount('/', (req, res) => {
-      if (req.url === '/slow') { setImmediate(() => { res.writeHead(200); res.end('slow'); }); return; }
-      if (req.url === '/stream') { res.write('a'); res.end('b'); return; }
-      res.statusCode = req.url === '/gone' ? 410 : 200;
-      res.end('x');
-    });
-  }, { logpath });
+  api.get('/e', (_req, res) => {
+    res.status(201).send('made');
+  });
+  const s = await startKernel(
+    (k) => {
+      k.enableMetrics();
+      k.mount('/api', api);
+      k.mount('/', (req, res) => {
+        if (req.url === '/slow') {
+          setImmediate(() => {
+            res.writeHead(200);
+            res.end('slow');
+          });
+          return;
+        }
+        if (req.url === '/stream') {
+          res.write('a');
+          res.end('b');
+          return;
+        }
+        res.statusCode = req.url === '/gone' ? 410 : 200;
+        res.end('x');
+      });
+    },
+    { logpath },
+  );
   try {
     const m = s.kernel.metrics!;
     assert.equal(m.snapshot().received, 0);
@@ -52,46 +67,63 @@ test('enableMetrics counts responses by code and latency, through Express and HE
   for (const line of lines) assert.match(line, / \d+ms \d+ms$/);
 });
 
-test('hooks.status sections and background processes in collectStatus(); nothing counted without enableMetrics', { timeout: 20_000 }, async () => {
-  const entry = fileURLToPath(new URL('../../../test-support/process-fixtures/status-background.mjs', import.meta.url));
-  let ready!: () => void;
-  const started = new Promise<void>((resolve) => { ready = resolve; });
-  const s = await startKernel((k) => {
-    k.hooks.status.tap('@acme/x', (sections: StatusSection[]) => { sections.push({ name: 'x', title: 'X', data: { n: 1 } }); });
-    k.registerProcess('agent', entry, { options: { queue: 7 } });
-    k.mount('/', (_req, res) => res.end('ok'));
-  });
-  try {
-    assert.equal(s.kernel.metrics, undefined);
-    assert.equal(await get(s.url + '/'), 200);
-    // The background process starts at listening: wait for its first message.
-    const proc = (s.kernel.processModel.background!.running.get('agent'))!;
-    proc.child!.once('message', () => ready());
-    await started;
-    const status = await s.kernel.collectStatus();
-    assert.equal(status.kernel, Kernel.version);
-    const [me, agent] = status.processes;
-    assert.equal(me!.role, 'single');
-    assert.equal(me!.requests, undefined, 'no counters unless a plugin asks for them');
-    assert.deepEqual(me!.sections, [{ name: 'x', title: 'X', data: { n: 1 } }]);
-    assert.equal(agent!.id, 'agent');
-    assert.equal(agent!.role, 'background');
-    assert.equal(agent!.pid, proc.pid);
-    assert.equal(agent!.restarts, 0);
-    assert.deepEqual((agent!.sections[0]!.data as any), { queue: 7 });
-    assert.throws(() => s.kernel.enableMetrics(), { code: 'SKT_KERNEL_PHASE' });
-  } finally {
-    await s.stop();
-  }
-});
+test(
+  'hooks.status sections and background processes in collectStatus(); nothing counted without enableMetrics',
+  { timeout: 20_000 },
+  async () => {
+    const entry = fileURLToPath(
+      new URL('../../../test-support/process-fixtures/status-background.mjs', import.meta.url),
+    );
+    let ready!: () => void;
+    const started = new Promise<void>((resolve) => {
+      ready = resolve;
+    });
+    const s = await startKernel((k) => {
+      k.hooks.status.tap('@acme/x', (sections: StatusSection[]) => {
+        sections.push({ name: 'x', title: 'X', data: { n: 1 } });
+      });
+      k.registerProcess('agent', entry, { options: { queue: 7 } });
+      k.mount('/', (_req, res) => res.end('ok'));
+    });
+    try {
+      assert.equal(s.kernel.metrics, undefined);
+      assert.equal(await get(s.url + '/'), 200);
+      // The background process starts at listening: wait for its first message.
+      const proc = s.kernel.processModel.background!.running.get('agent')!;
+      proc.child!.once('message', () => ready());
+      await started;
+      const status = await s.kernel.collectStatus();
+      assert.equal(status.kernel, Kernel.version);
+      const [me, agent] = status.processes;
+      assert.equal(me!.role, 'single');
+      assert.equal(me!.requests, undefined, 'no counters unless a plugin asks for them');
+      assert.deepEqual(me!.sections, [{ name: 'x', title: 'X', data: { n: 1 } }]);
+      assert.equal(agent!.id, 'agent');
+      assert.equal(agent!.role, 'background');
+      assert.equal(agent!.pid, proc.pid);
+      assert.equal(agent!.restarts, 0);
+      assert.deepEqual(agent!.sections[0]!.data as any, { queue: 7 });
+      assert.throws(() => s.kernel.enableMetrics(), { code: 'SKT_KERNEL_PHASE' });
+    } finally {
+      await s.stop();
+    }
+  },
+);
 
 test('traceparent: trace ids from global ids, outgoing headers keep the incoming trace id, tracestate and flags', () => {
   assert.equal(traceIdOf('4bf92f3577b34da6a3ce929d0e0e4736'), '4bf92f3577b34da6a3ce929d0e0e4736');
   assert.match(traceIdOf('GTID-abc-1'), /^[0-9a-f]{32}$/);
   assert.equal(traceIdOf('GTID-abc-1'), traceIdOf('GTID-abc-1'));
   assert.notEqual(traceIdOf('GTID-abc-1'), traceIdOf('GTID-abc-2'));
-  const fake = { headers: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00', tracestate: 'k=v' } } as any;
-  assert.deepEqual(traceHeaders(fake, 'whatever', '2001'), { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000002001-00', tracestate: 'k=v' });
-  assert.deepEqual(traceHeaders(undefined, 'GTID-abc-1', '2001'), { traceparent: `00-${traceIdOf('GTID-abc-1')}-0000000000002001-01` });
+  const fake = {
+    headers: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00', tracestate: 'k=v' },
+  } as any;
+  assert.deepEqual(traceHeaders(fake, 'whatever', '2001'), {
+    traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000002001-00',
+    tracestate: 'k=v',
+  });
+  assert.deepEqual(traceHeaders(undefined, 'GTID-abc-1', '2001'), {
+    traceparent: `00-${traceIdOf('GTID-abc-1')}-0000000000002001-01`,
+  });
   assert.match(traceHeaders(undefined, 'g', 'not-a-number').traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
 });

@@ -64,7 +64,9 @@ test('a send stuck with bytes queued (the client stopped reading) is reset, not 
     client.pause();
     const chunk = Buffer.alloc(1 << 20);
     // Fill the socket buffers of both ends until node queues bytes of its own.
-    while (accepted.write(chunk)) { /* until back-pressure */ }
+    while (accepted.write(chunk)) {
+      /* until back-pressure */
+    }
     assert.ok(accepted.writableLength > 0);
     sweepSendTimeouts(httpServer, [accepted], 1000, 0);
     sweepSendTimeouts(httpServer, [accepted], 1000, 1000);

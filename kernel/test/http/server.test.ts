@@ -15,7 +15,9 @@ test('Server and Date headers on every response, errors included', async () => {
       assert.match(String(r.headers.server), /^Skitai\/\d+\.\d+\.\d+$/);
       assert.ok(!Number.isNaN(Date.parse(String(r.headers.date))));
     }
-  } finally { await s.stop(); }
+  } finally {
+    await s.stop();
+  }
 });
 
 test('nothing mounted answers 404, as HTML or as JSON by Accept', async () => {
@@ -28,12 +30,16 @@ test('nothing mounted answers 404, as HTML or as JSON by Accept', async () => {
     const json = await request(`${s.url}/missing`, { headers: { accept: 'application/json' } });
     assert.equal(json.status, 404);
     assert.deepEqual(JSON.parse(json.body.toString()), { code: 404, message: '/missing was not found on this server' });
-  } finally { await s.stop(); }
+  } finally {
+    await s.stop();
+  }
 });
 
 test('a handler that throws gives 500, with the traceback only in debug mode', async () => {
   const s = await startKernel((k) => {
-    k.mount('/', async () => { throw new Error('boom secret'); });
+    k.mount('/', async () => {
+      throw new Error('boom secret');
+    });
   }, {});
   try {
     const r = await request(`${s.url}/`, { headers: { accept: 'application/json' } });
@@ -43,7 +49,9 @@ test('a handler that throws gives 500, with the traceback only in debug mode', a
     const d = await request(`${s.url}/`, { headers: { accept: 'application/json' } });
     assert.equal(d.status, 500);
     assert.match(JSON.parse(d.body.toString()).detail, /Error: boom secret\n\s+at /);
-  } finally { await s.stop(); }
+  } finally {
+    await s.stop();
+  }
 });
 
 test('two Host headers are refused with 400 and the connection closed', async () => {
@@ -53,19 +61,31 @@ test('two Host headers are refused with 400 and the connection closed', async ()
     assert.equal(r.status, 400);
     assert.doesNotMatch(r.body.toString(), /served/);
     assert.ok(r.closed);
-  } finally { await s.stop(); }
+  } finally {
+    await s.stop();
+  }
 });
 
 test('Content-Length beside Transfer-Encoding is refused with 400', async () => {
   let reached = false;
-  const s = await startKernel((k) => k.mount('/', (_req, res) => { reached = true; res.end('served'); }));
+  const s = await startKernel((k) =>
+    k.mount('/', (_req, res) => {
+      reached = true;
+      res.end('served');
+    }),
+  );
   try {
-    const r = await rawRequest(s.port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n');
+    const r = await rawRequest(
+      s.port,
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n',
+    );
     assert.equal(r.status, 400);
     assert.ok(r.closed);
     assert.equal(reached, false);
     assert.doesNotMatch(r.raw.toString(), /served/);
-  } finally { await s.stop(); }
+  } finally {
+    await s.stop();
+  }
 });
 
 test('a request without Host is refused with 400', async () => {
@@ -73,14 +93,20 @@ test('a request without Host is refused with 400', async () => {
   try {
     const r = await rawRequest(s.port, 'GET / HTTP/1.1\r\n\r\n');
     assert.equal(r.status, 400);
-  } finally { await s.stop(); }
+  } finally {
+    await s.stop();
+  }
 });
 
 test('a body over maxClientBodySize: 413 before reading it, and the connection closed', async () => {
   let reached = 0;
   const s = await startKernel((k) => {
     k.setMaxClientBodySize(1000);
-    k.mount('/', (req, res) => { reached++; req.resume(); req.on('end', () => res.end('took it')); });
+    k.mount('/', (req, res) => {
+      reached++;
+      req.resume();
+      req.on('end', () => res.end('took it'));
+    });
   });
   try {
     const ok = await request(`${s.url}/`, { method: 'POST', body: 'a'.repeat(1000) });
@@ -91,18 +117,26 @@ test('a body over maxClientBodySize: 413 before reading it, and the connection c
     assert.ok(declared.closed, 'connection closed after 413');
     // Chunked: counted as it arrives.
     const chunk = 'a'.repeat(600);
-    const chunked = await rawRequest(s.port, `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n${chunk}\r\n258\r\n${chunk}\r\n0\r\n\r\n`);
+    const chunked = await rawRequest(
+      s.port,
+      `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n${chunk}\r\n258\r\n${chunk}\r\n0\r\n\r\n`,
+    );
     assert.equal(chunked.status, 413);
     assert.ok(chunked.closed);
     // The chunked request reached its handler, but its body never ended there.
     assert.equal(reached, 2);
-  } finally { await s.stop(); }
+  } finally {
+    await s.stop();
+  }
 });
 
 test('a chunked body that grows without end is not buffered: 413 and close', async () => {
   const s = await startKernel((k) => {
     k.setMaxClientBodySize(64 * 1024);
-    k.mount('/', (req, res) => { req.resume(); req.on('end', () => res.end('done')); });
+    k.mount('/', (req, res) => {
+      req.resume();
+      req.on('end', () => res.end('done'));
+    });
   });
   try {
     const socket = net.connect(s.port, '127.0.0.1');
@@ -110,8 +144,12 @@ test('a chunked body that grows without end is not buffered: 413 and close', asy
     socket.write('POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n');
     let answer = '';
     let closed = false;
-    socket.on('data', (d) => { answer += d.toString(); });
-    socket.on('close', () => { closed = true; });
+    socket.on('data', (d) => {
+      answer += d.toString();
+    });
+    socket.on('close', () => {
+      closed = true;
+    });
     socket.on('error', () => {});
     const gone = once(socket, 'close', 5000, 'the server closing the connection');
     const piece = `4000\r\n${'z'.repeat(0x4000)}\r\n`;
@@ -121,18 +159,28 @@ test('a chunked body that grows without end is not buffered: 413 and close', asy
     assert.match(answer, /^HTTP\/1\.1 413/);
     assert.ok(closed, 'the server closed the connection');
     socket.destroy();
-  } finally { await s.stop(); }
+  } finally {
+    await s.stop();
+  }
 });
 
 test('Expect: 100-continue: 100 then the answer; over the limit 413 without 100', async () => {
   const s = await startKernel((k) => {
     k.setMaxClientBodySize(100);
-    k.mount('/', (req, res) => { let n = 0; req.on('data', (c) => { n += c.length; }); req.on('end', () => res.end(`got ${n}`)); });
+    k.mount('/', (req, res) => {
+      let n = 0;
+      req.on('data', (c) => {
+        n += c.length;
+      });
+      req.on('end', () => res.end(`got ${n}`));
+    });
   });
   try {
     const socket = net.connect(s.port, '127.0.0.1');
     let text = '';
-    socket.on('data', (d) => { text += d.toString(); });
+    socket.on('data', (d) => {
+      text += d.toString();
+    });
     socket.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n');
     await waitForLine(socket, /100 Continue/, 5000);
     assert.match(text, /^HTTP\/1\.1 100 Continue/);
@@ -140,29 +188,51 @@ test('Expect: 100-continue: 100 then the answer; over the limit 413 without 100'
     await waitForLine(socket, /got 5/, 5000);
     assert.match(text, /HTTP\/1\.1 200 OK[\s\S]*got 5/);
     socket.destroy();
-    const refused = await rawRequest(s.port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\nExpect: 100-continue\r\n\r\n');
+    const refused = await rawRequest(
+      s.port,
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\nExpect: 100-continue\r\n\r\n',
+    );
     assert.equal(refused.status, 413);
     assert.doesNotMatch(refused.raw.toString(), /100 Continue/);
-  } finally { await s.stop(); }
+  } finally {
+    await s.stop();
+  }
 });
 
 test('HEAD gets the head of GET without a body', async () => {
-  const s = await startKernel((k) => k.mount('/', (_req, res) => { res.setHeader('content-type', 'text/plain'); res.end('twelve bytes'); }));
+  const s = await startKernel((k) =>
+    k.mount('/', (_req, res) => {
+      res.setHeader('content-type', 'text/plain');
+      res.end('twelve bytes');
+    }),
+  );
   try {
     const r = await rawRequest(s.port, 'HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     assert.equal(r.status, 200);
     assert.equal(r.headers['content-length'], '12');
     assert.equal(r.raw.toString().split('\r\n\r\n')[1], '');
-  } finally { await s.stop(); }
+  } finally {
+    await s.stop();
+  }
 });
 
 test('gzip for text and JSON over 2 KiB when accepted; not for small bodies, other types, or without Accept-Encoding', async () => {
   const s = await startKernel((k) => {
     k.mount('/', (req, res) => {
-      if (req.url === '/json') { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify({ big })); }
-      else if (req.url === '/small') { res.setHeader('content-type', 'text/plain'); res.end('tiny'); }
-      else if (req.url === '/png') { res.setHeader('content-type', 'image/png'); res.end(big); }
-      else { res.setHeader('content-type', 'text/plain'); res.write(big.slice(0, 2500)); res.end(big.slice(2500)); }
+      if (req.url === '/json') {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ big }));
+      } else if (req.url === '/small') {
+        res.setHeader('content-type', 'text/plain');
+        res.end('tiny');
+      } else if (req.url === '/png') {
+        res.setHeader('content-type', 'image/png');
+        res.end(big);
+      } else {
+        res.setHeader('content-type', 'text/plain');
+        res.write(big.slice(0, 2500));
+        res.end(big.slice(2500));
+      }
     });
   });
   try {
@@ -184,18 +254,26 @@ test('gzip for text and JSON over 2 KiB when accepted; not for small bodies, oth
     assert.equal(JSON.parse(plain.body.toString()).big, big);
     const refused = await request(`${s.url}/json`, { headers: { 'accept-encoding': 'gzip;q=0' } });
     assert.equal(refused.headers['content-encoding'], undefined);
-  } finally { await s.stop(); }
+  } finally {
+    await s.stop();
+  }
 });
 
 test('error pages over 2 KiB are gzipped too (the kernel writes them)', async () => {
-  const s = await startKernel((k) => k.mount('/', async () => { throw new Error('e'.repeat(3000)); }));
+  const s = await startKernel((k) =>
+    k.mount('/', async () => {
+      throw new Error('e'.repeat(3000));
+    }),
+  );
   try {
     s.kernel.debug = true;
     const r = await request(`${s.url}/`, { headers: { 'accept-encoding': 'gzip' } });
     assert.equal(r.status, 500);
     assert.equal(r.headers['content-encoding'], 'gzip');
     assert.match(zlib.gunzipSync(r.body).toString(), /e{3000}/);
-  } finally { await s.stop(); }
+  } finally {
+    await s.stop();
+  }
 });
 
 test('keep-alive: one connection serves several requests, then closes when idle past setKeepAlive', async () => {
@@ -207,9 +285,13 @@ test('keep-alive: one connection serves several requests, then closes when idle 
     const socket = net.connect(s.port, '127.0.0.1');
     let text = '';
     let closedAt = 0;
-    socket.on('data', (d) => { text += d.toString(); });
+    socket.on('data', (d) => {
+      text += d.toString();
+    });
     const gone = once(socket, 'close', 3000, 'the keep-alive timeout closing the connection');
-    socket.on('close', () => { closedAt = Date.now(); });
+    socket.on('close', () => {
+      closedAt = Date.now();
+    });
     socket.write('GET /1 HTTP/1.1\r\nHost: x\r\n\r\n');
     await waitForLine(socket, /n\/1$/, 5000);
     socket.write('GET /2 HTTP/1.1\r\nHost: x\r\n\r\n');
@@ -220,7 +302,9 @@ test('keep-alive: one connection serves several requests, then closes when idle 
     await gone;
     assert.ok(closedAt > 0, 'closed after the keep-alive timeout');
     assert.ok(closedAt - idleFrom >= 800 && closedAt - idleFrom < 2900, `closed after ${closedAt - idleFrom} ms`);
-  } finally { await s.stop(); }
+  } finally {
+    await s.stop();
+  }
 });
 
 test('Connection: close is honoured', async () => {
@@ -230,7 +314,9 @@ test('Connection: close is honoured', async () => {
     assert.equal(r.status, 200);
     assert.equal(r.headers.connection, 'close');
     assert.ok(r.closed);
-  } finally { await s.stop(); }
+  } finally {
+    await s.stop();
+  }
 });
 
 test('slowloris: headers that never finish get 408 and the connection closed after the headers timeout', async () => {
@@ -242,8 +328,12 @@ test('slowloris: headers that never finish get 408 and the connection closed aft
     const socket = net.connect(s.port, '127.0.0.1');
     let text = '';
     let closed = false;
-    socket.on('data', (d) => { text += d.toString(); });
-    socket.on('close', () => { closed = true; });
+    socket.on('data', (d) => {
+      text += d.toString();
+    });
+    socket.on('close', () => {
+      closed = true;
+    });
     socket.on('error', () => {});
     socket.write('GET / HTTP/1.1\r\nHost: x\r\n');
     const began = Date.now();
@@ -255,45 +345,65 @@ test('slowloris: headers that never finish get 408 and the connection closed aft
     assert.ok(closed, 'closed');
     assert.match(text, /^HTTP\/1\.1 408/);
     assert.ok(Date.now() - began < 3500);
-  } finally { await s.stop(); }
+  } finally {
+    await s.stop();
+  }
 });
 
 test('a body that arrives too slowly is cut at the request timeout', async () => {
   const s = await startKernel((k) => {
     k.setRequestTimeout(1);
     k.setHeadersTimeout(1);
-    k.mount('/', (req, res) => { req.resume(); req.on('end', () => res.end('ok')); });
+    k.mount('/', (req, res) => {
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
   });
   try {
     const socket = net.connect(s.port, '127.0.0.1');
     let text = '';
     let closed = false;
-    socket.on('data', (d) => { text += d.toString(); });
-    socket.on('close', () => { closed = true; });
+    socket.on('data', (d) => {
+      text += d.toString();
+    });
+    socket.on('close', () => {
+      closed = true;
+    });
     socket.on('error', () => {});
     const gone = once(socket, 'close', 3500, 'the request timeout closing the connection');
     socket.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc');
     await gone;
     assert.ok(closed, 'closed');
     assert.match(text, /^HTTP\/1\.1 408/);
-  } finally { await s.stop(); }
+  } finally {
+    await s.stop();
+  }
 });
 
 test('graceful stop: in-flight requests finish, idle keep-alive sockets close, new connections are refused', async () => {
   let release!: () => void;
-  const slow = new Promise<void>((r) => { release = r; });
+  const slow = new Promise<void>((r) => {
+    release = r;
+  });
   let arrived!: () => void;
-  const slowArrived = new Promise<void>((r) => { arrived = r; });
+  const slowArrived = new Promise<void>((r) => {
+    arrived = r;
+  });
   const s = await startKernel((k) => {
     k.mount('/', async (req, res) => {
-      if (req.url === '/slow') { arrived(); await slow; }
+      if (req.url === '/slow') {
+        arrived();
+        await slow;
+      }
       res.end(`done ${req.url}`);
     });
   });
   // An idle keep-alive connection.
   const idle = net.connect(s.port, '127.0.0.1');
   let idleClosed = false;
-  idle.on('close', () => { idleClosed = true; });
+  idle.on('close', () => {
+    idleClosed = true;
+  });
   const idleGone = once(idle, 'close', 5000, 'the idle keep-alive connection closing');
   idle.resume();
   idle.write('GET /quick HTTP/1.1\r\nHost: x\r\n\r\n');
@@ -316,11 +426,18 @@ test('graceful stop: in-flight requests finish, idle keep-alive sockets close, n
 test('graceful stop: what is still running after the deadline is destroyed', async () => {
   const s = await startKernel((k) => {
     k.setStopDeadline(0.3);
-    k.mount('/', () => { arrived(); /* never answers */ });
+    k.mount('/', () => {
+      arrived(); /* never answers */
+    });
   });
   let arrived!: () => void;
-  const hanging = new Promise<void>((r) => { arrived = r; });
-  const pending = request(`${s.url}/hang`).then(() => 'answered', (err) => err.code);
+  const hanging = new Promise<void>((r) => {
+    arrived = r;
+  });
+  const pending = request(`${s.url}/hang`).then(
+    () => 'answered',
+    (err) => err.code,
+  );
   await hanging;
   const began = Date.now();
   await s.stop();
@@ -334,20 +451,31 @@ test('a port already in use fails start with a clear message', async () => {
     const { Kernel } = await import('../../src/index.js');
     const other = new Kernel();
     await assert.rejects(other.start({ address: '127.0.0.1', port: s.port }), {
-      code: 'SKT_LISTEN_FAILED', message: `cannot listen on 127.0.0.1:${s.port}: the address is already in use`,
+      code: 'SKT_LISTEN_FAILED',
+      message: `cannot listen on 127.0.0.1:${s.port}: the address is already in use`,
     });
-  } finally { await s.stop(); }
+  } finally {
+    await s.stop();
+  }
 });
 
 test('an upgrade nobody takes gets 404; one with two Host headers 400; the server lives on', async () => {
   const s = await startKernel((k) => k.mount('/', (_req, res) => res.end('alive')));
   try {
-    const nobody = await rawRequest(s.port, 'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+    const nobody = await rawRequest(
+      s.port,
+      'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n',
+    );
     assert.equal(nobody.status, 404);
-    const twoHosts = await rawRequest(s.port, 'GET /ws HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+    const twoHosts = await rawRequest(
+      s.port,
+      'GET /ws HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n',
+    );
     assert.equal(twoHosts.status, 400);
     assert.equal((await request(`${s.url}/`)).body.toString(), 'alive');
-  } finally { await s.stop(); }
+  } finally {
+    await s.stop();
+  }
 });
 
 test('an upgrade tap that takes the socket owns it', async () => {
@@ -361,14 +489,18 @@ test('an upgrade tap that takes the socket owns it', async () => {
   try {
     const socket = net.connect(s.port, '127.0.0.1');
     let text = '';
-    socket.on('data', (d) => { text += d.toString(); });
+    socket.on('data', (d) => {
+      text += d.toString();
+    });
     socket.write('GET /e HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
     await waitForLine(socket, /\r\n\r\n$/, 5000);
     socket.write('ping');
     await waitForLine(socket, /ping$/, 5000);
     assert.match(text, /^HTTP\/1\.1 101[\s\S]*ping$/);
     socket.destroy();
-  } finally { await s.stop(); }
+  } finally {
+    await s.stop();
+  }
 });
 
 test('CONNECT nobody takes gets 405 and the server lives on; a connect tap owns the socket', async () => {
@@ -378,7 +510,9 @@ test('CONNECT nobody takes gets 405 and the server lives on; a connect tap owns 
     assert.equal(refused.status, 405);
     assert.equal(refused.closed, true);
     assert.equal((await request(`${plain.url}/`)).body.toString(), 'alive');
-  } finally { await plain.stop(); }
+  } finally {
+    await plain.stop();
+  }
 
   const seen: string[] = [];
   const s = await startKernel((k) => {
@@ -405,5 +539,7 @@ test('CONNECT nobody takes gets 405 and the server lives on; a connect tap owns 
     assert.match(text, /^HTTP\/1\.1 200 Connection Established\r\n\r\nping$/);
     assert.deepEqual(seen, ['backend.test:443']);
     socket.destroy();
-  } finally { await s.stop(); }
+  } finally {
+    await s.stop();
+  }
 });

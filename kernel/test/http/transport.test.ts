@@ -9,11 +9,13 @@ import { Kernel, initRequestFields } from '../../src/index.js';
 
 function get(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -24,7 +26,7 @@ class H2Request extends http2.Http2ServerRequest {
   }
 }
 
-test('a transport that sniffs each connection: HTTP/1.1 to the kernel\'s server, h2c to node:http2, one request path', async (t) => {
+test("a transport that sniffs each connection: HTTP/1.1 to the kernel's server, h2c to node:http2, one request path", async (t) => {
   const kernel = new Kernel();
   const calls: string[] = [];
   let closed = 0;
@@ -34,22 +36,51 @@ test('a transport that sniffs each connection: HTTP/1.1 to the kernel\'s server,
     const h2 = http2.createServer({ Http2ServerRequest: H2Request as any });
     h2.on('request', ctx.dispatch as any);
     const sessions = new Set<http2.Http2Session>();
-    h2.on('session', (s) => { sessions.add(s); s.on('close', () => sessions.delete(s)); });
+    h2.on('session', (s) => {
+      sessions.add(s);
+      s.on('close', () => sessions.delete(s));
+    });
     const server = net.createServer((socket) => {
       socket.once('data', (first) => {
         socket.pause();
         socket.unshift(first);
         if (first.toString('latin1').startsWith('PRI ')) h2.emit('connection', socket);
-        else { ctx.serveHttp1(socket); process.nextTick(() => socket.resume()); }
+        else {
+          ctx.serveHttp1(socket);
+          process.nextTick(() => socket.resume());
+        }
       });
     });
-    return { server, scheme: 'http', connections: () => sessions.size, close: () => { closed++; for (const s of sessions) s.close(); }, destroy: () => {} };
+    return {
+      server,
+      scheme: 'http',
+      connections: () => sessions.size,
+      close: () => {
+        closed++;
+        for (const s of sessions) s.close();
+      },
+      destroy: () => {},
+    };
   }, 'test transport');
-  assert.throws(() => kernel.setTransport(() => { throw new Error('unused'); }, 'second'), { code: 'SKT_TRANSPORT_DUPLICATE', message: /test transport set it, second asked/ });
-  kernel.mount('/', (req, res) => { res.end(`${req.httpVersion} ${req.url} ${(req as any).originalUrl}`); });
+  assert.throws(
+    () =>
+      kernel.setTransport(() => {
+        throw new Error('unused');
+      }, 'second'),
+    { code: 'SKT_TRANSPORT_DUPLICATE', message: /test transport set it, second asked/ },
+  );
+  kernel.mount('/', (req, res) => {
+    res.end(`${req.httpVersion} ${req.url} ${(req as any).originalUrl}`);
+  });
   const { port } = await kernel.start({ address: '127.0.0.1', port: 0 });
   t.after(() => kernel.stop());
-  assert.throws(() => kernel.setTransport(() => { throw new Error('unused'); }), { code: 'SKT_KERNEL_PHASE' });
+  assert.throws(
+    () =>
+      kernel.setTransport(() => {
+        throw new Error('unused');
+      }),
+    { code: 'SKT_KERNEL_PHASE' },
+  );
   assert.deepEqual(calls, ['factory']);
 
   assert.deepEqual(await get(port, '/one?x'), { status: 200, body: '1.1 /one?x /one?x' });

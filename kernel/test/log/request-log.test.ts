@@ -10,27 +10,44 @@ import { request, startKernel, tempDir } from '../../test-support/http.js';
 
 /** The file is written through the kernel's own stream: polled until `count` lines are in. */
 function readLines(file: string, count: number): Promise<string[]> {
-  return waitUntil(() => {
-    const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
-    return lines.length >= count && lines;
-  }, 2000, `${count} lines in ${file}`, 20) as Promise<string[]>;
+  return waitUntil(
+    () => {
+      const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+      return lines.length >= count && lines;
+    },
+    2000,
+    `${count} lines in ${file}`,
+    20,
+  ) as Promise<string[]>;
 }
 
-test('a request log line has the 21 fields of Skitai\'s request log, in order', async () => {
+test("a request log line has the 21 fields of Skitai's request log, in order", async () => {
   const logpath = tempDir('skitai-log-');
-  const s = await startKernel((k) => k.mount('/', (req: any, res: any) => {
-    req.user = 'alice';
-    // Answers 30 ms later: the logged handling time is checked below.
-    setTimeout(() => { res.setHeader('content-type', 'text/plain'); res.end('0123456789'); }, 30);
-  }), { logpath });
+  const s = await startKernel(
+    (k) =>
+      k.mount('/', (req: any, res: any) => {
+        req.user = 'alice';
+        // Answers 30 ms later: the logged handling time is checked below.
+        setTimeout(() => {
+          res.setHeader('content-type', 'text/plain');
+          res.end('0123456789');
+        }, 30);
+      }),
+    { logpath },
+  );
   try {
     await request(`${s.url}/page?x=1`, {
       method: 'POST',
       body: 'abc',
       headers: {
-        'content-type': 'text/plain', referer: 'http://ref.example/a b', 'user-agent': 'Tester/1.0 (say "hi")',
-        'x-forwarded-for': '10.1.2.3', authorization: 'Bearer abcdefghijklmnopqrstuvwxyz', host: 'site.example',
-        'x-gtxn-id': 'GTID-upstream-9', 'x-ltxn-id': '2001',
+        'content-type': 'text/plain',
+        referer: 'http://ref.example/a b',
+        'user-agent': 'Tester/1.0 (say "hi")',
+        'x-forwarded-for': '10.1.2.3',
+        authorization: 'Bearer abcdefghijklmnopqrstuvwxyz',
+        host: 'site.example',
+        'x-gtxn-id': 'GTID-upstream-9',
+        'x-ltxn-id': '2001',
       },
     });
     const [line] = await readLines(path.join(logpath, 'request.log'), 1);
@@ -82,22 +99,34 @@ test('transaction ids: new ones when none came, and forged ones are replaced; a 
     assert.notEqual(a[10], b[10]);
     assert.match(b[10]!, /^GTID-/);
     assert.equal(b.length, 21);
-  } finally { await s.stop(); }
+  } finally {
+    await s.stop();
+  }
 });
 
 test('logOff: prefixes and *.suffix patterns are not logged', async () => {
   const logpath = tempDir('skitai-log-');
-  const s = await startKernel((k) => {
-    k.logOff('/static/', '*.css');
-    k.mount('/', (_req: any, res: any) => res.end('ok'));
-  }, { logpath });
+  const s = await startKernel(
+    (k) => {
+      k.logOff('/static/', '*.css');
+      k.mount('/', (_req: any, res: any) => res.end('ok'));
+    },
+    { logpath },
+  );
   try {
     // The last request's line comes after any line the others could have written.
     for (const p of ['/static/a.js', '/site.css?v=1', '/logged', '/x.css.map', '/last']) await request(`${s.url}${p}`);
-    const logged = () => fs.readFileSync(path.join(logpath, 'request.log'), 'utf8').split('\n').filter(Boolean).map((l) => parseRequestLine(l)[5]);
+    const logged = () =>
+      fs
+        .readFileSync(path.join(logpath, 'request.log'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => parseRequestLine(l)[5]);
     const uris = await waitUntil(() => logged().includes('/last') && logged(), 2000, 'the line of /last', 20);
     assert.deepEqual(uris, ['/logged', '/x.css.map', '/last']);
-  } finally { await s.stop(); }
+  } finally {
+    await s.stop();
+  }
 });
 
 test('without logpath and -v there is no request log (the -v console log is tested through run())', async () => {
@@ -124,9 +153,14 @@ test('with logpath and no -v, the console still says where the server listens an
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-logpath-'));
   const said: string[] = [];
   const write = process.stderr.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => { said.push(String(chunk)); return true; }) as typeof process.stderr.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    said.push(String(chunk));
+    return true;
+  }) as typeof process.stderr.write;
   const kernel = new Kernel();
-  kernel.mount('/', (_req, res) => { res.end('ok'); });
+  kernel.mount('/', (_req, res) => {
+    res.end('ok');
+  });
   let port: number;
   try {
     ({ port } = await kernel.start({ address: '127.0.0.1', port: 0, logpath: dir }));

@@ -8,7 +8,9 @@ const plugin = (name: string, extra: Partial<Plugin<any>> = {}): Plugin<any> =>
 
 async function startError(kernel: Kernel): Promise<any> {
   return kernel.start({ address: '127.0.0.1', port: 0 }).then(
-    () => { throw new Error('start should have failed'); },
+    () => {
+      throw new Error('start should have failed');
+    },
     (err) => err,
   );
 }
@@ -19,7 +21,10 @@ test('a plugin used twice stops the start, naming both uses', async () => {
   kernel.use(plugin('@x/one'));
   const err = await startError(kernel);
   assert.equal(err.code, codes.SKT_PLUGIN_DUPLICATE.code);
-  assert.match(err.message, /@x\/one is used twice: @x\/one@1\.2\.3 \(used at .*registry\.test\.js.*\) and @x\/one@1\.2\.3 \(used at .*registry\.test\.js/);
+  assert.match(
+    err.message,
+    /@x\/one is used twice: @x\/one@1\.2\.3 \(used at .*registry\.test\.js.*\) and @x\/one@1\.2\.3 \(used at .*registry\.test\.js/,
+  );
   assert.equal(kernel.state, 'stopped');
 });
 
@@ -56,13 +61,16 @@ test('a dependency cycle is refused', async () => {
 test('dependencies are applied first, with their options; shutdown taps run in reverse', async () => {
   const order: string[] = [];
   const stops: string[] = [];
-  const make = (name: string, deps: string[] = []) => plugin(name, {
-    dependencies: deps,
-    apply(kernel: Kernel, options: { tag: string }) {
-      order.push(`${name}:${options.tag}`);
-      kernel.hooks.shutdown.tapPromise(name, async () => { stops.push(name); });
-    },
-  });
+  const make = (name: string, deps: string[] = []) =>
+    plugin(name, {
+      dependencies: deps,
+      apply(kernel: Kernel, options: { tag: string }) {
+        order.push(`${name}:${options.tag}`);
+        kernel.hooks.shutdown.tapPromise(name, async () => {
+          stops.push(name);
+        });
+      },
+    });
   const started = await startKernel((kernel) => {
     kernel.use(make('@x/app', ['@x/db']), { tag: 'a' });
     kernel.use(make('@x/db'), { tag: 'd' });
@@ -76,19 +84,21 @@ test('dependencies are applied first, with their options; shutdown taps run in r
 test('the request tap point may answer and stop the chain; otherwise mounts answer', async () => {
   const seen: string[] = [];
   const started = await startKernel((kernel) => {
-    kernel.use(plugin('@x/guard', {
-      apply(k: Kernel) {
-        k.hooks.request.tapPromise('guard', async (req, res) => {
-          seen.push(req.url!);
-          if (req.url === '/blocked') {
-            res.writeHead(403, { 'content-type': 'text/plain' });
-            res.end('no');
-            return true;
-          }
-          return undefined;
-        });
-      },
-    }));
+    kernel.use(
+      plugin('@x/guard', {
+        apply(k: Kernel) {
+          k.hooks.request.tapPromise('guard', async (req, res) => {
+            seen.push(req.url!);
+            if (req.url === '/blocked') {
+              res.writeHead(403, { 'content-type': 'text/plain' });
+              res.end('no');
+              return true;
+            }
+            return undefined;
+          });
+        },
+      }),
+    );
     kernel.mount('/', (_req, res) => res.end('mounted'));
   });
   try {
@@ -104,19 +114,36 @@ test('the request tap point may answer and stop the chain; otherwise mounts answ
 test('hooks are frozen and untapped ones report no use (no per-request work)', () => {
   const kernel = new Kernel();
   assert.ok(Object.isFrozen(kernel.hooks));
-  for (const name of ['startup', 'mounted', 'request', 'upgrade', 'reload', 'shutdown', 'listening', 'wrapHandler', 'responseLogged'] as const) {
+  for (const name of [
+    'startup',
+    'mounted',
+    'request',
+    'upgrade',
+    'reload',
+    'shutdown',
+    'listening',
+    'wrapHandler',
+    'responseLogged',
+  ] as const) {
     assert.equal(kernel.hooks[name].taps.length, 0, name);
   }
   // The request path asks isUsed() (taps or interceptors) of these before calling them.
-  for (const name of ['request', 'upgrade', 'responseLogged'] as const) assert.equal(kernel.hooks[name].isUsed(), false, name);
+  for (const name of ['request', 'upgrade', 'responseLogged'] as const)
+    assert.equal(kernel.hooks[name].isUsed(), false, name);
 });
 
 test('startup, mounted and listening run in order at start', async () => {
   const events: string[] = [];
   const started = await startKernel((kernel) => {
-    kernel.hooks.startup.tap('t', () => { events.push('startup'); });
-    kernel.hooks.mounted.tap('t', () => { events.push('mounted'); });
-    kernel.hooks.listening.tap('t', (info) => { events.push(`listening ${info.workerId} ${info.port > 0}`); });
+    kernel.hooks.startup.tap('t', () => {
+      events.push('startup');
+    });
+    kernel.hooks.mounted.tap('t', () => {
+      events.push('mounted');
+    });
+    kernel.hooks.listening.tap('t', (info) => {
+      events.push(`listening ${info.workerId} ${info.port > 0}`);
+    });
   });
   await started.stop();
   assert.deepEqual(events, ['startup', 'mounted', 'listening M true']);
@@ -125,8 +152,18 @@ test('startup, mounted and listening run in order at start', async () => {
 test('plugins extend was lazily; a second definition names both owners', async () => {
   let built = 0;
   const started = await startKernel((kernel) => {
-    kernel.extendWas('greeting', (was) => { built++; return `hello ${was.req.url}`; }, '@x/greet');
-    assert.throws(() => kernel.extendWas('greeting', () => 1, '@x/other'), /was\.greeting is defined twice: by @x\/greet and by @x\/other/);
+    kernel.extendWas(
+      'greeting',
+      (was) => {
+        built++;
+        return `hello ${was.req.url}`;
+      },
+      '@x/greet',
+    );
+    assert.throws(
+      () => kernel.extendWas('greeting', () => 1, '@x/other'),
+      /was\.greeting is defined twice: by @x\/greet and by @x\/other/,
+    );
     kernel.mount('/', (req, res) => {
       const was = kernel.createWas(req, res) as any;
       if (req.url === '/untouched') return res.end('none');
@@ -146,7 +183,10 @@ test('plugins extend was lazily; a second definition names both owners', async (
 test('configuration after start is refused with the phase named', async () => {
   const started = await startKernel(() => {});
   try {
-    assert.throws(() => started.kernel.mount('/x', () => {}), { code: 'SKT_KERNEL_PHASE', message: 'cannot mount while the kernel is running' });
+    assert.throws(() => started.kernel.mount('/x', () => {}), {
+      code: 'SKT_KERNEL_PHASE',
+      message: 'cannot mount while the kernel is running',
+    });
   } finally {
     await started.stop();
   }
@@ -155,13 +195,21 @@ test('configuration after start is refused with the phase named', async () => {
 test('kernel.reload() runs the reload taps; a failing plugin apply stops the start', async () => {
   const seen: string[] = [];
   const started = await startKernel((kernel) => {
-    kernel.hooks.reload.tapPromise('r', async (k) => { seen.push(`reload ${k === kernel}`); });
+    kernel.hooks.reload.tapPromise('r', async (k) => {
+      seen.push(`reload ${k === kernel}`);
+    });
   });
   await started.kernel.reload();
   await started.stop();
   assert.deepEqual(seen, ['reload true']);
   const kernel = new Kernel();
-  kernel.use(plugin('@x/broken', { apply() { throw new Error('cannot open pool'); } }));
+  kernel.use(
+    plugin('@x/broken', {
+      apply() {
+        throw new Error('cannot open pool');
+      },
+    }),
+  );
   const err = await startError(kernel);
   assert.equal(err.message, 'cannot open pool');
   assert.equal(kernel.state, 'stopped');

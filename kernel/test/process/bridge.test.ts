@@ -7,13 +7,17 @@ import { Kernel, type InstanceBridge } from '../../src/index.js';
 function recording() {
   const calls: Array<[string, ...unknown[]]> = [];
   const bridge: InstanceBridge = {
-    broadcast: (event, args, from) => { calls.push(['broadcast', event, args, from]); },
-    setlu: (key, time) => { calls.push(['setlu', key, time]); },
+    broadcast: (event, args, from) => {
+      calls.push(['broadcast', event, args, from]);
+    },
+    setlu: (key, time) => {
+      calls.push(['setlu', key, time]);
+    },
   };
   return { bridge, calls };
 }
 
-it('carries this process\'s broadcasts and setlu times, the time before the events that announce it', () => {
+it("carries this process's broadcasts and setlu times, the time before the events that announce it", () => {
   const kernel = new Kernel();
   const { bridge, calls } = recording();
   kernel.setInstanceBridge(bridge, '@acme/bridge');
@@ -29,7 +33,7 @@ it('carries this process\'s broadcasts and setlu times, the time before the even
   ]);
 });
 
-it('delivers what other instances send to this process\'s listeners, and keeps later times only', () => {
+it("delivers what other instances send to this process's listeners, and keeps later times only", () => {
   const kernel = new Kernel();
   kernel.setInstanceBridge(recording().bridge);
   kernel.addlu('k', 'j');
@@ -44,7 +48,10 @@ it('delivers what other instances send to this process\'s listeners, and keeps l
   assert.equal(kernel.getlu('k'), t + 10);
   assert.equal(kernel.mergelu('undeclared', t), false, 'a key not declared here is left alone');
   assert.equal(kernel.mergelu('j', Number.NaN), false);
-  assert.deepEqual(kernel.lus(), [['k', t + 10], ['j', 0]]);
+  assert.deepEqual(kernel.lus(), [
+    ['k', t + 10],
+    ['j', 0],
+  ]);
   // A later setlu here is later than the merged time.
   assert.ok(kernel.setlu('k') > t + 10);
 });

@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { FIXTURES, get, waitUntil, pidAlive, processTitle, tempDir, workersSeen } from '../../test-support/process-helpers.js';
+import {
+  FIXTURES,
+  get,
+  waitUntil,
+  pidAlive,
+  processTitle,
+  tempDir,
+  workersSeen,
+} from '../../test-support/process-helpers.js';
 
 const dir = tempDir('skitai-daemon-');
 const pidFile = path.join(dir, 'server.pid');
@@ -15,12 +23,20 @@ function verb(...args: string[]): Promise<{ code: number; out: string }> {
 
 function verbWith(workers: string, ...args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(FIXTURES, 'server.mjs'), ...args], {
-      env: { ...process.env, FX_VARPATH: dir, FX_WORKERS: workers },
-      timeout: 40_000,
-    }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof (err as any).code === 'number' ? (err as any).code : 99) : 0, out: stdout + stderr });
-    });
+    execFile(
+      process.execPath,
+      [path.join(FIXTURES, 'server.mjs'), ...args],
+      {
+        env: { ...process.env, FX_VARPATH: dir, FX_WORKERS: workers },
+        timeout: 40_000,
+      },
+      (err, stdout, stderr) => {
+        resolve({
+          code: err ? (typeof (err as any).code === 'number' ? (err as any).code : 99) : 0,
+          out: stdout + stderr,
+        });
+      },
+    );
   });
 }
 
@@ -33,7 +49,11 @@ function port(): number {
 }
 
 after(() => {
-  try { process.kill(-readPid(), 'SIGKILL'); } catch { /* not running */ }
+  try {
+    process.kill(-readPid(), 'SIGKILL');
+  } catch {
+    /* not running */
+  }
 });
 
 test('daemon verbs: status, start, start again, restart, stop', { timeout: 90_000 }, async () => {

@@ -61,7 +61,10 @@ test('kernel: setlu emits model-changed events to onBroadcast listeners in a sin
   const off = kernel.onBroadcast((event, args, from) => got.push([event, args, from]));
   const t = kernel.setlu('users', 7);
   assert.equal(kernel.getlu('users'), t);
-  assert.deepEqual(got, [['model-changed:users', [7], 'M'], ['model-changed', ['users', 7], 'M']]);
+  assert.deepEqual(got, [
+    ['model-changed:users', [7], 'M'],
+    ['model-changed', ['users', 7], 'M'],
+  ]);
   off();
   kernel.broadcast('after');
   assert.equal(got.length, 2);

@@ -14,8 +14,13 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtureDir = path.resolve(here, '../../../test-support/fixtures');
 const script = path.join(fixtureDir, 'run-app.mjs');
 
-
-interface Run { child: ChildProcess; port: number; out: () => string; err: () => string; exit: Promise<number | null> }
+interface Run {
+  child: ChildProcess;
+  port: number;
+  out: () => string;
+  err: () => string;
+  exit: Promise<number | null>;
+}
 
 const LISTENING = /listening on http:\/\/127\.0\.0\.1:(\d+)/;
 
@@ -25,20 +30,38 @@ const LISTENING = /listening on http:\/\/127\.0\.0\.1:(\d+)/;
  */
 async function runScript(args: string[], env: Record<string, string> = {}, ready?: () => string): Promise<Run> {
   const cwd = tempDir();
-  const child = spawn(process.execPath, [script, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [script, ...args], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   let onOutput = () => {};
-  child.stdout!.on('data', (d) => { out += d; onOutput(); });
-  child.stderr!.on('data', (d) => { err += d; onOutput(); });
+  child.stdout!.on('data', (d) => {
+    out += d;
+    onOutput();
+  });
+  child.stderr!.on('data', (d) => {
+    err += d;
+    onOutput();
+  });
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const listening = ready
     ? waitUntil(() => ready().match(LISTENING), 10_000, 'the listening line', 20)
     : new Promise<RegExpMatchArray>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no listening line within 10000 ms')), 10_000);
-      onOutput = () => { const m = (out + err).match(LISTENING); if (m) { clearTimeout(timer); resolve(m); } };
-    });
-  const ended = exit.then((code) => { throw new Error(`exited (${code}) before it listened`); });
+        const timer = setTimeout(() => reject(new Error('no listening line within 10000 ms')), 10_000);
+        onOutput = () => {
+          const m = (out + err).match(LISTENING);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m);
+          }
+        };
+      });
+  const ended = exit.then((code) => {
+    throw new Error(`exited (${code}) before it listened`);
+  });
   try {
     const m = await Promise.race([listening, ended]);
     return { child, port: Number(m![1]), out: () => out, err: () => err, exit };
@@ -49,7 +72,13 @@ async function runScript(args: string[], env: Record<string, string> = {}, ready
 }
 
 test('the command line: -v, --port N, --port=N, --workers, verbs; bad numbers are refused', () => {
-  assert.deepEqual(parseCommandLine(['-v', '--port', '8080']), { verbose: true, port: 8080, workers: undefined, verb: undefined, rest: [] });
+  assert.deepEqual(parseCommandLine(['-v', '--port', '8080']), {
+    verbose: true,
+    port: 8080,
+    workers: undefined,
+    verb: undefined,
+    rest: [],
+  });
   assert.equal(parseCommandLine(['--port=81']).port, 81);
   assert.equal(parseCommandLine(['--workers', '2']).workers, 2);
   assert.equal(parseCommandLine(['-d']).verb, 'start');
@@ -67,7 +96,10 @@ test('run(): --port from the command line, the script folder as working director
     assert.equal(where.abs, path.join(fs.realpathSync(fixtureDir), 'x', 'y'));
     assert.equal((await request(`http://127.0.0.1:${port}/files/a.txt`)).body.toString(), 'a static file\n');
     await waitUntil(() => run.out().includes('/files/a.txt'), 2000, 'the request line on the console', 10);
-    const line = run.out().split('\n').find((l) => l.includes('/files/a.txt'));
+    const line = run
+      .out()
+      .split('\n')
+      .find((l) => l.includes('/files/a.txt'));
     assert.ok(line, `request logged to the console:\n${run.out()}`);
     assert.equal(parseRequestLine(line!).length, 21);
     // An in-flight request finishes across SIGTERM.
@@ -86,8 +118,9 @@ test('run(): with logpath the logs go to files; SIGINT stops too', async () => {
   const logpath = tempDir('skitai-runlog-');
   // Without -v the server log is in its file, not on the console: wait on the file.
   const serverLog = path.join(logpath, 'server.log');
-  const run = await runScript([], { RUN_APP_PORT: '0', RUN_APP_LOGPATH: logpath },
-    () => (fs.existsSync(serverLog) ? fs.readFileSync(serverLog, 'utf8') : ''));
+  const run = await runScript([], { RUN_APP_PORT: '0', RUN_APP_LOGPATH: logpath }, () =>
+    fs.existsSync(serverLog) ? fs.readFileSync(serverLog, 'utf8') : '',
+  );
   const { port } = run;
   try {
     await request(`http://127.0.0.1:${port}/`);
@@ -110,10 +143,15 @@ test('run(): a port in use ends the process with a clear message and a non-zero 
   try {
     const child = spawn(process.execPath, [script, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
-    child.stderr!.on('data', (d) => { err += d; });
+    child.stderr!.on('data', (d) => {
+      err += d;
+    });
     const code = await new Promise((resolve) => child.on('exit', resolve));
     assert.notEqual(code, 0);
-    assert.match(err, new RegExp(`cannot start: cannot listen on 127\\.0\\.0\\.1:${port}: the address is already in use`));
+    assert.match(
+      err,
+      new RegExp(`cannot start: cannot listen on 127\\.0\\.0\\.1:${port}: the address is already in use`),
+    );
   } finally {
     blocker.close();
   }
@@ -126,7 +164,10 @@ function outputMatching(child: ChildProcess, pattern: RegExp): Promise<RegExpMat
     const onData = (d: Buffer) => {
       text += String(d);
       const m = text.match(pattern);
-      if (m) { child.stdout!.off('data', onData); resolve(m); }
+      if (m) {
+        child.stdout!.off('data', onData);
+        resolve(m);
+      }
     };
     child.stdout!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`exited ${code} before ${pattern}: ${text}`)));
@@ -138,15 +179,19 @@ const embedded = path.join(fixtureDir, 'run-embedded.mjs');
 test('run(): a bad --port on the process command line exits 2 (the default reads process.argv)', async () => {
   const child = spawn(process.execPath, [embedded, '--port', 'abc'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
-  child.stderr!.on('data', (d) => { err += d; });
+  child.stderr!.on('data', (d) => {
+    err += d;
+  });
   const code = await new Promise((resolve) => child.on('exit', resolve));
   assert.equal(code, 2);
   assert.match(err, /--port needs a whole number/);
 });
 
-test('run({ argv: false }): the app\'s own command line is not read (no exit on --port abc, no daemon verb, no -v)', async () => {
-  const child = spawn(process.execPath, [embedded, '--port', 'abc', 'status', '-v', '--app-flag'],
-    { env: { ...process.env, RUN_ARGV: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
+test("run({ argv: false }): the app's own command line is not read (no exit on --port abc, no daemon verb, no -v)", async () => {
+  const child = spawn(process.execPath, [embedded, '--port', 'abc', 'status', '-v', '--app-flag'], {
+    env: { ...process.env, RUN_ARGV: 'false' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   try {
     const [, json] = await outputMatching(child, /EMBEDDED (.*)\n/);
@@ -161,8 +206,10 @@ test('run({ argv: false }): the app\'s own command line is not read (no exit on 
 });
 
 test('run({ argv: [...] }): the list given is read instead of process.argv', async () => {
-  const child = spawn(process.execPath, [embedded, '--port', 'abc'],
-    { env: { ...process.env, RUN_ARGV: JSON.stringify(['-v']) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [embedded, '--port', 'abc'], {
+    env: { ...process.env, RUN_ARGV: JSON.stringify(['-v']) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   try {
     const [, json] = await outputMatching(child, /EMBEDDED (.*)\n/);
@@ -178,6 +225,12 @@ test('run({ argv: [...] }): the list given is read instead of process.argv', asy
 });
 
 test('run({ argv }): a bad list or value is an error to the caller, not an exit', async () => {
-  await assert.rejects(new Kernel().run({ argv: ['--port', 'abc'] }), { code: 'SKT_INVALID_OPTION', message: /run\(\) argv.*--port needs a whole number/ });
-  await assert.rejects(new Kernel().run({ argv: 'yes' as never }), { code: 'SKT_INVALID_OPTION', message: /true, false or a list of strings/ });
+  await assert.rejects(new Kernel().run({ argv: ['--port', 'abc'] }), {
+    code: 'SKT_INVALID_OPTION',
+    message: /run\(\) argv.*--port needs a whole number/,
+  });
+  await assert.rejects(new Kernel().run({ argv: 'yes' as never }), {
+    code: 'SKT_INVALID_OPTION',
+    message: /true, false or a list of strings/,
+  });
 });

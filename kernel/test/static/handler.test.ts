@@ -57,8 +57,11 @@ test('index.html for a folder; a folder without its slash is redirected', async 
 
 test('MIME types by extension', async () => {
   const types: Record<string, RegExp> = {
-    '/': /^text\/html/, '/style.css': /^text\/css/, '/data.json': /^application\/json/,
-    '/image.png': /^image\/png$/, '/unknown.zzz': /^application\/octet-stream$/,
+    '/': /^text\/html/,
+    '/style.css': /^text\/css/,
+    '/data.json': /^application\/json/,
+    '/image.png': /^image\/png$/,
+    '/unknown.zzz': /^application\/octet-stream$/,
   };
   for (const [p, type] of Object.entries(types)) {
     assert.match(String((await request(`${s.url}${p}`)).headers['content-type']), type, p);
@@ -75,12 +78,26 @@ test('ETag and Last-Modified, with 304 for If-None-Match and If-Modified-Since',
   assert.equal((await request(`${s.url}/data.json`, { headers: { 'if-none-match': '"other", ' + etag } })).status, 304);
   assert.equal((await request(`${s.url}/data.json`, { headers: { 'if-none-match': '"other"' } })).status, 200);
   assert.equal((await request(`${s.url}/data.json`, { headers: { 'if-modified-since': lastModified } })).status, 304);
-  assert.equal((await request(`${s.url}/data.json`, { headers: { 'if-modified-since': new Date(Date.parse(lastModified) - 5000).toUTCString() } })).status, 200);
+  assert.equal(
+    (
+      await request(`${s.url}/data.json`, {
+        headers: { 'if-modified-since': new Date(Date.parse(lastModified) - 5000).toUTCString() },
+      })
+    ).status,
+    200,
+  );
   // Files over the memory limit (streamed, not cached) honour them too.
   const huge = await request(`${s.url}/huge.bin`, { method: 'HEAD' });
   assert.equal(huge.headers['content-length'], String(3 * 1024 * 1024));
-  assert.equal((await request(`${s.url}/huge.bin`, { headers: { 'if-none-match': String(huge.headers.etag) } })).status, 304);
-  assert.equal((await request(`${s.url}/huge.bin`, { headers: { 'if-modified-since': String(huge.headers['last-modified']) } })).status, 304);
+  assert.equal(
+    (await request(`${s.url}/huge.bin`, { headers: { 'if-none-match': String(huge.headers.etag) } })).status,
+    304,
+  );
+  assert.equal(
+    (await request(`${s.url}/huge.bin`, { headers: { 'if-modified-since': String(huge.headers['last-modified']) } }))
+      .status,
+    304,
+  );
 });
 
 test('single Range requests: 206, suffix ranges, If-Range; 416 when unsatisfiable; several ranges give 200', async () => {
@@ -148,7 +165,7 @@ test('a 1 MiB file (from memory) and a 3 MiB file (streamed) arrive whole, twice
   }
 });
 
-test('a cached file answers the same head every time, with Server and the mount\'s max-age', async () => {
+test("a cached file answers the same head every time, with Server and the mount's max-age", async () => {
   const first = await request(`${s.url}/docs/`);
   const second = await request(`${s.url}/docs/`);
   for (const r of [first, second]) {
@@ -173,7 +190,13 @@ test('a small file served from memory is read again once it changes on disk', as
   assert.equal((await request(`${s.url}/hot.txt`)).body.toString(), 'version one');
   assert.equal((await request(`${s.url}/hot.txt`)).body.toString(), 'version one');
   // The cache learns of a change from its inotify watch, a moment later: asked until it did.
-  const served = (want: string) => waitUntil(async () => (await request(`${s.url}/hot.txt`)).body.toString() === want, 2000, `hot.txt served as "${want}"`, 10);
+  const served = (want: string) =>
+    waitUntil(
+      async () => (await request(`${s.url}/hot.txt`)).body.toString() === want,
+      2000,
+      `hot.txt served as "${want}"`,
+      10,
+    );
   fs.writeFileSync(file, 'version two, longer');
   await served('version two, longer');
   // Replaced by rename, as editors and deploy tools do.

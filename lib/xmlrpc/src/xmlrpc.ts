@@ -44,8 +44,10 @@ function pad(n: number, width = 2): string {
 /** ISO 8601 basic form as Python writes it: 20260127T10:30:00 (UTC, no zone). */
 function formatDate(d: Date): string {
   if (Number.isNaN(d.getTime())) throw codes.SKT_XMLRPC_VALUE('an invalid Date');
-  return `${pad(d.getUTCFullYear(), 4)}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}T` +
-    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+  return (
+    `${pad(d.getUTCFullYear(), 4)}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}T` +
+    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`
+  );
 }
 
 function writeValue(value: unknown, out: string[], seen: Set<object>): void {
@@ -81,7 +83,10 @@ function writeValue(value: unknown, out: string[], seen: Set<object>): void {
         return;
       }
       if (value instanceof Uint8Array || value instanceof ArrayBuffer) {
-        const buf = value instanceof ArrayBuffer ? Buffer.from(value) : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+        const buf =
+          value instanceof ArrayBuffer
+            ? Buffer.from(value)
+            : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
         out.push('<value><base64>', buf.toString('base64'), '</base64></value>');
         return;
       }
@@ -183,7 +188,9 @@ function parseXml(input: string | Buffer): XmlElement {
   let root: XmlElement | undefined;
   let i = 0;
   const n = xml.length;
-  const fail = (why: string): never => { throw codes.SKT_XMLRPC_PARSE(`${why} at offset ${i}`); };
+  const fail = (why: string): never => {
+    throw codes.SKT_XMLRPC_PARSE(`${why} at offset ${i}`);
+  };
   while (i < n) {
     const lt = xml.indexOf('<', i);
     const textEnd = lt === -1 ? n : lt;
@@ -292,14 +299,21 @@ function readValue(el: XmlElement, depth = 0): unknown {
   switch (typed.name) {
     case 'string':
       return text;
-    case 'int': case 'i4': case 'i8': case 'i1': case 'i2': case 'biginteger':
+    case 'int':
+    case 'i4':
+    case 'i8':
+    case 'i1':
+    case 'i2':
+    case 'biginteger':
       return parseInteger(text, typed.name);
     case 'boolean': {
       const t = text.trim();
       if (t !== '0' && t !== '1') throw codes.SKT_XMLRPC_PARSE(`<boolean> ${JSON.stringify(text)}`);
       return t === '1';
     }
-    case 'double': case 'float': case 'bigdecimal': {
+    case 'double':
+    case 'float':
+    case 'bigdecimal': {
       const t = text.trim();
       const n = Number(t);
       if (t === '' || Number.isNaN(n)) throw codes.SKT_XMLRPC_PARSE(`<double> ${JSON.stringify(text)}`);
@@ -321,7 +335,12 @@ function readValue(el: XmlElement, depth = 0): unknown {
         if (member.name !== 'member') throw codes.SKT_XMLRPC_PARSE(`<${member.name}> inside <struct>`);
         const name = only(member, 'name').text;
         // Own data properties only: a "__proto__" member must not change the prototype.
-        Object.defineProperty(out, name, { value: readValue(only(member, 'value'), depth + 1), enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(out, name, {
+          value: readValue(only(member, 'value'), depth + 1),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       }
       return out;
     }
@@ -349,7 +368,8 @@ export function parseMethodCall(xml: string | Buffer): MethodCall {
 /** The returned value; a <fault> is thrown as an RpcFault. */
 export function parseMethodResponse(xml: string | Buffer): unknown {
   const root = parseXml(xml);
-  if (root.name !== 'methodResponse') throw codes.SKT_XMLRPC_PARSE(`<${root.name}> where <methodResponse> was expected`);
+  if (root.name !== 'methodResponse')
+    throw codes.SKT_XMLRPC_PARSE(`<${root.name}> where <methodResponse> was expected`);
   return readResponse(root);
 }
 
@@ -360,10 +380,14 @@ export function parseMethodResponse(xml: string | Buffer): unknown {
 export function parseParams(xml: string | Buffer): unknown[] {
   const root = parseXml(xml);
   switch (root.name) {
-    case 'params': return readParams(root);
-    case 'methodCall': return readParams(root.children.find((c) => c.name === 'params'));
-    case 'methodResponse': return [readResponse(root)];
-    default: throw codes.SKT_XMLRPC_PARSE(`<${root.name}> holds no XML-RPC params`);
+    case 'params':
+      return readParams(root);
+    case 'methodCall':
+      return readParams(root.children.find((c) => c.name === 'params'));
+    case 'methodResponse':
+      return [readResponse(root)];
+    default:
+      throw codes.SKT_XMLRPC_PARSE(`<${root.name}> holds no XML-RPC params`);
   }
 }
 

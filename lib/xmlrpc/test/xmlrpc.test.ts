@@ -1,16 +1,37 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  parseMethodCall, parseMethodResponse, parseParams, RpcFault, serializeFault, serializeMethodCall,
-  serializeMethodResponse, serializeParams,
+  parseMethodCall,
+  parseMethodResponse,
+  parseParams,
+  RpcFault,
+  serializeFault,
+  serializeMethodCall,
+  serializeMethodResponse,
+  serializeParams,
 } from '../src/index.js';
 import { SkitaiError } from '@skitai/kernel';
 
 test('XML-RPC values round-trip: scalars, structs, arrays, dates, bytes, nil, big integers', () => {
   const params = [
-    0, -2147483648, 2147483647, 2147483648, 1.5, -0.25, true, false, '', 'a & b <c> "d"', 'naïve ünïcødé ✓',
+    0,
+    -2147483648,
+    2147483647,
+    2147483648,
+    1.5,
+    -0.25,
+    true,
+    false,
+    '',
+    'a & b <c> "d"',
+    'naïve ünïcødé ✓',
     { a: 1, nested: { list: [1, 'two', [3]] }, 'with space': null },
-    [], {}, new Date(Date.UTC(2026, 0, 27, 10, 30, 0)), Buffer.from([0, 1, 2, 255]), null, 12345678901234567890n,
+    [],
+    {},
+    new Date(Date.UTC(2026, 0, 27, 10, 30, 0)),
+    Buffer.from([0, 1, 2, 255]),
+    null,
+    12345678901234567890n,
   ];
   const call = parseMethodCall(serializeMethodCall('math.add_all', params));
   assert.equal(call.method, 'math.add_all');
@@ -25,13 +46,16 @@ test('XML-RPC values round-trip: scalars, structs, arrays, dates, bytes, nil, bi
 });
 
 test('faults parse as RpcFault with code and string', () => {
-  const err = assert.throws(() => parseMethodResponse(serializeFault(42, 'no <such> method')), (e: unknown) => {
-    assert.ok(e instanceof RpcFault);
-    assert.equal(e.code, 'SKT_RPC_FAULT');
-    assert.equal(e.faultCode, 42);
-    assert.equal(e.faultString, 'no <such> method');
-    return true;
-  });
+  const err = assert.throws(
+    () => parseMethodResponse(serializeFault(42, 'no <such> method')),
+    (e: unknown) => {
+      assert.ok(e instanceof RpcFault);
+      assert.equal(e.code, 'SKT_RPC_FAULT');
+      assert.equal(e.faultCode, 42);
+      assert.equal(e.faultString, 'no <such> method');
+      return true;
+    },
+  );
   void err;
 });
 
@@ -70,7 +94,10 @@ test('reads what other peers write: untyped strings, i4/i8, whitespace, comments
 
 test('malformed and hostile documents are refused with SKT_XMLRPC_PARSE', () => {
   const bad = [
-    '', 'not xml', '<methodCall>', '<methodCall><methodName>a</methodName></methodCall><extra/>',
+    '',
+    'not xml',
+    '<methodCall>',
+    '<methodCall><methodName>a</methodName></methodCall><extra/>',
     '<methodCall><methodName>a</methodName><params><param><value><int>x</int></value></param></params></methodCall>',
     '<methodCall><methodName>a</methodName><params><param><value><boolean>2</boolean></value></param></params></methodCall>',
     '<methodCall><methodName>a</methodName><params><param><value><blob/></value></param></params></methodCall>',
@@ -82,8 +109,14 @@ test('malformed and hostile documents are refused with SKT_XMLRPC_PARSE', () => 
     '<methodResponse><params></params></methodResponse>',
   ];
   for (const xml of bad) {
-    assert.throws(() => (xml.includes('methodResponse>') && xml.startsWith('<methodResponse') ? parseMethodResponse(xml) : parseMethodCall(xml)),
-      (e: unknown) => e instanceof SkitaiError && e.code === 'SKT_XMLRPC_PARSE', xml);
+    assert.throws(
+      () =>
+        xml.includes('methodResponse>') && xml.startsWith('<methodResponse')
+          ? parseMethodResponse(xml)
+          : parseMethodCall(xml),
+      (e: unknown) => e instanceof SkitaiError && e.code === 'SKT_XMLRPC_PARSE',
+      xml,
+    );
   }
   let deep = '';
   for (let i = 0; i < 300; i++) deep += '<value><array><data>';

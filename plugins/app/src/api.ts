@@ -21,9 +21,17 @@ export class ApiResponse {
     return this;
   }
   /** An error with the traceback of `err` as a list of lines. */
-  traceback(err: unknown, message = 'exception occurred, see traceback', code = 20000, debug?: unknown, moreInfo?: unknown): this {
+  traceback(
+    err: unknown,
+    message = 'exception occurred, see traceback',
+    code = 20000,
+    debug?: unknown,
+    moreInfo?: unknown,
+  ): this {
     this.error(message, code, debug, moreInfo);
-    this.data.traceback = String((err as Error)?.stack ?? err).split('\n').map((l) => l.trim());
+    this.data.traceback = String((err as Error)?.stack ?? err)
+      .split('\n')
+      .map((l) => l.trim());
     return this;
   }
   toJSON(): Record<string, unknown> {

@@ -166,7 +166,11 @@ export class App implements Mountable {
   private permissionHandler: ((was: Was, perms: readonly string[]) => unknown) | undefined;
   private decorations: Decoration[] = [];
   reloader: Reloader | undefined;
-  appCors: { policy: CorsPolicy | undefined; origins: unknown; maxAge: unknown } = { policy: undefined, origins: undefined, maxAge: undefined };
+  appCors: { policy: CorsPolicy | undefined; origins: unknown; maxAge: unknown } = {
+    policy: undefined,
+    origins: undefined,
+    maxAge: undefined,
+  };
 
   kernel: AppKernel | undefined;
   mountInfo: MountInfo | undefined;
@@ -174,7 +178,9 @@ export class App implements Mountable {
 
   constructor(options: AppOptions = {}) {
     this.module = options.module ?? callerModule();
-    const moduleDir = this.module ? path.dirname(this.module.startsWith('file:') ? fileURLToPath(this.module.split('?')[0]!) : this.module) : process.cwd();
+    const moduleDir = this.module
+      ? path.dirname(this.module.startsWith('file:') ? fileURLToPath(this.module.split('?')[0]!) : this.module)
+      : process.cwd();
     this.root = options.root ?? moduleDir;
     this.debug = options.debug ?? false;
     this.useReloader = options.useReloader ?? false;
@@ -195,7 +201,9 @@ export class App implements Mountable {
     this.accessControlMaxAge = options.accessControlMaxAge;
   }
 
-  get users(): UserCollection | undefined { return this.users_; }
+  get users(): UserCollection | undefined {
+    return this.users_;
+  }
   set users(users: UserCollection | Record<string, UserEntry> | Map<string, UserEntry> | undefined) {
     this.users_ = users ? toUsers(users) : undefined;
   }
@@ -204,7 +212,8 @@ export class App implements Mountable {
 
   /** `route(rule, handler)` or `route(rule, options, handler)`. */
   route(rule: string, optionsOrHandler: RouteOptions | Handler, maybeHandler?: Handler): Route {
-    const [options, handler] = typeof optionsOrHandler === 'function' ? [{}, optionsOrHandler] : [optionsOrHandler, maybeHandler!];
+    const [options, handler] =
+      typeof optionsOrHandler === 'function' ? [{}, optionsOrHandler] : [optionsOrHandler, maybeHandler!];
     const route = new Route(rule, options, handler);
     this.router.add(route);
     const names = [route.name, rule].filter((n) => !this.byName.has(n));
@@ -227,7 +236,10 @@ export class App implements Mountable {
     const route = this.byName.get(name);
     if (!route) throw codes.SKT_APP_NO_ROUTE(name, [...this.byName.keys()]);
     const last = args[args.length - 1];
-    const named = last !== null && typeof last === 'object' && !Array.isArray(last) && !(last instanceof Date) ? (last as Record<string, unknown>) : undefined;
+    const named =
+      last !== null && typeof last === 'object' && !Array.isArray(last) && !(last instanceof Date)
+        ? (last as Record<string, unknown>)
+        : undefined;
     const positional = named ? args.slice(0, -1) : args;
     return (base ?? this.mountInfo?.point ?? '') + route.build(positional, named ?? {});
   }
@@ -251,10 +263,22 @@ export class App implements Mountable {
 
   // ------------------------------------------------------------------ hooks
 
-  beforeRequest(fn: HookFn): HookFn { this.pushRecorded(this.before, fn); return fn; }
-  finishRequest(fn: HookFn): HookFn { this.pushRecorded(this.finish, fn); return fn; }
-  failedRequest(fn: FailedFn): FailedFn { this.pushRecorded(this.failed, fn); return fn; }
-  teardownRequest(fn: HookFn): HookFn { this.pushRecorded(this.teardown, fn); return fn; }
+  beforeRequest(fn: HookFn): HookFn {
+    this.pushRecorded(this.before, fn);
+    return fn;
+  }
+  finishRequest(fn: HookFn): HookFn {
+    this.pushRecorded(this.finish, fn);
+    return fn;
+  }
+  failedRequest(fn: FailedFn): FailedFn {
+    this.pushRecorded(this.failed, fn);
+    return fn;
+  }
+  teardownRequest(fn: HookFn): HookFn {
+    this.pushRecorded(this.teardown, fn);
+    return fn;
+  }
 
   // While a decorate module runs, what it registers is recorded so a reload can take it back.
   private recording: (() => void)[] | undefined;
@@ -263,7 +287,10 @@ export class App implements Mountable {
   }
   private pushRecorded<T>(list: T[], item: T): void {
     list.push(item);
-    this.record(() => { const i = list.indexOf(item); if (i !== -1) list.splice(i, 1); });
+    this.record(() => {
+      const i = list.indexOf(item);
+      if (i !== -1) list.splice(i, 1);
+    });
   }
 
   private addLifecycle(name: string, fn: LifecycleFn): LifecycleFn {
@@ -273,15 +300,25 @@ export class App implements Mountable {
     return fn;
   }
   /** When the kernel starts, before it listens. */
-  onStartup(fn: LifecycleFn): LifecycleFn { return this.addLifecycle('startup', fn); }
+  onStartup(fn: LifecycleFn): LifecycleFn {
+    return this.addLifecycle('startup', fn);
+  }
   /** After every mount is attached, and again after each reload. */
-  onMounted(fn: LifecycleFn): LifecycleFn { return this.addLifecycle('mounted', fn); }
+  onMounted(fn: LifecycleFn): LifecycleFn {
+    return this.addLifecycle('mounted', fn);
+  }
   /** A reload (kernel.reload(), SIGHUP, or the reloader). */
-  onReload(fn: LifecycleFn): LifecycleFn { return this.addLifecycle('reload', fn); }
+  onReload(fn: LifecycleFn): LifecycleFn {
+    return this.addLifecycle('reload', fn);
+  }
   /** When the kernel unmounts the app at stop. */
-  onUmount(fn: LifecycleFn): LifecycleFn { return this.addLifecycle('umount', fn); }
+  onUmount(fn: LifecycleFn): LifecycleFn {
+    return this.addLifecycle('umount', fn);
+  }
   /** When the kernel shuts down. */
-  onShutdown(fn: LifecycleFn): LifecycleFn { return this.addLifecycle('shutdown', fn); }
+  onShutdown(fn: LifecycleFn): LifecycleFn {
+    return this.addLifecycle('shutdown', fn);
+  }
 
   private async runLifecycle(name: string): Promise<void> {
     for (const fn of this.lifecycle.get(name) ?? []) await fn(this, this.kernel!);
@@ -303,17 +340,25 @@ export class App implements Mountable {
     this.record(() => this.events.off(event, fn));
     return fn;
   }
-  off(event: string, fn: Listener): void { this.events.off(event, fn); }
+  off(event: string, fn: Listener): void {
+    this.events.off(event, fn);
+  }
   /** Calls the app's listeners of `event` with (was, ...args). */
-  emit(event: string, ...args: unknown[]): Promise<void> { return this.events.emit(event, args); }
+  emit(event: string, ...args: unknown[]): Promise<void> {
+    return this.events.emit(event, args);
+  }
   /** Wraps a handler so that `event` is emitted (with was) once it has succeeded. */
   emitAfter(event: string, handler: Handler): Handler {
     const app = this;
-    return Object.defineProperty(async function (was: Was, args: Args) {
-      const out = await handler(was, args);
-      await app.emit(event, was);
-      return out;
-    }, 'name', { value: handler.name });
+    return Object.defineProperty(
+      async function (was: Was, args: Args) {
+        const out = await handler(was, args);
+        await app.emit(event, was);
+        return out;
+      },
+      'name',
+      { value: handler.name },
+    );
   }
   /** Listens to `was.broadcast(event)` from any app mounted on the kernel. */
   onBroadcast(event: string, fn: Listener): Listener {
@@ -348,24 +393,34 @@ export class App implements Mountable {
     this.stopListening = kernel.onBroadcast((event, args, from) => {
       if (localBroadcasts > 0 || !this.broadcasts.has(event)) return;
       const source: RemoteSource = { app: this, kernel, from };
-      this.broadcasts.emit(event, [source, ...args]).catch((err) => this.log('error', `broadcast listener for ${event} failed: ${(err as Error)?.stack ?? err}`));
+      this.broadcasts
+        .emit(event, [source, ...args])
+        .catch((err) => this.log('error', `broadcast listener for ${event} failed: ${(err as Error)?.stack ?? err}`));
     });
   }
   broadcastAfter(event: string, handler: Handler): Handler {
     const app = this;
-    return Object.defineProperty(async function (was: Was, args: Args) {
-      const out = await handler(was, args);
-      await app.broadcast(event, was);
-      return out;
-    }, 'name', { value: handler.name });
+    return Object.defineProperty(
+      async function (was: Was, args: Args) {
+        const out = await handler(was, args);
+        await app.broadcast(event, was);
+        return out;
+      },
+      'name',
+      { value: handler.name },
+    );
   }
 
   // ------------------------------------------------------------------ login helpers
 
   /** The handler loginRequired() calls: it returns a response to refuse, nothing to let through. */
-  setLoginHandler(fn: HookFn): void { this.loginHandler = fn; }
+  setLoginHandler(fn: HookFn): void {
+    this.loginHandler = fn;
+  }
   /** (was, perms) => a response to refuse, nothing to let through. */
-  setPermissionCheckHandler(fn: (was: Was, perms: readonly string[]) => unknown): void { this.permissionHandler = fn; }
+  setPermissionCheckHandler(fn: (was: Was, perms: readonly string[]) => unknown): void {
+    this.permissionHandler = fn;
+  }
 
   loginRequired(handler: Handler): Handler {
     return this.guard(handler, (was) => {
@@ -375,7 +430,8 @@ export class App implements Mountable {
   }
   permissionRequired(perms: readonly string[], handler: Handler): Handler {
     return this.guard(handler, (was) => {
-      if (!this.permissionHandler) throw codes.SKT_APP_NO_HANDLER('permissionRequired', 'app.setPermissionCheckHandler');
+      if (!this.permissionHandler)
+        throw codes.SKT_APP_NO_HANDLER('permissionRequired', 'app.setPermissionCheckHandler');
       return this.permissionHandler(was, perms);
     });
   }
@@ -384,11 +440,15 @@ export class App implements Mountable {
     return this.guard(handler, test);
   }
   private guard(handler: Handler, check: HookFn): Handler {
-    return Object.defineProperty(async function (was: Was, args: Args) {
-      const refusal = await check(was);
-      if (refusal !== undefined && refusal !== null) return refusal;
-      return handler(was, args);
-    }, 'name', { value: handler.name });
+    return Object.defineProperty(
+      async function (was: Was, args: Args) {
+        const refusal = await check(was);
+        if (refusal !== undefined && refusal !== null) return refusal;
+        return handler(was, args);
+      },
+      'name',
+      { value: handler.name },
+    );
   }
 
   // ------------------------------------------------------------------ templates and resources
@@ -409,14 +469,19 @@ export class App implements Mountable {
   /** The nunjucks environment (created on first use). */
   get templateEnv(): Nunjucks.Environment {
     return (this.env ??= createEnvironment({
-      folder: this.templatesFolder, overlay: this.overlay, autoescape: true,
-      globals: this.templateGlobals, filters: this.templateFilters, noCache: this.useReloader || this.isDebug,
+      folder: this.templatesFolder,
+      overlay: this.overlay,
+      autoescape: true,
+      globals: this.templateGlobals,
+      filters: this.templateFilters,
+      noCache: this.useReloader || this.isDebug,
     }));
   }
 
   render(was: Was, name: string, context: Record<string, unknown> = {}): string {
     const params = { ...context, was };
-    if (this.events.has(AppEvents.templateRendering)) void this.events.emit(AppEvents.templateRendering, [was, name, params]);
+    if (this.events.has(AppEvents.templateRendering))
+      void this.events.emit(AppEvents.templateRendering, [was, name, params]);
     const out = this.templateEnv.render(name, params);
     if (this.events.has(AppEvents.templateRendered)) void this.events.emit(AppEvents.templateRendered, [was, out]);
     return out;
@@ -566,4 +631,3 @@ export class App implements Mountable {
     else if (level === 'error') console.error(message);
   }
 }
-

@@ -26,7 +26,10 @@ function same(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function entry(users: UserCollection, name: string): { password: string; encrypted: boolean; info: unknown } | undefined {
+function entry(
+  users: UserCollection,
+  name: string,
+): { password: string; encrypted: boolean; info: unknown } | undefined {
   const e = users.get(name);
   if (e === undefined || e === null) return undefined;
   if (typeof e === 'string') return { password: e, encrypted: false, info: undefined };
@@ -66,7 +69,8 @@ function replayed(nonce: string, nc: number): boolean {
 export function parseDigest(header: string): Record<string, string> {
   const out: Record<string, string> = {};
   const re = /([a-zA-Z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))/g;
-  for (let m = re.exec(header); m; m = re.exec(header)) out[m[1]!.toLowerCase()] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3]!;
+  for (let m = re.exec(header); m; m = re.exec(header))
+    out[m[1]!.toLowerCase()] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3]!;
   return out;
 }
 
@@ -82,7 +86,12 @@ export function challenge(scheme: 'basic' | 'digest', realm: string, stale = fal
   return `Digest realm="${r}", qop="auth", algorithm=MD5, nonce="${makeNonce()}", opaque="${md5(realm)}"${stale ? ', stale=true' : ''}`;
 }
 
-export function authenticate(req: IncomingMessage, scheme: 'basic' | 'digest', realm: string, users: UserCollection): AuthResult {
+export function authenticate(
+  req: IncomingMessage,
+  scheme: 'basic' | 'digest',
+  realm: string,
+  users: UserCollection,
+): AuthResult {
   const header = req.headers.authorization;
   if (!header) return { challenge: challenge(scheme, realm) };
   const space = header.indexOf(' ');
@@ -104,7 +113,8 @@ export function authenticate(req: IncomingMessage, scheme: 'basic' | 'digest', r
   const { username, nonce, uri, response, qop, nc, cnonce } = p;
   if (!username || !nonce || !uri || !response || p.realm !== realm) return { challenge: challenge(scheme, realm) };
   // The digest covers the URI the client asked for: it must be this request's.
-  if (uri !== ((req as { originalUrl?: string }).originalUrl || req.url)) return { challenge: challenge(scheme, realm) };
+  if (uri !== ((req as { originalUrl?: string }).originalUrl || req.url))
+    return { challenge: challenge(scheme, realm) };
   const nonceState = checkNonce(nonce);
   if (nonceState === 'bad') return { challenge: challenge(scheme, realm) };
   const e = entry(users, username);

@@ -35,9 +35,18 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       }
       chunks.push(chunk);
     };
-    const onEnd = () => { cleanup(); resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)); };
-    const onError = (err: Error) => { cleanup(); reject(new HttpError(400, 'the request body was not received', { cause: err, close: true })); };
-    const onAborted = () => { cleanup(); reject(new HttpError(400, 'the client aborted the request', { close: true })); };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(new HttpError(400, 'the request body was not received', { cause: err, close: true }));
+    };
+    const onAborted = () => {
+      cleanup();
+      reject(new HttpError(400, 'the client aborted the request', { close: true }));
+    };
     const cleanup = () => {
       req.off('data', onData);
       req.off('end', onEnd);

@@ -60,16 +60,28 @@ export class RequestContext implements StateHost {
     this.committed = false;
   }
 
-  get basePath(): string { return this.req.baseUrl; }
-  get securekey(): string | undefined { return this.app.securekey; }
-  get sessionTimeout(): number { return this.app.sessionTimeout; }
+  get basePath(): string {
+    return this.req.baseUrl;
+  }
+  get securekey(): string | undefined {
+    return this.app.securekey;
+  }
+  get sessionTimeout(): number {
+    return this.app.sessionTimeout;
+  }
 
   cookies(): Map<string, string> {
     return (this.cookieMap ??= parseCookies(this.req.headers.cookie));
   }
 
   get request(): AppRequest {
-    return (this.request_ ??= new AppRequest(this.req, this, this.req.originalUrl || this.req.url || '/', this.path, this.query));
+    return (this.request_ ??= new AppRequest(
+      this.req,
+      this,
+      this.req.originalUrl || this.req.url || '/',
+      this.path,
+      this.query,
+    ));
   }
 
   getSession(): SessionManager {

@@ -53,22 +53,37 @@ export function appendSetCookie(res: ServerResponse, cookie: string): void {
 /** was.cookie: read the request's cookies, set and remove cookies on the response. */
 export class Cookies {
   private parsed: Map<string, string> | undefined;
-  constructor(private readonly req: IncomingMessage, private readonly res: ServerResponse, private readonly defaultPath: string) {}
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly defaultPath: string,
+  ) {}
 
   private get map(): Map<string, string> {
     return (this.parsed ??= parseCookies(this.req.headers.cookie));
   }
-  get(name: string, fallback?: string): string | undefined { return this.map.get(name) ?? fallback; }
-  has(name: string): boolean { return this.map.has(name); }
-  keys(): string[] { return [...this.map.keys()]; }
+  get(name: string, fallback?: string): string | undefined {
+    return this.map.get(name) ?? fallback;
+  }
+  has(name: string): boolean {
+    return this.map.has(name);
+  }
+  keys(): string[] {
+    return [...this.map.keys()];
+  }
   /** The cookies as a plain object (for templates: was.cookie.all.username). */
-  get all(): Record<string, string> { return Object.fromEntries(this.map); }
+  get all(): Record<string, string> {
+    return Object.fromEntries(this.map);
+  }
   set(name: string, value: string, options: CookieOptions = {}): void {
     appendSetCookie(this.res, serializeCookie(name, value, { path: this.defaultPath, httpOnly: false, ...options }));
     this.map.set(name, value);
   }
   remove(name: string, options: CookieOptions = {}): void {
-    appendSetCookie(this.res, serializeCookie(name, '', { path: this.defaultPath, ...options, maxAge: 0, expires: new Date(0) }));
+    appendSetCookie(
+      this.res,
+      serializeCookie(name, '', { path: this.defaultPath, ...options, maxAge: 0, expires: new Date(0) }),
+    );
     this.map.delete(name);
   }
 }

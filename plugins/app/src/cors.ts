@@ -6,7 +6,10 @@ export interface CorsPolicy {
   maxAge: number | undefined;
 }
 
-export function corsPolicy(origins: readonly string[] | string | undefined, maxAge: number | undefined): CorsPolicy | undefined {
+export function corsPolicy(
+  origins: readonly string[] | string | undefined,
+  maxAge: number | undefined,
+): CorsPolicy | undefined {
   if (!origins || origins.length === 0) return undefined;
   return { origins: typeof origins === 'string' ? [origins] : origins, maxAge };
 }
@@ -17,7 +20,11 @@ function allowed(policy: CorsPolicy, origin: string): boolean {
 
 /** True when this is a preflight request (OPTIONS with Origin and Access-Control-Request-Method). */
 export function isPreflight(req: IncomingMessage): boolean {
-  return req.method === 'OPTIONS' && req.headers.origin !== undefined && req.headers['access-control-request-method'] !== undefined;
+  return (
+    req.method === 'OPTIONS' &&
+    req.headers.origin !== undefined &&
+    req.headers['access-control-request-method'] !== undefined
+  );
 }
 
 /** Headers for a response to a cross-origin request; false when the origin is not allowed. */
@@ -31,7 +38,12 @@ export function applyCors(policy: CorsPolicy, req: IncomingMessage, res: ServerR
 }
 
 /** Answers a preflight: 204 with the allowed methods and headers, 403 for another origin. */
-export function answerPreflight(policy: CorsPolicy, req: IncomingMessage, res: ServerResponse, methods: readonly string[]): void {
+export function answerPreflight(
+  policy: CorsPolicy,
+  req: IncomingMessage,
+  res: ServerResponse,
+  methods: readonly string[],
+): void {
   if (!applyCors(policy, req, res)) {
     res.writeHead(403, { 'Content-Length': 0 });
     res.end();

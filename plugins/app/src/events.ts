@@ -29,7 +29,11 @@ export class EventBus {
   }
   off(event: string, fn: Listener): void {
     const list = this.listeners.get(event);
-    if (list) this.listeners.set(event, list.filter((f) => f !== fn));
+    if (list)
+      this.listeners.set(
+        event,
+        list.filter((f) => f !== fn),
+      );
   }
   /** Number of events with listeners registered (0: every emit can be skipped). */
   get size(): number {

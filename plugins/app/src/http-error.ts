@@ -10,8 +10,12 @@ export class HttpError extends Error {
   readonly headers: Record<string, string> | undefined;
   /** Close the connection after answering (413: the body was not read). */
   readonly close: boolean;
-  constructor(status: number, message?: string, options: { detail?: string; headers?: Record<string, string>; close?: boolean; cause?: unknown } = {}) {
-    super(message ?? (STATUS_CODES[status] ?? String(status)), { cause: options.cause });
+  constructor(
+    status: number,
+    message?: string,
+    options: { detail?: string; headers?: Record<string, string>; close?: boolean; cause?: unknown } = {},
+  ) {
+    super(message ?? STATUS_CODES[status] ?? String(status), { cause: options.cause });
     this.name = 'HttpError';
     this.status = status;
     this.statusCode = status;
@@ -23,6 +27,8 @@ export class HttpError extends Error {
 
 /** The status an error should be answered with: its own 4xx/5xx, else 500. */
 export function statusOf(err: unknown): number {
-  const s = (err as { status?: unknown; statusCode?: unknown } | null)?.statusCode ?? (err as { status?: unknown } | null)?.status;
+  const s =
+    (err as { status?: unknown; statusCode?: unknown } | null)?.statusCode ??
+    (err as { status?: unknown } | null)?.status;
   return typeof s === 'number' && s >= 400 && s <= 599 ? s : 500;
 }

@@ -16,7 +16,10 @@ export function createArgs(): Args {
 
 /** Adds a value; a second value for the same name turns the entry into an array. */
 export function addArg(args: Args, name: string, value: unknown): void {
-  if (!(name in args)) { args[name] = value; return; }
+  if (!(name in args)) {
+    args[name] = value;
+    return;
+  }
   const prev = args[name];
   if (Array.isArray(prev) && (prev as any)[kMulti]) prev.push(value);
   else {
@@ -34,7 +37,10 @@ function decode(text: string, strict: boolean): string {
   try {
     return decodeURIComponent(s);
   } catch (err) {
-    if (strict) throw new HttpError(400, `malformed form body: bad percent-encoding in ${JSON.stringify(text.slice(0, 40))}`, { cause: err });
+    if (strict)
+      throw new HttpError(400, `malformed form body: bad percent-encoding in ${JSON.stringify(text.slice(0, 40))}`, {
+        cause: err,
+      });
     return s;
   }
 }
@@ -69,11 +75,18 @@ export interface ParamSpec {
   defaults: Record<string, unknown> | undefined;
 }
 
-export function compileParams(params: readonly string[] | undefined, defaults: Record<string, unknown> | undefined, ruleParams: readonly string[]): ParamSpec | undefined {
+export function compileParams(
+  params: readonly string[] | undefined,
+  defaults: Record<string, unknown> | undefined,
+  ruleParams: readonly string[],
+): ParamSpec | undefined {
   if (!params && !defaults) return undefined;
   const spec: ParamSpec = { required: [], known: new Set(ruleParams), rest: false, defaults };
   for (const p of params ?? []) {
-    if (p.startsWith('...')) { spec.rest = true; continue; }
+    if (p.startsWith('...')) {
+      spec.rest = true;
+      continue;
+    }
     const optional = p.endsWith('?');
     const name = optional ? p.slice(0, -1) : p;
     spec.known.add(name);

@@ -20,11 +20,20 @@ import { dispatchRpc, rpcKind } from './rpc.js';
 import { cleanupUploads, parseMultipart } from './upload.js';
 
 function corsFor(app: App, route: Route): CorsPolicy | undefined {
-  if (route.options.accessControlAllowOrigin === undefined && app.accessControlAllowOrigin === undefined) return undefined;
-  if (route.options.accessControlAllowOrigin) return corsPolicy(route.options.accessControlAllowOrigin, route.options.accessControlMaxAge ?? app.accessControlMaxAge);
+  if (route.options.accessControlAllowOrigin === undefined && app.accessControlAllowOrigin === undefined)
+    return undefined;
+  if (route.options.accessControlAllowOrigin)
+    return corsPolicy(
+      route.options.accessControlAllowOrigin,
+      route.options.accessControlMaxAge ?? app.accessControlMaxAge,
+    );
   const c = app.appCors;
   if (c.origins !== app.accessControlAllowOrigin || c.maxAge !== app.accessControlMaxAge) {
-    app.appCors = { policy: corsPolicy(app.accessControlAllowOrigin, app.accessControlMaxAge), origins: app.accessControlAllowOrigin, maxAge: app.accessControlMaxAge };
+    app.appCors = {
+      policy: corsPolicy(app.accessControlAllowOrigin, app.accessControlMaxAge),
+      origins: app.accessControlAllowOrigin,
+      maxAge: app.accessControlMaxAge,
+    };
   }
   return app.appCors.policy;
 }
@@ -34,14 +43,23 @@ function corsFor(app: App, route: Route): CorsPolicy | undefined {
  * body, no authentication) runs without an async frame of its own: a promise is returned only
  * when the handler or the sending returned one.
  */
-export function handleRequest(app: App, req: SkitaiRequest, res: SkitaiResponse, next?: () => void): Promise<void> | undefined {
+export function handleRequest(
+  app: App,
+  req: SkitaiRequest,
+  res: SkitaiResponse,
+  next?: () => void,
+): Promise<void> | undefined {
   if (app.reloader !== undefined && app.reloader.changed()) return reloadThenHandle(app, req, res, next);
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
   const query = q === -1 ? '' : url.slice(q + 1);
   // Mounted beside a static folder at the same point: what no route takes goes to the folder.
-  if (next !== undefined && app.router.find(path) === undefined && (path.endsWith('/') || app.router.find(`${path}/`) === undefined)) {
+  if (
+    next !== undefined &&
+    app.router.find(path) === undefined &&
+    (path.endsWith('/') || app.router.find(`${path}/`) === undefined)
+  ) {
     next();
     return undefined;
   }
@@ -52,7 +70,8 @@ export function handleRequest(app: App, req: SkitaiRequest, res: SkitaiResponse,
   try {
     if (req.method === 'POST') {
       const rpc = rpcKind(req);
-      if (rpc !== undefined && (rpc !== 'json-loose' || app.router.find(path) === undefined)) return serveRpc(app, ctx, rpc, path, query);
+      if (rpc !== undefined && (rpc !== 'json-loose' || app.router.find(path) === undefined))
+        return serveRpc(app, ctx, rpc, path, query);
     }
     const route = select(app, ctx, path, query);
     if (!route) return;
@@ -64,7 +83,11 @@ export function handleRequest(app: App, req: SkitaiRequest, res: SkitaiResponse,
     if (query !== '') parseUrlEncoded(query, ctx.args, false);
     prepareArgs(ctx, route, ctx.routeParams);
     const value = route.handler(was, ctx.args);
-    if (isThenable(value)) return (value as Promise<unknown>).then((v) => sendResult(app, ctx, v), (err) => answerError(app, ctx, err));
+    if (isThenable(value))
+      return (value as Promise<unknown>).then(
+        (v) => sendResult(app, ctx, v),
+        (err) => answerError(app, ctx, err),
+      );
     return sendResult(app, ctx, value);
   } catch (err) {
     return answerError(app, ctx, err);
@@ -82,11 +105,23 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 /** True when the app has request hooks or event listeners: then the full runRoute. */
 function hasHooks(app: App): boolean {
-  return app.before.length !== 0 || app.finish.length !== 0 || app.failed.length !== 0 || app.teardown.length !== 0 || app.events.size !== 0;
+  return (
+    app.before.length !== 0 ||
+    app.finish.length !== 0 ||
+    app.failed.length !== 0 ||
+    app.teardown.length !== 0 ||
+    app.events.size !== 0
+  );
 }
 
 /** A JSON-RPC or XML-RPC call: its body is read first, then the calls go through the routes. */
-async function serveRpc(app: App, ctx: RequestContext, rpc: NonNullable<ReturnType<typeof rpcKind>>, path: string, query: string): Promise<void> {
+async function serveRpc(
+  app: App,
+  ctx: RequestContext,
+  rpc: NonNullable<ReturnType<typeof rpcKind>>,
+  path: string,
+  query: string,
+): Promise<void> {
   try {
     await readArgs(app, ctx, undefined);
     if (await dispatchRpc(app, ctx, rpc)) return;
@@ -145,14 +180,16 @@ function select(app: App, ctx: RequestContext, path: string, query: string): Rou
   }
   const method = req.method ?? 'GET';
   const routes = found.routes;
-  const route = routes.length === 1 ? (routes[0]!.allows(method) ? routes[0] : undefined) : routes.find((r) => r.allows(method));
+  const route =
+    routes.length === 1 ? (routes[0]!.allows(method) ? routes[0] : undefined) : routes.find((r) => r.allows(method));
   const first = route ?? found.routes[0]!;
   const cors = corsFor(app, first);
   if (cors && isPreflight(req)) {
     answerPreflight(cors, req, res, allowed(found.routes));
     return undefined;
   }
-  if (!route) throw new HttpError(405, `${method} is not allowed here`, { headers: { Allow: allowed(found.routes).join(', ') } });
+  if (!route)
+    throw new HttpError(405, `${method} is not allowed here`, { headers: { Allow: allowed(found.routes).join(', ') } });
   if (cors && !applyCors(cors, req, res)) throw new HttpError(403, 'this origin is not allowed');
   if (route.contentTypes && hasBody(req)) {
     const type = mediaType(req.headers['content-type']);
@@ -167,7 +204,8 @@ export async function checkAuth(app: App, ctx: RequestContext, route: Route): Pr
   if (!(route.options.authenticate ?? app.authenticate)) return;
   if (!app.users) throw codes.SKT_APP_NO_USERS();
   const result = authenticate(ctx.req, app.authorization, app.realm, app.users);
-  if ('challenge' in result) throw new HttpError(401, 'authorization required', { headers: { 'WWW-Authenticate': result.challenge } });
+  if ('challenge' in result)
+    throw new HttpError(401, 'authorization required', { headers: { 'WWW-Authenticate': result.challenge } });
   ctx.user = result.user;
   ctx.req.user = result.user.name;
 }
@@ -181,8 +219,10 @@ async function readArgs(app: App, ctx: RequestContext, route: Route | undefined)
   if (type === 'multipart/form-data') {
     ctx.files = [];
     await parseMultipart(req, ctx.args, ctx.files, {
-      maxMultipartBodySize: app.maxMultipartBodySize, maxUploadFileSize: app.maxUploadFileSize,
-      maxFieldSize: app.maxPostBodySize, tmpdir: app.uploadTmpdir,
+      maxMultipartBodySize: app.maxMultipartBodySize,
+      maxUploadFileSize: app.maxUploadFileSize,
+      maxFieldSize: app.maxPostBodySize,
+      tmpdir: app.uploadTmpdir,
     });
     return;
   }
@@ -205,7 +245,12 @@ async function readArgs(app: App, ctx: RequestContext, route: Route | undefined)
 }
 
 /** Parameters check, hooks and handler: the value to send. Throws for an error page. */
-export async function runRoute(app: App, ctx: RequestContext, route: Route, routeParams: Record<string, unknown> | undefined): Promise<unknown> {
+export async function runRoute(
+  app: App,
+  ctx: RequestContext,
+  route: Route,
+  routeParams: Record<string, unknown> | undefined,
+): Promise<unknown> {
   const was = ctx.was;
   prepareArgs(ctx, route, routeParams);
   // Without any listener, the event checks below are skipped as a whole.
@@ -235,7 +280,8 @@ export async function runRoute(app: App, ctx: RequestContext, route: Route, rout
     if (handled === undefined || handled === null) throw err;
     value = handled instanceof ResponseValue ? handled : new ResponseValue(statusOf(err), handled, undefined);
   } finally {
-    if (events?.has(AppEvents.requestTearingDown)) await events.emit(AppEvents.requestTearingDown, [was]).catch((e) => app.log('error', String(e?.stack ?? e)));
+    if (events?.has(AppEvents.requestTearingDown))
+      await events.emit(AppEvents.requestTearingDown, [was]).catch((e) => app.log('error', String(e?.stack ?? e)));
     for (const fn of app.teardown) {
       try {
         await fn(was);
@@ -243,7 +289,8 @@ export async function runRoute(app: App, ctx: RequestContext, route: Route, rout
         app.log('error', `teardownRequest failed: ${(e as Error)?.stack ?? e}`);
       }
     }
-    if (events?.has(AppEvents.requestFinished)) await events.emit(AppEvents.requestFinished, [was]).catch(() => undefined);
+    if (events?.has(AppEvents.requestFinished))
+      await events.emit(AppEvents.requestFinished, [was]).catch(() => undefined);
   }
   checkErrorValue(value);
   return value;
@@ -262,8 +309,20 @@ function prepareArgs(ctx: RequestContext, route: Route, routeParams: Record<stri
 
 /** A response value with an error status and no body gets the error page: thrown as an HttpError. */
 function checkErrorValue(value: unknown): void {
-  if (value instanceof ResponseValue && value.status >= 400 && (value.body === undefined || value.body === null || value.body === '')) {
-    const headers = value.headers === undefined ? undefined : Object.fromEntries((Array.isArray(value.headers) ? value.headers : Object.entries(value.headers)).map(([k, v]) => [k, String(v)]));
+  if (
+    value instanceof ResponseValue &&
+    value.status >= 400 &&
+    (value.body === undefined || value.body === null || value.body === '')
+  ) {
+    const headers =
+      value.headers === undefined
+        ? undefined
+        : Object.fromEntries(
+            (Array.isArray(value.headers) ? value.headers : Object.entries(value.headers)).map(([k, v]) => [
+              k,
+              String(v),
+            ]),
+          );
     throw new HttpError(value.status, undefined, { headers });
   }
 }
@@ -280,14 +339,24 @@ export async function answerError(app: App, ctx: RequestContext, err: unknown): 
   }
   const debug = app.isDebug;
   const traceback = debug && status >= 500 && err instanceof Error ? err.stack : undefined;
-  const message = status >= 500 && !http ? (debug ? String((err as Error)?.message ?? err) : 'the server failed to answer this request') : String((err as Error)?.message ?? err);
+  const message =
+    status >= 500 && !http
+      ? debug
+        ? String((err as Error)?.message ?? err)
+        : 'the server failed to answer this request'
+      : String((err as Error)?.message ?? err);
   if (http?.headers) for (const [k, v] of Object.entries(http.headers)) res.setHeader(k, v);
   if (http?.close) res.shouldKeepAlive = false;
   const handler = app.errorHandlers.get(status) ?? app.errorHandlers.get(0);
   if (handler && !http?.close) {
     const info: ErrorInfo = {
-      code: status, message, detail: http?.detail, url: req.originalUrl || req.url || '',
-      time: new Date().toUTCString(), traceback, error: err,
+      code: status,
+      message,
+      detail: http?.detail,
+      url: req.originalUrl || req.url || '',
+      time: new Date().toUTCString(),
+      traceback,
+      error: err,
     };
     try {
       const value = await handler(ctx.was, info);

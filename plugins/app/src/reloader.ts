@@ -32,7 +32,8 @@ export class Reloader {
         w.on('error', () => undefined);
         this.watchers.push(w);
         for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-          if (e.isDirectory() && e.name !== 'node_modules' && !e.name.startsWith('.')) dirs.push(path.join(dir, e.name));
+          if (e.isDirectory() && e.name !== 'node_modules' && !e.name.startsWith('.'))
+            dirs.push(path.join(dir, e.name));
         }
       } catch {
         // unreadable folder: not watched

@@ -29,7 +29,13 @@ export class AppRequest {
   readonly query: string;
   private parsedJson: unknown = kUnset;
 
-  constructor(readonly raw: IncomingMessage, private readonly source: RequestSource, originalUrl: string, path: string, query: string) {
+  constructor(
+    readonly raw: IncomingMessage,
+    private readonly source: RequestSource,
+    originalUrl: string,
+    path: string,
+    query: string,
+  ) {
     this.method = raw.method ?? 'GET';
     this.uri = originalUrl;
     this.path = path;
@@ -37,41 +43,79 @@ export class AppRequest {
   }
 
   /** Every parameter: URL, query, form, JSON and multipart (repeats become arrays). */
-  get args(): Args { return this.source.args; }
+  get args(): Args {
+    return this.source.args;
+  }
   /** The raw body (empty when there was none or it was multipart). */
-  get body(): Buffer { return this.source.body; }
+  get body(): Buffer {
+    return this.source.body;
+  }
   /** The route that took the request. */
-  get routed(): Route | undefined { return this.source.route; }
+  get routed(): Route | undefined {
+    return this.source.route;
+  }
   /** The user that passed HTTP authentication. */
-  get user(): AuthUser | undefined { return this.source.user; }
+  get user(): AuthUser | undefined {
+    return this.source.user;
+  }
   /** Positional parameters of an XML-RPC or JSON-RPC call. */
-  get rpcParams(): unknown[] | undefined { return this.source.rpcParams; }
+  get rpcParams(): unknown[] | undefined {
+    return this.source.rpcParams;
+  }
 
   /** Lower case method, as Skitai's `command`. */
-  get command(): string { return this.method.toLowerCase(); }
-  get version(): string { return this.raw.httpVersion; }
+  get command(): string {
+    return this.method.toLowerCase();
+  }
+  get version(): string {
+    return this.raw.httpVersion;
+  }
   get scheme(): string {
     const proto = this.raw.headers['x-forwarded-proto'];
     if (typeof proto === 'string' && proto !== '') return proto.split(',')[0]!.trim();
     return (this.raw.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
   }
-  get headers(): IncomingHttpHeaders { return this.raw.headers; }
-  get remoteAddress(): string | undefined { return this.raw.socket.remoteAddress; }
-  get userAgent(): string | undefined { return this.raw.headers['user-agent']; }
-  get contentType(): string | undefined { return this.raw.headers['content-type']; }
-  get mainType(): string { return mediaType(this.contentType).split('/')[0] ?? ''; }
-  get subType(): string { return mediaType(this.contentType).split('/')[1] ?? ''; }
-  get host(): string | undefined { return this.raw.headers.host; }
+  get headers(): IncomingHttpHeaders {
+    return this.raw.headers;
+  }
+  get remoteAddress(): string | undefined {
+    return this.raw.socket.remoteAddress;
+  }
+  get userAgent(): string | undefined {
+    return this.raw.headers['user-agent'];
+  }
+  get contentType(): string | undefined {
+    return this.raw.headers['content-type'];
+  }
+  get mainType(): string {
+    return mediaType(this.contentType).split('/')[0] ?? '';
+  }
+  get subType(): string {
+    return mediaType(this.contentType).split('/')[1] ?? '';
+  }
+  get host(): string | undefined {
+    return this.raw.headers.host;
+  }
 
   getHeader(name: string): string | undefined {
     const v = this.raw.headers[name.toLowerCase()];
     return Array.isArray(v) ? v.join(', ') : v;
   }
-  getHeaders(): IncomingHttpHeaders { return this.raw.headers; }
-  getBody(): Buffer { return this.body; }
-  getRemoteAddr(): string | undefined { return this.remoteAddress; }
-  getUserAgent(): string | undefined { return this.userAgent; }
-  getContentType(): string | undefined { return this.contentType; }
+  getHeaders(): IncomingHttpHeaders {
+    return this.raw.headers;
+  }
+  getBody(): Buffer {
+    return this.body;
+  }
+  getRemoteAddr(): string | undefined {
+    return this.remoteAddress;
+  }
+  getUserAgent(): string | undefined {
+    return this.userAgent;
+  }
+  getContentType(): string | undefined {
+    return this.contentType;
+  }
 
   /** The body decoded from JSON (400 when it is not JSON). */
   json(): any {

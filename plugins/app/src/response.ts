@@ -22,7 +22,11 @@ export class ResponseValue {
 
 /** was.response.file(path): a file sent with its MIME type and length. */
 export class FileValue {
-  constructor(readonly path: string, readonly mimetype: string | undefined, readonly filename: string | undefined) {}
+  constructor(
+    readonly path: string,
+    readonly mimetype: string | undefined,
+    readonly filename: string | undefined,
+  ) {}
 }
 
 export function parseStatus(status: number | string): number {
@@ -60,18 +64,28 @@ export function applyHeaders(res: ServerResponse, headers: HeaderList | undefine
   for (const [k, v] of entries) {
     if (k.toLowerCase() === 'set-cookie' && res.hasHeader('set-cookie')) {
       const prev = res.getHeader('set-cookie');
-      res.setHeader('Set-Cookie', [...(Array.isArray(prev) ? prev : [String(prev)]), ...(Array.isArray(v) ? v : [String(v)])]);
+      res.setHeader('Set-Cookie', [
+        ...(Array.isArray(prev) ? prev : [String(prev)]),
+        ...(Array.isArray(v) ? v : [String(v)]),
+      ]);
     } else res.setHeader(k, v as string);
   }
 }
 
 export function createResponseFn(res: ServerResponse, hint?: (uris: string[]) => unknown): ResponseFn {
-  const fn = ((status: number | string = 200, body?: unknown, headers?: HeaderList) => new ResponseValue(parseStatus(status), body, headers)) as ResponseFn;
-  fn.setStatus = (status) => { res.statusCode = parseStatus(status); };
+  const fn = ((status: number | string = 200, body?: unknown, headers?: HeaderList) =>
+    new ResponseValue(parseStatus(status), body, headers)) as ResponseFn;
+  fn.setStatus = (status) => {
+    res.statusCode = parseStatus(status);
+  };
   fn.getStatus = () => res.statusCode;
-  fn.setHeader = (name, value) => { res.setHeader(name, value); };
+  fn.setHeader = (name, value) => {
+    res.setHeader(name, value);
+  };
   fn.getHeader = (name) => res.getHeader(name);
-  fn.delHeader = (name) => { res.removeHeader(name); };
+  fn.delHeader = (name) => {
+    res.removeHeader(name);
+  };
   fn.setHeaders = (headers) => applyHeaders(res, headers);
   fn.getHeaders = () => res.getHeaders();
   fn.api = (data) => new ApiResponse(data);
@@ -90,7 +104,11 @@ export function createResponseFn(res: ServerResponse, hint?: (uris: string[]) =>
 
 /** A plain object or an array. (`constructor`, not Object.getPrototypeOf: that one is a runtime call.) */
 function isPlainData(v: any): boolean {
-  return typeof v === 'object' && v !== null && ((v.constructor === Object && !isIterator(v) && !isAsyncIterable(v)) || Array.isArray(v));
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    ((v.constructor === Object && !isIterator(v) && !isAsyncIterable(v)) || Array.isArray(v))
+  );
 }
 
 function isReadable(v: any): v is NodeJS.ReadableStream {
@@ -101,7 +119,9 @@ function isAsyncIterable(v: any): v is AsyncIterable<unknown> {
 }
 function isIterator(v: any): v is Iterable<unknown> {
   // Generators (not arrays: those are JSON).
-  return v !== null && typeof v === 'object' && typeof v[Symbol.iterator] === 'function' && typeof v.next === 'function';
+  return (
+    v !== null && typeof v === 'object' && typeof v[Symbol.iterator] === 'function' && typeof v.next === 'function'
+  );
 }
 
 /** The body as text or bytes with its default type; undefined for the streaming kinds. */
@@ -118,12 +138,22 @@ export interface HeadListener {
 }
 
 /** The Content-Type to send, undefined when the handler set its own on `res`; `head` is told first. */
-function typeFor(res: ServerResponse, status: number, type: string, head: HeadListener | undefined): string | undefined {
+function typeFor(
+  res: ServerResponse,
+  status: number,
+  type: string,
+  head: HeadListener | undefined,
+): string | undefined {
   if (head !== undefined) head.commit(status < 400);
   return res.hasHeader('content-type') ? undefined : type;
 }
 
-function typeHeader(res: ServerResponse, status: number, type: string, head: HeadListener | undefined): OutgoingHttpHeaders {
+function typeHeader(
+  res: ServerResponse,
+  status: number,
+  type: string,
+  head: HeadListener | undefined,
+): OutgoingHttpHeaders {
   const t = typeFor(res, status, type, head);
   return t === undefined ? {} : { 'Content-Type': t };
 }
@@ -132,7 +162,13 @@ function typeHeader(res: ServerResponse, status: number, type: string, head: Hea
  * Sends what a handler returned. `head` is told right before the head goes out (cookies of
  * the session and message box). Returns a promise only for the kinds that stream.
  */
-export function sendValue(req: IncomingMessage, res: ServerResponse, value: unknown, status: number, head: HeadListener | undefined): Promise<void> | undefined {
+export function sendValue(
+  req: IncomingMessage,
+  res: ServerResponse,
+  value: unknown,
+  status: number,
+  head: HeadListener | undefined,
+): Promise<void> | undefined {
   if (res.headersSent || res.writableEnded) return;
   if (typeof value === 'string') {
     sendTyped(req, res, status, typeFor(res, status, 'text/html; charset=utf-8', head), value);
@@ -178,7 +214,13 @@ async function* mapChunks(source: AsyncIterable<unknown> | Iterable<unknown>): A
  * Writes a stream chunk by chunk, honouring back-pressure. When gzipped, each chunk is
  * flushed through, so that a part the handler yields reaches the client at once.
  */
-async function streamOut(req: IncomingMessage, res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body: Readable): Promise<void> {
+async function streamOut(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  headers: OutgoingHttpHeaders,
+  body: Readable,
+): Promise<void> {
   res.statusCode = status;
   for (const [k, v] of Object.entries(headers)) if (v !== undefined) res.setHeader(k, v);
   if (req.method === 'HEAD') {
@@ -187,15 +229,26 @@ async function streamOut(req: IncomingMessage, res: ServerResponse, status: numb
     return;
   }
   let gz: zlib.Gzip | undefined;
-  if (acceptsGzip(req) && isCompressible(res.getHeader('content-type')) && !res.hasHeader('content-length') && !res.hasHeader('content-encoding')) {
+  if (
+    acceptsGzip(req) &&
+    isCompressible(res.getHeader('content-type')) &&
+    !res.hasHeader('content-length') &&
+    !res.hasHeader('content-encoding')
+  ) {
     res.setHeader('Content-Encoding', 'gzip');
     const vary = res.getHeader('vary');
     res.setHeader('Vary', vary ? `${vary}, Accept-Encoding` : 'Accept-Encoding');
     gz = zlib.createGzip();
   }
-  res.on('close', () => { if (!body.destroyed) body.destroy(); });
+  res.on('close', () => {
+    if (!body.destroyed) body.destroy();
+  });
   const write = async (chunk: Buffer | string): Promise<void> => {
-    if (!res.write(chunk)) await new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+    if (!res.write(chunk))
+      await new Promise<void>((resolve) => {
+        res.once('drain', resolve);
+        res.once('close', resolve);
+      });
   };
   try {
     for await (const chunk of body) {
@@ -210,7 +263,10 @@ async function streamOut(req: IncomingMessage, res: ServerResponse, status: numb
     if (gz && !res.destroyed) {
       const tail: Buffer[] = [];
       gz.on('data', (c: Buffer) => tail.push(c));
-      await new Promise<void>((resolve) => { gz!.once('end', resolve); gz!.end(); });
+      await new Promise<void>((resolve) => {
+        gz!.once('end', resolve);
+        gz!.end();
+      });
       if (tail.length) await write(Buffer.concat(tail));
     }
   } catch (err) {
@@ -221,7 +277,13 @@ async function streamOut(req: IncomingMessage, res: ServerResponse, status: numb
   if (!res.destroyed) res.end();
 }
 
-async function sendFile(req: IncomingMessage, res: ServerResponse, file: FileValue, status: number, head: HeadListener | undefined): Promise<void> {
+async function sendFile(
+  req: IncomingMessage,
+  res: ServerResponse,
+  file: FileValue,
+  status: number,
+  head: HeadListener | undefined,
+): Promise<void> {
   let stat;
   try {
     stat = await fs.stat(file.path);
@@ -231,15 +293,22 @@ async function sendFile(req: IncomingMessage, res: ServerResponse, file: FileVal
   if (!stat.isFile()) throw new HttpError(404, `${path.basename(file.path)} was not found`);
   head?.commit(status < 400);
   if (!res.hasHeader('content-type')) res.setHeader('Content-Type', file.mimetype ?? mimeType(file.path));
-  if (file.filename) res.setHeader('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file.filename)}`);
+  if (file.filename)
+    res.setHeader('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file.filename)}`);
   res.setHeader('Content-Length', stat.size);
   res.setHeader('Last-Modified', stat.mtime.toUTCString());
   res.statusCode = status;
-  if (req.method === 'HEAD') { res.end(); return; }
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
   const stream = createReadStream(file.path);
   res.on('close', () => stream.destroy());
   await new Promise<void>((resolve, reject) => {
-    stream.on('error', (err) => { res.destroy(err); reject(err); });
+    stream.on('error', (err) => {
+      res.destroy(err);
+      reject(err);
+    });
     res.on('finish', resolve);
     res.on('close', resolve);
     stream.pipe(res);

@@ -52,7 +52,11 @@ export class Route {
       if (this.methods.has('GET')) this.methods.add('HEAD');
     }
     this.contentTypes = options.contentTypes?.map((t) => t.toLowerCase());
-    this.params = compileParams(options.params, options.defaults, this.rule.params.map((p) => p.name));
+    this.params = compileParams(
+      options.params,
+      options.defaults,
+      this.rule.params.map((p) => p.name),
+    );
   }
 
   allows(method: string): boolean {
@@ -63,7 +67,8 @@ export class Route {
   build(positional: unknown[], named: Record<string, unknown>): string {
     const values: Record<string, unknown> = {};
     const order = [...this.rule.params.map((p) => p.name)];
-    if (this.options.params) for (const p of this.options.params) if (!p.startsWith('...')) order.push(p.endsWith('?') ? p.slice(0, -1) : p);
+    if (this.options.params)
+      for (const p of this.options.params) if (!p.startsWith('...')) order.push(p.endsWith('?') ? p.slice(0, -1) : p);
     for (const name of Object.keys(this.options.defaults ?? {})) if (!order.includes(name)) order.push(name);
     positional.forEach((v, i) => {
       const name = order[i];

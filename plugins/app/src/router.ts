@@ -20,7 +20,8 @@ export class Rule {
   private readonly parts: (string | RuleParam)[] = [];
 
   constructor(source: string) {
-    if (typeof source !== 'string' || !source.startsWith('/')) throw new TypeError(`a route rule must start with "/": ${JSON.stringify(source)}`);
+    if (typeof source !== 'string' || !source.startsWith('/'))
+      throw new TypeError(`a route rule must start with "/": ${JSON.stringify(source)}`);
     this.source = source;
     const re = /<(?:(string|int|float|path):)?([A-Za-z_$][\w$]*)>/g;
     let last = 0;
@@ -30,10 +31,18 @@ export class Rule {
       this.parts.push(text);
       pattern += escapeRegExp(text);
       const param: RuleParam = { name: m[2]!, type: (m[1] as ParamType | undefined) ?? 'string' };
-      if (this.params.some((p) => p.name === param.name)) throw new TypeError(`parameter <${param.name}> appears twice in ${source}`);
+      if (this.params.some((p) => p.name === param.name))
+        throw new TypeError(`parameter <${param.name}> appears twice in ${source}`);
       this.params.push(param);
       this.parts.push(param);
-      pattern += param.type === 'int' ? '(-?\\d+)' : param.type === 'float' ? '(-?\\d+(?:\\.\\d+)?)' : param.type === 'path' ? '(.+)' : '([^/]+)';
+      pattern +=
+        param.type === 'int'
+          ? '(-?\\d+)'
+          : param.type === 'float'
+            ? '(-?\\d+(?:\\.\\d+)?)'
+            : param.type === 'path'
+              ? '(.+)'
+              : '([^/]+)';
       last = m.index + m[0].length;
     }
     const tail = source.slice(last);
@@ -45,8 +54,15 @@ export class Rule {
     // Parameters that each fill a whole segment (the common rule) are matched by walking the
     // path: no RegExp run, no match array, ints read without parseInt (a runtime call). Other
     // shapes (a `path` parameter, text around a parameter in its segment) keep the RegExp.
-    this.bySegment = !this.literal && this.parts.every((part, i, parts) => typeof part === 'string' ||
-      (part.type !== 'path' && (parts[i - 1] as string).endsWith('/') && ((parts[i + 1] as string) === '' || (parts[i + 1] as string).startsWith('/'))));
+    this.bySegment =
+      !this.literal &&
+      this.parts.every(
+        (part, i, parts) =>
+          typeof part === 'string' ||
+          (part.type !== 'path' &&
+            (parts[i - 1] as string).endsWith('/') &&
+            ((parts[i + 1] as string) === '' || (parts[i + 1] as string).startsWith('/'))),
+      );
   }
 
   /** Matches a decoded path; returns the typed parameters or undefined. */
@@ -60,7 +76,8 @@ export class Rule {
     for (let i = 0; i < this.params.length; i++) {
       const p = this.params[i]!;
       const raw = m[i + 1]!;
-      out[p.name] = p.type === 'int' ? Number.parseInt(raw, 10) : p.type === 'float' ? Number.parseFloat(raw) : decodeSegment(raw);
+      out[p.name] =
+        p.type === 'int' ? Number.parseInt(raw, 10) : p.type === 'float' ? Number.parseFloat(raw) : decodeSegment(raw);
     }
     return out;
   }
@@ -99,10 +116,14 @@ export class Rule {
   build(values: Record<string, unknown>): string {
     let out = '';
     for (const part of this.parts) {
-      if (typeof part === 'string') { out += part; continue; }
+      if (typeof part === 'string') {
+        out += part;
+        continue;
+      }
       const v = values[part.name];
       if (v === undefined || v === null) throw new TypeError(`missing <${part.name}> to build ${this.source}`);
-      out += part.type === 'path' ? String(v).split('/').map(encodeURIComponent).join('/') : encodeURIComponent(String(v));
+      out +=
+        part.type === 'path' ? String(v).split('/').map(encodeURIComponent).join('/') : encodeURIComponent(String(v));
     }
     return out;
   }
@@ -119,7 +140,8 @@ function readInt(path: string, start: number, end: number): number | undefined {
   let i = negative ? start + 1 : start;
   if (i === end) return undefined;
   // Past 15 digits a double loses digits: parseInt rounds those as it always did.
-  if (end - i > 15) return /^-?\d+$/.test(path.slice(start, end)) ? Number.parseInt(path.slice(start, end), 10) : undefined;
+  if (end - i > 15)
+    return /^-?\d+$/.test(path.slice(start, end)) ? Number.parseInt(path.slice(start, end), 10) : undefined;
   let n = 0;
   for (; i < end; i++) {
     const c = path.charCodeAt(i);
@@ -161,7 +183,10 @@ export class Router<T extends { rule: Rule }> {
   }
 
   remove(route: T): void {
-    const drop = (list: T[]) => { const i = list.indexOf(route); if (i !== -1) list.splice(i, 1); };
+    const drop = (list: T[]) => {
+      const i = list.indexOf(route);
+      if (i !== -1) list.splice(i, 1);
+    };
     drop(this.all);
     drop(this.dynamic);
     const lit = this.literal.get(route.rule.source);
@@ -183,7 +208,10 @@ export class Router<T extends { rule: Rule }> {
         continue;
       }
       const p = route.rule.match(path);
-      if (p) { found = [route]; params = p; }
+      if (p) {
+        found = [route];
+        params = p;
+      }
     }
     return found ? { routes: found, params: params! } : undefined;
   }

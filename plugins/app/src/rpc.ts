@@ -38,20 +38,28 @@ function targetPath(base: string, method: string): string {
 }
 
 /** Positional parameters get the names the route declares, in order. */
-function argsFor(route: Route, routeParams: Record<string, unknown>, params: unknown[] | Record<string, unknown>): Args {
+function argsFor(
+  route: Route,
+  routeParams: Record<string, unknown>,
+  params: unknown[] | Record<string, unknown>,
+): Args {
   const args = createArgs();
   for (const k in routeParams) args[k] = routeParams[k];
   if (!Array.isArray(params)) {
     for (const [k, v] of Object.entries(params)) args[k] = v;
     return args;
   }
-  const names = (route.options.params ?? []).filter((p) => !p.startsWith('...')).map((p) => (p.endsWith('?') ? p.slice(0, -1) : p))
+  const names = (route.options.params ?? [])
+    .filter((p) => !p.startsWith('...'))
+    .map((p) => (p.endsWith('?') ? p.slice(0, -1) : p))
     .filter((n) => !(n in routeParams));
   for (const name of Object.keys(route.options.defaults ?? {})) if (!names.includes(name)) names.push(name);
   if (params.length > names.length && !route.options.params?.some((p) => p.startsWith('...'))) {
     throw new HttpError(400, `${route.name} takes ${names.length} parameter(s), ${params.length} given`);
   }
-  params.forEach((v, i) => { args[names[i] ?? `_${i}`] = v; });
+  params.forEach((v, i) => {
+    args[names[i] ?? `_${i}`] = v;
+  });
   return args;
 }
 
@@ -80,7 +88,12 @@ class RpcMissing extends Error {
 }
 
 function isCall(item: unknown): boolean {
-  return typeof item === 'object' && item !== null && (item as { jsonrpc?: unknown }).jsonrpc === '2.0' && typeof (item as { method?: unknown }).method === 'string';
+  return (
+    typeof item === 'object' &&
+    item !== null &&
+    (item as { jsonrpc?: unknown }).jsonrpc === '2.0' &&
+    typeof (item as { method?: unknown }).method === 'string'
+  );
 }
 
 /** Answers an RPC call; false when the body is not a call after all (routed as usual then). */
@@ -104,7 +117,8 @@ export async function dispatchRpc(app: App, ctx: RequestContext, kind: RpcKind):
       body = serializeMethodResponse(await call(app, ctx, path, parsed));
     } catch (err) {
       if (statusOf(err) === 401) throw err;
-      if (!(err instanceof RpcMissing) && statusOf(err) >= 500) app.log('error', `XML-RPC ${parsed.method}: ${(err as Error)?.stack ?? err}`);
+      if (!(err instanceof RpcMissing) && statusOf(err) >= 500)
+        app.log('error', `XML-RPC ${parsed.method}: ${(err as Error)?.stack ?? err}`);
       const code = err instanceof RpcMissing ? -32601 : statusOf(err) === 400 ? -32602 : statusOf(err);
       body = serializeFault(code, faultMessage(err, debug));
     }
@@ -117,11 +131,25 @@ export async function dispatchRpc(app: App, ctx: RequestContext, kind: RpcKind):
     payload = JSON.parse(text);
   } catch (err) {
     if (kind === 'json-loose') return false;
-    sendBody(req, res, 200, { 'Content-Type': 'application/json-rpc' }, JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: `parse error: ${(err as Error).message}` } }));
+    sendBody(
+      req,
+      res,
+      200,
+      { 'Content-Type': 'application/json-rpc' },
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: null,
+        error: { code: -32700, message: `parse error: ${(err as Error).message}` },
+      }),
+    );
     return true;
   }
   const batch = Array.isArray(payload);
-  if (kind === 'json-loose' && !(batch ? (payload as unknown[]).length > 0 && (payload as unknown[]).every(isCall) : isCall(payload))) return false;
+  if (
+    kind === 'json-loose' &&
+    !(batch ? (payload as unknown[]).length > 0 && (payload as unknown[]).every(isCall) : isCall(payload))
+  )
+    return false;
   const out: unknown[] = [];
   for (const item of batch ? (payload as unknown[]) : [payload]) {
     const c = item as Partial<Call> & { jsonrpc?: string };
@@ -136,7 +164,8 @@ export async function dispatchRpc(app: App, ctx: RequestContext, kind: RpcKind):
       if (c.id !== undefined) out.push({ jsonrpc: '2.0', id, result: result === undefined ? null : result });
     } catch (err) {
       if (statusOf(err) === 401) throw err;
-      if (!(err instanceof RpcMissing) && statusOf(err) >= 500) app.log('error', `JSON-RPC ${c.method}: ${(err as Error)?.stack ?? err}`);
+      if (!(err instanceof RpcMissing) && statusOf(err) >= 500)
+        app.log('error', `JSON-RPC ${c.method}: ${(err as Error)?.stack ?? err}`);
       const code = err instanceof RpcMissing ? -32601 : statusOf(err) === 400 ? -32602 : -32603;
       out.push({ jsonrpc: '2.0', id, error: { code, message: faultMessage(err, debug) } });
     }

@@ -15,7 +15,11 @@ export interface MountCookieOptions {
   sessionTimeout?: number;
 }
 
-interface Sealed<T> { d: T; e: number; i?: string | undefined }
+interface Sealed<T> {
+  d: T;
+  e: number;
+  i?: string | undefined;
+}
 
 /** What a state object needs from its request. */
 export interface StateHost {
@@ -72,12 +76,19 @@ abstract class CookieState<T> {
 
   protected writeCookie(value: T, expires: number): void {
     const maxAge = expires - Math.floor(Date.now() / 1000);
-    const sealed = seal(this.key, this.purpose, { d: value, e: expires, i: this.host.req.socket.remoteAddress } satisfies Sealed<T>);
+    const sealed = seal(this.key, this.purpose, {
+      d: value,
+      e: expires,
+      i: this.host.req.socket.remoteAddress,
+    } satisfies Sealed<T>);
     appendSetCookie(this.host.res, serializeCookie(this.cookieName, sealed, { ...this.cookie, maxAge }));
   }
 
   protected deleteCookie(): void {
-    appendSetCookie(this.host.res, serializeCookie(this.cookieName, '', { ...this.cookie, maxAge: 0, expires: new Date(0) }));
+    appendSetCookie(
+      this.host.res,
+      serializeCookie(this.cookieName, '', { ...this.cookie, maxAge: 0, expires: new Date(0) }),
+    );
   }
 
   abstract commit(success: boolean): void;
@@ -86,10 +97,18 @@ abstract class CookieState<T> {
 export class Session extends CookieState<Record<string, unknown>> {
   private explicitExpiry: number | undefined;
   private expired = false;
-  constructor(host: StateHost, cookieName: string, key: string, cookie: CookieOptions, private readonly timeout: number) {
+  constructor(
+    host: StateHost,
+    cookieName: string,
+    key: string,
+    cookie: CookieOptions,
+    private readonly timeout: number,
+  ) {
     super(host, cookieName, key, 'session', cookie);
   }
-  protected empty(): Record<string, unknown> { return {}; }
+  protected empty(): Record<string, unknown> {
+    return {};
+  }
 
   get<T = any>(key: string, fallback?: T): T | undefined {
     this.load();
@@ -104,17 +123,39 @@ export class Session extends CookieState<Record<string, unknown>> {
     this.data[key] = value;
     this.dirty = true;
   }
-  has(key: string): boolean { this.load(); return Object.hasOwn(this.data, key); }
+  has(key: string): boolean {
+    this.load();
+    return Object.hasOwn(this.data, key);
+  }
   remove(key: string): void {
     this.load();
-    if (Object.hasOwn(this.data, key)) { delete this.data[key]; this.dirty = true; }
+    if (Object.hasOwn(this.data, key)) {
+      delete this.data[key];
+      this.dirty = true;
+    }
   }
-  clear(): void { this.load(); this.data = {}; this.dirty = true; }
-  keys(): string[] { this.load(); return Object.keys(this.data); }
-  values(): unknown[] { this.load(); return Object.values(this.data); }
-  items(): [string, unknown][] { this.load(); return Object.entries(this.data); }
+  clear(): void {
+    this.load();
+    this.data = {};
+    this.dirty = true;
+  }
+  keys(): string[] {
+    this.load();
+    return Object.keys(this.data);
+  }
+  values(): unknown[] {
+    this.load();
+    return Object.values(this.data);
+  }
+  items(): [string, unknown][] {
+    this.load();
+    return Object.entries(this.data);
+  }
   /** Extends the expiry by the session timeout without changing a value. */
-  touch(): void { this.load(); this.dirty = true; }
+  touch(): void {
+    this.load();
+    this.dirty = true;
+  }
   /** Expires in `timeout` seconds from now; later writes do not shorten it. */
   setExpiry(timeout: number): void {
     this.load();
@@ -122,13 +163,24 @@ export class Session extends CookieState<Record<string, unknown>> {
     this.dirty = true;
   }
   /** Ends the session: the cookie is deleted. */
-  expire(): void { this.load(); this.data = {}; this.expired = true; this.dirty = true; }
+  expire(): void {
+    this.load();
+    this.data = {};
+    this.expired = true;
+    this.dirty = true;
+  }
   /** Seconds since the epoch when it expires (0: no session). */
-  getExpiry(): number { this.load(); return this.explicitExpiry ?? this.expires; }
+  getExpiry(): number {
+    this.load();
+    return this.explicitExpiry ?? this.expires;
+  }
 
   commit(): void {
     if (!this.dirty) return;
-    if (this.expired) { this.deleteCookie(); return; }
+    if (this.expired) {
+      this.deleteCookie();
+      return;
+    }
     const renewed = Math.floor(Date.now() / 1000) + this.timeout;
     this.expires = this.explicitExpiry ?? Math.max(this.expires, renewed);
     this.writeCookie(this.data, this.expires);
@@ -143,7 +195,9 @@ export class Mbox extends CookieState<MboxMessage[]> {
   constructor(host: StateHost, cookieName: string, key: string, cookie: CookieOptions) {
     super(host, cookieName, key, 'mbox', cookie);
   }
-  protected empty(): MboxMessage[] { return []; }
+  protected empty(): MboxMessage[] {
+    return [];
+  }
 
   /** Queues a message for a later page; `valid` seconds keeps it shown on every page until then. */
   send(msg: string, category = 'info', valid = 0, extra: Record<string, unknown> = {}): string {
@@ -209,7 +263,12 @@ type Named<T> = Map<string | null, T>;
 function cookieOptions(host: StateHost, o: MountCookieOptions): CookieOptions {
   // Over TLS the state cookies are Secure unless told otherwise.
   const tls = (host.req.socket as { encrypted?: boolean }).encrypted === true;
-  return { path: o.path ?? (host.basePath || '/'), domain: o.domain, secure: o.secure ?? tls, httpOnly: o.httpOnly ?? true };
+  return {
+    path: o.path ?? (host.basePath || '/'),
+    domain: o.domain,
+    secure: o.secure ?? tls,
+    httpOnly: o.httpOnly ?? true,
+  };
 }
 
 function requireKey(key: string | undefined, what: string): string {
@@ -230,12 +289,20 @@ export class SessionManager {
     let s = this.all.get(name);
     if (!s) {
       const k = requireKey(key ?? this.host.securekey, 'was.session');
-      s = new Session(this.host, name === null ? 'SESSION' : `SESSION_${name}`, k, cookieOptions(this.host, options), options.sessionTimeout ?? this.host.sessionTimeout);
+      s = new Session(
+        this.host,
+        name === null ? 'SESSION' : `SESSION_${name}`,
+        k,
+        cookieOptions(this.host, options),
+        options.sessionTimeout ?? this.host.sessionTimeout,
+      );
       this.all.set(name, s);
     }
     return s;
   }
-  private get cur(): Session { return (this.current ??= this.session(null)); }
+  private get cur(): Session {
+    return (this.current ??= this.session(null));
+  }
 
   mount(name: string | null = null, securekey?: string, options: MountCookieOptions = {}): Session {
     this.current = this.session(name, securekey, options);
@@ -246,23 +313,55 @@ export class SessionManager {
     const s = this.all.get(name);
     if (s) return s.exists();
     const cookie = name === null ? 'SESSION' : `SESSION_${name}`;
-    return this.host.cookies().has(cookie) && (name !== null || this.host.securekey !== undefined) && this.session(name).exists();
+    return (
+      this.host.cookies().has(cookie) &&
+      (name !== null || this.host.securekey !== undefined) &&
+      this.session(name).exists()
+    );
   }
 
-  get<T = any>(key: string, fallback?: T): T | undefined { return this.cur.get(key, fallback); }
-  getv<T = any>(key: string, fallback?: T): T | undefined { return this.cur.getv(key, fallback); }
-  set(key: string, value: unknown): void { this.cur.set(key, value); }
-  has(key: string): boolean { return this.cur.has(key); }
-  remove(key: string): void { this.cur.remove(key); }
-  clear(): void { this.cur.clear(); }
-  keys(): string[] { return this.cur.keys(); }
-  values(): unknown[] { return this.cur.values(); }
-  items(): [string, unknown][] { return this.cur.items(); }
-  touch(): void { this.cur.touch(); }
-  setExpiry(timeout: number): void { this.cur.setExpiry(timeout); }
-  getExpiry(): number { return this.cur.getExpiry(); }
-  expire(): void { this.cur.expire(); }
-  sourceVerified(): boolean { return this.cur.sourceVerified(); }
+  get<T = any>(key: string, fallback?: T): T | undefined {
+    return this.cur.get(key, fallback);
+  }
+  getv<T = any>(key: string, fallback?: T): T | undefined {
+    return this.cur.getv(key, fallback);
+  }
+  set(key: string, value: unknown): void {
+    this.cur.set(key, value);
+  }
+  has(key: string): boolean {
+    return this.cur.has(key);
+  }
+  remove(key: string): void {
+    this.cur.remove(key);
+  }
+  clear(): void {
+    this.cur.clear();
+  }
+  keys(): string[] {
+    return this.cur.keys();
+  }
+  values(): unknown[] {
+    return this.cur.values();
+  }
+  items(): [string, unknown][] {
+    return this.cur.items();
+  }
+  touch(): void {
+    this.cur.touch();
+  }
+  setExpiry(timeout: number): void {
+    this.cur.setExpiry(timeout);
+  }
+  getExpiry(): number {
+    return this.cur.getExpiry();
+  }
+  expire(): void {
+    this.cur.expire();
+  }
+  sourceVerified(): boolean {
+    return this.cur.sourceVerified();
+  }
 
   commit(): void {
     for (const s of this.all.values()) s.commit();
@@ -283,19 +382,35 @@ export class MboxManager {
     }
     return m;
   }
-  private get cur(): Mbox { return (this.current ??= this.box(null)); }
+  private get cur(): Mbox {
+    return (this.current ??= this.box(null));
+  }
 
   mount(name: string | null = null, securekey?: string, options: MountCookieOptions = {}): Mbox {
     this.current = this.box(name, securekey, options);
     return this.current;
   }
-  send(msg: string, category?: string, valid?: number, extra?: Record<string, unknown>): string { return this.cur.send(msg, category, valid, extra); }
-  push(msg: string, category?: string, valid?: number, extra?: Record<string, unknown>): string { return this.cur.send(msg, category, valid, extra); }
-  get(categoryOrKey?: string, value?: unknown): MboxMessage[] { return this.cur.get(categoryOrKey, value); }
-  getv(categoryOrKey?: string, value?: unknown): MboxMessage[] { return this.cur.getv(categoryOrKey, value); }
-  search(key: string, value?: unknown): string[] { return this.cur.search(key, value); }
-  remove(id: string): void { this.cur.remove(id); }
-  sourceVerified(): boolean { return this.cur.sourceVerified(); }
+  send(msg: string, category?: string, valid?: number, extra?: Record<string, unknown>): string {
+    return this.cur.send(msg, category, valid, extra);
+  }
+  push(msg: string, category?: string, valid?: number, extra?: Record<string, unknown>): string {
+    return this.cur.send(msg, category, valid, extra);
+  }
+  get(categoryOrKey?: string, value?: unknown): MboxMessage[] {
+    return this.cur.get(categoryOrKey, value);
+  }
+  getv(categoryOrKey?: string, value?: unknown): MboxMessage[] {
+    return this.cur.getv(categoryOrKey, value);
+  }
+  search(key: string, value?: unknown): string[] {
+    return this.cur.search(key, value);
+  }
+  remove(id: string): void {
+    this.cur.remove(id);
+  }
+  sourceVerified(): boolean {
+    return this.cur.sourceVerified();
+  }
 
   commit(success: boolean): void {
     for (const m of this.all.values()) m.commit(success);

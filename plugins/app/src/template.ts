@@ -27,7 +27,11 @@ export interface TemplateSetup {
 export function createEnvironment(setup: TemplateSetup): Nunjucks.Environment {
   nunjucks ??= require('nunjucks') as typeof Nunjucks;
   const loader = new nunjucks.FileSystemLoader(setup.folder, { noCache: setup.noCache });
-  const env = new nunjucks.Environment(loader, { autoescape: setup.autoescape, tags: setup.overlay, throwOnUndefined: false });
+  const env = new nunjucks.Environment(loader, {
+    autoescape: setup.autoescape,
+    tags: setup.overlay,
+    throwOnUndefined: false,
+  });
   for (const [name, fn] of setup.globals) {
     // nunjucks calls a global with the render context as `this`: pass its `was` first.
     env.addGlobal(name, function (this: { ctx?: { was?: unknown } }, ...args: unknown[]) {

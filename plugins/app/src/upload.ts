@@ -91,11 +91,19 @@ export interface MultipartLimits {
 }
 
 /** Parses a multipart body into args; the files it wrote are pushed to `files` at once. */
-export async function parseMultipart(req: IncomingMessage, args: Args, files: UploadedFile[], limits: MultipartLimits): Promise<void> {
+export async function parseMultipart(
+  req: IncomingMessage,
+  args: Args,
+  files: UploadedFile[],
+  limits: MultipartLimits,
+): Promise<void> {
   checkDeclaredLength(req, limits.maxMultipartBodySize);
   let bb: busboy.Busboy;
   try {
-    bb = busboy({ headers: req.headers, limits: { fileSize: limits.maxUploadFileSize, fieldSize: limits.maxFieldSize ?? 1024 * 1024 } });
+    bb = busboy({
+      headers: req.headers,
+      limits: { fileSize: limits.maxUploadFileSize, fieldSize: limits.maxFieldSize ?? 1024 * 1024 },
+    });
   } catch (err) {
     throw new HttpError(400, `malformed multipart body: ${(err as Error).message}`);
   }
@@ -123,26 +131,42 @@ export async function parseMultipart(req: IncomingMessage, args: Args, files: Up
       if (size > limits.maxMultipartBodySize) fail(tooLarge(limits.maxMultipartBodySize));
     });
     bb.on('field', (name, value, info) => {
-      if (info.valueTruncated) fail(new HttpError(413, `the field ${name} is longer than ${limits.maxFieldSize ?? 1024 * 1024} bytes`, { close: true }));
+      if (info.valueTruncated)
+        fail(
+          new HttpError(413, `the field ${name} is longer than ${limits.maxFieldSize ?? 1024 * 1024} bytes`, {
+            close: true,
+          }),
+        );
       else addArg(args, name, value);
     });
     bb.on('file', (name, stream, info) => {
-      if (failure) { stream.resume(); return; }
+      if (failure) {
+        stream.resume();
+        return;
+      }
       const tmp = path.join(dir, `skitai-upload-${randomBytes(8).toString('hex')}`);
       const file = new UploadedFile(tmp, path.basename(info.filename ?? ''), info.mimeType, name);
       files.push(file);
       const out = createWriteStream(tmp);
       streams.push(out, stream);
-      stream.on('data', (c: Buffer) => { file.size += c.length; });
-      stream.on('limit', () => fail(new HttpError(413, `an uploaded file is larger than ${limits.maxUploadFileSize} bytes`, { close: true })));
-      writes.push(pipeline(stream, out).catch((err) => {
-        if (!failure) fail(new HttpError(400, `upload failed: ${(err as Error).message}`));
-        return fs.rm(tmp, { force: true });
-      }));
+      stream.on('data', (c: Buffer) => {
+        file.size += c.length;
+      });
+      stream.on('limit', () =>
+        fail(new HttpError(413, `an uploaded file is larger than ${limits.maxUploadFileSize} bytes`, { close: true })),
+      );
+      writes.push(
+        pipeline(stream, out).catch((err) => {
+          if (!failure) fail(new HttpError(400, `upload failed: ${(err as Error).message}`));
+          return fs.rm(tmp, { force: true });
+        }),
+      );
       addArg(args, name, file);
     });
     bb.on('error', (err) => fail(new HttpError(400, `malformed multipart body: ${(err as Error).message}`)));
-    bb.on('close', () => { if (!failure) resolve(); });
+    bb.on('close', () => {
+      if (!failure) resolve();
+    });
     req.on('aborted', () => fail(new HttpError(400, 'the client aborted the request', { close: true })));
     req.pipe(bb);
   });

@@ -38,8 +38,22 @@ declare module '@skitai/kernel' {
 export const OWNER = '@skitai/app';
 /** Every `was` member the App framework defines (claimed when an App is mounted). */
 export const APP_WAS_MEMBERS: readonly string[] = Object.freeze([
-  'app', 'apps', 'request', 'response', 'session', 'mbox', 'cookie', 'g', 'ab', 'render', 'redirect',
-  'emit', 'broadcast', 'csrfToken', 'csrfTokenInput', 'csrfVerify',
+  'app',
+  'apps',
+  'request',
+  'response',
+  'session',
+  'mbox',
+  'cookie',
+  'g',
+  'ab',
+  'render',
+  'redirect',
+  'emit',
+  'broadcast',
+  'csrfToken',
+  'csrfTokenInput',
+  'csrfVerify',
 ]);
 const done = new WeakSet<object>();
 export const CSRF_KEY = '_csrf_token';
@@ -65,7 +79,9 @@ export function defineWasMembers(kernel: AppKernel): void {
   def('response', (was) => {
     const ctx = contextOf(was, 'response');
     // Push or early hints come from whichever plugin taps the kernel's `hint` point.
-    const hint = kernel.hooks.hint?.isUsed() ? (uris: string[]) => kernel.hooks.hint.call(ctx.req, ctx.res, uris) : undefined;
+    const hint = kernel.hooks.hint?.isUsed()
+      ? (uris: string[]) => kernel.hooks.hint.call(ctx.req, ctx.res, uris)
+      : undefined;
     return createResponseFn(ctx.res, hint);
   });
   def('session', (was) => contextOf(was, 'session').getSession());
@@ -83,7 +99,12 @@ export function defineWasMembers(kernel: AppKernel): void {
     const ctx = contextOf(was, 'render');
     return (name: string, context: Record<string, unknown> = {}) => ctx.app.render(was, name, context);
   });
-  def('redirect', () => (url: string, status = 302) => new ResponseValue(status, '', { Location: url }));
+  def(
+    'redirect',
+    () =>
+      (url: string, status = 302) =>
+        new ResponseValue(status, '', { Location: url }),
+  );
   def('emit', (was) => {
     const ctx = contextOf(was, 'emit');
     return (event: string, ...args: unknown[]) => ctx.app.emit(event, was, ...args);

@@ -29,7 +29,11 @@ before(async () => {
 after(() => s.close());
 
 async function post(path: string, body: string, type: string) {
-  const r = await fetch(s.base + path, { method: 'POST', body, headers: { 'content-type': type, accept: 'application/json' } });
+  const r = await fetch(s.base + path, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': type, accept: 'application/json' },
+  });
   return { status: r.status, body: (await r.json()) as any };
 }
 
@@ -54,28 +58,53 @@ test('malformed JSON or form bodies are a 400, not a 500', async () => {
 });
 
 test('was.request fields and helpers', async () => {
-  const r = await fetch(s.base + '/app/req?x=1', { method: 'POST', body: 'k=v', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-custom': 'hi', 'user-agent': 'tester/1' } });
+  const r = await fetch(s.base + '/app/req?x=1', {
+    method: 'POST',
+    body: 'k=v',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-custom': 'hi', 'user-agent': 'tester/1' },
+  });
   const b = await r.json();
   assert.deepEqual(b, {
-    method: 'POST', command: 'post', uri: '/app/req?x=1', path: '/req', version: '1.1', scheme: 'http', ua: 'tester/1',
-    header: 'hi', remote: '127.0.0.1', contentType: 'application/x-www-form-urlencoded', body: 'k=v', dict: { k: 'v' },
+    method: 'POST',
+    command: 'post',
+    uri: '/app/req?x=1',
+    path: '/req',
+    version: '1.1',
+    scheme: 'http',
+    ua: 'tester/1',
+    header: 'hi',
+    remote: '127.0.0.1',
+    contentType: 'application/x-www-form-urlencoded',
+    body: 'k=v',
+    dict: { k: 'v' },
   });
   assert.deepEqual((await post('/app/json', '[1,2]', 'application/json')).body, { json: [1, 2] });
-  assert.deepEqual((await post('/app/form', 'a=1&a=2', 'application/x-www-form-urlencoded')).body, { form: { a: ['1', '2'] } });
+  assert.deepEqual((await post('/app/form', 'a=1&a=2', 'application/x-www-form-urlencoded')).body, {
+    form: { a: ['1', '2'] },
+  });
 });
 
 test('maxPostBodySize: 413 and the connection closed, by Content-Length and by chunked count', async () => {
   const big = 'a='.padEnd(1500, 'x');
-  const r = await raw(s.port, `POST /app/echo/1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${big.length}\r\n\r\n${big}`);
+  const r = await raw(
+    s.port,
+    `POST /app/echo/1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${big.length}\r\n\r\n${big}`,
+  );
   assert.match(r.text, /^HTTP\/1.1 413 /);
   assert.match(r.text, /connection: close/i);
   assert.equal(r.closed, true);
   const chunk = big.length.toString(16);
-  const c = await raw(s.port, `POST /app/echo/1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n${chunk}\r\n${big}\r\n0\r\n\r\n`);
+  const c = await raw(
+    s.port,
+    `POST /app/echo/1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n${chunk}\r\n${big}\r\n0\r\n\r\n`,
+  );
   assert.match(c.text, /^HTTP\/1.1 413 /);
   assert.equal(c.closed, true);
   // Under the limit, keep-alive goes on: two requests on one connection.
-  const ok = await raw(s.port, 'POST /app/echo/1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 3\r\n\r\na=1' +
-    'GET /app/echo/2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  const ok = await raw(
+    s.port,
+    'POST /app/echo/1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 3\r\n\r\na=1' +
+      'GET /app/echo/2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+  );
   assert.equal(ok.text.match(/HTTP\/1.1 200/g)?.length, 2);
 });

@@ -11,10 +11,16 @@ const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 let s: Served;
 
 const digest = new App({
-  authorization: 'digest', realm: 'Partner App Area', authenticate: true,
+  authorization: 'digest',
+  realm: 'Partner App Area',
+  authenticate: true,
   users: { app: ['iamyourpartnerapp', false, { role: 'root' }], enc: [md5('enc:Partner App Area:secret'), true] },
 });
-digest.route('/hello/<name>', (was, args) => `Hello, ${args.name} from ${was.request.user!.name} (${JSON.stringify(was.request.user!.info ?? null)})`);
+digest.route(
+  '/hello/<name>',
+  (was, args) =>
+    `Hello, ${args.name} from ${was.request.user!.name} (${JSON.stringify(was.request.user!.info ?? null)})`,
+);
 digest.route('/post', { methods: ['POST'] }, (_was, args) => `posted ${args.x}`);
 
 const basic = new App({ authorization: 'basic', realm: 'B', users: new Map([['admin', 'pw']]) });
@@ -23,13 +29,36 @@ basic.route('/closed', { authenticate: true }, (was) => `hi ${was.request.user!.
 
 const guarded = new App({ securekey: 'k' });
 guarded.setLoginHandler((was) => (was.session.get('user') ? undefined : was.response(401, 'please sign in')));
-guarded.setPermissionCheckHandler((was, perms) => (perms.includes(was.request.args.level) ? undefined : was.response(403, 'permission denied')));
-guarded.route('/private', guarded.loginRequired(() => 'private'));
-guarded.route('/admin', guarded.permissionRequired(['admin'], () => 'admin area'));
-guarded.route('/super', guarded.testpassRequired((was) => (was.request.args.su === 'root' ? undefined : was.response(403, 'not super')), () => 'super'));
-guarded.route('/login', (was) => { was.session.set('user', 'u'); return 'in'; });
+guarded.setPermissionCheckHandler((was, perms) =>
+  perms.includes(was.request.args.level) ? undefined : was.response(403, 'permission denied'),
+);
+guarded.route(
+  '/private',
+  guarded.loginRequired(() => 'private'),
+);
+guarded.route(
+  '/admin',
+  guarded.permissionRequired(['admin'], () => 'admin area'),
+);
+guarded.route(
+  '/super',
+  guarded.testpassRequired(
+    (was) => (was.request.args.su === 'root' ? undefined : was.response(403, 'not super')),
+    () => 'super',
+  ),
+);
+guarded.route('/login', (was) => {
+  was.session.set('user', 'u');
+  return 'in';
+});
 
-before(async () => { s = await serve([['/d', digest], ['/b', basic], ['/g', guarded]]); });
+before(async () => {
+  s = await serve([
+    ['/d', digest],
+    ['/b', basic],
+    ['/g', guarded],
+  ]);
+});
 after(() => s.close());
 
 test('digest: 401 with a qop=auth challenge, then curl --digest gets through', async () => {
@@ -43,7 +72,17 @@ test('digest: 401 with a qop=auth challenge, then curl --digest gets through', a
   assert.equal(enc.stdout, 'Hello, e from enc (null)');
   const post = await run('curl', ['-s', '--digest', '-u', 'app:iamyourpartnerapp', '-d', 'x=5', `${s.base}/d/post`]);
   assert.equal(post.stdout, 'posted 5');
-  const wrong = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--digest', '-u', 'app:wrong', `${s.base}/d/hello/hans`]);
+  const wrong = await run('curl', [
+    '-s',
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code}',
+    '--digest',
+    '-u',
+    'app:wrong',
+    `${s.base}/d/hello/hans`,
+  ]);
   assert.equal(wrong.stdout, '401');
 });
 
@@ -58,13 +97,21 @@ test('digest: a forged nonce, a replayed nonce count and a URI mismatch are refu
   };
   const ok = await fetch(`${s.base}/d/hello/x`, { headers: { authorization: auth('/d/hello/x', nonce, '00000001') } });
   assert.equal(ok.status, 200);
-  const replay = await fetch(`${s.base}/d/hello/x`, { headers: { authorization: auth('/d/hello/x', nonce, '00000001') } });
+  const replay = await fetch(`${s.base}/d/hello/x`, {
+    headers: { authorization: auth('/d/hello/x', nonce, '00000001') },
+  });
   assert.equal(replay.status, 401);
-  const next = await fetch(`${s.base}/d/hello/x`, { headers: { authorization: auth('/d/hello/x', nonce, '00000002') } });
+  const next = await fetch(`${s.base}/d/hello/x`, {
+    headers: { authorization: auth('/d/hello/x', nonce, '00000002') },
+  });
   assert.equal(next.status, 200);
-  const forged = await fetch(`${s.base}/d/hello/x`, { headers: { authorization: auth('/d/hello/x', `${nonce.split('.')[0]}.AAAAAAAAAAAAAAAAAAAAAA`, '00000001') } });
+  const forged = await fetch(`${s.base}/d/hello/x`, {
+    headers: { authorization: auth('/d/hello/x', `${nonce.split('.')[0]}.AAAAAAAAAAAAAAAAAAAAAA`, '00000001') },
+  });
   assert.equal(forged.status, 401);
-  const elsewhere = await fetch(`${s.base}/d/hello/y`, { headers: { authorization: auth('/d/hello/x', nonce, '00000003') } });
+  const elsewhere = await fetch(`${s.base}/d/hello/y`, {
+    headers: { authorization: auth('/d/hello/x', nonce, '00000003') },
+  });
   assert.equal(elsewhere.status, 401);
 });
 
@@ -73,11 +120,15 @@ test('basic: per route', async () => {
   const r = await fetch(`${s.base}/b/closed`);
   assert.equal(r.status, 401);
   assert.match(r.headers.get('www-authenticate')!, /^Basic realm="B"/);
-  const ok = await fetch(`${s.base}/b/closed`, { headers: { authorization: `Basic ${Buffer.from('admin:pw').toString('base64')}` } });
+  const ok = await fetch(`${s.base}/b/closed`, {
+    headers: { authorization: `Basic ${Buffer.from('admin:pw').toString('base64')}` },
+  });
   assert.equal(await ok.text(), 'hi admin');
   const { stdout } = await run('curl', ['-s', '-u', 'admin:pw', `${s.base}/b/closed`]);
   assert.equal(stdout, 'hi admin');
-  const bad = await fetch(`${s.base}/b/closed`, { headers: { authorization: `Basic ${Buffer.from('admin:no').toString('base64')}` } });
+  const bad = await fetch(`${s.base}/b/closed`, {
+    headers: { authorization: `Basic ${Buffer.from('admin:no').toString('base64')}` },
+  });
   assert.equal(bad.status, 401);
 });
 

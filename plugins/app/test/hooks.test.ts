@@ -12,15 +12,25 @@ test('request hooks run in Skitai order; beforeRequest may answer; failedRequest
     if (was.request.args.deny) return was.response(403, 'denied by hook');
     return undefined;
   });
-  app.finishRequest(() => { calls.push('finish'); });
+  app.finishRequest(() => {
+    calls.push('finish');
+  });
   app.failedRequest((was, err) => {
     calls.push(`failed ${(err as Error).message}`);
     if ((err as Error).message === 'handled') return was.response(501, 'sorry');
     return undefined;
   });
-  app.teardownRequest(() => { calls.push('teardown'); });
-  app.route('/ok', (was) => { calls.push('handler'); return `hi ${was.g.user}`; });
-  app.route('/fail', (_was, args) => { calls.push('handler'); throw new Error(args.how === 'h' ? 'handled' : 'unhandled'); });
+  app.teardownRequest(() => {
+    calls.push('teardown');
+  });
+  app.route('/ok', (was) => {
+    calls.push('handler');
+    return `hi ${was.g.user}`;
+  });
+  app.route('/fail', (_was, args) => {
+    calls.push('handler');
+    throw new Error(args.how === 'h' ? 'handled' : 'unhandled');
+  });
   const s = await serve(app);
   try {
     let r = await fetch(`${s.base}/ok`);
@@ -46,7 +56,9 @@ test('errorHandler(code) and a default error handler render error pages', async 
   const app = new App();
   app.errorHandler(404, (was, e) => was.response(404, `<h1>${e.code} custom</h1><div>URL: ${e.url}</div>`));
   app.defaultErrorHandler((_was, e) => ({ custom: true, code: e.code, message: e.message }));
-  app.route('/boom', () => { throw new Error('x'); });
+  app.route('/boom', () => {
+    throw new Error('x');
+  });
   app.route('/post', { methods: ['POST'] }, () => '');
   const s = await serve([['/sub', app]]);
   try {
@@ -68,12 +80,24 @@ test('errorHandler(code) and a default error handler render error pages', async 
 test('lifecycle: startup, mounted, reload, umount, shutdown tied to the kernel', async () => {
   const calls: string[] = [];
   const app = new App();
-  app.onStartup(() => { calls.push('startup'); });
-  app.onMounted(() => { calls.push('mounted'); });
-  app.onReload(() => { calls.push('reload'); });
-  app.onUmount(() => { calls.push('umount'); });
-  app.onShutdown(() => { calls.push('shutdown'); });
-  app.on(AppEvents.appStarted, () => { calls.push('event:appStarted'); });
+  app.onStartup(() => {
+    calls.push('startup');
+  });
+  app.onMounted(() => {
+    calls.push('mounted');
+  });
+  app.onReload(() => {
+    calls.push('reload');
+  });
+  app.onUmount(() => {
+    calls.push('umount');
+  });
+  app.onShutdown(() => {
+    calls.push('shutdown');
+  });
+  app.on(AppEvents.appStarted, () => {
+    calls.push('event:appStarted');
+  });
   app.route('/', () => 'x');
   const s = await serve(app);
   assert.deepEqual(calls.splice(0), ['startup', 'event:appStarted', 'mounted']);
@@ -87,21 +111,44 @@ test('events: app.on / was.emit / emitAfter, and broadcasts across mounted apps'
   const seen: string[] = [];
   const users = new App();
   const photos = new App();
-  users.on('user-updated', (was, id) => { seen.push(`users got ${id} from ${was.request.path}`); });
-  users.on('after', () => { seen.push('after'); });
+  users.on('user-updated', (was, id) => {
+    seen.push(`users got ${id} from ${was.request.path}`);
+  });
+  users.on('after', () => {
+    seen.push('after');
+  });
   users.route('/u/<id>', async (was, args) => {
     await was.emit('user-updated', args.id);
     await was.broadcast('user:data-added', args.id);
     return 'ok';
   });
-  users.route('/e', users.emitAfter('after', () => 'emitted'));
-  photos.onBroadcast('user:data-added', (_was, id) => { seen.push(`photos got ${id}`); });
-  users.onBroadcast('user:data-added', (_was, id) => { seen.push(`users broadcast ${id}`); });
-  photos.route('/b', photos.broadcastAfter('user:data-added', () => 'b'));
-  users.on(AppEvents.requestFinished, () => { seen.push('finished'); });
-  users.on(AppEvents.requestFailed, (_was, err) => { seen.push(`failed ${(err as Error).message}`); });
-  users.route('/fail', () => { throw new Error('oops'); });
-  const s = await serve([['/users', users], ['/photos', photos]]);
+  users.route(
+    '/e',
+    users.emitAfter('after', () => 'emitted'),
+  );
+  photos.onBroadcast('user:data-added', (_was, id) => {
+    seen.push(`photos got ${id}`);
+  });
+  users.onBroadcast('user:data-added', (_was, id) => {
+    seen.push(`users broadcast ${id}`);
+  });
+  photos.route(
+    '/b',
+    photos.broadcastAfter('user:data-added', () => 'b'),
+  );
+  users.on(AppEvents.requestFinished, () => {
+    seen.push('finished');
+  });
+  users.on(AppEvents.requestFailed, (_was, err) => {
+    seen.push(`failed ${(err as Error).message}`);
+  });
+  users.route('/fail', () => {
+    throw new Error('oops');
+  });
+  const s = await serve([
+    ['/users', users],
+    ['/photos', photos],
+  ]);
   try {
     assert.equal(await (await fetch(`${s.base}/users/u/7`)).text(), 'ok');
     assert.deepEqual(seen.splice(0), ['users got 7 from /u/7', 'users broadcast 7', 'photos got 7', 'finished']);
@@ -120,11 +167,23 @@ test("kernel broadcasts (kernel.setlu's model-changed) reach onBroadcast listene
   const seen: unknown[] = [];
   const app = new App();
   let delivered!: () => void;
-  const arrived = new Promise<void>((r) => { delivered = r; });
-  app.onBroadcast('model-changed:states', (source, ...args) => { seen.push([(source as { from: string }).from, ...args]); delivered(); });
-  app.onBroadcast('local', (was) => { seen.push(['local', typeof (was as { request?: unknown }).request]); });
-  app.route('/b', async (was) => { await was.broadcast('local'); return 'ok'; });
-  const s = await serve(app, (k) => { k.addlu('states'); });
+  const arrived = new Promise<void>((r) => {
+    delivered = r;
+  });
+  app.onBroadcast('model-changed:states', (source, ...args) => {
+    seen.push([(source as { from: string }).from, ...args]);
+    delivered();
+  });
+  app.onBroadcast('local', (was) => {
+    seen.push(['local', typeof (was as { request?: unknown }).request]);
+  });
+  app.route('/b', async (was) => {
+    await was.broadcast('local');
+    return 'ok';
+  });
+  const s = await serve(app, (k) => {
+    k.addlu('states');
+  });
   try {
     s.kernel.setlu('states', 'CA');
     await arrived;

@@ -26,14 +26,19 @@ app.route('/stream', (was) => {
 let release: () => void = () => undefined;
 app.route('/iter', async function* () {
   yield 'first;';
-  await new Promise<void>((r) => { release = r; });
+  await new Promise<void>((r) => {
+    release = r;
+  });
   yield 'second';
 });
 app.route('/created', (was) => was.response(201, 'made', { 'X-A': '1' }));
 app.route('/created-list', (was) => was.response('202 Accepted', { ok: true }, [['X-B', '2']]));
 app.route('/nf', (was) => was.response(404));
 app.route('/file', (was) => was.response.file(path.join(dir, 'note.txt')));
-app.route('/download', (was) => { was.response.hintPromise('/style.css'); return was.response.file(path.join(dir, 'note.txt'), { filename: 'my note.txt' }); });
+app.route('/download', (was) => {
+  was.response.hintPromise('/style.css');
+  return was.response.file(path.join(dir, 'note.txt'), { filename: 'my note.txt' });
+});
 app.route('/raw', { stream: true, methods: ['POST'] }, async (was) => {
   let n = 0;
   for await (const chunk of was.req) n += (chunk as Buffer).length;
@@ -41,7 +46,9 @@ app.route('/raw', { stream: true, methods: ['POST'] }, async (was) => {
 });
 app.route('/missing-file', (was) => was.response.file(path.join(dir, 'nope.txt')));
 app.route('/api', (was) => was.response.api({ data: [1, 2, 3] }).set('user', 'hans'));
-app.route('/fault', (was) => was.response(400, was.response.fault('missing parameter', 10021, 'need offset', 'http://x')));
+app.route('/fault', (was) =>
+  was.response(400, was.response.fault('missing parameter', 10021, 'need offset', 'http://x')),
+);
 app.route('/redirect', (was) => was.redirect('/elsewhere'));
 app.route('/redirect301', (was) => was.redirect('/moved', 301));
 app.route('/headers', (was) => {
@@ -50,15 +57,27 @@ app.route('/headers', (was) => {
   assert.equal(was.response.getHeader('cache-control'), 'max-age=60');
   return 'with headers';
 });
-app.route('/big', (was) => { was.response.setHeader('Content-Type', 'text/plain'); return 'x'.repeat(10000); });
-app.route('/boom', () => { throw new Error('secret detail'); });
-app.route('/teapot', () => { throw new HttpError(418, 'short and stout'); });
+app.route('/big', (was) => {
+  was.response.setHeader('Content-Type', 'text/plain');
+  return 'x'.repeat(10000);
+});
+app.route('/boom', () => {
+  throw new Error('secret detail');
+});
+app.route('/teapot', () => {
+  throw new HttpError(418, 'short and stout');
+});
 
 const dbg = new App({ debug: true });
-dbg.route('/boom', () => { throw new Error('visible detail'); });
+dbg.route('/boom', () => {
+  throw new Error('visible detail');
+});
 
 before(async () => {
-  s = await serve([['/', app], ['/dbg', dbg]]);
+  s = await serve([
+    ['/', app],
+    ['/dbg', dbg],
+  ]);
 });
 after(() => s.close());
 
@@ -91,7 +110,11 @@ test('readable streams are piped; HEAD gets no body; stream routes read was.req 
   const h = await get('/stream', { method: 'HEAD' });
   assert.equal(h.status, 200);
   assert.equal(h.buf.length, 0);
-  const s2 = await get('/raw', { method: 'POST', body: 'x'.repeat(5000), headers: { 'content-type': 'application/octet-stream' } });
+  const s2 = await get('/raw', {
+    method: 'POST',
+    body: 'x'.repeat(5000),
+    headers: { 'content-type': 'application/octet-stream' },
+  });
   assert.deepEqual(JSON.parse(s2.buf.toString()), { streamed: 5000, body: 0 });
 });
 
@@ -140,7 +163,12 @@ test('api and fault containers', async () => {
   assert.deepEqual(JSON.parse(r.buf.toString()), { data: [1, 2, 3], user: 'hans' });
   r = await get('/fault');
   assert.equal(r.status, 400);
-  assert.deepEqual(JSON.parse(r.buf.toString()), { message: 'missing parameter', code: 10021, debug: 'need offset', more_info: 'http://x' });
+  assert.deepEqual(JSON.parse(r.buf.toString()), {
+    message: 'missing parameter',
+    code: 10021,
+    debug: 'need offset',
+    more_info: 'http://x',
+  });
 });
 
 test('redirects and headers', async () => {

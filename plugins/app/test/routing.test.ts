@@ -33,14 +33,19 @@ app.route('/build', (was) => ({
   ep: was.ab('ep', 7),
   other: was.ab('search.query', 'Your Name'),
 }));
-app.route('/named-fn', function namedFn() { return ''; });
+app.route('/named-fn', function namedFn() {
+  return '';
+});
 app.route('/add', { name: 'add', params: ['num1', 'num2'] }, (_was, args) => Number(args.num1) + Number(args.num2));
 app.route('/hello2/<name>', { name: 'hello2' }, (_was, args) => `Hello, ${args.name}`);
 app.route('/ep2/<int:id>', { name: 'ep' }, () => '');
 other.route('/query', { name: 'query', params: ['q'] }, (_was, args) => `q=${args.q}`);
 
 before(async () => {
-  s = await serve([['/math', app], ['/search', other, { name: 'search' }]]);
+  s = await serve([
+    ['/math', app],
+    ['/search', other, { name: 'search' }],
+  ]);
 });
 after(() => s.close());
 
@@ -81,7 +86,11 @@ test('methods: 405 with Allow; HEAD where GET is allowed; dispatch by method', a
 });
 
 test('content types: 415 otherwise', async () => {
-  const ok = await get('/math/xml', { method: 'POST', body: 'hello', headers: { 'content-type': 'text/plain; charset=utf-8' } });
+  const ok = await get('/math/xml', {
+    method: 'POST',
+    body: 'hello',
+    headers: { 'content-type': 'text/plain; charset=utf-8' },
+  });
   assert.equal(ok.text, 'len 5');
   const bad = await get('/math/xml', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
   assert.equal(bad.status, 415);
@@ -105,7 +114,11 @@ test("declared parameters: Skitai's cases", async () => {
   assert.match(JSON.parse(missing.text).message, /missing parameter: topic/);
   assert.equal((await get('/math/hello?id=1&topic=t')).text, '1/t');
   // Form bodies count as parameters too.
-  const form = await get('/math/hello?id=1', { method: 'POST', body: 'topic=t&extra=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const form = await get('/math/hello?id=1', {
+    method: 'POST',
+    body: 'topic=t&extra=1',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
   assert.equal(form.status, 400);
   assert.match(form.text, /unexpected parameter: extra/);
   assert.deepEqual(JSON.parse((await get('/math/num')).text), { num: 8 });
@@ -132,9 +145,29 @@ test('URL building honours the mount point, within and across apps', async () =>
 test('rules matched segment by segment agree with their RegExp, case by case', () => {
   // The segment walker (whole-segment parameters) must say what the rule's RegExp says.
   const cases: [string, string[]][] = [
-    ['/users/<int:id>', ['/users/42', '/users/-7', '/users/007', '/users/-0', '/users/4a', '/users/', '/users/42/', '/users/-', '/users/+1',
-      '/users/12345678901234567890', '/users/1234567890123456789a', '/users/42x', '/usersx/42', '/users//42']],
-    ['/a/<x>/b/<float:f>', ['/a/h%20i/b/1.5', '/a/hi/b/1.', '/a/hi/b/1', '/a/hi/b/.5', '/a/hi/b/-2.25', '/a/%E0%A4%A/b/1', '/a/hi/c/1']],
+    [
+      '/users/<int:id>',
+      [
+        '/users/42',
+        '/users/-7',
+        '/users/007',
+        '/users/-0',
+        '/users/4a',
+        '/users/',
+        '/users/42/',
+        '/users/-',
+        '/users/+1',
+        '/users/12345678901234567890',
+        '/users/1234567890123456789a',
+        '/users/42x',
+        '/usersx/42',
+        '/users//42',
+      ],
+    ],
+    [
+      '/a/<x>/b/<float:f>',
+      ['/a/h%20i/b/1.5', '/a/hi/b/1.', '/a/hi/b/1', '/a/hi/b/.5', '/a/hi/b/-2.25', '/a/%E0%A4%A/b/1', '/a/hi/c/1'],
+    ],
     ['/<a>/<b>', ['/x/y', '/x//y', '/x/y/', '/x', '/']],
     ['/u/<int:id>/posts', ['/u/3/posts', '/u/3/postsX', '/u/3/post', '/u//posts']],
   ];
@@ -143,10 +176,27 @@ test('rules matched segment by segment agree with their RegExp, case by case', (
     assert.equal((rule as unknown as { bySegment: boolean }).bySegment, true, source);
     for (const p of paths) {
       const m = rule.regexp!.exec(p);
-      const expected = m ? Object.fromEntries(rule.params.map((param, i) => {
-        const raw = m[i + 1]!;
-        return [param.name, param.type === 'int' ? Number.parseInt(raw, 10) : param.type === 'float' ? Number.parseFloat(raw) : (() => { try { return decodeURIComponent(raw); } catch { return raw; } })()];
-      })) : undefined;
+      const expected = m
+        ? Object.fromEntries(
+            rule.params.map((param, i) => {
+              const raw = m[i + 1]!;
+              return [
+                param.name,
+                param.type === 'int'
+                  ? Number.parseInt(raw, 10)
+                  : param.type === 'float'
+                    ? Number.parseFloat(raw)
+                    : (() => {
+                        try {
+                          return decodeURIComponent(raw);
+                        } catch {
+                          return raw;
+                        }
+                      })(),
+              ];
+            }),
+          )
+        : undefined;
       const got = rule.match(p);
       assert.deepEqual(got === undefined ? undefined : { ...got }, expected, `${source} against ${p}`);
     }
@@ -162,18 +212,26 @@ test('route names: the rule, the handler function name or { name }; an unknown n
   const app = new App();
   app.route('/notes/<int:id>', { name: 'note' }, async () => 'a note');
   app.route('/about', async () => 'arrow functions have no name: the rule names the route');
-  async function index() { return 'index'; }
+  async function index() {
+    return 'index';
+  }
   app.route('/', index);
   assert.equal(app.urlFor('note', 7), '/notes/7');
   assert.equal(app.urlFor('/about'), '/about');
   assert.equal(app.urlFor('index'), '/');
-  assert.throws(() => app.urlFor('notes', 7), (e: Error & { code?: string }) => {
-    assert.equal(e.code, 'SKT_APP_NO_ROUTE');
-    assert.equal(e.message, 'was.ab("notes"): no route of this app has that name. ' +
-      'Its routes are named "note", "/notes/<int:id>", "/about", "index", "/". ' +
-      "A route is named by its rule, by its handler function's name, or by app.route(rule, { name: '...' }, handler).");
-    return true;
-  });
+  assert.throws(
+    () => app.urlFor('notes', 7),
+    (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'SKT_APP_NO_ROUTE');
+      assert.equal(
+        e.message,
+        'was.ab("notes"): no route of this app has that name. ' +
+          'Its routes are named "note", "/notes/<int:id>", "/about", "index", "/". ' +
+          "A route is named by its rule, by its handler function's name, or by app.route(rule, { name: '...' }, handler).",
+      );
+      return true;
+    },
+  );
 });
 
 test("an App and a folder at the same point (Skitai's habit): routes first, then files, then the App's 404", async () => {

@@ -12,12 +12,18 @@ app.route('/add', { methods: ['POST'], params: ['num1', 'num2'] }, (_was, args) 
 app.route('/calc/mul', { params: ['a', 'b'] }, (_was, args) => args.a * args.b);
 app.route('/echo', { params: ['value'] }, (_was, args) => args.value);
 app.route('/api', (was) => was.response.api({ ok: true }));
-app.route('/boom', () => { throw new Error('kaboom'); });
-app.route('/refuse', () => { throw new HttpError(403, 'no way'); });
+app.route('/boom', () => {
+  throw new Error('kaboom');
+});
+app.route('/refuse', () => {
+  throw new HttpError(403, 'no way');
+});
 app.route('/add', { methods: ['GET'], name: 'addGet' }, () => 'plain GET still works');
 app.route('/soap', { methods: ['POST'] }, (was) => `raw xml of ${was.request.body.length} bytes`);
 
-before(async () => { s = await serve([['/rpc', app]]); });
+before(async () => {
+  s = await serve([['/rpc', app]]);
+});
 after(() => s.close());
 
 const python = (code: string) => run('python3', ['-c', code], { env: { ...process.env, URL: `${s.base}/rpc/` } });
@@ -54,22 +60,48 @@ print(json.dumps(out))
 
 test('JSON-RPC by content type, single and batch', async () => {
   const call = async (body: unknown) => {
-    const r = await fetch(`${s.base}/rpc/`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json-rpc' } });
+    const r = await fetch(`${s.base}/rpc/`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json-rpc' },
+    });
     return r.json();
   };
-  assert.deepEqual(await call({ jsonrpc: '2.0', method: 'add', params: [1, 2], id: 1 }), { jsonrpc: '2.0', id: 1, result: 3 });
-  assert.deepEqual(await call({ jsonrpc: '2.0', method: 'calc.mul', params: { a: 3, b: 4 }, id: 'x' }), { jsonrpc: '2.0', id: 'x', result: 12 });
+  assert.deepEqual(await call({ jsonrpc: '2.0', method: 'add', params: [1, 2], id: 1 }), {
+    jsonrpc: '2.0',
+    id: 1,
+    result: 3,
+  });
+  assert.deepEqual(await call({ jsonrpc: '2.0', method: 'calc.mul', params: { a: 3, b: 4 }, id: 'x' }), {
+    jsonrpc: '2.0',
+    id: 'x',
+    result: 12,
+  });
   const missing = (await call({ jsonrpc: '2.0', method: 'nope', id: 2 })) as any;
   assert.equal(missing.error.code, -32601);
   const boom = (await call({ jsonrpc: '2.0', method: 'boom', id: 3 })) as any;
   assert.equal(boom.error.code, -32603);
-  const batch = (await call([{ jsonrpc: '2.0', method: 'add', params: [1, 1], id: 1 }, { jsonrpc: '2.0', method: 'add', params: [2, 2], id: 2 }])) as any[];
-  assert.deepEqual(batch.map((b) => b.result), [2, 4]);
-  const r = await fetch(`${s.base}/rpc/`, { method: 'POST', body: '{oops', headers: { 'content-type': 'application/json-rpc' } });
+  const batch = (await call([
+    { jsonrpc: '2.0', method: 'add', params: [1, 1], id: 1 },
+    { jsonrpc: '2.0', method: 'add', params: [2, 2], id: 2 },
+  ])) as any[];
+  assert.deepEqual(
+    batch.map((b) => b.result),
+    [2, 4],
+  );
+  const r = await fetch(`${s.base}/rpc/`, {
+    method: 'POST',
+    body: '{oops',
+    headers: { 'content-type': 'application/json-rpc' },
+  });
   assert.equal(((await r.json()) as any).error.code, -32700);
   // A methodCall posted to a route of its own, naming no route, is that route's body.
   const xml = '<?xml version="1.0"?><methodCall><methodName>x</methodName><params/></methodCall>';
-  const soap = await fetch(`${s.base}/rpc/soap`, { method: 'POST', body: xml, headers: { 'content-type': 'text/xml' } });
+  const soap = await fetch(`${s.base}/rpc/soap`, {
+    method: 'POST',
+    body: xml,
+    headers: { 'content-type': 'text/xml' },
+  });
   assert.equal(await soap.text(), `raw xml of ${xml.length} bytes`);
   // The same routes still answer plain HTTP.
   assert.equal(await (await fetch(`${s.base}/rpc/add`)).text(), 'plain GET still works');

@@ -5,13 +5,29 @@ import { serve, type Served } from '../test-support/app-server.js';
 
 let s: Served;
 const app = new App({ securekey: 'ds8fdsflksdjf9879dsf;?<>Asda', sessionTimeout: 2 });
-app.route('/set', (was, args) => { was.session.set('user', args.user); return 'set'; });
-app.route('/get', (was) => ({ user: was.session.get('user') ?? null, exists: was.session.exists(), verified: was.session.sourceVerified() }));
+app.route('/set', (was, args) => {
+  was.session.set('user', args.user);
+  return 'set';
+});
+app.route('/get', (was) => ({
+  user: was.session.get('user') ?? null,
+  exists: was.session.exists(),
+  verified: was.session.sourceVerified(),
+}));
 app.route('/nothing', () => 'no session touched');
 app.route('/read-only', (was) => String(was.session.get('user')));
-app.route('/touch', (was) => { was.session.touch(); return 'touched'; });
-app.route('/long', (was) => { was.session.setExpiry(3600); return String(was.session.getExpiry()); });
-app.route('/logout', (was) => { was.session.expire(); return 'bye'; });
+app.route('/touch', (was) => {
+  was.session.touch();
+  return 'touched';
+});
+app.route('/long', (was) => {
+  was.session.setExpiry(3600);
+  return String(was.session.getExpiry());
+});
+app.route('/logout', (was) => {
+  was.session.expire();
+  return 'bye';
+});
 app.route('/adm/set', (was) => {
   was.session.mount('ADM', 'another key', { path: '/adm' });
   was.session.set('admin', true);
@@ -28,24 +44,47 @@ app.route('/msg', (was) => {
   return was.redirect('/show');
 });
 app.route('/show', (was) => was.mbox.get().map((m) => `${m[1]}:${m[4]}`));
-app.route('/show-fail', (was) => { was.mbox.get(); throw new Error('fails'); });
-app.route('/show-400', (was) => { was.mbox.get(); return was.response(400, 'refused page'); });
+app.route('/show-fail', (was) => {
+  was.mbox.get();
+  throw new Error('fails');
+});
+app.route('/show-400', (was) => {
+  was.mbox.get();
+  return was.response(400, 'refused page');
+});
 app.route('/form', (was) => `<form>${was.csrfTokenInput}</form>`);
 app.route('/submit', { methods: ['POST'] }, (was) => (was.csrfVerify() ? 'verified' : was.response(400, 'bad token')));
-app.route('/cookie', (was) => { was.cookie.set('theme', 'dark'); return String(was.cookie.get('lang') ?? 'none'); });
+app.route('/cookie', (was) => {
+  was.cookie.set('theme', 'dark');
+  return String(was.cookie.get('lang') ?? 'none');
+});
 
 const nokey = new App();
-nokey.route('/', (was) => { was.session.set('a', 1); return 'x'; });
+nokey.route('/', (was) => {
+  was.session.set('a', 1);
+  return 'x';
+});
 
-before(async () => { s = await serve([['/', app], ['/nokey', nokey]]); });
+before(async () => {
+  s = await serve([
+    ['/', app],
+    ['/nokey', nokey],
+  ]);
+});
 after(() => s.close());
 
 /** A tiny cookie jar. */
 class Jar {
   cookies = new Map<string, string>();
-  header(): string { return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '); }
+  header(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
   async fetch(path: string, init: RequestInit = {}): Promise<Response> {
-    const r = await fetch(s.base + path, { redirect: 'manual', ...init, headers: { ...(init.headers as object), cookie: this.header() } });
+    const r = await fetch(s.base + path, {
+      redirect: 'manual',
+      ...init,
+      headers: { ...(init.headers as object), cookie: this.header() },
+    });
     for (const c of r.headers.getSetCookie()) {
       const [pair] = c.split(';');
       const eq = pair!.indexOf('=');
@@ -130,7 +169,8 @@ test('CSRF token in a form and its verification', async () => {
   const jar = new Jar();
   const html = await (await jar.fetch('/form')).text();
   const token = /name="csrf_token" value="([\w-]+)"/.exec(html)![1]!;
-  const post = (body: string) => jar.fetch('/submit', { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const post = (body: string) =>
+    jar.fetch('/submit', { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
   assert.equal(await (await post(`csrf_token=${token}`)).text(), 'verified');
   const bad = await post('csrf_token=forged');
   assert.equal(bad.status, 400);
@@ -138,7 +178,16 @@ test('CSRF token in a form and its verification', async () => {
   // A token from another session does not verify.
   const other = new Jar();
   await other.fetch('/form');
-  assert.equal((await other.fetch('/submit', { method: 'POST', body: `csrf_token=${token}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } })).status, 400);
+  assert.equal(
+    (
+      await other.fetch('/submit', {
+        method: 'POST',
+        body: `csrf_token=${token}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      })
+    ).status,
+    400,
+  );
 });
 
 test('was.cookie reads and sets plain cookies', async () => {

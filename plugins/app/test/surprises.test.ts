@@ -40,14 +40,16 @@ test('a template edited in debug mode is picked up on the next render', async ()
   }
 });
 
-test('was.traceback returns the request\'s transaction ids', async () => {
+test("was.traceback returns the request's transaction ids", async () => {
   const app = new App();
   app.route('/', (was) => ({ id: was.traceback(new Error('logged, not thrown')) }));
   const s = await serve(app);
   try {
-    const given = await (await fetch(`${s.base}/`, { headers: { 'x-gtxn-id': 'GTID-test-9' } })).json() as { id: string };
+    const given = (await (await fetch(`${s.base}/`, { headers: { 'x-gtxn-id': 'GTID-test-9' } })).json()) as {
+      id: string;
+    };
     assert.equal(given.id, 'GTID-test-9/1000');
-    const fresh = await (await fetch(`${s.base}/`)).json() as { id: string };
+    const fresh = (await (await fetch(`${s.base}/`)).json()) as { id: string };
     assert.match(fresh.id, /^GTID-[0-9a-f]{6}-[0-9a-z]+\/1000$/);
   } finally {
     await s.close();
@@ -61,13 +63,22 @@ test('JSON-RPC routes answer calls sent as application/json (as most clients sen
   const s = await serve(app);
   try {
     const call = await fetch(`${s.base}/rpc`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ jsonrpc: '2.0', method: 'add', params: { a: 2, b: 3 }, id: 1 }),
     });
     assert.deepEqual(await call.json(), { jsonrpc: '2.0', id: 1, result: 5 });
-    const post = await fetch(`${s.base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","method":"x"}' });
+    const post = await fetch(`${s.base}/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"jsonrpc":"2.0","method":"x"}',
+    });
     assert.deepEqual(await post.json(), { jsonrpc: '2.0', method: 'x' });
-    const notCall = await fetch(`${s.base}/rpc`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
+    const notCall = await fetch(`${s.base}/rpc`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":1}',
+    });
     assert.equal(notCall.status, 404);
   } finally {
     await s.close();

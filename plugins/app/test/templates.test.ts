@@ -13,9 +13,11 @@ test('was.render with nunjucks: was in templates, globals, filters, overlay; loa
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'app-tpl-'));
   fs.mkdirSync(path.join(dir, 'templates'));
   fs.mkdirSync(path.join(dir, 'resources'));
-  fs.writeFileSync(path.join(dir, 'templates', 'hello.html'),
+  fs.writeFileSync(
+    path.join(dir, 'templates', 'hello.html'),
     '<h1>{{ title }}</h1><p>{{ was.request.args.name }}</p><a href="{{ was.ab(\'item\', 3) }}">i</a>' +
-    '<i>{{ "Hello" | reverse }}</i><b>{{ argnames() }}</b><u>{{ was.g.who }}</u>{{ html }}');
+      '<i>{{ "Hello" | reverse }}</i><b>{{ argnames() }}</b><u>{{ was.g.who }}</u>{{ html }}',
+  );
   fs.writeFileSync(path.join(dir, 'templates', 'vue.html'), '<div>{{ vue }}</div><p>[= server =]</p>');
   const app = new App({ root: dir, config: { answer: 42 } });
   app.templateFilter('reverse', (s: string) => [...s].reverse().join(''));
@@ -29,15 +31,24 @@ test('was.render with nunjucks: was in templates, globals, filters, overlay; loa
   const vue = new App({ root: dir });
   vue.templateOverlay({ variableStart: '[=', variableEnd: '=]' });
   vue.route('/', (was) => was.render('vue.html', { server: 'from server' }));
-  const s = await serve([['/', app], ['/vue', vue]]);
+  const s = await serve([
+    ['/', app],
+    ['/vue', vue],
+  ]);
   try {
     const key = require.resolve('nunjucks');
     assert.equal(key in require.cache, false, 'nunjucks is not loaded before a render');
     const r = await fetch(`${s.base}/hello?name=Hans&x=1`);
-    assert.equal(await r.text(), '<h1>T</h1><p>Hans</p><a href="/item/3">i</a><i>olleH</i><b>name,x</b><u>g-value</u>&lt;script&gt;');
+    assert.equal(
+      await r.text(),
+      '<h1>T</h1><p>Hans</p><a href="/item/3">i</a><i>olleH</i><b>name,x</b><u>g-value</u>&lt;script&gt;',
+    );
     assert.equal(key in require.cache, true);
     assert.equal(await (await fetch(`${s.base}/vue/`)).text(), '<div>{{ vue }}</div><p>from server</p>');
-    assert.deepEqual(await (await fetch(`${s.base}/resource`)).json(), { path: path.join(dir, 'resources', 'db', 'x.db'), answer: 42 });
+    assert.deepEqual(await (await fetch(`${s.base}/resource`)).json(), {
+      path: path.join(dir, 'resources', 'db', 'x.db'),
+      answer: 42,
+    });
   } finally {
     await s.close();
   }

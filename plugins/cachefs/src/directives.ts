@@ -43,7 +43,11 @@ export function httpDate(value: string | string[] | number | undefined): number 
  * The freshness lifetime a shared cache gives a response, seconds (RFC 9111 4.2.1): s-maxage,
  * max-age, or Expires less Date; undefined when none is given (no heuristic freshness here).
  */
-export function freshnessLifetime(d: Directives, expires: string | string[] | number | undefined, dateValue: number): number | undefined {
+export function freshnessLifetime(
+  d: Directives,
+  expires: string | string[] | number | undefined,
+  dateValue: number,
+): number | undefined {
   const s = deltaSeconds(d, 's-maxage');
   if (s !== undefined) return s;
   const m = deltaSeconds(d, 'max-age');

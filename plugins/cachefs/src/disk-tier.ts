@@ -31,7 +31,11 @@ export class DiskTier {
   /** Why the tier is off (a full disk), or undefined while it works. */
   off: string | undefined = undefined;
 
-  constructor(readonly dir: string, readonly max: number, private readonly warn: (message: string) => void) {}
+  constructor(
+    readonly dir: string,
+    readonly max: number,
+    private readonly warn: (message: string) => void,
+  ) {}
 
   get entries(): number {
     return this.index.size;
@@ -45,7 +49,8 @@ export class DiskTier {
   async open(): Promise<void> {
     try {
       await fs.mkdir(path.join(this.dir, 'tmp'), { recursive: true });
-      for (const name of await fs.readdir(path.join(this.dir, 'tmp'))) await fs.rm(path.join(this.dir, 'tmp', name), { force: true });
+      for (const name of await fs.readdir(path.join(this.dir, 'tmp')))
+        await fs.rm(path.join(this.dir, 'tmp', name), { force: true });
       const found: Array<{ hash: string; size: number; mtime: number }> = [];
       for (const sub of await fs.readdir(this.dir)) {
         if (!/^[0-9a-f]{2}$/.test(sub)) continue;

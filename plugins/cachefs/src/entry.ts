@@ -78,13 +78,23 @@ interface Meta {
 }
 
 export function encode(item: Item): Buffer {
-  const meta: Meta = item.kind === 'vary'
-    ? { kind: 'vary', key: item.key, names: item.names, bodyLength: 0 }
-    : {
-      kind: 'entry', key: item.key, status: item.status, reason: item.reason, headers: item.headers,
-      requestTime: item.requestTime, responseTime: item.responseTime, dateValue: item.dateValue,
-      ageValue: item.ageValue, lifetime: item.lifetime, noCache: item.noCache, bodyLength: item.body.length,
-    };
+  const meta: Meta =
+    item.kind === 'vary'
+      ? { kind: 'vary', key: item.key, names: item.names, bodyLength: 0 }
+      : {
+          kind: 'entry',
+          key: item.key,
+          status: item.status,
+          reason: item.reason,
+          headers: item.headers,
+          requestTime: item.requestTime,
+          responseTime: item.responseTime,
+          dateValue: item.dateValue,
+          ageValue: item.ageValue,
+          lifetime: item.lifetime,
+          noCache: item.noCache,
+          bodyLength: item.body.length,
+        };
   const metaBuf = Buffer.from(JSON.stringify(meta), 'utf8');
   const len = Buffer.alloc(4);
   len.writeUInt32BE(metaBuf.length);
@@ -99,7 +109,9 @@ export function decode(buf: Buffer, key: string): Item | undefined {
   if (buf.length < head + DIGEST || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
   const metaLength = buf.readUInt32BE(MAGIC.length);
   if (head + metaLength + DIGEST > buf.length) return undefined;
-  const digest = createHash('sha256').update(buf.subarray(0, buf.length - DIGEST)).digest();
+  const digest = createHash('sha256')
+    .update(buf.subarray(0, buf.length - DIGEST))
+    .digest();
   if (!digest.equals(buf.subarray(buf.length - DIGEST))) return undefined;
   let meta: Meta;
   try {
@@ -114,13 +126,28 @@ export function decode(buf: Buffer, key: string): Item | undefined {
     if (!Array.isArray(meta.names)) return undefined;
     return { kind: 'vary', key, names: meta.names, size: overhead(key, meta.names) };
   }
-  if (meta.kind !== 'entry' || typeof meta.status !== 'number' || typeof meta.headers !== 'object' || meta.headers === null) return undefined;
+  if (
+    meta.kind !== 'entry' ||
+    typeof meta.status !== 'number' ||
+    typeof meta.headers !== 'object' ||
+    meta.headers === null
+  )
+    return undefined;
   // A copy: the record's buffer is not kept alive by a slice of it.
   const body = Buffer.from(buf.subarray(bodyStart, bodyStart + meta.bodyLength));
   return {
-    kind: 'entry', key, status: meta.status, reason: meta.reason ?? '', headers: meta.headers, body,
-    requestTime: Number(meta.requestTime), responseTime: Number(meta.responseTime), dateValue: Number(meta.dateValue),
-    ageValue: Number(meta.ageValue), lifetime: Number(meta.lifetime), noCache: meta.noCache === true,
+    kind: 'entry',
+    key,
+    status: meta.status,
+    reason: meta.reason ?? '',
+    headers: meta.headers,
+    body,
+    requestTime: Number(meta.requestTime),
+    responseTime: Number(meta.responseTime),
+    dateValue: Number(meta.dateValue),
+    ageValue: Number(meta.ageValue),
+    lifetime: Number(meta.lifetime),
+    noCache: meta.noCache === true,
     size: body.length + overhead(key, meta.headers),
   };
 }

@@ -3,6 +3,9 @@ import { codes as kernelCodes, defineError } from '@skitai/kernel';
 
 export const codes = {
   ...kernelCodes,
-  SKT_CACHEFS_OPTION: defineError('SKT_CACHEFS_OPTION', (option: string, value: unknown, why: string) =>
-    `cachefs option ${option}: bad value ${JSON.stringify(value)}: ${why}`),
+  SKT_CACHEFS_OPTION: defineError(
+    'SKT_CACHEFS_OPTION',
+    (option: string, value: unknown, why: string) =>
+      `cachefs option ${option}: bad value ${JSON.stringify(value)}: ${why}`,
+  ),
 } as const;

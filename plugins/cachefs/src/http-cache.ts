@@ -5,7 +5,13 @@
 // adapters (proxy-cache.ts, was-cache.ts) translate their exchanges to lookup() and Fill.
 import { createHash } from 'node:crypto';
 import {
-  deltaSeconds, freshnessLifetime, headerText, httpDate, parseCacheControl, varyNames, type Directives,
+  deltaSeconds,
+  freshnessLifetime,
+  headerText,
+  httpDate,
+  parseCacheControl,
+  varyNames,
+  type Directives,
 } from './directives.js';
 import { currentAge, overhead, type Entry, type Item, type StoredHeaders } from './entry.js';
 import type { DiskTier } from './disk-tier.js';
@@ -32,7 +38,18 @@ const STATUSES = new Set([200, 203, 204, 300, 301, 302, 307, 308, 404, 405, 410,
 /** Methods that do not change the resource; any other invalidates the stored response on success (RFC 9111 4.4). */
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 /** Never stored with a response: the connection's fields, and what this cache sets itself. */
-const NOT_STORED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection', 'content-length', 'age', 'x-cache']);
+const NOT_STORED = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-connection',
+  'content-length',
+  'age',
+  'x-cache',
+]);
 
 export interface CacheStats {
   hits: number;
@@ -49,7 +66,9 @@ export interface CacheStats {
 /** One miss in flight per key, when collapsing: the others wait for it. */
 class Flight {
   private settle!: () => void;
-  readonly done = new Promise<void>((resolve) => { this.settle = resolve; });
+  readonly done = new Promise<void>((resolve) => {
+    this.settle = resolve;
+  });
   end(): void {
     this.settle();
   }
@@ -58,7 +77,10 @@ class Flight {
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, ms);
       timer.unref();
-      void this.done.then(() => { clearTimeout(timer); resolve(); });
+      void this.done.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
   }
 }
@@ -77,7 +99,11 @@ export class HttpCache {
   readonly stats: CacheStats = { hits: 0, misses: 0, revalidated: 0, stored: 0, collapsed: 0, uncacheable: 0 };
   private readonly flights = new Map<string, Flight>();
 
-  constructor(memmax: number, readonly collapse: boolean, readonly collapseMs: number) {
+  constructor(
+    memmax: number,
+    readonly collapse: boolean,
+    readonly collapseMs: number,
+  ) {
     this.memory = memmax > 0 ? new MemoryTier(memmax) : undefined;
   }
 
@@ -88,13 +114,16 @@ export class HttpCache {
 
   /** The largest body kept. */
   get maxBody(): number {
-    return Math.max(this.memory?.max ?? 0, this.disk?.off === undefined ? this.disk?.max ?? 0 : 0);
+    return Math.max(this.memory?.max ?? 0, this.disk?.off === undefined ? (this.disk?.max ?? 0) : 0);
   }
 
   lookup(req: CacheRequest, waited = false): Lookup | Promise<Lookup> {
     const method = req.method;
     if (method !== 'GET' && method !== 'HEAD') {
-      return { kind: 'miss', fill: SAFE.has(method) ? undefined : new Fill(this, req, this.scoped(req), undefined, undefined, 'invalidate') };
+      return {
+        kind: 'miss',
+        fill: SAFE.has(method) ? undefined : new Fill(this, req, this.scoped(req), undefined, undefined, 'invalidate'),
+      };
     }
     const rcc = parseCacheControl(req.headers['cache-control']);
     // A request that forbids storing, or asks for a part, goes to the backend and is not kept.
@@ -112,15 +141,28 @@ export class HttpCache {
     return `${req.key}\nauthorization ${createHash('sha256').update(String(auth)).digest('base64')}`;
   }
 
-  private decide(req: CacheRequest, key: string, rcc: Directives, entry: Entry | undefined, waited: boolean): Lookup | Promise<Lookup> {
+  private decide(
+    req: CacheRequest,
+    key: string,
+    rcc: Directives,
+    entry: Entry | undefined,
+    waited: boolean,
+  ): Lookup | Promise<Lookup> {
     if (entry !== undefined) {
       const age = currentAge(entry, Date.now());
       let fresh = !entry.noCache && age < entry.lifetime;
       if (fresh) {
-        const noCache = rcc.has('no-cache') || (req.headers['cache-control'] === undefined && /no-cache/i.test(headerText(req.headers.pragma) ?? ''));
+        const noCache =
+          rcc.has('no-cache') ||
+          (req.headers['cache-control'] === undefined && /no-cache/i.test(headerText(req.headers.pragma) ?? ''));
         const maxAge = deltaSeconds(rcc, 'max-age');
         const minFresh = deltaSeconds(rcc, 'min-fresh');
-        if (noCache || (maxAge !== undefined && age > maxAge) || (minFresh !== undefined && entry.lifetime - age < minFresh)) fresh = false;
+        if (
+          noCache ||
+          (maxAge !== undefined && age > maxAge) ||
+          (minFresh !== undefined && entry.lifetime - age < minFresh)
+        )
+          fresh = false;
       }
       if (fresh) {
         this.stats.hits++;
@@ -203,7 +245,11 @@ export class HttpCache {
     const cc = parseCacheControl(h['cache-control']);
     if (cc.has('no-store') || cc.has('private')) return undefined;
     // Credentials: stored only when the response says it may be (and then under the credentials' own key).
-    if (reqHeaders.authorization !== undefined && !(cc.has('public') || cc.has('s-maxage') || cc.has('must-revalidate'))) return undefined;
+    if (
+      reqHeaders.authorization !== undefined &&
+      !(cc.has('public') || cc.has('s-maxage') || cc.has('must-revalidate'))
+    )
+      return undefined;
     // A response that sets a cookie is one user's.
     if (h['set-cookie'] !== undefined) return undefined;
     const names = varyNames(h.vary);
@@ -337,7 +383,13 @@ export class Fill {
     this.responseTime = Date.now();
     const merged: StoredHeaders = { ...stale.headers, ...storedHeaders(headers) };
     const plan = this.cache.plan(stale.status, merged, this.req.headers, this.responseTime);
-    const refreshed = this.entry(stale.status, stale.reason, merged, stale.body, plan ?? { names: [], dateValue: this.responseTime, ageValue: 0, lifetime: 0, noCache: true });
+    const refreshed = this.entry(
+      stale.status,
+      stale.reason,
+      merged,
+      stale.body,
+      plan ?? { names: [], dateValue: this.responseTime, ageValue: 0, lifetime: 0, noCache: true },
+    );
     if (plan === undefined) this.cache.delete(stale.key);
     else this.cache.put(this.key, refreshed, plan.names);
     this.cache.stats.revalidated++;
@@ -353,9 +405,18 @@ export class Fill {
   private entry(status: number, reason: string, headers: StoredHeaders, body: Buffer, plan: Plan): Entry {
     const key = plan.names.length > 0 ? variantKey(this.key, plan.names, this.req.headers) : this.key;
     return {
-      kind: 'entry', key, status, reason, headers, body,
-      requestTime: this.requestTime, responseTime: this.responseTime, dateValue: plan.dateValue,
-      ageValue: plan.ageValue, lifetime: plan.lifetime, noCache: plan.noCache,
+      kind: 'entry',
+      key,
+      status,
+      reason,
+      headers,
+      body,
+      requestTime: this.requestTime,
+      responseTime: this.responseTime,
+      dateValue: plan.dateValue,
+      ageValue: plan.ageValue,
+      lifetime: plan.lifetime,
+      noCache: plan.noCache,
       size: body.length + overhead(key, headers),
     };
   }

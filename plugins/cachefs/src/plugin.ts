@@ -33,14 +33,16 @@ export interface CachefsOptions {
 const OPTION_KEYS = ['memmax', 'diskmax', 'path', 'collapse', 'collapseTimeout', 'was'];
 
 /** The plugin, which is also the gateway's cache: `kernel.use(c)`, `gateway({ cache: c })`. */
-export type CachefsPlugin = Plugin<undefined> & ProxyCacheLike & {
-  /** The cache (tiers and numbers), for tests and status. */
-  readonly cache: HttpCache;
-};
+export type CachefsPlugin = Plugin<undefined> &
+  ProxyCacheLike & {
+    /** The cache (tiers and numbers), for tests and status. */
+    readonly cache: HttpCache;
+  };
 
 function bytes(option: string, value: unknown): number {
   if (value === undefined) return 0;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw codes.SKT_CACHEFS_OPTION(option, value, 'a whole number of bytes, 0 or more (0 turns the tier off)');
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    throw codes.SKT_CACHEFS_OPTION(option, value, 'a whole number of bytes, 0 or more (0 turns the tier off)');
   return value;
 }
 
@@ -51,12 +53,23 @@ function parse(options: CachefsOptions) {
   if (diskmax > 0 && (typeof options.path !== 'string' || options.path.trim() === '')) {
     throw codes.SKT_CACHEFS_OPTION('path', options.path, 'the disk tier (diskmax > 0) needs a folder');
   }
-  if (options.path !== undefined && typeof options.path !== 'string') throw codes.SKT_CACHEFS_OPTION('path', options.path, 'a folder');
-  if (options.collapse !== undefined && typeof options.collapse !== 'boolean') throw codes.SKT_CACHEFS_OPTION('collapse', options.collapse, 'true or false');
-  if (options.was !== undefined && typeof options.was !== 'boolean') throw codes.SKT_CACHEFS_OPTION('was', options.was, 'true or false');
+  if (options.path !== undefined && typeof options.path !== 'string')
+    throw codes.SKT_CACHEFS_OPTION('path', options.path, 'a folder');
+  if (options.collapse !== undefined && typeof options.collapse !== 'boolean')
+    throw codes.SKT_CACHEFS_OPTION('collapse', options.collapse, 'true or false');
+  if (options.was !== undefined && typeof options.was !== 'boolean')
+    throw codes.SKT_CACHEFS_OPTION('was', options.was, 'true or false');
   const timeout = options.collapseTimeout ?? 10;
-  if (typeof timeout !== 'number' || !(timeout > 0) || !Number.isFinite(timeout)) throw codes.SKT_CACHEFS_OPTION('collapseTimeout', timeout, 'seconds over 0');
-  return { memmax, diskmax, path: options.path, collapse: options.collapse ?? true, collapseMs: timeout * 1000, was: options.was ?? true };
+  if (typeof timeout !== 'number' || !(timeout > 0) || !Number.isFinite(timeout))
+    throw codes.SKT_CACHEFS_OPTION('collapseTimeout', timeout, 'seconds over 0');
+  return {
+    memmax,
+    diskmax,
+    path: options.path,
+    collapse: options.collapse ?? true,
+    collapseMs: timeout * 1000,
+    was: options.was ?? true,
+  };
 }
 
 /** `kernel.use(cachefs({ memmax, diskmax, path }))`; pass the same object to `gateway({ cache })`. */
@@ -67,7 +80,8 @@ export function cachefs(options: CachefsOptions = {}): CachefsPlugin {
   let applied = false;
 
   function apply(kernel: Kernel): void {
-    if (applied) throw codes.SKT_CACHEFS_OPTION('kernel', NAME, 'one cachefs() serves one kernel: call cachefs() for each');
+    if (applied)
+      throw codes.SKT_CACHEFS_OPTION('kernel', NAME, 'one cachefs() serves one kernel: call cachefs() for each');
     applied = true;
     if (o.memmax === 0 && o.diskmax === 0) return;
     if (o.was) servicesOf(kernel).setResponseCache(wasCache(cache));
@@ -80,9 +94,13 @@ export function cachefs(options: CachefsOptions = {}): CachefsPlugin {
         await disk.open();
         cache.disk = disk;
       });
-      kernel.hooks.shutdown.tapPromise(NAME, async () => { await cache.disk?.flush(); });
+      kernel.hooks.shutdown.tapPromise(NAME, async () => {
+        await cache.disk?.flush();
+      });
     }
-    kernel.hooks.status.tap(NAME, (sections) => { if (kernel.processRole !== 'master') sections.push(statusSection(cache)); });
+    kernel.hooks.status.tap(NAME, (sections) => {
+      if (kernel.processRole !== 'master') sections.push(statusSection(cache));
+    });
   }
 
   return definePlugin({

@@ -26,7 +26,10 @@ export interface CacheMiss {
 
 /** The gateway's ProxyCache (`@skitai/gateway`), structurally: `gateway({ cache })`. */
 export interface ProxyCacheLike {
-  lookup(req: SkitaiRequest, mount: MountInfo | undefined): CachedResponse | CacheMiss | undefined | Promise<CachedResponse | CacheMiss | undefined>;
+  lookup(
+    req: SkitaiRequest,
+    mount: MountInfo | undefined,
+  ): CachedResponse | CacheMiss | undefined | Promise<CachedResponse | CacheMiss | undefined>;
 }
 
 export const X_CACHE = 'x-cache';
@@ -87,7 +90,10 @@ class Collector extends Writable {
   private size = 0;
   private over = false;
 
-  constructor(private readonly fill: Fill, private readonly reason: string) {
+  constructor(
+    private readonly fill: Fill,
+    private readonly reason: string,
+  ) {
     super();
     // The relay destroys it with the upstream's error when a body breaks off: nothing to report.
     this.on('error', () => {});
@@ -108,7 +114,11 @@ class Collector extends Writable {
   }
 
   override _final(callback: (err?: Error | null) => void): void {
-    if (!this.over) this.fill.complete(this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size), this.reason);
+    if (!this.over)
+      this.fill.complete(
+        this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size),
+        this.reason,
+      );
     this.chunks = [];
     callback();
   }
@@ -130,10 +140,15 @@ function miss(fill: Fill | undefined): CacheMiss {
       if (fill === undefined || !fill.head(status, headers)) return undefined;
       return (collector = new Collector(fill, ''));
     },
-    notModified: fill?.conditional === undefined ? undefined : (headers) => {
-      const entry = fill.notModified(headers);
-      return entry === undefined ? undefined : { status: entry.status, headers: servedHeaders(entry, 0, 'MISS'), body: entry.body };
-    },
+    notModified:
+      fill?.conditional === undefined
+        ? undefined
+        : (headers) => {
+            const entry = fill.notModified(headers);
+            return entry === undefined
+              ? undefined
+              : { status: entry.status, headers: servedHeaders(entry, 0, 'MISS'), body: entry.body };
+          },
     done() {
       if (fill === undefined) return;
       // A body being copied ends the fill itself (finished or destroyed).
@@ -152,9 +167,10 @@ export function proxyCache(cache: HttpCache): ProxyCacheLike {
   return {
     lookup(req, mount) {
       if (!cache.enabled) return undefined;
-      const key = mount === undefined
-        ? `F ${req.absoluteUrl ?? req.url}`
-        : `P ${mount.host}${mount.point} ${req.headers.host ?? ''} ${req.url}`;
+      const key =
+        mount === undefined
+          ? `F ${req.absoluteUrl ?? req.url}`
+          : `P ${mount.host}${mount.point} ${req.headers.host ?? ''} ${req.url}`;
       const found = cache.lookup({ method: req.method ?? 'GET', key, headers: req.headers });
       return isPromise(found) ? found.then((f) => answer(req, f)) : answer(req, found);
     },

@@ -30,7 +30,11 @@ export interface Backend {
 }
 
 /** Answers `body` (1 KiB of 'x' by default) with the given headers. */
-export function answer(headers: http.OutgoingHttpHeaders, body: string | Buffer = 'x'.repeat(1024), status = 200): Script {
+export function answer(
+  headers: http.OutgoingHttpHeaders,
+  body: string | Buffer = 'x'.repeat(1024),
+  status = 200,
+): Script {
   return (_req, res) => {
     res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body), ...headers });
     res.end(body);
@@ -48,9 +52,17 @@ export async function startBackend(script: Script = answer({ 'cache-control': 'm
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as net.AddressInfo).port;
   Object.assign(backend, {
-    port, member: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}`, calls, script,
+    port,
+    member: `127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${port}`,
+    calls,
+    script,
     count: (path: string) => calls.filter((c) => c.url === path).length,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   });
   return backend;
 }
@@ -85,7 +97,11 @@ export async function startFront(s: FrontSetup): Promise<Front> {
   return { kernel, port, url: `http://127.0.0.1:${port}`, cache, stop: () => kernel.stop() };
 }
 
-export interface Reply { status: number; headers: http.IncomingHttpHeaders; body: Buffer }
+export interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
 
 /** One request on its own connection, the body collected. */
 export function get(url: string, options: http.RequestOptions & { body?: string } = {}): Promise<Reply> {

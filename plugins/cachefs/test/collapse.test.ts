@@ -9,12 +9,18 @@ import { answer, get, startBackend, startFront } from '../test-support/helpers.j
 
 test('100 concurrent misses for one URL make one backend call', async () => {
   const held: http.ServerResponse[] = [];
-  const backend = await startBackend((_req, res) => { held.push(res); });
+  const backend = await startBackend((_req, res) => {
+    held.push(res);
+  });
   const front = await startFront({ backend });
   try {
     const replies = Array.from({ length: 100 }, () => get(`${front.url}/b/slow`));
     // The first request reached the backend; the 99 others wait for its answer in the cache.
-    await waitUntil(() => held.length === 1 && front.cache.cache.stats.collapsed === 99, 20_000, '99 requests collapsed on the first');
+    await waitUntil(
+      () => held.length === 1 && front.cache.cache.stats.collapsed === 99,
+      20_000,
+      '99 requests collapsed on the first',
+    );
     const body = 'c'.repeat(1024);
     held[0]!.writeHead(200, { 'cache-control': 'max-age=60', 'content-length': body.length });
     held[0]!.end(body);
@@ -34,7 +40,10 @@ test('collapsed requests go on to the backend when the first answer cannot be st
   const held: http.ServerResponse[] = [];
   const backend = await startBackend((_req, res) => {
     n++;
-    if (n === 1) { held.push(res); return; }
+    if (n === 1) {
+      held.push(res);
+      return;
+    }
     answer({ 'cache-control': 'no-store' }, 'fresh')(_req, res, n);
   });
   const front = await startFront({ backend });
@@ -54,7 +63,9 @@ test('collapsed requests go on to the backend when the first answer cannot be st
 
 test('collapse: false sends every miss to the backend', async () => {
   const held: http.ServerResponse[] = [];
-  const backend = await startBackend((_req, res) => { held.push(res); });
+  const backend = await startBackend((_req, res) => {
+    held.push(res);
+  });
   const front = await startFront({ backend, cache: { memmax: 1 << 20, collapse: false } });
   try {
     const replies = Array.from({ length: 5 }, () => get(`${front.url}/b/x`));
@@ -91,9 +102,16 @@ test('eviction: the memory tier stays within memmax, least recently used first',
 
 test('the forward proxy caches absolute-form requests by their URL', async () => {
   const backend = await startBackend(answer({ 'cache-control': 'max-age=60' }));
-  const front = await startFront({ backend, gateway: { forwardProxy: { hosts: ['127.0.0.1'], ports: [backend.port] } } });
+  const front = await startFront({
+    backend,
+    gateway: { forwardProxy: { hosts: ['127.0.0.1'], ports: [backend.port] } },
+  });
   try {
-    const ask = () => get(`http://127.0.0.1:${front.port}`, { path: `${backend.url}/fwd`, headers: { host: `127.0.0.1:${backend.port}` } });
+    const ask = () =>
+      get(`http://127.0.0.1:${front.port}`, {
+        path: `${backend.url}/fwd`,
+        headers: { host: `127.0.0.1:${backend.port}` },
+      });
     const first = await ask();
     const second = await ask();
     assert.equal(first.status, 200);
@@ -110,7 +128,10 @@ test('clients that reset mid-answer leave nothing half-stored and crash nothing'
   let release: (() => void) | undefined;
   const backend = await startBackend((_req, res, n) => {
     res.writeHead(200, { 'cache-control': 'max-age=60', 'content-length': body.length });
-    if (n > 1) { res.end(body); return; }
+    if (n > 1) {
+      res.end(body);
+      return;
+    }
     // The first answer's rest only when the test says so: its client is gone by then.
     res.write(body.slice(0, 1000));
     release = () => res.end(body.slice(1000));
@@ -119,7 +140,10 @@ test('clients that reset mid-answer leave nothing half-stored and crash nothing'
   try {
     await new Promise<void>((resolve) => {
       const socket = net.connect(front.port, '127.0.0.1', () => socket.write('GET /b/cut HTTP/1.1\r\nHost: x\r\n\r\n'));
-      socket.once('data', () => { socket.resetAndDestroy(); resolve(); });
+      socket.once('data', () => {
+        socket.resetAndDestroy();
+        resolve();
+      });
       socket.on('error', () => {});
     });
     await waitUntil(() => release !== undefined, 5000, 'the backend answering');

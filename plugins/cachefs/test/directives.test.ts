@@ -1,7 +1,15 @@
 // The header parsing the cache decides by.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { currentAge, decode, encode, freshnessLifetime, parseCacheControl, varyNames, type Entry } from '../src/index.js';
+import {
+  currentAge,
+  decode,
+  encode,
+  freshnessLifetime,
+  parseCacheControl,
+  varyNames,
+  type Entry,
+} from '../src/index.js';
 
 test('Cache-Control: names are case-insensitive, values unquoted, the first of a repeated directive wins', () => {
   const d = parseCacheControl(['Public, MAX-AGE=60', 'no-cache="set-cookie, x-a", max-age=10, s-maxage = 5']);
@@ -25,12 +33,15 @@ test('freshness lifetime: s-maxage, then max-age, then Expires less Date; malfor
 });
 
 test('Vary names are lower-case, unique and sorted', () => {
-  assert.deepEqual(varyNames('Accept-Language, accept-encoding,Accept-Language'), ['accept-encoding', 'accept-language']);
+  assert.deepEqual(varyNames('Accept-Language, accept-encoding,Accept-Language'), [
+    'accept-encoding',
+    'accept-language',
+  ]);
   assert.deepEqual(varyNames(['*']), ['*']);
   assert.deepEqual(varyNames(undefined), []);
 });
 
-test('age: the backend\'s Age, the response delay and the time kept add up (RFC 9111 4.2.3)', () => {
+test("age: the backend's Age, the response delay and the time kept add up (RFC 9111 4.2.3)", () => {
   const now = 1_000_000_000;
   const e = { requestTime: now - 2000, responseTime: now - 1000, dateValue: now - 1000, ageValue: 30 } as Entry;
   assert.equal(currentAge(e, now), 30 + 1 + 1);
@@ -39,15 +50,27 @@ test('age: the backend\'s Age, the response delay and the time kept add up (RFC 
 
 test('disk records: decoded only whole and under their own key', () => {
   const entry: Entry = {
-    kind: 'entry', key: 'P /x', status: 200, reason: 'OK', headers: { etag: '"1"' }, body: Buffer.from('hello'),
-    requestTime: 1, responseTime: 2, dateValue: 2, ageValue: 0, lifetime: 60, noCache: false, size: 0,
+    kind: 'entry',
+    key: 'P /x',
+    status: 200,
+    reason: 'OK',
+    headers: { etag: '"1"' },
+    body: Buffer.from('hello'),
+    requestTime: 1,
+    responseTime: 2,
+    dateValue: 2,
+    ageValue: 0,
+    lifetime: 60,
+    noCache: false,
+    size: 0,
   };
   const record = encode(entry);
   const back = decode(record, 'P /x');
   assert.equal(back?.kind, 'entry');
   assert.equal((back as Entry).body.toString(), 'hello');
   assert.equal(decode(record, 'P /y'), undefined, 'another key');
-  for (let cut = 0; cut < record.length; cut += 7) assert.equal(decode(record.subarray(0, cut), 'P /x'), undefined, `cut at ${cut}`);
+  for (let cut = 0; cut < record.length; cut += 7)
+    assert.equal(decode(record.subarray(0, cut), 'P /x'), undefined, `cut at ${cut}`);
   const flipped = Buffer.from(record);
   flipped[20] ^= 1;
   assert.equal(decode(flipped, 'P /x'), undefined);

@@ -12,7 +12,10 @@ import { answer, get, startBackend, startFront, type Backend } from '../test-sup
 function records(dir: string): string[] {
   const base = path.join(dir, 'M');
   if (!fs.existsSync(base)) return [];
-  return fs.readdirSync(base).filter((d) => /^[0-9a-f]{2}$/.test(d)).flatMap((d) => fs.readdirSync(path.join(base, d)).map((f) => path.join(base, d, f)));
+  return fs
+    .readdirSync(base)
+    .filter((d) => /^[0-9a-f]{2}$/.test(d))
+    .flatMap((d) => fs.readdirSync(path.join(base, d)).map((f) => path.join(base, d, f)));
 }
 
 async function once(backend: Backend, dir: string, paths: string[], extra: { memmax?: number; diskmax?: number } = {}) {
@@ -20,7 +23,8 @@ async function once(backend: Backend, dir: string, paths: string[], extra: { mem
   try {
     const states: string[] = [];
     // One Host for every run: it is part of the key, and each run listens on another port.
-    for (const p of paths) states.push(String((await get(`${front.url}/b${p}`, { headers: { host: 'cache.test' } })).headers['x-cache']));
+    for (const p of paths)
+      states.push(String((await get(`${front.url}/b${p}`, { headers: { host: 'cache.test' } })).headers['x-cache']));
     await front.cache.cache.disk!.flush();
     return { states, disk: front.cache.cache.disk! };
   } finally {
@@ -56,7 +60,10 @@ for (const damage of ['truncated', 'byte-flipped', 'emptied']) {
       const bytes = fs.readFileSync(file!);
       if (damage === 'truncated') fs.writeFileSync(file!, bytes.subarray(0, bytes.length - 100));
       else if (damage === 'emptied') fs.writeFileSync(file!, '');
-      else { bytes[bytes.length - 500] ^= 0x20; fs.writeFileSync(file!, bytes); }
+      else {
+        bytes[bytes.length - 500] ^= 0x20;
+        fs.writeFileSync(file!, bytes);
+      }
       const after = await once(backend, dir, ['/k', '/k']);
       assert.deepEqual(after.states, ['MISS', 'HIT']);
       assert.equal(after.disk.corrupt, 1);
@@ -97,36 +104,48 @@ test('eviction: the disk tier stays within diskmax, least recently used first', 
 
 const root = process.getuid?.() === 0;
 
-test('a full disk turns the disk tier off with one warning; the memory tier goes on', { skip: root ? false : 'mounting a small tmpfs needs root' }, async (t) => {
-  const dir = tempDir('cachefs-full-');
-  const logs = tempDir('cachefs-full-logs-');
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=48k', 'tmpfs', dir]);
-  } catch (err) {
-    fs.rmSync(dir, { recursive: true, force: true });
-    t.skip(`cannot mount a tmpfs here: ${(err as Error).message}`);
-    return;
-  }
-  const backend = await startBackend(answer({ 'cache-control': 'max-age=600' }, 'f'.repeat(16 * 1024)));
-  const front = await startFront({ backend, cache: { memmax: 1 << 20, diskmax: 10 << 20, path: dir }, logpath: logs });
-  try {
-    const paths = Array.from({ length: 8 }, (_, i) => `/full${i}`);
-    for (const p of paths) {
-      await get(`${front.url}/b${p}`);
-      await front.cache.cache.disk!.flush();
+test(
+  'a full disk turns the disk tier off with one warning; the memory tier goes on',
+  { skip: root ? false : 'mounting a small tmpfs needs root' },
+  async (t) => {
+    const dir = tempDir('cachefs-full-');
+    const logs = tempDir('cachefs-full-logs-');
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=48k', 'tmpfs', dir]);
+    } catch (err) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      t.skip(`cannot mount a tmpfs here: ${(err as Error).message}`);
+      return;
     }
-    const disk = front.cache.cache.disk!;
-    assert.match(String(disk.off), /ENOSPC/);
-    for (const p of paths) assert.equal((await get(`${front.url}/b${p}`)).headers['x-cache'], 'HIT', `${p} from memory`);
-    for (const p of paths) assert.equal(backend.count(p), 1);
-  } finally {
-    await front.stop();
-    await backend.close();
-    execFileSync('umount', [dir]);
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-  const warnings = fs.readFileSync(path.join(logs, 'server.log'), 'utf8').split('\n').filter((l) => l.includes('disk tier'));
-  assert.equal(warnings.length, 1, warnings.join('\n'));
-  assert.match(warnings[0]!, /\[warn\].*ENOSPC.*memory only/);
-  fs.rmSync(logs, { recursive: true, force: true });
-});
+    const backend = await startBackend(answer({ 'cache-control': 'max-age=600' }, 'f'.repeat(16 * 1024)));
+    const front = await startFront({
+      backend,
+      cache: { memmax: 1 << 20, diskmax: 10 << 20, path: dir },
+      logpath: logs,
+    });
+    try {
+      const paths = Array.from({ length: 8 }, (_, i) => `/full${i}`);
+      for (const p of paths) {
+        await get(`${front.url}/b${p}`);
+        await front.cache.cache.disk!.flush();
+      }
+      const disk = front.cache.cache.disk!;
+      assert.match(String(disk.off), /ENOSPC/);
+      for (const p of paths)
+        assert.equal((await get(`${front.url}/b${p}`)).headers['x-cache'], 'HIT', `${p} from memory`);
+      for (const p of paths) assert.equal(backend.count(p), 1);
+    } finally {
+      await front.stop();
+      await backend.close();
+      execFileSync('umount', [dir]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const warnings = fs
+      .readFileSync(path.join(logs, 'server.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('disk tier'));
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(warnings[0]!, /\[warn\].*ENOSPC.*memory only/);
+    fs.rmSync(logs, { recursive: true, force: true });
+  },
+);

@@ -3,7 +3,16 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type http from 'node:http';
-import { answer, dateIn, get, startBackend, startFront, type Backend, type Front, type Script } from '../test-support/helpers.js';
+import {
+  answer,
+  dateIn,
+  get,
+  startBackend,
+  startFront,
+  type Backend,
+  type Front,
+  type Script,
+} from '../test-support/helpers.js';
 
 const routes = new Map<string, Script>();
 let backend: Backend;
@@ -13,7 +22,11 @@ before(async () => {
   backend = await startBackend((req, res, n) => {
     const path = new URL(req.url!, 'http://x').pathname;
     const script = routes.get(path);
-    if (script === undefined) { res.writeHead(500); res.end('no route'); return; }
+    if (script === undefined) {
+      res.writeHead(500);
+      res.end('no route');
+      return;
+    }
     script(req, res, n);
   });
   front = await startFront({ backend, cache: { memmax: 1 << 20 } });
@@ -47,7 +60,7 @@ test('max-age: the first answer is a MISS, the next ones HITs with Age, the back
   assert.equal(replies[1]!.headers['content-length'], '1024');
 });
 
-test('Age: the backend\'s Age and the stored time add up; past max-age it is stale', async () => {
+test("Age: the backend's Age and the stored time add up; past max-age it is stale", async () => {
   routes.set('/aged', answer({ 'cache-control': 'max-age=100', age: '40' }));
   const fresh = await ask('/aged', 2);
   assert.deepEqual(fresh.states, ['MISS', 'HIT']);
@@ -109,7 +122,11 @@ test('methods: POST is not cached and invalidates the stored GET; HEAD is answer
   assert.equal(head.headers['x-cache'], 'HIT');
   assert.equal(head.headers['content-length'], '1024');
   assert.equal(head.body.length, 0);
-  const post = await get(`${front.url}/b/resource`, { method: 'POST', body: 'a=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const post = await get(`${front.url}/b/resource`, {
+    method: 'POST',
+    body: 'a=1',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
   assert.equal(post.status, 200);
   assert.equal(backend.count('/resource'), 2, 'the POST went to the backend');
   const again = await ask('/resource', 2);
@@ -144,7 +161,10 @@ test('Vary: each variant is stored apart; Vary: * is not stored', async () => {
   const en2 = await get(`${front.url}/b/vary`, { headers: { 'accept-language': 'en' } });
   const fr2 = await get(`${front.url}/b/vary`, { headers: { 'accept-language': 'fr' } });
   const none = await get(`${front.url}/b/vary`);
-  assert.deepEqual([en1, fr1, en2, fr2, none].map((r) => r.headers['x-cache']), ['MISS', 'MISS', 'HIT', 'HIT', 'MISS']);
+  assert.deepEqual(
+    [en1, fr1, en2, fr2, none].map((r) => r.headers['x-cache']),
+    ['MISS', 'MISS', 'HIT', 'HIT', 'MISS'],
+  );
   assert.equal(en2.body.toString(), 'hello in en');
   assert.equal(fr2.body.toString(), 'hello in fr');
   assert.equal(none.body.toString(), 'hello in none');
@@ -162,7 +182,10 @@ test('revalidation: a stale entry is asked for with its validators, and a 304 re
       return;
     }
     // The first answer is two minutes old already (its Date): stale at once for max-age=60.
-    answer({ 'cache-control': 'max-age=60', etag: `"${version}"`, date: dateIn(backend.count('/etag') === 1 ? -120 : 0) }, `body ${version}`)(req, res, 0);
+    answer(
+      { 'cache-control': 'max-age=60', etag: `"${version}"`, date: dateIn(backend.count('/etag') === 1 ? -120 : 0) },
+      `body ${version}`,
+    )(req, res, 0);
   });
   const first = await get(`${front.url}/b/etag`);
   assert.equal(first.body.toString(), 'body v1');
@@ -186,7 +209,10 @@ test('revalidation by Last-Modified; a 200 to the conditional replaces the entry
       res.end();
       return;
     }
-    answer({ 'cache-control': 'no-cache', 'last-modified': changed ? dateIn(0) : lastModified }, changed ? 'new' : 'old')(req, res, 0);
+    answer(
+      { 'cache-control': 'no-cache', 'last-modified': changed ? dateIn(0) : lastModified },
+      changed ? 'new' : 'old',
+    )(req, res, 0);
   });
   assert.equal((await get(`${front.url}/b/lm`)).body.toString(), 'old');
   assert.equal((await get(`${front.url}/b/lm`)).body.toString(), 'old');
@@ -196,7 +222,7 @@ test('revalidation by Last-Modified; a 200 to the conditional replaces the entry
   assert.equal(backend.count('/lm'), 3);
 });
 
-test('a client\'s own conditional request on a HIT gets 304 from the cache', async () => {
+test("a client's own conditional request on a HIT gets 304 from the cache", async () => {
   routes.set('/client-etag', answer({ 'cache-control': 'max-age=60', etag: '"abc"' }));
   await ask('/client-etag', 1);
   const r = await get(`${front.url}/b/client-etag`, { headers: { 'if-none-match': '"abc"' } });
@@ -209,16 +235,25 @@ test('a client\'s own conditional request on a HIT gets 304 from the cache', asy
 test('Authorization: never shared; stored per credentials only when the response allows it', async () => {
   routes.set('/auth-plain', answer({ 'cache-control': 'max-age=60' }));
   const alice = { authorization: 'Bearer alice' };
-  assert.equal((await ask('/auth-plain', 2, alice)).calls, 2, 'max-age alone: not stored for a request with credentials');
+  assert.equal(
+    (await ask('/auth-plain', 2, alice)).calls,
+    2,
+    'max-age alone: not stored for a request with credentials',
+  );
   assert.equal((await ask('/auth-plain', 1)).calls, 3, 'nor does a request without credentials get it');
 
-  routes.set('/auth-public', (req, res) => answer({ 'cache-control': 'public, max-age=60' }, `for ${req.headers.authorization ?? 'anyone'}`)(req, res, 0));
+  routes.set('/auth-public', (req, res) =>
+    answer({ 'cache-control': 'public, max-age=60' }, `for ${req.headers.authorization ?? 'anyone'}`)(req, res, 0),
+  );
   const a1 = await get(`${front.url}/b/auth-public`, { headers: alice });
   const a2 = await get(`${front.url}/b/auth-public`, { headers: alice });
   const b1 = await get(`${front.url}/b/auth-public`, { headers: { authorization: 'Bearer bob' } });
   const anon = await get(`${front.url}/b/auth-public`);
-  assert.deepEqual([a1, a2, b1, anon].map((r) => r.headers['x-cache']), ['MISS', 'HIT', 'MISS', 'MISS']);
-  assert.equal(b1.body.toString(), 'for Bearer bob', 'bob never gets alice\'s answer');
+  assert.deepEqual(
+    [a1, a2, b1, anon].map((r) => r.headers['x-cache']),
+    ['MISS', 'HIT', 'MISS', 'MISS'],
+  );
+  assert.equal(b1.body.toString(), 'for Bearer bob', "bob never gets alice's answer");
   assert.equal(anon.body.toString(), 'for anyone');
   assert.equal(backend.count('/auth-public'), 3);
 });
@@ -243,7 +278,10 @@ test('the status section: tiers with sizes and hits, and the lookups', async () 
   const status = await front.kernel.collectStatus();
   const section = status.processes[0]!.sections.find((s) => s.name === 'cachefs');
   assert.ok(section, 'a cachefs section');
-  const data = section.data as { tiers: Array<{ tier: string; state: string; bytes?: number; hits?: number }>; lookups: { hits: number; misses: number } };
+  const data = section.data as {
+    tiers: Array<{ tier: string; state: string; bytes?: number; hits?: number }>;
+    lookups: { hits: number; misses: number };
+  };
   const memory = data.tiers.find((t) => t.tier === 'memory')!;
   assert.equal(memory.state, 'on');
   assert.ok(memory.bytes! > 0 && memory.hits! > 0);

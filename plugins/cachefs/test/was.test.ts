@@ -9,7 +9,11 @@ import { waitUntil } from '@skitai/test-support';
 import { cachefs, type CachefsOptions } from '../src/index.js';
 import { answer, dateIn, startBackend, type Backend } from '../test-support/helpers.js';
 
-async function withCalls(backend: Backend, options: CachefsOptions, fn: (ctx: ReturnType<ReturnType<typeof servicesOf>['context']>, kernel: Kernel) => Promise<void>) {
+async function withCalls(
+  backend: Backend,
+  options: CachefsOptions,
+  fn: (ctx: ReturnType<ReturnType<typeof servicesOf>['context']>, kernel: Kernel) => Promise<void>,
+) {
   const kernel = new Kernel();
   kernel.use(services());
   kernel.use(cachefs(options));
@@ -25,7 +29,9 @@ async function withCalls(backend: Backend, options: CachefsOptions, fn: (ctx: Re
 const states = (results: Result[]) => results.map((r) => r.headers['x-cache']);
 
 test('was.get: stored by max-age, served with X-Cache and Age, on aliases and plain URLs', async () => {
-  const backend = await startBackend(answer({ 'cache-control': 'max-age=60', 'content-type': 'application/json' }, '{"n":1}'));
+  const backend = await startBackend(
+    answer({ 'cache-control': 'max-age=60', 'content-type': 'application/json' }, '{"n":1}'),
+  );
   try {
     await withCalls(backend, { memmax: 1 << 20 }, async (ctx) => {
       const get = ctx.http('GET');
@@ -99,7 +105,9 @@ test('was.get: a 304 from the backend refreshes the stale entry', async () => {
 
 test('was.get: 100 concurrent misses make one backend call', async () => {
   const held: http.ServerResponse[] = [];
-  const backend = await startBackend((_req, res) => { held.push(res); });
+  const backend = await startBackend((_req, res) => {
+    held.push(res);
+  });
   try {
     const plugin = cachefs({ memmax: 1 << 20 });
     const kernel = new Kernel();
@@ -110,7 +118,11 @@ test('was.get: 100 concurrent misses make one backend call', async () => {
     try {
       const get = servicesOf(kernel).context().http('GET');
       const calls = Array.from({ length: 100 }, () => get('@api/burst'));
-      await waitUntil(() => held.length === 1 && plugin.cache.stats.collapsed === 99, 20_000, '99 calls collapsed on the first');
+      await waitUntil(
+        () => held.length === 1 && plugin.cache.stats.collapsed === 99,
+        20_000,
+        '99 calls collapsed on the first',
+      );
       held[0]!.writeHead(200, { 'cache-control': 'max-age=60', 'content-length': 5 });
       held[0]!.end('burst');
       const results = await Promise.all(calls);
@@ -129,5 +141,8 @@ test('options: bad values are refused with SKT_CACHEFS_OPTION, unknown keys with
   assert.throws(() => cachefs({ memmax: 1.5 }), { code: 'SKT_CACHEFS_OPTION' });
   assert.throws(() => cachefs({ diskmax: 1000 }), /needs a folder/);
   assert.throws(() => cachefs({ collapseTimeout: 0 }), { code: 'SKT_CACHEFS_OPTION' });
-  assert.throws(() => cachefs({ memax: 10 } as never), (err: Error & { code?: string }) => err.code === 'SKT_INVALID_OPTION' && /memmax/.test(err.message));
+  assert.throws(
+    () => cachefs({ memax: 10 } as never),
+    (err: Error & { code?: string }) => err.code === 'SKT_INVALID_OPTION' && /memmax/.test(err.message),
+  );
 });

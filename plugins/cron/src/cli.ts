@@ -16,7 +16,6 @@ import { iniBoolean, readIni, type IniFile } from './ini.js';
 import { CronLog } from './log.js';
 import { Scheduler, keepGoing } from './scheduler.js';
 
-
 export interface CliArgs {
   config?: string;
   verbose?: boolean;
@@ -136,18 +135,31 @@ export function resolveSettings(args: CliArgs, cwd = process.cwd()): CronSetting
     return v === undefined ? undefined : path.resolve(base, v.replace(/^~(?=$|\/)/, os.homedir()));
   };
   const logPath = args.logPath ? path.resolve(cwd, args.logPath) : filePath('log-path');
-  const varPath = args.varPath ? path.resolve(cwd, args.varPath) : filePath('var-path') ?? DEFAULT_VAR_PATH;
+  const varPath = args.varPath ? path.resolve(cwd, args.varPath) : (filePath('var-path') ?? DEFAULT_VAR_PATH);
   const pname = args.pname ?? fromFile('process-display-name') ?? DEFAULT_PNAME;
-  if (!/^[\w.@+-]+$/.test(pname)) throw new CronError('SKT_CRON_OPTION', `process-display-name ${JSON.stringify(pname)}: use letters, digits, and . _ - @ +`);
+  if (!/^[\w.@+-]+$/.test(pname))
+    throw new CronError(
+      'SKT_CRON_OPTION',
+      `process-display-name ${JSON.stringify(pname)}: use letters, digits, and . _ - @ +`,
+    );
   const verbose = args.verbose ?? iniBoolean(fromFile('verbose'), `${configFile} [cron] verbose`) ?? false;
   const seconds = args.seconds ?? iniBoolean(fromFile('seconds'), `${configFile} [cron] seconds`) ?? false;
   const timezone = args.timezone ?? fromFile('timezone');
-  const jobCwd = args.cwd ? path.resolve(cwd, args.cwd) : filePath('cwd') ?? base;
+  const jobCwd = args.cwd ? path.resolve(cwd, args.cwd) : (filePath('cwd') ?? base);
   const lines = [...(ini.lists.crontab ?? []), ...args.lines];
   const jobs = normalizeJobs(lines, { cwd: jobCwd, seconds });
   const lock = args.lock ? normalizeLock(args.lock, cwd) : normalizeLock(fromFile('lock'), base);
   return {
-    configFile, logPath, varPath, pname, verbose, timezone, seconds, cwd: jobCwd, jobs, lock,
+    configFile,
+    logPath,
+    varPath,
+    pname,
+    verbose,
+    timezone,
+    seconds,
+    cwd: jobCwd,
+    jobs,
+    lock,
     pidFile: path.join(varPath, `${pname}.pid`),
     outFile: path.join(logPath ?? varPath, `${pname}.out`),
   };
@@ -166,7 +178,8 @@ export function readPid(settings: Pick<CronSettings, 'pidFile' | 'pname'>): PidS
 
 function claimPidFile(settings: CronSettings): void {
   const st = readPid(settings);
-  if (st.state === 'running' && st.pid !== process.pid) throw new CronError('SKT_CRON_OPTION', `already running (pid ${st.pid}, ${settings.pidFile})`);
+  if (st.state === 'running' && st.pid !== process.pid)
+    throw new CronError('SKT_CRON_OPTION', `already running (pid ${st.pid}, ${settings.pidFile})`);
   if (st.state === 'stale') fs.rmSync(settings.pidFile, { force: true });
   writePidFile(settings.pidFile);
 }
@@ -188,7 +201,10 @@ function waitGone(pid: number, pname: string, ms: number): Promise<boolean> {
 
 async function stop(settings: CronSettings): Promise<number> {
   const st = readPid(settings);
-  if (st.state === 'none') { say(settings, 'not running'); return 0; }
+  if (st.state === 'none') {
+    say(settings, 'not running');
+    return 0;
+  }
   if (st.state === 'stale') {
     fs.rmSync(settings.pidFile, { force: true });
     say(settings, `not running (removed a stale pid file for pid ${st.pid})`);
@@ -197,7 +213,15 @@ async function stop(settings: CronSettings): Promise<number> {
   process.kill(st.pid, 'SIGTERM');
   if (!(await waitGone(st.pid, settings.pname, STOP_GRACE_MS + 10_000))) {
     say(settings, `pid ${st.pid} did not stop: killing it`);
-    try { process.kill(-st.pid, 'SIGKILL'); } catch { try { process.kill(st.pid, 'SIGKILL'); } catch { /* gone */ } }
+    try {
+      process.kill(-st.pid, 'SIGKILL');
+    } catch {
+      try {
+        process.kill(st.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     await waitGone(st.pid, settings.pname, 5000);
   }
   fs.rmSync(settings.pidFile, { force: true });
@@ -207,7 +231,10 @@ async function stop(settings: CronSettings): Promise<number> {
 
 async function startDaemon(settings: CronSettings, argv: readonly string[]): Promise<number> {
   const st = readPid(settings);
-  if (st.state === 'running') { say(settings, `already running (pid ${st.pid})`); return 1; }
+  if (st.state === 'running') {
+    say(settings, `already running (pid ${st.pid})`);
+    return 1;
+  }
   if (st.state === 'stale') fs.rmSync(settings.pidFile, { force: true });
   fs.mkdirSync(path.dirname(settings.outFile), { recursive: true });
   fs.mkdirSync(path.dirname(settings.pidFile), { recursive: true });
@@ -221,7 +248,9 @@ async function startDaemon(settings: CronSettings, argv: readonly string[]): Pro
   });
   fs.closeSync(out);
   let exited: string | undefined;
-  child.once('exit', (code, signal) => { exited = signal ?? `exit code ${code}`; });
+  child.once('exit', (code, signal) => {
+    exited = signal ?? `exit code ${code}`;
+  });
   const until = Date.now() + 15_000;
   while (Date.now() < until && exited === undefined) {
     const now = readPid(settings);
@@ -233,11 +262,19 @@ async function startDaemon(settings: CronSettings, argv: readonly string[]): Pro
     await sleep(50);
   }
   if (exited === undefined) {
-    try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
     exited = 'no pid file within 15 s';
   }
   let tail = '';
-  try { tail = fs.readFileSync(settings.outFile, 'utf8').trimEnd().split('\n').slice(-5).join('\n'); } catch { /* none */ }
+  try {
+    tail = fs.readFileSync(settings.outFile, 'utf8').trimEnd().split('\n').slice(-5).join('\n');
+  } catch {
+    /* none */
+  }
   process.stderr.write(`${settings.pname}: failed to start (${exited}); the end of ${settings.outFile}:\n${tail}\n`);
   return 1;
 }
@@ -245,10 +282,20 @@ async function startDaemon(settings: CronSettings, argv: readonly string[]): Pro
 /** The foreground scheduler (also the daemon's own process). Resolves when it has stopped. */
 async function runForeground(settings: CronSettings): Promise<number> {
   claimPidFile(settings);
-  try { process.title = settings.pname; } catch { /* cosmetic */ }
+  try {
+    process.title = settings.pname;
+  } catch {
+    /* cosmetic */
+  }
   const log = new CronLog({ logpath: settings.logPath, verbose: settings.verbose });
   keepGoing(log);
-  const scheduler = new Scheduler(settings.jobs, { log, cwd: settings.cwd, timezone: settings.timezone, seconds: settings.seconds, lock: settings.lock });
+  const scheduler = new Scheduler(settings.jobs, {
+    log,
+    cwd: settings.cwd,
+    timezone: settings.timezone,
+    seconds: settings.seconds,
+    lock: settings.lock,
+  });
   scheduler.start();
   if (settings.jobs.length === 0) log.log('warn', 'cron: no jobs (add lines to the [:crontab] section)');
   return new Promise((resolve) => {
@@ -257,7 +304,13 @@ async function runForeground(settings: CronSettings): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.log('info', `cron: ${signal}: stopping`);
-      scheduler.stop(STOP_GRACE_MS).then(() => { log.close(); resolve(0); }, () => resolve(1));
+      scheduler.stop(STOP_GRACE_MS).then(
+        () => {
+          log.close();
+          resolve(0);
+        },
+        () => resolve(1),
+      );
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
@@ -271,18 +324,30 @@ export async function main(argv: readonly string[]): Promise<number> {
   let settings: CronSettings;
   try {
     args = parseArgs(argv);
-    if (args.help) { process.stdout.write(`${USAGE}\n`); return 0; }
+    if (args.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
     settings = resolveSettings(args);
   } catch (err) {
     process.stderr.write(`skitai-cron: ${(err as Error).message}\n`);
     return 2;
   }
-  const check = () => checkJobs(settings.jobs, { cwd: settings.cwd, seconds: settings.seconds, timezone: settings.timezone, lock: settings.lock });
+  const check = () =>
+    checkJobs(settings.jobs, {
+      cwd: settings.cwd,
+      seconds: settings.seconds,
+      timezone: settings.timezone,
+      lock: settings.lock,
+    });
   try {
     switch (args.verb) {
       case 'status': {
         const st = readPid(settings);
-        if (st.state === 'running') { say(settings, `running (pid ${st.pid})`); return 0; }
+        if (st.state === 'running') {
+          say(settings, `running (pid ${st.pid})`);
+          return 0;
+        }
         say(settings, st.state === 'stale' ? `stopped (stale pid file for pid ${st.pid})` : 'stopped');
         return 3;
       }
@@ -308,8 +373,11 @@ export async function main(argv: readonly string[]): Promise<number> {
 // Run when executed (node cli.js, or the skitai-cron bin link), not when imported.
 const invoked = process.argv[1] ? fs.realpathSync(process.argv[1]) : '';
 if (invoked === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (err) => {
-    process.stderr.write(`skitai-cron: ${(err as Error).stack ?? err}\n`);
-    process.exit(1);
-  });
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`skitai-cron: ${(err as Error).stack ?? err}\n`);
+      process.exit(1);
+    },
+  );
 }

@@ -19,7 +19,10 @@ export function parseIni(text: string, source = 'config'): IniFile {
   lines.forEach((raw, i) => {
     const where = `${source} line ${i + 1}`;
     const line = raw.trim();
-    if (line === '' ) { lastKey = undefined; return; }
+    if (line === '') {
+      lastKey = undefined;
+      return;
+    }
     if (line.startsWith('#') || line.startsWith(';')) return;
     const header = /^\[\s*([^\]]*?)\s*\]$/.exec(line);
     if (header) {
@@ -36,14 +39,18 @@ export function parseIni(text: string, source = 'config'): IniFile {
       }
       return;
     }
-    if (list) { list.push(line); return; }
+    if (list) {
+      list.push(line);
+      return;
+    }
     if (!section) throw new CronError('SKT_CRON_CONFIG', `${where}: ${JSON.stringify(line)} is outside any [section]`);
     if (/^\s/.test(raw) && lastKey !== undefined) {
       section[lastKey] = section[lastKey] === '' ? line : `${section[lastKey]}\n${line}`;
       return;
     }
     const eq = line.search(/[=:]/);
-    if (eq <= 0) throw new CronError('SKT_CRON_CONFIG', `${where}: expected "key = value", got ${JSON.stringify(line)}`);
+    if (eq <= 0)
+      throw new CronError('SKT_CRON_CONFIG', `${where}: expected "key = value", got ${JSON.stringify(line)}`);
     lastKey = line.slice(0, eq).trim().toLowerCase();
     section[lastKey] = line.slice(eq + 1).trim();
   });
@@ -55,7 +62,10 @@ export function readIni(file: string): IniFile {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new CronError('SKT_CRON_CONFIG', `cannot read the config file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new CronError(
+      'SKT_CRON_CONFIG',
+      `cannot read the config file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   return parseIni(text, file);
 }

@@ -11,7 +11,10 @@ import { Cron, type CronOptions } from 'croner';
 /** Every error this package raises carries a stable `code`. */
 export class CronError extends Error {
   readonly code: string;
-  constructor(code: 'SKT_CRON_SPEC' | 'SKT_CRON_COMMAND' | 'SKT_CRON_JOB' | 'SKT_CRON_CONFIG' | 'SKT_CRON_OPTION', message: string) {
+  constructor(
+    code: 'SKT_CRON_SPEC' | 'SKT_CRON_COMMAND' | 'SKT_CRON_JOB' | 'SKT_CRON_CONFIG' | 'SKT_CRON_OPTION',
+    message: string,
+  ) {
     super(message);
     this.name = 'CronError';
     this.code = code;
@@ -57,10 +60,8 @@ interface JobBase {
 }
 
 /** A job ready to schedule; plain data, so it crosses to the scheduler process as JSON. */
-export type Job = JobBase & (
-  | { kind: 'command'; command: string }
-  | { kind: 'function'; module: string; exportName: string; args?: unknown }
-);
+export type Job = JobBase &
+  ({ kind: 'command'; command: string } | { kind: 'function'; module: string; exportName: string; args?: unknown });
 
 export interface JobOptions {
   /** Accept a leading seconds field (six-field specs, croner's extension). Default false. */
@@ -79,7 +80,11 @@ export function jobTarget(job: Job): string {
   if (job.kind === 'command') return job.command;
   let shown = job.module;
   if (shown.startsWith('file:')) {
-    try { shown = fileURLToPath(shown); } catch { /* keep the URL */ }
+    try {
+      shown = fileURLToPath(shown);
+    } catch {
+      /* keep the URL */
+    }
   }
   return `module:${shown}#${job.exportName}`;
 }
@@ -115,7 +120,10 @@ export function splitCrontabLine(line: string, seconds = false): { spec: string;
   }
   if (spec.length < fields || rest === '') {
     const expected = fields === 1 ? 'an @nickname' : seconds ? '5 or 6 time fields' : '5 time fields';
-    throw new CronError('SKT_CRON_JOB', `crontab line ${JSON.stringify(line)}: expected ${expected} and then a command`);
+    throw new CronError(
+      'SKT_CRON_JOB',
+      `crontab line ${JSON.stringify(line)}: expected ${expected} and then a command`,
+    );
   }
   return { spec: spec.join(' '), command: rest };
 }
@@ -162,16 +170,21 @@ function normalizeJob(input: JobInput, index: number, options: JobOptions): Job 
     }
   } else if (Array.isArray(input)) {
     if (input.length !== 2 || typeof input[0] !== 'string' || typeof input[1] !== 'string') {
-      throw new CronError('SKT_CRON_JOB', `cron job ${fallback}: a pair must be [spec, command], got ${JSON.stringify(input)}`);
+      throw new CronError(
+        'SKT_CRON_JOB',
+        `cron job ${fallback}: a pair must be [spec, command], got ${JSON.stringify(input)}`,
+      );
     }
     spec = input[0];
     command = input[1];
   } else if (input && typeof input === 'object') {
     const o = input as Partial<CommandJobInput & FunctionJobInput>;
-    if (typeof o.spec !== 'string') throw new CronError('SKT_CRON_JOB', `cron job ${fallback}: no spec (a crontab time spec such as "*/5 * * * *")`);
+    if (typeof o.spec !== 'string')
+      throw new CronError('SKT_CRON_JOB', `cron job ${fallback}: no spec (a crontab time spec such as "*/5 * * * *")`);
     spec = o.spec;
     if (o.name !== undefined) {
-      if (typeof o.name !== 'string' || o.name === '') throw new CronError('SKT_CRON_JOB', `cron job ${fallback}: name must be a non-empty string`);
+      if (typeof o.name !== 'string' || o.name === '')
+        throw new CronError('SKT_CRON_JOB', `cron job ${fallback}: name must be a non-empty string`);
       name = o.name;
     }
     timezone = o.timezone;
@@ -179,10 +192,16 @@ function normalizeJob(input: JobInput, index: number, options: JobOptions): Job 
     else if (o.command === undefined && (typeof o.module === 'string' || o.module instanceof URL)) {
       fn = { module: o.module, exportName: o.export ?? 'default', args: o.args };
     } else {
-      throw new CronError('SKT_CRON_JOB', `cron job ${name} (${spec}): give either a command (a string) or a module (and an export name)`);
+      throw new CronError(
+        'SKT_CRON_JOB',
+        `cron job ${name} (${spec}): give either a command (a string) or a module (and an export name)`,
+      );
     }
   } else {
-    throw new CronError('SKT_CRON_JOB', `cron job ${fallback}: expected a crontab line, a [spec, command] pair or an object, got ${JSON.stringify(input)}`);
+    throw new CronError(
+      'SKT_CRON_JOB',
+      `cron job ${fallback}: expected a crontab line, a [spec, command] pair or an object, got ${JSON.stringify(input)}`,
+    );
   }
   spec = spec.trim().replace(/\s+/g, ' ');
   if (command !== undefined) {
@@ -195,10 +214,17 @@ function normalizeJob(input: JobInput, index: number, options: JobOptions): Job 
     try {
       module = resolveModule(fn.module, options.cwd);
     } catch (err) {
-      throw new CronError('SKT_CRON_COMMAND', `cron job ${name} (${spec} module:${String(fn.module)}#${fn.exportName}): cannot find the module: ${(err as Error).message}`);
+      throw new CronError(
+        'SKT_CRON_COMMAND',
+        `cron job ${name} (${spec} module:${String(fn.module)}#${fn.exportName}): cannot find the module: ${(err as Error).message}`,
+      );
     }
     if (fn.args !== undefined) {
-      try { JSON.stringify(fn.args); } catch { throw new CronError('SKT_CRON_JOB', `cron job ${name}: args must survive JSON`); }
+      try {
+        JSON.stringify(fn.args);
+      } catch {
+        throw new CronError('SKT_CRON_JOB', `cron job ${name}: args must survive JSON`);
+      }
     }
     return { index, name, spec, timezone, kind: 'function', module, exportName: fn.exportName, args: fn.args };
   }
@@ -225,7 +251,10 @@ export function checkTimezone(timezone: string | undefined, what: string): void 
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: timezone });
   } catch {
-    throw new CronError('SKT_CRON_OPTION', `${what}: unknown time zone ${JSON.stringify(timezone)} (expected an IANA name such as "Europe/Berlin" or "UTC")`);
+    throw new CronError(
+      'SKT_CRON_OPTION',
+      `${what}: unknown time zone ${JSON.stringify(timezone)} (expected an IANA name such as "Europe/Berlin" or "UTC")`,
+    );
   }
 }
 
@@ -239,18 +268,69 @@ export function checkSpec(job: Job, scheduler: { seconds?: boolean; timezone?: s
     c.stop();
   } catch (err) {
     let why = (err as Error).message.replace(/^CronPattern:\s*/, '');
-    if (!scheduler.seconds && job.spec.split(' ').length === 6) why += '; a leading seconds field needs the `seconds` option';
+    if (!scheduler.seconds && job.spec.split(' ').length === 6)
+      why += '; a leading seconds field needs the `seconds` option';
     throw new CronError('SKT_CRON_SPEC', `cron job ${describeJob(job)}: bad spec ${JSON.stringify(job.spec)}: ${why}`);
   }
-  if (next === null) throw new CronError('SKT_CRON_SPEC', `cron job ${describeJob(job)}: the spec ${JSON.stringify(job.spec)} is never due`);
+  if (next === null)
+    throw new CronError(
+      'SKT_CRON_SPEC',
+      `cron job ${describeJob(job)}: the spec ${JSON.stringify(job.spec)} is never due`,
+    );
 }
 
 // Words the shell knows by itself: a command starting with one of these is not looked up.
 const SHELL_WORDS = new Set([
-  '!', '{', '(', '[', '[[', ':', '.', 'alias', 'bg', 'break', 'case', 'cd', 'command', 'continue', 'echo', 'eval', 'exec',
-  'exit', 'export', 'false', 'fg', 'for', 'function', 'getopts', 'hash', 'if', 'jobs', 'kill', 'printf', 'pwd', 'read',
-  'readonly', 'return', 'select', 'set', 'shift', 'source', 'test', 'time', 'times', 'trap', 'true', 'type', 'ulimit',
-  'umask', 'unalias', 'unset', 'until', 'wait', 'while',
+  '!',
+  '{',
+  '(',
+  '[',
+  '[[',
+  ':',
+  '.',
+  'alias',
+  'bg',
+  'break',
+  'case',
+  'cd',
+  'command',
+  'continue',
+  'echo',
+  'eval',
+  'exec',
+  'exit',
+  'export',
+  'false',
+  'fg',
+  'for',
+  'function',
+  'getopts',
+  'hash',
+  'if',
+  'jobs',
+  'kill',
+  'printf',
+  'pwd',
+  'read',
+  'readonly',
+  'return',
+  'select',
+  'set',
+  'shift',
+  'source',
+  'test',
+  'time',
+  'times',
+  'trap',
+  'true',
+  'type',
+  'ulimit',
+  'umask',
+  'unalias',
+  'unset',
+  'until',
+  'wait',
+  'while',
 ]);
 
 /** The first word the shell will run, after any `NAME=value` assignments; quotes removed. */
@@ -307,11 +387,15 @@ export function findExecutable(word: string, cwd: string, envPath = process.env.
 /** Throws when the command's first word is neither a shell word nor an executable the shell would find. */
 export function checkCommand(job: Job & { kind: 'command' }, cwd: string): void {
   const word = commandWord(job.command);
-  if (word === undefined) throw new CronError('SKT_CRON_COMMAND', `cron job ${describeJob(job)}: cannot read the command`);
+  if (word === undefined)
+    throw new CronError('SKT_CRON_COMMAND', `cron job ${describeJob(job)}: cannot read the command`);
   if (SHELL_WORDS.has(word) || word.includes('$') || word.includes('`') || word.includes('*')) return;
   if (findExecutable(word, cwd) === undefined) {
     const where = word.includes('/') ? `${path.resolve(cwd, word)} is not an executable file` : 'not found on PATH';
-    throw new CronError('SKT_CRON_COMMAND', `cron job ${describeJob(job)}: unknown command ${JSON.stringify(word)} (${where})`);
+    throw new CronError(
+      'SKT_CRON_COMMAND',
+      `cron job ${describeJob(job)}: unknown command ${JSON.stringify(word)} (${where})`,
+    );
   }
 }
 
@@ -344,22 +428,38 @@ export function checkExports(list: ReadonlyArray<ModuleFunction & { label: strin
     }
     process.stdout.write(${JSON.stringify(MARK)} + JSON.stringify(out) + '\\n');
     process.exit(0);`;
-  const res = spawnSync(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(list.map((f) => ({ module: f.module, exportName: f.exportName })))], {
-    cwd,
-    encoding: 'utf8',
-    timeout: 30_000,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const res = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      script,
+      JSON.stringify(list.map((f) => ({ module: f.module, exportName: f.exportName }))),
+    ],
+    {
+      cwd,
+      encoding: 'utf8',
+      timeout: 30_000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const line = (res.stdout ?? '').split('\n').find((l) => l.startsWith(MARK));
   if (!line) {
-    throw new CronError('SKT_CRON_COMMAND', `cron: cannot check the modules of ${list.map((f) => f.label).join(', ')} (${res.error?.message ?? `exit ${res.status ?? res.signal}`}): ${(res.stderr ?? '').trim().split('\n').slice(-3).join(' ')}`);
+    throw new CronError(
+      'SKT_CRON_COMMAND',
+      `cron: cannot check the modules of ${list.map((f) => f.label).join(', ')} (${res.error?.message ?? `exit ${res.status ?? res.signal}`}): ${(res.stderr ?? '').trim().split('\n').slice(-3).join(' ')}`,
+    );
   }
   const results = JSON.parse(line.slice(MARK.length)) as Array<{ type?: string; error?: string }>;
   list.forEach((f, i) => {
     const r = results[i]!;
-    if (r.error !== undefined) throw new CronError('SKT_CRON_COMMAND', `${f.label}: the module fails to load: ${r.error}`);
+    if (r.error !== undefined)
+      throw new CronError('SKT_CRON_COMMAND', `${f.label}: the module fails to load: ${r.error}`);
     if (r.type !== 'function') {
-      throw new CronError('SKT_CRON_COMMAND', `${f.label}: export ${JSON.stringify(f.exportName)} is ${r.type === 'undefined' ? 'missing' : `a ${r.type}, not a function`}`);
+      throw new CronError(
+        'SKT_CRON_COMMAND',
+        `${f.label}: export ${JSON.stringify(f.exportName)} is ${r.type === 'undefined' ? 'missing' : `a ${r.type}, not a function`}`,
+      );
     }
   });
 }
@@ -368,7 +468,8 @@ export function checkExports(list: ReadonlyArray<ModuleFunction & { label: strin
 export function checkFunctionJobs(jobs: readonly Job[], cwd: string, lock?: ModuleFunction): void {
   const list: Array<ModuleFunction & { label: string }> = [];
   for (const job of jobs) {
-    if (job.kind === 'function') list.push({ module: job.module, exportName: job.exportName, label: `cron job ${describeJob(job)}` });
+    if (job.kind === 'function')
+      list.push({ module: job.module, exportName: job.exportName, label: `cron job ${describeJob(job)}` });
   }
   if (lock) list.push({ ...lock, label: `cron lock (${lock.module}#${lock.exportName})` });
   checkExports(list, cwd);
@@ -392,12 +493,18 @@ export function normalizeLock(input: LockInput | undefined, cwd: string): Module
     exportName = input.export ?? 'default';
     args = input.args;
   } else {
-    throw new CronError('SKT_CRON_OPTION', `cron lock: expected "<module>#<export>" or { module, export }, got ${JSON.stringify(input)}`);
+    throw new CronError(
+      'SKT_CRON_OPTION',
+      `cron lock: expected "<module>#<export>" or { module, export }, got ${JSON.stringify(input)}`,
+    );
   }
   try {
     return { module: resolveModule(ref, cwd), exportName, args };
   } catch (err) {
-    throw new CronError('SKT_CRON_COMMAND', `cron lock (${String(ref)}#${exportName}): cannot find the module: ${(err as Error).message}`);
+    throw new CronError(
+      'SKT_CRON_COMMAND',
+      `cron lock (${String(ref)}#${exportName}): cannot find the module: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -416,7 +523,8 @@ export function checkJobs(jobs: readonly Job[], options: CheckOptions): void {
   checkTimezone(options.timezone, 'cron');
   const names = new Set<string>();
   for (const job of jobs) {
-    if (names.has(job.name)) throw new CronError('SKT_CRON_JOB', `cron job ${describeJob(job)}: the name ${job.name} is used twice`);
+    if (names.has(job.name))
+      throw new CronError('SKT_CRON_JOB', `cron job ${describeJob(job)}: the name ${job.name} is used twice`);
     names.add(job.name);
     checkSpec(job, options);
     if (job.kind === 'command') checkCommand(job, options.cwd);

@@ -40,7 +40,11 @@ export class CronLog {
   log(level: CronLogLevel, message: string): void {
     const line = `${stamp()} [${level}] ${message}\n`;
     if (this.fd !== undefined) {
-      try { fs.writeSync(this.fd, line); } catch { /* disk full or closed: the console may still tell */ }
+      try {
+        fs.writeSync(this.fd, line);
+      } catch {
+        /* disk full or closed: the console may still tell */
+      }
     }
     if (this.console) process.stdout.write(line);
   }
@@ -55,7 +59,11 @@ export class CronLog {
 
   close(): void {
     if (this.fd !== undefined) {
-      try { fs.closeSync(this.fd); } catch { /* closed */ }
+      try {
+        fs.closeSync(this.fd);
+      } catch {
+        /* closed */
+      }
       this.fd = undefined;
     }
   }

@@ -2,7 +2,17 @@
 // `cronJob(kernel, spec, command)` (Skitai's `skitai.cron`). The jobs are checked at start in
 // every process, and the scheduler runs once per server as a background process.
 import { checkOptionKeys, definePlugin, Kernel, type Plugin } from '@skitai/kernel';
-import { checkJobs, checkTimezone, CronError, normalizeJobs, normalizeLock, type FunctionJobInput, type JobInput, type LockInput, type ModuleFunction } from './jobs.js';
+import {
+  checkJobs,
+  checkTimezone,
+  CronError,
+  normalizeJobs,
+  normalizeLock,
+  type FunctionJobInput,
+  type JobInput,
+  type LockInput,
+  type ModuleFunction,
+} from './jobs.js';
 import type { SchedulerProcessOptions } from './process-entry.js';
 
 export interface CronOptions {
@@ -37,23 +47,32 @@ export interface CronPlugin extends Plugin<CronOptions | undefined> {
   readonly jobs: readonly JobInput[];
 }
 
-
 export const PLUGIN_NAME = '@skitai/cron';
 // Every key CronOptions has (TypeScript keeps the two in step).
 const OPTION_KEYS: Record<keyof CronOptions, true> = {
-  jobs: true, timezone: true, seconds: true, logpath: true, verbose: true, cwd: true, stopGrace: true, lock: true,
+  jobs: true,
+  timezone: true,
+  seconds: true,
+  logpath: true,
+  verbose: true,
+  cwd: true,
+  stopGrace: true,
+  lock: true,
 };
 const VERSION = '0.1.0';
 /** The name of the background process in the master's care. */
 export const PROCESS_NAME = 'cron';
 
 function toInput(spec: string, target: CronTarget, extra: { name?: string; timezone?: string } = {}): JobInput {
-  if (typeof spec !== 'string') throw new CronError('SKT_CRON_JOB', `cron: the spec must be a string, got ${JSON.stringify(spec)}`);
+  if (typeof spec !== 'string')
+    throw new CronError('SKT_CRON_JOB', `cron: the spec must be a string, got ${JSON.stringify(spec)}`);
   if (typeof target === 'string') return { spec, command: target, ...extra };
   if (target && typeof target === 'object') return { ...target, spec, ...extra } as FunctionJobInput;
-  throw new CronError('SKT_CRON_JOB', `cron: the job for ${JSON.stringify(spec)} must be a command or { module, export }`);
+  throw new CronError(
+    'SKT_CRON_JOB',
+    `cron: the job for ${JSON.stringify(spec)} must be a command or { module, export }`,
+  );
 }
-
 
 // Jobs added by cronJob(), kept per kernel until apply() reads them.
 const kernelJobs = new WeakMap<Kernel, JobInput[]>();
@@ -78,13 +97,23 @@ export function cron(options: CronOptions = {}): CronPlugin {
       const inputs = [...jobs, ...(useOptions?.jobs ?? []), ...(kernelJobs.get(kernel) ?? [])];
       const cwd = o.cwd ? kernel.abspath(o.cwd) : kernel.getswd();
       const stopGrace = o.stopGrace ?? 5;
-      if (typeof stopGrace !== 'number' || !(stopGrace >= 0)) throw new CronError('SKT_CRON_OPTION', `cron: stopGrace must be seconds, 0 or more, got ${JSON.stringify(o.stopGrace)}`);
+      if (typeof stopGrace !== 'number' || !(stopGrace >= 0))
+        throw new CronError(
+          'SKT_CRON_OPTION',
+          `cron: stopGrace must be seconds, 0 or more, got ${JSON.stringify(o.stopGrace)}`,
+        );
       checkTimezone(o.timezone, 'cron');
       const table = normalizeJobs(inputs, { cwd, seconds: o.seconds });
       const lock = normalizeLock(o.lock, cwd);
       // Every process checks specs and commands (so a worker never runs with a bad table);
       // only the master (or a single process) imports function modules to check them.
-      checkJobs(table, { cwd, seconds: o.seconds, timezone: o.timezone, lock, modules: kernel.processRole !== 'worker' });
+      checkJobs(table, {
+        cwd,
+        seconds: o.seconds,
+        timezone: o.timezone,
+        lock,
+        modules: kernel.processRole !== 'worker',
+      });
       if (table.length === 0) return;
       const processOptions: SchedulerProcessOptions = {
         jobs: table,
@@ -121,10 +150,16 @@ function bridgeLock(kernel: Kernel, cwd: string): ModuleFunction | undefined {
  * Skitai's `skitai.cron(spec, command)`: adds a crontab job to a kernel's scheduler (before
  * start) and uses the plugin on it if it does not yet. `cronJob(kernel, '*\/5 * * * *', './sync.sh')`.
  */
-export function cronJob(kernel: Kernel, spec: string, target: CronTarget, extra?: { name?: string; timezone?: string }): Kernel {
-  if (kernel.state !== 'idle') throw new CronError('SKT_CRON_JOB', `cron: jobs are added before the server starts (it is ${kernel.state})`);
+export function cronJob(
+  kernel: Kernel,
+  spec: string,
+  target: CronTarget,
+  extra?: { name?: string; timezone?: string },
+): Kernel {
+  if (kernel.state !== 'idle')
+    throw new CronError('SKT_CRON_JOB', `cron: jobs are added before the server starts (it is ${kernel.state})`);
   let list = kernelJobs.get(kernel);
-  if (!list) kernelJobs.set(kernel, list = []);
+  if (!list) kernelJobs.set(kernel, (list = []));
   list.push(toInput(spec, target, extra));
   if (!kernel.plugins.has(PLUGIN_NAME)) kernel.use(cron());
   return kernel;

@@ -23,7 +23,13 @@ const options = ctx.options as SchedulerProcessOptions;
 const log = new CronLog({ logpath: options.logpath, verbose: options.verbose });
 keepGoing(log);
 process.on('SIGUSR1', () => log.reopen());
-const scheduler = new Scheduler(options.jobs, { log, cwd: options.cwd, timezone: options.timezone, seconds: options.seconds, lock: options.lock });
+const scheduler = new Scheduler(options.jobs, {
+  log,
+  cwd: options.cwd,
+  timezone: options.timezone,
+  seconds: options.seconds,
+  lock: options.lock,
+});
 ctx.onStop(async () => {
   await scheduler.stop(options.graceMs);
   log.close();
@@ -35,21 +41,40 @@ ctx.onStatus(() => {
   const jobs = scheduler.status().map((j) => {
     const last = lastRuns.get(j.name);
     return {
-      job: j.name, spec: j.spec, target: j.target, runs: j.runs, failed: j.failed, skipped: j.skipped, running: j.running,
-      lastRun: last ? `${last.startedAt.toISOString()} (${last.exitCode === 0 ? 'ok' : last.error ?? `exit ${last.exitCode ?? last.signal}`}, ${last.durationMs} ms)` : '-',
+      job: j.name,
+      spec: j.spec,
+      target: j.target,
+      runs: j.runs,
+      failed: j.failed,
+      skipped: j.skipped,
+      running: j.running,
+      lastRun: last
+        ? `${last.startedAt.toISOString()} (${last.exitCode === 0 ? 'ok' : (last.error ?? `exit ${last.exitCode ?? last.signal}`)}, ${last.durationMs} ms)`
+        : '-',
       nextRun: j.nextRun?.toISOString() ?? '-',
     };
   });
   const per = (name: string, help: string, value: (j: (typeof jobs)[number]) => number) => ({
-    name, help, type: 'counter' as const, samples: jobs.map((j) => ({ labels: { job: j.job }, value: value(j) })),
+    name,
+    help,
+    type: 'counter' as const,
+    samples: jobs.map((j) => ({ labels: { job: j.job }, value: value(j) })),
   });
-  return [{
-    name: 'cron', title: 'Cron jobs', data: jobs,
-    metrics: [
-      per('skitai_cron_job_runs_total', 'Runs of the cron job.', (j) => j.runs),
-      per('skitai_cron_job_failures_total', 'Runs of the cron job that failed.', (j) => j.failed),
-      per('skitai_cron_job_skipped_total', 'Runs of the cron job skipped because the previous one still ran.', (j) => j.skipped),
-    ],
-  }];
+  return [
+    {
+      name: 'cron',
+      title: 'Cron jobs',
+      data: jobs,
+      metrics: [
+        per('skitai_cron_job_runs_total', 'Runs of the cron job.', (j) => j.runs),
+        per('skitai_cron_job_failures_total', 'Runs of the cron job that failed.', (j) => j.failed),
+        per(
+          'skitai_cron_job_skipped_total',
+          'Runs of the cron job skipped because the previous one still ran.',
+          (j) => j.skipped,
+        ),
+      ],
+    },
+  ];
 });
 scheduler.start();

@@ -120,7 +120,10 @@ export class Scheduler extends EventEmitter {
   private stopped = false;
   private started = false;
 
-  constructor(jobs: readonly Job[], private readonly options: SchedulerOptions) {
+  constructor(
+    jobs: readonly Job[],
+    private readonly options: SchedulerOptions,
+  ) {
     super();
     this.states = jobs.map((job) => ({ job, runs: 0, skipped: 0, failed: 0 }));
   }
@@ -134,7 +137,10 @@ export class Scheduler extends EventEmitter {
     if (this.started) return;
     this.started = true;
     const zone = this.options.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
-    this.log('info', `scheduler started (pid ${process.pid}): ${this.states.length} job${this.states.length === 1 ? '' : 's'}, time zone ${zone}`);
+    this.log(
+      'info',
+      `scheduler started (pid ${process.pid}): ${this.states.length} job${this.states.length === 1 ? '' : 's'}, time zone ${zone}`,
+    );
     for (const state of this.states) {
       try {
         state.cron = new Cron(state.job.spec, cronOptions(state.job, this.options), () => this.due(state));
@@ -143,14 +149,22 @@ export class Scheduler extends EventEmitter {
         throw new Error(`cron job ${describeJob(state.job)}: bad spec: ${(err as Error).message}`, { cause: err });
       }
       const next = state.cron.nextRun();
-      this.log('info', `job ${state.job.name} scheduled: ${state.job.spec} ${jobTarget(state.job)} (next ${next?.toISOString() ?? 'never'})`);
+      this.log(
+        'info',
+        `job ${state.job.name} scheduled: ${state.job.spec} ${jobTarget(state.job)} (next ${next?.toISOString() ?? 'never'})`,
+      );
     }
   }
 
   status(): JobStatus[] {
     return this.states.map((s) => ({
-      name: s.job.name, spec: s.job.spec, target: jobTarget(s.job),
-      runs: s.runs, skipped: s.skipped, failed: s.failed, running: s.running !== undefined,
+      name: s.job.name,
+      spec: s.job.spec,
+      target: jobTarget(s.job),
+      runs: s.runs,
+      skipped: s.skipped,
+      failed: s.failed,
+      running: s.running !== undefined,
       nextRun: s.cron?.nextRun() ?? null,
     }));
   }
@@ -163,7 +177,9 @@ export class Scheduler extends EventEmitter {
     try {
       const [prev] = state.cron?.previousRuns(1, new Date(now + 50)) ?? [];
       if (prev && now - prev.getTime() < 3_600_000) return prev;
-    } catch { /* fall back to the second */ }
+    } catch {
+      /* fall back to the second */
+    }
     return new Date(Math.floor(now / 1000) * 1000);
   }
 
@@ -173,14 +189,21 @@ export class Scheduler extends EventEmitter {
     const now = Date.now();
     const scheduledAt = this.dueTime(state, now);
     if (state.lastDue !== undefined && scheduledAt.getTime() <= state.lastDue) {
-      this.log('warn', `job ${job.name}: the timer fired again for the run due ${scheduledAt.toISOString()} (at ${new Date(now).toISOString()}): ignored`);
+      this.log(
+        'warn',
+        `job ${job.name}: the timer fired again for the run due ${scheduledAt.toISOString()} (at ${new Date(now).toISOString()}): ignored`,
+      );
       return;
     }
     state.lastDue = scheduledAt.getTime();
     if (state.running || state.acquiring) {
       state.skipped++;
       const r = state.running;
-      if (r) this.log('warn', `job ${job.name} skipped: its run started ${new Date(r.startedAt).toISOString()} (pid ${r.pid}) is still going`);
+      if (r)
+        this.log(
+          'warn',
+          `job ${job.name} skipped: its run started ${new Date(r.startedAt).toISOString()} (pid ${r.pid}) is still going`,
+        );
       else this.log('warn', `job ${job.name} skipped: its last run is still waiting for the lock`);
       this.emit('skip', job.name, r?.pid ?? 0);
       return;
@@ -190,24 +213,33 @@ export class Scheduler extends EventEmitter {
       return;
     }
     state.acquiring = true;
-    this.acquire(job, scheduledAt).then((ok) => {
-      state.acquiring = false;
-      if (this.stopped) {
-        if (typeof ok === 'object') this.release(job, ok);
-        return;
-      }
-      if (ok) {
-        if (typeof ok === 'object') state.held = ok;
-        this.launch(state, scheduledAt);
-      } else {
-        this.log('info', `job ${job.name}: the run due ${scheduledAt.toISOString()} is taken by another scheduler (lock)`);
+    this.acquire(job, scheduledAt).then(
+      (ok) => {
+        state.acquiring = false;
+        if (this.stopped) {
+          if (typeof ok === 'object') this.release(job, ok);
+          return;
+        }
+        if (ok) {
+          if (typeof ok === 'object') state.held = ok;
+          this.launch(state, scheduledAt);
+        } else {
+          this.log(
+            'info',
+            `job ${job.name}: the run due ${scheduledAt.toISOString()} is taken by another scheduler (lock)`,
+          );
+          this.emit('locked', job.name, scheduledAt);
+        }
+      },
+      (err: unknown) => {
+        state.acquiring = false;
+        this.log(
+          'error',
+          `job ${job.name}: the lock failed, the run due ${scheduledAt.toISOString()} is not started: ${err instanceof Error ? err.stack : String(err)}`,
+        );
         this.emit('locked', job.name, scheduledAt);
-      }
-    }, (err: unknown) => {
-      state.acquiring = false;
-      this.log('error', `job ${job.name}: the lock failed, the run due ${scheduledAt.toISOString()} is not started: ${err instanceof Error ? err.stack : String(err)}`);
-      this.emit('locked', job.name, scheduledAt);
-    });
+      },
+    );
   }
 
   private lockFn: LockFunction | undefined;
@@ -216,20 +248,32 @@ export class Scheduler extends EventEmitter {
   private async acquire(job: Job, scheduledAt: Date): Promise<boolean | HeldLock> {
     const lock = this.options.lock!;
     if (!this.lockFn) {
-      const mod = await import(lock.module) as Record<string, unknown>;
+      const mod = (await import(lock.module)) as Record<string, unknown>;
       const fn = mod[lock.exportName];
       if (typeof fn !== 'function') throw new Error(`the lock's export ${lock.exportName} is not a function`);
       this.lockFn = fn as LockFunction;
     }
-    const ok = await this.lockFn({ job: job.name, spec: job.spec, scheduledAt, host: os.hostname(), pid: process.pid, args: lock.args });
+    const ok = await this.lockFn({
+      job: job.name,
+      spec: job.spec,
+      scheduledAt,
+      host: os.hostname(),
+      pid: process.pid,
+      args: lock.args,
+    });
     if (ok !== null && typeof ok === 'object' && typeof (ok as HeldLock).release === 'function') return ok as HeldLock;
     return ok === true;
   }
 
   private release(job: Job, held: HeldLock): void {
-    Promise.resolve().then(() => held.release()).catch((err: unknown) => {
-      this.log('warn', `job ${job.name}: releasing the lock failed (it expires by itself): ${err instanceof Error ? err.message : String(err)}`);
-    });
+    Promise.resolve()
+      .then(() => held.release())
+      .catch((err: unknown) => {
+        this.log(
+          'warn',
+          `job ${job.name}: releasing the lock failed (it expires by itself): ${err instanceof Error ? err.message : String(err)}`,
+        );
+      });
   }
 
   private launch(state: JobState, scheduledAt: Date): void {
@@ -248,7 +292,10 @@ export class Scheduler extends EventEmitter {
     const ok = record.exitCode === 0;
     if (!ok) state.failed++;
     const exit = record.signal ?? String(record.exitCode);
-    this.log(ok ? 'info' : 'warn', `job ${state.job.name} finished (pid ${record.pid}): exit ${exit}, ${record.durationMs} ms, started ${record.startedAt.toISOString()}: ${jobTarget(state.job)}${record.error ? `: ${record.error}` : ''}`);
+    this.log(
+      ok ? 'info' : 'warn',
+      `job ${state.job.name} finished (pid ${record.pid}): exit ${exit}, ${record.durationMs} ms, started ${record.startedAt.toISOString()}: ${jobTarget(state.job)}${record.error ? `: ${record.error}` : ''}`,
+    );
     this.emit('run', record);
   }
 
@@ -260,16 +307,30 @@ export class Scheduler extends EventEmitter {
       // goes where the command sends it; what it does not redirect reaches our stdout/stderr.
       child = spawn('/bin/sh', ['-c', job.command], {
         cwd: this.options.cwd,
-        env: { ...(this.options.env ?? process.env), SKITAI_CRON_JOB: job.name, SKITAI_CRON_DUE: scheduledAt.toISOString() },
+        env: {
+          ...(this.options.env ?? process.env),
+          SKITAI_CRON_JOB: job.name,
+          SKITAI_CRON_DUE: scheduledAt.toISOString(),
+        },
         stdio: ['ignore', 'inherit', 'inherit'],
         detached: true,
       });
     } catch (err) {
-      this.finish(state, { job: job.name, pid: 0, startedAt: new Date(startedAt), exitCode: 127, signal: null, durationMs: 0, error: (err as Error).message });
+      this.finish(state, {
+        job: job.name,
+        pid: 0,
+        startedAt: new Date(startedAt),
+        exitCode: 127,
+        signal: null,
+        durationMs: 0,
+        error: (err as Error).message,
+      });
       return;
     }
     let resolveDone!: () => void;
-    const done = new Promise<void>((r) => { resolveDone = r; });
+    const done = new Promise<void>((r) => {
+      resolveDone = r;
+    });
     const pid = child.pid ?? 0;
     state.running = { pid, startedAt, child, done };
     this.log('info', `job ${job.name} started (pid ${pid}): ${job.command}`);
@@ -278,7 +339,15 @@ export class Scheduler extends EventEmitter {
     const end = (exitCode: number | null, signal: NodeJS.Signals | null, error?: string) => {
       if (ended) return;
       ended = true;
-      this.finish(state, { job: job.name, pid, startedAt: new Date(startedAt), exitCode, signal, durationMs: Date.now() - startedAt, error });
+      this.finish(state, {
+        job: job.name,
+        pid,
+        startedAt: new Date(startedAt),
+        exitCode,
+        signal,
+        durationMs: Date.now() - startedAt,
+        error,
+      });
       resolveDone();
     };
     child.once('error', (err) => end(127, null, err.message));
@@ -289,7 +358,9 @@ export class Scheduler extends EventEmitter {
     const startedAt = Date.now();
     const abort = new AbortController();
     let resolveDone!: () => void;
-    const done = new Promise<void>((r) => { resolveDone = r; });
+    const done = new Promise<void>((r) => {
+      resolveDone = r;
+    });
     state.running = { pid: process.pid, startedAt, abort, done };
     this.log('info', `job ${job.name} started (pid ${process.pid}): ${jobTarget(job)}`);
     this.emit('start', job.name, process.pid, new Date(startedAt));
@@ -303,18 +374,36 @@ export class Scheduler extends EventEmitter {
       log: (message, level = 'info') => this.log(level, `job ${job.name}: ${message}`),
     };
     (async () => {
-      const mod = await import(job.module) as Record<string, unknown>;
+      const mod = (await import(job.module)) as Record<string, unknown>;
       const fn = mod[job.exportName];
       if (typeof fn !== 'function') throw new Error(`export ${job.exportName} is not a function`);
       await fn(ctx);
-    })().then(
-      () => this.finish(state, { job: job.name, pid: process.pid, startedAt: new Date(startedAt), exitCode: 0, signal: null, durationMs: Date.now() - startedAt }),
-      (err: unknown) => {
-        const e = err instanceof Error ? err : new Error(String(err));
-        this.log('error', `job ${job.name} threw: ${e.stack ?? e.message}`);
-        this.finish(state, { job: job.name, pid: process.pid, startedAt: new Date(startedAt), exitCode: 1, signal: null, durationMs: Date.now() - startedAt, error: `${e.name}: ${e.message}` });
-      },
-    ).finally(resolveDone);
+    })()
+      .then(
+        () =>
+          this.finish(state, {
+            job: job.name,
+            pid: process.pid,
+            startedAt: new Date(startedAt),
+            exitCode: 0,
+            signal: null,
+            durationMs: Date.now() - startedAt,
+          }),
+        (err: unknown) => {
+          const e = err instanceof Error ? err : new Error(String(err));
+          this.log('error', `job ${job.name} threw: ${e.stack ?? e.message}`);
+          this.finish(state, {
+            job: job.name,
+            pid: process.pid,
+            startedAt: new Date(startedAt),
+            exitCode: 1,
+            signal: null,
+            durationMs: Date.now() - startedAt,
+            error: `${e.name}: ${e.message}`,
+          });
+        },
+      )
+      .finally(resolveDone);
   }
 
   private stopTimers(): void {
@@ -340,7 +429,9 @@ export class Scheduler extends EventEmitter {
       let timer: NodeJS.Timeout | undefined;
       const late = await Promise.race([
         Promise.all(running.map(({ r }) => r.done)).then(() => false),
-        new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), graceMs); }),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), graceMs);
+        }),
       ]);
       clearTimeout(timer);
       if (late) {
@@ -350,7 +441,10 @@ export class Scheduler extends EventEmitter {
             signalGroup(r.pid, 'SIGKILL');
           }
         }
-        await Promise.race([Promise.all(running.filter(({ r }) => r.child).map(({ r }) => r.done)), new Promise((r) => setTimeout(r, 1000))]);
+        await Promise.race([
+          Promise.all(running.filter(({ r }) => r.child).map(({ r }) => r.done)),
+          new Promise((r) => setTimeout(r, 1000)),
+        ]);
       }
     }
     this.log('info', `scheduler stopped (pid ${process.pid})`);
@@ -362,7 +456,11 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch {
-    try { process.kill(pid, signal); } catch { /* gone */ }
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* gone */
+    }
   }
 }
 
@@ -371,6 +469,10 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
  * error a job throws outside its run is logged, and the other jobs go on.
  */
 export function keepGoing(log: CronLog): void {
-  process.on('uncaughtException', (err) => log.log('error', `cron: a job threw outside its run: ${err.stack ?? err.message}`));
-  process.on('unhandledRejection', (reason) => log.log('error', `cron: a job left a rejected promise: ${reason instanceof Error ? reason.stack : String(reason)}`));
+  process.on('uncaughtException', (err) =>
+    log.log('error', `cron: a job threw outside its run: ${err.stack ?? err.message}`),
+  );
+  process.on('unhandledRejection', (reason) =>
+    log.log('error', `cron: a job left a rejected promise: ${reason instanceof Error ? reason.stack : String(reason)}`),
+  );
 }

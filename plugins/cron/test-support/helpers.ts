@@ -53,22 +53,36 @@ export function spawnProc(args: string[], options: { env?: Record<string, string
     exited,
     waitFor(pattern, ms = 15_000) {
       return new Promise((resolve, reject) => {
-        const done = () => { clearTimeout(timer); waiters.delete(check); };
+        const done = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
         const check = () => {
           const m = out.match(pattern);
-          if (m) { done(); resolve(m); return; }
+          if (m) {
+            done();
+            resolve(m);
+            return;
+          }
           if (child.exitCode !== null || child.signalCode !== null) {
             done();
             reject(new Error(`exited before ${pattern} appeared; output:\n${out}`));
           }
         };
-        const timer = setTimeout(() => { done(); reject(new Error(`${pattern} did not appear within ${ms} ms; output:\n${out}`)); }, ms);
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`${pattern} did not appear within ${ms} ms; output:\n${out}`));
+        }, ms);
         waiters.add(check);
         check();
       });
     },
     kill() {
-      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     },
   };
   live.add(proc);
@@ -76,7 +90,10 @@ export function spawnProc(args: string[], options: { env?: Record<string, string
 }
 
 /** Runs to the end; resolves with the exit code and the output. */
-export async function runProc(args: string[], options: { env?: Record<string, string>; cwd?: string; timeout?: number } = {}): Promise<{ code: number | null; output: string }> {
+export async function runProc(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string; timeout?: number } = {},
+): Promise<{ code: number | null; output: string }> {
   const p = spawnProc(args, options);
   const timer = setTimeout(() => p.kill(), options.timeout ?? 20_000);
   const { code } = await p.exited;
@@ -93,13 +110,25 @@ export function killAll(): void {
 export { sleep, waitUntil } from '@skitai/test-support';
 
 export function pidAlive(pid: number): boolean {
-  try { process.kill(pid, 0); } catch { return false; }
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
   // A zombie (exited, not yet reaped) is not alive.
-  try { return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8')); } catch { return false; }
+  try {
+    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 export function cmdline(pid: number): string {
-  try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim(); } catch { return ''; }
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+  } catch {
+    return '';
+  }
 }
 
 const temps: string[] = [];
@@ -119,11 +148,21 @@ export function cleanup(): void {
 
 /** The file's non-empty lines ([] when it does not exist yet). */
 export function lines(file: string): string[] {
-  try { return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean); } catch { return []; }
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
 }
 
 /** `job <name> finished (pid N): exit E, D ms, started ISO` lines of a cron log. */
-export interface Finished { job: string; pid: number; exit: string; ms: number; started: Date }
+export interface Finished {
+  job: string;
+  pid: number;
+  exit: string;
+  ms: number;
+  started: Date;
+}
 export function finishedRuns(log: string): Finished[] {
   const out: Finished[] = [];
   for (const m of log.matchAll(/cron: job (\S+) finished \(pid (\d+)\): exit (\S+), (\d+) ms, started (\S+):/g)) {
@@ -133,11 +172,20 @@ export function finishedRuns(log: string): Finished[] {
 }
 
 export function readText(file: string): string {
-  try { return fs.readFileSync(file, 'utf8'); } catch { return ''; }
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /** `p`, or undefined when it has not settled within `ms` (the timer does not hold the process). */
 export function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<undefined>((r) => { timer = setTimeout(() => r(undefined), ms); })]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p,
+    new Promise<undefined>((r) => {
+      timer = setTimeout(() => r(undefined), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }

@@ -11,7 +11,10 @@ describe('the plugin', () => {
     const plugin = cron({ jobs: ['0 * * * * true'] });
     assert.equal(plugin.name, PLUGIN_NAME);
     assert.equal(plugin.kernel, '^0.1.0');
-    assert.equal(plugin.add('*/2 * * * *', 'echo two').add('0 3 * * *', { module: './jobs.mjs', export: 'tick' }), plugin);
+    assert.equal(
+      plugin.add('*/2 * * * *', 'echo two').add('0 3 * * *', { module: './jobs.mjs', export: 'tick' }),
+      plugin,
+    );
     assert.deepEqual(plugin.jobs, [
       '0 * * * * true',
       { spec: '*/2 * * * *', command: 'echo two' },
@@ -30,8 +33,17 @@ describe('the plugin', () => {
   it('a bad job fails kernel.start() with the job named, and nothing listens', async () => {
     const kernel = new Kernel();
     kernel.setswd(FIXTURES);
-    kernel.mount('/', (_req, res) => { res.end('x'); });
-    kernel.use(cron({ jobs: [{ spec: '*/5 * * * *', command: 'true', name: 'ok' }, { spec: '0 25 * * *', command: 'true', name: 'late' }] }));
+    kernel.mount('/', (_req, res) => {
+      res.end('x');
+    });
+    kernel.use(
+      cron({
+        jobs: [
+          { spec: '*/5 * * * *', command: 'true', name: 'ok' },
+          { spec: '0 25 * * *', command: 'true', name: 'late' },
+        ],
+      }),
+    );
     await assert.rejects(kernel.start({ address: '127.0.0.1', port: 0 }), (err: unknown) => {
       assert.ok(err instanceof CronError);
       assert.equal(err.code, 'SKT_CRON_SPEC');

@@ -37,7 +37,11 @@ export interface Payload {
 export type DbFailureKind = 'connect' | 'reset' | 'timeout' | 'query';
 
 export class DbCallError extends SkitaiError {
-  constructor(readonly kind: DbFailureKind, err: SkitaiError, cause?: unknown) {
+  constructor(
+    readonly kind: DbFailureKind,
+    err: SkitaiError,
+    cause?: unknown,
+  ) {
     super(err.code, err.message, err.statusCode, { cause });
     this.name = 'DbCallError';
   }
@@ -48,11 +52,12 @@ export function failure(kind: DbFailureKind, member: Member | string, err: unkno
   if (err instanceof DbCallError) return err;
   const label = typeof member === 'string' ? member : member.label;
   const why = err instanceof Error ? err.message || err.name : String(err);
-  const base = kind === 'timeout'
-    ? codes.SKT_BACKEND_TIMEOUT(label, timeoutMs)
-    : kind === 'connect'
-      ? codes.SKT_BACKEND_CONNECTION(label, why)
-      : codes.SKT_DB_QUERY(label, why);
+  const base =
+    kind === 'timeout'
+      ? codes.SKT_BACKEND_TIMEOUT(label, timeoutMs)
+      : kind === 'connect'
+        ? codes.SKT_BACKEND_CONNECTION(label, why)
+        : codes.SKT_DB_QUERY(label, why);
   const out = new DbCallError(kind, base, err);
   // The driver's own code (SQLSTATE '42601', 'ECONNREFUSED', MongoDB's number) stays readable.
   const driverCode = (err as { code?: unknown } | undefined)?.code;
@@ -89,7 +94,16 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, member: Member, 
       onTimeout?.();
       reject(failure('timeout', member, undefined, ms));
     }, ms);
-    promise.then((v) => { clearTimeout(timer); resolve(v); }, (e) => { clearTimeout(timer); reject(e); });
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
   });
 }
 
@@ -106,9 +120,38 @@ export function isReadOnly(op: Operation): boolean {
 }
 
 const READ_COMMANDS = new Set([
-  'get', 'mget', 'exists', 'ttl', 'pttl', 'type', 'strlen', 'getrange', 'hget', 'hmget', 'hgetall', 'hkeys',
-  'hvals', 'hlen', 'hexists', 'lrange', 'llen', 'lindex', 'smembers', 'sismember', 'scard', 'zrange',
-  'zrangebyscore', 'zscore', 'zcard', 'zrank', 'keys', 'scan', 'dbsize', 'ping', 'echo', 'info',
+  'get',
+  'mget',
+  'exists',
+  'ttl',
+  'pttl',
+  'type',
+  'strlen',
+  'getrange',
+  'hget',
+  'hmget',
+  'hgetall',
+  'hkeys',
+  'hvals',
+  'hlen',
+  'hexists',
+  'lrange',
+  'llen',
+  'lindex',
+  'smembers',
+  'sismember',
+  'scard',
+  'zrange',
+  'zrangebyscore',
+  'zscore',
+  'zcard',
+  'zrank',
+  'keys',
+  'scan',
+  'dbsize',
+  'ping',
+  'echo',
+  'info',
 ]);
 
 /** How long closing a pool waits for calls and transactions in progress before it gives up on them. */
@@ -119,6 +162,15 @@ export function withGrace(closing: Promise<unknown>, ms = CLOSE_GRACE_MS): Promi
   return new Promise<void>((resolve, reject) => {
     const timer = setTimeout(resolve, ms);
     timer.unref();
-    closing.then(() => { clearTimeout(timer); resolve(); }, (err: unknown) => { clearTimeout(timer); reject(err); });
+    closing.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
   });
 }

@@ -23,11 +23,14 @@ export interface DbOptions {
 export type Mode = 'one' | 'map';
 
 function safeJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : Buffer.isBuffer(v) ? v.toString('base64') : v));
+  return JSON.stringify(value, (_k, v: unknown) =>
+    typeof v === 'bigint' ? `${v}n` : Buffer.isBuffer(v) ? v.toString('base64') : v,
+  );
 }
 
 function retryable(kind: 'any' | 'connect') {
-  return (err: unknown) => err instanceof DbCallError && (err.kind === 'connect' || (kind === 'any' && err.kind === 'reset'));
+  return (err: unknown) =>
+    err instanceof DbCallError && (err.kind === 'connect' || (kind === 'any' && err.kind === 'reset'));
 }
 const ON_CONNECT = retryable('connect');
 const ON_CONNECT_OR_RESET = retryable('any');
@@ -47,11 +50,25 @@ export class DbClient<R extends DbResult | Results = DbResult> {
     if (this.target instanceof Error) return this.refuse('execute', this.target, options);
     const family = this.target.engine.family;
     if (family === 'redis') return this.redis(statement, params, options);
-    if (typeof statement !== 'string' || statement.trim() === '') return this.refuse('execute', codes.SKT_DB_ARGUMENT('execute', 'the statement is a non-empty string', statement), options);
+    if (typeof statement !== 'string' || statement.trim() === '')
+      return this.refuse(
+        'execute',
+        codes.SKT_DB_ARGUMENT('execute', 'the statement is a non-empty string', statement),
+        options,
+      );
     if (params !== undefined && (typeof params !== 'object' || params === null)) {
-      return this.refuse('execute', codes.SKT_DB_ARGUMENT('execute', 'parameters are a list ($1, $2 ...) or, on SQLite, an object', params), options);
+      return this.refuse(
+        'execute',
+        codes.SKT_DB_ARGUMENT('execute', 'parameters are a list ($1, $2 ...) or, on SQLite, an object', params),
+        options,
+      );
     }
-    if (family === 'mongodb') return this.refuse('execute', codes.SKT_DB_OPERATION('mongodb', 'execute()', 'use find, findOne, insert, update, delete or aggregate'), options);
+    if (family === 'mongodb')
+      return this.refuse(
+        'execute',
+        codes.SKT_DB_OPERATION('mongodb', 'execute()', 'use find, findOne, insert, update, delete or aggregate'),
+        options,
+      );
     return this.call('execute', { kind: 'sql', sql: statement, params }, options);
   }
 
@@ -60,18 +77,39 @@ export class DbClient<R extends DbResult | Results = DbResult> {
     return this.redis(name, args, undefined);
   }
 
-  find(collection: string, filter?: object, options?: object): Promise<R> { return this.mongo('find', collection, [filter, options]); }
-  findOne(collection: string, filter?: object, options?: object): Promise<R> { return this.mongo('findOne', collection, [filter, options]); }
+  find(collection: string, filter?: object, options?: object): Promise<R> {
+    return this.mongo('find', collection, [filter, options]);
+  }
+  findOne(collection: string, filter?: object, options?: object): Promise<R> {
+    return this.mongo('findOne', collection, [filter, options]);
+  }
   /** Skitai's spelling of findOne. */
-  findone(collection: string, filter?: object, options?: object): Promise<R> { return this.mongo('findOne', collection, [filter, options]); }
-  count(collection: string, filter?: object): Promise<R> { return this.mongo('count', collection, [filter]); }
+  findone(collection: string, filter?: object, options?: object): Promise<R> {
+    return this.mongo('findOne', collection, [filter, options]);
+  }
+  count(collection: string, filter?: object): Promise<R> {
+    return this.mongo('count', collection, [filter]);
+  }
   /** One document, or a list of them. */
-  insert(collection: string, documents: object | object[]): Promise<R> { return this.mongo('insert', collection, [documents]); }
+  insert(collection: string, documents: object | object[]): Promise<R> {
+    return this.mongo('insert', collection, [documents]);
+  }
   /** `{ multi: true }` updates every match (else the first). */
-  update(collection: string, filter: object, update: object, options?: { multi?: boolean; upsert?: boolean }): Promise<R> { return this.mongo('update', collection, [filter, update, options]); }
+  update(
+    collection: string,
+    filter: object,
+    update: object,
+    options?: { multi?: boolean; upsert?: boolean },
+  ): Promise<R> {
+    return this.mongo('update', collection, [filter, update, options]);
+  }
   /** `{ multi: true }` deletes every match (else the first). */
-  delete(collection: string, filter: object, options?: { multi?: boolean }): Promise<R> { return this.mongo('delete', collection, [filter, options]); }
-  aggregate(collection: string, pipeline: object[], options?: object): Promise<R> { return this.mongo('aggregate', collection, [pipeline, options]); }
+  delete(collection: string, filter: object, options?: { multi?: boolean }): Promise<R> {
+    return this.mongo('delete', collection, [filter, options]);
+  }
+  aggregate(collection: string, pipeline: object[], options?: object): Promise<R> {
+    return this.mongo('aggregate', collection, [pipeline, options]);
+  }
 
   /**
    * Opens a transaction on one member's connection (SQL types): its statements run there until
@@ -81,14 +119,24 @@ export class DbClient<R extends DbResult | Results = DbResult> {
     const o = options ? { ...this.options, ...options } : this.options;
     const t = this.target;
     if (t instanceof Error) return Transaction.failed(t, '?', o);
-    const refuse = this.mode === 'map' ? 'a transaction runs on one member, not on .map'
-      : t.engine.begin === undefined ? `${t.alias.type} has no transactions here` : undefined;
+    const refuse =
+      this.mode === 'map'
+        ? 'a transaction runs on one member, not on .map'
+        : t.engine.begin === undefined
+          ? `${t.alias.type} has no transactions here`
+          : undefined;
     if (refuse) return Transaction.failed(codes.SKT_DB_TRANSACTION(t.name, refuse), t.name, o);
     const timeout = o.timeout ?? this.services.defaults.timeout;
     let member: Member | undefined;
     try {
       if (t.loading) await t.loading;
-      const session = await t.alias.lb((m) => { member = m; return t.engine.begin!(m, this.services, timeout); }, { isConnectionError: ON_CONNECT });
+      const session = await t.alias.lb(
+        (m) => {
+          member = m;
+          return t.engine.begin!(m, this.services, timeout);
+        },
+        { isConnectionError: ON_CONNECT },
+      );
       return new Transaction(session, t.name, member!.label, o, timeout);
     } catch (err) {
       const tx = Transaction.failed(err as Error, t.name, o, member?.label);
@@ -117,13 +165,30 @@ export class DbClient<R extends DbResult | Results = DbResult> {
       }
       if (thrown !== undefined) {
         await tx.rollback();
-        out = DbResult.failed(thrown instanceof Error ? thrown : new Error(String(thrown)), tx.target, 'transaction', tx.member, tx.elapsed, false);
+        out = DbResult.failed(
+          thrown instanceof Error ? thrown : new Error(String(thrown)),
+          tx.target,
+          'transaction',
+          tx.member,
+          tx.elapsed,
+          false,
+        );
       } else if (!tx.open) {
         out = tx.failure('COMMIT');
       } else {
         const committed = await tx.commit();
         out = committed.ok
-          ? new DbResult({ status: 'done', statusCode: 200, reason: 'OK', url: tx.target, method: 'transaction', member: tx.member, elapsed: tx.elapsed, data: value, command: 'COMMIT' })
+          ? new DbResult({
+              status: 'done',
+              statusCode: 200,
+              reason: 'OK',
+              url: tx.target,
+              method: 'transaction',
+              member: tx.member,
+              elapsed: tx.elapsed,
+              data: value,
+              command: 'COMMIT',
+            })
           : committed;
       }
     }
@@ -136,21 +201,39 @@ export class DbClient<R extends DbResult | Results = DbResult> {
   private redis(command: unknown, args: unknown, options: DbOptions | undefined): Promise<R> {
     if (this.target instanceof Error) return this.refuse(String(command), this.target, options);
     if (this.target.engine.family !== 'redis') {
-      return this.refuse('command', codes.SKT_DB_OPERATION(this.target.alias.type, 'command()', 'Redis commands go to a redis alias'), options);
+      return this.refuse(
+        'command',
+        codes.SKT_DB_OPERATION(this.target.alias.type, 'command()', 'Redis commands go to a redis alias'),
+        options,
+      );
     }
     if (typeof command !== 'string' || !/^[A-Za-z][A-Za-z0-9_.|-]*$/.test(command)) {
-      return this.refuse('command', codes.SKT_DB_ARGUMENT('redis', 'a command is a word such as "GET"', command), options);
+      return this.refuse(
+        'command',
+        codes.SKT_DB_ARGUMENT('redis', 'a command is a word such as "GET"', command),
+        options,
+      );
     }
-    if (args !== undefined && !Array.isArray(args)) return this.refuse(command, codes.SKT_DB_ARGUMENT(command, 'Redis arguments are a list', args), options);
-    return this.call(command.toUpperCase(), { kind: 'redis', command, args: (args as unknown[] | undefined) ?? [] }, options);
+    if (args !== undefined && !Array.isArray(args))
+      return this.refuse(command, codes.SKT_DB_ARGUMENT(command, 'Redis arguments are a list', args), options);
+    return this.call(
+      command.toUpperCase(),
+      { kind: 'redis', command, args: (args as unknown[] | undefined) ?? [] },
+      options,
+    );
   }
 
   private mongo(op: MongoOp, collection: unknown, args: unknown[]): Promise<R> {
     if (this.target instanceof Error) return this.refuse(op, this.target, undefined);
     if (this.target.engine.family !== 'mongodb') {
-      return this.refuse(op, codes.SKT_DB_OPERATION(this.target.alias.type, `${op}()`, 'it is a MongoDB operation'), undefined);
+      return this.refuse(
+        op,
+        codes.SKT_DB_OPERATION(this.target.alias.type, `${op}()`, 'it is a MongoDB operation'),
+        undefined,
+      );
     }
-    if (typeof collection !== 'string' || collection === '') return this.refuse(op, codes.SKT_DB_ARGUMENT(op, 'the collection is a non-empty string', collection), undefined);
+    if (typeof collection !== 'string' || collection === '')
+      return this.refuse(op, codes.SKT_DB_ARGUMENT(op, 'the collection is a non-empty string', collection), undefined);
     return this.call(op, { kind: 'mongo', db: this.database, op, collection, args }, undefined);
   }
 
@@ -166,26 +249,56 @@ export class DbClient<R extends DbResult | Results = DbResult> {
     const o = options ? { ...this.options, ...options } : this.options;
     const t = this.target as Target;
     const mode = this.mode;
-    const result = cachedResult(this.services, () => `db ${mode} ${t.alias.type} ${t.name} ${this.database} ${method}\n${safeJson(op)}`, o.useCache,
-      () => (mode === 'map' ? this.map(t, method, op, o) : this.one(t, method, op, o)) as Promise<R>);
-    return o.raise ? result.then((r) => { r.raiseForStatus(); return r; }) : result;
+    const result = cachedResult(
+      this.services,
+      () => `db ${mode} ${t.alias.type} ${t.name} ${this.database} ${method}\n${safeJson(op)}`,
+      o.useCache,
+      () => (mode === 'map' ? this.map(t, method, op, o) : this.one(t, method, op, o)) as Promise<R>,
+    );
+    return o.raise
+      ? result.then((r) => {
+          r.raiseForStatus();
+          return r;
+        })
+      : result;
   }
 
   private one(t: Target, method: string, op: Operation, o: DbOptions): Promise<DbResult> {
-    if (t.loading) return t.loading.then(() => this.one(t, method, op, o), (err: unknown) => DbResult.failed(err as Error, t.name, method, undefined, 0, false));
+    if (t.loading)
+      return t.loading.then(
+        () => this.one(t, method, op, o),
+        (err: unknown) => DbResult.failed(err as Error, t.name, method, undefined, 0, false),
+      );
     const started = performance.now();
     const timeout = o.timeout ?? this.services.defaults.timeout;
     let member: Member | undefined;
-    return t.alias.lb((m) => { member = m; return t.engine.run(m, this.services, op, timeout); }, {
-      // Whether the statement only reads is asked only when a connection broke.
-      isConnectionError: (err) => err instanceof DbCallError &&
-        (err.kind === 'connect' || (err.kind === 'reset' && (o.retry === true || isReadOnly(op)))),
-    }).then(
-      (payload) => DbResult.from(payload, t.name, method, member!.label, performance.now() - started),
-      (err: unknown) => {
-        const error = err instanceof Error ? err : new Error(String(err));
-        return DbResult.failed(error, t.name, method, member?.label, performance.now() - started, err instanceof DbCallError && err.kind === 'timeout');
-      });
+    return t.alias
+      .lb(
+        (m) => {
+          member = m;
+          return t.engine.run(m, this.services, op, timeout);
+        },
+        {
+          // Whether the statement only reads is asked only when a connection broke.
+          isConnectionError: (err) =>
+            err instanceof DbCallError &&
+            (err.kind === 'connect' || (err.kind === 'reset' && (o.retry === true || isReadOnly(op)))),
+        },
+      )
+      .then(
+        (payload) => DbResult.from(payload, t.name, method, member!.label, performance.now() - started),
+        (err: unknown) => {
+          const error = err instanceof Error ? err : new Error(String(err));
+          return DbResult.failed(
+            error,
+            t.name,
+            method,
+            member?.label,
+            performance.now() - started,
+            err instanceof DbCallError && err.kind === 'timeout',
+          );
+        },
+      );
   }
 
   private async map(t: Target, method: string, op: Operation, o: DbOptions): Promise<Results> {
@@ -196,14 +309,25 @@ export class DbClient<R extends DbResult | Results = DbResult> {
     } catch (err) {
       return Results.wrap([DbResult.failed(err as Error, t.name, method, undefined, 0, false)]);
     }
-    const settled = await t.alias.map((m) => t.engine.run(m, this.services, op, timeout), { isConnectionError: ON_CONNECT_OR_RESET });
+    const settled = await t.alias.map((m) => t.engine.run(m, this.services, op, timeout), {
+      isConnectionError: ON_CONNECT_OR_RESET,
+    });
     const members = t.alias.members;
-    return Results.wrap(settled.map((s, i) => {
-      const label = members[i]!.label;
-      if (s.status === 'fulfilled') return DbResult.from(s.value, t.name, method, label, performance.now() - started);
-      const err = s.reason instanceof Error ? s.reason : new Error(String(s.reason));
-      return DbResult.failed(err, t.name, method, label, performance.now() - started, err instanceof DbCallError && err.kind === 'timeout');
-    }));
+    return Results.wrap(
+      settled.map((s, i) => {
+        const label = members[i]!.label;
+        if (s.status === 'fulfilled') return DbResult.from(s.value, t.name, method, label, performance.now() - started);
+        const err = s.reason instanceof Error ? s.reason : new Error(String(s.reason));
+        return DbResult.failed(
+          err,
+          t.name,
+          method,
+          label,
+          performance.now() - started,
+          err instanceof DbCallError && err.kind === 'timeout',
+        );
+      }),
+    );
   }
 }
 
@@ -240,9 +364,10 @@ export class Transaction {
 
   /** The failed result a call on an ended transaction gets. */
   failure(method: string): DbResult {
-    const err = this.state === 'failed' && this.error
-      ? this.error
-      : codes.SKT_DB_TRANSACTION(this.target, `it is already ${this.state}`);
+    const err =
+      this.state === 'failed' && this.error
+        ? this.error
+        : codes.SKT_DB_TRANSACTION(this.target, `it is already ${this.state}`);
     return DbResult.failed(err, this.target, method, this.member, 0, false);
   }
 
@@ -252,7 +377,14 @@ export class Transaction {
     if (!this.open) {
       result = this.failure('execute');
     } else if (typeof sql !== 'string' || sql.trim() === '') {
-      result = DbResult.failed(codes.SKT_DB_ARGUMENT('execute', 'the statement is a non-empty string', sql), this.target, 'execute', this.member, 0, false);
+      result = DbResult.failed(
+        codes.SKT_DB_ARGUMENT('execute', 'the statement is a non-empty string', sql),
+        this.target,
+        'execute',
+        this.member,
+        0,
+        false,
+      );
     } else {
       const started = performance.now();
       try {
@@ -261,7 +393,14 @@ export class Transaction {
       } catch (err) {
         const error = err instanceof Error ? err : new Error(String(err));
         await this.abort(error);
-        result = DbResult.failed(error, this.target, 'execute', this.member, performance.now() - started, err instanceof DbCallError && err.kind === 'timeout');
+        result = DbResult.failed(
+          error,
+          this.target,
+          'execute',
+          this.member,
+          performance.now() - started,
+          err instanceof DbCallError && err.kind === 'timeout',
+        );
       }
     }
     if (o.raise) result.raiseForStatus();
@@ -281,19 +420,44 @@ export class Transaction {
     let result: DbResult;
     if (!this.open) {
       // Rolling back what a failure already rolled back is fine.
-      result = !commit && this.state !== 'committed'
-        ? new DbResult({ status: 'done', statusCode: 200, reason: 'OK', url: this.target, method, member: this.member, command: method })
-        : this.failure(method);
+      result =
+        !commit && this.state !== 'committed'
+          ? new DbResult({
+              status: 'done',
+              statusCode: 200,
+              reason: 'OK',
+              url: this.target,
+              method,
+              member: this.member,
+              command: method,
+            })
+          : this.failure(method);
     } else {
       const started = performance.now();
       try {
         await this.session!.end(commit, this.timeout);
         this.state = commit ? 'committed' : 'rolled back';
-        result = new DbResult({ status: 'done', statusCode: 200, reason: 'OK', url: this.target, method, member: this.member, command: method, elapsed: performance.now() - started });
+        result = new DbResult({
+          status: 'done',
+          statusCode: 200,
+          reason: 'OK',
+          url: this.target,
+          method,
+          member: this.member,
+          command: method,
+          elapsed: performance.now() - started,
+        });
       } catch (err) {
         this.state = 'failed';
         this.error = err instanceof Error ? err : new Error(String(err));
-        result = DbResult.failed(this.error, this.target, method, this.member, performance.now() - started, err instanceof DbCallError && err.kind === 'timeout');
+        result = DbResult.failed(
+          this.error,
+          this.target,
+          method,
+          this.member,
+          performance.now() - started,
+          err instanceof DbCallError && err.kind === 'timeout',
+        );
       }
     }
     if (this.options.raise) result.raiseForStatus();

@@ -14,12 +14,18 @@ export interface MongoPool {
   closed: boolean;
 }
 
-const CONNECT_ERRORS = new Set(['MongoServerSelectionError', 'MongoNetworkError', 'MongoTopologyClosedError', 'MongoNotConnectedError']);
+const CONNECT_ERRORS = new Set([
+  'MongoServerSelectionError',
+  'MongoNetworkError',
+  'MongoTopologyClosedError',
+  'MongoNotConnectedError',
+]);
 
 function classify(member: Member, err: unknown, timeout: number) {
   if (err instanceof Error && 'kind' in err) return err;
   const name = (err as Error)?.name ?? '';
-  if (name === 'MongoNetworkTimeoutError' || name === 'MongoOperationTimeoutError') return failure('timeout', member, err, timeout);
+  if (name === 'MongoNetworkTimeoutError' || name === 'MongoOperationTimeoutError')
+    return failure('timeout', member, err, timeout);
   if (name === 'MongoServerSelectionError') return failure('connect', member, err);
   if (CONNECT_ERRORS.has(name)) return failure('reset', member, err);
   return failure('query', member, err);
@@ -37,7 +43,7 @@ export const mongodb: Engine = {
   driver: 'mongodb',
   async load() {
     if (Client) return;
-    const mod = await import('mongodb') as unknown as { MongoClient: MongoCtor };
+    const mod = (await import('mongodb')) as unknown as { MongoClient: MongoCtor };
     Client = mod.MongoClient;
   },
   definition: {
@@ -54,7 +60,7 @@ export const mongodb: Engine = {
         directConnection: true,
         tls: member.ssl || undefined,
         ...(member.user !== undefined ? { auth: { username: member.user, password: member.password ?? '' } } : {}),
-        ...(member.ssl && member.alias.options.tls ? member.alias.options.tls as MongoClientOptions : {}),
+        ...(member.ssl && member.alias.options.tls ? (member.alias.options.tls as MongoClientOptions) : {}),
       };
       return { client: new Client(`mongodb://${host}:${member.port}/`, options), closed: false };
     },
@@ -80,11 +86,19 @@ export const mongodb: Engine = {
       const work = (async () => {
         switch (op.op) {
           case 'find': {
-            const docs = await collection.find(object('find', 'the filter is an object', a), { maxTimeMS, ...object('find', 'the options are an object', b) }).toArray();
+            const docs = await collection
+              .find(object('find', 'the filter is an object', a), {
+                maxTimeMS,
+                ...object('find', 'the options are an object', b),
+              })
+              .toArray();
             return { data: docs, rowCount: docs.length };
           }
           case 'findOne': {
-            const doc = await collection.findOne(object('findOne', 'the filter is an object', a), { maxTimeMS, ...object('findOne', 'the options are an object', b) });
+            const doc = await collection.findOne(object('findOne', 'the filter is an object', a), {
+              maxTimeMS,
+              ...object('findOne', 'the options are an object', b),
+            });
             return { data: doc === null ? [] : [doc], rowCount: doc === null ? 0 : 1 };
           }
           case 'count': {
@@ -93,7 +107,9 @@ export const mongodb: Engine = {
           }
           case 'aggregate': {
             if (!Array.isArray(a)) throw codes.SKT_DB_ARGUMENT('aggregate', 'the pipeline is an array of stages', a);
-            const docs = await collection.aggregate(a as never[], { maxTimeMS, ...object('aggregate', 'the options are an object', b) }).toArray();
+            const docs = await collection
+              .aggregate(a as never[], { maxTimeMS, ...object('aggregate', 'the options are an object', b) })
+              .toArray();
             return { data: docs, rowCount: docs.length };
           }
           case 'insert': {
@@ -101,16 +117,21 @@ export const mongodb: Engine = {
               const r = await collection.insertMany(a as never[]);
               return { data: [r], rowCount: r.insertedCount, lastInsertId: Object.values(r.insertedIds) };
             }
-            const r = await collection.insertOne(object('insert', 'a document is an object (or a list of them)', a) as never);
+            const r = await collection.insertOne(
+              object('insert', 'a document is an object (or a list of them)', a) as never,
+            );
             return { data: [r], rowCount: 1, lastInsertId: r.insertedId };
           }
           case 'update': {
             const filter = object('update', 'the filter is an object', a);
             const update = b as Record<string, unknown> | unknown[];
-            if (typeof update !== 'object' || update === null) throw codes.SKT_DB_ARGUMENT('update', 'the update is an object or a pipeline', update);
+            if (typeof update !== 'object' || update === null)
+              throw codes.SKT_DB_ARGUMENT('update', 'the update is an object or a pipeline', update);
             const opts = object('update', 'the options are an object', c) as { multi?: boolean };
             const { multi, ...rest } = opts;
-            const r = multi ? await collection.updateMany(filter, update as never, rest) : await collection.updateOne(filter, update as never, rest);
+            const r = multi
+              ? await collection.updateMany(filter, update as never, rest)
+              : await collection.updateOne(filter, update as never, rest);
             return { data: [r], rowCount: r.modifiedCount };
           }
           case 'delete': {
@@ -121,7 +142,7 @@ export const mongodb: Engine = {
           }
         }
       })();
-      return { ...await withTimeout(work, timeout, member), command: op.op };
+      return { ...(await withTimeout(work, timeout, member)), command: op.op };
     } catch (err) {
       throw classify(member, err, timeout);
     }

@@ -42,7 +42,10 @@ function closing(sql: string, from: number, quote: string): number {
   let i = from;
   while (i < sql.length) {
     if (sql[i] === quote) {
-      if (sql[i + 1] === quote) { i += 2; continue; }
+      if (sql[i + 1] === quote) {
+        i += 2;
+        continue;
+      }
       return i + 1;
     }
     i++;

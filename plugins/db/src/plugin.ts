@@ -27,7 +27,12 @@ function apply(kernel: Kernel): void {
       try {
         await engine.load();
       } catch (err) {
-        throw codes.SKT_DB_DRIVER(declaration.name, declaration.type, engine.driver, (err as Error)?.message ?? String(err));
+        throw codes.SKT_DB_DRIVER(
+          declaration.name,
+          declaration.type,
+          engine.driver,
+          (err as Error)?.message ?? String(err),
+        );
       }
     }
   });

@@ -32,14 +32,20 @@ function connectFailure(member: Member, err: unknown) {
 
 function queryFailure(member: Member, err: unknown, timeout: number) {
   if ((err as Error)?.message === 'Query read timeout') return failure('timeout', member, err, timeout);
-  if (isServerError(err)) return failure(UNAVAILABLE.has((err as { code: string }).code) ? 'reset' : 'query', member, err);
+  if (isServerError(err))
+    return failure(UNAVAILABLE.has((err as { code: string }).code) ? 'reset' : 'query', member, err);
   return failure('reset', member, err);
 }
 
 function payload(r: QueryResult | QueryResult[]): Payload {
   // Several statements in one string (no parameters) give one result each: the last one counts.
   const last = Array.isArray(r) ? r[r.length - 1]! : r;
-  return { data: last.rows, rowCount: last.rowCount ?? last.rows.length, command: last.command, fields: last.fields?.map((f) => f.name) };
+  return {
+    data: last.rows,
+    rowCount: last.rowCount ?? last.rows.length,
+    command: last.command,
+    fields: last.fields?.map((f) => f.name),
+  };
 }
 
 /** The parameter list of a SQL operation, or a failure when it is not a list. */
@@ -57,10 +63,21 @@ type QueryCallback = (err: Error | null, result: QueryResult | QueryResult[]) =>
  * query_timeout) the plain (text, values, callback) form is used: pg neither copies a config
  * object nor wraps a promise for it, which is most of what a query costs on our side.
  */
-function send(p: PgPool, client: PoolClient, sql: string, params: unknown[] | undefined, timeout: number, cb: QueryCallback): void {
+function send(
+  p: PgPool,
+  client: PoolClient,
+  sql: string,
+  params: unknown[] | undefined,
+  timeout: number,
+  cb: QueryCallback,
+): void {
   // void: given a callback, pg returns nothing (the casts pick its promise overload's type).
   if (timeout === p.timeout) void client.query(sql, params as unknown[], cb as never);
-  else void client.query({ text: sql, values: params, query_timeout: timeout > 0 ? timeout : undefined } as never, cb as never);
+  else
+    void client.query(
+      { text: sql, values: params, query_timeout: timeout > 0 ? timeout : undefined } as never,
+      cb as never,
+    );
 }
 
 function query(p: PgPool, client: PoolClient, member: Member, op: Operation, timeout: number): Promise<Payload> {
@@ -96,7 +113,7 @@ export const postgresql: Engine = {
   driver: 'pg',
   async load() {
     if (pg) return;
-    const mod = await import('pg') as PgModule & { default?: PgModule };
+    const mod = (await import('pg')) as PgModule & { default?: PgModule };
     pg = mod.default ?? mod;
   },
   definition: {
@@ -115,13 +132,19 @@ export const postgresql: Engine = {
         idleTimeoutMillis: services.backendKeepAlive,
         connectionTimeoutMillis: services.defaults.connectTimeout,
         query_timeout: services.defaults.timeout > 0 ? services.defaults.timeout : undefined,
-        ssl: member.ssl ? (options.tls ?? true) as never : undefined,
+        ssl: member.ssl ? ((options.tls ?? true) as never) : undefined,
       });
       // An idle connection that breaks (server restart, network) is dropped by the pool; the
       // next call opens a new one. Without a listener the error would end the process.
-      pool.on('error', (err) => { member.lastError = err.message; });
+      pool.on('error', (err) => {
+        member.lastError = err.message;
+      });
       // The same for a connection checked out between two queries (the pool listens only to idle ones).
-      pool.on('connect', (client) => client.on('error', (err) => { member.lastError = err.message; }));
+      pool.on('connect', (client) =>
+        client.on('error', (err) => {
+          member.lastError = err.message;
+        }),
+      );
       return { pool, closed: false, timeout: services.defaults.timeout > 0 ? services.defaults.timeout : 0 };
     },
     async closePool(pool) {
@@ -178,9 +201,10 @@ export const postgresql: Engine = {
       done = true;
       client.release(err);
     };
-    const statement = (sql: string, t: number) => new Promise<void>((resolve, reject) => {
-      send(p, client, sql, undefined, t, (err) => (err ? reject(err) : resolve()));
-    });
+    const statement = (sql: string, t: number) =>
+      new Promise<void>((resolve, reject) => {
+        send(p, client, sql, undefined, t, (err) => (err ? reject(err) : resolve()));
+      });
     try {
       await statement('BEGIN', timeout);
     } catch (err) {

@@ -25,7 +25,7 @@ export interface RedisPool {
 }
 
 function open(member: Member, services: BackendServices): Slot {
-  const tls = member.ssl ? (member.alias.options.tls ?? {}) as RedisOptions['tls'] : undefined;
+  const tls = member.ssl ? ((member.alias.options.tls ?? {}) as RedisOptions['tls']) : undefined;
   const client = new Redis!({
     host: member.host,
     port: member.port,
@@ -57,8 +57,12 @@ async function connection(member: Member, services: BackendServices): Promise<Re
   pool.next = (i + 1) % pool.slots.length;
   let slot = pool.slots[i];
   const now = Date.now();
-  if (slot !== undefined && (slot.client.status === 'end' || slot.client.status === 'close' ||
-      (slot.connecting === undefined && now - slot.lastUsed > services.backendKeepAlive))) {
+  if (
+    slot !== undefined &&
+    (slot.client.status === 'end' ||
+      slot.client.status === 'close' ||
+      (slot.connecting === undefined && now - slot.lastUsed > services.backendKeepAlive))
+  ) {
     slot.client.disconnect();
     slot = undefined;
   }
@@ -66,11 +70,16 @@ async function connection(member: Member, services: BackendServices): Promise<Re
     slot = open(member, services);
     pool.slots[i] = slot;
     const s = slot;
-    s.connecting = s.client.connect().then(() => { s.connecting = undefined; }, (err: unknown) => {
-      if (pool.slots[i] === s) pool.slots[i] = undefined;
-      s.client.disconnect();
-      throw failure('connect', member, s.error ?? err);
-    });
+    s.connecting = s.client.connect().then(
+      () => {
+        s.connecting = undefined;
+      },
+      (err: unknown) => {
+        if (pool.slots[i] === s) pool.slots[i] = undefined;
+        s.client.disconnect();
+        throw failure('connect', member, s.error ?? err);
+      },
+    );
   }
   if (slot.connecting !== undefined) await slot.connecting;
   slot.lastUsed = now;
@@ -83,7 +92,7 @@ export const redis: Engine = {
   driver: 'ioredis',
   async load() {
     if (Redis) return;
-    const mod = await import('ioredis') as unknown as { Redis?: RedisCtor; default?: RedisCtor };
+    const mod = (await import('ioredis')) as unknown as { Redis?: RedisCtor; default?: RedisCtor };
     Redis = mod.Redis ?? mod.default;
   },
   definition: {
@@ -104,12 +113,14 @@ export const redis: Engine = {
     async closePool(pool) {
       const p = pool as RedisPool;
       p.closed = true;
-      await Promise.allSettled(p.slots.map(async (slot) => {
-        if (slot === undefined) return;
-        // QUIT answers after the replies pending on the connection; a blocked one is cut at the grace.
-        if (slot.client.status === 'ready') await withGrace(slot.client.quit()).catch(() => undefined);
-        slot.client.disconnect();
-      }));
+      await Promise.allSettled(
+        p.slots.map(async (slot) => {
+          if (slot === undefined) return;
+          // QUIT answers after the replies pending on the connection; a blocked one is cut at the grace.
+          if (slot.client.status === 'ready') await withGrace(slot.client.quit()).catch(() => undefined);
+          slot.client.disconnect();
+        }),
+      );
       p.slots.fill(undefined);
     },
     poolStatus(pool) {
@@ -123,8 +134,17 @@ export const redis: Engine = {
     const client = await connection(member, services);
     try {
       // Past the timeout the connection goes (a blocked command would hold it): the next call opens another.
-      const reply = await withTimeout(client.call(op.command, ...(op.args as (string | number | Buffer)[])), timeout, member, () => client.disconnect());
-      return { data: reply, rowCount: Array.isArray(reply) ? reply.length : reply === null ? 0 : 1, command: op.command.toUpperCase() };
+      const reply = await withTimeout(
+        client.call(op.command, ...(op.args as (string | number | Buffer)[])),
+        timeout,
+        member,
+        () => client.disconnect(),
+      );
+      return {
+        data: reply,
+        rowCount: Array.isArray(reply) ? reply.length : reply === null ? 0 : 1,
+        command: op.command.toUpperCase(),
+      };
     } catch (err) {
       if (err instanceof Error && 'kind' in err) throw err;
       // A reply error (wrong type, unknown command) comes from the server; anything else is the connection.

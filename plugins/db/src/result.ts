@@ -69,12 +69,30 @@ export class DbResult extends Result {
 
   static from(payload: Payload, url: string, method: string, member: string, elapsed: number): DbResult {
     return new DbResult({
-      status: 'done', statusCode: 200, reason: 'OK', url, method, member, elapsed, headers: NO_HEADERS,
-      data: payload.data, rowCount: payload.rowCount, command: payload.command, fields: payload.fields, lastInsertId: payload.lastInsertId,
+      status: 'done',
+      statusCode: 200,
+      reason: 'OK',
+      url,
+      method,
+      member,
+      elapsed,
+      headers: NO_HEADERS,
+      data: payload.data,
+      rowCount: payload.rowCount,
+      command: payload.command,
+      fields: payload.fields,
+      lastInsertId: payload.lastInsertId,
     });
   }
 
-  static failed(error: Error, url: string, method: string, member: string | undefined, elapsed: number, timeout: boolean): DbResult {
+  static failed(
+    error: Error,
+    url: string,
+    method: string,
+    member: string | undefined,
+    elapsed: number,
+    timeout: boolean,
+  ): DbResult {
     return new DbResult({ status: timeout ? 'timeout' : 'error', url, method, member, elapsed, error });
   }
 }

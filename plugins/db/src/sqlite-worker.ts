@@ -4,7 +4,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { runStatement } from './sqlite-statement.js';
 
-interface Call { id: number; sql: string; params: unknown }
+interface Call {
+  id: number;
+  sql: string;
+  params: unknown;
+}
 
 const port = parentPort!;
 const { path } = workerData as { path: string };
@@ -23,9 +27,16 @@ port.on('message', (call: Call) => {
   }
   try {
     const out = runStatement(db, call.sql, call.params);
-    port.postMessage({ id: call.id, ...out, lastInsertId: typeof out.lastInsertId === 'bigint' ? Number(out.lastInsertId) : out.lastInsertId });
+    port.postMessage({
+      id: call.id,
+      ...out,
+      lastInsertId: typeof out.lastInsertId === 'bigint' ? Number(out.lastInsertId) : out.lastInsertId,
+    });
   } catch (err) {
-    port.postMessage({ id: call.id, error: { message: (err as Error).message, code: (err as { code?: string }).code } });
+    port.postMessage({
+      id: call.id,
+      error: { message: (err as Error).message, code: (err as { code?: string }).code },
+    });
   }
 });
 

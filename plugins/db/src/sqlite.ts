@@ -31,19 +31,26 @@ export interface SqlitePool {
 const WORKER_URL = new URL('./sqlite-worker.js', import.meta.url);
 
 function startWorker(pool: SqlitePool): WorkerConn {
-  const conn: WorkerConn = { worker: new Worker(WORKER_URL, { workerData: { path: pool.path } }), pending: new Map(), nextId: 0 };
+  const conn: WorkerConn = {
+    worker: new Worker(WORKER_URL, { workerData: { path: pool.path } }),
+    pending: new Map(),
+    nextId: 0,
+  };
   const failAll = (err: unknown) => {
     for (const p of conn.pending.values()) p.reject(err);
     conn.pending.clear();
     if (pool.conn === conn) pool.conn = undefined;
   };
-  conn.worker.on('message', (m: SqliteOutcome & { id: number; error?: { message: string; code?: string }; open?: boolean }) => {
-    const p = conn.pending.get(m.id);
-    if (p === undefined) return;
-    conn.pending.delete(m.id);
-    if (m.error) p.reject(Object.assign(new Error(m.error.message), { code: m.error.code, open: m.open }));
-    else p.resolve(m);
-  });
+  conn.worker.on(
+    'message',
+    (m: SqliteOutcome & { id: number; error?: { message: string; code?: string }; open?: boolean }) => {
+      const p = conn.pending.get(m.id);
+      if (p === undefined) return;
+      conn.pending.delete(m.id);
+      if (m.error) p.reject(Object.assign(new Error(m.error.message), { code: m.error.code, open: m.open }));
+      else p.resolve(m);
+    },
+  );
   conn.worker.on('error', (err) => failAll(Object.assign(err, { broken: true })));
   conn.worker.on('exit', () => failAll(Object.assign(new Error('the SQLite worker thread exited'), { broken: true })));
   // Idle workers do not keep the process alive.
@@ -51,13 +58,30 @@ function startWorker(pool: SqlitePool): WorkerConn {
   return conn;
 }
 
-function inWorker(pool: SqlitePool, member: Member, sql: string, params: unknown, timeout: number): Promise<SqliteOutcome> {
+function inWorker(
+  pool: SqlitePool,
+  member: Member,
+  sql: string,
+  params: unknown,
+  timeout: number,
+): Promise<SqliteOutcome> {
   const conn = (pool.conn ??= startWorker(pool));
   const id = ++conn.nextId;
   return new Promise<SqliteOutcome>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
-    const done = () => { if (timer) clearTimeout(timer); };
-    conn.pending.set(id, { resolve: (v) => { done(); resolve(v); }, reject: (e) => { done(); reject(e); } });
+    const done = () => {
+      if (timer) clearTimeout(timer);
+    };
+    conn.pending.set(id, {
+      resolve: (v) => {
+        done();
+        resolve(v);
+      },
+      reject: (e) => {
+        done();
+        reject(e);
+      },
+    });
     if (timeout > 0) {
       timer = setTimeout(() => {
         // A statement cannot be interrupted from outside: the thread goes, a new one opens on the next call.
@@ -99,7 +123,7 @@ export const sqlite3: Engine = {
   driver: 'better-sqlite3',
   async load() {
     if (Database) return;
-    const mod = await import('better-sqlite3') as unknown as { default: SqliteCtor };
+    const mod = (await import('better-sqlite3')) as unknown as { default: SqliteCtor };
     Database = mod.default;
   },
   definition: {
@@ -107,7 +131,14 @@ export const sqlite3: Engine = {
     parseMember: (text) => parsePathMember(text),
     createPool(member): SqlitePool {
       if (!Database) throw new Error('the better-sqlite3 driver is not loaded');
-      return { path: member.db, useWorker: member.alias.options.worker === true, lock: new Lock(), db: undefined, conn: undefined, closed: false };
+      return {
+        path: member.db,
+        useWorker: member.alias.options.worker === true,
+        lock: new Lock(),
+        db: undefined,
+        conn: undefined,
+        closed: false,
+      };
     },
     async closePool(pool) {
       const p = pool as SqlitePool;
@@ -115,7 +146,11 @@ export const sqlite3: Engine = {
       // Waits for the statement or transaction in progress, within the grace; closing the
       // connection then rolls back a transaction left open.
       let acquired = false;
-      await withGrace(p.lock.acquire().then(() => { acquired = true; }));
+      await withGrace(
+        p.lock.acquire().then(() => {
+          acquired = true;
+        }),
+      );
       try {
         p.db?.close();
         p.db = undefined;
@@ -171,7 +206,8 @@ export const sqlite3: Engine = {
           await execute(pool, member, { kind: 'sql', sql: commit ? 'COMMIT' : 'ROLLBACK', params: undefined }, t);
         } catch (err) {
           // A failed COMMIT leaves the transaction open on this connection: end it before others use it.
-          if (commit) await execute(pool, member, { kind: 'sql', sql: 'ROLLBACK', params: undefined }, t).catch(() => undefined);
+          if (commit)
+            await execute(pool, member, { kind: 'sql', sql: 'ROLLBACK', params: undefined }, t).catch(() => undefined);
           throw classify(member, err, t);
         } finally {
           release();
@@ -180,7 +216,11 @@ export const sqlite3: Engine = {
       abandon() {
         // The worker (if any) was replaced, or the statement failed: roll back what is left, then free the member.
         if (pool.db?.inTransaction) {
-          try { pool.db.exec('ROLLBACK'); } catch { /* already ended */ }
+          try {
+            pool.db.exec('ROLLBACK');
+          } catch {
+            /* already ended */
+          }
         }
         release();
       },

@@ -19,8 +19,14 @@ const direct = new WeakMap<BackendServices, Map<string, Target>>();
 const byAlias = new WeakMap<Alias, Target>();
 
 /** Resolves a target; throws on an unknown alias, a type that does not fit, or a bad member. */
-export function resolveTarget(services: BackendServices, engines: ReadonlyMap<string, Engine>, target: unknown, wanted: string | undefined): Target {
-  if (typeof target !== 'string' || target.trim() === '') throw codes.SKT_DB_TARGET(target, 'give an alias ("@mydb") or a member ("user:password@host:port/db")');
+export function resolveTarget(
+  services: BackendServices,
+  engines: ReadonlyMap<string, Engine>,
+  target: unknown,
+  wanted: string | undefined,
+): Target {
+  if (typeof target !== 'string' || target.trim() === '')
+    throw codes.SKT_DB_TARGET(target, 'give an alias ("@mydb") or a member ("user:password@host:port/db")');
   if (target.charCodeAt(0) === 64 /* @ */) {
     const alias = services.getAlias(target);
     const engine = engines.get(alias.type);
@@ -31,7 +37,11 @@ export function resolveTarget(services: BackendServices, engines: ReadonlyMap<st
     if (found === undefined) byAlias.set(alias, (found = { alias, engine, name: target, loading: undefined }));
     return found;
   }
-  if (wanted === undefined) throw codes.SKT_DB_TARGET(target, 'was.backend() takes an alias, which says the type; for a member use was.postgresql(), was.redis(), was.sqlite3() or was.mongodb()');
+  if (wanted === undefined)
+    throw codes.SKT_DB_TARGET(
+      target,
+      'was.backend() takes an alias, which says the type; for a member use was.postgresql(), was.redis(), was.sqlite3() or was.mongodb()',
+    );
   let byText = direct.get(services);
   if (byText === undefined) direct.set(services, (byText = new Map()));
   const key = `${wanted} ${target}`;
@@ -41,9 +51,14 @@ export function resolveTarget(services: BackendServices, engines: ReadonlyMap<st
     const name = `(${wanted})`;
     const alias = new Alias(name, wanted, engine.definition, [target]);
     const t: Target = { alias, engine, name, loading: undefined };
-    t.loading = engine.load().then(() => { t.loading = undefined; }, (err: unknown) => {
-      throw codes.SKT_DB_DRIVER(name, wanted, engine.driver, (err as Error)?.message ?? String(err));
-    });
+    t.loading = engine.load().then(
+      () => {
+        t.loading = undefined;
+      },
+      (err: unknown) => {
+        throw codes.SKT_DB_DRIVER(name, wanted, engine.driver, (err as Error)?.message ?? String(err));
+      },
+    );
     // A failed import is reported by each call that uses the target; this only keeps it from being unhandled.
     t.loading.catch(() => undefined);
     found = t;
@@ -57,10 +72,14 @@ export async function closeDirect(services: BackendServices): Promise<void> {
   const byText = direct.get(services);
   if (byText === undefined) return;
   direct.delete(services);
-  await Promise.allSettled([...byText.values()].flatMap((t) => t.alias.members.map(async (member) => {
-    if (member.pool === undefined) return;
-    const pool = member.pool;
-    member.pool = undefined;
-    await t.engine.definition.closePool?.(pool, member);
-  })));
+  await Promise.allSettled(
+    [...byText.values()].flatMap((t) =>
+      t.alias.members.map(async (member) => {
+        if (member.pool === undefined) return;
+        const pool = member.pool;
+        member.pool = undefined;
+        await t.engine.definition.closePool?.(pool, member);
+      }),
+    ),
+  );
 }

@@ -51,7 +51,8 @@ function open(services: BackendServices, target: string, type: string | undefine
 }
 
 function caller(services: BackendServices, type: string | undefined): DbCaller {
-  const make = (mode: Mode) => (target: string, options?: DbOptions) => new DbClient<any>(services, open(services, target, type), mode, options ?? {});
+  const make = (mode: Mode) => (target: string, options?: DbOptions) =>
+    new DbClient<any>(services, open(services, target, type), mode, options ?? {});
   return Object.assign(make('one'), { lb: make('one'), map: make('map') });
 }
 

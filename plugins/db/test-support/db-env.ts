@@ -12,10 +12,21 @@ export interface Servers {
 }
 
 export const servers: Servers = {
-  pg: process.env.PGHOST && process.env.PGPORT
-    ? { host: process.env.PGHOST, port: Number(process.env.PGPORT), user: process.env.PGUSER ?? 'postgres', database: process.env.PGDATABASE ?? 'postgres' }
+  pg:
+    process.env.PGHOST && process.env.PGPORT
+      ? {
+          host: process.env.PGHOST,
+          port: Number(process.env.PGPORT),
+          user: process.env.PGUSER ?? 'postgres',
+          database: process.env.PGDATABASE ?? 'postgres',
+        }
+      : undefined,
+  redis: process.env.REDIS_URL
+    ? (() => {
+        const u = new URL(process.env.REDIS_URL!);
+        return { host: u.hostname, port: Number(u.port || 6379) };
+      })()
     : undefined,
-  redis: process.env.REDIS_URL ? (() => { const u = new URL(process.env.REDIS_URL!); return { host: u.hostname, port: Number(u.port || 6379) }; })() : undefined,
 };
 
 /**
@@ -24,17 +35,25 @@ export const servers: Servers = {
  */
 export function needs(what: 'pg' | 'redis'): false | string {
   if (servers[what] !== undefined) return false;
-  const why = what === 'pg'
-    ? 'PostgreSQL not configured: run eval "$(scripts/services.sh start)" (sets PGHOST, PGPORT ...)'
-    : 'Redis not configured: run eval "$(scripts/services.sh start)" (sets REDIS_URL)';
+  const why =
+    what === 'pg'
+      ? 'PostgreSQL not configured: run eval "$(scripts/services.sh start)" (sets PGHOST, PGPORT ...)'
+      : 'Redis not configured: run eval "$(scripts/services.sh start)" (sets REDIS_URL)';
   if (process.env.CI === 'true') throw new Error(`CI=true but ${why}`);
   console.log(`# skipped: ${why}`);
   return why;
 }
 
 /** host:port/db for a member string. */
-export function pgMember(db = servers.pg?.database ?? 'postgres', user = servers.pg?.user ?? 'postgres', password?: string): string {
-  const cred = password === undefined ? user : `${user}:${password.replace(/%/g, '%25').replace(/@/g, '%40').replace(/:/g, '%3A')}`;
+export function pgMember(
+  db = servers.pg?.database ?? 'postgres',
+  user = servers.pg?.user ?? 'postgres',
+  password?: string,
+): string {
+  const cred =
+    password === undefined
+      ? user
+      : `${user}:${password.replace(/%/g, '%25').replace(/@/g, '%40').replace(/:/g, '%3A')}`;
   return `${cred}@${servers.pg!.host}:${servers.pg!.port}/${db}`;
 }
 
@@ -76,16 +95,22 @@ export async function relay(host: string, port: number): Promise<Relay> {
     const upstream = net.connect(port, host);
     sockets.add(client).add(upstream);
     client.pipe(upstream).pipe(client);
-    const drop = () => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   r.port = (server.address() as net.AddressInfo).port;
-  r.kill = () => new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    for (const s of sockets) s.destroy();
-  });
+  r.kill = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    });
   after(() => r.kill());
   return r;
 }

@@ -21,18 +21,31 @@ test('members in Skitai form: %40 in a password, default ports, a weight, a file
   await start(k);
   const s = servicesOf(k);
   const [a, b] = s.getAlias('@pg').members;
-  assert.deepEqual([a!.user, a!.password, a!.host, a!.port, a!.db, a!.weight], ['app', 'p@ss:word', 'db1.example', 6543, 'main', 3]);
+  assert.deepEqual(
+    [a!.user, a!.password, a!.host, a!.port, a!.db, a!.weight],
+    ['app', 'p@ss:word', 'db1.example', 6543, 'main', 3],
+  );
   assert.deepEqual([b!.host, b!.port, b!.db, b!.weight], ['db2.example', 5432, 'main', 1]);
   const r = s.getAlias('@r').members[0]!;
   assert.deepEqual([r.port, r.db], [6379, '2']);
   const m = s.getAlias('@m').members[0]!;
   assert.deepEqual([m.host, m.port, m.db, m.user], ['::1', 27017, 'docs', 'reader']);
-  assert.deepEqual(s.getAlias('@lite').members.map((x) => [x.db, x.weight]), [['/var/tmp/app.sqlite3', 2], [':memory:', 1]]);
+  assert.deepEqual(
+    s.getAlias('@lite').members.map((x) => [x.db, x.weight]),
+    [
+      ['/var/tmp/app.sqlite3', 2],
+      [':memory:', 1],
+    ],
+  );
 });
 
 test('a bad member stops the start with the text that was wrong', async () => {
   const cases: Array<[string, string, RegExp]> = [
-    ['postgresql', 'user@pass@host/db', /bad member "user@pass@host\/db": a "@" in the user or password must be written %40/],
+    [
+      'postgresql',
+      'user@pass@host/db',
+      /bad member "user@pass@host\/db": a "@" in the user or password must be written %40/,
+    ],
     ['postgresql', 'db.example:99999/x', /bad member "db\.example:99999\/x": the port "99999"/],
     ['redis', '127.0.0.1:6379/users', /bad member "127\.0\.0\.1:6379\/users": the database "users" must be a number/],
     ['mongodb', 'mongodb://host/db', /write no scheme/],
@@ -52,7 +65,10 @@ test('a bad member stops the start with the text that was wrong', async () => {
 
 test('the worker option belongs to sqlite3 aliases, and is a boolean', async () => {
   const k = kernel().alias('@pg', 'postgresql', ['db.example/x'], { worker: true });
-  await assert.rejects(k.start({ address: '127.0.0.1', port: 0 }), /alias @pg: bad worker true: a sqlite3 alias option/);
+  await assert.rejects(
+    k.start({ address: '127.0.0.1', port: 0 }),
+    /alias @pg: bad worker true: a sqlite3 alias option/,
+  );
   await k.stop();
   const k2 = kernel().alias('@lite', 'sqlite3', [':memory:'], { worker: 'yes' });
   await assert.rejects(k2.start({ address: '127.0.0.1', port: 0 }), /alias @lite: bad worker "yes"/);
@@ -127,7 +143,10 @@ test('MongoDB without a server: a refused connection is an error result, within 
   const url = await start(k);
   const { body } = await getJson(`${url}/find`);
   assert.equal(body.status, 'error');
-  assert.match(body.message, new RegExp(`no member of @m is available: cannot reach @m#0 127\\.0\\.0\\.1:${dead}: connect ECONNREFUSED`));
+  assert.match(
+    body.message,
+    new RegExp(`no member of @m is available: cannot reach @m#0 127\\.0\\.0\\.1:${dead}: connect ECONNREFUSED`),
+  );
   assert.ok(body.elapsed < 3000, `${body.elapsed} ms`);
   const bad = (await getJson(`${url}/bad`)).body;
   assert.equal(bad.status, 'error');
@@ -136,8 +155,11 @@ test('MongoDB without a server: a refused connection is an error result, within 
 });
 
 test('$1 placeholders become named parameters for SQLite, outside strings and comments', () => {
-  assert.equal(toSqliteParams('select * from t where a = $1 and b = $2 or a = $1'), 'select * from t where a = @p1 and b = @p2 or a = @p1');
-  assert.equal(toSqliteParams("select '$1', \"$2\" -- $3\n, $4 /* $5 */"), "select '$1', \"$2\" -- $3\n, @p4 /* $5 */");
+  assert.equal(
+    toSqliteParams('select * from t where a = $1 and b = $2 or a = $1'),
+    'select * from t where a = @p1 and b = @p2 or a = @p1',
+  );
+  assert.equal(toSqliteParams('select \'$1\', "$2" -- $3\n, $4 /* $5 */'), 'select \'$1\', "$2" -- $3\n, @p4 /* $5 */');
   assert.equal(toSqliteParams("select 'it''s $1', $10"), "select 'it''s $1', @p10");
   assert.equal(toSqliteParams('select ?'), 'select ?');
   assert.equal(toSqliteParams('select price$1 from t'), 'select price$1 from t');
@@ -155,9 +177,18 @@ test('a driver that cannot be loaded stops the start, naming the alias and the p
     await k.stop();`;
   const register = `data:text/javascript,import { register } from 'node:module'; register(${JSON.stringify(hook)});`;
   const out = await new Promise<string>((resolve, reject) => {
-    execFile(process.execPath, ['--import', register, '--input-type=module', '-e', script], {
-      cwd: new URL('..', import.meta.url).pathname, env: { ...process.env, HIDE_DRIVER: 'pg' },
-    }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
+    execFile(
+      process.execPath,
+      ['--import', register, '--input-type=module', '-e', script],
+      {
+        cwd: new URL('..', import.meta.url).pathname,
+        env: { ...process.env, HIDE_DRIVER: 'pg' },
+      },
+      (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
+    );
   });
-  assert.match(out, /^SKT_DB_DRIVER alias @pg \(postgresql\) needs the driver package "pg", which cannot be loaded: Cannot find package 'pg' \(npm install pg\)$/m);
+  assert.match(
+    out,
+    /^SKT_DB_DRIVER alias @pg \(postgresql\) needs the driver package "pg", which cannot be loaded: Cannot find package 'pg' \(npm install pg\)$/m,
+  );
 });

@@ -11,7 +11,14 @@ import { deadPort, getJson, needs, pgMember, relay, servers, start } from '../te
 
 const skip = needs('pg');
 const T = `skitai_notes_${process.pid}`;
-const show = (r: DbResult): any => ({ status: r.status, ok: r.ok, rows: r.rows, code: (r.error as any)?.code, message: r.error?.message, member: r.member });
+const show = (r: DbResult): any => ({
+  status: r.status,
+  ok: r.ok,
+  rows: r.rows,
+  code: (r.error as any)?.code,
+  message: r.error?.message,
+  member: r.member,
+});
 
 /** The superuser's client on a stand-alone kernel, for setting up. */
 let admin: ReturnType<typeof dbCallers>['postgresql'];
@@ -40,9 +47,13 @@ test('queries with $1 parameters through was.backend in App routes; values never
     const r = await was.backend('@db').execute(`INSERT INTO ${T} (title) VALUES ($1) RETURNING id, title`, [title]);
     return { ...show(r), command: r.command, rowCount: r.rowCount, one: r.one() };
   });
-  app.route('/find', async (was, { title }: any) => show(await was.backend('@db').execute(`SELECT title FROM ${T} WHERE title = $1`, [title])));
+  app.route('/find', async (was, { title }: any) =>
+    show(await was.backend('@db').execute(`SELECT title FROM ${T} WHERE title = $1`, [title])),
+  );
   // A member without an alias (its pool kept until stop; the label hides the password).
-  app.route('/direct', async (was) => show(await was.postgresql(pgMember()).execute('SELECT $1::text AS v', ['direct'])));
+  app.route('/direct', async (was) =>
+    show(await was.postgresql(pgMember()).execute('SELECT $1::text AS v', ['direct'])),
+  );
   k.mount('/', app);
   const url = await start(k);
   const added = (await getJson(`${url}/add?title=${encodeURIComponent("x'); DROP TABLE " + T + '; --')}`)).body;
@@ -54,7 +65,10 @@ test('queries with $1 parameters through was.backend in App routes; values never
   const found = (await getJson(`${url}/find?title=${encodeURIComponent(added.one.title)}`)).body;
   assert.deepEqual(found.rows, [{ title: added.one.title }]);
   const direct = (await getJson(`${url}/direct`)).body;
-  assert.deepEqual([direct.status, direct.rows, direct.member], ['done', [{ v: 'direct' }], `(postgresql)#0 ${servers.pg!.host}:${servers.pg!.port}`]);
+  assert.deepEqual(
+    [direct.status, direct.rows, direct.member],
+    ['done', [{ v: 'direct' }], `(postgresql)#0 ${servers.pg!.host}:${servers.pg!.port}`],
+  );
   const none = (await getJson(`${url}/find?title=nothing`)).body;
   assert.deepEqual([none.status, none.rows], ['done', []]);
 });
@@ -82,7 +96,10 @@ test('a transaction is rolled back and its connection released when a statement 
     return { thrown: show(r), committed: { status: ok.status, data: ok.data } };
   });
   app.route('/count', async (was, { prefix }: any) =>
-    (await was.backend('@db').execute(`SELECT count(*)::int AS n FROM ${T} WHERE title LIKE $1`, [`${prefix}%`])).scalar());
+    (
+      await was.backend('@db').execute(`SELECT count(*)::int AS n FROM ${T} WHERE title LIKE $1`, [`${prefix}%`])
+    ).scalar(),
+  );
   k.mount('/', app);
   const url = await start(k);
   const tx = (await getJson(`${url}/tx`)).body;
@@ -111,7 +128,9 @@ test('.map runs on every member; .lb loses a member mid-run with no failed call'
     await k.stop();
   }
   const r = await relay(servers.pg!.host, servers.pg!.port);
-  const k = new Kernel().use(services()).use(db())
+  const k = new Kernel()
+    .use(services())
+    .use(db())
     .alias('@both', 'postgresql', [pgMember('skitai_map_a'), pgMember('skitai_map_b')])
     .alias('@replicas', 'postgresql', [`postgres@127.0.0.1:${r.port}/postgres`, pgMember()]);
   const app = new App();
@@ -136,13 +155,18 @@ test('.map runs on every member; .lb loses a member mid-run with no failed call'
   const total = 400;
   let sent = 0;
   // 16 clients at once; the relayed member is stopped (its open connections cut) a quarter in.
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    while (sent < total) {
-      sent++;
-      if (!killed && sent >= total / 4) { killed = true; void r.kill(); }
-      answers.push((await getJson(`${url}/lb`)).body);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (sent < total) {
+        sent++;
+        if (!killed && sent >= total / 4) {
+          killed = true;
+          void r.kill();
+        }
+        answers.push((await getJson(`${url}/lb`)).body);
+      }
+    }),
+  );
   const failed = answers.filter((a) => a.status !== 'done' || a.n !== 7);
   assert.deepEqual(failed, [], 'no failed call');
   const byMember = (i: number) => answers.filter((a) => a.member.startsWith(`@replicas#${i} `)).length;
@@ -160,7 +184,8 @@ test('a result cached by cache(seconds) is served until setlu marks the table ch
   k.addlu('tables.notes');
   const app = new App();
   app.route('/list', async (was) => {
-    const r = await was.backend('@db', { useCache: was.getlu('tables.notes') })
+    const r = await was
+      .backend('@db', { useCache: was.getlu('tables.notes') })
       .execute(`SELECT title FROM ${T} WHERE title LIKE 'cache-%' ORDER BY title`);
     r.cache(60);
     return { cached: r.cached, titles: r.rows.map((x: any) => x.title) };
@@ -183,7 +208,9 @@ test('a result cached by cache(seconds) is served until setlu marks the table ch
 
 test('bad input: a syntax error, a wrong password, a dead host, a query over its timeout', { skip }, async () => {
   const dead = await deadPort();
-  const k = new Kernel().use(services({ connectTimeout: 1 })).use(db())
+  const k = new Kernel()
+    .use(services({ connectTimeout: 1 }))
+    .use(db())
     .alias('@db', 'postgresql', pgMember(), { maxConnections: 2 })
     .alias('@app', 'postgresql', pgMember('postgres', 'skitai_app', 'p@ss:word'))
     .alias('@wrongpw', 'postgresql', pgMember('postgres', 'skitai_app', 'nope'))
@@ -215,7 +242,10 @@ test('bad input: a syntax error, a wrong password, a dead host, a query over its
 
   const deadHost = (await getJson(`${url}/dead`)).body;
   assert.equal(deadHost.status, 'error');
-  assert.match(deadHost.message, new RegExp(`no member of @dead is available: cannot reach @dead#0 127\\.0\\.0\\.1:${dead}: .*ECONNREFUSED`));
+  assert.match(
+    deadHost.message,
+    new RegExp(`no member of @dead is available: cannot reach @dead#0 127\\.0\\.0\\.1:${dead}: .*ECONNREFUSED`),
+  );
   assert.deepEqual(await getJson(`${url}/next`), { status: 200, body: 42 });
 
   // Twice: the pool has two connections, and a timed-out one is not given back to it.
@@ -228,23 +258,31 @@ test('bad input: a syntax error, a wrong password, a dead host, a query over its
   }
 });
 
-test('a pool per member, sized by maxConnections; idle connections closed after the backend keep-alive; all closed at stop', { skip }, async () => {
-  const k = new Kernel().use(services()).use(db()).setBackendKeepAlive(0.3).alias('@db', 'postgresql', pgMember(), { maxConnections: 3 });
-  const app = new App();
-  app.route('/sleep', async (was) => (await was.backend('@db').execute('SELECT pg_sleep(0.05)')).status);
-  k.mount('/', app);
-  const url = await start(k);
-  const answers = await Promise.all(Array.from({ length: 12 }, () => getJson(`${url}/sleep`)));
-  assert.ok(answers.every((a) => a.body === 'done'));
-  const member = servicesOf(k).getAlias('@db').members[0]!;
-  const p = member.pool as PgPool;
-  assert.equal(p.pool.totalCount, 3, 'never more than maxConnections');
-  // the pool closes the idle ones once the keep-alive is over
-  while (p.pool.totalCount > 0) await new Promise((resolve) => p.pool.once('remove', resolve));
-  assert.equal((await getJson(`${url}/sleep`)).body, 'done', 'and opens a new one on use');
-  assert.equal(p.pool.totalCount, 1);
-  await k.stop();
-  assert.equal(p.pool.ended, true);
-  assert.equal(p.closed, true);
-  assert.equal(member.pool, undefined);
-});
+test(
+  'a pool per member, sized by maxConnections; idle connections closed after the backend keep-alive; all closed at stop',
+  { skip },
+  async () => {
+    const k = new Kernel()
+      .use(services())
+      .use(db())
+      .setBackendKeepAlive(0.3)
+      .alias('@db', 'postgresql', pgMember(), { maxConnections: 3 });
+    const app = new App();
+    app.route('/sleep', async (was) => (await was.backend('@db').execute('SELECT pg_sleep(0.05)')).status);
+    k.mount('/', app);
+    const url = await start(k);
+    const answers = await Promise.all(Array.from({ length: 12 }, () => getJson(`${url}/sleep`)));
+    assert.ok(answers.every((a) => a.body === 'done'));
+    const member = servicesOf(k).getAlias('@db').members[0]!;
+    const p = member.pool as PgPool;
+    assert.equal(p.pool.totalCount, 3, 'never more than maxConnections');
+    // the pool closes the idle ones once the keep-alive is over
+    while (p.pool.totalCount > 0) await new Promise((resolve) => p.pool.once('remove', resolve));
+    assert.equal((await getJson(`${url}/sleep`)).body, 'done', 'and opens a new one on use');
+    assert.equal(p.pool.totalCount, 1);
+    await k.stop();
+    assert.equal(p.pool.ended, true);
+    assert.equal(p.closed, true);
+    assert.equal(member.pool, undefined);
+  },
+);

@@ -39,13 +39,20 @@ test('commands through was.redis and was.backend; binary-safe arguments; replies
   assert.deepEqual(body.hgetall.data, { x: '1', y: '2' });
   assert.deepEqual(body.missing, { status: 'done', data: null });
   assert.equal(body.wrongType.status, 'error');
-  assert.match(body.wrongType.message, /^@cache#0 \S+: WRONGTYPE Operation against a key holding the wrong kind of value$/);
+  assert.match(
+    body.wrongType.message,
+    /^@cache#0 \S+: WRONGTYPE Operation against a key holding the wrong kind of value$/,
+  );
   assert.match(body.unknown.message, /unknown command/);
   assert.deepEqual(body.after, { status: 'done', data: 2 });
 });
 
 test('.map over two databases; a cached reply refreshed by setlu', { skip }, async () => {
-  const k = new Kernel().use(services()).use(db()).alias('@two', 'redis', [member(1), member(2)]).alias('@one', 'redis', member(1));
+  const k = new Kernel()
+    .use(services())
+    .use(db())
+    .alias('@two', 'redis', [member(1), member(2)])
+    .alias('@one', 'redis', member(1));
   k.addlu('counters');
   const app = new App();
   app.route('/map', async (was) => {
@@ -80,7 +87,10 @@ test('.map over two databases; a cached reply refreshed by setlu', { skip }, asy
 
 test('.lb with a member stopped mid-run: no failed read', { skip }, async () => {
   const r = await relay(servers.redis!.host, servers.redis!.port);
-  const k = new Kernel().use(services()).use(db()).alias('@r', 'redis', [`127.0.0.1:${r.port}/4`, member(4)]);
+  const k = new Kernel()
+    .use(services())
+    .use(db())
+    .alias('@r', 'redis', [`127.0.0.1:${r.port}/4`, member(4)]);
   const app = new App();
   app.route('/get', async (was) => {
     const res = await was.redis('@r').command('PING');
@@ -91,51 +101,68 @@ test('.lb with a member stopped mid-run: no failed read', { skip }, async () => 
   const answers: any[] = [];
   let sent = 0;
   let killed = false;
-  await Promise.all(Array.from({ length: 8 }, async () => {
-    while (sent < 200) {
-      sent++;
-      if (!killed && sent >= 50) { killed = true; void r.kill(); }
-      answers.push((await getJson(`${url}/get`)).body);
-    }
-  }));
-  assert.deepEqual(answers.filter((a) => a.status !== 'done' || a.data !== 'PONG'), []);
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (sent < 200) {
+        sent++;
+        if (!killed && sent >= 50) {
+          killed = true;
+          void r.kill();
+        }
+        answers.push((await getJson(`${url}/get`)).body);
+      }
+    }),
+  );
+  assert.deepEqual(
+    answers.filter((a) => a.status !== 'done' || a.data !== 'PONG'),
+    [],
+  );
   assert.ok(answers.filter((a) => a.member.startsWith('@r#0 ')).length > 5);
 });
 
-test('bad input: a dead host, a wrong password, a command over its timeout; the next request is answered', { skip }, async () => {
-  const dead = await deadPort();
-  const k = new Kernel().use(services({ connectTimeout: 1 })).use(db())
-    .alias('@dead', 'redis', `127.0.0.1:${dead}`)
-    .alias('@pw', 'redis', `nobody:wrong@${member(0)}`)
-    .alias('@r', 'redis', member(5), { maxConnections: 2 });
-  const app = new App();
-  app.route('/dead', async (was) => show(await was.redis('@dead').command('GET', 'x')));
-  app.route('/pw', async (was) => show(await was.redis('@pw').command('GET', 'x')));
-  app.route('/timeout', async (was) => {
-    const r = await was.redis('@r').execute('BLPOP', [`${K}:never`, 3], { timeout: 200 });
-    return { ...show(r), elapsed: r.elapsed };
-  });
-  app.route('/next', async (was) => show(await was.redis('@r').command('PING')));
-  k.mount('/', app);
-  const url = await start(k);
-  const deadHost = (await getJson(`${url}/dead`)).body;
-  assert.equal(deadHost.status, 'error');
-  assert.match(deadHost.message, new RegExp(`no member of @dead is available: cannot reach @dead#0 127\\.0\\.0\\.1:${dead}: .*ECONNREFUSED`));
-  const pw = (await getJson(`${url}/pw`)).body;
-  assert.equal(pw.status, 'error');
-  assert.match(pw.message, /WRONGPASS|AUTH/);
-  assert.deepEqual((await getJson(`${url}/next`)).body, { status: 'done', data: 'PONG' });
-  const slow = (await getJson(`${url}/timeout`)).body;
-  assert.equal(slow.status, 'timeout');
-  assert.match(slow.message, /^@r#0 \S+ did not answer within 200 ms$/);
-  assert.ok(slow.elapsed < 1500);
-  assert.deepEqual((await getJson(`${url}/next`)).body, { status: 'done', data: 'PONG' });
-  // the pool: two connections at most, closed at stop
-  const pool = servicesOf(k).getAlias('@r').members[0]!.pool as RedisPool;
-  assert.equal(pool.slots.length, 2);
-  await k.stop();
-  assert.equal(pool.closed, true);
-});
+test(
+  'bad input: a dead host, a wrong password, a command over its timeout; the next request is answered',
+  { skip },
+  async () => {
+    const dead = await deadPort();
+    const k = new Kernel()
+      .use(services({ connectTimeout: 1 }))
+      .use(db())
+      .alias('@dead', 'redis', `127.0.0.1:${dead}`)
+      .alias('@pw', 'redis', `nobody:wrong@${member(0)}`)
+      .alias('@r', 'redis', member(5), { maxConnections: 2 });
+    const app = new App();
+    app.route('/dead', async (was) => show(await was.redis('@dead').command('GET', 'x')));
+    app.route('/pw', async (was) => show(await was.redis('@pw').command('GET', 'x')));
+    app.route('/timeout', async (was) => {
+      const r = await was.redis('@r').execute('BLPOP', [`${K}:never`, 3], { timeout: 200 });
+      return { ...show(r), elapsed: r.elapsed };
+    });
+    app.route('/next', async (was) => show(await was.redis('@r').command('PING')));
+    k.mount('/', app);
+    const url = await start(k);
+    const deadHost = (await getJson(`${url}/dead`)).body;
+    assert.equal(deadHost.status, 'error');
+    assert.match(
+      deadHost.message,
+      new RegExp(`no member of @dead is available: cannot reach @dead#0 127\\.0\\.0\\.1:${dead}: .*ECONNREFUSED`),
+    );
+    const pw = (await getJson(`${url}/pw`)).body;
+    assert.equal(pw.status, 'error');
+    assert.match(pw.message, /WRONGPASS|AUTH/);
+    assert.deepEqual((await getJson(`${url}/next`)).body, { status: 'done', data: 'PONG' });
+    const slow = (await getJson(`${url}/timeout`)).body;
+    assert.equal(slow.status, 'timeout');
+    assert.match(slow.message, /^@r#0 \S+ did not answer within 200 ms$/);
+    assert.ok(slow.elapsed < 1500);
+    assert.deepEqual((await getJson(`${url}/next`)).body, { status: 'done', data: 'PONG' });
+    // the pool: two connections at most, closed at stop
+    const pool = servicesOf(k).getAlias('@r').members[0]!.pool as RedisPool;
+    assert.equal(pool.slots.length, 2);
+    await k.stop();
+    assert.equal(pool.closed, true);
+  },
+);
 
 test('a connection idle longer than the backend keep-alive is replaced on its next use', { skip }, async () => {
   const k = new Kernel().use(services()).use(db()).setBackendKeepAlive(10).alias('@r', 'redis', member(6));

@@ -17,14 +17,22 @@ import { getJson, needs, pgMember, start } from '../test-support/db-env.js';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-db-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 const file = (name: string) => path.join(dir, name);
-const show = (r: DbResult): any => ({ status: r.status, rows: r.rows, rowCount: r.rowCount, message: r.error?.message, lastInsertId: r.lastInsertId });
+const show = (r: DbResult): any => ({
+  status: r.status,
+  rows: r.rows,
+  rowCount: r.rowCount,
+  message: r.error?.message,
+  lastInsertId: r.lastInsertId,
+});
 
 test('SQLite through was.backend: $1 and named parameters, rows, changes, errors as results', async () => {
   const k = new Kernel().use(services()).use(db()).alias('@lite', 'sqlite3', file('a.sqlite3'));
   const app = new App();
   app.route('/run', async (was) => {
     const dbo = was.backend('@lite');
-    const schema = await dbo.execute('CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE, n INTEGER); CREATE INDEX t_n ON t (n);');
+    const schema = await dbo.execute(
+      'CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE, n INTEGER); CREATE INDEX t_n ON t (n);',
+    );
     const ins = await dbo.execute('INSERT INTO t (name, n) VALUES ($1, $2)', ["o'brien", 1]);
     const ins2 = await dbo.execute('INSERT INTO t (name, n) VALUES (@name, @n)', { name: 'ann', n: 2 });
     const sel = await dbo.execute('SELECT name FROM t WHERE n >= $1 AND name <> $2 ORDER BY n', [1, '$1']);
@@ -33,8 +41,18 @@ test('SQLite through was.backend: $1 and named parameters, rows, changes, errors
     const upd = await dbo.execute('UPDATE t SET n = n + 10');
     // the same file as a member given directly (a second connection to it)
     const direct = await was.sqlite3(file('a.sqlite3')).execute('SELECT count(*) AS n FROM t');
-    if (direct.scalar() !== 2 || !direct.member?.startsWith('(sqlite3)#0 ')) throw new Error(`direct: ${direct.member} ${direct.error?.message}`);
-    return { schema: schema.status, ins: show(ins), ins2: show(ins2), sel: show(sel), dup: show(dup), syntax: show(syntax), upd: show(upd), fields: sel.fields };
+    if (direct.scalar() !== 2 || !direct.member?.startsWith('(sqlite3)#0 '))
+      throw new Error(`direct: ${direct.member} ${direct.error?.message}`);
+    return {
+      schema: schema.status,
+      ins: show(ins),
+      ins2: show(ins2),
+      sel: show(sel),
+      dup: show(dup),
+      syntax: show(syntax),
+      upd: show(upd),
+      fields: sel.fields,
+    };
   });
   k.mount('/', app);
   const url = await start(k);
@@ -87,7 +105,8 @@ test('a missing folder is an error result naming the member; the server answers 
 
 /** A recursive count that takes at least `ms` on this machine, measured here. */
 function slowQuery(ms: number): { sql: string; n: number; took: number } {
-  const sql = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < $1) SELECT count(*) AS n FROM c';
+  const sql =
+    'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < $1) SELECT count(*) AS n FROM c';
   const probe = new Database(':memory:');
   const stmt = probe.prepare(sql.replace('$1', '?'));
   let n = 10_000;
@@ -95,14 +114,19 @@ function slowQuery(ms: number): { sql: string; n: number; took: number } {
     const t = performance.now();
     stmt.get(n);
     const took = performance.now() - t;
-    if (took >= ms) { probe.close(); return { sql, n, took }; }
+    if (took >= ms) {
+      probe.close();
+      return { sql, n, took };
+    }
     n = Math.ceil(n * Math.min(8, Math.max(1.5, (ms * 1.2) / Math.max(took, 1))));
   }
 }
 
 test('with { worker: true } a 200 ms query leaves concurrent requests answered in well under 200 ms; on the event loop it does not', async () => {
   const slow = slowQuery(200);
-  const k = new Kernel().use(services()).use(db())
+  const k = new Kernel()
+    .use(services())
+    .use(db())
     .alias('@worker', 'sqlite3', file('w.sqlite3'), { worker: true })
     .alias('@loop', 'sqlite3', file('l.sqlite3'));
   const app = new App();
@@ -140,20 +164,32 @@ test('with { worker: true } a 200 ms query leaves concurrent requests answered i
     await pings;
     assert.equal(reply.n, slow.n);
     times.sort((a, b) => a - b);
-    return { slowest: times.at(-1)!, median: times[times.length >> 1]!, during: times.length, queryMs: reply.elapsed as number };
+    return {
+      slowest: times.at(-1)!,
+      median: times[times.length >> 1]!,
+      during: times.length,
+      queryMs: reply.elapsed as number,
+    };
   };
   const inWorker = await measure('@worker');
   assert.ok(inWorker.queryMs >= 150, `the query took ${inWorker.queryMs} ms`);
   assert.ok(inWorker.during >= 3, `requests answered during the query: ${inWorker.during}`);
   // The median, not the slowest: on a shared 2-core machine one request in many may wait for a
   // CPU. The query may add at most 75 ms to what a request takes without it.
-  assert.ok(inWorker.median < quietMedian + 75,
-    `requests during a ${Math.round(inWorker.queryMs)} ms query in the worker took ${Math.round(inWorker.median)} ms (median), ${Math.round(quietMedian)} ms without it`);
+  assert.ok(
+    inWorker.median < quietMedian + 75,
+    `requests during a ${Math.round(inWorker.queryMs)} ms query in the worker took ${Math.round(inWorker.median)} ms (median), ${Math.round(quietMedian)} ms without it`,
+  );
   const onLoop = await measure('@loop');
   // The request in flight when the query starts waits for (most of) it.
-  assert.ok(onLoop.slowest >= onLoop.queryMs / 2, `on the event loop a request waited ${Math.round(onLoop.slowest)} ms for a ${Math.round(onLoop.queryMs)} ms query`);
-  console.log(`# requests without a query: median ${Math.round(quietMedian)} ms; during the query, with the worker: ${inWorker.during}, median ${Math.round(inWorker.median)} ms, slowest ${Math.round(inWorker.slowest)} ms ` +
-    `(${Math.round(inWorker.queryMs)} ms query); on the event loop: slowest ${Math.round(onLoop.slowest)} ms (${Math.round(onLoop.queryMs)} ms query)`);
+  assert.ok(
+    onLoop.slowest >= onLoop.queryMs / 2,
+    `on the event loop a request waited ${Math.round(onLoop.slowest)} ms for a ${Math.round(onLoop.queryMs)} ms query`,
+  );
+  console.log(
+    `# requests without a query: median ${Math.round(quietMedian)} ms; during the query, with the worker: ${inWorker.during}, median ${Math.round(inWorker.median)} ms, slowest ${Math.round(inWorker.slowest)} ms ` +
+      `(${Math.round(inWorker.queryMs)} ms query); on the event loop: slowest ${Math.round(onLoop.slowest)} ms (${Math.round(onLoop.queryMs)} ms query)`,
+  );
 });
 
 test('a worker statement over its timeout: a timeout result, the thread replaced, the next call answered', async () => {
@@ -170,7 +206,10 @@ test('a worker statement over its timeout: a timeout result, the thread replaced
 });
 
 test('the notes example: the same App on SQLite and on PostgreSQL, only the alias changed', async (t) => {
-  const examples = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../../examples/db-notes/notes.mjs');
+  const examples = path.resolve(
+    path.dirname(new URL(import.meta.url).pathname),
+    '../../../../examples/db-notes/notes.mjs',
+  );
   const { notesApp, SCHEMA } = await import(pathToFileURL(examples).href);
   const targets: Array<[string, string, string]> = [['sqlite3', file('notes.sqlite3'), '']];
   if (!needs('pg')) targets.push(['postgresql', pgMember(), 'DROP TABLE IF EXISTS notes']);
@@ -184,15 +223,25 @@ test('the notes example: the same App on SQLite and on PostgreSQL, only the alia
       if (reset) (await dbo.execute(reset)).raiseForStatus();
       (await dbo.execute(SCHEMA)).raiseForStatus();
       for (const text of ['first', '<b>second</b>']) {
-        const res = await fetch(`${url}/notes`, { method: 'POST', body: new URLSearchParams({ text }), redirect: 'manual' });
+        const res = await fetch(`${url}/notes`, {
+          method: 'POST',
+          body: new URLSearchParams({ text }),
+          redirect: 'manual',
+        });
         assert.equal(res.status, 302, type);
       }
-      assert.equal((await fetch(`${url}/notes`, { method: 'POST', body: new URLSearchParams({ text: ' ' }) })).status, 400);
+      assert.equal(
+        (await fetch(`${url}/notes`, { method: 'POST', body: new URLSearchParams({ text: ' ' }) })).status,
+        400,
+      );
       const html = await (await fetch(`${url}/notes`)).text();
       assert.match(html, /<li>first<\/li><li>&#60;b&#62;second&#60;\/b&#62;<\/li>/);
       assert.doesNotMatch(html, /from the result cache/);
       assert.match(await (await fetch(`${url}/notes`)).text(), /2 notes \(from the result cache\)/);
-      assert.deepEqual((await getJson(`${url}/notes.json`)).body, [{ id: 1, text: 'first' }, { id: 2, text: '<b>second</b>' }]);
+      assert.deepEqual((await getJson(`${url}/notes.json`)).body, [
+        { id: 1, text: 'first' },
+        { id: 2, text: '<b>second</b>' },
+      ]);
     });
   }
 });

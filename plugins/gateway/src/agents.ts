@@ -15,7 +15,10 @@ export class MemberPools {
   get(member: Member): { pool: Dispatcher; origin: string } {
     let entry = this.pools.get(member);
     if (entry === undefined) {
-      const { maxConnections, tls } = member.alias.options as { maxConnections?: number; tls?: Record<string, unknown> };
+      const { maxConnections, tls } = member.alias.options as {
+        maxConnections?: number;
+        tls?: Record<string, unknown>;
+      };
       const origin = `${member.ssl ? 'https' : 'http'}://${member.hostPort}`;
       const pool = new Pool(origin, {
         connections: maxConnections ?? null,

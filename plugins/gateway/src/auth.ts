@@ -39,8 +39,7 @@ export interface AuthOptions {
 }
 
 export type AuthOutcome =
-  | { ok: true; identity: Identity }
-  | { ok: false; status: 401 | 403; message: string; challenge?: string };
+  { ok: true; identity: Identity } | { ok: false; status: 401 | 403; message: string; challenge?: string };
 
 const jwtShape = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
@@ -53,15 +52,22 @@ export function bearerToken(req: SkitaiRequest): string | undefined {
 }
 
 function isIdentity(v: unknown): v is Identity {
-  return typeof v === 'object' && v !== null && typeof (v as Identity).user === 'string' &&
-    ((v as Identity).roles === undefined || (Array.isArray((v as Identity).roles) && (v as Identity).roles!.every((r) => typeof r === 'string')));
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as Identity).user === 'string' &&
+    ((v as Identity).roles === undefined ||
+      (Array.isArray((v as Identity).roles) && (v as Identity).roles!.every((r) => typeof r === 'string')))
+  );
 }
 
 /** A claim's default reading when no handleClaim is given: `user` (or `sub`) and `roles`. */
 function identityOfClaim(claim: jwt.JwtPayload): Verdict {
   const user = typeof claim.user === 'string' ? claim.user : typeof claim.sub === 'string' ? claim.sub : undefined;
   if (user === undefined) return undefined;
-  const roles = Array.isArray(claim.roles) ? claim.roles.filter((r: unknown): r is string => typeof r === 'string') : [];
+  const roles = Array.isArray(claim.roles)
+    ? claim.roles.filter((r: unknown): r is string => typeof r === 'string')
+    : [];
   return { user, roles };
 }
 
@@ -72,7 +78,11 @@ export class Authenticator {
     const { secret, publicKey, authorizer, clockTolerance } = options;
     if (secret !== undefined) {
       if (!(typeof secret === 'string' || Buffer.isBuffer(secret)) || secret.length < 16) {
-        throw codes.SKT_GATEWAY_OPTION('secret', typeof secret === 'string' ? '(hidden)' : secret, 'a string or Buffer of 16 characters or more');
+        throw codes.SKT_GATEWAY_OPTION(
+          'secret',
+          typeof secret === 'string' ? '(hidden)' : secret,
+          'a string or Buffer of 16 characters or more',
+        );
       }
       this.keys.push({ key: secret, algorithms: ['HS256'] });
     }
@@ -83,9 +93,16 @@ export class Authenticator {
       this.keys.push({ key: publicKey, algorithms: ['RS256'] });
     }
     if (authorizer !== undefined) {
-      if (typeof authorizer !== 'object' || authorizer === null ||
-        (typeof authorizer.handleToken !== 'function' && typeof authorizer.handleClaim !== 'function')) {
-        throw codes.SKT_GATEWAY_OPTION('authorizer', typeof authorizer, 'an object with handleToken(req, token) and/or handleClaim(claim, req)');
+      if (
+        typeof authorizer !== 'object' ||
+        authorizer === null ||
+        (typeof authorizer.handleToken !== 'function' && typeof authorizer.handleClaim !== 'function')
+      ) {
+        throw codes.SKT_GATEWAY_OPTION(
+          'authorizer',
+          typeof authorizer,
+          'an object with handleToken(req, token) and/or handleClaim(claim, req)',
+        );
       }
     }
     if (clockTolerance !== undefined && !(typeof clockTolerance === 'number' && clockTolerance >= 0)) {
@@ -116,10 +133,19 @@ export class Authenticator {
   async authenticate(req: SkitaiRequest): Promise<AuthOutcome> {
     const token = bearerToken(req);
     if (token === undefined) {
-      return { ok: false, status: 401, message: 'a bearer token is required (Authorization: Bearer <token>)', challenge: 'Bearer realm="skitai"' };
+      return {
+        ok: false,
+        status: 401,
+        message: 'a bearer token is required (Authorization: Bearer <token>)',
+        challenge: 'Bearer realm="skitai"',
+      };
     }
-    const refuse = (message: string): AuthOutcome =>
-      ({ ok: false, status: 401, message, challenge: `Bearer realm="skitai", error="invalid_token"` });
+    const refuse = (message: string): AuthOutcome => ({
+      ok: false,
+      status: 401,
+      message,
+      challenge: `Bearer realm="skitai", error="invalid_token"`,
+    });
     const authorizer = this.options.authorizer;
     let verdict: Verdict;
     if (jwtShape.test(token)) {

@@ -42,19 +42,31 @@ export interface ProxyCache {
    * answer, a CacheMiss to follow the exchange, or undefined to ask a member. May be async.
    * `mount` is undefined for the forward proxy (its requests have `req.absoluteUrl`).
    */
-  lookup(req: SkitaiRequest, mount: MountInfo | undefined): CachedResponse | CacheMiss | undefined | Promise<CachedResponse | CacheMiss | undefined>;
+  lookup(
+    req: SkitaiRequest,
+    mount: MountInfo | undefined,
+  ): CachedResponse | CacheMiss | undefined | Promise<CachedResponse | CacheMiss | undefined>;
   /**
    * Called when a member's head arrived (hop-by-hop headers already removed) for a lookup that
    * gave undefined: a Writable to copy the body into (it gets the same bytes the client gets,
    * with back-pressure from both), or undefined to keep nothing. Its `destroy(err)` is called
    * if the body breaks off.
    */
-  store?(req: SkitaiRequest, mount: MountInfo | undefined, status: number, headers: OutgoingHttpHeaders): Writable | undefined;
+  store?(
+    req: SkitaiRequest,
+    mount: MountInfo | undefined,
+    status: number,
+    headers: OutgoingHttpHeaders,
+  ): Writable | undefined;
 }
 
 export function isProxyCache(value: unknown): value is ProxyCache {
-  return typeof value === 'object' && value !== null && typeof (value as ProxyCache).lookup === 'function' &&
-    ((value as ProxyCache).store === undefined || typeof (value as ProxyCache).store === 'function');
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as ProxyCache).lookup === 'function' &&
+    ((value as ProxyCache).store === undefined || typeof (value as ProxyCache).store === 'function')
+  );
 }
 
 export function isCacheMiss(value: CachedResponse | CacheMiss): value is CacheMiss {

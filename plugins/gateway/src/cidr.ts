@@ -8,7 +8,8 @@ export interface SourceList {
 }
 
 export function parseSources(option: string, items: readonly string[]): SourceList {
-  if (!Array.isArray(items)) throw codes.SKT_GATEWAY_OPTION(option, items, 'a list of networks such as "127.0.0.1/32" or "::1"');
+  if (!Array.isArray(items))
+    throw codes.SKT_GATEWAY_OPTION(option, items, 'a list of networks such as "127.0.0.1/32" or "::1"');
   const block = new net.BlockList();
   for (const item of items) {
     const text = String(item).trim();
@@ -20,7 +21,8 @@ export function parseSources(option: string, items: readonly string[]): SourceLi
       block.addAddress(addr, family);
     } else {
       const bits = Number(text.slice(slash + 1));
-      if (!Number.isInteger(bits) || bits < 0 || bits > (family === 'ipv4' ? 32 : 128)) throw codes.SKT_GATEWAY_OPTION(option, item, 'bad prefix length');
+      if (!Number.isInteger(bits) || bits < 0 || bits > (family === 'ipv4' ? 32 : 128))
+        throw codes.SKT_GATEWAY_OPTION(option, item, 'bad prefix length');
       block.addSubnet(addr, bits, family);
     }
   }

@@ -38,7 +38,12 @@ export interface ForwardProxyOptions {
   timeout?: number;
 }
 
-interface HostRule { host: string; suffix: boolean; any: boolean; port: number | undefined }
+interface HostRule {
+  host: string;
+  suffix: boolean;
+  any: boolean;
+  port: number | undefined;
+}
 
 function parsePorts(option: string, value: unknown, fallback: number[]): Set<number> {
   if (value === undefined) return new Set(fallback);
@@ -50,17 +55,25 @@ function parsePorts(option: string, value: unknown, fallback: number[]): Set<num
 
 function seconds(option: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback * 1000;
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw codes.SKT_GATEWAY_OPTION(option, value, 'seconds over 0');
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value))
+    throw codes.SKT_GATEWAY_OPTION(option, value, 'seconds over 0');
   return value * 1000;
 }
 
 function parseHostRule(item: unknown): HostRule {
-  if (typeof item !== 'string' || item.trim() === '') throw codes.SKT_GATEWAY_OPTION('forwardProxy.hosts', item, 'a host name, *.domain or *, with an optional :port');
+  if (typeof item !== 'string' || item.trim() === '')
+    throw codes.SKT_GATEWAY_OPTION('forwardProxy.hosts', item, 'a host name, *.domain or *, with an optional :port');
   const text = item.trim().toLowerCase();
   if (text === '*') return { host: '', suffix: false, any: true, port: undefined };
   const m = /^(\*\.)?(\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(?::(\d{1,5}))?$/.exec(text);
-  if (!m) throw codes.SKT_GATEWAY_OPTION('forwardProxy.hosts', item, 'a host name, *.domain or *, with an optional :port');
-  return { host: m[2]!.replace(/^\[|\]$/g, ''), suffix: m[1] !== undefined, any: false, port: m[3] === undefined ? undefined : Number(m[3]) };
+  if (!m)
+    throw codes.SKT_GATEWAY_OPTION('forwardProxy.hosts', item, 'a host name, *.domain or *, with an optional :port');
+  return {
+    host: m[2]!.replace(/^\[|\]$/g, ''),
+    suffix: m[1] !== undefined,
+    any: false,
+    port: m[3] === undefined ? undefined : Number(m[3]),
+  };
 }
 
 /** Splits `host:port` / `[v6]:port` (CONNECT's authority form). */
@@ -74,9 +87,14 @@ export function splitAuthority(text: string): { host: string; port: number } | u
 
 /** Checks the options (throws SKT_GATEWAY_OPTION) and reads them. */
 export function parseForwardOptions(options: ForwardProxyOptions) {
-  if (typeof options !== 'object' || options === null) throw codes.SKT_GATEWAY_OPTION('forwardProxy', options, 'an object with hosts');
+  if (typeof options !== 'object' || options === null)
+    throw codes.SKT_GATEWAY_OPTION('forwardProxy', options, 'an object with hosts');
   if (!Array.isArray(options.hosts) || options.hosts.length === 0) {
-    throw codes.SKT_GATEWAY_OPTION('forwardProxy.hosts', options.hosts, "list the hosts the proxy may reach ('*' for any): it is never open by default");
+    throw codes.SKT_GATEWAY_OPTION(
+      'forwardProxy.hosts',
+      options.hosts,
+      "list the hosts the proxy may reach ('*' for any): it is never open by default",
+    );
   }
   return {
     rules: options.hosts.map(parseHostRule),
@@ -102,7 +120,11 @@ export class ForwardProxy {
   /** The cache's store() as a Route's tee, made once (undefined without a cache or a store). */
   private readonly tee: Route['tee'];
 
-  constructor(private readonly kernel: Kernel, options: ForwardProxyOptions, private readonly cache?: ProxyCache) {
+  constructor(
+    private readonly kernel: Kernel,
+    options: ForwardProxyOptions,
+    private readonly cache?: ProxyCache,
+  ) {
     const c = parseForwardOptions(options);
     this.rules = c.rules;
     this.sources = c.sources;
@@ -113,8 +135,11 @@ export class ForwardProxy {
     this.timeoutMs = c.timeoutMs;
     this.agent = forwardAgent(this.channelMs);
     const store = cache?.store;
-    this.tee = store === undefined ? undefined
-      : (ex: Exchange, status: number, out: OutgoingHttpHeaders): Writable | undefined => store.call(cache, ex.req, undefined, status, out);
+    this.tee =
+      store === undefined
+        ? undefined
+        : (ex: Exchange, status: number, out: OutgoingHttpHeaders): Writable | undefined =>
+            store.call(cache, ex.req, undefined, status, out);
   }
 
   /** Why a target is refused, or undefined when it is allowed. */
@@ -159,7 +184,13 @@ export class ForwardProxy {
       sendError(req, res, 403, why);
       return true;
     }
-    const upstream: Upstream = { dispatcher: this.agent, origin: `http://${target.host}`, path: `${target.pathname}${target.search}`, hostHeader: target.host, label: target.host };
+    const upstream: Upstream = {
+      dispatcher: this.agent,
+      origin: `http://${target.host}`,
+      path: `${target.pathname}${target.search}`,
+      hostHeader: target.host,
+      label: target.host,
+    };
     const route: Route = {
       name: target.host,
       timeoutMs: this.timeoutMs,
@@ -206,7 +237,10 @@ export class ForwardProxy {
     upstream.once('error', onError);
     upstream.once('connect', () => {
       upstream.off('error', onError);
-      if (socket.destroyed) { upstream.destroy(); return; }
+      if (socket.destroyed) {
+        upstream.destroy();
+        return;
+      }
       upstream.setNoDelay(true);
       socket.write(ESTABLISHED);
       if (head.length > 0) upstream.write(head);

@@ -4,8 +4,17 @@ import { ensureTxn, getServerHeader, type SkitaiRequest } from '@skitai/kernel';
 
 /** Headers that belong to one connection, never forwarded (framing is re-made by node:http). */
 const HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
-  'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'content-length',
 ]);
 
 /** Names the Connection header lists are hop-by-hop too (`Connection: close, x-secret`). */
@@ -54,7 +63,13 @@ export function via(prior: string | string[] | undefined, version: string): stri
 }
 
 /** Adds X-Forwarded-For/Proto/Host and Via to outgoing headers. */
-export function addForwarded(out: HeaderMap, headers: IncomingHttpHeaders, clientIp: string | undefined, encrypted: boolean, httpVersion: string): void {
+export function addForwarded(
+  out: HeaderMap,
+  headers: IncomingHttpHeaders,
+  clientIp: string | undefined,
+  encrypted: boolean,
+  httpVersion: string,
+): void {
   out['x-forwarded-for'] = forwardedFor(headers, clientIp);
   out['x-forwarded-proto'] = encrypted ? 'https' : 'http';
   if (headers.host !== undefined) out['x-forwarded-host'] = headers.host;
@@ -63,7 +78,14 @@ export function addForwarded(out: HeaderMap, headers: IncomingHttpHeaders, clien
 
 /** Request headers the proxy sets itself: a client's own values of these are not passed on. */
 const REPLACED = new Set([
-  ...HOP, 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'via', 'x-gtxn-id', 'x-ltxn-id',
+  ...HOP,
+  'expect',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'via',
+  'x-gtxn-id',
+  'x-ltxn-id',
 ]);
 
 /** Request headers as undici takes them: name, value, name, value ... */
@@ -95,8 +117,10 @@ export function upstreamHeaderList(req: SkitaiRequest): HeaderList {
     if (value !== undefined) out.push(name, value);
   }
   out.push(
-    'x-forwarded-for', forwardedFor(h, req.socket.remoteAddress),
-    'x-forwarded-proto', (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http',
+    'x-forwarded-for',
+    forwardedFor(h, req.socket.remoteAddress),
+    'x-forwarded-proto',
+    (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http',
   );
   if (h.host !== undefined) out.push('x-forwarded-host', h.host);
   out.push('via', h.via === undefined && req.httpVersion === '1.1' ? VIA_11 : via(h.via, req.httpVersion));
@@ -130,8 +154,14 @@ export function responseHeaders(raw: Buffer[]): OutgoingHttpHeaders {
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1').toLowerCase();
     const value = raw[i + 1]!.toString('latin1');
-    if (name === 'connection') { connection = connection === undefined ? value : `${connection}, ${value}`; continue; }
-    if (name === 'via') { prior = prior === undefined ? value : `${prior}, ${value}`; continue; }
+    if (name === 'connection') {
+      connection = connection === undefined ? value : `${connection}, ${value}`;
+      continue;
+    }
+    if (name === 'via') {
+      prior = prior === undefined ? value : `${prior}, ${value}`;
+      continue;
+    }
     // Content-Length is kept: undici checked the body against it, node:http frames with it.
     if (name !== 'content-length' && HOP.has(name)) continue;
     const had = out[name];

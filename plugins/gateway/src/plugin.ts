@@ -36,24 +36,45 @@ export interface GatewayOptions {
   forwardProxy?: ForwardProxyOptions;
 }
 
-const OPTION_KEYS = new Set(['secret', 'publicKey', 'authorizer', 'clockTolerance', 'timeout', 'preserveHost', 'cache', 'forwardProxy']);
+const OPTION_KEYS = new Set([
+  'secret',
+  'publicKey',
+  'authorizer',
+  'clockTolerance',
+  'timeout',
+  'preserveHost',
+  'cache',
+  'forwardProxy',
+]);
 
 function checkKeys(options: GatewayOptions): void {
   if (typeof options !== 'object' || options === null) throw codes.SKT_GATEWAY_OPTION('options', options, 'an object');
   for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key)) throw codes.SKT_GATEWAY_OPTION(key, options[key as keyof GatewayOptions], `unknown option; known: ${[...OPTION_KEYS].join(', ')}`);
+    if (!OPTION_KEYS.has(key))
+      throw codes.SKT_GATEWAY_OPTION(
+        key,
+        options[key as keyof GatewayOptions],
+        `unknown option; known: ${[...OPTION_KEYS].join(', ')}`,
+      );
   }
 }
 
 function apply(kernel: Kernel, options: GatewayOptions): void {
   checkKeys(options);
   const { secret, publicKey, authorizer, clockTolerance, cache, forwardProxy } = options;
-  const auth = secret !== undefined || publicKey !== undefined || authorizer !== undefined
-    ? new Authenticator({ secret, publicKey, authorizer, clockTolerance })
-    : undefined;
+  const auth =
+    secret !== undefined || publicKey !== undefined || authorizer !== undefined
+      ? new Authenticator({ secret, publicKey, authorizer, clockTolerance })
+      : undefined;
   const timeout = options.timeout ?? 30;
-  if (typeof timeout !== 'number' || !(timeout > 0) || !Number.isFinite(timeout)) throw codes.SKT_GATEWAY_OPTION('timeout', timeout, 'seconds over 0');
-  if (cache !== undefined && !isProxyCache(cache)) throw codes.SKT_GATEWAY_OPTION('cache', typeof cache, 'an object with lookup(req, mount) and optionally store(req, mount, status, headers)');
+  if (typeof timeout !== 'number' || !(timeout > 0) || !Number.isFinite(timeout))
+    throw codes.SKT_GATEWAY_OPTION('timeout', timeout, 'seconds over 0');
+  if (cache !== undefined && !isProxyCache(cache))
+    throw codes.SKT_GATEWAY_OPTION(
+      'cache',
+      typeof cache,
+      'an object with lookup(req, mount) and optionally store(req, mount, status, headers)',
+    );
   const preserveHost = options.preserveHost === true;
 
   const pools = new MemberPools(kernel.getSettings().backendKeepAlive);
@@ -65,18 +86,34 @@ function apply(kernel: Kernel, options: GatewayOptions): void {
     if (typeof target !== 'string' || !target.startsWith('@')) return undefined;
     const where = entry.point || '/';
     const alias = servicesOf(kernel).aliases.get(target);
-    if (alias === undefined) throw codes.SKT_GATEWAY_ALIAS(where, target, `no alias ${target}: declare it with kernel.alias('${target}', 'http', members)`);
+    if (alias === undefined)
+      throw codes.SKT_GATEWAY_ALIAS(
+        where,
+        target,
+        `no alias ${target}: declare it with kernel.alias('${target}', 'http', members)`,
+      );
     if (alias.definition.protocol !== 'http') {
-      throw codes.SKT_GATEWAY_ALIAS(where, target, `an alias of type ${alias.type} cannot be proxied (use an http or https alias)`);
+      throw codes.SKT_GATEWAY_ALIAS(
+        where,
+        target,
+        `an alias of type ${alias.type} cannot be proxied (use an http or https alias)`,
+      );
     }
     if (alias.roles.length > 0 && auth === undefined) {
-      throw codes.SKT_GATEWAY_ALIAS(where, target, `the alias asks for the role ${alias.roles.join(',')} but the gateway checks no tokens (give gateway({ secret, publicKey or authorizer }))`);
+      throw codes.SKT_GATEWAY_ALIAS(
+        where,
+        target,
+        `the alias asks for the role ${alias.roles.join(',')} but the gateway checks no tokens (give gateway({ secret, publicKey or authorizer }))`,
+      );
     }
     const ctx = { kernel, alias, pools, timeoutMs: timeout * 1000, preserveHost, auth, cache };
     return proxyMountable(ctx, (info) => {
       mounts.push({ info, ctx });
       // Longest point first, a host's own mounts before the ones for every host.
-      mounts.sort((a, b) => (b.info.host !== '' ? 1 : 0) - (a.info.host !== '' ? 1 : 0) || b.info.point.length - a.info.point.length);
+      mounts.sort(
+        (a, b) =>
+          (b.info.host !== '' ? 1 : 0) - (a.info.host !== '' ? 1 : 0) || b.info.point.length - a.info.point.length,
+      );
     });
   });
 
@@ -108,7 +145,12 @@ export function gateway(options: GatewayOptions = {}): Plugin<GatewayOptions | u
   // Mistakes show where gateway() is called; the rest is checked when the kernel applies it.
   checkKeys(options);
   if (options.secret !== undefined || options.publicKey !== undefined || options.authorizer !== undefined) {
-    new Authenticator({ secret: options.secret, publicKey: options.publicKey, authorizer: options.authorizer, clockTolerance: options.clockTolerance });
+    new Authenticator({
+      secret: options.secret,
+      publicKey: options.publicKey,
+      authorizer: options.authorizer,
+      clockTolerance: options.clockTolerance,
+    });
   }
   if (options.forwardProxy !== undefined) parseForwardOptions(options.forwardProxy);
   return definePlugin<GatewayOptions | undefined>({

@@ -53,7 +53,14 @@ export interface Route<M = unknown> {
 const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 /** Errors that mean no byte reached the upstream. */
 const connectErrors = new Set([
-  'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL', 'ECONNABORTED', 'UND_ERR_CONNECT_TIMEOUT',
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EADDRNOTAVAIL',
+  'ECONNABORTED',
+  'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
 export function hasRequestBody(req: SkitaiRequest): boolean {
@@ -72,10 +79,15 @@ function lazyBody(ex: Exchange<any>): Readable {
   let flowing = false;
   const body = new Readable({
     read() {
-      if (flowing) { req.resume(); return; }
+      if (flowing) {
+        req.resume();
+        return;
+      }
       flowing = true;
       ex.bodyStarted = true;
-      req.on('data', (chunk: Buffer) => { if (!body.push(chunk)) req.pause(); });
+      req.on('data', (chunk: Buffer) => {
+        if (!body.push(chunk)) req.pause();
+      });
       req.on('end', () => body.push(null));
       req.on('error', (err) => body.destroy(err));
     },
@@ -161,14 +173,17 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
     this.upstream = upstream;
     this.headers[1] = upstream.hostHeader;
     if (route.timeoutMs > 0) this.timer = setTimeout(headTimedOut, route.timeoutMs, this);
-    upstream.dispatcher.dispatch({
-      origin: upstream.origin,
-      path: upstream.path,
-      method: this.req.method as Dispatcher.HttpMethod,
-      headers: this.headers as string[],
-      body: this.withBody ? lazyBody(this) : null,
-      bodyTimeout: route.timeoutMs,
-    }, this);
+    upstream.dispatcher.dispatch(
+      {
+        origin: upstream.origin,
+        path: upstream.path,
+        method: this.req.method as Dispatcher.HttpMethod,
+        headers: this.headers as string[],
+        body: this.withBody ? lazyBody(this) : null,
+        bodyTimeout: route.timeoutMs,
+      },
+      this,
+    );
   }
 
   onConnect(abort: (err?: Error) => void): void {
@@ -179,7 +194,10 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
   onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (status < 200) return true;
     this.answered = true;
-    if (this.timer !== undefined) { clearTimeout(this.timer); this.timer = undefined; }
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     if (this.done) return false;
     this.done = true;
     this.resumeUpstream = resume;
@@ -212,14 +230,22 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
     if (this.replaced) return true;
     // Back-pressure from the client (and the cache copy): the upstream socket pauses until both drained.
     let ok = true;
-    if (!this.res.write(chunk)) { this.waitFor(this.res); ok = false; }
-    if (this.copy !== undefined && !this.copy.write(chunk)) { this.waitFor(this.copy); ok = false; }
+    if (!this.res.write(chunk)) {
+      this.waitFor(this.res);
+      ok = false;
+    }
+    if (this.copy !== undefined && !this.copy.write(chunk)) {
+      this.waitFor(this.copy);
+      ok = false;
+    }
     return ok;
   }
 
   private waitFor(stream: Writable | SkitaiResponse): void {
     this.waiting++;
-    this.drainListener ??= () => { if (--this.waiting === 0) this.resumeUpstream!(); };
+    this.drainListener ??= () => {
+      if (--this.waiting === 0) this.resumeUpstream!();
+    };
     stream.once('drain', this.drainListener);
   }
 
@@ -231,7 +257,10 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
   }
 
   onError(err: Error & { code?: string }): void {
-    if (this.timer !== undefined) { clearTimeout(this.timer); this.timer = undefined; }
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     this.release();
     if (this.answered) {
       if (this.replaced) return;
@@ -258,14 +287,25 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
  * upstream; so does any error before the head for an idempotent request without a body.
  * No upstream answering gives 502, no head within the timeout 504.
  */
-export function relay<M>(req: SkitaiRequest, res: SkitaiResponse, route: Route<M>, headers: HeaderList, miss?: CacheMiss): Exchange<M> {
+export function relay<M>(
+  req: SkitaiRequest,
+  res: SkitaiResponse,
+  route: Route<M>,
+  headers: HeaderList,
+  miss?: CacheMiss,
+): Exchange<M> {
   const ex = new Exchange(req, res, route, headers, miss);
   ex.start();
   return ex;
 }
 
 /** What a lookup found: the stored answer sent, or the relay (following a CacheMiss). */
-function answerFrom<M>(req: SkitaiRequest, res: SkitaiResponse, route: Route<M>, found: CachedResponse | CacheMiss | undefined): void {
+function answerFrom<M>(
+  req: SkitaiRequest,
+  res: SkitaiResponse,
+  route: Route<M>,
+  found: CachedResponse | CacheMiss | undefined,
+): void {
   if (found === undefined) {
     relay(req, res, route, upstreamHeaderList(req));
   } else if (isCacheMiss(found)) {
@@ -284,7 +324,11 @@ function answerFrom<M>(req: SkitaiRequest, res: SkitaiResponse, route: Route<M>,
  * no cache. `mount` is undefined for the forward proxy.
  */
 export function relayThroughCache<M>(
-  cache: ProxyCache, req: SkitaiRequest, res: SkitaiResponse, mount: MountInfo | undefined, route: Route<M>,
+  cache: ProxyCache,
+  req: SkitaiRequest,
+  res: SkitaiResponse,
+  mount: MountInfo | undefined,
+  route: Route<M>,
 ): void | Promise<void> {
   let found: ReturnType<ProxyCache['lookup']>;
   try {

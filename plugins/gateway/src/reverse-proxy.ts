@@ -4,8 +4,14 @@
 // to a member picked by the services' balancer, with fail-over.
 
 import {
-  ensureTxn, sendError,
-  type Kernel, type MountInfo, type Mountable, type RequestHandler, type SkitaiRequest, type SkitaiResponse,
+  ensureTxn,
+  sendError,
+  type Kernel,
+  type MountInfo,
+  type Mountable,
+  type RequestHandler,
+  type SkitaiRequest,
+  type SkitaiResponse,
 } from '@skitai/kernel';
 import type { Alias, Member } from '@skitai/services';
 import type { MemberPools } from './agents.js';
@@ -90,7 +96,7 @@ export function createProxyHandler(ctx: ProxyContext, info: MountInfo): RequestH
       if (ex.member === undefined) {
         member = alias.pick();
       } else {
-        const tried = ex.tried ??= new Set();
+        const tried = (ex.tried ??= new Set());
         tried.add(ex.member);
         if (tried.size >= alias.members.length) return undefined;
         member = alias.pick(tried);
@@ -103,7 +109,8 @@ export function createProxyHandler(ctx: ProxyContext, info: MountInfo): RequestH
       const prefix = prefixes[member.index]!;
       const req = ex.req;
       return {
-        dispatcher: pool, origin,
+        dispatcher: pool,
+        origin,
         path: prefix === '' ? req.url! : prefix + req.url!,
         hostHeader: preserveHost && req.headers.host ? req.headers.host : member.hostPort,
         label: member.label,
@@ -111,7 +118,9 @@ export function createProxyHandler(ctx: ProxyContext, info: MountInfo): RequestH
     },
     failed: (ex, err) => alias.fail(ex.member!, err),
     answered: (ex) => alias.succeed(ex.member!),
-    released: (ex) => { ex.member!.inFlight--; },
+    released: (ex) => {
+      ex.member!.inFlight--;
+    },
     tee: cache?.store === undefined ? undefined : (ex, status, out) => cache.store!(ex.req, info, status, out),
     redirect(ex, value, refresh) {
       const sentHost = ex.upstream!.hostHeader;
@@ -136,7 +145,13 @@ export function createProxyHandler(ctx: ProxyContext, info: MountInfo): RequestH
     if (auth === undefined) return afterAuth(req, res);
     return auth.authenticate(req).then((outcome) => {
       if (!outcome.ok) {
-        return sendError(req, res, outcome.status, outcome.message, outcome.challenge ? { headers: { 'WWW-Authenticate': outcome.challenge } } : {});
+        return sendError(
+          req,
+          res,
+          outcome.status,
+          outcome.message,
+          outcome.challenge ? { headers: { 'WWW-Authenticate': outcome.challenge } } : {},
+        );
       }
       req.user = outcome.identity.user;
       if (!hasRole(outcome.identity, roles)) {

@@ -22,10 +22,19 @@ export interface ProxiedMount {
  * Writes a short raw answer on a socket nobody else owns, then closes it; the refusal gets its
  * request-log line as any refused request does.
  */
-export function refuseSocket(kernel: Kernel, req: SkitaiRequest, socket: Duplex, status: string, message = '', extra = ''): void {
+export function refuseSocket(
+  kernel: Kernel,
+  req: SkitaiRequest,
+  socket: Duplex,
+  status: string,
+  message = '',
+  extra = '',
+): void {
   const bytes = Buffer.byteLength(message);
   if (socket.writable) {
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n${extra}Content-Length: ${bytes}\r\n\r\n${message}`);
+    socket.end(
+      `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n${extra}Content-Length: ${bytes}\r\n\r\n${message}`,
+    );
   }
   (socket as { destroySoon?: () => void }).destroySoon?.();
   kernel.logRequest(req, Number.parseInt(status, 10), bytes);
@@ -35,7 +44,13 @@ export function refuseSocket(kernel: Kernel, req: SkitaiRequest, socket: Duplex,
  * An established tunnel: counted among the kernel's open connections (a stop waits for it up
  * to the stop deadline, then closes it) and logged when it closes, with what reached the client.
  */
-export function trackTunnel(kernel: Kernel, req: SkitaiRequest, socket: Duplex, status: () => number, headBytes: number): void {
+export function trackTunnel(
+  kernel: Kernel,
+  req: SkitaiRequest,
+  socket: Duplex,
+  status: () => number,
+  headBytes: number,
+): void {
   kernel.trackTunnel(socket);
   socket.once('close', () => {
     const written = (socket as net.Socket).bytesWritten ?? 0;
@@ -56,7 +71,10 @@ function headLines(headers: HeaderMap): string {
 
 /** Joins two sockets; either side closing or failing ends both. */
 export function join(a: Duplex, b: Duplex, idleMs = 0): void {
-  const end = () => { a.destroy(); b.destroy(); };
+  const end = () => {
+    a.destroy();
+    b.destroy();
+  };
   a.on('error', end);
   b.on('error', end);
   a.on('close', end);
@@ -70,14 +88,18 @@ export function join(a: Duplex, b: Duplex, idleMs = 0): void {
 }
 
 /** The proxied mount an upgrade's path and Host fall under (longest point first), if any. */
-export function findMount(mounts: readonly ProxiedMount[], url: string, hostHeader: string | undefined): { mount: ProxiedMount; rest: string } | undefined {
+export function findMount(
+  mounts: readonly ProxiedMount[],
+  url: string,
+  hostHeader: string | undefined,
+): { mount: ProxiedMount; rest: string } | undefined {
   const q = url.indexOf('?');
   const pathname = q === -1 ? url : url.slice(0, q);
   const host = normalizeHostName(hostHeader);
   for (const m of mounts) {
     if (m.info.host !== '' && m.info.host !== host) continue;
     const point = m.info.point;
-    if (point === '' ) return { mount: m, rest: url };
+    if (point === '') return { mount: m, rest: url };
     if (pathname.startsWith(point) && (pathname.length === point.length || pathname.charCodeAt(point.length) === 47)) {
       const rest = url.slice(point.length);
       return { mount: m, rest: rest === '' || rest.startsWith('?') ? `/${rest}` : rest };
@@ -87,7 +109,14 @@ export function findMount(mounts: readonly ProxiedMount[], url: string, hostHead
 }
 
 /** Tunnels an upgrade to a member of the mount's alias; refusals are answered on the socket. */
-export function tunnelUpgrade(mount: ProxiedMount, rest: string, req: SkitaiRequest, socket: Duplex, head: Buffer, open: Set<Duplex>): void {
+export function tunnelUpgrade(
+  mount: ProxiedMount,
+  rest: string,
+  req: SkitaiRequest,
+  socket: Duplex,
+  head: Buffer,
+  open: Set<Duplex>,
+): void {
   const { alias, auth, preserveHost, kernel } = mount.ctx;
   socket.on('error', () => socket.destroy());
   // The gateway's own list, closed in its shutdown tap: a socket still waiting for its member
@@ -102,7 +131,13 @@ export function tunnelUpgrade(mount: ProxiedMount, rest: string, req: SkitaiRequ
     const attempt = (lastError?: Error): void => {
       const member = tried.size < alias.members.length ? alias.pick(tried) : undefined;
       if (member === undefined) {
-        return refuseSocket(kernel, req, socket, '502 Bad Gateway', `no member of ${alias.name} answered${lastError ? `: ${lastError.message}` : ''}`);
+        return refuseSocket(
+          kernel,
+          req,
+          socket,
+          '502 Bad Gateway',
+          `no member of ${alias.name} answered${lastError ? `: ${lastError.message}` : ''}`,
+        );
       }
       tried.add(member);
       const out = endToEnd(req.headers);
@@ -116,7 +151,12 @@ export function tunnelUpgrade(mount: ProxiedMount, rest: string, req: SkitaiRequ
       const host = preserveHost && req.headers.host ? req.headers.host : member.hostPort;
       const path = member.db === '' ? rest : `/${member.db.replace(/^\/|\/$/g, '')}${rest}`;
       const upstream = member.ssl
-        ? tls.connect({ host: member.host, port: member.port, servername: net.isIP(member.host) ? undefined : member.host, ...((alias.options as { tls?: tls.ConnectionOptions }).tls ?? {}) })
+        ? tls.connect({
+            host: member.host,
+            port: member.port,
+            servername: net.isIP(member.host) ? undefined : member.host,
+            ...((alias.options as { tls?: tls.ConnectionOptions }).tls ?? {}),
+          })
         : net.connect({ host: member.host, port: member.port });
       const onConnectError = (err: Error) => {
         alias.fail(member, err);
@@ -125,7 +165,10 @@ export function tunnelUpgrade(mount: ProxiedMount, rest: string, req: SkitaiRequ
       upstream.once('error', onConnectError);
       upstream.once(member.ssl ? 'secureConnect' : 'connect', () => {
         upstream.off('error', onConnectError);
-        if (socket.destroyed) { upstream.destroy(); return; }
+        if (socket.destroyed) {
+          upstream.destroy();
+          return;
+        }
         alias.succeed(member);
         upstream.setNoDelay?.(true);
         upstream.write(`${req.method} ${path} HTTP/1.1\r\nhost: ${host}\r\n${headLines(out)}\r\n`);
@@ -143,10 +186,28 @@ export function tunnelUpgrade(mount: ProxiedMount, rest: string, req: SkitaiRequ
     attempt();
   };
   if (auth === undefined) return go();
-  auth.authenticate(req).then((outcome) => {
-    if (!outcome.ok) return refuseSocket(kernel, req, socket, outcome.status === 401 ? '401 Unauthorized' : '403 Forbidden', outcome.message, outcome.challenge ? `WWW-Authenticate: ${outcome.challenge}\r\n` : '');
-    req.user = outcome.identity.user;
-    if (!hasRole(outcome.identity, alias.roles)) return refuseSocket(kernel, req, socket, '403 Forbidden', `${alias.name} needs the role ${alias.roles.join(' or ')}`);
-    go();
-  }, () => refuseSocket(kernel, req, socket, '500 Internal Server Error'));
+  auth.authenticate(req).then(
+    (outcome) => {
+      if (!outcome.ok)
+        return refuseSocket(
+          kernel,
+          req,
+          socket,
+          outcome.status === 401 ? '401 Unauthorized' : '403 Forbidden',
+          outcome.message,
+          outcome.challenge ? `WWW-Authenticate: ${outcome.challenge}\r\n` : '',
+        );
+      req.user = outcome.identity.user;
+      if (!hasRole(outcome.identity, alias.roles))
+        return refuseSocket(
+          kernel,
+          req,
+          socket,
+          '403 Forbidden',
+          `${alias.name} needs the role ${alias.roles.join(' or ')}`,
+        );
+      go();
+    },
+    () => refuseSocket(kernel, req, socket, '500 Internal Server Error'),
+  );
 }

@@ -8,7 +8,15 @@ const { members } = JSON.parse(process.argv[2] ?? '{}') as { members: string[] }
 const g = await startGateway({ members, setup: (k) => k.setMaxClientBodySize(4 * 1024 ** 3) });
 process.send!({ port: g.port });
 process.on('message', (message) => {
-  if (message === 'rss') process.send!({ maxRss: process.resourceUsage().maxRSS * 1024, rss: process.memoryUsage().rss });
+  if (message === 'rss')
+    process.send!({ maxRss: process.resourceUsage().maxRSS * 1024, rss: process.memoryUsage().rss });
   // A failed stop ends the process with its error, not with an unhandled rejection.
-  if (message === 'stop') g.stop().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+  if (message === 'stop')
+    g.stop().then(
+      () => process.exit(0),
+      (err) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
 });

@@ -27,8 +27,21 @@ export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body
 
 /** Answers JSON describing what arrived. */
 export const describe: Handler = (req, res, body) => {
-  const text = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, body: body.toString('latin1'), port: (req.socket.address() as net.AddressInfo).port });
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-backend': 'yes', connection: 'keep-alive, x-private', 'x-private': 'hop', 'keep-alive': 'timeout=5' });
+  const text = JSON.stringify({
+    method: req.method,
+    url: req.url,
+    headers: req.headers,
+    body: body.toString('latin1'),
+    port: (req.socket.address() as net.AddressInfo).port,
+  });
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'x-backend': 'yes',
+    connection: 'keep-alive, x-private',
+    'x-private': 'hop',
+    'keep-alive': 'timeout=5',
+  });
   res.end(text);
 };
 
@@ -57,9 +70,16 @@ export function startBackend(handler: Handler = describe, options: { collect?: b
     server.listen(0, '127.0.0.1', () => {
       const port = (server.address() as net.AddressInfo).port;
       resolve({
-        server, port, member: `127.0.0.1:${port}`, seen,
+        server,
+        port,
+        member: `127.0.0.1:${port}`,
+        seen,
         raw: () => Buffer.concat(rawChunks).toString('latin1'),
-        close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+        close: () =>
+          new Promise<void>((r) => {
+            server.closeAllConnections();
+            server.close(() => r());
+          }),
       });
     });
   });
@@ -106,7 +126,11 @@ export async function startGateway(s: GatewaySetup): Promise<Gateway> {
  * Writes bytes as they are on a fresh connection and reads until the server closes it, or
  * until `complete(bytes so far)` says the answer is whole.
  */
-export function raw(port: number, data: string | Buffer, complete: (text: string) => boolean = () => false): Promise<{ text: string; closed: boolean }> {
+export function raw(
+  port: number,
+  data: string | Buffer,
+  complete: (text: string) => boolean = () => false,
+): Promise<{ text: string; closed: boolean }> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let text = '';
@@ -117,7 +141,10 @@ export function raw(port: number, data: string | Buffer, complete: (text: string
       socket.destroy();
       resolve({ text, closed });
     };
-    socket.on('data', (d) => { text += d.toString('latin1'); if (complete(text)) finish(false); });
+    socket.on('data', (d) => {
+      text += d.toString('latin1');
+      if (complete(text)) finish(false);
+    });
     socket.on('end', () => finish(true));
     socket.on('close', () => finish(true));
     socket.on('error', (err) => (text ? finish(true) : reject(err)));

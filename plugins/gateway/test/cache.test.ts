@@ -14,8 +14,14 @@ test('the cache option: lookup before a member is asked, store gets the body as 
       assert.equal(mount?.point, '/members');
       const chunks: Buffer[] = [];
       return new Writable({
-        write(chunk, _enc, cb) { chunks.push(chunk); cb(); },
-        final(cb) { kept.set(req.url!, { status, headers: { ...headers, 'x-cache': 'hit' }, body: Buffer.concat(chunks) }); cb(); },
+        write(chunk, _enc, cb) {
+          chunks.push(chunk);
+          cb();
+        },
+        final(cb) {
+          kept.set(req.url!, { status, headers: { ...headers, 'x-cache': 'hit' }, body: Buffer.concat(chunks) });
+          cb();
+        },
       });
     },
   };
@@ -43,7 +49,11 @@ test('a lookup that throws or rejects sends the request to the member; an async 
     lookup() {
       if (mode.now === 'throw') throw new Error('the cache broke');
       if (mode.now === 'reject') return Promise.reject(new Error('the cache broke later'));
-      return Promise.resolve({ status: 200, headers: { 'content-type': 'text/plain', 'x-cache': 'async' }, body: 'from the cache' });
+      return Promise.resolve({
+        status: 200,
+        headers: { 'content-type': 'text/plain', 'x-cache': 'async' },
+        body: 'from the cache',
+      });
     },
   };
   const g = await startGateway({ members: [b.member], options: { cache } });
@@ -66,9 +76,13 @@ test('a lookup that throws or rejects sends the request to the member; an async 
   }
 });
 
-test('a CacheMiss: its headers go upstream (replacing the client\'s), head() sees the answer, a 304 becomes the cache\'s answer, done() once', async () => {
+test("a CacheMiss: its headers go upstream (replacing the client's), head() sees the answer, a 304 becomes the cache's answer, done() once", async () => {
   const b = await startBackend((req, res) => {
-    if (req.headers['if-none-match'] === '"v1"') { res.writeHead(304, { etag: '"v1"', 'cache-control': 'max-age=5' }); res.end(); return; }
+    if (req.headers['if-none-match'] === '"v1"') {
+      res.writeHead(304, { etag: '"v1"', 'cache-control': 'max-age=5' });
+      res.end();
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/plain', etag: '"v2"' });
     res.end('fresh from the member');
   });
@@ -85,15 +99,27 @@ test('a CacheMiss: its headers go upstream (replacing the client\'s), head() see
           headers['x-cache'] = 'MISS';
           const chunks: Buffer[] = [];
           return new Writable({
-            write(chunk, _enc, cb) { chunks.push(chunk); cb(); },
-            final(cb) { events.push(`copied ${Buffer.concat(chunks).toString()}`); cb(); },
+            write(chunk, _enc, cb) {
+              chunks.push(chunk);
+              cb();
+            },
+            final(cb) {
+              events.push(`copied ${Buffer.concat(chunks).toString()}`);
+              cb();
+            },
           });
         },
         notModified(headers) {
           events.push(`304 etag ${String(headers.etag)}`);
-          return { status: 200, headers: { 'content-type': 'text/plain', 'x-cache': 'MISS', age: '0' }, body: 'the stored answer' };
+          return {
+            status: 200,
+            headers: { 'content-type': 'text/plain', 'x-cache': 'MISS', age: '0' },
+            body: 'the stored answer',
+          };
         },
-        done() { events.push('done'); },
+        done() {
+          events.push('done');
+        },
       };
     },
   };
@@ -110,7 +136,7 @@ test('a CacheMiss: its headers go upstream (replacing the client\'s), head() see
     events.length = 0;
     conditional = { 'If-None-Match': '"v1"' };
     const revalidated = await request(`${g.url}/members/m`, { headers: { 'if-none-match': '"client"' } });
-    assert.equal(b.seen[1]!.headers['if-none-match'], '"v1"', 'the miss\'s value replaced the client\'s, once');
+    assert.equal(b.seen[1]!.headers['if-none-match'], '"v1"', "the miss's value replaced the client's, once");
     assert.equal(revalidated.status, 200, 'the client gets the stored answer, not the 304');
     assert.equal(revalidated.body.toString(), 'the stored answer');
     await waitUntil(() => events.includes('done'), 5000, 'done()');
@@ -124,7 +150,15 @@ test('a CacheMiss: its headers go upstream (replacing the client\'s), head() see
 test('a CacheMiss whose member is down: 502 to the client, done() all the same', async () => {
   const port = await deadPort();
   let done = 0;
-  const cache: ProxyCache = { lookup: () => ({ miss: true, head: () => undefined, done: () => { done++; } }) };
+  const cache: ProxyCache = {
+    lookup: () => ({
+      miss: true,
+      head: () => undefined,
+      done: () => {
+        done++;
+      },
+    }),
+  };
   const g = await startGateway({ members: [`127.0.0.1:${port}`], options: { cache } });
   try {
     const r = await request(`${g.url}/members/x`);

@@ -13,12 +13,40 @@ import { raw, responses, startBackend, startGateway } from '../test-support/help
 /** A TLS server with a self-signed certificate made by openssl for this test. */
 async function tlsServer() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-tls-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
-  const server = https.createServer({ key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(path.join(dir, 'cert.pem')) }, (req, res) => {
-    res.end(`secret page via ${req.headers.host}`);
-  });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      path.join(dir, 'key.pem'),
+      '-out',
+      path.join(dir, 'cert.pem'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+    ],
+    { stdio: 'ignore' },
+  );
+  const server = https.createServer(
+    { key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(path.join(dir, 'cert.pem')) },
+    (req, res) => {
+      res.end(`secret page via ${req.headers.host}`);
+    },
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { port: (server.address() as net.AddressInfo).port, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }
 
 function curl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -35,10 +63,14 @@ test('CONNECT through the forward proxy to a local TLS server (curl -x), allowed
   const g = await startGateway({
     members: ['127.0.0.1:1'],
     options: { forwardProxy: { hosts: [`127.0.0.1:${tls.port}`] } },
-    setup: (k) => k.hooks.listening.tap('capture', () => {
-      const log = k.logs.log.bind(k.logs);
-      k.logs.log = (kind, level, text) => { logs.push(text); return log(kind, level, text); };
-    }),
+    setup: (k) =>
+      k.hooks.listening.tap('capture', () => {
+        const log = k.logs.log.bind(k.logs);
+        k.logs.log = (kind, level, text) => {
+          logs.push(text);
+          return log(kind, level, text);
+        };
+      }),
   });
   try {
     const ok = await curl(['-k', '-x', `http://127.0.0.1:${g.port}`, `https://127.0.0.1:${tls.port}/`]);
@@ -53,9 +85,22 @@ test('CONNECT through the forward proxy to a local TLS server (curl -x), allowed
     }
     const bad = await raw(g.port, 'CONNECT nonsense HTTP/1.1\r\nHost: x\r\n\r\n');
     assert.match(bad.text, /^HTTP\/1\.1 400/);
-    assert.ok(logs.some((l) => /forward proxy refused CONNECT 127\.0\.0\.1:22 from 127\.0\.0\.1: CONNECT to 127\.0\.0\.1:22 is not allowed/.test(l)), logs.join('\n'));
+    assert.ok(
+      logs.some((l) =>
+        /forward proxy refused CONNECT 127\.0\.0\.1:22 from 127\.0\.0\.1: CONNECT to 127\.0\.0\.1:22 is not allowed/.test(
+          l,
+        ),
+      ),
+      logs.join('\n'),
+    );
     // A tunnel stays up across requests: curl reuses it for two URLs.
-    const twice = await curl(['-k', '-x', `http://127.0.0.1:${g.port}`, `https://127.0.0.1:${tls.port}/a`, `https://127.0.0.1:${tls.port}/b`]);
+    const twice = await curl([
+      '-k',
+      '-x',
+      `http://127.0.0.1:${g.port}`,
+      `https://127.0.0.1:${tls.port}/a`,
+      `https://127.0.0.1:${tls.port}/b`,
+    ]);
     assert.equal(twice.stdout, `secret page via 127.0.0.1:${tls.port}`.repeat(2));
   } finally {
     await g.stop();
@@ -65,8 +110,14 @@ test('CONNECT through the forward proxy to a local TLS server (curl -x), allowed
 
 test('CONNECT goes to port 443 only unless configured; a host rule without a port follows connectPorts', async () => {
   const tls = await tlsServer();
-  const defaults = await startGateway({ members: ['127.0.0.1:1'], options: { forwardProxy: { hosts: ['127.0.0.1'] } } });
-  const widened = await startGateway({ members: ['127.0.0.1:1'], options: { forwardProxy: { hosts: ['127.0.0.1'], connectPorts: [tls.port] } } });
+  const defaults = await startGateway({
+    members: ['127.0.0.1:1'],
+    options: { forwardProxy: { hosts: ['127.0.0.1'] } },
+  });
+  const widened = await startGateway({
+    members: ['127.0.0.1:1'],
+    options: { forwardProxy: { hosts: ['127.0.0.1'], connectPorts: [tls.port] } },
+  });
   try {
     const refused = await curl(['-k', '-x', `http://127.0.0.1:${defaults.port}`, `https://127.0.0.1:${tls.port}/`]);
     assert.notEqual(refused.code, 0);
@@ -93,9 +144,15 @@ test('absolute-form requests: proxied to an allowed host with forwarding headers
     assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
     assert.equal(seen.headers['proxy-connection'], undefined);
 
-    const open = await raw(g.port, `GET http://${other.member}/steal HTTP/1.1\r\nHost: ${other.member}\r\nConnection: close\r\n\r\n`);
+    const open = await raw(
+      g.port,
+      `GET http://${other.member}/steal HTTP/1.1\r\nHost: ${other.member}\r\nConnection: close\r\n\r\n`,
+    );
     assert.deepEqual(responses(open.text), [403]);
-    const httpsUrl = await raw(g.port, `GET https://${b.member}/ HTTP/1.1\r\nHost: ${b.member}\r\nConnection: close\r\n\r\n`);
+    const httpsUrl = await raw(
+      g.port,
+      `GET https://${b.member}/ HTTP/1.1\r\nHost: ${b.member}\r\nConnection: close\r\n\r\n`,
+    );
     assert.deepEqual(responses(httpsUrl.text), [403]);
     assert.equal(other.seen.length, 0);
     // Origin-form requests still reach the mounts.
@@ -119,7 +176,10 @@ test('without forwardProxy, CONNECT is refused by the kernel (405) and the gatew
 
 test('the forward proxy serves only its sources (loopback by default)', async () => {
   const b = await startBackend();
-  const g = await startGateway({ members: ['127.0.0.1:1'], options: { forwardProxy: { hosts: ['*'], sources: ['10.0.0.0/8'], connectPorts: [b.port] } } });
+  const g = await startGateway({
+    members: ['127.0.0.1:1'],
+    options: { forwardProxy: { hosts: ['*'], sources: ['10.0.0.0/8'], connectPorts: [b.port] } },
+  });
   try {
     const r = await raw(g.port, `GET http://${b.member}/ HTTP/1.1\r\nHost: ${b.member}\r\nConnection: close\r\n\r\n`);
     assert.deepEqual(responses(r.text), [403]);
@@ -140,11 +200,12 @@ test('CONNECT has request-log lines as any request: a refusal when refused, a tu
     members: ['127.0.0.1:1'],
     logpath: tempDir('gw-connect-log-'),
     options: { forwardProxy: { hosts: ['127.0.0.1'], connectPorts: [b.port] } },
-    setup: (k) => k.hooks.responseLogged.tap('test', (record: LogRecord) => {
-      const fields = parseRequestLine(record.line);
-      lines.push(fields);
-      if (fields[8] === '200') tunnelLogged(fields);
-    }),
+    setup: (k) =>
+      k.hooks.responseLogged.tap('test', (record: LogRecord) => {
+        const fields = parseRequestLine(record.line);
+        lines.push(fields);
+        if (fields[8] === '200') tunnelLogged(fields);
+      }),
   });
   try {
     const refused = await raw(g.port, 'CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n');
@@ -155,9 +216,14 @@ test('CONNECT has request-log lines as any request: a refusal when refused, a tu
     assert.deepEqual(byStatus('403')?.slice(4, 6), ['CONNECT', '127.0.0.1:22']);
     assert.deepEqual(byStatus('400')?.slice(4, 6), ['CONNECT', 'nonsense']);
 
-    const logged = new Promise<string[]>((r) => { tunnelLogged = r; });
+    const logged = new Promise<string[]>((r) => {
+      tunnelLogged = r;
+    });
     const head = 'HTTP/1.1 200 Connection Established\r\n\r\n';
-    const through = await raw(g.port, `CONNECT ${b.member} HTTP/1.1\r\nHost: ${b.member}\r\n\r\nGET /via-tunnel HTTP/1.1\r\nHost: ${b.member}\r\nConnection: close\r\n\r\n`);
+    const through = await raw(
+      g.port,
+      `CONNECT ${b.member} HTTP/1.1\r\nHost: ${b.member}\r\n\r\nGET /via-tunnel HTTP/1.1\r\nHost: ${b.member}\r\nConnection: close\r\n\r\n`,
+    );
     assert.ok(through.text.startsWith(head), through.text);
     const fields = await logged;
     assert.deepEqual(fields.slice(4, 6), ['CONNECT', b.member]);

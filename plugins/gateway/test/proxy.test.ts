@@ -10,7 +10,17 @@ test('GET and POST reach a member with the mount prefix off, hop-by-hop headers 
   const g = await startGateway({ members: [b.member] });
   try {
     const r = await request(`${g.url}/members/users/42?x=1`, {
-      headers: { connection: 'keep-alive, x-drop', 'x-drop': 'secret', 'keep-alive': 'timeout=9', te: 'trailers', 'proxy-authorization': 'Basic eA==', 'x-keep': 'kept', 'x-gtxn-id': 'GT-1', 'x-ltxn-id': '1000', 'x-forwarded-for': '10.9.8.7' },
+      headers: {
+        connection: 'keep-alive, x-drop',
+        'x-drop': 'secret',
+        'keep-alive': 'timeout=9',
+        te: 'trailers',
+        'proxy-authorization': 'Basic eA==',
+        'x-keep': 'kept',
+        'x-gtxn-id': 'GT-1',
+        'x-ltxn-id': '1000',
+        'x-forwarded-for': '10.9.8.7',
+      },
     });
     assert.equal(r.status, 200);
     const seen = JSON.parse(r.body.toString());
@@ -30,7 +40,11 @@ test('GET and POST reach a member with the mount prefix off, hop-by-hop headers 
     assert.match(String(r.headers.via), /1\.1 skitai$/);
 
     const body = 'a=1&b=2';
-    const p = await request(`${g.url}/members/form`, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } });
+    const p = await request(`${g.url}/members/form`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
+    });
     const posted = JSON.parse(p.body.toString());
     assert.equal(posted.method, 'POST');
     assert.equal(posted.body, body);
@@ -40,7 +54,9 @@ test('GET and POST reach a member with the mount prefix off, hop-by-hop headers 
     const chunked = await new Promise<any>((resolve, reject) => {
       const req = http.request(`${g.url}/members/chunked`, { method: 'PUT', agent: false }, (res) => {
         let t = '';
-        res.on('data', (d) => { t += d; });
+        res.on('data', (d) => {
+          t += d;
+        });
         res.on('end', () => resolve(JSON.parse(t)));
       });
       req.on('error', reject);
@@ -61,11 +77,16 @@ test('keep-alive to the members: many requests, few backend connections; load sp
   const a = await startBackend();
   const b = await startBackend();
   let connections = 0;
-  for (const s of [a, b]) s.server.on('connection', () => { connections++; });
+  for (const s of [a, b])
+    s.server.on('connection', () => {
+      connections++;
+    });
   const g = await startGateway({ members: [a.member, b.member] });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
   try {
-    const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => request(`${g.url}/members/n/${i}`, { agent })));
+    const replies = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => request(`${g.url}/members/n/${i}`, { agent })),
+    );
     assert.ok(replies.every((r) => r.status === 200));
     assert.ok(connections <= 8, `backend connections: ${connections}`);
     assert.ok(a.seen.length > 50 && b.seen.length > 50, `split ${a.seen.length}/${b.seen.length}`);
@@ -83,7 +104,11 @@ test('a member that refuses connections is set aside and the request fails over,
   const g = await startGateway({ members: [`127.0.0.1:${dead}`, b.member] });
   try {
     for (let i = 0; i < 5; i++) {
-      const r = await request(`${g.url}/members/x`, { method: 'POST', body: 'payload', headers: { 'content-length': 7 } });
+      const r = await request(`${g.url}/members/x`, {
+        method: 'POST',
+        body: 'payload',
+        headers: { 'content-length': 7 },
+      });
       assert.equal(r.status, 200);
       assert.equal(JSON.parse(r.body.toString()).body, 'payload');
     }
@@ -110,7 +135,10 @@ test('502 when no member answers, as an HTML page or JSON by Accept', async () =
 
 test('504 when the member sends no head within the timeout', async (t) => {
   const arrived: Array<() => void> = [];
-  const b = await startBackend((_req, res) => { arrived.shift()?.(); res.on('close', () => {}); });
+  const b = await startBackend((_req, res) => {
+    arrived.shift()?.();
+    res.on('close', () => {});
+  });
   const g = await startGateway({ members: [b.member], options: { timeout: 5 } });
   try {
     t.mock.timers.enable({ apis: ['setTimeout'] });
@@ -139,7 +167,8 @@ test('a member killed under load: 0 failed idempotent requests', async () => {
     const worker = async (n: number) => {
       for (let i = 0; i < 60; i++) {
         const r = await request(`${g.url}/members/load/${n}/${i}`, { agent }).catch(() => undefined);
-        if (r?.status === 200) ok++; else failed++;
+        if (r?.status === 200) ok++;
+        else failed++;
         if (!killed && ok >= 200) {
           killed = true;
           // Gone at once: open connections reset, the port refuses.
@@ -194,7 +223,10 @@ test('start refuses an unknown alias and a role without token checks', async () 
   k2.use(gateway());
   k2.alias('@admin', 'http', ['127.0.0.1:1'], { role: 'admin' });
   k2.mount('/x', '@admin');
-  await assert.rejects(k2.start({ address: '127.0.0.1', port: 0 }), /asks for the role admin but the gateway checks no tokens/);
+  await assert.rejects(
+    k2.start({ address: '127.0.0.1', port: 0 }),
+    /asks for the role admin but the gateway checks no tokens/,
+  );
   assert.throws(() => gateway({ bogus: 1 } as any), /gateway option bogus: bad value 1: unknown option/);
   assert.throws(() => gateway({ secret: 'short' }), /gateway option secret/);
   assert.throws(() => gateway({ forwardProxy: {} as any }), /never open by default/);
@@ -235,7 +267,10 @@ test('redirects from a member come back under the mount: Location and Refresh re
     }
     assert.deepEqual(await ask(`${plain.url}/api/r`, '/login'), ['/api/login', '0; url=/api/login']);
     assert.deepEqual(await ask(`${plain.url}/api/r`, `http://${b.member}/`), ['/api/', '0; url=/api/']);
-    assert.deepEqual(await ask(`${plain.url}/api/r`, 'http://127.0.0.2:1/x'), ['http://127.0.0.2:1/x', '0; url=http://127.0.0.2:1/x']);
+    assert.deepEqual(await ask(`${plain.url}/api/r`, 'http://127.0.0.2:1/x'), [
+      'http://127.0.0.2:1/x',
+      '0; url=http://127.0.0.2:1/x',
+    ]);
   } finally {
     await prefixed.stop();
     await plain.stop();

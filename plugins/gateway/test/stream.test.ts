@@ -13,7 +13,10 @@ function source(): Readable {
   let left = SIZE;
   return new Readable({
     read() {
-      if (left <= 0) { this.push(null); return; }
+      if (left <= 0) {
+        this.push(null);
+        return;
+      }
       const n = Math.min(left, CHUNK.length);
       left -= n;
       this.push(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n));
@@ -33,59 +36,96 @@ function source(): Readable {
 // each way puts any such growth far above the bound below.
 const BOUND = 80 * 1024 * 1024;
 
-test('256 MiB up and 256 MiB down through the proxy: its peak RSS grows by less than 80 MiB over idle in each direction (nothing held whole)', { timeout: 180_000 }, async () => {
-  // The member counts what it receives on /up and produces SIZE bytes on /down.
-  const b = await startBackend((req, res) => {
-    if (req.url === '/down') {
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': SIZE });
-      source().pipe(res);
-      return;
-    }
-    let n = 0;
-    req.on('data', (c: Buffer) => { n += c.length; });
-    req.on('end', () => res.end(JSON.stringify({ received: n })));
-  }, { collect: false });
-  const mib = (n: number) => (n / 1048576).toFixed(1);
-  const run = async (direction: 'up' | 'down') => {
-    const child = fork(new URL('../test-support/gateway-process.js', import.meta.url), [JSON.stringify({ members: [b.member] })], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
-    const ask = <T>(what: string) => new Promise<T>((resolve) => { child.once('message', (m) => resolve(m as T)); child.send(what); });
-    try {
-      const { port } = await new Promise<{ port: number }>((resolve) => child.once('message', (m) => resolve(m as { port: number })));
-      const idle = (await ask<{ maxRss: number }>('rss')).maxRss;
-      if (direction === 'up') {
-        const up = await new Promise<{ received: number }>((resolve, reject) => {
-          const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/members/up', agent: false, headers: { 'content-length': SIZE } }, (res) => {
-            let t = '';
-            res.on('data', (d) => { t += d; });
-            res.on('end', () => resolve(JSON.parse(t)));
+test(
+  '256 MiB up and 256 MiB down through the proxy: its peak RSS grows by less than 80 MiB over idle in each direction (nothing held whole)',
+  { timeout: 180_000 },
+  async () => {
+    // The member counts what it receives on /up and produces SIZE bytes on /down.
+    const b = await startBackend(
+      (req, res) => {
+        if (req.url === '/down') {
+          res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': SIZE });
+          source().pipe(res);
+          return;
+        }
+        let n = 0;
+        req.on('data', (c: Buffer) => {
+          n += c.length;
+        });
+        req.on('end', () => res.end(JSON.stringify({ received: n })));
+      },
+      { collect: false },
+    );
+    const mib = (n: number) => (n / 1048576).toFixed(1);
+    const run = async (direction: 'up' | 'down') => {
+      const child = fork(
+        new URL('../test-support/gateway-process.js', import.meta.url),
+        [JSON.stringify({ members: [b.member] })],
+        { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] },
+      );
+      const ask = <T>(what: string) =>
+        new Promise<T>((resolve) => {
+          child.once('message', (m) => resolve(m as T));
+          child.send(what);
+        });
+      try {
+        const { port } = await new Promise<{ port: number }>((resolve) =>
+          child.once('message', (m) => resolve(m as { port: number })),
+        );
+        const idle = (await ask<{ maxRss: number }>('rss')).maxRss;
+        if (direction === 'up') {
+          const up = await new Promise<{ received: number }>((resolve, reject) => {
+            const req = http.request(
+              {
+                host: '127.0.0.1',
+                port,
+                method: 'POST',
+                path: '/members/up',
+                agent: false,
+                headers: { 'content-length': SIZE },
+              },
+              (res) => {
+                let t = '';
+                res.on('data', (d) => {
+                  t += d;
+                });
+                res.on('end', () => resolve(JSON.parse(t)));
+              },
+            );
+            req.on('error', reject);
+            source().pipe(req);
           });
-          req.on('error', reject);
-          source().pipe(req);
-        });
-        assert.equal(up.received, SIZE);
-      } else {
-        const down = await new Promise<number>((resolve, reject) => {
-          http.get({ host: '127.0.0.1', port, path: '/members/down', agent: false }, (res) => {
-            let n = 0;
-            res.on('data', (c: Buffer) => { n += c.length; });
-            res.on('end', () => resolve(n));
-            res.on('error', reject);
-          }).on('error', reject);
-        });
-        assert.equal(down, SIZE);
+          assert.equal(up.received, SIZE);
+        } else {
+          const down = await new Promise<number>((resolve, reject) => {
+            http
+              .get({ host: '127.0.0.1', port, path: '/members/down', agent: false }, (res) => {
+                let n = 0;
+                res.on('data', (c: Buffer) => {
+                  n += c.length;
+                });
+                res.on('end', () => resolve(n));
+                res.on('error', reject);
+              })
+              .on('error', reject);
+          });
+          assert.equal(down, SIZE);
+        }
+        const { maxRss } = await ask<{ maxRss: number }>('rss');
+        process.stderr.write(
+          `proxy RSS ${direction}: idle ${mib(idle)} MiB, peak with 256 MiB ${mib(maxRss)} MiB (+${mib(maxRss - idle)}, bound +${mib(BOUND)})\n`,
+        );
+        assert.ok(maxRss - idle < BOUND, `proxy peak RSS ${mib(maxRss)} MiB ${direction}, idle ${mib(idle)} MiB`);
+      } finally {
+        child.send('stop');
+        await new Promise((r) => child.once('exit', r));
       }
-      const { maxRss } = await ask<{ maxRss: number }>('rss');
-      process.stderr.write(`proxy RSS ${direction}: idle ${mib(idle)} MiB, peak with 256 MiB ${mib(maxRss)} MiB (+${mib(maxRss - idle)}, bound +${mib(BOUND)})\n`);
-      assert.ok(maxRss - idle < BOUND, `proxy peak RSS ${mib(maxRss)} MiB ${direction}, idle ${mib(idle)} MiB`);
+    };
+    try {
+      await run('up');
+      await run('down');
     } finally {
-      child.send('stop');
-      await new Promise((r) => child.once('exit', r));
+      await b.close();
     }
-  };
-  try {
-    await run('up');
-    await run('down');
-  } finally {
-    await b.close();
-  }
-});
+  },
+);

@@ -17,8 +17,15 @@ async function wsMember() {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as net.AddressInfo).port;
   return {
-    member: `127.0.0.1:${port}`, upgrades,
-    close: () => new Promise<void>((r) => { for (const c of wss.clients) c.terminate(); wss.close(); server.closeAllConnections(); server.close(() => r()); }),
+    member: `127.0.0.1:${port}`,
+    upgrades,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -54,7 +61,10 @@ test('a WebSocket on a proxied mount is tunnelled to a member: text and binary e
     assert.equal(m.upgrades[0]!.headers.host, m.member);
     assert.match(String(m.upgrades[0]!.headers['x-gtxn-id']), /^GTID-/);
     // Upgrades outside the proxied mounts are not the gateway's: the kernel answers 404.
-    const outside = await raw(g.port, 'GET /elsewhere HTTP/1.1\r\nHost: gw\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+    const outside = await raw(
+      g.port,
+      'GET /elsewhere HTTP/1.1\r\nHost: gw\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
     assert.match(outside.text, /^HTTP\/1\.1 404/);
   } finally {
     await g.stop();
@@ -67,13 +77,25 @@ test('WebSocket upgrades get the token, role and source checks; a dead member gi
   const g = await startGateway({
     members: [m.member],
     aliasOptions: { role: 'admin' },
-    options: { authorizer: { handleToken: (_req, token) => (token === 'admin-token-123' ? { user: 'root', roles: ['admin'] } : token === 'user-token-1234' ? { user: 'u', roles: [] } : undefined) } },
+    options: {
+      authorizer: {
+        handleToken: (_req, token) =>
+          token === 'admin-token-123'
+            ? { user: 'root', roles: ['admin'] }
+            : token === 'user-token-1234'
+              ? { user: 'u', roles: [] }
+              : undefined,
+      },
+    },
   });
   const dead = await startGateway({ members: ['127.0.0.1:1'] });
   const fenced = await startGateway({ members: [m.member], aliasOptions: { source: '10.0.0.0/8' } });
   try {
     await assert.rejects(open(`ws://127.0.0.1:${g.port}/members/echo`), /status 401/);
-    await assert.rejects(open(`ws://127.0.0.1:${g.port}/members/echo`, { authorization: 'Bearer user-token-1234' }), /status 403/);
+    await assert.rejects(
+      open(`ws://127.0.0.1:${g.port}/members/echo`, { authorization: 'Bearer user-token-1234' }),
+      /status 403/,
+    );
     const ws = await open(`ws://127.0.0.1:${g.port}/members/echo`, { authorization: 'Bearer admin-token-123' });
     assert.equal((await roundTrip(ws, 'ok')).toString(), 'ok');
     ws.terminate();
@@ -99,7 +121,9 @@ test('a WebSocket tunnel is an open connection of the kernel: a stop waits for i
     const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
     t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
     let stopped = false;
-    const stopping = g.kernel.stop().then(() => { stopped = true; });
+    const stopping = g.kernel.stop().then(() => {
+      stopped = true;
+    });
     t.mock.timers.tick(1950);
     await new Promise((r) => setImmediate(r));
     assert.equal(stopped, false, 'the stop waits for the tunnel');
@@ -124,7 +148,9 @@ test('a stop ends as soon as the last tunnel closes', async (t) => {
     await roundTrip(ws, 'x');
     t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
     let stopped = false;
-    const stopping = g.kernel.stop().then(() => { stopped = true; });
+    const stopping = g.kernel.stop().then(() => {
+      stopped = true;
+    });
     t.mock.timers.tick(500);
     await new Promise((r) => setImmediate(r));
     assert.equal(stopped, false);

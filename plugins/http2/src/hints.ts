@@ -24,15 +24,34 @@ export function setPushTarget(session: Http2Session, target: PushTarget): void {
 }
 
 const DESTINATIONS: Record<string, string> = {
-  css: 'style', js: 'script', mjs: 'script',
-  woff: 'font', woff2: 'font', ttf: 'font', otf: 'font',
-  png: 'image', jpg: 'image', jpeg: 'image', gif: 'image', webp: 'image', avif: 'image', svg: 'image', ico: 'image',
+  css: 'style',
+  js: 'script',
+  mjs: 'script',
+  woff: 'font',
+  woff2: 'font',
+  ttf: 'font',
+  otf: 'font',
+  png: 'image',
+  jpg: 'image',
+  jpeg: 'image',
+  gif: 'image',
+  webp: 'image',
+  avif: 'image',
+  svg: 'image',
+  ico: 'image',
   json: 'fetch',
 };
 
 function describe(hint: Hint): { path: string; as: string | undefined; crossorigin: boolean } {
   const h = typeof hint === 'string' ? { path: hint } : hint;
-  if (h === null || typeof h !== 'object' || typeof h.path !== 'string' || !h.path.startsWith('/') || h.path.startsWith('//') || /[\s<>]/.test(h.path)) {
+  if (
+    h === null ||
+    typeof h !== 'object' ||
+    typeof h.path !== 'string' ||
+    !h.path.startsWith('/') ||
+    h.path.startsWith('//') ||
+    /[\s<>]/.test(h.path)
+  ) {
     throw new TypeError(`@skitai/http2: a hint is a path on this origin ("/app.css"), got ${JSON.stringify(hint)}`);
   }
   const q = h.path.search(/[?#]/);
@@ -63,8 +82,8 @@ function pushOne(stream: ServerHttp2Stream, req: IncomingMessage, target: PushTa
   for (const name of INHERITED) if (typeof h[name] === 'string') headers[name] = h[name] as string;
   try {
     stream.pushStream(headers, (err, pushed, pushedHeaders) => {
-      if (err) return;   // the client refused or closed: it will ask for the resource itself
-      pushed.on('error', () => {});   // a client may reset a push it has in cache (RST_STREAM CANCEL)
+      if (err) return; // the client refused or closed: it will ask for the resource itself
+      pushed.on('error', () => {}); // a client may reset a push it has in cache (RST_STREAM CANCEL)
       target.serve(pushed, pushedHeaders as IncomingHttpHeaders);
     });
     return true;
@@ -90,17 +109,28 @@ export function hintPromise(req: IncomingMessage, res: ServerResponse, ...hints:
   const target = stream === undefined ? undefined : targets.get(stream.session!);
   const rest: typeof described = [];
   for (const d of described) {
-    if (stream !== undefined && target !== undefined && target.enabled && stream.pushAllowed && !stream.destroyed &&
-        pushOne(stream, req, target, d.path)) result.pushed.push(d.path);
+    if (
+      stream !== undefined &&
+      target !== undefined &&
+      target.enabled &&
+      stream.pushAllowed &&
+      !stream.destroyed &&
+      pushOne(stream, req, target, d.path)
+    )
+      result.pushed.push(d.path);
     else rest.push(d);
   }
   // 1xx responses do not exist in HTTP/1.0.
   if (rest.length > 0 && (req.httpVersionMajor > 1 || req.httpVersionMinor >= 1)) {
-    const link = rest.map((d) => `<${d.path}>; rel=preload${d.as ? `; as=${d.as}` : ''}${d.crossorigin ? '; crossorigin' : ''}`);
+    const link = rest.map(
+      (d) => `<${d.path}>; rel=preload${d.as ? `; as=${d.as}` : ''}${d.crossorigin ? '; crossorigin' : ''}`,
+    );
     try {
       // node:http returns nothing, node:http2's compatibility response false when it could not send.
       if ((res.writeEarlyHints({ link }) as unknown) !== false) result.hinted.push(...rest.map((d) => d.path));
-    } catch { /* the stream or socket is gone */ }
+    } catch {
+      /* the stream or socket is gone */
+    }
   }
   return result;
 }

@@ -4,15 +4,21 @@
 
 function integer(value: number, prefixBits: number, first: number, out: number[]): void {
   const max = (1 << prefixBits) - 1;
-  if (value < max) { out.push(first | value); return; }
+  if (value < max) {
+    out.push(first | value);
+    return;
+  }
   out.push(first | max);
   value -= max;
-  while (value >= 128) { out.push((value & 0x7f) | 0x80); value >>>= 7; }
+  while (value >= 128) {
+    out.push((value & 0x7f) | 0x80);
+    value >>>= 7;
+  }
   out.push(value);
 }
 
 function literal(bytes: Buffer, out: number[]): void {
-  integer(bytes.length, 7, 0x00, out);   // H = 0: not Huffman-coded
+  integer(bytes.length, 7, 0x00, out); // H = 0: not Huffman-coded
   for (const b of bytes) out.push(b);
 }
 
@@ -43,7 +49,12 @@ export function frame(type: number, flags: number, streamId: number, payload: Bu
 }
 
 /** HEADERS (+ CONTINUATION) and DATA frames of one request on `streamId`, within `maxFrame` bytes each. */
-export function requestFrames(streamId: number, fields: Array<[string, string]>, body: Buffer, maxFrame = 16384): Buffer {
+export function requestFrames(
+  streamId: number,
+  fields: Array<[string, string]>,
+  body: Buffer,
+  maxFrame = 16384,
+): Buffer {
   const block = encodeHeaderBlock(fields);
   const frames: Buffer[] = [];
   const noBody = body.length === 0;

@@ -49,22 +49,39 @@ function positiveInt(name: string, value: unknown, fallback: number, max = 2 ** 
 export function checkOptions(options: Http2Options): void {
   if (options === null || typeof options !== 'object') throw codes.SKT_HTTP2_OPTION('options', options, 'an object');
   // An unknown key is SKT_INVALID_OPTION with the nearest valid one, as every plugin's.
-  checkOptionKeys('@skitai/http2', options, ['cert', 'key', 'passphrase', 'h2c', 'forward', 'maxConcurrentStreams', 'maxHeaderListSize', 'maxSessionMemory', 'push']);
+  checkOptionKeys('@skitai/http2', options, [
+    'cert',
+    'key',
+    'passphrase',
+    'h2c',
+    'forward',
+    'maxConcurrentStreams',
+    'maxHeaderListSize',
+    'maxSessionMemory',
+    'push',
+  ]);
   if ((options.cert === undefined) !== (options.key === undefined)) {
     throw codes.SKT_HTTP2_OPTION(options.cert === undefined ? 'cert' : 'key', undefined, 'cert and key given together');
   }
   for (const name of ['cert', 'key'] as const) {
     const v = options[name];
-    if (v !== undefined && typeof v !== 'string' && !Buffer.isBuffer(v)) throw codes.SKT_HTTP2_OPTION(name, typeof v, 'PEM text, a Buffer or a file path');
+    if (v !== undefined && typeof v !== 'string' && !Buffer.isBuffer(v))
+      throw codes.SKT_HTTP2_OPTION(name, typeof v, 'PEM text, a Buffer or a file path');
   }
-  if (options.passphrase !== undefined && typeof options.passphrase !== 'string') throw codes.SKT_HTTP2_OPTION('passphrase', typeof options.passphrase, 'a string');
-  if (options.h2c !== undefined && typeof options.h2c !== 'boolean') throw codes.SKT_HTTP2_OPTION('h2c', options.h2c, 'true or false');
-  if (options.push !== undefined && typeof options.push !== 'boolean') throw codes.SKT_HTTP2_OPTION('push', options.push, 'true or false');
+  if (options.passphrase !== undefined && typeof options.passphrase !== 'string')
+    throw codes.SKT_HTTP2_OPTION('passphrase', typeof options.passphrase, 'a string');
+  if (options.h2c !== undefined && typeof options.h2c !== 'boolean')
+    throw codes.SKT_HTTP2_OPTION('h2c', options.h2c, 'true or false');
+  if (options.push !== undefined && typeof options.push !== 'boolean')
+    throw codes.SKT_HTTP2_OPTION('push', options.push, 'true or false');
   if (options.forward !== undefined) {
-    if (options.cert === undefined) throw codes.SKT_HTTP2_OPTION('forward', options.forward, 'cert and key: it redirects to the HTTPS port');
+    if (options.cert === undefined)
+      throw codes.SKT_HTTP2_OPTION('forward', options.forward, 'cert and key: it redirects to the HTTPS port');
     const f = typeof options.forward === 'number' ? { port: options.forward } : options.forward;
-    if (f === null || typeof f !== 'object') throw codes.SKT_HTTP2_OPTION('forward', options.forward, 'a port or { port, address }');
-    if (!Number.isInteger(f.port) || f.port < 0 || f.port > 65535) throw codes.SKT_HTTP2_OPTION('forward', f.port, 'a port from 0 to 65535');
+    if (f === null || typeof f !== 'object')
+      throw codes.SKT_HTTP2_OPTION('forward', options.forward, 'a port or { port, address }');
+    if (!Number.isInteger(f.port) || f.port < 0 || f.port > 65535)
+      throw codes.SKT_HTTP2_OPTION('forward', f.port, 'a port from 0 to 65535');
   }
   positiveInt('maxConcurrentStreams', options.maxConcurrentStreams, 100);
   positiveInt('maxHeaderListSize', options.maxHeaderListSize, 1);
@@ -78,7 +95,10 @@ function pem(kernel: Kernel, name: string, value: string | Buffer): Buffer {
   try {
     return fs.readFileSync(file);
   } catch (err) {
-    throw codes.SKT_HTTP2_TLS(name, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw codes.SKT_HTTP2_TLS(
+      name,
+      `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
 }
 
@@ -94,8 +114,12 @@ export function resolveOptions(kernel: Kernel, options: Http2Options): ResolvedO
     } catch (err) {
       const message = (err as Error).message;
       const why = /bad decrypt|bad password|interrupted or cancelled|maybe wrong password/i.test(message)
-        ? (options.passphrase === undefined ? 'the key is encrypted and no passphrase was given' : 'the passphrase is wrong')
-        : /key values mismatch/i.test(message) ? 'the key does not belong to the certificate' : message;
+        ? options.passphrase === undefined
+          ? 'the key is encrypted and no passphrase was given'
+          : 'the passphrase is wrong'
+        : /key values mismatch/i.test(message)
+          ? 'the key does not belong to the certificate'
+          : message;
       throw codes.SKT_HTTP2_TLS('certificate and key', why);
     }
     tlsOptions = { cert, key, passphrase: options.passphrase };

@@ -15,9 +15,15 @@ const REASONS: Record<number, string> = { 400: 'Bad Request', 411: 'Length Requi
 function refuse(socket: Duplex, status: number, why: string): void {
   const body = `${why}\n`;
   // Nothing more is read from this client: the socket ends once the answer is out.
-  if (!socket.writable) { socket.destroy(); return; }
-  socket.end(`HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
-    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, () => socket.destroy());
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(
+    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    () => socket.destroy(),
+  );
 }
 
 export interface Http2Plugin extends Plugin {
@@ -64,13 +70,22 @@ export function http2(options: Http2Options = {}): Http2Plugin {
       if (resolved.forward !== undefined) {
         let forward: Awaited<ReturnType<typeof startForward>> | undefined;
         kernel.hooks.listening.tapPromise(NAME, async (info) => {
-          forward = await startForward(resolved.forward!.address ?? info.address, resolved.forward!.port, info.port, context!.settings);
+          forward = await startForward(
+            resolved.forward!.address ?? info.address,
+            resolved.forward!.port,
+            info.port,
+            context!.settings,
+          );
           forwardPort = forward.port;
           kernel.logs.log('server', 'info', `${NAME}: port ${forward.port} redirects to https on port ${info.port}`);
         });
-        kernel.hooks.shutdown.tapPromise(NAME, async () => { await forward?.close(); });
+        kernel.hooks.shutdown.tapPromise(NAME, async () => {
+          await forward?.close();
+        });
       }
     },
   });
-  return Object.freeze(Object.defineProperty({ ...plugin }, 'forwardPort', { get: () => forwardPort, enumerable: true })) as Http2Plugin;
+  return Object.freeze(
+    Object.defineProperty({ ...plugin }, 'forwardPort', { get: () => forwardPort, enumerable: true }),
+  ) as Http2Plugin;
 }

@@ -33,8 +33,14 @@ export function sniffPreface(socket: Socket, timeoutMs: number, route: (socket: 
     else if (seen.length >= PREFACE.length) decide(true);
     // Otherwise a prefix of the preface: wait for the rest.
   };
-  const onError = () => { cleanup(); socket.destroy(); };
-  const onTimeout = () => { cleanup(); socket.destroy(); };
+  const onError = () => {
+    cleanup();
+    socket.destroy();
+  };
+  const onTimeout = () => {
+    cleanup();
+    socket.destroy();
+  };
   socket.on('data', onData);
   socket.on('error', onError);
   socket.on('timeout', onTimeout);

@@ -20,7 +20,7 @@ export function createSessionServer(ctx: TransportContext, options: ResolvedOpti
     settings: {
       maxConcurrentStreams: options.maxConcurrentStreams,
       maxHeaderListSize: options.maxHeaderListSize ?? settings.maxHeaderSize,
-      enablePush: false,   // a server's own setting: clients may not push (RFC 9113 section 8.4)
+      enablePush: false, // a server's own setting: clients may not push (RFC 9113 section 8.4)
     },
     maxSessionMemory: options.maxSessionMemory,
   });
@@ -34,7 +34,9 @@ export function createSessionServer(ctx: TransportContext, options: ResolvedOpti
       const timer = setTimeout(() => {
         if (!res.headersSent) {
           sendError(req as any, res as any, 408, 'the request body did not arrive in time');
-          res.once('finish', () => { if (!stream.closed) stream.close(NGHTTP2_NO_ERROR); });
+          res.once('finish', () => {
+            if (!stream.closed) stream.close(NGHTTP2_NO_ERROR);
+          });
         } else if (!stream.closed) {
           stream.close(NGHTTP2_CANCEL);
         }

@@ -18,7 +18,9 @@ export interface Http2Transport extends Transport {
  */
 export function createTransport(ctx: TransportContext, options: ResolvedOptions): Http2Transport {
   const h2 = createSessionServer(ctx, options);
-  const serveH2 = (socket: Duplex) => { h2.server.emit('connection', socket); };
+  const serveH2 = (socket: Duplex) => {
+    h2.server.emit('connection', socket);
+  };
   let server: net.Server;
   if (options.tls !== undefined) {
     const secure = tls.createServer({
@@ -33,7 +35,7 @@ export function createTransport(ctx: TransportContext, options: ResolvedOptions)
     });
     secure.on('secureConnection', (socket: tls.TLSSocket) => {
       if (socket.alpnProtocol === 'h2') serveH2(socket);
-      else ctx.serveHttp1(socket);   // http/1.1, or a client that offered no ALPN
+      else ctx.serveHttp1(socket); // http/1.1, or a client that offered no ALPN
     });
     // A failed handshake (garbage, a plain HTTP request, a closed socket) only ends that socket.
     secure.on('tlsClientError', (_err: Error, socket: tls.TLSSocket) => socket.destroy());

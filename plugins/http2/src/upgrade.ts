@@ -7,7 +7,16 @@ import { frame, requestFrames } from './hpack.js';
 export const MAX_UPGRADE_BODY = 65535;
 
 // Hop-by-hop fields of the HTTP/1.1 request that HTTP/2 forbids (RFC 9113 section 8.2.2).
-const HOP_BY_HOP = new Set(['connection', 'upgrade', 'http2-settings', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'host', 'te']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'upgrade',
+  'http2-settings',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'host',
+  'te',
+]);
 
 /** True for a request asking to switch to h2c (and not, say, to WebSocket). */
 export function wantsH2c(req: IncomingMessage): boolean {
@@ -32,13 +41,16 @@ export function decodeHttp2Settings(value: string): Buffer | string {
   if (!/^[A-Za-z0-9_-]*={0,2}$/.test(text)) return 'HTTP2-Settings is not base64url';
   const payload = Buffer.from(text, 'base64url');
   if (payload.length % 6 !== 0) return 'HTTP2-Settings is not a SETTINGS payload (6 bytes a setting)';
-  if (payload.length > MAX_UPGRADE_SETTINGS * 6) return `HTTP2-Settings carries more than ${MAX_UPGRADE_SETTINGS} settings`;
+  if (payload.length > MAX_UPGRADE_SETTINGS * 6)
+    return `HTTP2-Settings carries more than ${MAX_UPGRADE_SETTINGS} settings`;
   for (let at = 0; at < payload.length; at += 6) {
     const id = payload.readUInt16BE(at);
     const v = payload.readUInt32BE(at + 2);
     if (id === ENABLE_PUSH && v > 1) return `HTTP2-Settings: SETTINGS_ENABLE_PUSH is ${v} (0 or 1)`;
-    if (id === INITIAL_WINDOW_SIZE && v > 0x7fffffff) return `HTTP2-Settings: SETTINGS_INITIAL_WINDOW_SIZE is ${v} (at most 2^31-1)`;
-    if (id === MAX_FRAME_SIZE && (v < 16384 || v > 0xffffff)) return `HTTP2-Settings: SETTINGS_MAX_FRAME_SIZE is ${v} (16384 to 2^24-1)`;
+    if (id === INITIAL_WINDOW_SIZE && v > 0x7fffffff)
+      return `HTTP2-Settings: SETTINGS_INITIAL_WINDOW_SIZE is ${v} (at most 2^31-1)`;
+    if (id === MAX_FRAME_SIZE && (v < 16384 || v > 0xffffff))
+      return `HTTP2-Settings: SETTINGS_MAX_FRAME_SIZE is ${v} (16384 to 2^24-1)`;
   }
   return payload;
 }
@@ -49,15 +61,21 @@ export function decodeHttp2Settings(value: string): Buffer | string {
  */
 export function upgradeError(req: IncomingMessage): { status: number; why: string } | undefined {
   let settings = 0;
-  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'http2-settings') settings++;
+  for (let i = 0; i < req.rawHeaders.length; i += 2)
+    if (req.rawHeaders[i]!.toLowerCase() === 'http2-settings') settings++;
   if (settings !== 1) return { status: 400, why: 'an h2c upgrade needs exactly one HTTP2-Settings header' };
   const decoded = decodeHttp2Settings(String(req.headers['http2-settings']));
   if (typeof decoded === 'string') return { status: 400, why: decoded };
-  const connection = String(req.headers.connection ?? '').toLowerCase().split(',').map((t) => t.trim());
+  const connection = String(req.headers.connection ?? '')
+    .toLowerCase()
+    .split(',')
+    .map((t) => t.trim());
   if (!connection.includes('http2-settings')) return { status: 400, why: 'Connection must list HTTP2-Settings' };
-  if (req.headers['transfer-encoding'] !== undefined) return { status: 411, why: 'an h2c upgrade carries a body with Content-Length only' };
+  if (req.headers['transfer-encoding'] !== undefined)
+    return { status: 411, why: 'an h2c upgrade carries a body with Content-Length only' };
   const length = Number(req.headers['content-length'] ?? 0);
-  if (length > MAX_UPGRADE_BODY) return { status: 413, why: `an h2c upgrade carries a body of ${MAX_UPGRADE_BODY} bytes at most` };
+  if (length > MAX_UPGRADE_BODY)
+    return { status: 413, why: `an h2c upgrade carries a body of ${MAX_UPGRADE_BODY} bytes at most` };
   return undefined;
 }
 
@@ -87,7 +105,13 @@ export function requestFields(req: IncomingMessage): Array<[string, string]> {
  * 101 acknowledges HTTP2-Settings). Bytes that are not a preface go through untouched: the
  * session refuses them.
  */
-export function spliceUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, timeoutMs: number, serve: (socket: Duplex) => void): void {
+export function spliceUpgrade(
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  timeoutMs: number,
+  serve: (socket: Duplex) => void,
+): void {
   const length = Number(req.headers['content-length'] ?? 0);
   // Checked by upgradeError before the 101.
   const upgradeSettings = decodeHttp2Settings(String(req.headers['http2-settings'])) as Buffer;
@@ -118,22 +142,32 @@ export function spliceUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer
     const settingsEnd = PREFACE.length + 9 + seen.readUIntBE(PREFACE.length, 3);
     // Not a SETTINGS frame the session would take (an ACK, on a stream, over the 16 KiB frame
     // size): handed over as it stands, for the session to refuse; nothing large is buffered.
-    if (seen[PREFACE.length + 3] !== 0x4 || (seen[PREFACE.length + 4]! & 0x1) !== 0 ||
-        seen.readUInt32BE(PREFACE.length + 5) !== 0 || settingsEnd - PREFACE.length - 9 > 16384) return handOver(seen);
+    if (
+      seen[PREFACE.length + 3] !== 0x4 ||
+      (seen[PREFACE.length + 4]! & 0x1) !== 0 ||
+      seen.readUInt32BE(PREFACE.length + 5) !== 0 ||
+      settingsEnd - PREFACE.length - 9 > 16384
+    )
+      return handOver(seen);
     if (seen.length < settingsEnd) return;
     const clientSettings = seen.subarray(PREFACE.length + 9, settingsEnd);
-    handOver(Buffer.concat([
-      PREFACE,
-      frame(0x4, seen[PREFACE.length + 4]!, 0, Buffer.concat([upgradeSettings, clientSettings])),
-      requestFrames(1, requestFields(req), body),
-      seen.subarray(settingsEnd),
-    ]));
+    handOver(
+      Buffer.concat([
+        PREFACE,
+        frame(0x4, seen[PREFACE.length + 4]!, 0, Buffer.concat([upgradeSettings, clientSettings])),
+        requestFrames(1, requestFields(req), body),
+        seen.subarray(settingsEnd),
+      ]),
+    );
   };
   const onData = (chunk: Buffer) => {
     seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
     check();
   };
-  const onGone = () => { cleanup(); socket.destroy(); };
+  const onGone = () => {
+    cleanup();
+    socket.destroy();
+  };
   socket.on('data', onData);
   socket.on('error', onGone);
   socket.on('close', onGone);

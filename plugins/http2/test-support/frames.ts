@@ -2,11 +2,39 @@
 // malformed one, and read frames back. Header blocks are literal fields (no Huffman, no index).
 export const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
-export const T = { DATA: 0, HEADERS: 1, PRIORITY: 2, RST_STREAM: 3, SETTINGS: 4, PUSH_PROMISE: 5, PING: 6, GOAWAY: 7, WINDOW_UPDATE: 8, CONTINUATION: 9 } as const;
+export const T = {
+  DATA: 0,
+  HEADERS: 1,
+  PRIORITY: 2,
+  RST_STREAM: 3,
+  SETTINGS: 4,
+  PUSH_PROMISE: 5,
+  PING: 6,
+  GOAWAY: 7,
+  WINDOW_UPDATE: 8,
+  CONTINUATION: 9,
+} as const;
 export const F = { END_STREAM: 0x1, ACK: 0x1, END_HEADERS: 0x4, PADDED: 0x8, PRIORITY: 0x20 } as const;
-export const E = { NO_ERROR: 0, PROTOCOL_ERROR: 1, INTERNAL_ERROR: 2, FLOW_CONTROL_ERROR: 3, SETTINGS_TIMEOUT: 4, STREAM_CLOSED: 5, FRAME_SIZE_ERROR: 6, REFUSED_STREAM: 7, CANCEL: 8, COMPRESSION_ERROR: 9, ENHANCE_YOUR_CALM: 11 } as const;
+export const E = {
+  NO_ERROR: 0,
+  PROTOCOL_ERROR: 1,
+  INTERNAL_ERROR: 2,
+  FLOW_CONTROL_ERROR: 3,
+  SETTINGS_TIMEOUT: 4,
+  STREAM_CLOSED: 5,
+  FRAME_SIZE_ERROR: 6,
+  REFUSED_STREAM: 7,
+  CANCEL: 8,
+  COMPRESSION_ERROR: 9,
+  ENHANCE_YOUR_CALM: 11,
+} as const;
 
-export function frame(type: number, flags: number, stream: number, payload: Buffer | number[] = Buffer.alloc(0)): Buffer {
+export function frame(
+  type: number,
+  flags: number,
+  stream: number,
+  payload: Buffer | number[] = Buffer.alloc(0),
+): Buffer {
   const p = Buffer.isBuffer(payload) ? payload : Buffer.from(payload);
   const head = Buffer.alloc(9);
   head.writeUIntBE(p.length, 0, 3);
@@ -18,7 +46,10 @@ export function frame(type: number, flags: number, stream: number, payload: Buff
 
 export function settings(values: Array<[number, number]> = [], ack = false): Buffer {
   const p = Buffer.alloc(values.length * 6);
-  values.forEach(([id, v], i) => { p.writeUInt16BE(id, i * 6); p.writeUInt32BE(v >>> 0, i * 6 + 2); });
+  values.forEach(([id, v], i) => {
+    p.writeUInt16BE(id, i * 6);
+    p.writeUInt32BE(v >>> 0, i * 6 + 2);
+  });
   return frame(T.SETTINGS, ack ? F.ACK : 0, 0, p);
 }
 
@@ -29,7 +60,10 @@ function literal(s: string): number[] {
 }
 function varint(n: number): number[] {
   const out: number[] = [];
-  while (n >= 128) { out.push((n & 0x7f) | 0x80); n >>>= 7; }
+  while (n >= 128) {
+    out.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
   out.push(n);
   return out;
 }
@@ -40,12 +74,27 @@ export function headerBlock(fields: Array<[string, string]>): Buffer {
   return Buffer.from(out);
 }
 
-export function request(stream: number, path = '/', method = 'GET', endStream = true, extra: Array<[string, string]> = []): Buffer {
-  return frame(T.HEADERS, F.END_HEADERS | (endStream ? F.END_STREAM : 0), stream,
-    headerBlock([[':method', method], [':scheme', 'http'], [':authority', 'localhost'], [':path', path], ...extra]));
+export function request(
+  stream: number,
+  path = '/',
+  method = 'GET',
+  endStream = true,
+  extra: Array<[string, string]> = [],
+): Buffer {
+  return frame(
+    T.HEADERS,
+    F.END_HEADERS | (endStream ? F.END_STREAM : 0),
+    stream,
+    headerBlock([[':method', method], [':scheme', 'http'], [':authority', 'localhost'], [':path', path], ...extra]),
+  );
 }
 
-export interface Frame { type: number; flags: number; stream: number; payload: Buffer }
+export interface Frame {
+  type: number;
+  flags: number;
+  stream: number;
+  payload: Buffer;
+}
 
 /** Frames in `bytes` (the server's preface first); a trailing partial frame is left out. */
 export function parseFrames(bytes: Buffer): Frame[] {
@@ -54,7 +103,12 @@ export function parseFrames(bytes: Buffer): Frame[] {
   while (at + 9 <= bytes.length) {
     const len = bytes.readUIntBE(at, 3);
     if (at + 9 + len > bytes.length) break;
-    out.push({ type: bytes[at + 3]!, flags: bytes[at + 4]!, stream: bytes.readUInt32BE(at + 5) & 0x7fffffff, payload: bytes.subarray(at + 9, at + 9 + len) });
+    out.push({
+      type: bytes[at + 3]!,
+      flags: bytes[at + 4]!,
+      stream: bytes.readUInt32BE(at + 5) & 0x7fffffff,
+      payload: bytes.subarray(at + 9, at + 9 + len),
+    });
     at += 9 + len;
   }
   return out;

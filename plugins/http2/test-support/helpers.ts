@@ -25,9 +25,30 @@ export function testCerts(): Certs {
   const cert = path.join(dir, 'cert.pem');
   const key = path.join(dir, 'key.pem');
   const encryptedKey = path.join(dir, 'key-encrypted.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2',
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
-  execFileSync('openssl', ['pkey', '-in', key, '-aes256', '-passout', 'pass:test-secret', '-out', encryptedKey], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
+  execFileSync('openssl', ['pkey', '-in', key, '-aes256', '-passout', 'pass:test-secret', '-out', encryptedKey], {
+    stdio: 'ignore',
+  });
   process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   certs = { dir, cert, key, encryptedKey };
   return certs;
@@ -44,7 +65,12 @@ export interface Served {
 }
 
 /** A kernel with the plugin and the mounts, on 127.0.0.1 and a free port. */
-export async function serve(options: Http2Options, mounts: Array<[string, MountTarget, MountOptions?]>, setup?: (k: Kernel) => void, start: { logpath?: string } = {}): Promise<Served> {
+export async function serve(
+  options: Http2Options,
+  mounts: Array<[string, MountTarget, MountOptions?]>,
+  setup?: (k: Kernel) => void,
+  start: { logpath?: string } = {},
+): Promise<Served> {
   const kernel = new Kernel();
   const plugin = http2Plugin(options);
   kernel.use(plugin);
@@ -66,29 +92,47 @@ export interface H2Answer {
 }
 
 /** One request on a node:http2 client session; resolves when the answer and every push have ended. */
-export function h2request(session: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders, body?: Buffer | string): Promise<H2Answer> {
+export function h2request(
+  session: http2.ClientHttp2Session,
+  headers: http2.OutgoingHttpHeaders,
+  body?: Buffer | string,
+): Promise<H2Answer> {
   return new Promise((resolve, reject) => {
     const answer: H2Answer = { status: 0, headers: {}, body: Buffer.alloc(0), informational: [], pushed: [] };
     const pending: Array<Promise<void>> = [];
     const onPush = (stream: http2.ClientHttp2Stream, request: http2.IncomingHttpHeaders) => {
-      pending.push(new Promise((done) => {
-        const entry = { request, headers: {} as http2.IncomingHttpHeaders, body: Buffer.alloc(0) };
-        const chunks: Buffer[] = [];
-        stream.on('push', (h) => { entry.headers = h; });
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => { entry.body = Buffer.concat(chunks); answer.pushed.push(entry); done(); });
-        stream.on('error', () => done());
-      }));
+      pending.push(
+        new Promise((done) => {
+          const entry = { request, headers: {} as http2.IncomingHttpHeaders, body: Buffer.alloc(0) };
+          const chunks: Buffer[] = [];
+          stream.on('push', (h) => {
+            entry.headers = h;
+          });
+          stream.on('data', (c: Buffer) => chunks.push(c));
+          stream.on('end', () => {
+            entry.body = Buffer.concat(chunks);
+            answer.pushed.push(entry);
+            done();
+          });
+          stream.on('error', () => done());
+        }),
+      );
     };
     session.on('stream', onPush);
     const req = session.request(headers, { endStream: body === undefined });
     const chunks: Buffer[] = [];
     req.on('headers', (h) => answer.informational.push(h));
-    req.on('response', (h) => { answer.headers = h; answer.status = Number(h[':status']); });
+    req.on('response', (h) => {
+      answer.headers = h;
+      answer.status = Number(h[':status']);
+    });
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       answer.body = Buffer.concat(chunks);
-      Promise.all(pending).then(() => { session.off('stream', onPush); resolve(answer); }, reject);
+      Promise.all(pending).then(() => {
+        session.off('stream', onPush);
+        resolve(answer);
+      }, reject);
     });
     req.on('error', reject);
     if (body !== undefined) req.end(body);
@@ -104,7 +148,11 @@ export function connect(origin: string, settings: http2.Settings = {}): Promise<
   });
 }
 
-export interface Run { code: number | null; stdout: string; stderr: string }
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs a command line tool (curl, nghttp) and resolves with what it printed. */
 export function run(cmd: string, args: string[], timeoutMs = 20_000): Promise<Run> {
@@ -121,9 +169,17 @@ export class RawClient {
   readonly closed: Promise<void>;
   private waiters: Array<() => void> = [];
   constructor(readonly socket: net.Socket) {
-    socket.on('data', (c: Buffer) => { this.received.push(c); this.wake(); });
+    socket.on('data', (c: Buffer) => {
+      this.received.push(c);
+      this.wake();
+    });
     socket.on('error', () => {});
-    this.closed = new Promise((r) => socket.once('close', () => { this.wake(); r(); }));
+    this.closed = new Promise((r) =>
+      socket.once('close', () => {
+        this.wake();
+        r();
+      }),
+    );
   }
   static connect(port: number): Promise<RawClient> {
     return new Promise((resolve, reject) => {
@@ -131,9 +187,15 @@ export class RawClient {
       s.once('error', reject);
     });
   }
-  private wake(): void { for (const w of this.waiters.splice(0)) w(); }
-  get text(): string { return Buffer.concat(this.received).toString('latin1'); }
-  get bytes(): Buffer { return Buffer.concat(this.received); }
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+  get text(): string {
+    return Buffer.concat(this.received).toString('latin1');
+  }
+  get bytes(): Buffer {
+    return Buffer.concat(this.received);
+  }
   /** Resolves once `test` holds on what was received (or the socket closed). */
   async until(test: (all: Buffer) => boolean): Promise<Buffer> {
     for (;;) {

@@ -25,86 +25,127 @@ test('Chromium over h2: early-hinted stylesheet requested before the page arrive
   fs.writeFileSync(path.join(dir, 'app.css'), 'h1 { color: rgb(0, 128, 128); }');
   const seen: Array<{ path: string; version: string }> = [];
   let cssArrived!: () => void;
-  const cssRequested = new Promise<void>((r) => { cssArrived = r; });
+  const cssRequested = new Promise<void>((r) => {
+    cssArrived = r;
+  });
   let hint: HintResult | undefined;
   let cssBeforePage = false;
   const c = testCerts();
-  const s = await serve({ cert: c.cert, key: c.key }, [
-    ['/', dir],
-    ['/page', async (req: any, res: any) => {
-      hint = hintPromise(req, res, '/app.css');
-      // The page waits for the browser to act on the hints (or gives up after 5 s, and the
-      // assertion below says so): an early hint is only early if it comes before the page.
-      const waited = await Promise.race([cssRequested.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
-      cssBeforePage = waited;
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      res.end('<!doctype html><html><head><link rel="stylesheet" href="/app.css"></head><body><h1>hinted</h1></body></html>');
-    }],
-  ], (k) => {
-    k.hooks.request.tapPromise('test', async (req) => {
-      seen.push({ path: req.url!, version: req.httpVersion });
-      if (req.url === '/app.css') cssArrived();
-      return undefined;
-    });
-  });
+  const s = await serve(
+    { cert: c.cert, key: c.key },
+    [
+      ['/', dir],
+      [
+        '/page',
+        async (req: any, res: any) => {
+          hint = hintPromise(req, res, '/app.css');
+          // The page waits for the browser to act on the hints (or gives up after 5 s, and the
+          // assertion below says so): an early hint is only early if it comes before the page.
+          const waited = await Promise.race([
+            cssRequested.then(() => true),
+            new Promise<boolean>((r) => setTimeout(() => r(false), 5000)),
+          ]);
+          cssBeforePage = waited;
+          res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+          res.end(
+            '<!doctype html><html><head><link rel="stylesheet" href="/app.css"></head><body><h1>hinted</h1></body></html>',
+          );
+        },
+      ],
+    ],
+    (k) => {
+      k.hooks.request.tapPromise('test', async (req) => {
+        seen.push({ path: req.url!, version: req.httpVersion });
+        if (req.url === '/app.css') cssArrived();
+        return undefined;
+      });
+    },
+  );
   const browser = await launchBrowser([`--ignore-certificate-errors-spki-list=${spkiHash(c.cert)}`]);
-  t.after(async () => { await browser.close(); await s.close(); fs.rmSync(dir, { recursive: true, force: true }); });
+  t.after(async () => {
+    await browser.close();
+    await s.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
   const page = await browser.newPage();
   const response = await page.goto(`https://localhost:${s.port}/page/`);
   assert.equal(response!.status(), 200);
   assert.equal(await page.evaluate('getComputedStyle(document.querySelector("h1")).color'), 'rgb(0, 128, 128)');
   const protocol = await page.evaluate('performance.getEntriesByType("navigation")[0].nextHopProtocol');
   assert.equal(protocol, 'h2');
-  assert.deepEqual(hint, { pushed: [], hinted: ['/app.css'] }, 'Chromium does not accept push: the hint went out as 103');
+  assert.deepEqual(
+    hint,
+    { pushed: [], hinted: ['/app.css'] },
+    'Chromium does not accept push: the hint went out as 103',
+  );
   assert.ok(cssBeforePage, `the stylesheet was requested before the page was sent (requests: ${JSON.stringify(seen)})`);
-  assert.deepEqual(seen.slice(0, 2).map((r) => r.path), ['/page/', '/app.css']);
+  assert.deepEqual(
+    seen.slice(0, 2).map((r) => r.path),
+    ['/page/', '/app.css'],
+  );
   assert.ok(seen.every((r) => r.version === '2.0'));
-  const initiator = await page.evaluate('performance.getEntriesByName(new URL("/app.css", location.href).href)[0]?.initiatorType');
+  const initiator = await page.evaluate(
+    'performance.getEntriesByName(new URL("/app.css", location.href).href)[0]?.initiatorType',
+  );
   // Chromium marks a resource that an early hint preloaded (when the preload was the one used;
   // on a loaded machine it may fetch again for the <link>): reported, not judged.
   t.diagnostic(`/app.css resource entry: initiatorType ${initiator}`);
 });
 
-test('the demo over https (SKITAI_TLS_CERT/KEY): Chromium loads the notes page over h2, its stylesheet and script early-hinted', { timeout: 120_000 }, async (t) => {
-  const c = testCerts();
-  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-h2-demo-'));
-  t.after(() => fs.rmSync(data, { recursive: true, force: true }));
-  const demo = fileURLToPath(new URL('../../../../examples/demo/serve.mjs', import.meta.url));
-  const child = spawn(process.execPath, [demo, '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DEMO_DATA: data, SKITAI_TLS_CERT: c.cert, SKITAI_TLS_KEY: c.encryptedKey, SKITAI_TLS_PASSPHRASE: 'test-secret' },
-  });
-  t.after(() => { child.kill('SIGTERM'); });
-  let out = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      out += String(d);
-      const m = /listening on https:\/\/[^\s]+:(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`the demo exited (${code}): ${out}`)));
-  });
-  const browser = await launchBrowser([`--ignore-certificate-errors-spki-list=${spkiHash(c.cert)}`]);
-  t.after(() => browser.close());
-  const page = await browser.newPage();
-  const failed: string[] = [];
-  page.on('requestfailed', (r) => failed.push(r.url()));
-  // The browser's own record of the 103 (DevTools protocol), with its Link header.
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('Network.enable');
-  const earlyHints: Array<Record<string, string>> = [];
-  cdp.on('Network.responseReceivedEarlyHints' as any, (e: any) => earlyHints.push(e.headers));
-  await page.goto(`https://localhost:${port}/`);
-  assert.equal(await page.title(), 'Notes · Skitai Notes');
-  await page.waitForFunction('document.getElementById("status")?.textContent?.startsWith("Served by Skitai/")');
-  assert.equal(await page.evaluate('performance.getEntriesByType("navigation")[0].nextHopProtocol'), 'h2');
-  assert.equal(earlyHints.length, 1, 'one 103 Early Hints response reached the browser');
-  const link = Object.entries(earlyHints[0]!).find(([k]) => k.toLowerCase() === 'link')?.[1];
-  assert.equal(link, '</assets/style.css>; rel=preload; as=style, </assets/notes.js>; rel=preload; as=script');
-  const initiators = await page.evaluate('["/assets/style.css", "/assets/notes.js"].map((p) => performance.getEntriesByName(new URL(p, location.href).href)[0]?.initiatorType)');
-  t.diagnostic(`resource entries: initiatorType ${JSON.stringify(initiators)}`);
-  assert.equal(await page.evaluate('getComputedStyle(document.querySelector("header.top")).display'), 'flex');
-  assert.deepEqual(failed, []);
-});
+test(
+  'the demo over https (SKITAI_TLS_CERT/KEY): Chromium loads the notes page over h2, its stylesheet and script early-hinted',
+  { timeout: 120_000 },
+  async (t) => {
+    const c = testCerts();
+    const data = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-h2-demo-'));
+    t.after(() => fs.rmSync(data, { recursive: true, force: true }));
+    const demo = fileURLToPath(new URL('../../../../examples/demo/serve.mjs', import.meta.url));
+    const child = spawn(process.execPath, [demo, '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        DEMO_DATA: data,
+        SKITAI_TLS_CERT: c.cert,
+        SKITAI_TLS_KEY: c.encryptedKey,
+        SKITAI_TLS_PASSPHRASE: 'test-secret',
+      },
+    });
+    t.after(() => {
+      child.kill('SIGTERM');
+    });
+    let out = '';
+    const port = await new Promise<number>((resolve, reject) => {
+      const onData = (d: Buffer) => {
+        out += String(d);
+        const m = /listening on https:\/\/[^\s]+:(\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', onData);
+      child.once('exit', (code) => reject(new Error(`the demo exited (${code}): ${out}`)));
+    });
+    const browser = await launchBrowser([`--ignore-certificate-errors-spki-list=${spkiHash(c.cert)}`]);
+    t.after(() => browser.close());
+    const page = await browser.newPage();
+    const failed: string[] = [];
+    page.on('requestfailed', (r) => failed.push(r.url()));
+    // The browser's own record of the 103 (DevTools protocol), with its Link header.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    const earlyHints: Array<Record<string, string>> = [];
+    cdp.on('Network.responseReceivedEarlyHints' as any, (e: any) => earlyHints.push(e.headers));
+    await page.goto(`https://localhost:${port}/`);
+    assert.equal(await page.title(), 'Notes · Skitai Notes');
+    await page.waitForFunction('document.getElementById("status")?.textContent?.startsWith("Served by Skitai/")');
+    assert.equal(await page.evaluate('performance.getEntriesByType("navigation")[0].nextHopProtocol'), 'h2');
+    assert.equal(earlyHints.length, 1, 'one 103 Early Hints response reached the browser');
+    const link = Object.entries(earlyHints[0]!).find(([k]) => k.toLowerCase() === 'link')?.[1];
+    assert.equal(link, '</assets/style.css>; rel=preload; as=style, </assets/notes.js>; rel=preload; as=script');
+    const initiators = await page.evaluate(
+      '["/assets/style.css", "/assets/notes.js"].map((p) => performance.getEntriesByName(new URL(p, location.href).href)[0]?.initiatorType)',
+    );
+    t.diagnostic(`resource entries: initiatorType ${JSON.stringify(initiators)}`);
+    assert.equal(await page.evaluate('getComputedStyle(document.querySelector("header.top")).display'), 'flex');
+    assert.deepEqual(failed, []);
+  },
+);

@@ -9,7 +9,13 @@ import type { AddressInfo } from 'node:net';
 import { cases, runCase, type Target } from '../test-support/conformance.js';
 import { connect, h2request, serve, testCerts } from '../test-support/helpers.js';
 
-const handler = (req: any, res: any) => { req.resume(); req.on('end', () => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('ok'); }); };
+const handler = (req: any, res: any) => {
+  req.resume();
+  req.on('end', () => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end('ok');
+  });
+};
 
 async function bare(tlsMode: boolean) {
   const c = testCerts();
@@ -17,12 +23,19 @@ async function bare(tlsMode: boolean) {
     ? http2.createSecureServer({ cert: fs.readFileSync(c.cert), key: fs.readFileSync(c.key) }, handler)
     : http2.createServer(handler);
   const sessions = new Set<http2.Http2Session>();
-  server.on('session', (s) => { sessions.add(s); s.on('close', () => sessions.delete(s)); });
+  server.on('session', (s) => {
+    sessions.add(s);
+    s.on('close', () => sessions.delete(s));
+  });
   server.on('sessionError', () => {});
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return {
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((r) => { server.close(() => r()); for (const s of sessions) s.destroy(); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        for (const s of sessions) s.destroy();
+      }),
   };
 }
 
@@ -30,9 +43,14 @@ for (const tlsMode of [false, true]) {
   test(`conformance, ${tlsMode ? 'h2 over TLS' : 'h2c'}: the plugin passes what a bare node:http2 passes`, async (t) => {
     const c = testCerts();
     // Sessions nghttp2 refused linger until their idle timeout (see session.ts): a short stop deadline ends them at teardown.
-    const plugin = await serve(tlsMode ? { cert: c.cert, key: c.key } : {}, [['/', handler]], (k) => k.setStopDeadline(0.5));
+    const plugin = await serve(tlsMode ? { cert: c.cert, key: c.key } : {}, [['/', handler]], (k) =>
+      k.setStopDeadline(0.5),
+    );
     const baseline = await bare(tlsMode);
-    t.after(async () => { await plugin.close(); await baseline.close(); });
+    t.after(async () => {
+      await plugin.close();
+      await baseline.close();
+    });
     const targets: Target[] = [
       { name: 'plugin', port: plugin.port, tls: tlsMode },
       { name: 'node:http2', port: baseline.port, tls: tlsMode },
@@ -49,8 +67,13 @@ for (const tlsMode of [false, true]) {
       }
     }
     const passed = (name: string) => cases.filter((k) => results[name]![k.id] === true).map((k) => k.id);
-    const lines = cases.map((k) => `${k.id.padEnd(18)} plugin ${results.plugin![k.id] === true ? 'pass' : `FAIL (${results.plugin![k.id]})`}; node:http2 ${results['node:http2']![k.id] === true ? 'pass' : `FAIL (${results['node:http2']![k.id]})`}  ${k.title}`);
-    t.diagnostic(`${passed('plugin').length}/${cases.length} pass on the plugin, ${passed('node:http2').length}/${cases.length} on node:http2\n${lines.join('\n')}`);
+    const lines = cases.map(
+      (k) =>
+        `${k.id.padEnd(18)} plugin ${results.plugin![k.id] === true ? 'pass' : `FAIL (${results.plugin![k.id]})`}; node:http2 ${results['node:http2']![k.id] === true ? 'pass' : `FAIL (${results['node:http2']![k.id]})`}  ${k.title}`,
+    );
+    t.diagnostic(
+      `${passed('plugin').length}/${cases.length} pass on the plugin, ${passed('node:http2').length}/${cases.length} on node:http2\n${lines.join('\n')}`,
+    );
     const missing = passed('node:http2').filter((id) => !passed('plugin').includes(id));
     assert.deepEqual(missing, [], 'cases the bare server passes and the plugin does not');
     assert.ok(passed('plugin').length >= passed('node:http2').length);

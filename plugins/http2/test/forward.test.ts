@@ -12,7 +12,16 @@ test('every request on the forward port gets 301 to https, same host and path', 
   const r = await run('curl', ['-si', `http://localhost:${fp}/a/b?c=d&e`]);
   assert.match(r.stdout, /^HTTP\/1\.1 301 Moved Permanently/);
   assert.match(r.stdout, new RegExp(`\\r\\nLocation: https://localhost:${s.port}/a/b\\?c=d&e\\r\\n`, 'i'));
-  const post = await run('curl', ['-si', '-X', 'POST', '-d', 'x=1', '-H', `Host: Example.COM:${fp}`, `http://127.0.0.1:${fp}/form`]);
+  const post = await run('curl', [
+    '-si',
+    '-X',
+    'POST',
+    '-d',
+    'x=1',
+    '-H',
+    `Host: Example.COM:${fp}`,
+    `http://127.0.0.1:${fp}/form`,
+  ]);
   assert.match(post.stdout, new RegExp(`\\r\\nLocation: https://example.com:${s.port}/form\\r\\n`, 'i'));
   // Following the redirect lands on the TLS port, over h2.
   const followed = await run('curl', ['-skL', '--http2', '-w', ' %{http_version}', `http://localhost:${fp}/x`]);

@@ -23,13 +23,19 @@ async function pushServer(t: any, options = {}) {
   const c = testCerts();
   const s = await serve({ cert: c.cert, key: c.key, ...options }, [
     ['/', dir],
-    ['/page', (req: any, res: any) => {
-      results.push(hintPromise(req, res, '/app.css', { path: '/app.js', as: 'script' }));
-      res.writeHead(200, { 'Content-Type': 'text/html' });
-      res.end('<link rel=stylesheet href=/app.css><script src=/app.js></script>');
-    }],
+    [
+      '/page',
+      (req: any, res: any) => {
+        results.push(hintPromise(req, res, '/app.css', { path: '/app.js', as: 'script' }));
+        res.writeHead(200, { 'Content-Type': 'text/html' });
+        res.end('<link rel=stylesheet href=/app.css><script src=/app.js></script>');
+      },
+    ],
   ]);
-  t.after(async () => { await s.close(); fs.rmSync(dir, { recursive: true, force: true }); });
+  t.after(async () => {
+    await s.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
   return { s, results };
 }
 
@@ -40,12 +46,15 @@ test('push to a node:http2 client: PUSH_PROMISE for each path, served as static 
   const a = await h2request(session, { ':path': '/page/' });
   assert.equal(a.status, 200);
   const pushed = a.pushed.map((p) => [p.request[':path'], p.headers[':status'], p.body.toString()]).sort();
-  assert.deepEqual(pushed, [['/app.css', 200, 'body { color: teal }'], ['/app.js', 200, 'console.log(1)']]);
+  assert.deepEqual(pushed, [
+    ['/app.css', 200, 'body { color: teal }'],
+    ['/app.js', 200, 'console.log(1)'],
+  ]);
   assert.deepEqual(results.at(-1), { pushed: ['/app.css', '/app.js'], hinted: [] });
   assert.equal(a.informational.length, 0);
 });
 
-test('push seen by nghttp, the nghttp2 project\'s client', async (t) => {
+test("push seen by nghttp, the nghttp2 project's client", async (t) => {
   const { s } = await pushServer(t);
   const r = await run('nghttp', ['-nv', `${s.origin}/page/`]);
   assert.equal(r.code, 0, r.stderr);
@@ -63,7 +72,10 @@ test('a client with push turned off (as browsers have it) gets 103 Early Hints w
   assert.equal(a.pushed.length, 0);
   assert.equal(a.informational.length, 1);
   assert.equal(a.informational[0]![':status'], 103);
-  assert.equal(String(a.informational[0]!.link), '</app.css>; rel=preload; as=style, </app.js>; rel=preload; as=script');
+  assert.equal(
+    String(a.informational[0]!.link),
+    '</app.css>; rel=preload; as=style, </app.js>; rel=preload; as=script',
+  );
   assert.deepEqual(results.at(-1), { pushed: [], hinted: ['/app.css', '/app.js'] });
   // curl over h2 shows the 103 as well (curl does not accept push).
   const r = await run('curl', ['-skv', '--http2', `${s.origin}/page/`]);
@@ -85,15 +97,23 @@ test('HTTP/1.1 clients get 103 Early Hints; push: false turns push off', async (
 
 test('plain HTTP/1.1 and after the head: early hints or nothing; bad paths are refused', async (t) => {
   let late: HintResult | undefined;
-  const s = await serve({}, [['/', (req: any, res: any) => {
-    res.writeHead(200);
-    late = hintPromise(req, res, '/x.css');
-    res.end('ok');
-  }]]);
+  const s = await serve({}, [
+    [
+      '/',
+      (req: any, res: any) => {
+        res.writeHead(200);
+        late = hintPromise(req, res, '/x.css');
+        res.end('ok');
+      },
+    ],
+  ]);
   t.after(() => s.close());
   const informational: number[] = [];
   await new Promise<void>((resolve, reject) => {
-    const req = http.get(`${s.origin}/`, (res) => { res.resume(); res.on('end', resolve); });
+    const req = http.get(`${s.origin}/`, (res) => {
+      res.resume();
+      res.on('end', resolve);
+    });
     req.on('information', (i) => informational.push(i.statusCode));
     req.on('error', reject);
   });
@@ -105,7 +125,7 @@ test('plain HTTP/1.1 and after the head: early hints or nothing; bad paths are r
   assert.equal(preloadLink({ path: '/data', as: 'fetch' }), '</data>; rel=preload; as=fetch; crossorigin');
 });
 
-test('an App route: was.response.hintPromise() pushes through the kernel\'s hint tap point, or sends a 103', async (t) => {
+test("an App route: was.response.hintPromise() pushes through the kernel's hint tap point, or sends a 103", async (t) => {
   const { App } = await import('@skitai/app');
   const dir = site();
   const app = new App();
@@ -114,8 +134,14 @@ test('an App route: was.response.hintPromise() pushes through the kernel\'s hint
     return '<link rel=stylesheet href=/app.css>';
   });
   const c = testCerts();
-  const s = await serve({ cert: c.cert, key: c.key }, [['/', dir], ['/site', app]]);
-  t.after(async () => { await s.close(); fs.rmSync(dir, { recursive: true, force: true }); });
+  const s = await serve({ cert: c.cert, key: c.key }, [
+    ['/', dir],
+    ['/site', app],
+  ]);
+  t.after(async () => {
+    await s.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
   const pushing = await connect(s.origin);
   t.after(() => pushing.destroy());
   const a = await h2request(pushing, { ':path': '/site/' });
@@ -126,5 +152,8 @@ test('an App route: was.response.hintPromise() pushes through the kernel\'s hint
   t.after(() => browserLike.destroy());
   const b = await h2request(browserLike, { ':path': '/site/' });
   assert.equal(b.pushed.length, 0);
-  assert.equal(String(b.informational[0]?.link), '</app.css>; rel=preload; as=style, </app.js>; rel=preload; as=script');
+  assert.equal(
+    String(b.informational[0]?.link),
+    '</app.css>; rel=preload; as=style, </app.js>; rel=preload; as=script',
+  );
 });

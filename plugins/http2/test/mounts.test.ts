@@ -25,25 +25,48 @@ for (const mode of ['TLS', 'h2c'] as const) {
     const app = new App();
     app.route('/hi/<name>', async (_was: any, args: any) => ({ hello: args.name }));
     const api = express();
-    api.get('/users/:id', (req, res) => { res.json({ id: req.params.id, base: req.baseUrl, original: req.originalUrl, host: req.hostname }); });
+    api.get('/users/:id', (req, res) => {
+      res.json({ id: req.params.id, base: req.baseUrl, original: req.originalUrl, host: req.hostname });
+    });
     const records: LogRecord[] = [];
     const tapped: string[] = [];
     const logdir = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-h2-log-'));
     const c = testCerts();
-    const s = await serve(mode === 'TLS' ? { cert: c.cert, key: c.key } : {}, [
-      ['/', dir],
-      ['/app', app],
-      ['/api', api],
-      ['/fn', (_req: any, res: any) => { res.setHeader('Content-Type', 'text/plain'); res.end('x'.repeat(5000)); }],
-    ], (k) => {
-      k.hooks.responseLogged.tap('test', (r) => { records.push(r); });
-      k.hooks.request.tapPromise('test', async (req, res) => {
-        tapped.push(req.url!);
-        if (req.url === '/tapped') { res.writeHead(202, { 'Content-Type': 'text/plain' }); res.end('by the tap'); return true; }
-        return undefined;
-      });
-    }, { logpath: logdir });
-    t.after(async () => { await s.close(); fs.rmSync(dir, { recursive: true, force: true }); fs.rmSync(logdir, { recursive: true, force: true }); });
+    const s = await serve(
+      mode === 'TLS' ? { cert: c.cert, key: c.key } : {},
+      [
+        ['/', dir],
+        ['/app', app],
+        ['/api', api],
+        [
+          '/fn',
+          (_req: any, res: any) => {
+            res.setHeader('Content-Type', 'text/plain');
+            res.end('x'.repeat(5000));
+          },
+        ],
+      ],
+      (k) => {
+        k.hooks.responseLogged.tap('test', (r) => {
+          records.push(r);
+        });
+        k.hooks.request.tapPromise('test', async (req, res) => {
+          tapped.push(req.url!);
+          if (req.url === '/tapped') {
+            res.writeHead(202, { 'Content-Type': 'text/plain' });
+            res.end('by the tap');
+            return true;
+          }
+          return undefined;
+        });
+      },
+      { logpath: logdir },
+    );
+    t.after(async () => {
+      await s.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(logdir, { recursive: true, force: true });
+    });
     const session = await connect(s.origin);
     t.after(() => session.close());
 
@@ -65,7 +88,12 @@ for (const mode of ['TLS', 'h2c'] as const) {
     const fromApp = await h2request(session, { ':path': '/app/hi/bob' });
     assert.deepEqual(JSON.parse(fromApp.body.toString()), { hello: 'bob' });
     const fromExpress = await h2request(session, { ':path': '/api/users/7?x=1' });
-    assert.deepEqual(JSON.parse(fromExpress.body.toString()), { id: '7', base: '/api', original: '/api/users/7?x=1', host: '127.0.0.1' });
+    assert.deepEqual(JSON.parse(fromExpress.body.toString()), {
+      id: '7',
+      base: '/api',
+      original: '/api/users/7?x=1',
+      host: '127.0.0.1',
+    });
     const gzFn = await h2request(session, { ':path': '/fn/', 'accept-encoding': 'gzip' });
     assert.equal(gzFn.headers['content-encoding'], 'gzip');
     assert.equal(zlib.gunzipSync(gzFn.body).toString(), 'x'.repeat(5000));
@@ -94,13 +122,31 @@ for (const mode of ['TLS', 'h2c'] as const) {
 
 test('the body limit over HTTP/2: 413 and that stream ends, the connection goes on', async (t) => {
   let read = 0;
-  const s = await serve({}, [['/', (req: any, res: any) => {
-    req.on('data', (c: Buffer) => { read += c.length; });
-    req.on('end', () => res.end('read'));
-  }]], (k) => k.setMaxClientBodySize(10_000));
+  const s = await serve(
+    {},
+    [
+      [
+        '/',
+        (req: any, res: any) => {
+          req.on('data', (c: Buffer) => {
+            read += c.length;
+          });
+          req.on('end', () => res.end('read'));
+        },
+      ],
+    ],
+    (k) => k.setMaxClientBodySize(10_000),
+  );
   const session = await connect(s.origin);
-  t.after(async () => { session.destroy(); await s.close(); });
-  const declared = await h2request(session, { ':path': '/', ':method': 'POST', 'content-length': '20000' }, Buffer.alloc(20_000)).catch((e) => e);
+  t.after(async () => {
+    session.destroy();
+    await s.close();
+  });
+  const declared = await h2request(
+    session,
+    { ':path': '/', ':method': 'POST', 'content-length': '20000' },
+    Buffer.alloc(20_000),
+  ).catch((e) => e);
   // No Content-Length: counted as it arrives, refused past the limit without buffering it.
   const streamed = await new Promise<number>((resolve) => {
     const req = session.request({ ':path': '/', ':method': 'POST' });
@@ -117,9 +163,24 @@ test('the body limit over HTTP/2: 413 and that stream ends, the connection goes 
 });
 
 test('a request body that does not arrive in the request timeout gets 408 on its stream', async (t) => {
-  const s = await serve({}, [['/', (req: any, res: any) => { req.resume(); req.on('end', () => res.end('whole')); }]], (k) => k.setRequestTimeout(0.2));
+  const s = await serve(
+    {},
+    [
+      [
+        '/',
+        (req: any, res: any) => {
+          req.resume();
+          req.on('end', () => res.end('whole'));
+        },
+      ],
+    ],
+    (k) => k.setRequestTimeout(0.2),
+  );
   const session = await connect(s.origin);
-  t.after(async () => { session.destroy(); await s.close(); });
+  t.after(async () => {
+    session.destroy();
+    await s.close();
+  });
   const status = await new Promise<number>((resolve) => {
     const req = session.request({ ':path': '/', ':method': 'POST' });
     req.on('response', (h) => resolve(Number(h[':status'])));
@@ -132,10 +193,23 @@ test('a request body that does not arrive in the request timeout gets 408 on its
 
 test('stop: GOAWAY to HTTP/2 clients, the in-flight stream finishes', async () => {
   let release!: () => void;
-  const gate = new Promise<void>((r) => { release = r; });
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
   let started!: () => void;
-  const inFlight = new Promise<void>((r) => { started = r; });
-  const s = await serve({}, [['/', async (_req: any, res: any) => { started(); await gate; res.end('finished'); }]]);
+  const inFlight = new Promise<void>((r) => {
+    started = r;
+  });
+  const s = await serve({}, [
+    [
+      '/',
+      async (_req: any, res: any) => {
+        started();
+        await gate;
+        res.end('finished');
+      },
+    ],
+  ]);
   const session = await connect(s.origin);
   const goaway = new Promise<void>((r) => session.once('goaway', () => r()));
   const answer = h2request(session, { ':path': '/' });

@@ -34,11 +34,13 @@ test('one TLS port: h2 by ALPN for node:http2 and curl, HTTP/1.1 for clients tha
 
   // node:https offers no ALPN at all: HTTP/1.1 as well.
   const body = await new Promise<string>((resolve, reject) => {
-    https.get(`${s.origin}/e`, { rejectUnauthorized: false }, (res) => {
-      let b = '';
-      res.on('data', (d) => (b += d));
-      res.on('end', () => resolve(`${res.headers['keep-alive'] ? 'keep-alive ' : ''}${b}`));
-    }).on('error', reject);
+    https
+      .get(`${s.origin}/e`, { rejectUnauthorized: false }, (res) => {
+        let b = '';
+        res.on('data', (d) => (b += d));
+        res.on('end', () => resolve(`${res.headers['keep-alive'] ? 'keep-alive ' : ''}${b}`));
+      })
+      .on('error', reject);
   });
   assert.equal(body, 'keep-alive hello 1.1 /e true');
 });
@@ -46,7 +48,10 @@ test('one TLS port: h2 by ALPN for node:http2 and curl, HTTP/1.1 for clients tha
 test('a wrong or missing passphrase stops the start with a clear error; an unreadable file too', async () => {
   const c = testCerts();
   for (const [options, pattern] of [
-    [{ cert: c.cert, key: c.encryptedKey, passphrase: 'wrong' }, /cannot use the TLS certificate and key: the passphrase is wrong/],
+    [
+      { cert: c.cert, key: c.encryptedKey, passphrase: 'wrong' },
+      /cannot use the TLS certificate and key: the passphrase is wrong/,
+    ],
     [{ cert: c.cert, key: c.encryptedKey }, /the key is encrypted and no passphrase was given/],
     [{ cert: c.cert, key: `${c.dir}/missing.pem` }, /cannot use the TLS key: cannot read .*missing\.pem: ENOENT/],
   ] as const) {
@@ -62,7 +67,10 @@ test('a wrong or missing passphrase stops the start with a clear error; an unrea
   assert.throws(() => http2({ cert: c.cert }), { code: 'SKT_HTTP2_OPTION', message: /key/ });
   assert.throws(() => http2({ forward: 80 }), { code: 'SKT_HTTP2_OPTION', message: /forward/ });
   assert.throws(() => http2({ maxConcurrentStreams: 0 }), { code: 'SKT_HTTP2_OPTION' });
-  assert.throws(() => http2({ certs: 'x' } as any), { code: 'SKT_INVALID_OPTION', message: /@skitai\/http2 option certs: "x" .*did you mean cert\?/ });
+  assert.throws(() => http2({ certs: 'x' } as any), {
+    code: 'SKT_INVALID_OPTION',
+    message: /@skitai\/http2 option certs: "x" .*did you mean cert\?/,
+  });
 });
 
 test('plain HTTP, garbage and a dropped handshake on the TLS port end only that socket', async (t) => {
@@ -80,7 +88,13 @@ test('plain HTTP, garbage and a dropped handshake on the TLS port end only that 
   await half.closed;
   // A TLS client that goes away right after the handshake.
   await new Promise<void>((resolve) => {
-    const sock = tls.connect({ port: s.port, host: '127.0.0.1', rejectUnauthorized: false, ALPNProtocols: ['h2'] }, () => { sock.destroy(); resolve(); });
+    const sock = tls.connect(
+      { port: s.port, host: '127.0.0.1', rejectUnauthorized: false, ALPNProtocols: ['h2'] },
+      () => {
+        sock.destroy();
+        resolve();
+      },
+    );
   });
   const session = await connect(s.origin);
   const a = await h2request(session, { ':path': '/still' });

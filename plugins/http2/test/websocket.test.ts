@@ -11,7 +11,10 @@ function echo(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { rejectUnauthorized: false });
     ws.on('open', () => ws.send('ping'));
-    ws.on('message', (m) => { resolve(m.toString()); ws.close(); });
+    ws.on('message', (m) => {
+      resolve(m.toString());
+      ws.close();
+    });
     ws.on('error', reject);
   });
 }
@@ -19,7 +22,10 @@ function echo(url: string): Promise<string> {
 for (const mode of ['TLS', 'h2c'] as const) {
   test(`${mode}: a WebSocket route and HTTP/2 on one port`, async (t) => {
     const app = new App();
-    app.route('/echo', wsRoute({ mode: 'simple' }, (_was: any, m: string) => `echo:${m}`));
+    app.route(
+      '/echo',
+      wsRoute({ mode: 'simple' }, (_was: any, m: string) => `echo:${m}`),
+    );
     app.route('/', async () => 'page');
     const c = testCerts();
     const s = await serve(mode === 'TLS' ? { cert: c.cert, key: c.key } : {}, [['/', app]], (k) => k.use(websocket()));

@@ -124,7 +124,11 @@ export class Member implements MemberAddress {
   /** The type's connection pool, built on first use. */
   pool: unknown = undefined;
 
-  constructor(readonly alias: Alias, readonly index: number, address: MemberAddress) {
+  constructor(
+    readonly alias: Alias,
+    readonly index: number,
+    address: MemberAddress,
+  ) {
     this.text = address.text;
     this.user = address.user;
     this.password = address.password;
@@ -175,25 +179,42 @@ export class Alias {
     readonly options: Readonly<AliasOptions> = {},
   ) {
     this.ssl = options.ssl ?? definition.ssl ?? false;
-    this.roles = typeof options.role === 'string' ? options.role.split(',').map((r) => r.trim()).filter(Boolean) : [...(options.role ?? [])];
+    this.roles =
+      typeof options.role === 'string'
+        ? options.role
+            .split(',')
+            .map((r) => r.trim())
+            .filter(Boolean)
+        : [...(options.role ?? [])];
     const sourceItems = typeof options.source === 'string' ? options.source.split(',') : [...(options.source ?? [])];
-    this.sources = sourceItems.map((s) => String(s).trim()).filter(Boolean).map((s) => parseSource(name, s));
+    this.sources = sourceItems
+      .map((s) => String(s).trim())
+      .filter(Boolean)
+      .map((s) => parseSource(name, s));
     const aside = options.setAside ?? {};
     for (const key of ['first', 'max'] as const) {
       const v = aside[key];
-      if (v !== undefined && (typeof v !== 'number' || !(v >= 0))) throw codes.SKT_ALIAS_OPTION(name, `setAside.${key}`, v, 'seconds, 0 or more');
+      if (v !== undefined && (typeof v !== 'number' || !(v >= 0)))
+        throw codes.SKT_ALIAS_OPTION(name, `setAside.${key}`, v, 'seconds, 0 or more');
     }
     this.asideFirst = (aside.first ?? 5) * 1000;
     this.asideMax = Math.max(this.asideFirst, (aside.max ?? 300) * 1000);
-    if (options.maxConnections !== undefined && !(Number.isInteger(options.maxConnections) && options.maxConnections > 0)) {
+    if (
+      options.maxConnections !== undefined &&
+      !(Number.isInteger(options.maxConnections) && options.maxConnections > 0)
+    ) {
       throw codes.SKT_ALIAS_OPTION(name, 'maxConnections', options.maxConnections, 'a whole number over 0');
     }
     if (members.length === 0) throw codes.SKT_ALIAS_MEMBER(name, '', 'an alias needs at least one member');
-    const defaultPort = definition.defaultPort ?? (definition.protocol === 'http' || definition.protocol === 'ws' ? (this.ssl ? 443 : 80) : 0);
+    const defaultPort =
+      definition.defaultPort ??
+      (definition.protocol === 'http' || definition.protocol === 'ws' ? (this.ssl ? 443 : 80) : 0);
     this.members = members.map((text, i) => {
       let address: MemberAddress;
       try {
-        address = definition.parseMember ? definition.parseMember(String(text), definition) : parseMember(text, defaultPort);
+        address = definition.parseMember
+          ? definition.parseMember(String(text), definition)
+          : parseMember(text, defaultPort);
       } catch (err) {
         throw memberError(name, text, err);
       }
@@ -205,8 +226,9 @@ export class Alias {
   allowsSource(ip: string): boolean {
     if (this.sources.length === 0) return true;
     const n = ipv4(ip);
-    if (n === undefined) return ip === '::1' && this.sources.some((s) => s.network === 0x7f000000 && s.mask <= 0xff000000);
-    return this.sources.some((s) => ((n & s.mask) >>> 0) === s.network);
+    if (n === undefined)
+      return ip === '::1' && this.sources.some((s) => s.network === 0x7f000000 && s.mask <= 0xff000000);
+    return this.sources.some((s) => (n & s.mask) >>> 0 === s.network);
   }
 
   /**
@@ -300,20 +322,22 @@ export class Alias {
 
   /** Runs `fn` on every member at once; connection errors set members aside as in `lb`. */
   map<T>(fn: (member: Member) => Promise<T>, options: LbOptions): Promise<PromiseSettledResult<T>[]> {
-    return Promise.allSettled(this.members.map(async (member) => {
-      member.inFlight++;
-      member.served++;
-      try {
-        const value = await fn(member);
-        this.succeed(member);
-        return value;
-      } catch (err) {
-        if (options.isConnectionError(err)) this.fail(member, err);
-        throw err;
-      } finally {
-        member.inFlight--;
-      }
-    }));
+    return Promise.allSettled(
+      this.members.map(async (member) => {
+        member.inFlight++;
+        member.served++;
+        try {
+          const value = await fn(member);
+          this.succeed(member);
+          return value;
+        } catch (err) {
+          if (options.isConnectionError(err)) this.fail(member, err);
+          throw err;
+        } finally {
+          member.inFlight--;
+        }
+      }),
+    );
   }
 
   status(): Record<string, unknown> {

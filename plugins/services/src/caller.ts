@@ -7,7 +7,15 @@ import { codes } from './errors.js';
 import { ensureTxn, nextGlobalId, traceHeaders } from '@skitai/kernel';
 import type { SkitaiRequest } from '@skitai/kernel';
 import type { Alias, HttpPool, Member } from './alias.js';
-import { CallError, isReplayable, send, type Body, type WireRequest, type WireResponse, type WireTarget } from './http-client.js';
+import {
+  CallError,
+  isReplayable,
+  send,
+  type Body,
+  type WireRequest,
+  type WireResponse,
+  type WireTarget,
+} from './http-client.js';
 import type { BackendServices } from './manager.js';
 import type { ResultCache } from './rcache.js';
 import type { HttpCacheAnswer, HttpResponseCache } from './response-cache.js';
@@ -18,7 +26,8 @@ export interface CallOptions {
   /** Request headers (X-Gtxn-Id and X-Ltxn-Id are added). */
   headers?: http.OutgoingHttpHeaders;
   /** Query parameters appended to the URL. */
-  params?: Record<string, string | number | boolean | readonly (string | number | boolean)[] | undefined> | URLSearchParams;
+  params?:
+    Record<string, string | number | boolean | readonly (string | number | boolean)[] | undefined> | URLSearchParams;
   /** For the whole call, ms (default `services.defaults.timeout`, 10 s): past it the status is 'timeout'. */
   timeout?: number;
   /** For the connection, ms (default 3 s): past it the member counts as unreachable and `.lb` tries another. */
@@ -111,7 +120,10 @@ let jsonRpcId = 0;
 
 class LazySlot implements CacheSlot {
   private computed: string | undefined;
-  constructor(readonly cache: ResultCache, private readonly parts: () => string) {}
+  constructor(
+    readonly cache: ResultCache,
+    private readonly parts: () => string,
+  ) {}
   get key(): string {
     return (this.computed ??= this.parts());
   }
@@ -153,15 +165,29 @@ function formEncode(data: unknown): string {
 }
 
 function isStreamLike(data: unknown): boolean {
-  return typeof data === 'object' && data !== null && !(data instanceof Uint8Array) &&
-    (typeof (data as { pipe?: unknown }).pipe === 'function' || typeof (data as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function');
+  return (
+    typeof data === 'object' &&
+    data !== null &&
+    !(data instanceof Uint8Array) &&
+    (typeof (data as { pipe?: unknown }).pipe === 'function' ||
+      typeof (data as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function')
+  );
 }
 
-function encodeBody(data: unknown, encoding: Encoding, headers: http.OutgoingHttpHeaders, contentType: string | undefined): Body | undefined {
+function encodeBody(
+  data: unknown,
+  encoding: Encoding,
+  headers: http.OutgoingHttpHeaders,
+  contentType: string | undefined,
+): Body | undefined {
   if (data === undefined) return undefined;
-  const set = (type: string) => { if (headers['content-type'] === undefined) headers['content-type'] = contentType ?? type; };
+  const set = (type: string) => {
+    if (headers['content-type'] === undefined) headers['content-type'] = contentType ?? type;
+  };
   if (typeof data === 'string') {
-    set(encoding === 'json' ? 'application/json' : encoding === 'xml' ? 'text/xml' : 'application/x-www-form-urlencoded');
+    set(
+      encoding === 'json' ? 'application/json' : encoding === 'xml' ? 'text/xml' : 'application/x-www-form-urlencoded',
+    );
     return data;
   }
   if (data instanceof Uint8Array) {
@@ -195,7 +221,8 @@ export function parseContent(headers: http.IncomingHttpHeaders, content: Buffer 
     const text = content.toString('utf8');
     return /^\s*(<\?xml[^>]*\?>\s*)?<methodResponse[\s>]/.test(text) ? parseMethodResponse(text) : text;
   }
-  if (type.startsWith('text/') || type.includes('javascript') || type.includes('x-www-form-urlencoded')) return content.toString('utf8');
+  if (type.startsWith('text/') || type.includes('javascript') || type.includes('x-www-form-urlencoded'))
+    return content.toString('utf8');
   return content;
 }
 
@@ -218,9 +245,12 @@ function parsePlainUrl(url: string, agent: WireTarget['dispatcher']): PlainUrl {
   } catch {
     throw codes.SKT_BACKEND_URL(url, 'a URL is "@alias/path" or "http(s)://host/path"');
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw codes.SKT_BACKEND_URL(url, `${parsed.protocol} is not http: or https:`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw codes.SKT_BACKEND_URL(url, `${parsed.protocol} is not http: or https:`);
   const ssl = parsed.protocol === 'https:';
-  const auth = parsed.username ? { user: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) } : undefined;
+  const auth = parsed.username
+    ? { user: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) }
+    : undefined;
   return {
     origin: { ssl, origin: parsed.origin, dispatcher: agent, label: parsed.host },
     path: parsed.pathname + parsed.search,
@@ -247,7 +277,10 @@ export class CallContext {
   private callers: Record<string, unknown> | undefined;
   private ownTxn: { gtxnId: string; n: number } | undefined;
 
-  constructor(readonly services: BackendServices, readonly req?: TxnCarrier) {}
+  constructor(
+    readonly services: BackendServices,
+    readonly req?: TxnCarrier,
+  ) {}
 
   /** The next transaction ids: the global one unchanged, the local one `ltxn + 1000 + n` (depth first digit). */
   nextTxn(): [gtxn: string, ltxn: string] {
@@ -276,7 +309,8 @@ export class CallContext {
   http(method: string, variant: Variant = 'plain'): HttpCaller {
     return this.memo(`${method} ${variant}`, () => {
       const encoding: Encoding = variant === 'plain' ? 'form' : variant;
-      const call = (mode: Mode) => (url: string, options?: CallOptions) => this.request(method, url, undefined, encoding, variant, options ?? {}, mode);
+      const call = (mode: Mode) => (url: string, options?: CallOptions) =>
+        this.request(method, url, undefined, encoding, variant, options ?? {}, mode);
       return Object.assign(call('one'), { lb: call('lb'), map: call('map') }) as HttpCaller;
     });
   }
@@ -285,7 +319,8 @@ export class CallContext {
   httpWithBody(method: string, variant: Variant = 'plain'): HttpBodyCaller {
     return this.memo(`${method} ${variant} body`, () => {
       const encoding: Encoding = variant === 'plain' ? 'form' : variant;
-      const call = (mode: Mode) => (url: string, data?: unknown, options?: CallOptions) => this.request(method, url, data, encoding, variant, options ?? {}, mode);
+      const call = (mode: Mode) => (url: string, data?: unknown, options?: CallOptions) =>
+        this.request(method, url, data, encoding, variant, options ?? {}, mode);
       return Object.assign(call('one'), { lb: call('lb'), map: call('map') }) as HttpBodyCaller;
     });
   }
@@ -302,8 +337,16 @@ export class CallContext {
             jsonRpcId = (jsonRpcId + 1) % Number.MAX_SAFE_INTEGER;
             body = JSON.stringify({ jsonrpc: '2.0', method, params: args, id: jsonRpcId });
           }
-          return this.request('POST', url, body, kind, 'plain', options ?? {}, mode,
-            kind === 'jsonrpc' ? JSON.stringify([method, args]) : undefined);
+          return this.request(
+            'POST',
+            url,
+            body,
+            kind,
+            'plain',
+            options ?? {},
+            mode,
+            kind === 'jsonrpc' ? JSON.stringify([method, args]) : undefined,
+          );
         }, '');
       return Object.assign(make('one'), { lb: make('lb'), map: make('map') }) as RpcCaller;
     });
@@ -312,12 +355,16 @@ export class CallContext {
   // ---- the call ------------------------------------------------------------------------
 
   private resolve(url: string, options: CallOptions): Resolved {
-    if (typeof url !== 'string' || url === '') throw codes.SKT_BACKEND_URL(url, 'a URL is "@alias/path" or "http(s)://host/path"');
+    if (typeof url !== 'string' || url === '')
+      throw codes.SKT_BACKEND_URL(url, 'a URL is "@alias/path" or "http(s)://host/path"');
     if (url.charCodeAt(0) === 64 /* @ */) {
       let end = url.length;
       for (let i = 1; i < url.length; i++) {
         const c = url.charCodeAt(i);
-        if (c === 47 /* / */ || c === 63 /* ? */) { end = i; break; }
+        if (c === 47 /* / */ || c === 63 /* ? */) {
+          end = i;
+          break;
+        }
       }
       const name = url.slice(0, end);
       const alias = this.services.getAlias(name);
@@ -333,10 +380,25 @@ export class CallContext {
       if (plainUrls.size >= PLAIN_URLS_MAX) plainUrls.clear();
       plainUrls.set(url, plain);
     }
-    return { alias: undefined, origin: plain.origin, path: appendParams(plain.path, options.params), base: plain.base, auth: plain.auth };
+    return {
+      alias: undefined,
+      origin: plain.origin,
+      path: appendParams(plain.path, options.params),
+      base: plain.base,
+      auth: plain.auth,
+    };
   }
 
-  private async request(method: string, url: string, data: unknown, encoding: Encoding, variant: Variant, options: CallOptions, mode: Mode, cacheBody?: string): Promise<any> {
+  private async request(
+    method: string,
+    url: string,
+    data: unknown,
+    encoding: Encoding,
+    variant: Variant,
+    options: CallOptions,
+    mode: Mode,
+    cacheBody?: string,
+  ): Promise<any> {
     let prepared: Prepared;
     try {
       prepared = this.prepare(method, url, data, encoding, variant, options, mode);
@@ -349,15 +411,19 @@ export class CallContext {
     let slot: CacheSlot | undefined;
     if (isReplayable(prepared.body)) {
       const cache = this.services.rcache;
-      slot = new LazySlot(cache, () =>
-        `${mode === 'map' ? 'map' : 'one'} ${prepared.method} ${resolved.base}${resolved.path}\n${JSON.stringify(prepared.headers)}\n${prepared.cacheBody ?? bodyKey(prepared.body)}`);
+      slot = new LazySlot(
+        cache,
+        () =>
+          `${mode === 'map' ? 'map' : 'one'} ${prepared.method} ${resolved.base}${resolved.path}\n${JSON.stringify(prepared.headers)}\n${prepared.cacheBody ?? bodyKey(prepared.body)}`,
+      );
       const useCache = options.useCache ?? true;
       if (useCache !== false && cache.size > 0) {
         const hit = cache.get(slot.key, typeof useCache === 'number' ? useCache : 0) as Result | Results | undefined;
         if (hit !== undefined) return hit.fromCache();
       }
       if (useCache !== false && cache.hasShared) {
-        const hit = await cache.getShared(slot.key, typeof useCache === 'number' ? useCache : 0) as Result | Results | undefined;
+        const hit = (await cache.getShared(slot.key, typeof useCache === 'number' ? useCache : 0)) as
+          Result | Results | undefined;
         if (hit !== undefined) return hit.fromCache();
       }
     }
@@ -368,21 +434,28 @@ export class CallContext {
       } else {
         const txns = resolved.alias.members.map(() => this.nextTxn());
         const settled = await resolved.alias.map((member) => this.attempt(prepared, member, txns[member.index]!), {
-          isConnectionError: (err) => err instanceof CallError && (err.kind === 'connect' || err.kind === 'reset' || err.kind === 'stale'),
+          isConnectionError: (err) =>
+            err instanceof CallError && (err.kind === 'connect' || err.kind === 'reset' || err.kind === 'stale'),
         });
-        result = Results.wrap(settled.map((s, i) => s.status === 'fulfilled'
-          ? s.value
-          : this.failed(prepared, s.reason, resolved.alias!.members[i]!.label, txns[i]![1], 0)));
+        result = Results.wrap(
+          settled.map((s, i) =>
+            s.status === 'fulfilled'
+              ? s.value
+              : this.failed(prepared, s.reason, resolved.alias!.members[i]!.label, txns[i]![1], 0),
+          ),
+        );
       }
       result.slot = slot;
       if (options.raise) result.raiseForStatus();
       return result;
     }
     const responseCache = this.services.responseCache;
-    result = responseCache !== undefined && options.stream !== true && isReplayable(prepared.body)
-      ? await this.viaResponseCache(responseCache, prepared)
-      : await this.one(prepared);
-    const follow = options.followRedirects === true ? 5 : typeof options.followRedirects === 'number' ? options.followRedirects : 0;
+    result =
+      responseCache !== undefined && options.stream !== true && isReplayable(prepared.body)
+        ? await this.viaResponseCache(responseCache, prepared)
+        : await this.one(prepared);
+    const follow =
+      options.followRedirects === true ? 5 : typeof options.followRedirects === 'number' ? options.followRedirects : 0;
     if (follow > 0 && redirectCodes.has(result.statusCode) && typeof result.headers.location === 'string') {
       return this.redirect(prepared, result, follow, url);
     }
@@ -395,14 +468,22 @@ export class CallContext {
   private async viaResponseCache(cache: HttpResponseCache, prepared: Prepared): Promise<Result> {
     const { resolved } = prepared;
     const started = performance.now();
-    const found = await cache.lookup({ method: prepared.method, base: resolved.base, path: resolved.path, headers: prepared.headers });
+    const found = await cache.lookup({
+      method: prepared.method,
+      base: resolved.base,
+      path: resolved.path,
+      headers: prepared.headers,
+    });
     if (found === undefined) return this.one(prepared);
     if ('hit' in found) {
       const hit = found.hit;
       return this.answered(prepared, { ...hit, body: undefined }, `${resolved.base} (cache)`, '', started);
     }
     // The ticket's headers (If-None-Match ...) make the call one with headers of its own.
-    const sent = found.headers === undefined ? prepared : { ...prepared, headers: { ...prepared.headers, ...found.headers }, noHeaders: false };
+    const sent =
+      found.headers === undefined
+        ? prepared
+        : { ...prepared, headers: { ...prepared.headers, ...found.headers }, noHeaders: false };
     let result: Result;
     try {
       result = await this.one(sent);
@@ -414,10 +495,21 @@ export class CallContext {
       found.failed();
       return result;
     }
-    const given: HttpCacheAnswer = { statusCode: result.statusCode, reason: result.reason, headers: result.headers, content: result.content };
+    const given: HttpCacheAnswer = {
+      statusCode: result.statusCode,
+      reason: result.reason,
+      headers: result.headers,
+      content: result.content,
+    };
     const answer = found.answered(given);
     if (answer === given) return result;
-    return this.answered(prepared, { ...answer, body: undefined }, result.member ?? resolved.base, result.ltxnId ?? '', started);
+    return this.answered(
+      prepared,
+      { ...answer, body: undefined },
+      result.member ?? resolved.base,
+      result.ltxnId ?? '',
+      started,
+    );
   }
 
   private async redirect(prepared: Prepared, result: Result, follow: number, url: string): Promise<Result> {
@@ -426,16 +518,38 @@ export class CallContext {
     // A relative Location on an alias stays on the alias (and its balancer).
     const base = resolved.alias ? `http://alias.invalid${resolved.path}` : `${resolved.base}${resolved.path}`;
     const next = new URL(location, base);
-    const target = resolved.alias && next.host === 'alias.invalid' ? `${resolved.base}${next.pathname}${next.search}` : next.href;
-    const toGet = result.statusCode === 303 || ((result.statusCode === 301 || result.statusCode === 302) && prepared.method === 'POST');
+    const target =
+      resolved.alias && next.host === 'alias.invalid' ? `${resolved.base}${next.pathname}${next.search}` : next.href;
+    const toGet =
+      result.statusCode === 303 ||
+      ((result.statusCode === 301 || result.statusCode === 302) && prepared.method === 'POST');
     const body = toGet ? undefined : prepared.body;
     if (body !== undefined && !isReplayable(body)) return result;
     const options: CallOptions = { ...prepared.options, params: undefined, followRedirects: follow - 1, raise: false };
-    const r: Result = await this.request(toGet ? 'GET' : prepared.method, target, body, prepared.encoding ?? 'form', 'plain', options, 'one');
+    const r: Result = await this.request(
+      toGet ? 'GET' : prepared.method,
+      target,
+      body,
+      prepared.encoding ?? 'form',
+      'plain',
+      options,
+      'one',
+    );
     if (follow - 1 === 0 && redirectCodes.has(r.statusCode) && typeof r.headers.location === 'string') {
       const error = codes.SKT_BACKEND_REDIRECTS(url, follow);
-      const failed = new Result({ status: 'error', url: r.url, method: r.method, statusCode: r.statusCode, reason: r.reason, headers: r.headers,
-        content: r.content, error, member: r.member, elapsed: r.elapsed, ltxnId: r.ltxnId });
+      const failed = new Result({
+        status: 'error',
+        url: r.url,
+        method: r.method,
+        statusCode: r.statusCode,
+        reason: r.reason,
+        headers: r.headers,
+        content: r.content,
+        error,
+        member: r.member,
+        elapsed: r.elapsed,
+        ltxnId: r.ltxnId,
+      });
       if (prepared.options.raise) throw error;
       return failed;
     }
@@ -443,10 +557,19 @@ export class CallContext {
     return r;
   }
 
-  private prepare(method: string, url: string, data: unknown, encoding: Encoding, variant: Variant, options: CallOptions, mode: Mode): Prepared {
+  private prepare(
+    method: string,
+    url: string,
+    data: unknown,
+    encoding: Encoding,
+    variant: Variant,
+    options: CallOptions,
+    mode: Mode,
+  ): Prepared {
     const resolved = this.resolve(url, options);
     const headers: http.OutgoingHttpHeaders = {};
-    if (options.headers) for (const [k, v] of Object.entries(options.headers)) if (v !== undefined) headers[k.toLowerCase()] = v;
+    if (options.headers)
+      for (const [k, v] of Object.entries(options.headers)) if (v !== undefined) headers[k.toLowerCase()] = v;
     let body: Body | undefined;
     switch (encoding) {
       case 'xmlrpc':
@@ -473,7 +596,10 @@ export class CallContext {
       headers.authorization = `Basic ${Buffer.from(pair).toString('base64')}`;
     }
     let noHeaders = true;
-    for (const _ in headers) { noHeaders = false; break; }
+    for (const _ in headers) {
+      noHeaders = false;
+      break;
+    }
     return { method, resolved, body, headers, encoding, options, mode, cacheBody: undefined, noHeaders };
   }
 
@@ -493,7 +619,9 @@ export class CallContext {
     const replayable = isReplayable(prepared.body);
     try {
       return await alias.lb((member) => this.attempt(prepared, member, txn), {
-        isConnectionError: (err) => replayable && err instanceof CallError &&
+        isConnectionError: (err) =>
+          replayable &&
+          err instanceof CallError &&
           (err.kind === 'connect' || ((err.kind === 'reset' || err.kind === 'stale') && retryAny)),
       });
     } catch (err) {
@@ -507,9 +635,10 @@ export class CallContext {
     const trace = traceHeaders(this.req as SkitaiRequest | undefined, txn[0], txn[1]);
     // The common call (no headers of its own, no tracestate) gets one object literal: spreads
     // into a fresh object cost a dictionary of transitions per call.
-    const headers: http.OutgoingHttpHeaders = prepared.noHeaders && trace.tracestate === undefined
-      ? { traceparent: trace.traceparent, 'x-gtxn-id': txn[0], 'x-ltxn-id': txn[1] }
-      : { ...trace, ...prepared.headers, 'x-gtxn-id': txn[0], 'x-ltxn-id': txn[1] };
+    const headers: http.OutgoingHttpHeaders =
+      prepared.noHeaders && trace.tracestate === undefined
+        ? { traceparent: trace.traceparent, 'x-gtxn-id': txn[0], 'x-ltxn-id': txn[1] }
+        : { ...trace, ...prepared.headers, 'x-gtxn-id': txn[0], 'x-ltxn-id': txn[1] };
     if (member !== undefined && member.user !== undefined && headers.authorization === undefined) {
       headers.authorization = `Basic ${Buffer.from(`${member.user}:${member.password ?? ''}`).toString('base64')}`;
     }
@@ -537,7 +666,13 @@ export class CallContext {
     return this.answered(prepared, response, target.label, txn[1], started);
   }
 
-  private answered(prepared: Prepared, response: WireResponse, member: string, ltxnId: string, started: number): Result {
+  private answered(
+    prepared: Prepared,
+    response: WireResponse,
+    member: string,
+    ltxnId: string,
+    started: number,
+  ): Result {
     const { resolved, method } = prepared;
     const url = `${resolved.base}${resolved.path}`;
     let status: ResultStatus = 'done';
@@ -547,14 +682,21 @@ export class CallContext {
     try {
       if (response.content !== undefined) {
         if (encoding === 'xmlrpc') {
-          if (response.statusCode !== 200) throw codes.SKT_BACKEND_STATUS(`XML-RPC ${url}`, response.statusCode, response.reason);
+          if (response.statusCode !== 200)
+            throw codes.SKT_BACKEND_STATUS(`XML-RPC ${url}`, response.statusCode, response.reason);
           data = parseMethodResponse(response.content);
         } else if (encoding === 'jsonrpc') {
           const type = String(response.headers['content-type'] ?? '');
-          if (!type.includes('json')) throw codes.SKT_BACKEND_STATUS(`JSON-RPC ${url}`, response.statusCode, response.reason);
-          const reply = JSON.parse(response.content.toString('utf8')) as { result?: unknown; error?: { code?: number; message?: string; data?: unknown } };
-          if (reply === null || typeof reply !== 'object') throw codes.SKT_BACKEND_RESPONSE(url, 'a JSON-RPC reply is an object');
-          if (reply.error) throw new RpcFault(reply.error.code ?? 0, String(reply.error.message ?? ''), reply.error.data);
+          if (!type.includes('json'))
+            throw codes.SKT_BACKEND_STATUS(`JSON-RPC ${url}`, response.statusCode, response.reason);
+          const reply = JSON.parse(response.content.toString('utf8')) as {
+            result?: unknown;
+            error?: { code?: number; message?: string; data?: unknown };
+          };
+          if (reply === null || typeof reply !== 'object')
+            throw codes.SKT_BACKEND_RESPONSE(url, 'a JSON-RPC reply is an object');
+          if (reply.error)
+            throw new RpcFault(reply.error.code ?? 0, String(reply.error.message ?? ''), reply.error.data);
           data = reply.result;
         } else {
           data = parseContent(response.headers, response.content);
@@ -562,13 +704,25 @@ export class CallContext {
       }
     } catch (err) {
       status = 'error';
-      error = err instanceof RpcFault || (err as { code?: string }).code?.startsWith?.('SKT_')
-        ? err as Error
-        : codes.SKT_BACKEND_RESPONSE(url, (err as Error).message);
+      error =
+        err instanceof RpcFault || (err as { code?: string }).code?.startsWith?.('SKT_')
+          ? (err as Error)
+          : codes.SKT_BACKEND_RESPONSE(url, (err as Error).message);
     }
     return new Result({
-      status, url, method, statusCode: response.statusCode, reason: response.reason, headers: response.headers,
-      content: response.content, body: response.body, data, error, member, elapsed: performance.now() - started, ltxnId,
+      status,
+      url,
+      method,
+      statusCode: response.statusCode,
+      reason: response.reason,
+      headers: response.headers,
+      content: response.content,
+      body: response.body,
+      data,
+      error,
+      member,
+      elapsed: performance.now() - started,
+      ltxnId,
     });
   }
 
@@ -577,8 +731,13 @@ export class CallContext {
     const error = err instanceof Error ? err : new Error(String(err));
     const status: ResultStatus = err instanceof CallError && err.kind === 'timeout' ? 'timeout' : 'error';
     return new Result({
-      status, url: `${resolved.base}${resolved.path}`, method, error, member,
-      elapsed: started ? performance.now() - started : 0, ltxnId,
+      status,
+      url: `${resolved.base}${resolved.path}`,
+      method,
+      error,
+      member,
+      elapsed: started ? performance.now() - started : 0,
+      ltxnId,
     });
   }
 }

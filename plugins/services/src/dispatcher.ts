@@ -26,7 +26,9 @@ export class TrackedClient extends Client {
       this.live = true;
       this.sent = 0;
     });
-    const down = () => { this.live = false; };
+    const down = () => {
+      this.live = false;
+    };
     this.on('disconnect', down);
     this.on('connectionError', down);
   }

@@ -64,7 +64,11 @@ export type FailureKind =
   | 'request';
 
 export class CallError extends SkitaiError {
-  constructor(readonly kind: FailureKind, err: SkitaiError, cause?: unknown) {
+  constructor(
+    readonly kind: FailureKind,
+    err: SkitaiError,
+    cause?: unknown,
+  ) {
     super(err.code, err.message, err.statusCode, { cause });
     this.name = 'CallError';
   }
@@ -73,8 +77,13 @@ export class CallError extends SkitaiError {
 const resetCodes = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
 
 function isStream(body: unknown): body is Readable | AsyncIterable<Uint8Array | string> {
-  return typeof body === 'object' && body !== null && !(body instanceof Uint8Array) &&
-    (typeof (body as Readable).pipe === 'function' || typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function');
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    !(body instanceof Uint8Array) &&
+    (typeof (body as Readable).pipe === 'function' ||
+      typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function')
+  );
 }
 
 export function isReplayable(body: Body | undefined): boolean {
@@ -86,18 +95,40 @@ type Decoder = zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress;
 function decoderFor(encoding: string | string[] | undefined): Decoder | undefined {
   if (typeof encoding !== 'string') return undefined;
   switch (encoding.trim().toLowerCase()) {
-    case 'gzip': case 'x-gzip': return zlib.createGunzip();
-    case 'deflate': return zlib.createInflate();
-    case 'br': return zlib.createBrotliDecompress();
-    default: return undefined;
+    case 'gzip':
+    case 'x-gzip':
+      return zlib.createGunzip();
+    case 'deflate':
+      return zlib.createInflate();
+    case 'br':
+      return zlib.createBrotliDecompress();
+    default:
+      return undefined;
   }
 }
 
 // As node:http's IncomingMessage: a repeated header of these keeps its first value,
 // set-cookie gives an array, any other is joined with ', '.
-const single = new Set(['age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host',
-  'if-modified-since', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization',
-  'referer', 'retry-after', 'server', 'user-agent']);
+const single = new Set([
+  'age',
+  'authorization',
+  'content-length',
+  'content-type',
+  'etag',
+  'expires',
+  'from',
+  'host',
+  'if-modified-since',
+  'if-unmodified-since',
+  'last-modified',
+  'location',
+  'max-forwards',
+  'proxy-authorization',
+  'referer',
+  'retry-after',
+  'server',
+  'user-agent',
+]);
 
 /** undici's raw header list (name, value, name, value ... as Buffers) as node:http gives headers. */
 export function headersOf(raw: Buffer[]): IncomingHttpHeaders {
@@ -154,21 +185,31 @@ class Exchange implements AssignedHandler {
     const wire = this.wire;
     if (wire.timeout > 0) this.timer = setTimeout(onTimeout, wire.timeout, this);
     if (wire.signal) {
-      this.onAbort = () => this.fail(new CallError('aborted', codes.SKT_BACKEND_CONNECTION(this.target.label, 'the call was aborted')));
+      this.onAbort = () =>
+        this.fail(new CallError('aborted', codes.SKT_BACKEND_CONNECTION(this.target.label, 'the call was aborted')));
       if (wire.signal.aborted) return this.onAbort();
       wire.signal.addEventListener('abort', this.onAbort, { once: true });
     }
     const body = wire.body;
-    if (body !== undefined && typeof (body as Readable).on === 'function' && typeof (body as Readable).pipe === 'function') {
-      (body as Readable).once('error', (err: Error) => { this.bodyFailed = err; });
+    if (
+      body !== undefined &&
+      typeof (body as Readable).on === 'function' &&
+      typeof (body as Readable).pipe === 'function'
+    ) {
+      (body as Readable).once('error', (err: Error) => {
+        this.bodyFailed = err;
+      });
     }
-    this.target.dispatcher.dispatch({
-      origin: this.target.origin,
-      path: wire.path,
-      method: wire.method as Dispatcher.HttpMethod,
-      headers: wire.headers as IncomingHttpHeaders,
-      body: (body ?? null) as Dispatcher.DispatchOptions['body'],
-    }, this);
+    this.target.dispatcher.dispatch(
+      {
+        origin: this.target.origin,
+        path: wire.path,
+        method: wire.method as Dispatcher.HttpMethod,
+        headers: wire.headers as IncomingHttpHeaders,
+        body: (body ?? null) as Dispatcher.DispatchOptions['body'],
+      },
+      this,
+    );
   }
 
   // ---- settling ----------------------------------------------------------------------------
@@ -201,15 +242,28 @@ class Exchange implements AssignedHandler {
   timedOut(): void {
     this.timer = undefined;
     const { wire, target } = this;
-    this.fail(this.connected
-      ? new CallError('timeout', codes.SKT_BACKEND_TIMEOUT(`${wire.method} ${target.label}${wire.path}`, wire.timeout))
-      : new CallError('connect', codes.SKT_BACKEND_CONNECTION(target.label, `no connection within ${wire.timeout} ms`)));
+    this.fail(
+      this.connected
+        ? new CallError(
+            'timeout',
+            codes.SKT_BACKEND_TIMEOUT(`${wire.method} ${target.label}${wire.path}`, wire.timeout),
+          )
+        : new CallError(
+            'connect',
+            codes.SKT_BACKEND_CONNECTION(target.label, `no connection within ${wire.timeout} ms`),
+          ),
+    );
   }
 
   /** The connect timer ran out. */
   connectTimedOut(): void {
     this.connectTimer = undefined;
-    this.fail(new CallError('connect', codes.SKT_BACKEND_CONNECTION(this.target.label, `no connection within ${this.wire.connectTimeout} ms`)));
+    this.fail(
+      new CallError(
+        'connect',
+        codes.SKT_BACKEND_CONNECTION(this.target.label, `no connection within ${this.wire.connectTimeout} ms`),
+      ),
+    );
   }
 
   private responseError(why: string, cause?: unknown): CallError {
@@ -223,7 +277,8 @@ class Exchange implements AssignedHandler {
     this.client = client;
     if (client.live || this.settled || this.connectTimer !== undefined) return;
     const { connectTimeout, timeout } = this.wire;
-    if (connectTimeout > 0 && connectTimeout < (timeout || Infinity)) this.connectTimer = setTimeout(onConnectTimeout, connectTimeout, this);
+    if (connectTimeout > 0 && connectTimeout < (timeout || Infinity))
+      this.connectTimer = setTimeout(onConnectTimeout, connectTimeout, this);
   }
 
   onConnect(abort: (err?: Error) => void): void {
@@ -245,25 +300,27 @@ class Exchange implements AssignedHandler {
     this.answered = true;
     this.statusCode = statusCode;
     this.reason = statusText;
-    const headers = this.headers = headersOf(raw);
+    const headers = (this.headers = headersOf(raw));
     const wire = this.wire;
     const decoder = wire.method === 'HEAD' ? undefined : decoderFor(headers['content-encoding']);
     if (wire.stream) {
       this.resumeBody = resume;
-      const source = this.source = new Readable({
+      const source = (this.source = new Readable({
         read: () => this.resumeBody?.(),
         destroy: (err, callback) => {
           // The reader gave up before the end: close the connection rather than drain it.
           if (this.source !== undefined) this.abortRequest?.(err ?? undefined);
           callback(err);
         },
-      });
+      }));
       let body: Readable = source;
       if (decoder) {
         body = source.pipe(decoder);
         source.on('error', (err) => decoder.destroy(err));
         // A reader that drops the decoded stream drops the connection's too.
-        decoder.on('close', () => { if (!source.destroyed && !source.readableEnded) source.destroy(); });
+        decoder.on('close', () => {
+          if (!source.destroyed && !source.readableEnded) source.destroy();
+        });
       }
       if (this.timer !== undefined) clearTimeout(this.timer);
       this.timer = undefined;
@@ -299,7 +356,13 @@ class Exchange implements AssignedHandler {
   private done(): void {
     const chunks = this.chunks;
     const content = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.size);
-    this.succeed({ statusCode: this.statusCode, reason: this.reason, headers: this.headers!, content, body: undefined });
+    this.succeed({
+      statusCode: this.statusCode,
+      reason: this.reason,
+      headers: this.headers!,
+      content,
+      body: undefined,
+    });
   }
 
   onData(chunk: Buffer): boolean {
@@ -341,9 +404,14 @@ class Exchange implements AssignedHandler {
     const label = this.target.label;
     const code = err.code ?? '';
     if (this.bodyFailed !== undefined) {
-      return new CallError('aborted', codes.SKT_BACKEND_CONNECTION(label, `the request body failed: ${this.bodyFailed.message}`), this.bodyFailed);
+      return new CallError(
+        'aborted',
+        codes.SKT_BACKEND_CONNECTION(label, `the request body failed: ${this.bodyFailed.message}`),
+        this.bodyFailed,
+      );
     }
-    if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED') return new CallError('request', codes.SKT_BACKEND_REQUEST(label, err.message), err);
+    if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED')
+      return new CallError('request', codes.SKT_BACKEND_REQUEST(label, err.message), err);
     if (code === 'UND_ERR_DESTROYED' || code === 'UND_ERR_CLOSED') {
       return new CallError('aborted', codes.SKT_BACKEND_CONNECTION(label, 'the connection pool was closed'), err);
     }
@@ -351,7 +419,11 @@ class Exchange implements AssignedHandler {
     const message = codes.SKT_BACKEND_CONNECTION(label, `${code ? code + ' ' : ''}${err.message}`);
     // Nothing was written yet: the member could not be reached (refused, DNS, TLS, connect timeout).
     if (!this.connected) return new CallError('connect', message, err);
-    if (code.startsWith('HPE_') || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
+    if (
+      code.startsWith('HPE_') ||
+      code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' ||
+      code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE'
+    ) {
       return this.responseError(err.message, err);
     }
     if (resetCodes.has(code) || code === '') return new CallError(this.reused ? 'stale' : 'reset', message, err);

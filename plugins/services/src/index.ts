@@ -3,17 +3,44 @@
 export { services, registerAliasType, type ServicesOptions } from './plugin.js';
 export { BackendServices, type ServiceDefaults } from './manager.js';
 export {
-  Alias, Member, BUILTIN_TYPES, isAliasTypeDefinition,
-  type AliasTypeDefinition, type HttpPool, type LbOptions, type SourceRule,
+  Alias,
+  Member,
+  BUILTIN_TYPES,
+  isAliasTypeDefinition,
+  type AliasTypeDefinition,
+  type HttpPool,
+  type LbOptions,
+  type SourceRule,
 } from './alias.js';
-export { parseMember, parsePathMember, splitWeight, hostPort, MemberSyntaxError, type MemberAddress } from './member.js';
 export {
-  CallContext, parseContent,
-  type CallOptions, type HttpCaller, type HttpBodyCaller, type RpcCaller, type RpcProxy, type RpcMethod, type TxnCarrier, type Variant,
+  parseMember,
+  parsePathMember,
+  splitWeight,
+  hostPort,
+  MemberSyntaxError,
+  type MemberAddress,
+} from './member.js';
+export {
+  CallContext,
+  parseContent,
+  type CallOptions,
+  type HttpCaller,
+  type HttpBodyCaller,
+  type RpcCaller,
+  type RpcProxy,
+  type RpcMethod,
+  type TxnCarrier,
+  type Variant,
 } from './caller.js';
 export { Result, Results, STATUS, type ResultStatus, type ResultInit } from './result.js';
 export { ResultCache } from './rcache.js';
-export { isHttpResponseCache, type HttpResponseCache, type HttpCacheCall, type HttpCacheAnswer, type HttpCacheTicket } from './response-cache.js';
+export {
+  isHttpResponseCache,
+  type HttpResponseCache,
+  type HttpCacheCall,
+  type HttpCacheAnswer,
+  type HttpCacheTicket,
+} from './response-cache.js';
 export { cachedResult, KeySlot } from './result-source.js';
 export type { CacheSlot } from './result.js';
 export { LastUpdated } from './lu.js';

@@ -30,7 +30,8 @@ export class LastUpdated extends EventEmitter {
   }
 
   private check(key: string): void {
-    if (!this.keys.has(key)) throw codes.SKT_LU_KEY(key, `not declared: call kernel.addlu(${JSON.stringify(key)}) before start`);
+    if (!this.keys.has(key))
+      throw codes.SKT_LU_KEY(key, `not declared: call kernel.addlu(${JSON.stringify(key)}) before start`);
   }
 
   set(key: string, ...args: unknown[]): number {
@@ -47,7 +48,7 @@ export class LastUpdated extends EventEmitter {
     let latest = 0;
     for (const key of keys) {
       this.check(key);
-      const t = (this.times.get(key) ?? 0);
+      const t = this.times.get(key) ?? 0;
       if (t > latest) latest = t;
     }
     return latest;

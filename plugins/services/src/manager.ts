@@ -20,7 +20,6 @@ export interface ServiceDefaults {
   maxResponseSize: number;
 }
 
-
 export class BackendServices {
   readonly aliases = new Map<string, Alias>();
   /** The result cache (Skitai's rcache), bounded by setMaxRcache (default 300 results). */
@@ -88,7 +87,8 @@ export class BackendServices {
   }
 
   setBackendKeepAlive(seconds: number): void {
-    if (typeof seconds !== 'number' || !(seconds > 0) || !Number.isFinite(seconds)) throw codes.SKT_INVALID_OPTION('backend keep-alive', seconds, 'seconds over 0');
+    if (typeof seconds !== 'number' || !(seconds > 0) || !Number.isFinite(seconds))
+      throw codes.SKT_INVALID_OPTION('backend keep-alive', seconds, 'seconds over 0');
     this.backendKeepAlive = seconds * 1000;
   }
 
@@ -98,7 +98,8 @@ export class BackendServices {
    * instance; `undefined` takes it off.
    */
   setResponseCache(cache: HttpResponseCache | undefined): void {
-    if (cache !== undefined && !isHttpResponseCache(cache)) throw codes.SKT_INVALID_OPTION('response cache', typeof cache, 'an object with lookup(call)');
+    if (cache !== undefined && !isHttpResponseCache(cache))
+      throw codes.SKT_INVALID_OPTION('response cache', typeof cache, 'an object with lookup(call)');
     this.responseCache = cache;
   }
 
@@ -164,7 +165,12 @@ export class BackendServices {
     }
     const results = await Promise.allSettled(closing.map(async (c) => c));
     for (const r of results) {
-      if (r.status === 'rejected') this.kernel?.logs.log('server', 'warn', `closing a backend pool failed: ${(r.reason as Error)?.message ?? r.reason}`);
+      if (r.status === 'rejected')
+        this.kernel?.logs.log(
+          'server',
+          'warn',
+          `closing a backend pool failed: ${(r.reason as Error)?.message ?? r.reason}`,
+        );
     }
     this.closed = false;
   }

@@ -48,7 +48,8 @@ export function splitWeight(text: string): { address: string; weight: number } {
  * the user or password is written %40 / %3A (Skitai's rule); IPv6 hosts in brackets.
  */
 export function parseMember(input: unknown, defaultPort = 0): MemberAddress {
-  if (typeof input !== 'string') throw new MemberSyntaxError(`a member is a string, not ${input === null ? 'null' : typeof input}`);
+  if (typeof input !== 'string')
+    throw new MemberSyntaxError(`a member is a string, not ${input === null ? 'null' : typeof input}`);
   const text = input.trim();
   if (text === '') throw new MemberSyntaxError('it is empty');
   const { address, weight } = splitWeight(text);
@@ -79,7 +80,8 @@ export function parseMember(input: unknown, defaultPort = 0): MemberAddress {
     const close = rest.indexOf(']');
     if (close === -1) throw new MemberSyntaxError('an IPv6 address lacks its closing "]"');
     host = rest.slice(1, close);
-    if (!ipv6.test(host) || !host.includes(':')) throw new MemberSyntaxError(`${JSON.stringify(host)} is not an IPv6 address`);
+    if (!ipv6.test(host) || !host.includes(':'))
+      throw new MemberSyntaxError(`${JSON.stringify(host)} is not an IPv6 address`);
     const after = rest.slice(close + 1);
     if (after !== '') {
       if (!after.startsWith(':')) throw new MemberSyntaxError('only ":port" may follow an IPv6 address');
@@ -87,7 +89,8 @@ export function parseMember(input: unknown, defaultPort = 0): MemberAddress {
     }
   } else {
     const colon = rest.indexOf(':');
-    if (colon !== -1 && rest.indexOf(':', colon + 1) !== -1) throw new MemberSyntaxError('write an IPv6 address in brackets: [::1]:5000');
+    if (colon !== -1 && rest.indexOf(':', colon + 1) !== -1)
+      throw new MemberSyntaxError('write an IPv6 address in brackets: [::1]:5000');
     host = colon === -1 ? rest : rest.slice(0, colon);
     portText = colon === -1 ? undefined : rest.slice(colon + 1);
     if (host === '') throw new MemberSyntaxError('the host is empty');
@@ -105,7 +108,8 @@ export function parseMember(input: unknown, defaultPort = 0): MemberAddress {
 
 /** For file-based types (sqlite3): the whole address is a path (or ':memory:'), with a weight. */
 export function parsePathMember(input: unknown): MemberAddress {
-  if (typeof input !== 'string') throw new MemberSyntaxError(`a member is a string, not ${input === null ? 'null' : typeof input}`);
+  if (typeof input !== 'string')
+    throw new MemberSyntaxError(`a member is a string, not ${input === null ? 'null' : typeof input}`);
   const text = input.trim();
   if (text === '') throw new MemberSyntaxError('it is empty');
   const { address, weight } = splitWeight(text);

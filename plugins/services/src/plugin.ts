@@ -2,7 +2,14 @@
 // types with the kernel, adds the `was` callers, builds every alias whose type is served
 // through this package (its own and those of plugins such as @skitai/db) at startup, binds
 // the imported `was` to each request of the mounts, and closes the pools at shutdown.
-import { checkOptionKeys, definePlugin, type Kernel, type MountEntry, type Plugin, type RequestHandler } from '@skitai/kernel';
+import {
+  checkOptionKeys,
+  definePlugin,
+  type Kernel,
+  type MountEntry,
+  type Plugin,
+  type RequestHandler,
+} from '@skitai/kernel';
 import { BUILTIN_TYPES, isAliasTypeDefinition, type AliasTypeDefinition } from './alias.js';
 import { wrapWithWasContext } from './context.js';
 import { codes } from './errors.js';
@@ -28,10 +35,16 @@ export interface ServicesOptions {
   maxResponseSize?: number;
 }
 
-const OPTION_KEYS: Record<keyof ServicesOptions, true> = { wasContext: true, timeout: true, connectTimeout: true, maxResponseSize: true };
+const OPTION_KEYS: Record<keyof ServicesOptions, true> = {
+  wasContext: true,
+  timeout: true,
+  connectTimeout: true,
+  maxResponseSize: true,
+};
 
 function positive(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw codes.SKT_INVALID_OPTION(`services ${name}`, value, 'a number over 0');
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value))
+    throw codes.SKT_INVALID_OPTION(`services ${name}`, value, 'a number over 0');
   return value;
 }
 
@@ -41,7 +54,8 @@ function positive(name: string, value: unknown): number {
  * plugin's apply().
  */
 export function registerAliasType(kernel: Kernel, type: string, owner: string, definition: AliasTypeDefinition): void {
-  if (!isAliasTypeDefinition(definition)) throw codes.SKT_INVALID_OPTION(`alias type ${type}`, definition, 'an object with a protocol');
+  if (!isAliasTypeDefinition(definition))
+    throw codes.SKT_INVALID_OPTION(`alias type ${type}`, definition, 'an object with a protocol');
   kernel.aliases.registerType(type, owner, definition);
 }
 
@@ -49,8 +63,10 @@ function apply(kernel: Kernel, options: ServicesOptions): void {
   checkOptionKeys(NAME, options, Object.keys(OPTION_KEYS));
   const services = new BackendServices(kernel);
   if (options.timeout !== undefined) services.defaults.timeout = positive('timeout', options.timeout) * 1000;
-  if (options.connectTimeout !== undefined) services.defaults.connectTimeout = positive('connectTimeout', options.connectTimeout) * 1000;
-  if (options.maxResponseSize !== undefined) services.defaults.maxResponseSize = positive('maxResponseSize', options.maxResponseSize);
+  if (options.connectTimeout !== undefined)
+    services.defaults.connectTimeout = positive('connectTimeout', options.connectTimeout) * 1000;
+  if (options.maxResponseSize !== undefined)
+    services.defaults.maxResponseSize = positive('maxResponseSize', options.maxResponseSize);
   attachServices(kernel, services);
   for (const [type, definition] of BUILTIN_TYPES) registerAliasType(kernel, type, NAME, definition);
   defineWasMembers(kernel, NAME);
@@ -66,10 +82,13 @@ function apply(kernel: Kernel, options: ServicesOptions): void {
   });
   if (options.wasContext !== false) {
     kernel.hooks.wrapHandler.tap(NAME, (handler: RequestHandler, entry: MountEntry) =>
-      entry.kind === 'static' ? handler : wrapWithWasContext(kernel, handler));
+      entry.kind === 'static' ? handler : wrapWithWasContext(kernel, handler),
+    );
   }
   // The master builds no pools: only serving processes report.
-  kernel.hooks.status.tap(NAME, (sections) => { if (kernel.processRole !== 'master') sections.push(statusSection(services)); });
+  kernel.hooks.status.tap(NAME, (sections) => {
+    if (kernel.processRole !== 'master') sections.push(statusSection(services));
+  });
   kernel.hooks.shutdown.tapPromise(NAME, () => services.close());
 }
 

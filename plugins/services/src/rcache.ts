@@ -96,7 +96,8 @@ export class ResultCache<V = unknown> {
     const buf = await tier.get(this.shared!.key(key));
     const entry = buf === undefined ? undefined : this.shared!.decode(buf);
     const now = Date.now();
-    if (entry === undefined || entry.expiresAt <= now || (lastUpdated > 0 && entry.storedAt <= lastUpdated)) return undefined;
+    if (entry === undefined || entry.expiresAt <= now || (lastUpdated > 0 && entry.storedAt <= lastUpdated))
+      return undefined;
     this.sharedHits++;
     this.keep(key, entry, now);
     return entry.value;
@@ -137,6 +138,13 @@ export class ResultCache<V = unknown> {
   }
 
   status(): Record<string, number> {
-    return { size: this.entries.size, max: this.max, hits: this.hits, misses: this.misses, evictions: this.evictions, sharedHits: this.sharedHits };
+    return {
+      size: this.entries.size,
+      max: this.max,
+      hits: this.hits,
+      misses: this.misses,
+      evictions: this.evictions,
+      sharedHits: this.sharedHits,
+    };
   }
 }

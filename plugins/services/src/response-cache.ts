@@ -37,7 +37,13 @@ export interface HttpCacheTicket {
 
 export interface HttpResponseCache {
   /** Before a call goes out: a stored answer (no call is made), a ticket, or undefined to call as usual. */
-  lookup(call: HttpCacheCall): { hit: HttpCacheAnswer } | HttpCacheTicket | undefined | Promise<{ hit: HttpCacheAnswer } | HttpCacheTicket | undefined>;
+  lookup(
+    call: HttpCacheCall,
+  ):
+    | { hit: HttpCacheAnswer }
+    | HttpCacheTicket
+    | undefined
+    | Promise<{ hit: HttpCacheAnswer } | HttpCacheTicket | undefined>;
 }
 
 export function isHttpResponseCache(value: unknown): value is HttpResponseCache {

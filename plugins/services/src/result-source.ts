@@ -6,7 +6,10 @@ import type { CacheSlot, Result, Results } from './result.js';
 /** A cache slot under a key computed on first use (most results are never cached). */
 export class KeySlot implements CacheSlot {
   private computed: string | undefined;
-  constructor(readonly cache: CacheSlot['cache'], private readonly parts: () => string) {}
+  constructor(
+    readonly cache: CacheSlot['cache'],
+    private readonly parts: () => string,
+  ) {}
   get key(): string {
     return (this.computed ??= this.parts());
   }

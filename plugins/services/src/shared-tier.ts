@@ -31,8 +31,15 @@ export function encodeResult(value: Value, storedAt: number, expiresAt: number):
     x: expiresAt,
     m: value instanceof Results ? 'map' : 'one',
     r: items.map((r) => ({
-      status: r.status, statusCode: r.statusCode, reason: r.reason, headers: r.headers, url: r.url, method: r.method,
-      member: r.member, elapsed: r.elapsed, ltxnId: r.ltxnId,
+      status: r.status,
+      statusCode: r.statusCode,
+      reason: r.reason,
+      headers: r.headers,
+      url: r.url,
+      method: r.method,
+      member: r.member,
+      elapsed: r.elapsed,
+      ltxnId: r.ltxnId,
       d: r.data === undefined ? undefined : Buffer.isBuffer(r.data) ? { b: r.data.toString('base64') } : { j: r.data },
       c: r.content?.toString('base64'),
     })),
@@ -52,11 +59,14 @@ export function decodeResult(buf: Buffer): { value: Value; storedAt: number; exp
     return undefined;
   }
   if (!wire || !Array.isArray(wire.r) || typeof wire.s !== 'number' || typeof wire.x !== 'number') return undefined;
-  const items = wire.r.map(({ d, c, ...init }) => new Result({
-    ...init,
-    data: d === undefined ? undefined : d.b !== undefined ? Buffer.from(d.b, 'base64') : d.j,
-    content: c === undefined ? undefined : Buffer.from(c, 'base64'),
-  }));
+  const items = wire.r.map(
+    ({ d, c, ...init }) =>
+      new Result({
+        ...init,
+        data: d === undefined ? undefined : d.b !== undefined ? Buffer.from(d.b, 'base64') : d.j,
+        content: c === undefined ? undefined : Buffer.from(c, 'base64'),
+      }),
+  );
   const value = wire.m === 'map' ? Results.wrap(items) : items[0];
   if (value === undefined) return undefined;
   return { value, storedAt: wire.s, expiresAt: wire.x };

@@ -50,9 +50,14 @@ const VARIANTS = ['json', 'xml'] as const;
 
 /** Every `was` member this package defines. */
 export const WAS_MEMBERS: readonly string[] = Object.freeze([
-  ...CALLERS, ...BODY_CALLERS,
+  ...CALLERS,
+  ...BODY_CALLERS,
   ...VARIANTS.flatMap((v) => [...['get', 'delete'], ...BODY_CALLERS].map((m) => m + v)),
-  'rpc', 'jsonrpc', 'services', 'toxml', 'fromxml',
+  'rpc',
+  'jsonrpc',
+  'services',
+  'toxml',
+  'fromxml',
 ]);
 
 const CONTEXT = Symbol('skitai.was.calls');
@@ -73,7 +78,10 @@ let standalone: BackendServices | undefined;
 export function servicesOf(kernel: Kernel | undefined): BackendServices {
   if (kernel === undefined) return (standalone ??= new BackendServices());
   const services = byKernel.get(kernel);
-  if (services === undefined) throw new Error("@skitai/services: this kernel does not use the services plugin: add kernel.use(services()) from '@skitai/services'");
+  if (services === undefined)
+    throw new Error(
+      "@skitai/services: this kernel does not use the services plugin: add kernel.use(services()) from '@skitai/services'",
+    );
   return services;
 }
 
@@ -102,12 +110,18 @@ export function defineWasMembers(kernel: Kernel, owner: string): void {
     def(m, (w) => callContextOf(w).httpWithBody(METHOD, 'plain'));
   }
   for (const variant of VARIANTS) {
-    for (const m of ['get', 'delete'] as const) def(m + variant, (w) => callContextOf(w).http(m.toUpperCase(), variant));
+    for (const m of ['get', 'delete'] as const)
+      def(m + variant, (w) => callContextOf(w).http(m.toUpperCase(), variant));
     for (const m of BODY_CALLERS) def(m + variant, (w) => callContextOf(w).httpWithBody(m.toUpperCase(), variant));
   }
   def('rpc', (w) => callContextOf(w).rpc('xmlrpc'));
   def('jsonrpc', (w) => callContextOf(w).rpc('jsonrpc'));
   def('services', (w) => servicesOf(w.kernel));
-  def('toxml', () => (...values: unknown[]) => serializeParams(values));
+  def(
+    'toxml',
+    () =>
+      (...values: unknown[]) =>
+        serializeParams(values),
+  );
   def('fromxml', () => (xml: string | Buffer) => parseParams(xml));
 }

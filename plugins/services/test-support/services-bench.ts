@@ -27,7 +27,9 @@ server.listen(0, '127.0.0.1', () => console.log(server.address().port));
 
 async function startBackend(): Promise<{ port: number; stop: () => void }> {
   const child = spawn(process.execPath, ['-e', backendSource], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve) => child.stdout!.once('data', (c: Buffer) => resolve(Number(c.toString().trim()))));
+  const port = await new Promise<number>((resolve) =>
+    child.stdout!.once('data', (c: Buffer) => resolve(Number(c.toString().trim()))),
+  );
   return { port, stop: () => child.kill() };
 }
 
@@ -43,12 +45,14 @@ async function measure(name: string, one: () => Promise<unknown>): Promise<Measu
   let left = calls;
   const cpu = process.cpuUsage();
   const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (left > 0) {
-      left--;
-      await one();
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (left > 0) {
+        left--;
+        await one();
+      }
+    }),
+  );
   const ms = performance.now() - started;
   const used = process.cpuUsage(cpu);
   return { name, perSecond: Math.round(calls / (ms / 1000)), cpuMicrosPerCall: (used.user + used.system) / calls };
@@ -61,16 +65,17 @@ async function main(): Promise<void> {
 
   // 1. bare node:http with a keep-alive Agent
   const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
-  const bare = () => new Promise<unknown>((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: backend.port, path: '/users/42', agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
-      res.on('error', reject);
+  const bare = () =>
+    new Promise<unknown>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: backend.port, path: '/users/42', agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end();
     });
-    req.on('error', reject);
-    req.end();
-  });
 
   // 2. undici Pool (a dev dependency of the monorepo, not of the kernel)
   let undiciCall: (() => Promise<unknown>) | undefined;
@@ -118,7 +123,9 @@ async function main(): Promise<void> {
   console.log(`${calls} calls, ${concurrency} at a time, Node ${process.version}; backend in a child process`);
   console.log('client                        calls/s   CPU us/call   CPU vs node:http Agent');
   for (const r of best.values()) {
-    console.log(`${r.name.padEnd(28)} ${String(r.perSecond).padStart(8)}   ${r.cpuMicrosPerCall.toFixed(1).padStart(11)}   ${(r.cpuMicrosPerCall / base.cpuMicrosPerCall).toFixed(2).padStart(6)}x`);
+    console.log(
+      `${r.name.padEnd(28)} ${String(r.perSecond).padStart(8)}   ${r.cpuMicrosPerCall.toFixed(1).padStart(11)}   ${(r.cpuMicrosPerCall / base.cpuMicrosPerCall).toFixed(2).padStart(6)}x`,
+    );
   }
   agent.destroy();
   await pool?.close();

@@ -17,7 +17,12 @@ export interface Received {
   socket: number;
 }
 
-export type BackendHandler = (req: http.IncomingMessage, res: http.ServerResponse, body: string, backend: Backend) => unknown;
+export type BackendHandler = (
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  body: string,
+  backend: Backend,
+) => unknown;
 
 export interface Backend {
   name: string;
@@ -51,7 +56,11 @@ export const echo: BackendHandler = (req, res, body, backend) => {
   res.end(payload);
 };
 
-export async function startBackend(name: string, handler: BackendHandler = echo, options: { keepAliveTimeout?: number } = {}): Promise<Backend> {
+export async function startBackend(
+  name: string,
+  handler: BackendHandler = echo,
+  options: { keepAliveTimeout?: number } = {},
+): Promise<Backend> {
   const server = http.createServer();
   server.keepAliveTimeout = options.keepAliveTimeout ?? 60_000;
   const backend: Backend = {
@@ -87,7 +96,13 @@ export async function startBackend(name: string, handler: BackendHandler = echo,
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      backend.received.push({ method: req.method!, url: req.url!, headers: req.headers, body, socket: ids.get(req.socket) ?? 0 });
+      backend.received.push({
+        method: req.method!,
+        url: req.url!,
+        headers: req.headers,
+        body,
+        socket: ids.get(req.socket) ?? 0,
+      });
       Promise.resolve(handler(req, res, body, backend)).catch((err) => {
         if (!res.headersSent) res.writeHead(500);
         res.end(String(err));
@@ -112,7 +127,11 @@ export function fileFixtures() {
     await Promise.all(backends.map((b) => b.kill().catch(() => {})));
   });
   return {
-    async backend(name: string, handler: BackendHandler = echo, options?: { keepAliveTimeout?: number }): Promise<Backend> {
+    async backend(
+      name: string,
+      handler: BackendHandler = echo,
+      options?: { keepAliveTimeout?: number },
+    ): Promise<Backend> {
       const b = await startBackend(name, handler, options);
       backends.push(b);
       return b;
@@ -191,7 +210,9 @@ server.serve_forever()
 export async function startPythonPeer(): Promise<PythonPeer | undefined> {
   const child = spawn('python3', ['-c', pythonServer], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stderr!.on('data', (c: Buffer) => { out += c.toString(); });
+  child.stderr!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
   const port = await new Promise<number | undefined>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`python3 printed no port within 10 s:\n${out}`)), 10_000);
     child.once('error', (err: NodeJS.ErrnoException) => {
@@ -202,18 +223,28 @@ export async function startPythonPeer(): Promise<PythonPeer | undefined> {
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
       const m = /^(\d+)\n/.exec(out);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
     });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`python3 exited (${code}) before it listened:\n${out}`)); });
-  }).catch((err) => { child.kill(); throw err; });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`python3 exited (${code}) before it listened:\n${out}`));
+    });
+  }).catch((err) => {
+    child.kill();
+    throw err;
+  });
   if (port === undefined) return undefined;
   return {
     port,
     child,
-    stop: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill();
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill();
+      }),
   };
 }

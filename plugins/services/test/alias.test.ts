@@ -1,11 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BackendServices, parseMember, registerAliasType, parsePathMember, services, servicesOf } from '../src/index.js';
+import {
+  BackendServices,
+  parseMember,
+  registerAliasType,
+  parsePathMember,
+  services,
+  servicesOf,
+} from '../src/index.js';
 import { Kernel, SkitaiError } from '@skitai/kernel';
 
 test('member strings: user, password, host, port, db and weight', () => {
   assert.deepEqual(parseMember('postgres:1234@192.168.1.1:5432/mydb 20'), {
-    text: 'postgres:1234@192.168.1.1:5432/mydb 20', user: 'postgres', password: '1234', host: '192.168.1.1', port: 5432, db: 'mydb', weight: 20,
+    text: 'postgres:1234@192.168.1.1:5432/mydb 20',
+    user: 'postgres',
+    password: '1234',
+    host: '192.168.1.1',
+    port: 5432,
+    db: 'mydb',
+    weight: 20,
   });
   const plain = parseMember('  example.com  ', 80);
   assert.equal(plain.host, 'example.com');
@@ -52,14 +65,17 @@ test('bad member strings fail with the offending text and the reason', () => {
     [42, /a member is a string, not number/],
   ];
   for (const [text, why] of bad) {
-    const err = assert.throws(() => services.alias('@bad', 'http', [text as string]), (e: unknown) => {
-      assert.ok(e instanceof SkitaiError, String(e));
-      assert.equal(e.code, 'SKT_ALIAS_MEMBER');
-      assert.match(e.message, why, `${JSON.stringify(text)}: ${e.message}`);
-      assert.ok(e.message.includes(JSON.stringify(typeof text === 'string' ? text : text)), e.message);
-      assert.ok(e.message.includes('@bad'));
-      return true;
-    });
+    const err = assert.throws(
+      () => services.alias('@bad', 'http', [text as string]),
+      (e: unknown) => {
+        assert.ok(e instanceof SkitaiError, String(e));
+        assert.equal(e.code, 'SKT_ALIAS_MEMBER');
+        assert.match(e.message, why, `${JSON.stringify(text)}: ${e.message}`);
+        assert.ok(e.message.includes(JSON.stringify(typeof text === 'string' ? text : text)), e.message);
+        assert.ok(e.message.includes('@bad'));
+        return true;
+      },
+    );
     void err;
   }
   // None of the failed aliases was registered.
@@ -71,13 +87,19 @@ test('alias names, types, duplicates and options are checked', () => {
   for (const name of ['api', '@', '@a b', '', '@/x']) {
     assert.throws(() => services.alias(name, 'http', ['h:1']), { code: 'SKT_ALIAS_NAME' });
   }
-  assert.throws(() => services.alias('@x', 'gopher', ['h:1']), (e: SkitaiError) => e.code === 'SKT_ALIAS_TYPE' && /http, https, ws, wss/.test(e.message));
+  assert.throws(
+    () => services.alias('@x', 'gopher', ['h:1']),
+    (e: SkitaiError) => e.code === 'SKT_ALIAS_TYPE' && /http, https, ws, wss/.test(e.message),
+  );
   assert.throws(() => services.alias('@x', 'http', []), { code: 'SKT_ALIAS_MEMBER' });
   assert.throws(() => services.alias('@x', 'http', 12 as any), { code: 'SKT_ALIAS_MEMBER' });
   assert.throws(() => services.alias('@x', 'http', ['h:1'], { source: '10.0.0.0/40' }), { code: 'SKT_ALIAS_OPTION' });
   assert.throws(() => services.alias('@x', 'http', ['h:1'], { source: '300.1.1.1' }), { code: 'SKT_ALIAS_OPTION' });
   assert.throws(() => services.alias('@x', 'http', ['h:1'], { setAside: { first: -1 } }), { code: 'SKT_ALIAS_OPTION' });
-  const a = services.alias('@x', 'https', 'api.example.com', { role: 'admin, ops', source: ',192.168.1/24,10.0.0.0/8' });
+  const a = services.alias('@x', 'https', 'api.example.com', {
+    role: 'admin, ops',
+    source: ',192.168.1/24,10.0.0.0/8',
+  });
   assert.throws(() => services.alias('@x', 'http', ['h:1']), { code: 'SKT_ALIAS_DUPLICATE' });
   assert.equal(a.ssl, true);
   assert.equal(a.members[0]!.port, 443);
@@ -90,17 +112,21 @@ test('alias names, types, duplicates and options are checked', () => {
   assert.equal(services.alias('@tls', 'http', 'h', { ssl: true }).members[0]!.port, 443);
 });
 
-test('plugins register types with their own member syntax and pools (the db plugin\'s way)', async () => {
+test("plugins register types with their own member syntax and pools (the db plugin's way)", async () => {
   const closed: string[] = [];
   const kernel = new Kernel().use(services());
   registerAliasType(kernel, 'testdb', 'test', {
     protocol: 'db',
     defaultPort: 7777,
     createPool: (member) => ({ name: member.label, queries: 0 }),
-    closePool: (pool) => { closed.push((pool as { name: string }).name); },
+    closePool: (pool) => {
+      closed.push((pool as { name: string }).name);
+    },
   });
   registerAliasType(kernel, 'testfile', 'test', { protocol: 'db', parseMember: (text) => parsePathMember(text) });
-  assert.throws(() => registerAliasType(kernel, 'testdb', 'someone else', { protocol: 'db' }), { code: 'SKT_ALIAS_TYPE_DUPLICATE' });
+  assert.throws(() => registerAliasType(kernel, 'testdb', 'someone else', { protocol: 'db' }), {
+    code: 'SKT_ALIAS_TYPE_DUPLICATE',
+  });
   kernel.alias('@db', 'testdb', ['u:p@one/main 3', 'u:p@two:7000/main']);
   kernel.alias('@files', 'testfile', ['/tmp/a.db', ':memory: 2']);
   await kernel.start({ address: '127.0.0.1', port: 0 });
@@ -113,13 +139,16 @@ test('plugins register types with their own member syntax and pools (the db plug
   assert.equal(files.members[1]!.weight, 2);
   // the same load balancer and fail-over as HTTP
   const used: string[] = [];
-  const value = await db.lb(async (member) => {
-    const pool = member.getPool<{ name: string; queries: number }>(s);
-    pool.queries++;
-    used.push(member.host);
-    if (member.host === 'one') throw Object.assign(new Error('ECONNREFUSED'), { connection: true });
-    return member.host;
-  }, { isConnectionError: (e) => (e as { connection?: boolean }).connection === true });
+  const value = await db.lb(
+    async (member) => {
+      const pool = member.getPool<{ name: string; queries: number }>(s);
+      pool.queries++;
+      used.push(member.host);
+      if (member.host === 'one') throw Object.assign(new Error('ECONNREFUSED'), { connection: true });
+      return member.host;
+    },
+    { isConnectionError: (e) => (e as { connection?: boolean }).connection === true },
+  );
   assert.equal(value, 'two');
   assert.deepEqual(used, ['one', 'two']);
   assert.ok(db.members[0]!.asideUntil > Date.now(), 'the failing member is set aside');
@@ -133,8 +162,10 @@ test('plugins register types with their own member syntax and pools (the db plug
 
 test('a bad member fails at start with its text; a good alias is served', async () => {
   const bad = new Kernel().use(services()).alias('@api', 'http', ['127.0.0.1:5000', '127.0.0.1:port']);
-  await assert.rejects(bad.start({ address: '127.0.0.1', port: 0 }), (e: SkitaiError) =>
-    e.code === 'SKT_ALIAS_MEMBER' && e.message.includes('"127.0.0.1:port"'));
+  await assert.rejects(
+    bad.start({ address: '127.0.0.1', port: 0 }),
+    (e: SkitaiError) => e.code === 'SKT_ALIAS_MEMBER' && e.message.includes('"127.0.0.1:port"'),
+  );
   const kernel = new Kernel().use(services()).alias('@api2', 'http', ['127.0.0.1:5000 2']);
   await kernel.start({ address: '127.0.0.1', port: 0 });
   try {
@@ -147,6 +178,8 @@ test('a bad member fails at start with its text; a good alias is served', async 
 
 test('an http alias without the services plugin fails at start, naming the plugin', async () => {
   const kernel = new Kernel().alias('@api', 'http', '127.0.0.1:5000');
-  await assert.rejects(kernel.start({ address: '127.0.0.1', port: 0 }), (e: SkitaiError) =>
-    e.code === 'SKT_ALIAS_TYPE' && e.message.includes('@skitai/services'));
+  await assert.rejects(
+    kernel.start({ address: '127.0.0.1', port: 0 }),
+    (e: SkitaiError) => e.code === 'SKT_ALIAS_TYPE' && e.message.includes('@skitai/services'),
+  );
 });

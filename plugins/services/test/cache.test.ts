@@ -35,7 +35,11 @@ test('result.cache(seconds): the same call is answered from the cache; other URL
   (await post('@c/users', { a: 1 })).cache(60);
   assert.equal((await post('@c/users', { a: 1 })).cached, true);
   assert.equal((await post('@c/users', { a: 2 })).cached, false);
-  assert.equal((await get('@c/users', { headers: { 'accept-language': 'de' } })).cached, false, 'other request headers, other entry');
+  assert.equal(
+    (await get('@c/users', { headers: { 'accept-language': 'de' } })).cached,
+    false,
+    'other request headers, other entry',
+  );
   assert.equal((await get('@c/users', { useCache: false })).cached, false);
   assert.equal(b.received.length, 7);
   // another context (another request) sees the same cache
@@ -45,8 +49,14 @@ test('result.cache(seconds): the same call is answered from the cache; other URL
 test('only successful results are cached', async () => {
   const { b, ctx } = await setup(async (req, res, body, be) => {
     if (req.url === '/slow') await sleep(300); // slower than the 50 ms timeout below
-    if (req.url === '/missing') { res.writeHead(404); return res.end(); }
-    if (req.url === '/bad') { res.writeHead(200, { 'content-type': 'application/json' }); return res.end('{'); }
+    if (req.url === '/missing') {
+      res.writeHead(404);
+      return res.end();
+    }
+    if (req.url === '/bad') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end('{');
+    }
     return echo(req, res, body, be);
   });
   const get = ctx.http('GET');
@@ -128,5 +138,8 @@ test('useCache with a last-updated time: setlu drops what was cached before the 
   assert.equal((await query()).cached, true, 'cached after the update: used');
   assert.equal(b.received.length, 2);
   assert.throws(() => s.getlu('tables.unknown'), { code: 'SKT_LU_KEY' });
-  assert.throws(() => s.setlu('tables.unknown'), (e: SkitaiError) => e.code === 'SKT_LU_KEY');
+  assert.throws(
+    () => s.setlu('tables.unknown'),
+    (e: SkitaiError) => e.code === 'SKT_LU_KEY',
+  );
 });

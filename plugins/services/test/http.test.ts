@@ -54,7 +54,10 @@ test('data is parsed by content type: JSON, text, XML-RPC, bytes', async () => {
       '/json': ['application/vnd.api+json; charset=utf-8', '{"a":1}'],
       '/text': ['text/plain; charset=utf-8', 'héllo'],
       '/html': ['text/html', '<p>x</p>'],
-      '/xml': ['text/xml', '<?xml version="1.0"?><methodResponse><params><param><value><int>5</int></value></param></params></methodResponse>'],
+      '/xml': [
+        'text/xml',
+        '<?xml version="1.0"?><methodResponse><params><param><value><int>5</int></value></param></params></methodResponse>',
+      ],
       '/plainxml': ['application/xml', '<a>b</a>'],
       '/bytes': ['application/octet-stream', Buffer.from([0, 255])],
       '/badjson': ['application/json', '{nope'],
@@ -126,7 +129,10 @@ test('a kept-alive connection closed by the backend is retried once on a fresh o
   let n = 0;
   const b = await backend('stale', (req, res, body, be) => {
     n++;
-    if (n === 2) { req.socket.destroy(); return; }
+    if (n === 2) {
+      req.socket.destroy();
+      return;
+    }
     echo(req, res, body, be);
   });
   const s = newServices();
@@ -155,7 +161,9 @@ test('timeouts: a slow backend gives status timeout (1) in time; raise: true rej
   assert.equal((r.error as SkitaiError).code, 'SKT_BACKEND_TIMEOUT');
   assert.ok(took >= 95 && took < 1200, `took ${took} ms: the call ended before the backend answered`);
   assert.throws(() => r.raiseForStatus(), { code: 'SKT_BACKEND_TIMEOUT' });
-  await assert.rejects(ctx.http('GET')(`http://${b.address}/slow`, { timeout: 100, raise: true }), { code: 'SKT_BACKEND_TIMEOUT' });
+  await assert.rejects(ctx.http('GET')(`http://${b.address}/slow`, { timeout: 100, raise: true }), {
+    code: 'SKT_BACKEND_TIMEOUT',
+  });
 });
 
 test('connection refused gives status error (2); HTTP errors stay done with raiseForStatus', async () => {
@@ -167,14 +175,20 @@ test('connection refused gives status error (2); HTTP errors stay done with rais
   assert.equal((r.error as SkitaiError).code, 'SKT_BACKEND_CONNECTION');
   assert.match(r.error!.message, /ECONNREFUSED/);
 
-  const b = await backend('404', (_req, res) => { res.writeHead(404, 'Nope', { 'content-type': 'text/plain' }); res.end('missing'); });
+  const b = await backend('404', (_req, res) => {
+    res.writeHead(404, 'Nope', { 'content-type': 'text/plain' });
+    res.end('missing');
+  });
   const nf = await ctx.http('GET')(`http://${b.address}/x`);
   assert.equal(nf.status, 'done');
   assert.equal(nf.statusCode, 404);
   assert.equal(nf.reason, 'Nope');
   assert.equal(nf.ok, false);
   assert.equal(nf.data, 'missing');
-  assert.throws(() => nf.raiseForStatus(), (e: SkitaiError) => e.code === 'SKT_BACKEND_STATUS' && /404 Nope/.test(e.message));
+  assert.throws(
+    () => nf.raiseForStatus(),
+    (e: SkitaiError) => e.code === 'SKT_BACKEND_STATUS' && /404 Nope/.test(e.message),
+  );
   await assert.rejects(ctx.http('GET')(`http://${b.address}/x`, { raise: true }), { code: 'SKT_BACKEND_STATUS' });
 
   const unknown = await ctx.http('GET')('@nowhere/x');
@@ -187,9 +201,18 @@ test('connection refused gives status error (2); HTTP errors stay done with rais
 
 test('redirects are not followed unless asked; 303 turns a POST into a GET; a loop ends', async () => {
   const b = await backend('redir', (req, res, body, be) => {
-    if (req.url === '/old') { res.writeHead(302, { location: '/new' }); return res.end(); }
-    if (req.url === '/form') { res.writeHead(303, { location: 'http://' + be.address + '/done' }); return res.end(); }
-    if (req.url!.startsWith('/loop')) { res.writeHead(307, { location: '/loop' + Math.random() }); return res.end(); }
+    if (req.url === '/old') {
+      res.writeHead(302, { location: '/new' });
+      return res.end();
+    }
+    if (req.url === '/form') {
+      res.writeHead(303, { location: 'http://' + be.address + '/done' });
+      return res.end();
+    }
+    if (req.url!.startsWith('/loop')) {
+      res.writeHead(307, { location: '/loop' + Math.random() });
+      return res.end();
+    }
     return echo(req, res, body, be);
   });
   const s = newServices();
@@ -212,7 +235,10 @@ test('redirects are not followed unless asked; 303 turns a POST into a GET; a lo
 test('large bodies stream both ways; buffering stops at maxResponseSize; gzip is decoded', async () => {
   const big = Buffer.alloc(5 * 1024 * 1024, 'x');
   const b = await backend('big', (req, res, body) => {
-    if (req.url === '/big') { res.writeHead(200, { 'content-type': 'application/octet-stream' }); return res.end(big); }
+    if (req.url === '/big') {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      return res.end(big);
+    }
     if (req.url === '/gz') {
       res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
       return res.end(zlib.gzipSync(JSON.stringify({ zipped: true })));
@@ -236,7 +262,9 @@ test('large bodies stream both ways; buffering stops at maxResponseSize; gzip is
   const buffered = await ctx.http('GET')(`${base}/big`);
   assert.equal((buffered.data as Buffer).length, big.length);
 
-  async function* chunks() { for (let i = 0; i < 48; i++) yield Buffer.alloc(64 * 1024, 'y'); }
+  async function* chunks() {
+    for (let i = 0; i < 48; i++) yield Buffer.alloc(64 * 1024, 'y');
+  }
   const up = await ctx.httpWithBody('POST')(`${base}/upload`, Readable.from(chunks()));
   assert.equal(up.data, String(48 * 64 * 1024));
   assert.equal(b.received.at(-1)!.headers['transfer-encoding'], 'chunked');
@@ -263,12 +291,17 @@ test('credentials: in a plain URL, on alias members, or as the auth option', asy
   await ctx.http('GET')('@auth/m');
   await ctx.http('GET')('@auth/o', { auth: { user: 'x', password: 'y' } });
   await ctx.http('GET')(`http://${b.address}/none`);
-  assert.deepEqual(b.received.map((r) => r.headers.authorization), [basic('user:p@ss'), basic('me@corp:s:cret'), basic('x:y'), undefined]);
+  assert.deepEqual(
+    b.received.map((r) => r.headers.authorization),
+    [basic('user:p@ss'), basic('me@corp:s:cret'), basic('x:y'), undefined],
+  );
 });
 
-test('maxConnections bounds a member\'s pool; an AbortSignal ends a call; ws aliases are not for HTTP calls', async () => {
+test("maxConnections bounds a member's pool; an AbortSignal ends a call; ws aliases are not for HTTP calls", async () => {
   let holding!: () => void;
-  const held = new Promise<void>((r) => { holding = r; });
+  const held = new Promise<void>((r) => {
+    holding = r;
+  });
   // Slow answers (the handler's own time), so that the calls queue and /hold is still open.
   const b = await backend('bounded', async (req, res, body, be) => {
     if (req.url === '/hold') holding();

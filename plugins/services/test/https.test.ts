@@ -20,8 +20,27 @@ const services = new BackendServices();
 
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-tls-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
-    '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      path.join(dir, 'key.pem'),
+      '-out',
+      path.join(dir, 'cert.pem'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ],
+    { stdio: 'ignore' },
+  );
   cert = fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8');
   key = fs.readFileSync(path.join(dir, 'key.pem'), 'utf8');
   server = https.createServer({ cert, key }, (req, res) => {
@@ -29,7 +48,11 @@ before(async () => {
     res.end(JSON.stringify({ secure: true, url: req.url, ltxn: req.headers['x-ltxn-id'] }));
   });
   server.keepAliveTimeout = 60_000;
-  server.on('secureConnection', (s: Socket) => { connections++; open.add(s); s.on('close', () => open.delete(s)); });
+  server.on('secureConnection', (s: Socket) => {
+    connections++;
+    open.add(s);
+    s.on('close', () => open.delete(s));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
 });
@@ -40,7 +63,7 @@ after(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('https aliases: verified TLS with the alias\'s CA, keep-alive over TLS', async () => {
+test("https aliases: verified TLS with the alias's CA, keep-alive over TLS", async () => {
   services.alias('@secure', 'https', `127.0.0.1:${port}`, { tls: { ca: cert } });
   const get = services.context().http('GET');
   for (let i = 0; i < 10; i++) {

@@ -6,7 +6,7 @@ import { Kernel } from '@skitai/kernel';
 import { App } from '@skitai/app';
 import { services, servicesOf } from '../src/index.js';
 
-test('was.jsonrpc to our own App\'s JSON-RPC routes', async () => {
+test("was.jsonrpc to our own App's JSON-RPC routes", async () => {
   const app = new App();
   app.route('/rpc/add', { params: ['a', 'b'] }, async (_was, { a, b }) => Number(a) + Number(b));
   const kernel = new Kernel().use(services());

@@ -33,22 +33,40 @@ test('an Express app uses the imported `was`, bound to its request, with kernel.
   app.get('/states', async (req, res) => {
     const r = await was.get('@b/v1/states');
     const again = await was.getjson('@b/v1/more');
-    res.json({ data: r.data, again: (again.data as any).url, sameReq: was.req === (req as unknown as SkitaiRequest), isWas: was instanceof Was });
+    res.json({
+      data: r.data,
+      again: (again.data as any).url,
+      sameReq: was.req === (req as unknown as SkitaiRequest),
+      isWas: was instanceof Was,
+    });
   });
   kernel.mount('/api', app);
   const url = await start(kernel);
-  const reply = await (await fetch(`${url}/api/states`, { headers: { 'x-gtxn-id': 'GTID-client-7' } })).json() as any;
+  const reply = (await (await fetch(`${url}/api/states`, { headers: { 'x-gtxn-id': 'GTID-client-7' } })).json()) as any;
   assert.equal(reply.data.url, '/v1/states');
   assert.equal(reply.again, '/v1/more');
   assert.equal(reply.sameReq, true);
   assert.equal(reply.isWas, true);
-  assert.deepEqual(b.received.map((r) => [r.headers['x-gtxn-id'], r.headers['x-ltxn-id']]), [['GTID-client-7', '2001'], ['GTID-client-7', '2002']]);
+  assert.deepEqual(
+    b.received.map((r) => [r.headers['x-gtxn-id'], r.headers['x-ltxn-id']]),
+    [
+      ['GTID-client-7', '2001'],
+      ['GTID-client-7', '2002'],
+    ],
+  );
   // concurrent requests each see their own was
-  const many = await Promise.all(Array.from({ length: 10 }, (_, i) =>
-    fetch(`${url}/api/states`, { headers: { 'x-gtxn-id': `GTID-c-${i}` } }).then((r) => r.json())));
+  const many = await Promise.all(
+    Array.from({ length: 10 }, (_, i) =>
+      fetch(`${url}/api/states`, { headers: { 'x-gtxn-id': `GTID-c-${i}` } }).then((r) => r.json()),
+    ),
+  );
   assert.equal(many.length, 10);
   const byGtxn = new Map<string, string[]>();
-  for (const r of b.received.slice(2)) byGtxn.set(String(r.headers['x-gtxn-id']), [...(byGtxn.get(String(r.headers['x-gtxn-id'])) ?? []), String(r.headers['x-ltxn-id'])]);
+  for (const r of b.received.slice(2))
+    byGtxn.set(String(r.headers['x-gtxn-id']), [
+      ...(byGtxn.get(String(r.headers['x-gtxn-id'])) ?? []),
+      String(r.headers['x-ltxn-id']),
+    ]);
   assert.equal(byGtxn.size, 10);
   for (const ids of byGtxn.values()) assert.deepEqual(ids, ['2001', '2002']);
 });
@@ -70,22 +88,42 @@ test('transaction ids over two hops: 1000 -> 2001, 2002 -> 3002, 3003, the globa
     const first = await was.get('@middle/hop');
     const second = await was.get('@middle/hop');
     res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ gtxn: (req as SkitaiRequest).gtxnId, ltxn: (req as SkitaiRequest).ltxnId, hops: [first.data, second.data] }));
+    res.end(
+      JSON.stringify({
+        gtxn: (req as SkitaiRequest).gtxnId,
+        ltxn: (req as SkitaiRequest).ltxnId,
+        hops: [first.data, second.data],
+      }),
+    );
   });
   const gatewayUrl = await start(gateway, { logpath: path.join(logs, 'gateway') });
-  const reply = await (await fetch(`${gatewayUrl}/page`)).json() as any;
+  const reply = (await (await fetch(`${gatewayUrl}/page`)).json()) as any;
   assert.equal(reply.ltxn, '1000');
   assert.match(reply.gtxn, /^GTID-/);
-  assert.deepEqual(reply.hops, [{ ltxnIn: '2001', leafLtxn: '3002' }, { ltxnIn: '2002', leafLtxn: '3003' }]);
-  assert.deepEqual(leaf.received.map((r) => r.headers['x-gtxn-id']), [reply.gtxn, reply.gtxn]);
+  assert.deepEqual(reply.hops, [
+    { ltxnIn: '2001', leafLtxn: '3002' },
+    { ltxnIn: '2002', leafLtxn: '3003' },
+  ]);
+  assert.deepEqual(
+    leaf.received.map((r) => r.headers['x-gtxn-id']),
+    [reply.gtxn, reply.gtxn],
+  );
   // and the request logs of both servers carry them
   await Promise.all([gateway.stop(), middle.stop()]);
-  const ids = (dir: string) => fs.readFileSync(path.join(logs, dir, 'request.log'), 'utf8').trim().split('\n').map((line) => {
-    const f = parseRequestLine(line);
-    return [f[REQUEST_LOG_FIELDS.indexOf('gtxnId')], f[REQUEST_LOG_FIELDS.indexOf('ltxnId')]];
-  });
+  const ids = (dir: string) =>
+    fs
+      .readFileSync(path.join(logs, dir, 'request.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const f = parseRequestLine(line);
+        return [f[REQUEST_LOG_FIELDS.indexOf('gtxnId')], f[REQUEST_LOG_FIELDS.indexOf('ltxnId')]];
+      });
   assert.deepEqual(ids('gateway'), [[reply.gtxn, '1000']]);
-  assert.deepEqual(ids('middle'), [[reply.gtxn, '2001'], [reply.gtxn, '2002']]);
+  assert.deepEqual(ids('middle'), [
+    [reply.gtxn, '2001'],
+    [reply.gtxn, '2002'],
+  ]);
   fs.rmSync(logs, { recursive: true, force: true });
 });
 
@@ -118,13 +156,15 @@ test('the imported was for plain URLs; App handlers reach was.get too; was utili
       was.log('plain handler called', 'audit');
       const id = was.traceback(new Error('recorded failure'));
       const status = was.services.status() as any;
-      res.end(JSON.stringify({
-        url: (r.data as any).url,
-        id,
-        aliases: status.aliases.map((a: any) => a.name),
-        json: was.fromjson(was.tojson({ a: [1] })),
-        xml: was.fromxml(was.toxml({ k: 'v' }, 2)),
-      }));
+      res.end(
+        JSON.stringify({
+          url: (r.data as any).url,
+          id,
+          aliases: status.aliases.map((a: any) => a.name),
+          json: was.fromjson(was.tojson({ a: [1] })),
+          xml: was.fromxml(was.toxml({ k: 'v' }, 2)),
+        }),
+      );
     })();
   });
   const app = new App();
@@ -135,13 +175,13 @@ test('the imported was for plain URLs; App handlers reach was.get too; was utili
   });
   kernel.mount('/app', app);
   const url = await start(kernel, { logpath });
-  const reply = await (await fetch(`${url}/h/`, { headers: { 'x-gtxn-id': 'GTID-util-1' } })).json() as any;
+  const reply = (await (await fetch(`${url}/h/`, { headers: { 'x-gtxn-id': 'GTID-util-1' } })).json()) as any;
   assert.equal(reply.url, '/direct');
   assert.equal(reply.id, 'GTID-util-1/1000');
   assert.deepEqual(reply.aliases, ['@plain']);
   assert.deepEqual(reply.json, { a: [1] });
   assert.deepEqual(reply.xml, [{ k: 'v' }, 2]);
-  const fromApp = await (await fetch(`${url}/app/calls`)).json() as any;
+  const fromApp = (await (await fetch(`${url}/app/calls`)).json()) as any;
   assert.deepEqual(fromApp, { own: '/from-app', imported: '/from-import' });
   assert.ok(b.open.size >= 1, 'keep-alive connections stay open while running');
   await kernel.stop();
@@ -153,7 +193,7 @@ test('the imported was for plain URLs; App handlers reach was.get too; was utili
   fs.rmSync(logpath, { recursive: true, force: true });
 });
 
-test('kernel.setMaxRcache and setBackendKeepAlive reach the services; useCache with the kernel\'s getlu', async () => {
+test("kernel.setMaxRcache and setBackendKeepAlive reach the services; useCache with the kernel's getlu", async () => {
   const b = await backend('lu');
   const kernel = new Kernel().setMaxRcache(5).setBackendKeepAlive(300).use(services()).alias('@lu', 'http', b.address);
   kernel.addlu('tables.items');

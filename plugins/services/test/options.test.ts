@@ -7,6 +7,8 @@ import { services } from '../src/index.js';
 test('services({ ... }): an unknown key stops the start, naming the nearest valid one', async () => {
   const kernel = new Kernel();
   kernel.use(services({ connectTimout: 2 } as never));
-  await assert.rejects(kernel.start({ address: '127.0.0.1', port: 0 }),
-    { code: 'SKT_INVALID_OPTION', message: /@skitai\/services option connectTimout: 2 .*did you mean connectTimeout\?/ });
+  await assert.rejects(kernel.start({ address: '127.0.0.1', port: 0 }), {
+    code: 'SKT_INVALID_OPTION',
+    message: /@skitai\/services option connectTimout: 2 .*did you mean connectTimeout\?/,
+  });
 });

@@ -7,7 +7,11 @@ import { startBackend } from '../test-support/services-helpers.js';
 
 test('setResponseCache: lookups, hits without a call, tickets that add headers and rewrite a 304, failures', async () => {
   const backend = await startBackend('a', (req, res) => {
-    if (req.headers['if-none-match'] === '"t"') { res.writeHead(304, { etag: '"t"' }); res.end(); return; }
+    if (req.headers['if-none-match'] === '"t"') {
+      res.writeHead(304, { etag: '"t"' });
+      res.end();
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/plain', etag: '"t"' });
     res.end(`live ${req.url}`);
   });
@@ -18,15 +22,32 @@ test('setResponseCache: lookups, hits without a call, tickets that add headers a
   const cache: HttpResponseCache = {
     lookup(call) {
       looked.push(call);
-      if (call.path === '/hit') return { hit: { statusCode: 200, reason: 'OK', headers: { 'content-type': 'text/plain', 'x-cache': 'HIT' }, content: Buffer.from('stored') } };
+      if (call.path === '/hit')
+        return {
+          hit: {
+            statusCode: 200,
+            reason: 'OK',
+            headers: { 'content-type': 'text/plain', 'x-cache': 'HIT' },
+            content: Buffer.from('stored'),
+          },
+        };
       if (call.path === '/pass') return undefined;
       return Promise.resolve({
         headers: call.path === '/revalidate' ? { 'if-none-match': '"t"' } : undefined,
         answered(answer: HttpCacheAnswer) {
           answered.push(answer);
-          return answer.statusCode === 304 ? { statusCode: 200, reason: 'OK', headers: { 'content-type': 'text/plain' }, content: Buffer.from('refreshed') } : answer;
+          return answer.statusCode === 304
+            ? {
+                statusCode: 200,
+                reason: 'OK',
+                headers: { 'content-type': 'text/plain' },
+                content: Buffer.from('refreshed'),
+              }
+            : answer;
         },
-        failed() { failed++; },
+        failed() {
+          failed++;
+        },
       });
     },
   };
@@ -44,7 +65,7 @@ test('setResponseCache: lookups, hits without a call, tickets that add headers a
     assert.equal((await get('@a/ticket')).text, 'live /ticket');
     assert.equal(answered.at(-1)!.statusCode, 200);
     const revalidated = await get('@a/revalidate');
-    assert.equal(backend.received.at(-1)!.headers['if-none-match'], '"t"', 'the ticket\'s headers were sent');
+    assert.equal(backend.received.at(-1)!.headers['if-none-match'], '"t"', "the ticket's headers were sent");
     assert.equal(revalidated.statusCode, 200);
     assert.equal(revalidated.text, 'refreshed');
     await backend.close();
@@ -52,7 +73,11 @@ test('setResponseCache: lookups, hits without a call, tickets that add headers a
     assert.equal(down.status, 'error');
     assert.equal(failed, 1, 'a call without an answer is reported');
     const stream = await get('@a/x', { stream: true });
-    assert.equal(looked.some((c) => c.path === '/x'), false, 'streamed calls never reach the cache');
+    assert.equal(
+      looked.some((c) => c.path === '/x'),
+      false,
+      'streamed calls never reach the cache',
+    );
     assert.equal(stream.status, 'error');
   } finally {
     await services.close();

@@ -8,7 +8,9 @@ import { startBackend, startPythonPeer, type Backend, type PythonPeer } from '..
 const backends: Backend[] = [];
 const services = new BackendServices();
 let python: PythonPeer | undefined;
-before(async () => { python = await startPythonPeer(); });
+before(async () => {
+  python = await startPythonPeer();
+});
 after(async () => {
   await services.close();
   await python?.stop();
@@ -25,9 +27,13 @@ async function xmlrpcPeer(name: string): Promise<Backend> {
     } catch (err) {
       return res.end(serializeFault(-32700, (err as Error).message));
     }
-    if (call.method === 'search') return res.end(serializeMethodResponse({ backend: name, q: call.params[0], ltxn: req.headers['x-ltxn-id'] }));
+    if (call.method === 'search')
+      return res.end(serializeMethodResponse({ backend: name, q: call.params[0], ltxn: req.headers['x-ltxn-id'] }));
     if (call.method === 'boom') return res.end(serializeFault(13, `boom from ${name}`));
-    if (call.method === 'http500') { res.statusCode = 500; return res.end('oops'); }
+    if (call.method === 'http500') {
+      res.statusCode = 500;
+      return res.end('oops');
+    }
     return res.end(serializeFault(404, `no method ${call.method}`));
   });
   backends.push(b);
@@ -39,19 +45,28 @@ async function jsonrpcPeer(name: string): Promise<Backend> {
     res.setHeader('content-type', 'application/json');
     const msg = JSON.parse(body) as { jsonrpc: string; method: string; params: unknown[]; id: number };
     assert.equal(msg.jsonrpc, '2.0');
-    if (msg.method === 'add') return res.end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: (msg.params as number[]).reduce((a, c) => a + c, 0) }));
+    if (msg.method === 'add')
+      return res.end(
+        JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: (msg.params as number[]).reduce((a, c) => a + c, 0) }),
+      );
     if (msg.method === 'who') return res.end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: name }));
-    return res.end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, error: { code: -32601, message: `Method not found: ${msg.method}`, data: { tried: msg.method } } }));
+    return res.end(
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: msg.id,
+        error: { code: -32601, message: `Method not found: ${msg.method}`, data: { tried: msg.method } },
+      }),
+    );
   });
   backends.push(b);
   return b;
 }
 
-test('XML-RPC against Python\'s xmlrpc.server: values, dotted names, faults surfaced as errors', async (t) => {
+test("XML-RPC against Python's xmlrpc.server: values, dotted names, faults surfaced as errors", async (t) => {
   if (!python) {
     // CI installs python3 (.ci/run): there, a missing one is a broken setup, not a skip.
     if (process.env.CI === 'true') assert.fail('python3 is missing: .ci/run installs it');
-    console.log('# skipped: python3 is not installed, the XML-RPC test against Python\'s xmlrpc.server did not run');
+    console.log("# skipped: python3 is not installed, the XML-RPC test against Python's xmlrpc.server did not run");
     return t.skip('python3 is not installed');
   }
   const rpc = services.context().rpc('xmlrpc');
@@ -60,12 +75,23 @@ test('XML-RPC against Python\'s xmlrpc.server: values, dotted names, faults surf
   assert.equal(sum.status, 'done');
   assert.equal(sum.data, 5);
   assert.equal((await peer.add('a', 'b')).data, 'ab');
-  const value = { s: 'naïve <&>', n: -7, f: 2.5, t: true, list: [1, [2, null]], when: new Date(Date.UTC(2026, 0, 27, 10, 30)), bytes: Buffer.from('hi') };
+  const value = {
+    s: 'naïve <&>',
+    n: -7,
+    f: 2.5,
+    t: true,
+    list: [1, [2, null]],
+    when: new Date(Date.UTC(2026, 0, 27, 10, 30)),
+    bytes: Buffer.from('hi'),
+  };
   assert.deepEqual((await peer.echo(value)).data, value);
   assert.equal((await peer.describe(Buffer.from('x'))).data, 'bytes');
   assert.equal((await peer.describe(new Date())).data, 'datetime');
   assert.equal((await peer.describe(null)).data, 'NoneType');
-  assert.equal(((await peer.shifted(new Date(Date.UTC(2026, 0, 27)))).data as Date).toISOString(), '2026-01-28T00:00:00.000Z');
+  assert.equal(
+    ((await peer.shifted(new Date(Date.UTC(2026, 0, 27)))).data as Date).toISOString(),
+    '2026-01-28T00:00:00.000Z',
+  );
   assert.equal((await peer.nothing()).data, null);
   const methods = (await peer.system.listMethods()).data as string[];
   assert.ok(methods.includes('add') && methods.includes('system.listMethods'), String(methods));
@@ -77,7 +103,10 @@ test('XML-RPC against Python\'s xmlrpc.server: values, dotted names, faults surf
   assert.equal((fault.error as RpcFault).faultCode, 7);
   assert.equal((fault.error as RpcFault).faultString, 'boom');
   assert.throws(() => fault.raiseForStatus(), RpcFault);
-  await assert.rejects(rpc(`http://127.0.0.1:${python.port}/rpc2`, { raise: true }).fail(8, 'bang'), (e: RpcFault) => e.faultCode === 8);
+  await assert.rejects(
+    rpc(`http://127.0.0.1:${python.port}/rpc2`, { raise: true }).fail(8, 'bang'),
+    (e: RpcFault) => e.faultCode === 8,
+  );
   const crash = await peer.crash();
   assert.match((crash.error as RpcFault).faultString, /ZeroDivisionError/);
   const missing = await peer.no_such_method();
@@ -100,7 +129,11 @@ test('the RPC proxy is not a thenable and needs a method', async () => {
 
 test('was.rpc.lb and was.rpc.map over an alias of XML-RPC peers', async () => {
   const peers = await Promise.all(['s1', 's2', 's3'].map(xmlrpcPeer));
-  services.alias('@search', 'http', peers.map((p) => p.address));
+  services.alias(
+    '@search',
+    'http',
+    peers.map((p) => p.address),
+  );
   const rpc = services.context().rpc('xmlrpc');
   const seen = new Set<string>();
   for (let i = 0; i < 6; i++) {
@@ -110,10 +143,19 @@ test('was.rpc.lb and was.rpc.map over an alias of XML-RPC peers', async () => {
   }
   assert.deepEqual([...seen].sort(), ['s1', 's2', 's3']);
   const all = await rpc.map('@search/rpc2').search('bach');
-  assert.deepEqual(all.map((r) => (r.data as any).backend), ['s1', 's2', 's3']);
+  assert.deepEqual(
+    all.map((r) => (r.data as any).backend),
+    ['s1', 's2', 's3'],
+  );
   const faults = await rpc.map('@search/rpc2').boom();
-  assert.deepEqual(faults.map((r) => (r.error as RpcFault).faultString), ['boom from s1', 'boom from s2', 'boom from s3']);
-  assert.deepEqual(faults.map((r) => r.status), ['error', 'error', 'error']);
+  assert.deepEqual(
+    faults.map((r) => (r.error as RpcFault).faultString),
+    ['boom from s1', 'boom from s2', 'boom from s3'],
+  );
+  assert.deepEqual(
+    faults.map((r) => r.status),
+    ['error', 'error', 'error'],
+  );
   const bad = await rpc('@search/rpc2').http500();
   assert.equal(bad.status, 'error');
   assert.equal(bad.statusCode, 500);
@@ -121,7 +163,11 @@ test('was.rpc.lb and was.rpc.map over an alias of XML-RPC peers', async () => {
 
 test('JSON-RPC 2.0 round trips, errors as RpcFault with code and data, .lb and .map', async () => {
   const peers = await Promise.all(['j1', 'j2'].map(jsonrpcPeer));
-  services.alias('@json', 'http', peers.map((p) => p.address));
+  services.alias(
+    '@json',
+    'http',
+    peers.map((p) => p.address),
+  );
   const jsonrpc = services.context().rpc('jsonrpc');
   const r = await jsonrpc('@json/api').add(1, 2, 3);
   assert.equal(r.data, 6);
@@ -147,9 +193,15 @@ test('JSON-RPC 2.0 round trips, errors as RpcFault with code and data, .lb and .
   assert.equal(hit.cached, true);
   assert.equal(hit.data, 42);
   assert.equal((await jsonrpc('@json/api').add(40, 3)).cached, false);
-  assert.equal(peers.reduce((n, p) => n + p.received.length, 0), before + 2);
+  assert.equal(
+    peers.reduce((n, p) => n + p.received.length, 0),
+    before + 2,
+  );
   // a peer answering something that is not JSON
-  const text = await startBackend('text', (_req, res) => { res.setHeader('content-type', 'text/html'); res.end('<h1>no</h1>'); });
+  const text = await startBackend('text', (_req, res) => {
+    res.setHeader('content-type', 'text/html');
+    res.end('<h1>no</h1>');
+  });
   backends.push(text);
   const notJson = await jsonrpc(`http://${text.address}/`).x();
   assert.equal(notJson.status, 'error');

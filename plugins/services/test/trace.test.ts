@@ -24,16 +24,23 @@ async function chain(): Promise<Hop[]> {
     const logpath = fs.mkdtempSync(path.join(os.tmpdir(), `skitai-trace-${name}-`));
     const kernel = new Kernel().use(services());
     const lines: string[] = [];
-    kernel.hooks.responseLogged.tap('test', (record) => { lines.push(record.line); });
+    kernel.hooks.responseLogged.tap('test', (record) => {
+      lines.push(record.line);
+    });
     const callee = next;
     kernel.mount('/', (req, res) => {
       void (async () => {
         const inner = callee === undefined ? undefined : (await was.get(`${callee}/hop`)).data;
         res.setHeader('Content-Type', 'application/json');
-        res.end(JSON.stringify({
-          name, traceparent: req.headers.traceparent ?? null, tracestate: req.headers.tracestate ?? null,
-          gtxn: req.headers['x-gtxn-id'] ?? null, inner,
-        }));
+        res.end(
+          JSON.stringify({
+            name,
+            traceparent: req.headers.traceparent ?? null,
+            tracestate: req.headers.tracestate ?? null,
+            gtxn: req.headers['x-gtxn-id'] ?? null,
+            inner,
+          }),
+        );
       })();
     });
     const { port } = await kernel.start({ address: '127.0.0.1', port: 0, logpath });
@@ -53,14 +60,19 @@ async function stopAll(hops: Hop[]): Promise<string[][]> {
 
 test('a was.get chain of three services carries one trace id in traceparent and in every request log', async () => {
   const hops = await chain();
-  const reply = await (await fetch(`${hops[0]!.url}/start`)).json() as any;
+  const reply = (await (await fetch(`${hops[0]!.url}/start`)).json()) as any;
   const files = await stopAll(hops);
   const logged = files.map((lines) => lines.map(parseRequestLine));
-  for (const fields of logged.flat()) assert.equal(fields.length, REQUEST_LOG_FIELDS.length, 'the log keeps its 21 fields');
+  for (const fields of logged.flat())
+    assert.equal(fields.length, REQUEST_LOG_FIELDS.length, 'the log keeps its 21 fields');
   const gtxn = logged[0]![0]![REQUEST_LOG_FIELDS.indexOf('gtxnId')]!;
   assert.match(gtxn, /^GTID-/);
-  for (const fields of logged.flat()) assert.equal(fields[REQUEST_LOG_FIELDS.indexOf('gtxnId')], gtxn, 'one global id in A, B and C');
-  assert.deepEqual(hops.map((h) => h.lines.length), [1, 1, 1]);
+  for (const fields of logged.flat())
+    assert.equal(fields[REQUEST_LOG_FIELDS.indexOf('gtxnId')], gtxn, 'one global id in A, B and C');
+  assert.deepEqual(
+    hops.map((h) => h.lines.length),
+    [1, 1, 1],
+  );
 
   const b = reply.inner;
   const c = b.inner;
@@ -82,9 +94,11 @@ test('a was.get chain of three services carries one trace id in traceparent and 
 test('an incoming W3C traceparent: its trace id is the global id in every log, and tracestate and flags go along', async () => {
   const hops = await chain();
   const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
-  const reply = await (await fetch(`${hops[0]!.url}/start`, {
-    headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-00`, tracestate: 'vendor=abc,other=1' },
-  })).json() as any;
+  const reply = (await (
+    await fetch(`${hops[0]!.url}/start`, {
+      headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-00`, tracestate: 'vendor=abc,other=1' },
+    })
+  ).json()) as any;
   const files = await stopAll(hops);
   for (const line of files.flat()) {
     const fields = parseRequestLine(line);
@@ -102,11 +116,18 @@ test('an incoming W3C traceparent: its trace id is the global id in every log, a
 
 test('a malformed traceparent is ignored: a new global id, and a trace id from it', async () => {
   const hops = await chain();
-  const bad = ['00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01', '00-00000000000000000000000000000000-00f067aa0ba902b7-01',
-    'ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01',
-    '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra', 'garbage'];
+  const bad = [
+    '00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01',
+    '00-00000000000000000000000000000000-00f067aa0ba902b7-01',
+    'ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+    '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01',
+    '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra',
+    'garbage',
+  ];
   for (const traceparent of bad) {
-    const reply = await (await fetch(`${hops[0]!.url}/x`, { headers: { traceparent, tracestate: 'a=b' } })).json() as any;
+    const reply = (await (
+      await fetch(`${hops[0]!.url}/x`, { headers: { traceparent, tracestate: 'a=b' } })
+    ).json()) as any;
     const m = traceparentRe.exec(reply.inner.traceparent)!;
     assert.equal(m[1], traceIdOf(reply.inner.gtxn), traceparent);
     assert.match(reply.inner.gtxn, /^GTID-/);

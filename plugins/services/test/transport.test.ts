@@ -12,11 +12,15 @@ import { CallError, services as servicesPlugin } from '../src/index.js';
 import { echo, fileFixtures } from '../test-support/services-helpers.js';
 
 const servers: net.Server[] = [];
-after(() => { for (const s of servers) s.close(); });
+after(() => {
+  for (const s of servers) s.close();
+});
 const { backend, newServices } = fileFixtures();
 
 /** A raw TCP peer: `onSocket` gets every connection (and what it sent first, when `read`). */
-async function rawServer(onSocket: (socket: net.Socket) => void): Promise<{ address: string; connections: () => number }> {
+async function rawServer(
+  onSocket: (socket: net.Socket) => void,
+): Promise<{ address: string; connections: () => number }> {
   let n = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
@@ -26,7 +30,9 @@ async function rawServer(onSocket: (socket: net.Socket) => void): Promise<{ addr
     socket.on('close', () => sockets.delete(socket));
     onSocket(socket);
   });
-  server.on('close', () => { for (const s of sockets) s.destroy(); });
+  server.on('close', () => {
+    for (const s of sockets) s.destroy();
+  });
   servers.push(server);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -34,11 +40,19 @@ async function rawServer(onSocket: (socket: net.Socket) => void): Promise<{ addr
 }
 
 test('rude backends: garbage bytes, a body cut short, a chunked body never ended: errors, never a crash', async () => {
-  const garbage = await rawServer((socket) => socket.once('data', () => socket.end('\x00\x01 not http at all\r\n\r\n')));
-  const cut = await rawServer((socket) => socket.once('data', () =>
-    socket.end('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 100\r\n\r\nonly a part')));
-  const reset = await rawServer((socket) => socket.once('data', () =>
-    socket.end('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n')));
+  const garbage = await rawServer((socket) =>
+    socket.once('data', () => socket.end('\x00\x01 not http at all\r\n\r\n')),
+  );
+  const cut = await rawServer((socket) =>
+    socket.once('data', () =>
+      socket.end('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 100\r\n\r\nonly a part'),
+    ),
+  );
+  const reset = await rawServer((socket) =>
+    socket.once('data', () =>
+      socket.end('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n'),
+    ),
+  );
   const s = newServices();
   s.alias('@garbage', 'http', garbage.address);
   const get = s.context().http('GET');
@@ -46,7 +60,11 @@ test('rude backends: garbage bytes, a body cut short, a chunked body never ended
   assert.equal(bad.status, 'error');
   assert.ok(bad.error instanceof CallError);
   assert.equal((bad.error as CallError).kind, 'response', bad.error.message);
-  assert.equal(s.getAlias('@garbage').members[0]!.failures, 0, 'a bad answer is an answer: the member stays in service');
+  assert.equal(
+    s.getAlias('@garbage').members[0]!.failures,
+    0,
+    'a bad answer is an answer: the member stays in service',
+  );
 
   const short = await get(`http://${cut.address}/x`);
   assert.equal(short.status, 'error');
@@ -60,14 +78,24 @@ test('rude backends: garbage bytes, a body cut short, a chunked body never ended
   // streamed: the break reaches the reader as a stream error
   const streamed = await get(`http://${reset.address}/s`, { stream: true });
   assert.equal(streamed.status, 'done');
-  await assert.rejects(async () => { for await (const _ of streamed.body as AsyncIterable<Buffer>) { /* read */ } }, { code: 'SKT_BACKEND_RESPONSE' });
+  await assert.rejects(
+    async () => {
+      for await (const _ of streamed.body as AsyncIterable<Buffer>) {
+        /* read */
+      }
+    },
+    { code: 'SKT_BACKEND_RESPONSE' },
+  );
 });
 
 test('a header undici refuses fails the call with SKT_BACKEND_REQUEST and sets no member aside', async () => {
   const b = await backend('headers');
   const s = newServices();
   s.alias('@h', 'http', b.address);
-  const r = await s.context().http('GET').lb('@h/x', { headers: { 'x-bad': 'a\r\nb' } });
+  const r = await s
+    .context()
+    .http('GET')
+    .lb('@h/x', { headers: { 'x-bad': 'a\r\nb' } });
   assert.equal(r.status, 'error');
   assert.equal((r.error as CallError).kind, 'request');
   assert.equal((r.error as SkitaiError).code, 'SKT_BACKEND_REQUEST');
@@ -105,12 +133,22 @@ test('a reader that drops a streamed body early closes its connection; the next 
   const chunk = Buffer.alloc(64 * 1024, 'q');
   let open = 0;
   const b = await backend('endless', (req, res) => {
-    if (req.url === '/small') { echo(req, res, '', b); return; }
+    if (req.url === '/small') {
+      echo(req, res, '', b);
+      return;
+    }
     open++;
     res.writeHead(200, { 'content-type': 'application/octet-stream' });
-    const body = Readable.from((function* () { for (let i = 0; i < 1000; i++) yield chunk; })());
+    const body = Readable.from(
+      (function* () {
+        for (let i = 0; i < 1000; i++) yield chunk;
+      })(),
+    );
     body.pipe(res);
-    res.on('close', () => { open--; body.destroy(); });
+    res.on('close', () => {
+      open--;
+      body.destroy();
+    });
   });
   const s = newServices();
   s.alias('@endless', 'http', b.address, { maxConnections: 1 });
@@ -127,7 +165,9 @@ test('a reader that drops a streamed body early closes its connection; the next 
 });
 
 test('connectTimeout: a TLS peer that never answers the handshake is unreachable; a call queued behind a busy connection is not', async () => {
-  const silent = await rawServer(() => { /* accepts, never speaks */ });
+  const silent = await rawServer(() => {
+    /* accepts, never speaks */
+  });
   const s = newServices();
   s.alias('@silent', 'https', silent.address);
   const started = Date.now();
@@ -140,11 +180,18 @@ test('connectTimeout: a TLS peer that never answers the handshake is unreachable
   assert.equal(s.getAlias('@silent').members[0]!.failures, 1);
 
   let release: () => void = () => {};
-  const held = new Promise<void>((resolve) => { release = resolve; });
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
   let arrived: () => void = () => {};
-  const first = new Promise<void>((resolve) => { arrived = resolve; });
+  const first = new Promise<void>((resolve) => {
+    arrived = resolve;
+  });
   const b = await backend('one-at-a-time', async (req, res, body, be) => {
-    if (req.url === '/hold') { arrived(); await held; }
+    if (req.url === '/hold') {
+      arrived();
+      await held;
+    }
     echo(req, res, body, be);
   });
   s.alias('@one', 'http', b.address, { maxConnections: 1 });
@@ -166,7 +213,7 @@ test('connectTimeout: a TLS peer that never answers the handshake is unreachable
   assert.equal(s.getAlias('@one').members[0]!.failures, 0);
 });
 
-test('the kernel\'s backend keep-alive reaches pools made after it was set', async () => {
+test("the kernel's backend keep-alive reaches pools made after it was set", async () => {
   const b = await backend('ka');
   const kernel = new Kernel().use(servicesPlugin({ wasContext: false })).alias('@ka', 'http', b.address);
   await kernel.start({ address: '127.0.0.1', port: 0 });

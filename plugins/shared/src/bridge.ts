@@ -10,8 +10,7 @@ import type { RedisCtor, RedisTarget } from './target.js';
 
 /** What crosses instances on the channel (JSON). */
 type BusMessage =
-  | { i: string; k: 'b'; e: string; a: unknown[]; f: string }
-  | { i: string; k: 'lu'; key: string; t: number };
+  { i: string; k: 'b'; e: string; a: unknown[]; f: string } | { i: string; k: 'lu'; key: string; t: number };
 
 interface Scripted extends Redis {
   skitaiSetlu(hash: string, channel: string, key: string, time: string, message: string): Promise<number>;
@@ -38,7 +37,10 @@ export class RedisBridge implements InstanceBridge {
   private readonly luHash: string;
   private unsent = 0;
 
-  constructor(private readonly kernel: Kernel, private readonly settings: BridgeSettings) {
+  constructor(
+    private readonly kernel: Kernel,
+    private readonly settings: BridgeSettings,
+  ) {
     this.channel = `${settings.prefix}:bus`;
     this.luHash = `${settings.prefix}:lu`;
     this.cache = settings.cache ? this.cacheTier() : undefined;
@@ -62,7 +64,9 @@ export class RedisBridge implements InstanceBridge {
   async connect(Ctor: RedisCtor): Promise<void> {
     const kernel = this.kernel;
     this.link = new RedisLink(Ctor, this.settings.redis, this.channel, this.settings.timeoutMs, {
-      up: () => { void this.resync(); },
+      up: () => {
+        void this.resync();
+      },
       message: (text) => this.receive(text),
       log: (level, message) => kernel.logs.log('server', level, message),
     });
@@ -70,8 +74,11 @@ export class RedisBridge implements InstanceBridge {
     this.link.cmd.defineCommand('skitaiResync', { numberOfKeys: 2, lua: RESYNC });
     if (await this.link.waitUp(this.settings.startWaitMs)) {
       try {
-        this.number = (Number(await this.link.cmd.incr(`${this.settings.prefix}:process-seq`)) % MAX_PROCESS_NUMBER) + 1;
-      } catch { /* below */ }
+        this.number =
+          (Number(await this.link.cmd.incr(`${this.settings.prefix}:process-seq`)) % MAX_PROCESS_NUMBER) + 1;
+      } catch {
+        /* below */
+      }
     }
     // Redis away at start: a random number, unlikely to meet another's.
     this.number ??= crypto.randomInt(1, MAX_PROCESS_NUMBER + 1);
@@ -85,7 +92,7 @@ export class RedisBridge implements InstanceBridge {
 
   private get cmd(): Scripted | undefined {
     const link = this.link;
-    return link !== undefined && link.up ? link.cmd as Scripted : undefined;
+    return link !== undefined && link.up ? (link.cmd as Scripted) : undefined;
   }
 
   broadcast(event: string, args: unknown[], from: string): void {
@@ -96,17 +103,26 @@ export class RedisBridge implements InstanceBridge {
       text = JSON.stringify({ i: this.kernel.instanceId, k: 'b', e: event, a: args, f: from } satisfies BusMessage);
     } catch (err) {
       // Arguments JSON cannot carry (a cycle, a BigInt): this instance's workers still got them.
-      if (this.unsent++ === 0) this.kernel.logs.log('app', 'error', `@skitai/shared: broadcast ${event} not sent to other instances: ${(err as Error).message}`);
+      if (this.unsent++ === 0)
+        this.kernel.logs.log(
+          'app',
+          'error',
+          `@skitai/shared: broadcast ${event} not sent to other instances: ${(err as Error).message}`,
+        );
       return;
     }
-    cmd.publish(this.channel, text).catch(() => { /* Redis went away: the link says so */ });
+    cmd.publish(this.channel, text).catch(() => {
+      /* Redis went away: the link says so */
+    });
   }
 
   setlu(key: string, time: number): void {
     const cmd = this.cmd;
     if (cmd === undefined) return; // kept here; the resynchronisation sends it when Redis returns
     const text = JSON.stringify({ i: this.kernel.instanceId, k: 'lu', key, t: time } satisfies BusMessage);
-    cmd.skitaiSetlu(this.luHash, this.channel, key, String(time), text).catch(() => { /* resent at resync */ });
+    cmd.skitaiSetlu(this.luHash, this.channel, key, String(time), text).catch(() => {
+      /* resent at resync */
+    });
   }
 
   private receive(text: string): void {
@@ -117,7 +133,8 @@ export class RedisBridge implements InstanceBridge {
       return; // not ours
     }
     if (m === null || typeof m !== 'object' || m.i === this.kernel.instanceId) return;
-    if (m.k === 'b' && typeof m.e === 'string' && Array.isArray(m.a)) this.kernel.receiveBroadcast(m.e, m.a, `${m.i}/${m.f}`);
+    if (m.k === 'b' && typeof m.e === 'string' && Array.isArray(m.a))
+      this.kernel.receiveBroadcast(m.e, m.a, `${m.i}/${m.f}`);
     else if (m.k === 'lu' && typeof m.key === 'string') this.kernel.mergelu(m.key, m.t);
   }
 
@@ -158,7 +175,9 @@ export class RedisBridge implements InstanceBridge {
       set: (key, value, ttlMs) => {
         const cmd = this.cmd;
         if (cmd === undefined || !(ttlMs > 0)) return;
-        cmd.set(prefix + key, value, 'PX', Math.ceil(ttlMs)).catch(() => { /* a cache: dropped */ });
+        cmd.set(prefix + key, value, 'PX', Math.ceil(ttlMs)).catch(() => {
+          /* a cache: dropped */
+        });
       },
     };
   }

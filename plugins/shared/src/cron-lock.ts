@@ -25,8 +25,16 @@ async function client(target: RedisTarget): Promise<Scripted> {
   let c = clients.get(id);
   if (c === undefined) {
     c = loadRedis().then((Ctor) => {
-      const r = new Ctor({ ...redisOptions(target), retryStrategy: retryDelay, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 2000 }) as Scripted;
-      r.on('error', () => { /* the failing command says why */ });
+      const r = new Ctor({
+        ...redisOptions(target),
+        retryStrategy: retryDelay,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        commandTimeout: 2000,
+      }) as Scripted;
+      r.on('error', () => {
+        /* the failing command says why */
+      });
       r.defineCommand('skitaiCronAcquire', { numberOfKeys: 2, lua: CRON_ACQUIRE });
       r.defineCommand('skitaiCronRelease', { numberOfKeys: 1, lua: CRON_RELEASE });
       return r;
@@ -54,10 +62,19 @@ async function client(target: RedisTarget): Promise<Scripted> {
  * a run of the job still holds the lock), else a lock released when the run ends. Throws when
  * Redis cannot be reached (the scheduler logs it and does not run: no run twice).
  */
-export async function acquire(request: { job: string; scheduledAt: Date; host: string; pid: number; args?: unknown }): Promise<false | { release(): Promise<void> }> {
+export async function acquire(request: {
+  job: string;
+  scheduledAt: Date;
+  host: string;
+  pid: number;
+  args?: unknown;
+}): Promise<false | { release(): Promise<void> }> {
   // A stand-alone skitai-cron (a lock named in its config file, no args) reads the environment.
-  const args = (request.args ?? (process.env.SKITAI_SHARED_REDIS ? { redis: process.env.SKITAI_SHARED_REDIS } : undefined)) as CronLockArgs | undefined;
-  if (!args || args.redis === undefined) throw new Error('@skitai/shared cron lock: no Redis: give args.redis, or SKITAI_SHARED_REDIS in the environment');
+  const args = (request.args ??
+    (process.env.SKITAI_SHARED_REDIS ? { redis: process.env.SKITAI_SHARED_REDIS } : undefined)) as
+    CronLockArgs | undefined;
+  if (!args || args.redis === undefined)
+    throw new Error('@skitai/shared cron lock: no Redis: give args.redis, or SKITAI_SHARED_REDIS in the environment');
   const prefix = args.prefix ?? 'skitai';
   const ttlMs = Math.round((args.ttl ?? 300) * 1000);
   const r = await client(args.redis);

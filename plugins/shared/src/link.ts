@@ -23,15 +23,27 @@ export class RedisLink {
   private lastError = '';
   private closed = false;
 
-  constructor(Ctor: RedisCtor, private readonly target: RedisTarget, channel: string, timeoutMs: number, private readonly events: LinkEvents) {
+  constructor(
+    Ctor: RedisCtor,
+    private readonly target: RedisTarget,
+    channel: string,
+    timeoutMs: number,
+    private readonly events: LinkEvents,
+  ) {
     const base = { ...redisOptions(target), retryStrategy: retryDelay, lazyConnect: false };
     this.cmd = new Ctor({ ...base, enableOfflineQueue: false, commandTimeout: timeoutMs, maxRetriesPerRequest: 0 });
     // The subscriber keeps its SUBSCRIBE queued until connected, and subscribes again after each reconnect.
     this.sub = new Ctor({ ...base, autoResubscribe: true, maxRetriesPerRequest: null });
-    this.watch(this.cmd, (ready) => { this.cmdReady = ready; });
-    this.watch(this.sub, (ready) => { this.subReady = ready; });
+    this.watch(this.cmd, (ready) => {
+      this.cmdReady = ready;
+    });
+    this.watch(this.sub, (ready) => {
+      this.subReady = ready;
+    });
     this.sub.on('message', (_channel: string, text: string) => this.events.message(text));
-    this.sub.subscribe(channel).catch(() => { /* subscribed again on reconnect */ });
+    this.sub.subscribe(channel).catch(() => {
+      /* subscribed again on reconnect */
+    });
   }
 
   /** Both connections ready: commands are sent, messages heard. */
@@ -44,7 +56,9 @@ export class RedisLink {
       set(true);
       this.changed();
     });
-    client.on('error', (err: Error & { code?: string }) => { this.lastError = err.code ?? err.message; });
+    client.on('error', (err: Error & { code?: string }) => {
+      this.lastError = err.code ?? err.message;
+    });
     client.on('close', () => {
       set(false);
       this.changed();
@@ -57,7 +71,8 @@ export class RedisLink {
     if (up === this.wasUp) return;
     this.wasUp = up;
     if (up) {
-      if (this.warned) this.events.log('info', `@skitai/shared: Redis at ${describeTarget(this.target)} is back: sharing again`);
+      if (this.warned)
+        this.events.log('info', `@skitai/shared: Redis at ${describeTarget(this.target)} is back: sharing again`);
       this.warned = false;
       this.lastError = '';
       this.events.up();
@@ -71,7 +86,10 @@ export class RedisLink {
     if (this.warned) return;
     this.warned = true;
     const why = this.lastError || 'connection closed';
-    this.events.log('warn', `@skitai/shared: Redis at ${describeTarget(this.target)} is unreachable (${why}): this instance serves from its own state until it returns`);
+    this.events.log(
+      'warn',
+      `@skitai/shared: Redis at ${describeTarget(this.target)} is unreachable (${why}): this instance serves from its own state until it returns`,
+    );
   }
 
   /** Resolves when both connections are up, or after `ms` (start does not wait on Redis for longer). */
@@ -84,7 +102,9 @@ export class RedisLink {
         this.sub.off('ready', check);
         resolve(ok);
       };
-      const check = () => { if (this.up) done(true); };
+      const check = () => {
+        if (this.up) done(true);
+      };
       const timer = setTimeout(() => {
         // Still down: say so now rather than at the first failed reconnection.
         if (!this.up) {
@@ -100,11 +120,18 @@ export class RedisLink {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([this.cmd, this.sub].map(async (c) => {
-      if (c.status === 'ready') {
-        try { await c.quit(); return; } catch { /* gone meanwhile */ }
-      }
-      c.disconnect();
-    }));
+    await Promise.all(
+      [this.cmd, this.sub].map(async (c) => {
+        if (c.status === 'ready') {
+          try {
+            await c.quit();
+            return;
+          } catch {
+            /* gone meanwhile */
+          }
+        }
+        c.disconnect();
+      }),
+    );
   }
 }

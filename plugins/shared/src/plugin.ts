@@ -20,24 +20,38 @@ export interface SharedOptions {
   startWait?: number;
 }
 
-const OPTION_KEYS: Record<keyof SharedOptions, true> = { redis: true, prefix: true, cache: true, timeout: true, startWait: true };
+const OPTION_KEYS: Record<keyof SharedOptions, true> = {
+  redis: true,
+  prefix: true,
+  cache: true,
+  timeout: true,
+  startWait: true,
+};
 
 function check(options: SharedOptions): Required<SharedOptions> {
   checkOptionKeys(NAME, options, Object.keys(OPTION_KEYS));
-  if (options === undefined || options === null || options.redis === undefined) throw codes.SKT_SHARED_OPTION('redis', options?.redis, 'where Redis is, e.g. redis://127.0.0.1:6379');
+  if (options === undefined || options === null || options.redis === undefined)
+    throw codes.SKT_SHARED_OPTION('redis', options?.redis, 'where Redis is, e.g. redis://127.0.0.1:6379');
   redisOptions(options.redis);
   const prefix = options.prefix ?? 'skitai';
-  if (typeof prefix !== 'string' || !/^[\w.:-]+$/.test(prefix)) throw codes.SKT_SHARED_OPTION('prefix', prefix, 'letters, digits and _ . : -');
+  if (typeof prefix !== 'string' || !/^[\w.:-]+$/.test(prefix))
+    throw codes.SKT_SHARED_OPTION('prefix', prefix, 'letters, digits and _ . : -');
   const timeout = options.timeout ?? 500;
-  if (typeof timeout !== 'number' || !(timeout > 0)) throw codes.SKT_SHARED_OPTION('timeout', timeout, 'milliseconds over 0');
+  if (typeof timeout !== 'number' || !(timeout > 0))
+    throw codes.SKT_SHARED_OPTION('timeout', timeout, 'milliseconds over 0');
   const startWait = options.startWait ?? 2000;
-  if (typeof startWait !== 'number' || !(startWait >= 0)) throw codes.SKT_SHARED_OPTION('startWait', startWait, 'milliseconds, 0 or more');
+  if (typeof startWait !== 'number' || !(startWait >= 0))
+    throw codes.SKT_SHARED_OPTION('startWait', startWait, 'milliseconds, 0 or more');
   return { redis: options.redis, prefix, cache: options.cache !== false, timeout, startWait };
 }
 
 function apply(kernel: Kernel, options: Required<SharedOptions>): void {
   const bridge = new RedisBridge(kernel, {
-    redis: options.redis, prefix: options.prefix, cache: options.cache, timeoutMs: options.timeout, startWaitMs: options.startWait,
+    redis: options.redis,
+    prefix: options.prefix,
+    cache: options.cache,
+    timeoutMs: options.timeout,
+    startWaitMs: options.startWait,
   });
   kernel.setInstanceBridge(bridge, NAME);
   bridges.set(kernel, bridge);
@@ -55,7 +69,14 @@ function apply(kernel: Kernel, options: Required<SharedOptions>): void {
       name: 'shared',
       title: 'Shared state (Redis)',
       data: { instance: kernel.instanceId, redis: bridge.up ? 'up' : 'unreachable', prefix: options.prefix },
-      metrics: [{ name: 'skitai_shared_redis_up', help: 'Whether this process reaches the shared Redis.', type: 'gauge', samples: [{ value: bridge.up ? 1 : 0 }] }],
+      metrics: [
+        {
+          name: 'skitai_shared_redis_up',
+          help: 'Whether this process reaches the shared Redis.',
+          type: 'gauge',
+          samples: [{ value: bridge.up ? 1 : 0 }],
+        },
+      ],
     });
   });
 }

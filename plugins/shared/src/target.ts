@@ -15,14 +15,19 @@ export function redisOptions(target: RedisTarget): RedisOptions {
     try {
       url = new URL(target);
     } catch {
-      throw codes.SKT_SHARED_OPTION('redis', target, 'redis://[user:password@]host[:port][/db], rediss://..., unix:///path or a socket path');
+      throw codes.SKT_SHARED_OPTION(
+        'redis',
+        target,
+        'redis://[user:password@]host[:port][/db], rediss://..., unix:///path or a socket path',
+      );
     }
     if (url.protocol === 'unix:') return { path: decodeURIComponent(url.pathname) };
     if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
       throw codes.SKT_SHARED_OPTION('redis', target, 'a redis:, rediss: or unix: URL');
     }
     const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0;
-    if (!Number.isInteger(db) || db < 0) throw codes.SKT_SHARED_OPTION('redis', target, 'a database number after the host (/0)');
+    if (!Number.isInteger(db) || db < 0)
+      throw codes.SKT_SHARED_OPTION('redis', target, 'a database number after the host (/0)');
     return {
       host: url.hostname || '127.0.0.1',
       port: url.port ? Number(url.port) : 6379,
@@ -54,6 +59,6 @@ export function retryDelay(times: number): number {
 export type RedisCtor = new (options: RedisOptions) => import('ioredis').Redis;
 
 export async function loadRedis(): Promise<RedisCtor> {
-  const mod = await import('ioredis') as unknown as { Redis?: RedisCtor; default?: RedisCtor };
+  const mod = (await import('ioredis')) as unknown as { Redis?: RedisCtor; default?: RedisCtor };
   return (mod.Redis ?? mod.default)!;
 }

@@ -10,7 +10,13 @@ import { createChatApp } from '@skitai/websocket/chat';
 import { cron } from '@skitai/cron';
 import { shared } from '@skitai/shared';
 
-const config = JSON.parse(process.argv[2]!) as { redis: string; backend: string; cronFile?: string; name: string; off?: boolean };
+const config = JSON.parse(process.argv[2]!) as {
+  redis: string;
+  backend: string;
+  cronFile?: string;
+  name: string;
+  off?: boolean;
+};
 const say = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
 const kernel = new Kernel();
@@ -18,10 +24,20 @@ if (!config.off) kernel.use(shared({ redis: config.redis, startWait: 5000 }));
 kernel.use(services());
 kernel.use(websocket());
 if (config.cronFile) {
-  kernel.use(cron({
-    seconds: true,
-    jobs: [{ spec: '* * * * * *', module: new URL('./cron-job.js', import.meta.url).href, export: 'tick', args: { file: config.cronFile, instance: config.name }, name: 'tick' }],
-  }));
+  kernel.use(
+    cron({
+      seconds: true,
+      jobs: [
+        {
+          spec: '* * * * * *',
+          module: new URL('./cron-job.js', import.meta.url).href,
+          export: 'tick',
+          args: { file: config.cronFile, instance: config.name },
+          name: 'tick',
+        },
+      ],
+    }),
+  );
 }
 kernel.addlu('k');
 kernel.onBroadcast((event, args, from) => {
@@ -43,5 +59,8 @@ kernel.mount('/chat', createChatApp());
 const listening = await kernel.start({ address: '127.0.0.1', port: 0 });
 say({ port: listening.port, instance: kernel.instanceId });
 process.on('SIGTERM', () => {
-  kernel.stop().then(() => process.exit(0), () => process.exit(1));
+  kernel.stop().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
 });

@@ -26,8 +26,13 @@ export class Instance {
   private readonly waiters = new Set<() => void>();
   private readonly child: ChildProcess;
 
-  constructor(readonly name: string, config: Record<string, unknown>) {
-    this.child = spawn(process.execPath, [SCRIPT, JSON.stringify({ ...config, name })], { stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(
+    readonly name: string,
+    config: Record<string, unknown>,
+  ) {
+    this.child = spawn(process.execPath, [SCRIPT, JSON.stringify({ ...config, name })], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let buffered = '';
     this.child.stdout!.on('data', (chunk: Buffer) => {
       const receivedAt = performance.now();
@@ -61,9 +66,16 @@ export class Instance {
     return new Promise((resolve, reject) => {
       const test = () => {
         let value: T | undefined | null | false;
-        try { value = check(); } catch (err) { return done(err as Error); }
+        try {
+          value = check();
+        } catch (err) {
+          return done(err as Error);
+        }
         if (value) return done(undefined, value);
-        if (this.child.exitCode !== null) done(new Error(`${this.name} exited (${this.child.exitCode}) waiting for ${what}:\n${this.stderr.slice(-3000)}`));
+        if (this.child.exitCode !== null)
+          done(
+            new Error(`${this.name} exited (${this.child.exitCode}) waiting for ${what}:\n${this.stderr.slice(-3000)}`),
+          );
       };
       const done = (err?: Error, value?: T) => {
         clearTimeout(timer);
@@ -71,7 +83,10 @@ export class Instance {
         if (err) reject(err);
         else resolve(value as T);
       };
-      const timer = setTimeout(() => done(new Error(`${this.name}: ${what}: not within ${ms} ms; stderr:\n${this.stderr.slice(-3000)}`)), ms);
+      const timer = setTimeout(
+        () => done(new Error(`${this.name}: ${what}: not within ${ms} ms; stderr:\n${this.stderr.slice(-3000)}`)),
+        ms,
+      );
       this.waiters.add(test);
       test();
     });

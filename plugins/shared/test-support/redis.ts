@@ -24,9 +24,13 @@ export class TestRedis {
 
   /** Starts it; resolves when it accepts connections (its own log line says so). */
   async start(): Promise<void> {
-    const child = spawn('redis-server', ['--port', '0', '--unixsocket', this.socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'redis-server',
+      ['--port', '0', '--unixsocket', this.socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     this.child = child;
     let out = '';
     await new Promise<void>((resolve, reject) => {

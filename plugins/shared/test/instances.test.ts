@@ -35,15 +35,25 @@ class ChatClient {
     });
   }
   opened(): Promise<void> {
-    return new Promise((resolve, reject) => { this.ws.once('open', () => resolve()); this.ws.once('error', reject); });
+    return new Promise((resolve, reject) => {
+      this.ws.once('open', () => resolve());
+      this.ws.once('error', reject);
+    });
   }
   when(check: (m: any) => boolean, ms: number, what: string): Promise<any> {
     return new Promise((resolve, reject) => {
       const test = () => {
         const m = this.got.find(check);
-        if (m !== undefined) { clearTimeout(timer); this.waiters.delete(test); resolve(m); }
+        if (m !== undefined) {
+          clearTimeout(timer);
+          this.waiters.delete(test);
+          resolve(m);
+        }
       };
-      const timer = setTimeout(() => { this.waiters.delete(test); reject(new Error(`${what}: not within ${ms} ms; got ${JSON.stringify(this.got)}`)); }, ms);
+      const timer = setTimeout(() => {
+        this.waiters.delete(test);
+        reject(new Error(`${what}: not within ${ms} ms; got ${JSON.stringify(this.got)}`));
+      }, ms);
       this.waiters.add(test);
       test();
     });
@@ -82,7 +92,14 @@ describe('three instances sharing through Redis', { skip: redisMissing() }, () =
   });
 
   it('a cron job on three instances runs exactly once per tick for 10 ticks (real time: a one-second spec)', async () => {
-    const read = () => fs.existsSync(cronFile) ? fs.readFileSync(cronFile, 'utf8').trim().split('\n').map((l) => l.split(' ')) : [];
+    const read = () =>
+      fs.existsSync(cronFile)
+        ? fs
+            .readFileSync(cronFile, 'utf8')
+            .trim()
+            .split('\n')
+            .map((l) => l.split(' '))
+        : [];
     // Counted from the first tick after every scheduler took a run or saw it taken (their log
     // says so), and one more tick waited for so the 10th is complete everywhere.
     const DECIDED = /job tick (started|: the run due \S+ is taken by another scheduler)/;
@@ -94,12 +111,27 @@ describe('three instances sharing through Redis', { skip: redisMissing() }, () =
     const runners = new Set<string>();
     for (let n = 0; n < 10; n++) {
       const t = firstTick + n * 1000;
-      if (byTick.get(t)?.length !== 1) console.log(read().map((l) => `${new Date(Number(l[0])).toISOString()} ${l[1]}`).join('\n'), inst.map((i) => `${i.name}:\n${i.stdoutLog}${i.stderr}`).join('\n'));
-      assert.equal(byTick.get(t)?.length, 1, `tick ${new Date(t).toISOString()} ran once: ${JSON.stringify(byTick.get(t))}`);
+      if (byTick.get(t)?.length !== 1)
+        console.log(
+          read()
+            .map((l) => `${new Date(Number(l[0])).toISOString()} ${l[1]}`)
+            .join('\n'),
+          inst.map((i) => `${i.name}:\n${i.stdoutLog}${i.stderr}`).join('\n'),
+        );
+      assert.equal(
+        byTick.get(t)?.length,
+        1,
+        `tick ${new Date(t).toISOString()} ran once: ${JSON.stringify(byTick.get(t))}`,
+      );
       runners.add(byTick.get(t)![0]!);
     }
-    console.log(read().map((l) => l.join(' ')).join('\n'));
-    for (const [t, who] of byTick) assert.equal(who.length, 1, `tick ${new Date(t).toISOString()} ran ${who.length} times`);
+    console.log(
+      read()
+        .map((l) => l.join(' '))
+        .join('\n'),
+    );
+    for (const [t, who] of byTick)
+      assert.equal(who.length, 1, `tick ${new Date(t).toISOString()} ran ${who.length} times`);
     console.log(`cron: ${byTick.size} ticks, each once; run by ${[...runners].join(', ')} in the 10 checked`);
   });
 
@@ -109,10 +141,17 @@ describe('three instances sharing through Redis', { skip: redisMissing() }, () =
     for (let round = -3; round < 10; round++) {
       const [from, ...others] = [inst[(round + 3) % 3]!, inst[(round + 4) % 3]!, inst[(round + 5) % 3]!];
       const marks = others.map((o) => o.lines.length);
-            const { t } = await json(from.url('/setlu'), 'POST');
+      const { t } = await json(from.url('/setlu'), 'POST');
       // Each other instance announces model-changed with getlu already at the new time.
-      const seen = await Promise.all(others.map((o, n) => o.when(
-        () => o.lines.slice(marks[n]).find((l) => l.event === 'model-changed' && l.key === 'k'), 5000, `model-changed on ${o.name}`)));
+      const seen = await Promise.all(
+        others.map((o, n) =>
+          o.when(
+            () => o.lines.slice(marks[n]).find((l) => l.event === 'model-changed' && l.key === 'k'),
+            5000,
+            `model-changed on ${o.name}`,
+          ),
+        ),
+      );
       for (const [n, line] of seen.entries()) {
         assert.equal(line.getlu, t, `${others[n]!.name} has the new time when the event comes`);
         assert.match(line.from!, new RegExp(`^${from.id}/`), 'from names the other instance');
@@ -124,7 +163,9 @@ describe('three instances sharing through Redis', { skip: redisMissing() }, () =
     const sorted = [...elapsed].sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)]!;
     const max = sorted[sorted.length - 1]!;
-    console.log(`setlu visibility across instances, ms from the setlu to the other instance's listener: ${elapsed.join(' ')}; median ${median}, max ${max} (load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} cores)`);
+    console.log(
+      `setlu visibility across instances, ms from the setlu to the other instance's listener: ${elapsed.join(' ')}; median ${median}, max ${max} (load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} cores)`,
+    );
     // A process of a loaded machine can be off the CPU for longer than 100 ms now and then:
     // the median says what sharing costs, the max that nothing waits for a timer or a retry.
     assert.ok(median < 100, `seen within 100 ms (median ${median} ms)`);
@@ -135,17 +176,28 @@ describe('three instances sharing through Redis', { skip: redisMissing() }, () =
     const clients = inst.map((i, n) => new ChatClient(`ws://127.0.0.1:${i.port}/chat/chat?roomid=r1&name=${names[n]}`));
     await Promise.all(clients.map((c) => c.opened()));
     // Each learns its id from its own "enter" (sent to the room, itself included).
-    const ids = await Promise.all(clients.map((c, n) => c.when((m) => m.type === 'enter' && m.name === names[n], 5000, `${names[n]} entered`).then((m) => m.client as number)));
+    const ids = await Promise.all(
+      clients.map((c, n) =>
+        c
+          .when((m) => m.type === 'enter' && m.name === names[n], 5000, `${names[n]} entered`)
+          .then((m) => m.client as number),
+      ),
+    );
     assert.equal(new Set(ids).size, 3, `client ids unique across instances: ${ids}`);
     clients[0]!.ws.send(JSON.stringify({ text: 'hello from A' }));
-    for (const c of clients) await c.when((m) => m.type === 'say' && m.text === 'hello from A', 5000, 'the room message');
+    for (const c of clients)
+      await c.when((m) => m.type === 'say' && m.text === 'hello from A', 5000, 'the room message');
     // From B to C's client id, privately: C gets it, A does not.
     clients[1]!.ws.send(JSON.stringify({ text: 'just for C', to: ids[2] }));
     const got = await clients[2]!.when((m) => m.text === 'just for C', 5000, 'the private message');
     assert.equal(got.private, true);
     clients[0]!.ws.send(JSON.stringify({ text: 'after' }));
     await clients[0]!.when((m) => m.text === 'after', 5000, 'a later room message');
-    assert.equal(clients[0]!.got.some((m) => m.text === 'just for C'), false, 'the private message went to C only');
+    assert.equal(
+      clients[0]!.got.some((m) => m.text === 'just for C'),
+      false,
+      'the private message went to C only',
+    );
     for (const c of clients) c.ws.close();
   });
 
@@ -190,12 +242,17 @@ describe('three instances sharing through Redis', { skip: redisMissing() }, () =
     await redis.start();
     await Promise.all(inst.map((i) => i.when(() => i.stderr.match(BACK), 15_000, 'back')));
     // The time set while Redis was away reaches the others (A's resynchronisation).
-    for (const o of inst.slice(1)) await waitUntil(async () => (await json(o.url('/lu'))).t === whileDown.t, 10_000, `${o.name} resynchronised`);
+    for (const o of inst.slice(1))
+      await waitUntil(async () => (await json(o.url('/lu'))).t === whileDown.t, 10_000, `${o.name} resynchronised`);
     // And a new setlu crosses again, as an event.
     const marks = inst.map((i) => i.lines.length);
     const { t } = await json(inst[2]!.url('/setlu'), 'POST');
     for (const [n, o] of inst.slice(0, 2).entries()) {
-      await o.when(() => o.lines.slice(marks[n]).find((l) => l.event === 'model-changed' && l.getlu === t), 5000, `setlu from C on ${o.name}`);
+      await o.when(
+        () => o.lines.slice(marks[n]).find((l) => l.event === 'model-changed' && l.getlu === t),
+        5000,
+        `setlu from C on ${o.name}`,
+      );
     }
     stop = true;
     await Promise.all(load);

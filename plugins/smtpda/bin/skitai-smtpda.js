@@ -3,7 +3,10 @@
 // command at install, before the first build.
 import { main } from '../dist/src/cli.js';
 
-main(process.argv.slice(2)).then((code) => process.exit(code), (err) => {
-  process.stderr.write(`skitai-smtpda: ${err?.stack ?? err}\n`);
-  process.exit(1);
-});
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`skitai-smtpda: ${err?.stack ?? err}\n`);
+    process.exit(1);
+  },
+);

@@ -16,8 +16,17 @@ import { AgentLog } from './log.js';
 import { SpoolLock } from './lock.js';
 import { parseServer } from './server-address.js';
 import {
-  DEFAULT_SPOOL, ensureSpool, entryName, listEntries, newMessageId, readMessage, spoolPath, enqueueMessage,
-  type SmtpSettings, type SpoolEntry, type SpoolMessage,
+  DEFAULT_SPOOL,
+  ensureSpool,
+  entryName,
+  listEntries,
+  newMessageId,
+  readMessage,
+  spoolPath,
+  enqueueMessage,
+  type SmtpSettings,
+  type SpoolEntry,
+  type SpoolMessage,
 } from './spool.js';
 
 export interface AgentOptions {
@@ -69,7 +78,9 @@ export interface ResolvedAgentOptions {
 function num(name: string, value: unknown, fallback: number, min: number, integer = false): number {
   if (value === undefined || value === null) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
-    throw new RangeError(`smtpda: invalid ${name}: ${JSON.stringify(value)} (expected ${integer ? 'a whole number' : 'a number'} >= ${min})`);
+    throw new RangeError(
+      `smtpda: invalid ${name}: ${JSON.stringify(value)} (expected ${integer ? 'a whole number' : 'a number'} >= ${min})`,
+    );
   }
   return value;
 }
@@ -102,7 +113,11 @@ type Transport = ReturnType<typeof nodemailer.createTransport>;
 
 function describeError(err: unknown): string {
   const e = err as { message?: string; code?: string; responseCode?: number; response?: string };
-  const parts = [e.responseCode ? `${e.responseCode}` : '', e.code ?? '', (e.response ?? e.message ?? String(err)).replace(/\s+/g, ' ').trim()];
+  const parts = [
+    e.responseCode ? `${e.responseCode}` : '',
+    e.code ?? '',
+    (e.response ?? e.message ?? String(err)).replace(/\s+/g, ' ').trim(),
+  ];
   return parts.filter(Boolean).join(' ');
 }
 
@@ -160,7 +175,8 @@ export class DeliveryAgent {
     if (this.state === 'standby') {
       const got = this.lock.tryAcquire();
       if (!got.ok) {
-        if (!this.standbyLogged) this.log.info(`standby: the spool ${this.options.spool} has an agent already (pid ${got.pid})`);
+        if (!this.standbyLogged)
+          this.log.info(`standby: the spool ${this.options.spool} has an agent already (pid ${got.pid})`);
         this.standbyLogged = true;
         return;
       }
@@ -183,15 +199,22 @@ export class DeliveryAgent {
   private async begin(): Promise<void> {
     const o = this.options;
     this.state = 'running';
-    this.log.info(`agent pid ${process.pid} delivers from ${o.spool} (server ${o.smtp ? o.smtp.server : 'per message'}, maxRetry ${o.maxRetry}, keepDays ${o.keepDays}, concurrency ${o.concurrency})`);
+    this.log.info(
+      `agent pid ${process.pid} delivers from ${o.spool} (server ${o.smtp ? o.smtp.server : 'per message'}, maxRetry ${o.maxRetry}, keepDays ${o.keepDays}, concurrency ${o.concurrency})`,
+    );
     await this.recover();
     if (this.state !== 'running') return;
     await this.purge();
     if (this.state !== 'running') return;
     try {
       this.watcher = fs.watch(spoolPath(o.spool, 'queue'), () => this.kick());
-      this.watcher.on('error', () => { this.watcher?.close(); this.watcher = undefined; });
-    } catch { /* polling alone */ }
+      this.watcher.on('error', () => {
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
+    } catch {
+      /* polling alone */
+    }
     this.kick();
   }
 
@@ -201,12 +224,21 @@ export class DeliveryAgent {
     for (const e of await listEntries(o.spool, 'active')) {
       const from = spoolPath(o.spool, 'active', e.name);
       if (e.attempts > o.maxRetry) {
-        await this.giveUp(e, from, await readMessage(from).catch(() => undefined), 'the agent stopped during the last attempt');
+        await this.giveUp(
+          e,
+          from,
+          await readMessage(from).catch(() => undefined),
+          'the agent stopped during the last attempt',
+        );
         continue;
       }
-      await fsp.rename(from, spoolPath(o.spool, 'queue', entryName(e.id, e.attempts, Date.now()))).catch(() => undefined);
+      await fsp
+        .rename(from, spoolPath(o.spool, 'queue', entryName(e.id, e.attempts, Date.now())))
+        .catch(() => undefined);
       this.stats.recovered++;
-      this.log.warn(`${e.id}: was being sent (attempt ${e.attempts}) when the previous agent stopped: sending it again (the server may have it already; same Message-ID)`);
+      this.log.warn(
+        `${e.id}: was being sent (attempt ${e.attempts}) when the previous agent stopped: sending it again (the server may have it already; same Message-ID)`,
+      );
     }
   }
 
@@ -225,7 +257,9 @@ export class DeliveryAgent {
       const file = path.join(dir, name);
       const reasonFile = msg ? path.join(dir, `${msg[1]}.reason.json`) : undefined;
       // The reason file is written when the message is given up: its time is the one that counts.
-      const st = (reasonFile ? await fsp.stat(reasonFile).catch(() => undefined) : undefined) ?? await fsp.stat(file).catch(() => undefined);
+      const st =
+        (reasonFile ? await fsp.stat(reasonFile).catch(() => undefined) : undefined) ??
+        (await fsp.stat(file).catch(() => undefined));
       if (!st || Date.now() - st.mtimeMs < keepMs) continue;
       // The reason first: a message file never outlives its reason by a purge.
       if (reasonFile) await fsp.rm(reasonFile, { force: true });
@@ -246,7 +280,10 @@ export class DeliveryAgent {
 
   /** Claims due messages up to `concurrency` and starts sending them. Never rejects: it logs. */
   private async pump(): Promise<void> {
-    if (this.pumping) { this.again = true; return; }
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
     this.pumping = true;
     try {
       do {
@@ -293,7 +330,13 @@ export class DeliveryAgent {
     if (this.dueTimer && this.dueAt <= due) return;
     if (this.dueTimer) clearTimeout(this.dueTimer);
     this.dueAt = due;
-    this.dueTimer = setTimeout(() => { this.dueTimer = undefined; this.kick(); }, Math.max(0, due - Date.now()) + 5);
+    this.dueTimer = setTimeout(
+      () => {
+        this.dueTimer = undefined;
+        this.kick();
+      },
+      Math.max(0, due - Date.now()) + 5,
+    );
   }
 
   private transportFor(smtp: SmtpSettings): Transport {
@@ -347,7 +390,9 @@ export class DeliveryAgent {
       }
       const delay = retryDelayMs(o, e.attempts);
       await fsp.rename(file, spoolPath(o.spool, 'queue', entryName(e.id, e.attempts, Date.now() + delay)));
-      this.log.warn(`${e.id}: ${tries} to ${to} via ${smtp?.server ?? '-'} failed: ${why}; next try in ${(delay / 1000).toFixed(1)} s`);
+      this.log.warn(
+        `${e.id}: ${tries} to ${to} via ${smtp?.server ?? '-'} failed: ${why}; next try in ${(delay / 1000).toFixed(1)} s`,
+      );
       return;
     }
     const rejected = (info.rejected ?? []).map(String);
@@ -361,8 +406,11 @@ export class DeliveryAgent {
     await fsp.unlink(file);
     this.stats.delivered++;
     const accepted = (info.accepted ?? []).map(String).join(', ') || to;
-    this.log.info(`${e.id}: delivered ${header.messageId} to ${accepted} via ${smtp.server}, ${tries}: ${(info.response ?? '').trim()}`);
-    if (rejected.length > 0) this.log.warn(`${e.id}: refused for ${rejected.join(', ')}: retried as a message of their own`);
+    this.log.info(
+      `${e.id}: delivered ${header.messageId} to ${accepted} via ${smtp.server}, ${tries}: ${(info.response ?? '').trim()}`,
+    );
+    if (rejected.length > 0)
+      this.log.warn(`${e.id}: refused for ${rejected.join(', ')}: retried as a message of their own`);
   }
 
   private async giveUp(e: SpoolEntry, file: string, msg: SpoolMessage | undefined, why: string): Promise<void> {
@@ -379,7 +427,9 @@ export class DeliveryAgent {
     await fsp.writeFile(path.join(dir, `${e.id}.reason.json`), JSON.stringify(reason, null, 2) + '\n', { mode: 0o600 });
     await fsp.rename(file, path.join(dir, `${e.id}.msg`));
     this.stats.undeliverable++;
-    this.log.error(`${e.id}: undeliverable after ${e.attempts} attempts (to ${msg?.header.envelope.to.join(', ') ?? '?'}): ${why}; kept ${this.options.keepDays} days in ${dir}`);
+    this.log.error(
+      `${e.id}: undeliverable after ${e.attempts} attempts (to ${msg?.header.envelope.to.join(', ') ?? '?'}): ${why}; kept ${this.options.keepDays} days in ${dir}`,
+    );
   }
 
   /** Stops taking mail, lets sends in flight finish (up to `graceMs`), releases the spool. */
@@ -394,7 +444,9 @@ export class DeliveryAgent {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         Promise.allSettled([...this.inFlight.values()]),
-        new Promise((resolve) => { timer = setTimeout(resolve, graceMs); }),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, graceMs);
+        }),
       ]);
       if (timer) clearTimeout(timer);
     }
@@ -402,7 +454,9 @@ export class DeliveryAgent {
     this.transports.clear();
     if (wasRunning) {
       this.lock.release();
-      this.log.info(`agent pid ${process.pid} stopped (${this.stats.delivered} delivered, ${this.stats.failedAttempts} failed attempts, ${this.stats.undeliverable} undeliverable)`);
+      this.log.info(
+        `agent pid ${process.pid} stopped (${this.stats.delivered} delivered, ${this.stats.failedAttempts} failed attempts, ${this.stats.undeliverable} undeliverable)`,
+      );
     }
     this.log.close();
   }

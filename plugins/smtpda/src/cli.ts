@@ -22,7 +22,6 @@ import { readConfig } from './config.js';
 import { countSpool } from './spool.js';
 import { SpoolLock } from './lock.js';
 
-
 export interface CliArgs {
   config: string | undefined;
   verb: Verb | undefined;
@@ -35,8 +34,13 @@ export interface CliArgs {
 }
 
 const NUMERIC: Record<string, keyof AgentOptions> = {
-  'max-retry': 'maxRetry', 'keep-days': 'keepDays', 'retry-delay': 'retryDelay', 'max-retry-delay': 'maxRetryDelay',
-  'poll-interval': 'pollInterval', concurrency: 'concurrency', timeout: 'timeout',
+  'max-retry': 'maxRetry',
+  'keep-days': 'keepDays',
+  'retry-delay': 'retryDelay',
+  'max-retry-delay': 'maxRetryDelay',
+  'poll-interval': 'pollInterval',
+  concurrency: 'concurrency',
+  timeout: 'timeout',
 };
 const STRING: Record<string, keyof AgentOptions> = { 'smtp-server': 'server', user: 'user' };
 const PATHS: Record<string, 'spool' | 'logPath'> = { spool: 'spool', 'log-path': 'logPath' };
@@ -50,11 +54,21 @@ const OPTIONS = {
   'no-ssl': { type: 'boolean' },
   'pid-file': { type: 'string' },
   'daemon-child': { type: 'boolean' },
-  ...Object.fromEntries([...Object.keys(NUMERIC), ...Object.keys(STRING), ...Object.keys(PATHS)].map((k) => [k, { type: 'string' }])),
+  ...Object.fromEntries(
+    [...Object.keys(NUMERIC), ...Object.keys(STRING), ...Object.keys(PATHS)].map((k) => [k, { type: 'string' }]),
+  ),
 } as const satisfies ParseArgsConfig['options'];
 
 export function parseArgs(argv: string[]): CliArgs {
-  const out: CliArgs = { config: undefined, verb: undefined, verbose: false, overrides: {}, pidFile: undefined, daemonChild: false, help: false };
+  const out: CliArgs = {
+    config: undefined,
+    verb: undefined,
+    verbose: false,
+    overrides: {},
+    pidFile: undefined,
+    daemonChild: false,
+    help: false,
+  };
   const o = out.overrides as Record<string, unknown>;
   const { verbs, rest } = splitVerbs(argv, OPTIONS);
   out.verb = verbs.at(-1);
@@ -64,7 +78,12 @@ export function parseArgs(argv: string[]): CliArgs {
   } catch (err) {
     const e = err as Error & { code?: string };
     const text = e.message.replace(/\. To specify .*$/s, '');
-    throw new Error(e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' ? `unknown argument: ${text}` : text, { cause: err });
+    throw new Error(
+      e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
+        ? `unknown argument: ${text}`
+        : text,
+      { cause: err },
+    );
   }
   const v = parsed.values as Record<string, string | boolean | undefined>;
   if (typeof v.config === 'string') out.config = path.resolve(v.config);
@@ -137,11 +156,19 @@ function setup(args: CliArgs): Setup {
   const resolved = resolveAgentOptions(agent); // validates
   agent.spool = resolved.spool;
   processTitle = fromFile.title;
-  return { agent, pidFile: args.pidFile ?? fromFile.pidFile ?? path.join(resolved.spool, 'smtpda.pid'), title: fromFile.title };
+  return {
+    agent,
+    pidFile: args.pidFile ?? fromFile.pidFile ?? path.join(resolved.spool, 'smtpda.pid'),
+    title: fromFile.title,
+  };
 }
 
 async function foreground(s: Setup, daemon: boolean): Promise<number> {
-  try { process.title = s.title; } catch { /* cosmetic */ }
+  try {
+    process.title = s.title;
+  } catch {
+    /* cosmetic */
+  }
   const running = readPid(s.pidFile);
   if (running !== undefined && running !== process.pid && isAgent(running)) {
     process.stderr.write(`skitai-smtpda: already running (pid ${running}, ${s.pidFile})\n`);
@@ -162,11 +189,15 @@ async function foreground(s: Setup, daemon: boolean): Promise<number> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => { if (daemon) agent.log.reopen(); });
+  process.on('SIGHUP', () => {
+    if (daemon) agent.log.reopen();
+  });
   process.on('SIGUSR1', () => agent.log.reopen());
   await agent.start();
   if (!stopping) fs.writeFileSync(s.pidFile, `${process.pid}\n`);
-  return new Promise<number>(() => { /* runs until a signal */ });
+  return new Promise<number>(() => {
+    /* runs until a signal */
+  });
 }
 
 async function stopDaemon(s: Setup): Promise<number> {
@@ -179,7 +210,11 @@ async function stopDaemon(s: Setup): Promise<number> {
   process.kill(pid, 'SIGTERM');
   if (!(await waitGone(pid, 15_000))) {
     say(`pid ${pid} did not stop within 15 s: killing it`);
-    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
     await waitGone(pid, 5000);
   }
   fs.rmSync(s.pidFile, { force: true });
@@ -199,14 +234,20 @@ async function startDaemon(s: Setup, argv: string[]): Promise<number> {
   const outFile = path.join(outDir, 'smtpda.out');
   const out = fs.openSync(outFile, 'a');
   const args = splitVerbs(argv, OPTIONS).rest;
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args, '--daemon-child'], {
-    detached: true,
-    stdio: ['ignore', out, out],
-    env: process.env,
-  });
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), ...args, '--daemon-child'],
+    {
+      detached: true,
+      stdio: ['ignore', out, out],
+      env: process.env,
+    },
+  );
   fs.closeSync(out);
   let exited: string | undefined;
-  child.once('exit', (code, signal) => { exited = signal ?? `exit code ${code}`; });
+  child.once('exit', (code, signal) => {
+    exited = signal ?? `exit code ${code}`;
+  });
   const until = Date.now() + 15_000;
   while (Date.now() < until && exited === undefined) {
     if (readPid(s.pidFile) === child.pid) {
@@ -217,11 +258,19 @@ async function startDaemon(s: Setup, argv: string[]): Promise<number> {
     await sleep(50);
   }
   if (exited === undefined) {
-    try { process.kill(child.pid!, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(child.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
     exited = 'no answer within 15 s';
   }
   let tail = '';
-  try { tail = fs.readFileSync(outFile, 'utf8').split('\n').slice(-8).join('\n'); } catch { /* none */ }
+  try {
+    tail = fs.readFileSync(outFile, 'utf8').split('\n').slice(-8).join('\n');
+  } catch {
+    /* none */
+  }
   process.stderr.write(`skitai-smtpda: failed to start (${exited}); the end of ${outFile}:\n${tail}\n`);
   return 1;
 }
@@ -245,7 +294,8 @@ export async function main(argv: string[]): Promise<number> {
       const pid = readPid(s.pidFile);
       const c = countSpool(s.agent.spool!);
       const holder = SpoolLock.holder(path.join(s.agent.spool!, 'agent.lock'));
-      const counts = `${c.queued} queued, ${c.active} being sent, ${c.undeliverable} undeliverable in ${s.agent.spool}` +
+      const counts =
+        `${c.queued} queued, ${c.active} being sent, ${c.undeliverable} undeliverable in ${s.agent.spool}` +
         (holder !== undefined && holder !== pid ? `; the spool is served by another agent (pid ${holder})` : '');
       if (pid !== undefined && isAgent(pid)) {
         say(`running (pid ${pid}); ${counts}`);
@@ -269,10 +319,17 @@ export async function main(argv: string[]): Promise<number> {
 // Run when executed (node dist/src/cli.js, or the skitai-smtpda bin link), not when imported.
 const self = fileURLToPath(import.meta.url);
 let invoked = process.argv[1] ? path.resolve(process.argv[1]) : '';
-try { invoked = fs.realpathSync(invoked); } catch { /* keep */ }
+try {
+  invoked = fs.realpathSync(invoked);
+} catch {
+  /* keep */
+}
 if (invoked === self) {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (err) => {
-    process.stderr.write(`skitai-smtpda: ${(err as Error).stack ?? err}\n`);
-    process.exit(1);
-  });
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`skitai-smtpda: ${(err as Error).stack ?? err}\n`);
+      process.exit(1);
+    },
+  );
 }

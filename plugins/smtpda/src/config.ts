@@ -46,7 +46,11 @@ export function parseIni(text: string, file = 'config'): IniSections {
       return;
     }
     const kv = /^\s*([^=:\s][^=:]*?)\s*[=:]\s*(.*?)\s*$/.exec(line);
-    if (!kv) throw smtpdaCodes.SKT_SMTPDA_CONFIG(file, `line ${i + 1} is neither [section] nor key = value: ${JSON.stringify(line)}`);
+    if (!kv)
+      throw smtpdaCodes.SKT_SMTPDA_CONFIG(
+        file,
+        `line ${i + 1} is neither [section] nor key = value: ${JSON.stringify(line)}`,
+      );
     section ??= out.DEFAULT ??= {};
     lastKey = kv[1]!.toLowerCase();
     let value = kv[2]!;
@@ -80,7 +84,8 @@ function bool(file: string, key: string, value: string | undefined): boolean | u
 function number(file: string, key: string, value: string | undefined): number | undefined {
   if (value === undefined || value === '') return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw smtpdaCodes.SKT_SMTPDA_CONFIG(file, `${key} must be a number, got ${JSON.stringify(value)}`);
+  if (!Number.isFinite(n) || n < 0)
+    throw smtpdaCodes.SKT_SMTPDA_CONFIG(file, `${key} must be a number, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -91,12 +96,31 @@ function pathIn(base: string, value: string | undefined): string | undefined {
 }
 
 const KNOWN = new Set([
-  'verbose', 'max-retry', 'keep-days', 'smtp-server', 'user', 'password', 'password-env', 'ssl', 'spool',
-  'retry-delay', 'max-retry-delay', 'poll-interval', 'concurrency', 'timeout', 'pid-file', 'process-display-name', 'log-path',
+  'verbose',
+  'max-retry',
+  'keep-days',
+  'smtp-server',
+  'user',
+  'password',
+  'password-env',
+  'ssl',
+  'spool',
+  'retry-delay',
+  'max-retry-delay',
+  'poll-interval',
+  'concurrency',
+  'timeout',
+  'pid-file',
+  'process-display-name',
+  'log-path',
 ]);
 
 /** The agent's settings from parsed sections (`file` names the source in errors; `env` for passwords). */
-export function configToAgentOptions(sections: IniSections, file: string, env: NodeJS.ProcessEnv = process.env): SmtpdaConfig {
+export function configToAgentOptions(
+  sections: IniSections,
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+): SmtpdaConfig {
   const base = path.dirname(path.resolve(file));
   const common = { ...(sections.DEFAULT ?? {}), ...(sections.common ?? {}) };
   const s = { ...(sections.DEFAULT ?? {}), ...(sections.smtpda ?? {}) };
@@ -107,7 +131,8 @@ export function configToAgentOptions(sections: IniSections, file: string, env: N
   let password = s.password || undefined;
   if (s['password-env']) {
     const fromEnv = env[s['password-env']];
-    if (fromEnv === undefined) throw smtpdaCodes.SKT_SMTPDA_CONFIG(file, `password-env names ${s['password-env']}, which is not set`);
+    if (fromEnv === undefined)
+      throw smtpdaCodes.SKT_SMTPDA_CONFIG(file, `password-env names ${s['password-env']}, which is not set`);
     password = fromEnv;
   }
   if (env.SKITAI_SMTPDA_PASSWORD) password = env.SKITAI_SMTPDA_PASSWORD;
@@ -137,7 +162,10 @@ export function readConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw smtpdaCodes.SKT_SMTPDA_CONFIG(file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw smtpdaCodes.SKT_SMTPDA_CONFIG(
+      file,
+      `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   return configToAgentOptions(parseIni(text, file), file, env);
 }

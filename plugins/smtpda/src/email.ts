@@ -55,9 +55,13 @@ export function addressProblem(address: string): string | undefined {
 }
 
 /** Parses one address field ("A <a@x>, b@y" or an array of those) into checked mailboxes. */
-export function parseAddresses(field: string, value: string | readonly string[]): Array<{ name: string; address: string }> {
+export function parseAddresses(
+  field: string,
+  value: string | readonly string[],
+): Array<{ name: string; address: string }> {
   const items = typeof value === 'string' ? [value] : value;
-  if (!Array.isArray(items) && typeof items !== 'string') throw smtpdaCodes.SKT_SMTPDA_ADDRESS(field, value, 'expected a string or an array of strings');
+  if (!Array.isArray(items) && typeof items !== 'string')
+    throw smtpdaCodes.SKT_SMTPDA_ADDRESS(field, value, 'expected a string or an array of strings');
   const out: Array<{ name: string; address: string }> = [];
   for (const item of items) {
     if (typeof item !== 'string') throw smtpdaCodes.SKT_SMTPDA_ADDRESS(field, item, 'not a string');
@@ -92,7 +96,11 @@ interface Attachment {
  *     .send();
  */
 export class Email {
-  private readonly recipients: Record<'to' | 'cc' | 'bcc', Array<string | readonly string[]>> = { to: [], cc: [], bcc: [] };
+  private readonly recipients: Record<'to' | 'cc' | 'bcc', Array<string | readonly string[]>> = {
+    to: [],
+    cc: [],
+    bcc: [],
+  };
   private replyTo: string | undefined;
   private smtp: SmtpSettings | undefined;
   private readonly contents: Content[] = [];
@@ -100,7 +108,12 @@ export class Email {
   private readonly headers: Array<[string, string]> = [];
   private sent = false;
 
-  constructor(readonly subject: string, readonly from: string, to: string | readonly string[] | undefined, private readonly context: EmailContext) {
+  constructor(
+    readonly subject: string,
+    readonly from: string,
+    to: string | readonly string[] | undefined,
+    private readonly context: EmailContext,
+  ) {
     if (to !== undefined && to !== null) this.recipients.to.push(to);
   }
 
@@ -110,10 +123,22 @@ export class Email {
     return this;
   }
 
-  addTo(address: string | readonly string[]): this { this.recipients.to.push(address); return this; }
-  addCc(address: string | readonly string[]): this { this.recipients.cc.push(address); return this; }
-  addBcc(address: string | readonly string[]): this { this.recipients.bcc.push(address); return this; }
-  setReplyTo(address: string): this { this.replyTo = address; return this; }
+  addTo(address: string | readonly string[]): this {
+    this.recipients.to.push(address);
+    return this;
+  }
+  addCc(address: string | readonly string[]): this {
+    this.recipients.cc.push(address);
+    return this;
+  }
+  addBcc(address: string | readonly string[]): this {
+    this.recipients.bcc.push(address);
+    return this;
+  }
+  setReplyTo(address: string): this {
+    this.replyTo = address;
+    return this;
+  }
 
   /** An extra header (X-..., List-Unsubscribe, ...). */
   addHeader(name: string, value: string): this {
@@ -147,9 +172,11 @@ export class Email {
   }
 
   private check() {
-    if (typeof this.subject !== 'string') throw smtpdaCodes.SKT_SMTPDA_CONTENT(`the subject must be a string, got ${typeof this.subject}`);
+    if (typeof this.subject !== 'string')
+      throw smtpdaCodes.SKT_SMTPDA_CONTENT(`the subject must be a string, got ${typeof this.subject}`);
     if (/[\r\n\0]/.test(this.subject)) throw smtpdaCodes.SKT_SMTPDA_CONTENT('the subject contains a line break or NUL');
-    if (typeof this.from !== 'string' || this.from.trim() === '') throw smtpdaCodes.SKT_SMTPDA_ADDRESS('from', this.from, 'a sender is required');
+    if (typeof this.from !== 'string' || this.from.trim() === '')
+      throw smtpdaCodes.SKT_SMTPDA_ADDRESS('from', this.from, 'a sender is required');
     const from = parseAddresses('from', this.from);
     if (from.length !== 1) throw smtpdaCodes.SKT_SMTPDA_ADDRESS('from', this.from, 'exactly one sender is required');
     const fields = {
@@ -169,30 +196,40 @@ export class Email {
       throw smtpdaCodes.SKT_SMTPDA_NO_SERVER();
     }
     for (const [name, value] of this.headers) {
-      if (typeof name !== 'string' || !/^[!-9;-~]+$/.test(name)) throw smtpdaCodes.SKT_SMTPDA_CONTENT(`bad header name ${JSON.stringify(name)}`);
-      if (typeof value !== 'string' || /[\r\n\0]/.test(value)) throw smtpdaCodes.SKT_SMTPDA_CONTENT(`header ${name}: the value must be one line`);
+      if (typeof name !== 'string' || !/^[!-9;-~]+$/.test(name))
+        throw smtpdaCodes.SKT_SMTPDA_CONTENT(`bad header name ${JSON.stringify(name)}`);
+      if (typeof value !== 'string' || /[\r\n\0]/.test(value))
+        throw smtpdaCodes.SKT_SMTPDA_CONTENT(`header ${name}: the value must be one line`);
     }
     for (const c of this.contents) {
-      if (typeof c.body !== 'string' && !Buffer.isBuffer(c.body)) throw smtpdaCodes.SKT_SMTPDA_CONTENT(`a body must be a string or a Buffer, got ${typeof c.body}`);
+      if (typeof c.body !== 'string' && !Buffer.isBuffer(c.body))
+        throw smtpdaCodes.SKT_SMTPDA_CONTENT(`a body must be a string or a Buffer, got ${typeof c.body}`);
       if (typeof c.mimetype !== 'string' || !/^text\/[A-Za-z0-9.+-]+$/i.test(c.mimetype)) {
-        throw smtpdaCodes.SKT_SMTPDA_CONTENT(`a body's type must be text/<subtype>, got ${JSON.stringify(c.mimetype)} (files go in addAttachment)`);
+        throw smtpdaCodes.SKT_SMTPDA_CONTENT(
+          `a body's type must be text/<subtype>, got ${JSON.stringify(c.mimetype)} (files go in addAttachment)`,
+        );
       }
     }
     const cids = new Set<string>();
     for (const a of this.attachments) {
-      if (typeof a.file !== 'string' || a.file === '') throw smtpdaCodes.SKT_SMTPDA_ATTACHMENT(String(a.file), 'is not a file path');
+      if (typeof a.file !== 'string' || a.file === '')
+        throw smtpdaCodes.SKT_SMTPDA_ATTACHMENT(String(a.file), 'is not a file path');
       let stat: fs.Stats;
       try {
         stat = fs.statSync(a.file);
         fs.accessSync(a.file, fs.constants.R_OK);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        throw smtpdaCodes.SKT_SMTPDA_ATTACHMENT(a.file, code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? (err as Error).message})`);
+        throw smtpdaCodes.SKT_SMTPDA_ATTACHMENT(
+          a.file,
+          code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? (err as Error).message})`,
+        );
       }
       if (!stat.isFile()) throw smtpdaCodes.SKT_SMTPDA_ATTACHMENT(a.file, 'is not a regular file');
       const cid = a.options.cid;
       if (cid !== undefined) {
-        if (typeof cid !== 'string' || cid === '' || /[\s<>\r\n]/.test(cid)) throw smtpdaCodes.SKT_SMTPDA_ATTACHMENT(a.file, `has a bad cid ${JSON.stringify(cid)}`);
+        if (typeof cid !== 'string' || cid === '' || /[\s<>\r\n]/.test(cid))
+          throw smtpdaCodes.SKT_SMTPDA_ATTACHMENT(a.file, `has a bad cid ${JSON.stringify(cid)}`);
         if (cids.has(cid)) throw smtpdaCodes.SKT_SMTPDA_ATTACHMENT(a.file, `uses cid ${JSON.stringify(cid)} twice`);
         cids.add(cid);
       }
@@ -205,25 +242,35 @@ export class Email {
     for (const c of this.contents) {
       const type = c.mimetype.toLowerCase();
       const prev = byType.get(type);
-      byType.set(type, prev === undefined ? c.body : Buffer.concat([Buffer.from(prev), Buffer.from('\n'), Buffer.from(c.body)]));
+      byType.set(
+        type,
+        prev === undefined ? c.body : Buffer.concat([Buffer.from(prev), Buffer.from('\n'), Buffer.from(c.body)]),
+      );
     }
-    const charsetOf = (type: string) => this.contents.find((c) => c.mimetype.toLowerCase() === type)?.charset ?? 'utf-8';
-    const alternatives = [...byType].filter(([type]) => type !== 'text/plain' && type !== 'text/html')
+    const charsetOf = (type: string) =>
+      this.contents.find((c) => c.mimetype.toLowerCase() === type)?.charset ?? 'utf-8';
+    const alternatives = [...byType]
+      .filter(([type]) => type !== 'text/plain' && type !== 'text/html')
       .map(([type, content]) => ({ content, contentType: `${type}; charset=${charsetOf(type)}` }));
-    const attachments = await Promise.all(this.attachments.map(async (a) => {
-      let content: Buffer;
-      try {
-        content = await fsp.readFile(a.file);
-      } catch (err) {
-        throw smtpdaCodes.SKT_SMTPDA_ATTACHMENT(a.file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-      }
-      return {
-        content,
-        filename: a.options.name ?? path.basename(a.file),
-        ...(a.options.mimetype ? { contentType: a.options.mimetype } : {}),
-        ...(a.options.cid ? { cid: a.options.cid } : {}),
-      };
-    }));
+    const attachments = await Promise.all(
+      this.attachments.map(async (a) => {
+        let content: Buffer;
+        try {
+          content = await fsp.readFile(a.file);
+        } catch (err) {
+          throw smtpdaCodes.SKT_SMTPDA_ATTACHMENT(
+            a.file,
+            `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+          );
+        }
+        return {
+          content,
+          filename: a.options.name ?? path.basename(a.file),
+          ...(a.options.mimetype ? { contentType: a.options.mimetype } : {}),
+          ...(a.options.cid ? { cid: a.options.cid } : {}),
+        };
+      }),
+    );
     const id = newMessageId();
     const composer = new MailComposer({
       from: p.from,

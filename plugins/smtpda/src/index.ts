@@ -7,11 +7,36 @@ import { resolveAgentOptions, type AgentOptions } from './agent.js';
 import { smtpdaCodes } from './errors.js';
 import { countSpool, DEFAULT_SPOOL, ensureSpool } from './spool.js';
 
-export { Email, addressProblem, parseAddresses, type AttachmentOptions, type EmailContext, type Spooled } from './email.js';
-export { DeliveryAgent, resolveAgentOptions, retryDelayMs, type AgentOptions, type ResolvedAgentOptions, type AgentStats } from './agent.js';
 export {
-  DEFAULT_SPOOL, SPOOL_FOLDERS, countSpool, decodeMessage, ensureSpool, listEntries, parseEntryName, readMessage,
-  type SmtpSettings, type SpoolCounts, type SpoolEntry, type SpoolHeader, type SpoolMessage,
+  Email,
+  addressProblem,
+  parseAddresses,
+  type AttachmentOptions,
+  type EmailContext,
+  type Spooled,
+} from './email.js';
+export {
+  DeliveryAgent,
+  resolveAgentOptions,
+  retryDelayMs,
+  type AgentOptions,
+  type ResolvedAgentOptions,
+  type AgentStats,
+} from './agent.js';
+export {
+  DEFAULT_SPOOL,
+  SPOOL_FOLDERS,
+  countSpool,
+  decodeMessage,
+  ensureSpool,
+  listEntries,
+  parseEntryName,
+  readMessage,
+  type SmtpSettings,
+  type SpoolCounts,
+  type SpoolEntry,
+  type SpoolHeader,
+  type SpoolMessage,
 } from './spool.js';
 export { SpoolLock } from './lock.js';
 export { parseServer } from './server-address.js';
@@ -47,7 +72,10 @@ export interface SmtpdaOptions extends AgentOptions {
 }
 
 /** A mailer outside requests (scripts, cron jobs): `createMailer().email(subject, from, to).send()`. */
-export function createMailer(options: { spool?: string; fsync?: boolean; requireSmtp?: boolean } = {}): { spool: string; email: EmailFunction } {
+export function createMailer(options: { spool?: string; fsync?: boolean; requireSmtp?: boolean } = {}): {
+  spool: string;
+  email: EmailFunction;
+} {
   const spool = path.resolve(options.spool ?? DEFAULT_SPOOL);
   ensureSpool(spool);
   const context: EmailContext = { spool, fsync: options.fsync, requireSmtp: options.requireSmtp };
@@ -56,10 +84,25 @@ export function createMailer(options: { spool?: string; fsync?: boolean; require
 
 // Every key SmtpdaOptions has (TypeScript keeps the two in step).
 const OPTION_KEYS: Record<keyof SmtpdaOptions, true> = {
-  agent: true, fsync: true, restartDelay: true, maxRestartDelay: true,
-  spool: true, server: true, user: true, password: true, ssl: true, maxRetry: true, keepDays: true,
-  retryDelay: true, maxRetryDelay: true, pollInterval: true, concurrency: true, timeout: true,
-  transport: true, logPath: true, verbose: true,
+  agent: true,
+  fsync: true,
+  restartDelay: true,
+  maxRestartDelay: true,
+  spool: true,
+  server: true,
+  user: true,
+  password: true,
+  ssl: true,
+  maxRetry: true,
+  keepDays: true,
+  retryDelay: true,
+  maxRetryDelay: true,
+  pollInterval: true,
+  concurrency: true,
+  timeout: true,
+  transport: true,
+  logPath: true,
+  verbose: true,
 };
 
 function applySmtpda(kernel: Kernel, options: SmtpdaOptions): void {
@@ -73,11 +116,20 @@ function applySmtpda(kernel: Kernel, options: SmtpdaOptions): void {
     // Checked here so that a bad option fails the server's start, not the agent later.
     resolveAgentOptions({ ...options, spool, logPath, password });
     agentOptions = {
-      spool, logPath,
-      server: options.server, user: options.user, ssl: options.ssl,
-      maxRetry: options.maxRetry, keepDays: options.keepDays, retryDelay: options.retryDelay,
-      maxRetryDelay: options.maxRetryDelay, pollInterval: options.pollInterval, concurrency: options.concurrency,
-      timeout: options.timeout, transport: options.transport, verbose: options.verbose,
+      spool,
+      logPath,
+      server: options.server,
+      user: options.user,
+      ssl: options.ssl,
+      maxRetry: options.maxRetry,
+      keepDays: options.keepDays,
+      retryDelay: options.retryDelay,
+      maxRetryDelay: options.maxRetryDelay,
+      pollInterval: options.pollInterval,
+      concurrency: options.concurrency,
+      timeout: options.timeout,
+      transport: options.transport,
+      verbose: options.verbose,
     };
   } catch (err) {
     throw smtpdaCodes.SKT_SMTPDA_OPTION('options', (err as Error).message, 'see the @skitai/smtpda README');
@@ -91,14 +143,27 @@ function applySmtpda(kernel: Kernel, options: SmtpdaOptions): void {
       name: 'smtpda',
       title: 'Mail spool (smtpda)',
       data: { spool, agent: runAgent ? 'in this server' : 'stand-alone', ...counts },
-      metrics: [{
-        name: 'skitai_smtpda_spool_messages', help: 'Messages in the smtpda spool, by state.', type: 'gauge',
-        samples: (['queued', 'active', 'undeliverable'] as const).map((state) => ({ labels: { state }, value: counts[state] })),
-      }],
+      metrics: [
+        {
+          name: 'skitai_smtpda_spool_messages',
+          help: 'Messages in the smtpda spool, by state.',
+          type: 'gauge',
+          samples: (['queued', 'active', 'undeliverable'] as const).map((state) => ({
+            labels: { state },
+            value: counts[state],
+          })),
+        },
+      ],
     });
   });
   const context: EmailContext = { spool, fsync: options.fsync, requireSmtp: runAgent && !options.server?.trim() };
-  kernel.extendWas('email', () => ((subject: string, from: string, to?: string | readonly string[]) => new Email(subject, from, to, context)) as EmailFunction, PLUGIN_NAME);
+  kernel.extendWas(
+    'email',
+    () =>
+      ((subject: string, from: string, to?: string | readonly string[]) =>
+        new Email(subject, from, to, context)) as EmailFunction,
+    PLUGIN_NAME,
+  );
   if (runAgent) {
     kernel.registerProcess(PROCESS_NAME, new URL('./agent-main.js', import.meta.url), {
       options: agentOptions,

@@ -41,7 +41,11 @@ export class SpoolLock {
     for (let i = 0; i < 5; i++) {
       try {
         const fd = fs.openSync(this.file, 'wx', 0o600);
-        try { fs.writeSync(fd, `${process.pid}\n${this.token}\n`); } finally { fs.closeSync(fd); }
+        try {
+          fs.writeSync(fd, `${process.pid}\n${this.token}\n`);
+        } finally {
+          fs.closeSync(fd);
+        }
         this.held = true;
         return { ok: true };
       } catch (err) {
@@ -49,21 +53,31 @@ export class SpoolLock {
       }
       const lock = readLock(this.file);
       if (!lock) continue; // removed meanwhile
-      if (lock.token === '' ) {
+      if (lock.token === '') {
         // Being written right now (open and write are two steps): young means busy.
         try {
           if (Date.now() - fs.statSync(this.file).mtimeMs < 5000) return { ok: false, pid: lock.pid || 0 };
-        } catch { continue; }
+        } catch {
+          continue;
+        }
       } else if (alive(lock.pid)) {
         return { ok: false, pid: lock.pid };
       }
       // Stale: move it aside (only one racer can), check it was the stale one, drop it.
       const aside = `${this.file}.stale-${this.token}`;
-      try { fs.renameSync(this.file, aside); } catch { continue; }
+      try {
+        fs.renameSync(this.file, aside);
+      } catch {
+        continue;
+      }
       const moved = readLock(aside);
       if (moved && moved.token !== lock.token) {
         // Another agent took the lock between our read and rename: give it back.
-        try { fs.linkSync(aside, this.file); } catch { /* a third one holds it now */ }
+        try {
+          fs.linkSync(aside, this.file);
+        } catch {
+          /* a third one holds it now */
+        }
       }
       fs.rmSync(aside, { force: true });
     }

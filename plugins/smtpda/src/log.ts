@@ -25,7 +25,10 @@ export class AgentLog {
   private openDay = '';
   private readonly file: string | undefined;
 
-  constructor(logPath: string | undefined, private readonly verbose = false) {
+  constructor(
+    logPath: string | undefined,
+    private readonly verbose = false,
+  ) {
     if (logPath) {
       fs.mkdirSync(logPath, { recursive: true });
       this.file = path.join(logPath, 'smtpda.log');
@@ -44,7 +47,9 @@ export class AgentLog {
       const st = fs.statSync(file);
       const fileDay = day(st.mtime);
       if (fileDay !== today) fs.renameSync(file, path.join(path.dirname(file), `smtpda-${fileDay}.log`));
-    } catch { /* no file yet */ }
+    } catch {
+      /* no file yet */
+    }
     this.fd = fs.openSync(file, 'a', 0o640);
     this.openDay = today;
   }
@@ -65,9 +70,15 @@ export class AgentLog {
     }
   }
 
-  info(message: string): void { this.log('info', message); }
-  warn(message: string): void { this.log('warn', message); }
-  error(message: string): void { this.log('error', message); }
+  info(message: string): void {
+    this.log('info', message);
+  }
+  warn(message: string): void {
+    this.log('warn', message);
+  }
+  error(message: string): void {
+    this.log('error', message);
+  }
 
   /** After logrotate moved the file (SIGUSR1). */
   reopen(): void {

@@ -88,7 +88,8 @@ export function decodeMessage(data: Buffer): SpoolMessage {
   const nl = data.indexOf(0x0a);
   if (nl < 0) throw new Error('not a spool message (no header line)');
   const header = JSON.parse(data.subarray(0, nl).toString('utf8')) as SpoolHeader;
-  if (header.v !== 1 || typeof header.id !== 'string' || !header.envelope) throw new Error('not a spool message (bad header)');
+  if (header.v !== 1 || typeof header.id !== 'string' || !header.envelope)
+    throw new Error('not a spool message (bad header)');
   return { header, raw: data.subarray(nl + 1) };
 }
 
@@ -101,7 +102,9 @@ async function fsyncDir(dir: string): Promise<void> {
   try {
     fh = await fsp.open(dir, 'r');
     await fh.sync();
-  } catch { /* some file systems cannot fsync a folder */ } finally {
+  } catch {
+    /* some file systems cannot fsync a folder */
+  } finally {
     await fh?.close();
   }
 }
@@ -110,7 +113,12 @@ async function fsyncDir(dir: string): Promise<void> {
  * Writes a message into tmp/, flushes it, then renames it into queue/: the agent sees either
  * nothing or the whole message. Returns the queue file name.
  */
-export async function enqueueMessage(spool: string, header: SpoolHeader, raw: Buffer, options: { fsync?: boolean; attempts?: number; due?: number } = {}): Promise<string> {
+export async function enqueueMessage(
+  spool: string,
+  header: SpoolHeader,
+  raw: Buffer,
+  options: { fsync?: boolean; attempts?: number; due?: number } = {},
+): Promise<string> {
   const name = entryName(header.id, options.attempts ?? 0, options.due ?? header.created);
   const tmp = spoolPath(spool, 'tmp', name);
   const data = encodeMessage(header, raw);
@@ -161,7 +169,11 @@ export interface SpoolCounts {
 /** How many messages are in each state (for `status` and tests). */
 export function countSpool(spool: string): SpoolCounts {
   const count = (folder: SpoolFolder, suffix: RegExp) => {
-    try { return fs.readdirSync(spoolPath(spool, folder)).filter((n) => suffix.test(n)).length; } catch { return 0; }
+    try {
+      return fs.readdirSync(spoolPath(spool, folder)).filter((n) => suffix.test(n)).length;
+    } catch {
+      return 0;
+    }
   };
   return {
     queued: count('queue', /\.\d+\.\d+\.msg$/),

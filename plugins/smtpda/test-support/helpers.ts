@@ -32,25 +32,56 @@ export interface AgentProcess {
 
 const children = new Set<ChildProcess>();
 process.on('exit', () => {
-  for (const c of children) { try { c.kill('SIGKILL'); } catch { /* gone */ } }
+  for (const c of children) {
+    try {
+      c.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
 });
 
 /** Runs `node dist/src/cli.js ...args` (the skitai-smtpda bin) as a child process. */
 export function runCli(args: string[], env: Record<string, string> = {}): AgentProcess {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   let out = '';
-  child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
-  child.stderr!.on('data', (c: Buffer) => { out += c.toString(); });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => {
-    children.delete(child);
-    resolve({ code, signal });
-  }));
-  return { child, pid: child.pid!, output: () => out, exited, kill: (signal = 'SIGTERM') => { try { child.kill(signal); } catch { /* gone */ } } };
+  child.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => {
+      children.delete(child);
+      resolve({ code, signal });
+    }),
+  );
+  return {
+    child,
+    pid: child.pid!,
+    output: () => out,
+    exited,
+    kill: (signal = 'SIGTERM') => {
+      try {
+        child.kill(signal);
+      } catch {
+        /* gone */
+      }
+    },
+  };
 }
 
 /** Runs the CLI to completion (status, stop, start): its exit code and output. */
-export async function cliOnce(args: string[], env: Record<string, string> = {}, ms = 30_000): Promise<{ code: number | null; output: string }> {
+export async function cliOnce(
+  args: string[],
+  env: Record<string, string> = {},
+  ms = 30_000,
+): Promise<{ code: number | null; output: string }> {
   const p = runCli(args, env);
   const timer = setTimeout(() => p.kill('SIGKILL'), ms);
   const { code } = await p.exited;
@@ -59,9 +90,18 @@ export async function cliOnce(args: string[], env: Record<string, string> = {}, 
 }
 
 export function readLog(logDir: string): string {
-  try { return fs.readFileSync(path.join(logDir, 'smtpda.log'), 'utf8'); } catch { return ''; }
+  try {
+    return fs.readFileSync(path.join(logDir, 'smtpda.log'), 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 export function isAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -15,15 +15,25 @@ export interface MimePart {
 }
 
 function decodeWords(value: string): string {
-  return value.replace(/=\?([^?]+)\?([bBqQ])\?([^?]*)\?=\s*(?==\?)|=\?([^?]+)\?([bBqQ])\?([^?]*)\?=/g, (_m, c1, e1, t1, c2, e2, t2) => {
-    const enc = (e1 ?? e2) as string;
-    const text = (t1 ?? t2) as string;
-    const buf = enc.toUpperCase() === 'B'
-      ? Buffer.from(text, 'base64')
-      : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
-    void c1; void c2;
-    return buf.toString('utf8');
-  });
+  return value.replace(
+    /=\?([^?]+)\?([bBqQ])\?([^?]*)\?=\s*(?==\?)|=\?([^?]+)\?([bBqQ])\?([^?]*)\?=/g,
+    (_m, c1, e1, t1, c2, e2, t2) => {
+      const enc = (e1 ?? e2) as string;
+      const text = (t1 ?? t2) as string;
+      const buf =
+        enc.toUpperCase() === 'B'
+          ? Buffer.from(text, 'base64')
+          : Buffer.from(
+              text
+                .replace(/_/g, ' ')
+                .replace(/=([0-9A-Fa-f]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16))),
+              'latin1',
+            );
+      void c1;
+      void c2;
+      return buf.toString('utf8');
+    },
+  );
 }
 
 function parseParams(value: string): { main: string; params: Record<string, string> } {
@@ -32,7 +42,10 @@ function parseParams(value: string): { main: string; params: Record<string, stri
   for (const p of rest) {
     const i = p.indexOf('=');
     if (i < 0) continue;
-    params[p.slice(0, i).trim().toLowerCase()] = p.slice(i + 1).trim().replace(/^"(.*)"$/, '$1');
+    params[p.slice(0, i).trim().toLowerCase()] = p
+      .slice(i + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1');
   }
   return { main: (main ?? '').trim().toLowerCase(), params };
 }
@@ -87,7 +100,12 @@ export function parseMime(raw: Buffer): MimePart {
     else body = Buffer.from(bodyText, 'latin1');
   }
   const part: MimePart = {
-    headers, header, type, params, body, parts,
+    headers,
+    header,
+    type,
+    params,
+    body,
+    parts,
     walk: () => [part, ...parts.flatMap((p) => p.walk())],
   };
   return part;

@@ -94,7 +94,7 @@ export class SmtpPeer {
         this.server.off('error', reject);
         // A client killed with -9 resets its connection: expected here, not a failure.
         this.server.on('error', () => {});
-        this.port = ((this.server as unknown as { server: { address(): AddressInfo } }).server.address()).port;
+        this.port = (this.server as unknown as { server: { address(): AddressInfo } }).server.address().port;
         resolve();
       });
     });
@@ -104,10 +104,19 @@ export class SmtpPeer {
   waitForCount(count: number, ms = 15_000): Promise<void> {
     return new Promise((resolve, reject) => {
       const check = () => {
-        if (this.messages.length >= count) { done(); resolve(); }
+        if (this.messages.length >= count) {
+          done();
+          resolve();
+        }
       };
-      const timer = setTimeout(() => { done(); reject(new Error(`${this.messages.length} of ${count} messages arrived within ${ms} ms`)); }, ms);
-      const done = () => { clearTimeout(timer); this.waiters.delete(check); };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`${this.messages.length} of ${count} messages arrived within ${ms} ms`));
+      }, ms);
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
       this.waiters.add(check);
       check();
     });

@@ -34,7 +34,10 @@ test('send() writes one whole message into queue/ and nothing stays in tmp/', { 
   assert.equal(stat.mode & 0o777, 0o600, 'a spool file may hold a password: owner only');
   const { header, raw } = decodeMessage(fs.readFileSync(path.join(spool, 'queue', files[0]!)));
   assert.equal(header.messageId, r.messageId);
-  assert.deepEqual(header.envelope, { from: 'sender@example.com', to: ['rcpt@example.com', 'cc@example.com', 'hidden@example.com'] });
+  assert.deepEqual(header.envelope, {
+    from: 'sender@example.com',
+    to: ['rcpt@example.com', 'cc@example.com', 'hidden@example.com'],
+  });
   assert.equal(header.smtp, undefined, 'no setSmtp(): the agent default is used, no password on disk');
   const mime = parseMime(raw);
   assert.equal(mime.header('bcc'), undefined, 'Bcc is in the envelope, never in the headers');
@@ -50,7 +53,10 @@ test('send() writes one whole message into queue/ and nothing stays in tmp/', { 
 test('setSmtp() is stored with the message', { timeout: 60_000 }, async () => {
   const spool = tempDir();
   const { email } = createMailer({ spool });
-  await email('s', 'a@example.com', ['b@example.com', 'C <c@example.com>']).setSmtp('mail.example.com:2525', 'u', 'p', true).addContent('x').send();
+  await email('s', 'a@example.com', ['b@example.com', 'C <c@example.com>'])
+    .setSmtp('mail.example.com:2525', 'u', 'p', true)
+    .addContent('x')
+    .send();
   const [file] = queueFiles(spool);
   const { header } = decodeMessage(fs.readFileSync(path.join(spool, 'queue', file!)));
   assert.deepEqual(header.smtp, { server: 'mail.example.com:2525', user: 'u', password: 'p', ssl: true });
@@ -67,13 +73,41 @@ test('bad input is an error at send(), synchronously, and nothing is spooled', {
     ['invalid in a list', () => email('s', 'a@example.com', 'ok@example.com, bad@').send(), 'SKT_SMTPDA_ADDRESS'],
     ['double dot domain', () => email('s', 'a@example.com', 'x@exa..mple.com').send(), 'SKT_SMTPDA_ADDRESS'],
     ['invalid from', () => email('s', 'nobody', 'b@example.com').send(), 'SKT_SMTPDA_ADDRESS'],
-    ['invalid cc', () => email('s', 'a@example.com', 'b@example.com').addCc('c@@example.com').send(), 'SKT_SMTPDA_ADDRESS'],
-    ['header injection in to', () => email('s', 'a@example.com', 'b@example.com\r\nBcc: evil@example.com').send(), 'SKT_SMTPDA_ADDRESS'],
-    ['header injection in subject', () => email('s\r\nBcc: evil@example.com', 'a@example.com', 'b@example.com').send(), 'SKT_SMTPDA_CONTENT'],
-    ['missing attachment', () => email('s', 'a@example.com', 'b@example.com').addAttachment('/nonexistent/file.png', { cid: 'x' }).send(), 'SKT_SMTPDA_ATTACHMENT'],
-    ['folder as attachment', () => email('s', 'a@example.com', 'b@example.com').addAttachment(FIXTURES).send(), 'SKT_SMTPDA_ATTACHMENT'],
-    ['content type not text', () => email('s', 'a@example.com', 'b@example.com').addContent('x', 'image/png').send(), 'SKT_SMTPDA_CONTENT'],
-    ['bad server', () => email('s', 'a@example.com', 'b@example.com').setSmtp('host:99999').send(), 'SKT_SMTPDA_OPTION'],
+    [
+      'invalid cc',
+      () => email('s', 'a@example.com', 'b@example.com').addCc('c@@example.com').send(),
+      'SKT_SMTPDA_ADDRESS',
+    ],
+    [
+      'header injection in to',
+      () => email('s', 'a@example.com', 'b@example.com\r\nBcc: evil@example.com').send(),
+      'SKT_SMTPDA_ADDRESS',
+    ],
+    [
+      'header injection in subject',
+      () => email('s\r\nBcc: evil@example.com', 'a@example.com', 'b@example.com').send(),
+      'SKT_SMTPDA_CONTENT',
+    ],
+    [
+      'missing attachment',
+      () => email('s', 'a@example.com', 'b@example.com').addAttachment('/nonexistent/file.png', { cid: 'x' }).send(),
+      'SKT_SMTPDA_ATTACHMENT',
+    ],
+    [
+      'folder as attachment',
+      () => email('s', 'a@example.com', 'b@example.com').addAttachment(FIXTURES).send(),
+      'SKT_SMTPDA_ATTACHMENT',
+    ],
+    [
+      'content type not text',
+      () => email('s', 'a@example.com', 'b@example.com').addContent('x', 'image/png').send(),
+      'SKT_SMTPDA_CONTENT',
+    ],
+    [
+      'bad server',
+      () => email('s', 'a@example.com', 'b@example.com').setSmtp('host:99999').send(),
+      'SKT_SMTPDA_OPTION',
+    ],
   ];
   for (const [what, fn, code] of cases) {
     assert.throws(fn, (err: any) => err.code === code, `${what}: expected ${code}`);
@@ -96,7 +130,9 @@ test('send() twice is an error; concurrent sends get distinct ids', { timeout: 6
   const e = email('s', 'a@example.com', 'b@example.com');
   await e.send();
   assert.throws(() => e.send(), { code: 'SKT_SMTPDA_SENT' });
-  const ids = await Promise.all(Array.from({ length: 50 }, (_, i) => email(`n${i}`, 'a@example.com', 'b@example.com').send()));
+  const ids = await Promise.all(
+    Array.from({ length: 50 }, (_, i) => email(`n${i}`, 'a@example.com', 'b@example.com').send()),
+  );
   assert.equal(new Set(ids.map((r) => r.id)).size, 50);
   assert.equal(new Set(ids.map((r) => r.messageId)).size, 50);
   const entries = await listEntries(spool, 'queue');
@@ -104,10 +140,26 @@ test('send() twice is an error; concurrent sends get distinct ids', { timeout: 6
 });
 
 test('address checks', { timeout: 60_000 }, () => {
-  for (const ok of ['a@example.com', 'first.last+tag@sub.example.co.uk', 'x@localhost', 'u@[127.0.0.1]', 'ü@exämple.de']) {
+  for (const ok of [
+    'a@example.com',
+    'first.last+tag@sub.example.co.uk',
+    'x@localhost',
+    'u@[127.0.0.1]',
+    'ü@exämple.de',
+  ]) {
     assert.equal(addressProblem(ok), undefined, ok);
   }
-  for (const bad of ['', 'a', '@example.com', 'a@', 'a b@example.com', 'a@-example.com', '.a@example.com', 'a..b@example.com', 'a@exa mple.com']) {
+  for (const bad of [
+    '',
+    'a',
+    '@example.com',
+    'a@',
+    'a b@example.com',
+    'a@-example.com',
+    '.a@example.com',
+    'a..b@example.com',
+    'a@exa mple.com',
+  ]) {
     assert.notEqual(addressProblem(bad), undefined, bad);
   }
 });

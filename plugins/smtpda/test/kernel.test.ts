@@ -43,7 +43,10 @@ before(async () => {
   server = spawn(process.execPath, [SERVER_FIXTURE], {
     env: {
       ...process.env,
-      FX_SMTP_SERVER: `127.0.0.1:${peer.port}`, FX_SPOOL: spool, FX_LOG: logDir, FX_WORKERS: '2',
+      FX_SMTP_SERVER: `127.0.0.1:${peer.port}`,
+      FX_SPOOL: spool,
+      FX_LOG: logDir,
+      FX_WORKERS: '2',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
@@ -54,11 +57,17 @@ before(async () => {
     const onData = (c: Buffer) => {
       output += c.toString();
       const m = /2 workers listening on http:\/\/[^\s]+:(\d+)/.exec(output);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
     };
     server.stdout!.on('data', onData);
     server.stderr!.on('data', onData);
-    server.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the server exited (${code}):\n${output}`)); });
+    server.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the server exited (${code}):\n${output}`));
+    });
   });
   base = `http://127.0.0.1:${await listening}`;
   await waitUntil(() => lockPid(), 30_000, 'the agent');
@@ -66,7 +75,11 @@ before(async () => {
 
 after(async () => {
   if (server.exitCode === null) {
-    try { process.kill(-server.pid!, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(-server.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
   await peer.close();
 });
@@ -83,33 +96,59 @@ test('bad input is an error at send() in the handler', { timeout: 120_000 }, asy
   assert.equal(countSpool(spool).queued, 0);
 });
 
-test(`was.email from 2 workers, the agent killed with -9 mid-batch and restarted by the master: ${BATCH} of ${BATCH} delivered`, { timeout: 120_000 }, async (t) => {
-  const firstAgent = lockPid()!;
-  const results = await Promise.all(Array.from({ length: BATCH }, (_, i) => get(`/send?to=u${i}@example.com&subject=k${i}`)));
-  for (const r of results) assert.equal(r.status, 200, JSON.stringify(r.body));
-  const workers = new Set(results.map((r) => r.body.worker));
-  const sent = results.map((r) => r.body.messageId as string);
-  await peer.waitForCount(20, 15_000);
-  // A random moment within the batch (not a wait for anything): each run kills elsewhere.
-  await sleep(Math.floor(Math.random() * 200));
-  process.kill(firstAgent, 'SIGKILL');
-  const killedAt = peer.messages.length;
-  assert.ok(killedAt < BATCH, `killed mid-batch (${killedAt} arrived)`);
-  const secondAgent = await waitUntil(() => { const p = lockPid(); return p !== undefined && p !== firstAgent && isAlive(p) ? p : undefined; }, 10_000, 'the restarted agent');
-  await waitUntil(() => new Set(peer.messages.map((m) => m.messageId)).size >= BATCH, 20_000, `all ${BATCH} delivered`);
-  await waitUntil(() => { const c = countSpool(spool); return c.queued + c.active === 0; }, 15_000, 'an empty spool');
-  const received = peer.messages.map((m) => m.messageId);
-  const unique = new Set(received);
-  for (const id of sent) assert.ok(unique.has(id), `${id} delivered`);
-  assert.equal(unique.size, BATCH);
-  const log = readLog(logDir);
-  const starts = log.match(/agent pid \d+ delivers/g) ?? [];
-  assert.equal(starts.length, 2, `one agent for the server (not one per worker), started twice:\n${log}`);
-  assert.doesNotMatch(log, /standby/);
-  assert.match(output, /background process smtpda \(pid \d+\) exited \(SIGKILL\): restarting/);
-  t.diagnostic(`workers used: ${[...workers].sort().join(', ')}; agent pid ${firstAgent} killed after ${killedAt} of ${BATCH} arrived, ` +
-    `restarted as pid ${secondAgent}; ${unique.size} of ${BATCH} delivered, ${received.length} received, ${received.length - unique.size} duplicate(s)`);
-});
+test(
+  `was.email from 2 workers, the agent killed with -9 mid-batch and restarted by the master: ${BATCH} of ${BATCH} delivered`,
+  { timeout: 120_000 },
+  async (t) => {
+    const firstAgent = lockPid()!;
+    const results = await Promise.all(
+      Array.from({ length: BATCH }, (_, i) => get(`/send?to=u${i}@example.com&subject=k${i}`)),
+    );
+    for (const r of results) assert.equal(r.status, 200, JSON.stringify(r.body));
+    const workers = new Set(results.map((r) => r.body.worker));
+    const sent = results.map((r) => r.body.messageId as string);
+    await peer.waitForCount(20, 15_000);
+    // A random moment within the batch (not a wait for anything): each run kills elsewhere.
+    await sleep(Math.floor(Math.random() * 200));
+    process.kill(firstAgent, 'SIGKILL');
+    const killedAt = peer.messages.length;
+    assert.ok(killedAt < BATCH, `killed mid-batch (${killedAt} arrived)`);
+    const secondAgent = await waitUntil(
+      () => {
+        const p = lockPid();
+        return p !== undefined && p !== firstAgent && isAlive(p) ? p : undefined;
+      },
+      10_000,
+      'the restarted agent',
+    );
+    await waitUntil(
+      () => new Set(peer.messages.map((m) => m.messageId)).size >= BATCH,
+      20_000,
+      `all ${BATCH} delivered`,
+    );
+    await waitUntil(
+      () => {
+        const c = countSpool(spool);
+        return c.queued + c.active === 0;
+      },
+      15_000,
+      'an empty spool',
+    );
+    const received = peer.messages.map((m) => m.messageId);
+    const unique = new Set(received);
+    for (const id of sent) assert.ok(unique.has(id), `${id} delivered`);
+    assert.equal(unique.size, BATCH);
+    const log = readLog(logDir);
+    const starts = log.match(/agent pid \d+ delivers/g) ?? [];
+    assert.equal(starts.length, 2, `one agent for the server (not one per worker), started twice:\n${log}`);
+    assert.doesNotMatch(log, /standby/);
+    assert.match(output, /background process smtpda \(pid \d+\) exited \(SIGKILL\): restarting/);
+    t.diagnostic(
+      `workers used: ${[...workers].sort().join(', ')}; agent pid ${firstAgent} killed after ${killedAt} of ${BATCH} arrived, ` +
+        `restarted as pid ${secondAgent}; ${unique.size} of ${BATCH} delivered, ${received.length} received, ${received.length - unique.size} duplicate(s)`,
+    );
+  },
+);
 
 test('the agent stops with the server', { timeout: 120_000 }, async () => {
   const agent = lockPid()!;
@@ -145,7 +184,7 @@ test('agent: false only enqueues; without a server send() needs setSmtp()', { ti
   try {
     const r = await fetch(`http://127.0.0.1:${port}/`);
     assert.equal(r.status, 200);
-    const body = await r.json() as { id: string };
+    const body = (await r.json()) as { id: string };
     assert.match(body.id, /-/);
     // Waits for something not to happen: an agent (wrongly started) would take it on its start.
     await sleep(300);
@@ -158,7 +197,12 @@ test('agent: false only enqueues; without a server send() needs setSmtp()', { ti
   k3.use(smtpda({ spool: tempDir(), retryDelay: 0.1 }));
   const app3 = new App();
   app3.route('/', async (was) => {
-    try { await was.email('hi', 'a@example.com', 'b@example.com').send(); return 'sent'; } catch (err) { return (err as { code: string }).code; }
+    try {
+      await was.email('hi', 'a@example.com', 'b@example.com').send();
+      return 'sent';
+    } catch (err) {
+      return (err as { code: string }).code;
+    }
   });
   k3.mount('/', app3);
   const l3 = await k3.start({ address: '127.0.0.1', port: 0 });

@@ -10,14 +10,22 @@ export const DEFAULT_ALLOW: readonly string[] = Object.freeze(['127.0.0.1/8', ':
 
 /** The allowed networks: 'a.b.c.d/n', 'x::y/n' or a single address. */
 export function parseAllow(allow: readonly string[]): BlockList {
-  if (!Array.isArray(allow)) throw codes.SKT_STATUS_OPTION('allow', allow, "a list of networks, e.g. ['127.0.0.1/32', '10.0.0.0/8']");
+  if (!Array.isArray(allow))
+    throw codes.SKT_STATUS_OPTION('allow', allow, "a list of networks, e.g. ['127.0.0.1/32', '10.0.0.0/8']");
   const list = new BlockList();
   for (const item of allow) {
     const [address, bits, extra] = typeof item === 'string' ? item.trim().split('/') : [];
     const family = address === undefined ? 0 : isIP(address);
     const max = family === 6 ? 128 : 32;
     const prefix = bits === undefined ? max : Number(bits);
-    if (family === 0 || extra !== undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > max || (bits !== undefined && !/^\d+$/.test(bits))) {
+    if (
+      family === 0 ||
+      extra !== undefined ||
+      !Number.isInteger(prefix) ||
+      prefix < 0 ||
+      prefix > max ||
+      (bits !== undefined && !/^\d+$/.test(bits))
+    ) {
       throw codes.SKT_STATUS_OPTION('each allow entry', item, "an address or network, e.g. '127.0.0.1/32' or '::1'");
     }
     list.addSubnet(address!, prefix, family === 6 ? 'ipv6' : 'ipv4');
@@ -38,8 +46,13 @@ export type Users = Readonly<Record<string, string>>;
 
 export function checkUsers(users: unknown): Users | undefined {
   if (users === undefined) return undefined;
-  if (typeof users !== 'object' || users === null || Array.isArray(users) || Object.keys(users).length === 0 ||
-      Object.entries(users).some(([name, pw]) => name === '' || name.includes(':') || typeof pw !== 'string' || pw === '')) {
+  if (
+    typeof users !== 'object' ||
+    users === null ||
+    Array.isArray(users) ||
+    Object.keys(users).length === 0 ||
+    Object.entries(users).some(([name, pw]) => name === '' || name.includes(':') || typeof pw !== 'string' || pw === '')
+  ) {
     throw codes.SKT_STATUS_OPTION('users', users, "an object of user names and passwords, e.g. { admin: 'secret' }");
   }
   return Object.freeze({ ...(users as Record<string, string>) });

@@ -2,6 +2,9 @@
 import { defineError } from '@skitai/kernel';
 
 export const codes = {
-  SKT_STATUS_OPTION: defineError('SKT_STATUS_OPTION', (name: string, value: unknown, expected: string) =>
-    `statusPage: ${name} must be ${expected}, got ${JSON.stringify(value)}`),
+  SKT_STATUS_OPTION: defineError(
+    'SKT_STATUS_OPTION',
+    (name: string, value: unknown, expected: string) =>
+      `statusPage: ${name} must be ${expected}, got ${JSON.stringify(value)}`,
+  ),
 };

@@ -21,7 +21,9 @@ const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
 
 export function duration(seconds: number): string {
   const s = Math.max(0, Math.floor(seconds));
-  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+  const d = Math.floor(s / 86400),
+    h = Math.floor((s % 86400) / 3600),
+    m = Math.floor((s % 3600) / 60);
   return d > 0 ? `${d}d ${h}h ${m}m` : h > 0 ? `${h}h ${m}m ${s % 60}s` : m > 0 ? `${m}m ${s % 60}s` : `${s}s`;
 }
 
@@ -36,19 +38,33 @@ function cell(value: unknown): string {
 
 /** Any plain data: an array of objects is a table, an object a list of names and values. */
 export function dataHtml(data: unknown): string {
-  if (Array.isArray(data) && data.length > 0 && data.every((r) => typeof r === 'object' && r !== null && !Array.isArray(r))) {
+  if (
+    Array.isArray(data) &&
+    data.length > 0 &&
+    data.every((r) => typeof r === 'object' && r !== null && !Array.isArray(r))
+  ) {
     const cols = [...new Set(data.flatMap((r) => Object.keys(r as object)))];
-    const rows = data.map((r) => `<tr>${cols.map((c) => {
-      const v = (r as Record<string, unknown>)[c];
-      return `<td${typeof v === 'number' ? ' class="n"' : ''}>${cell(v)}</td>`;
-    }).join('')}</tr>`).join('');
+    const rows = data
+      .map(
+        (r) =>
+          `<tr>${cols
+            .map((c) => {
+              const v = (r as Record<string, unknown>)[c];
+              return `<td${typeof v === 'number' ? ' class="n"' : ''}>${cell(v)}</td>`;
+            })
+            .join('')}</tr>`,
+      )
+      .join('');
     return `<table><tr>${cols.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>${rows}</table>`;
   }
   if (typeof data === 'object' && data !== null && !Array.isArray(data)) {
     const entries = Object.entries(data as Record<string, unknown>);
     const nested = entries.filter(([, v]) => typeof v === 'object' && v !== null);
     const flat = entries.filter(([, v]) => !(typeof v === 'object' && v !== null));
-    let out = flat.length === 0 ? '' : `<table class="kv">${flat.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${cell(v)}</td></tr>`).join('')}</table>`;
+    let out =
+      flat.length === 0
+        ? ''
+        : `<table class="kv">${flat.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${cell(v)}</td></tr>`).join('')}</table>`;
     for (const [k, v] of nested) out += `<h3>${escapeHtml(k)}</h3>${dataHtml(v)}`;
     return out;
   }
@@ -73,39 +89,69 @@ function codeClasses(p: ProcessReport): string {
   const codes = p.requests?.codes;
   if (!codes) return '-';
   const classes: Record<string, number> = {};
-  for (const [code, n] of Object.entries(codes)) classes[code === 'other' ? 'other' : `${code[0]}xx`] = (classes[code === 'other' ? 'other' : `${code[0]}xx`] ?? 0) + n;
-  return Object.entries(classes).sort().map(([c, n]) => `${c}: ${n}`).join(', ') || '-';
+  for (const [code, n] of Object.entries(codes))
+    classes[code === 'other' ? 'other' : `${code[0]}xx`] =
+      (classes[code === 'other' ? 'other' : `${code[0]}xx`] ?? 0) + n;
+  return (
+    Object.entries(classes)
+      .sort()
+      .map(([c, n]) => `${c}: ${n}`)
+      .join(', ') || '-'
+  );
 }
 
 export function toHtml(status: ServerStatus, rates: Map<string, Rates>): string {
   const now = status.generatedAt;
   const head = status.processes[0];
   const uptime = head && head.startedAt > 0 ? duration((now - head.startedAt) / 1000) : '-';
-  const processes = status.processes.map((p) => {
-    if (p.error !== undefined) return `<tr><td>${escapeHtml(p.id)}</td><td>${p.role}</td><td class="n">${p.pid}</td><td colspan="10" class="bad">${escapeHtml(p.error)}</td></tr>`;
-    const r = p.requests;
-    const up = (now - p.startedAt) / 1000;
-    const recent = rates.get(`${p.id}:${p.pid}`)?.recent;
-    const restart = p.lastRestart ? `${escapeHtml(p.lastRestart.reason)} (${new Date(p.lastRestart.at).toISOString().slice(0, 19)}Z)` : '-';
-    return `<tr><td>${escapeHtml(p.id)}</td><td>${p.role}</td><td class="n">${p.pid}</td><td class="n">${duration(up)}</td>` +
-      `<td class="n">${r ? r.received : '-'}</td><td class="n">${r && up > 0 ? (r.received / up).toFixed(2) : '-'}</td><td class="n">${recent === undefined ? '-' : recent.toFixed(2)}</td>` +
-      `<td>${codeClasses(p)}</td><td class="n">${latencyQuantile(p, 0.5)} / ${latencyQuantile(p, 0.99)}</td>` +
-      `<td class="n">${mib(p.rss)}</td><td class="n">${(p.cpu.user + p.cpu.system).toFixed(2)} s</td>` +
-      `<td class="n">${p.connections ?? '-'}</td><td class="n">${p.restarts ?? '-'}</td></tr>` +
-      (p.lastRestart ? `<tr><td></td><td colspan="12">last restart: ${restart}</td></tr>` : '');
-  }).join('');
+  const processes = status.processes
+    .map((p) => {
+      if (p.error !== undefined)
+        return `<tr><td>${escapeHtml(p.id)}</td><td>${p.role}</td><td class="n">${p.pid}</td><td colspan="10" class="bad">${escapeHtml(p.error)}</td></tr>`;
+      const r = p.requests;
+      const up = (now - p.startedAt) / 1000;
+      const recent = rates.get(`${p.id}:${p.pid}`)?.recent;
+      const restart = p.lastRestart
+        ? `${escapeHtml(p.lastRestart.reason)} (${new Date(p.lastRestart.at).toISOString().slice(0, 19)}Z)`
+        : '-';
+      return (
+        `<tr><td>${escapeHtml(p.id)}</td><td>${p.role}</td><td class="n">${p.pid}</td><td class="n">${duration(up)}</td>` +
+        `<td class="n">${r ? r.received : '-'}</td><td class="n">${r && up > 0 ? (r.received / up).toFixed(2) : '-'}</td><td class="n">${recent === undefined ? '-' : recent.toFixed(2)}</td>` +
+        `<td>${codeClasses(p)}</td><td class="n">${latencyQuantile(p, 0.5)} / ${latencyQuantile(p, 0.99)}</td>` +
+        `<td class="n">${mib(p.rss)}</td><td class="n">${(p.cpu.user + p.cpu.system).toFixed(2)} s</td>` +
+        `<td class="n">${p.connections ?? '-'}</td><td class="n">${p.restarts ?? '-'}</td></tr>` +
+        (p.lastRestart ? `<tr><td></td><td colspan="12">last restart: ${restart}</td></tr>` : '')
+      );
+    })
+    .join('');
 
   const codes: Record<string, number> = {};
-  for (const p of status.processes) for (const [c, n] of Object.entries(p.requests?.codes ?? {})) codes[c] = (codes[c] ?? 0) + n;
-  const codeRow = Object.keys(codes).length === 0 ? '<p>no responses yet</p>'
-    : `<table><tr>${Object.keys(codes).map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr><tr>${Object.values(codes).map((n) => `<td class="n">${n}</td>`).join('')}</tr></table>`;
+  for (const p of status.processes)
+    for (const [c, n] of Object.entries(p.requests?.codes ?? {})) codes[c] = (codes[c] ?? 0) + n;
+  const codeRow =
+    Object.keys(codes).length === 0
+      ? '<p>no responses yet</p>'
+      : `<table><tr>${Object.keys(codes)
+          .map((c) => `<th>${escapeHtml(c)}</th>`)
+          .join('')}</tr><tr>${Object.values(codes)
+          .map((n) => `<td class="n">${n}</td>`)
+          .join('')}</tr></table>`;
 
-  const mounts = status.mounts.map((m) => `<tr><td>${escapeHtml(m.point)}</td><td>${escapeHtml(m.host ?? '*')}</td><td>${escapeHtml(m.kind)}</td><td>${escapeHtml(m.target)}</td></tr>`).join('');
-  const plugins = [`@skitai/kernel ${escapeHtml(status.kernel)}`, ...status.plugins.map((p) => `${escapeHtml(p.name)} ${escapeHtml(p.version)}`)].join(', ');
+  const mounts = status.mounts
+    .map(
+      (m) =>
+        `<tr><td>${escapeHtml(m.point)}</td><td>${escapeHtml(m.host ?? '*')}</td><td>${escapeHtml(m.kind)}</td><td>${escapeHtml(m.target)}</td></tr>`,
+    )
+    .join('');
+  const plugins = [
+    `@skitai/kernel ${escapeHtml(status.kernel)}`,
+    ...status.plugins.map((p) => `${escapeHtml(p.name)} ${escapeHtml(p.version)}`),
+  ].join(', ');
 
   let sections = '';
   for (const p of status.processes) {
-    for (const s of p.sections) sections += `<section><h2>${escapeHtml(s.title)} <small>(${escapeHtml(p.id)}, pid ${p.pid})</small></h2>${dataHtml(s.data)}</section>`;
+    for (const s of p.sections)
+      sections += `<section><h2>${escapeHtml(s.title)} <small>(${escapeHtml(p.id)}, pid ${p.pid})</small></h2>${dataHtml(s.data)}</section>`;
   }
 
   return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

@@ -52,7 +52,8 @@ export function statusPage(options: StatusPageOptions = {}): Mountable {
       if (p.requests === undefined) continue;
       const key = `${p.id}:${p.pid}`;
       const prev = previous.get(key);
-      if (prev !== undefined && status.generatedAt > prev.at) out.set(key, { recent: ((p.requests.received - prev.received) * 1000) / (status.generatedAt - prev.at) });
+      if (prev !== undefined && status.generatedAt > prev.at)
+        out.set(key, { recent: ((p.requests.received - prev.received) * 1000) / (status.generatedAt - prev.at) });
       previous.set(key, { at: status.generatedAt, received: p.requests.received });
     }
     return out;
@@ -64,15 +65,21 @@ export function statusPage(options: StatusPageOptions = {}): Mountable {
       kernel.enableMetrics();
       if (!defined.has(kernel)) {
         defined.add(kernel);
-        kernel.extendWas('status', (w) => (async (format?: string) => {
-          const status = await w.kernel.collectStatus();
-          if (format === 'html') return toHtml(status, rates(status));
-          if (format === 'prometheus') return toPrometheus(status);
-          return status;
-        }) as StatusFunction, NAME);
+        kernel.extendWas(
+          'status',
+          (w) =>
+            (async (format?: string) => {
+              const status = await w.kernel.collectStatus();
+              if (format === 'html') return toHtml(status, rates(status));
+              if (format === 'prometheus') return toPrometheus(status);
+              return status;
+            }) as StatusFunction,
+          NAME,
+        );
       }
       return (req: SkitaiRequest, res: SkitaiResponse) => {
-        if (!allowedSource(allow, req.socket.remoteAddress)) return sendError(req, res, 403, 'the status page is not served to this address');
+        if (!allowedSource(allow, req.socket.remoteAddress))
+          return sendError(req, res, 403, 'the status page is not served to this address');
         if (users !== undefined) {
           const user = authenticated(users, req);
           if (user === undefined) {
@@ -87,11 +94,20 @@ export function statusPage(options: StatusPageOptions = {}): Mountable {
         }
         const q = req.url!.indexOf('?');
         const path = q === -1 ? req.url! : req.url!.slice(0, q);
-        if (path !== '/' && path !== '' && path !== '/metrics') return sendError(req, res, 404, `${req.originalUrl} was not found on this server`);
+        if (path !== '/' && path !== '' && path !== '/metrics')
+          return sendError(req, res, 404, `${req.originalUrl} was not found on this server`);
         return kernel.collectStatus().then((status) => {
           res.setHeader('Cache-Control', 'no-store');
-          if (path === '/metrics') return sendBody(req, res, 200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE }, toPrometheus(status));
-          if (prefersJson(req)) return sendBody(req, res, 200, { 'Content-Type': 'application/json; charset=utf-8' }, JSON.stringify(status));
+          if (path === '/metrics')
+            return sendBody(req, res, 200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE }, toPrometheus(status));
+          if (prefersJson(req))
+            return sendBody(
+              req,
+              res,
+              200,
+              { 'Content-Type': 'application/json; charset=utf-8' },
+              JSON.stringify(status),
+            );
           return sendBody(req, res, 200, { 'Content-Type': 'text/html; charset=utf-8' }, toHtml(status, rates(status)));
         });
       };

@@ -9,12 +9,19 @@ export interface Reply {
 }
 
 /** One request on a fresh connection (no keep-alive between tests). */
-export function request(port: number, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> {
+export function request(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, path, method, headers, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c) => { body += c; });
+      res.on('data', (c) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
     });
     req.on('error', reject);
@@ -28,7 +35,11 @@ export function parseMetrics(text: string): Map<string, PromFamily> {
 }
 
 /** The value of the sample whose labels include `labels`. */
-export function sampleValue(families: Map<string, PromFamily>, name: string, labels: Record<string, string> = {}): number | undefined {
+export function sampleValue(
+  families: Map<string, PromFamily>,
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
   const family = families.get(name);
   const hit = family?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v));
   return hit?.value === undefined ? undefined : Number(hit.value);
@@ -39,7 +50,9 @@ export function rawExchange(port: number, bytes: string | Buffer): Promise<strin
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1', () => socket.end(bytes));
     let out = '';
-    socket.on('data', (c) => { out += c.toString('latin1'); });
+    socket.on('data', (c) => {
+      out += c.toString('latin1');
+    });
     socket.on('close', () => resolve(out));
     socket.on('error', () => resolve(out));
   });

@@ -17,7 +17,10 @@ try {
   await request(port, '/mail');
   for (let i = 0; i < 3; i++) {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/echo`);
-    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
     sockets.push(ws);
   }
   const before = await server.status();
@@ -32,15 +35,28 @@ try {
   await request(port, '/status/');
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await page.goto(`http://127.0.0.1:${port}/status/`);
   // (evaluated in the page: written as a string, the DOM types are not in this project)
-  const widths = await page.evaluate<number[]>('[document.documentElement.scrollWidth, document.documentElement.clientWidth]');
+  const widths = await page.evaluate<number[]>(
+    '[document.documentElement.scrollWidth, document.documentElement.clientWidth]',
+  );
   await page.screenshot({ path: out, fullPage: true });
   await browser.close();
-  process.stdout.write(`${path.relative(process.cwd(), out)}: page ${widths[0]} px wide in a ${widths[1]} px viewport\n`);
+  process.stdout.write(
+    `${path.relative(process.cwd(), out)}: page ${widths[0]} px wide in a ${widths[1]} px viewport\n`,
+  );
 } finally {
   for (const ws of sockets) ws.terminate();
   await server.stop();

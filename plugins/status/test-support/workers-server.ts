@@ -13,10 +13,15 @@ import { statusPage } from '../src/index.js';
 const kernel = new Kernel();
 kernel.use(services());
 kernel.use(websocket());
-kernel.use(cron({ seconds: true, jobs: [
-  { spec: '*/2 * * * * *', command: 'true', name: 'heartbeat' },
-  { spec: '0 0 3 * * *', command: 'find ./archive -name "*.gz" -mtime +30 -delete', name: 'nightly-archive' },
-] }));
+kernel.use(
+  cron({
+    seconds: true,
+    jobs: [
+      { spec: '*/2 * * * * *', command: 'true', name: 'heartbeat' },
+      { spec: '0 0 3 * * *', command: 'find ./archive -name "*.gz" -mtime +30 -delete', name: 'nightly-archive' },
+    ],
+  }),
+);
 kernel.use(smtpda({ server: '127.0.0.1:9', spool: process.env.SPOOL, retryDelay: 600, pollInterval: 0.2 }));
 kernel.alias('@api', 'http', [process.env.BACKEND ?? '127.0.0.1:9', '127.0.0.1:9']);
 
@@ -30,7 +35,10 @@ app.route('/mail', async (was) => {
   await was.email('Report', 'ops@example.com', 'team@example.com').addContent('nightly report').send();
   return { spooled: true };
 });
-app.route('/echo', wsRoute({ mode: 'simple' }, (_was, message) => `ECHO:${message}`));
+app.route(
+  '/echo',
+  wsRoute({ mode: 'simple' }, (_was, message) => `ECHO:${message}`),
+);
 kernel.mount('/', app);
 kernel.mount('/status', statusPage({ allow: ['127.0.0.1/32', '::1/128'] }));
 void kernel.run({ address: '127.0.0.1', port: Number(process.env.PORT ?? 0), workers: 2, logpath: process.env.LOGS });

@@ -23,7 +23,11 @@ function waitForLine(dir: string, file: string, re: RegExp, count = 1): Promise<
   return new Promise((resolve) => {
     const check = (): boolean => {
       let text = '';
-      try { text = fs.readFileSync(path.join(dir, file), 'utf8'); } catch { /* not yet */ }
+      try {
+        text = fs.readFileSync(path.join(dir, file), 'utf8');
+      } catch {
+        /* not yet */
+      }
       const lines = text.split('\n').filter((l) => re.test(l));
       if (lines.length < count) return false;
       const line = lines[count - 1]!;
@@ -31,7 +35,9 @@ function waitForLine(dir: string, file: string, re: RegExp, count = 1): Promise<
       resolve(line);
       return true;
     };
-    const watcher = fs.watch(dir, () => { check(); });
+    const watcher = fs.watch(dir, () => {
+      check();
+    });
     check();
   });
 }
@@ -39,31 +45,54 @@ function waitForLine(dir: string, file: string, re: RegExp, count = 1): Promise<
 const script = fileURLToPath(new URL('./workers-server.js', import.meta.url));
 
 export async function startWorkersServer(): Promise<WorkersServer> {
-  const backend = http.createServer((req, res) => { res.setHeader('Content-Type', 'application/json'); res.end(JSON.stringify({ items: [1, 2, 3], url: req.url })); });
+  const backend = http.createServer((req, res) => {
+    res.setHeader('Content-Type', 'application/json');
+    res.end(JSON.stringify({ items: [1, 2, 3], url: req.url }));
+  });
   await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-status-'));
   fs.mkdirSync(path.join(dir, 'logs'));
-  const env = { ...process.env, BACKEND: `127.0.0.1:${(backend.address() as { port: number }).port}`, SPOOL: path.join(dir, 'spool'), LOGS: path.join(dir, 'logs') };
+  const env = {
+    ...process.env,
+    BACKEND: `127.0.0.1:${(backend.address() as { port: number }).port}`,
+    SPOOL: path.join(dir, 'spool'),
+    LOGS: path.join(dir, 'logs'),
+  };
   const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
   let out = '';
-  child.stdout!.on('data', (c) => { out += c; });
-  child.stderr!.on('data', (c) => { out += c; });
+  child.stdout!.on('data', (c) => {
+    out += c;
+  });
+  child.stderr!.on('data', (c) => {
+    out += c;
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {
     const check = () => {
       const m = /listening on http:\/\/[^\s:]+:(\d+)/.exec(out);
-      if (m) { child.stdout!.off('data', check); child.stderr!.off('data', check); resolve(Number(m[1])); }
+      if (m) {
+        child.stdout!.off('data', check);
+        child.stderr!.off('data', check);
+        resolve(Number(m[1]));
+      }
     };
     child.stdout!.on('data', check);
     child.stderr!.on('data', check);
     void exited.then(() => reject(new Error(`the server exited:\n${out}`)));
   });
   return {
-    port, child, output: () => out,
+    port,
+    child,
+    output: () => out,
     serverLog: (re, count) => waitForLine(env.LOGS, 'server.log', re, count),
-    status: async () => JSON.parse((await request(port, '/status/', { accept: 'application/json' })).body) as ServerStatus,
+    status: async () =>
+      JSON.parse((await request(port, '/status/', { accept: 'application/json' })).body) as ServerStatus,
     stop: async () => {
-      try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* gone */ }
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
       await exited;
       await new Promise((resolve) => backend.close(resolve));
       fs.rmSync(dir, { recursive: true, force: true });

@@ -8,7 +8,10 @@ import { parseMetrics, request, sampleValue } from '../test-support/helpers.js';
 
 test('HTTP/2 responses (h2c through @skitai/http2) are counted like HTTP/1.1 ones', async () => {
   const kernel = new Kernel().use(h2({ h2c: true }));
-  kernel.mount('/', (_req, res) => { res.writeHead(201, { 'content-type': 'text/plain' }); res.end('made'); });
+  kernel.mount('/', (_req, res) => {
+    res.writeHead(201, { 'content-type': 'text/plain' });
+    res.end('made');
+  });
   kernel.mount('/status', statusPage());
   const { port } = await kernel.start({ address: '127.0.0.1', port: 0 });
   try {
@@ -17,7 +20,9 @@ test('HTTP/2 responses (h2c through @skitai/http2) are counted like HTTP/1.1 one
       const status = await new Promise<number>((resolve, reject) => {
         const r = client.request({ ':path': '/' });
         let code = 0;
-        r.on('response', (h) => { code = Number(h[':status']); });
+        r.on('response', (h) => {
+          code = Number(h[':status']);
+        });
         r.on('error', reject);
         r.resume();
         r.on('end', () => resolve(code));

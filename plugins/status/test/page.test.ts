@@ -6,7 +6,9 @@ import { statusPage } from '../src/index.js';
 import { parseMetrics, rawExchange, request, sampleValue } from '../test-support/helpers.js';
 
 const kernels: Kernel[] = [];
-after(async () => { await Promise.all(kernels.map((k) => k.stop())); });
+after(async () => {
+  await Promise.all(kernels.map((k) => k.stop()));
+});
 
 async function serve(kernel: Kernel): Promise<number> {
   kernels.push(kernel);
@@ -17,8 +19,16 @@ function site(): Kernel {
   const kernel = new Kernel().use(services());
   kernel.alias('@down', 'http', ['127.0.0.1:9']);
   kernel.mount('/', (req, res) => {
-    if (req.url === '/missing') { res.statusCode = 404; res.end('no'); return; }
-    if (req.url === '/fail') { res.writeHead(503); res.end(); return; }
+    if (req.url === '/missing') {
+      res.statusCode = 404;
+      res.end('no');
+      return;
+    }
+    if (req.url === '/fail') {
+      res.writeHead(503);
+      res.end();
+      return;
+    }
     if (req.url === '/call') {
       void import('@skitai/services').then(async ({ was }) => {
         const r = await was.get('@down/x');
@@ -48,16 +58,26 @@ test('the Prometheus text parses with an independent parser and counts the reque
   assert.equal(sampleValue(m, 'skitai_http_responses_total', { process: 'M', code: '200' }), 8);
   assert.equal(sampleValue(m, 'skitai_http_responses_total', { process: 'M', code: '404' }), 3);
   assert.equal(sampleValue(m, 'skitai_http_responses_total', { process: 'M', code: '503' }), 1);
-  assert.equal(sampleValue(m, 'skitai_http_requests_received_total', { process: 'M' }), 13, '12 answered, and the metrics request');
+  assert.equal(
+    sampleValue(m, 'skitai_http_requests_received_total', { process: 'M' }),
+    13,
+    '12 answered, and the metrics request',
+  );
   const hist = m.get('skitai_http_request_duration_seconds')!;
   assert.equal(hist.type, 'HISTOGRAM');
   // This parser keeps a labelled histogram's buckets but not its _sum and _count: read those raw.
   const buckets = Object.entries(hist.metrics.find((x) => x.buckets)!.buckets!);
   assert.equal(Number(buckets.find(([le]) => le === '+Inf')![1]), 12);
   // (object keys: integer-like bounds such as '1' come first, so sort by the bound)
-  const counts = buckets.sort((a, b) => Number(a[0].replace('+Inf', 'Infinity')) - Number(b[0].replace('+Inf', 'Infinity'))).map(([, c]) => Number(c));
+  const counts = buckets
+    .sort((a, b) => Number(a[0].replace('+Inf', 'Infinity')) - Number(b[0].replace('+Inf', 'Infinity')))
+    .map(([, c]) => Number(c));
   assert.equal(counts.length, 12, '11 bounds and +Inf');
-  assert.deepEqual(counts, [...counts].sort((a, b) => a - b), 'cumulative buckets never decrease');
+  assert.deepEqual(
+    counts,
+    [...counts].sort((a, b) => a - b),
+    'cumulative buckets never decrease',
+  );
   assert.match(reply.body, /^skitai_http_request_duration_seconds_count\{process="M"\} 12$/m);
   const sum = Number(/^skitai_http_request_duration_seconds_sum\{process="M"\} (\S+)$/m.exec(reply.body)![1]);
   assert.ok(sum > 0 && sum < 12, String(sum));
@@ -74,9 +94,19 @@ test('the Prometheus text parses with an independent parser and counts the reque
   const again = parseMetrics((await request(port, '/status/metrics')).body);
   assert.equal(sampleValue(again, 'skitai_http_responses_total', { process: 'M', code: '200' }), 9);
   assert.equal(sampleValue(again, 'skitai_http_responses_total', { process: 'M', code: '502' }), 1);
-  assert.equal(sampleValue(again, 'skitai_backend_member_up', { alias: '@down', member: '@down#0 127.0.0.1:9' }), 0, 'set aside');
-  assert.equal(sampleValue(again, 'skitai_backend_member_errors_total', { alias: '@down', member: '@down#0 127.0.0.1:9' }), 1);
-  assert.equal(sampleValue(again, 'skitai_backend_member_calls_total', { alias: '@down', member: '@down#0 127.0.0.1:9' }), 1);
+  assert.equal(
+    sampleValue(again, 'skitai_backend_member_up', { alias: '@down', member: '@down#0 127.0.0.1:9' }),
+    0,
+    'set aside',
+  );
+  assert.equal(
+    sampleValue(again, 'skitai_backend_member_errors_total', { alias: '@down', member: '@down#0 127.0.0.1:9' }),
+    1,
+  );
+  assert.equal(
+    sampleValue(again, 'skitai_backend_member_calls_total', { alias: '@down', member: '@down#0 127.0.0.1:9' }),
+    1,
+  );
 });
 
 test('HTML by default, JSON for Accept: application/json; was.status() gives the same data', async () => {
@@ -95,7 +125,8 @@ test('HTML by default, JSON for Accept: application/json; was.status() gives the
   assert.equal(page.status, 200);
   assert.match(page.headers['content-type']!, /^text\/html/);
   assert.equal(page.headers['cache-control'], 'no-store');
-  for (const words of ['Processes', 'Backend aliases and result cache', '@down', 'Mounts', '@skitai/services']) assert.ok(page.body.includes(words), words);
+  for (const words of ['Processes', 'Backend aliases and result cache', '@down', 'Mounts', '@skitai/services'])
+    assert.ok(page.body.includes(words), words);
 
   const json = await request(port, '/status/', { accept: 'application/json' });
   const status = JSON.parse(json.body) as ServerStatus;
@@ -106,7 +137,10 @@ test('HTML by default, JSON for Accept: application/json; was.status() gives the
   assert.equal(p!.pid, process.pid);
   assert.ok(p!.rss > 0);
   assert.equal(p!.connections, 1, 'this request');
-  assert.deepEqual(status.mounts.map((m) => m.point), ['/', '/was', '/status']);
+  assert.deepEqual(
+    status.mounts.map((m) => m.point),
+    ['/', '/was', '/status'],
+  );
   const services = p!.sections.find((s) => s.name === 'services')!;
   assert.equal((services.data as any).members[0].alias, '@down');
 

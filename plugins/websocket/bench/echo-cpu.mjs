@@ -22,7 +22,9 @@ function cpuMs(pid) {
 }
 
 async function start(script, kind) {
-  const child = spawn(process.execPath, [path.join(root, 'bench/servers', script), kind, '--port', '0'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(root, 'bench/servers', script), kind, '--port', '0'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   let out = '';
   const port = await new Promise((resolve, reject) => {
     child.stdout.on('data', (d) => {
@@ -38,18 +40,32 @@ async function start(script, kind) {
 async function load(port, total) {
   const per = Math.ceil(total / CONNECTIONS);
   const payload = 'x'.repeat(32);
-  await Promise.all(Array.from({ length: CONNECTIONS }, () => new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/echo`, { perMessageDeflate: false });
-    let sent = 0;
-    let got = 0;
-    ws.on('open', () => { for (; sent < DEPTH; sent++) ws.send(payload); });
-    ws.on('message', () => {
-      got++;
-      if (sent < per) { ws.send(payload); sent++; }
-      if (got === per) { ws.close(); resolve(); }
-    });
-    ws.on('error', reject);
-  })));
+  await Promise.all(
+    Array.from(
+      { length: CONNECTIONS },
+      () =>
+        new Promise((resolve, reject) => {
+          const ws = new WebSocket(`ws://127.0.0.1:${port}/echo`, { perMessageDeflate: false });
+          let sent = 0;
+          let got = 0;
+          ws.on('open', () => {
+            for (; sent < DEPTH; sent++) ws.send(payload);
+          });
+          ws.on('message', () => {
+            got++;
+            if (sent < per) {
+              ws.send(payload);
+              sent++;
+            }
+            if (got === per) {
+              ws.close();
+              resolve();
+            }
+          });
+          ws.on('error', reject);
+        }),
+    ),
+  );
 }
 
 async function measure(script, kind) {
@@ -69,9 +85,13 @@ const results = { bare: [], skitai: [] };
 for (let r = 0; r < ROUNDS; r++) {
   results.bare.push(await measure('ws-bare.mjs', 'echo'));
   results.skitai.push(await measure('skitai.mjs', 'ws-echo'));
-  console.log(`round ${r + 1}: bare ${results.bare[r].cpuUsPerMsg.toFixed(2)} us/msg (${results.bare[r].wall} ms), skitai ${results.skitai[r].cpuUsPerMsg.toFixed(2)} us/msg (${results.skitai[r].wall} ms)`);
+  console.log(
+    `round ${r + 1}: bare ${results.bare[r].cpuUsPerMsg.toFixed(2)} us/msg (${results.bare[r].wall} ms), skitai ${results.skitai[r].cpuUsPerMsg.toFixed(2)} us/msg (${results.skitai[r].wall} ms)`,
+  );
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const b = median(results.bare.map((x) => x.cpuUsPerMsg));
 const s = median(results.skitai.map((x) => x.cpuUsPerMsg));
-console.log(`median server CPU per message: bare ws ${b.toFixed(2)} us, skitai wsRoute ${s.toFixed(2)} us; messages per CPU-second ratio skitai/bare = ${(b / s).toFixed(3)}`);
+console.log(
+  `median server CPU per message: bare ws ${b.toFixed(2)} us, skitai wsRoute ${s.toFixed(2)} us; messages per CPU-second ratio skitai/bare = ${(b / s).toFixed(3)}`,
+);

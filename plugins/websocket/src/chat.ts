@@ -15,18 +15,37 @@ export function createChatApp(): App {
   const app = new App();
   const page = fs.readFileSync(CHAT_PAGE, 'utf8');
   app.route('/', () => page);
-  app.route('/chat', wsRoute({ mode: 'groupchat', encoding: 'json', keepAlive: 60 }, {
-    open: (was, args) => ({ type: 'enter', client: was.wsclient, name: String(args.name ?? `client ${was.wsclient}`) }),
-    message: (was, message: { text?: unknown; to?: unknown }, args) => {
-      const say = { type: 'say', client: was.wsclient, name: String(args.name ?? `client ${was.wsclient}`), text: String(message?.text ?? '') };
-      // { to: clientId }: to that client only, in whichever worker it is.
-      if (typeof message?.to === 'number') {
-        was.websocket.send({ ...say, private: true }, message.to);
-        return undefined;
-      }
-      return say;
-    },
-    close: (was, args) => ({ type: 'leave', client: was.wsclient, name: String(args.name ?? `client ${was.wsclient}`) }),
-  }));
+  app.route(
+    '/chat',
+    wsRoute(
+      { mode: 'groupchat', encoding: 'json', keepAlive: 60 },
+      {
+        open: (was, args) => ({
+          type: 'enter',
+          client: was.wsclient,
+          name: String(args.name ?? `client ${was.wsclient}`),
+        }),
+        message: (was, message: { text?: unknown; to?: unknown }, args) => {
+          const say = {
+            type: 'say',
+            client: was.wsclient,
+            name: String(args.name ?? `client ${was.wsclient}`),
+            text: String(message?.text ?? ''),
+          };
+          // { to: clientId }: to that client only, in whichever worker it is.
+          if (typeof message?.to === 'number') {
+            was.websocket.send({ ...say, private: true }, message.to);
+            return undefined;
+          }
+          return say;
+        },
+        close: (was, args) => ({
+          type: 'leave',
+          client: was.wsclient,
+          name: String(args.name ?? `client ${was.wsclient}`),
+        }),
+      },
+    ),
+  );
   return app;
 }

@@ -28,7 +28,10 @@ export class WsTimeoutError extends Error {
 /** The connection closed before a message came. */
 export class WsClosedError extends Error {
   readonly code = 'SKT_WS_CLOSED';
-  constructor(readonly closeCode: number, readonly reason: string) {
+  constructor(
+    readonly closeCode: number,
+    readonly reason: string,
+  ) {
     super(`the WebSocket closed (${closeCode}${reason ? ` ${reason}` : ''})`);
   }
 }
@@ -42,7 +45,12 @@ export class WsClient {
   private closedWith: WsClosedError | undefined;
   readonly closed: Promise<{ code: number; reason: string }>;
 
-  constructor(readonly socket: WebSocket, readonly url: string, private readonly encoding: WsEncoding, private readonly receiveTimeout: number) {
+  constructor(
+    readonly socket: WebSocket,
+    readonly url: string,
+    private readonly encoding: WsEncoding,
+    private readonly receiveTimeout: number,
+  ) {
     socket.on('message', (data: RawData, isBinary: boolean) => {
       let value: unknown;
       try {
@@ -68,15 +76,20 @@ export class WsClient {
         resolve({ code, reason: text });
       });
     });
-    socket.on('error', () => { /* reported through close */ });
+    socket.on('error', () => {
+      /* reported through close */
+    });
   }
 
   /** Sends a message (encoded); resolves once written to the socket. */
   send(message: unknown): Promise<void> {
     const frame = encode(this.encoding, message);
     if (frame === undefined) return Promise.resolve();
-    if (this.socket.readyState !== WebSocket.OPEN) return Promise.reject(this.closedWith ?? new WsClosedError(1006, 'not open'));
-    return new Promise((resolve, reject) => this.socket.send(frame.data, { binary: frame.binary }, (err) => (err ? reject(err) : resolve())));
+    if (this.socket.readyState !== WebSocket.OPEN)
+      return Promise.reject(this.closedWith ?? new WsClosedError(1006, 'not open'));
+    return new Promise((resolve, reject) =>
+      this.socket.send(frame.data, { binary: frame.binary }, (err) => (err ? reject(err) : resolve())),
+    );
   }
 
   /** The next message; rejects with WsTimeoutError after `timeout` seconds, WsClosedError when closed. */
@@ -136,7 +149,12 @@ function hostPort(host: string, port: number): string {
  * http/https alias picked by load; a member that cannot be reached is set aside and the next
  * one is tried). `secure` forces wss (was.wss).
  */
-export async function connect(url: string, options: WsClientOptions = {}, kernel?: Kernel, secure = false): Promise<WsClient> {
+export async function connect(
+  url: string,
+  options: WsClientOptions = {},
+  kernel?: Kernel,
+  secure = false,
+): Promise<WsClient> {
   const encoding = options.encoding ?? 'none';
   const receiveTimeout = options.receiveTimeout ?? 10;
   if (url.startsWith('@')) {
@@ -148,13 +166,18 @@ export async function connect(url: string, options: WsClientOptions = {}, kernel
     const { servicesOf } = await import('@skitai/services');
     const alias = servicesOf(kernel).getAlias(name);
     const protocol = alias.definition.protocol;
-    if (protocol !== 'ws' && protocol !== 'http') throw new TypeError(`${name} is a ${alias.type} alias: was.ws needs ws, wss, http or https`);
+    if (protocol !== 'ws' && protocol !== 'http')
+      throw new TypeError(`${name} is a ${alias.type} alias: was.ws needs ws, wss, http or https`);
     const scheme = secure || alias.ssl ? 'wss' : 'ws';
     let target = '';
-    const withTls = options.tls === undefined && alias.options.tls !== undefined ? { ...options, tls: alias.options.tls } : options;
-    const socket = await alias.lb((m: { host: string; port: number }) => open((target = `${scheme}://${hostPort(m.host, m.port)}${path}`), withTls), {
-      isConnectionError: (err: unknown) => (err as { connection?: boolean }).connection === true,
-    });
+    const withTls =
+      options.tls === undefined && alias.options.tls !== undefined ? { ...options, tls: alias.options.tls } : options;
+    const socket = await alias.lb(
+      (m: { host: string; port: number }) => open((target = `${scheme}://${hostPort(m.host, m.port)}${path}`), withTls),
+      {
+        isConnectionError: (err: unknown) => (err as { connection?: boolean }).connection === true,
+      },
+    );
     return new WsClient(socket, target, encoding, receiveTimeout);
   }
   let u = url;
@@ -180,7 +203,8 @@ function open(url: string, options: WsClientOptions): Promise<WebSocket> {
       socket.terminate();
       // ECONNREFUSED and the like: another member may answer.
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT') err.connection = true;
+      if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT')
+        err.connection = true;
       reject(err);
     };
     socket.once('error', fail);

@@ -58,7 +58,8 @@ export function encode(encoding: WsEncoding, value: unknown): Frame | undefined 
     case 'none':
       if (typeof value === 'string') return { data: value, binary: false };
       if (Buffer.isBuffer(value)) return { data: value, binary: true };
-      if (value instanceof Uint8Array) return { data: Buffer.from(value.buffer, value.byteOffset, value.byteLength), binary: true };
+      if (value instanceof Uint8Array)
+        return { data: Buffer.from(value.buffer, value.byteOffset, value.byteLength), binary: true };
       if (value instanceof ArrayBuffer) return { data: Buffer.from(value), binary: true };
       return { data: typeof value === 'object' ? JSON.stringify(value) : String(value), binary: false };
     case 'json':

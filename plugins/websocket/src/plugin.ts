@@ -24,9 +24,21 @@ declare module '@skitai/kernel' {
 
 // Every key WebSocketOptions has (TypeScript keeps the two in step).
 const OPTION_KEYS: Record<keyof WebSocketOptions, true> = {
-  maxMessageSize: true, maxFragments: true, failFastUtf8: true, perMessageDeflate: true, keepAlive: true, pingTimeout: true,
-  maxBufferedAmount: true, backpressure: true, maxPendingMessages: true, handshakeTimeout: true,
-  closeTimeout: true, allowOrigins: true, wasContext: true, roomParam: true, adapter: true,
+  maxMessageSize: true,
+  maxFragments: true,
+  failFastUtf8: true,
+  perMessageDeflate: true,
+  keepAlive: true,
+  pingTimeout: true,
+  maxBufferedAmount: true,
+  backpressure: true,
+  maxPendingMessages: true,
+  handshakeTimeout: true,
+  closeTimeout: true,
+  allowOrigins: true,
+  wasContext: true,
+  roomParam: true,
+  adapter: true,
 };
 
 function apply(kernel: Kernel, options: WebSocketOptions = {}): void {
@@ -37,10 +49,14 @@ function apply(kernel: Kernel, options: WebSocketOptions = {}): void {
 
   kernel.hooks.upgrade.tap(NAME, (req, socket, head) => onUpgrade(server, req as SkitaiRequest, socket, head));
 
-  kernel.extendWas('websocket', (was) => {
-    const p = pendingOf(was.req);
-    return new WebSocketService(server, p === undefined ? undefined : () => p.connection);
-  }, NAME);
+  kernel.extendWas(
+    'websocket',
+    (was) => {
+      const p = pendingOf(was.req);
+      return new WebSocketService(server, p === undefined ? undefined : () => p.connection);
+    },
+    NAME,
+  );
   kernel.extendWas('wsclient', (was) => pendingOf(was.req)?.clientId, NAME);
   const client = (secure: boolean) => async (url: string, o?: WsClientOptions) => {
     const c = await connect(url, o, kernel, secure);
@@ -57,10 +73,25 @@ function apply(kernel: Kernel, options: WebSocketOptions = {}): void {
     sections.push({
       name: 'websocket',
       title: 'WebSocket',
-      data: { connections: server.connections.size, handshaking: server.pending.size, clients: clients.size, rooms: rooms.length === 0 ? '-' : rooms },
+      data: {
+        connections: server.connections.size,
+        handshaking: server.pending.size,
+        clients: clients.size,
+        rooms: rooms.length === 0 ? '-' : rooms,
+      },
       metrics: [
-        { name: 'skitai_websocket_connections', help: 'Open WebSocket connections served.', type: 'gauge', samples: [{ value: server.connections.size }] },
-        { name: 'skitai_websocket_clients', help: 'Open WebSocket client connections (was.ws).', type: 'gauge', samples: [{ value: clients.size }] },
+        {
+          name: 'skitai_websocket_connections',
+          help: 'Open WebSocket connections served.',
+          type: 'gauge',
+          samples: [{ value: server.connections.size }],
+        },
+        {
+          name: 'skitai_websocket_clients',
+          help: 'Open WebSocket client connections (was.ws).',
+          type: 'gauge',
+          samples: [{ value: clients.size }],
+        },
       ],
     });
   });

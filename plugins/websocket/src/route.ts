@@ -37,16 +37,22 @@ export function wsRoute<M = any>(config: WsConfig, handlers: WsHandlers<M> | WsH
       const param = cfg.roomParam ?? server.options.roomParam;
       let value: unknown = cfg.room ?? args[param];
       if (Array.isArray(value)) value = value[0];
-      if (value === undefined || value === null || value === '') throw new HttpError(400, `a groupchat WebSocket needs the ${param} parameter`);
+      if (value === undefined || value === null || value === '')
+        throw new HttpError(400, `a groupchat WebSocket needs the ${param} parameter`);
       room = String(value);
     }
     commitAppState(was);
-    server.accept(pending, {
-      mode,
-      encoding: cfg.encoding ?? 'none',
-      keepAlive: cfg.keepAlive ?? server.options.keepAlive / 1000,
-      room,
-    }, appDispatch(h as WsHandlers, was, args, server.options.wasContext), was);
+    server.accept(
+      pending,
+      {
+        mode,
+        encoding: cfg.encoding ?? 'none',
+        keepAlive: cfg.keepAlive ?? server.options.keepAlive / 1000,
+        room,
+      },
+      appDispatch(h as WsHandlers, was, args, server.options.wasContext),
+      was,
+    );
     return undefined;
   };
 }

@@ -32,7 +32,9 @@ export interface ResolvedOptions {
 function positive(name: string, value: unknown, fallback: number, allowZero = false): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new TypeError(`@skitai/websocket: ${name} must be a number ${allowZero ? '0 or more' : 'over 0'}, not ${JSON.stringify(value)}`);
+    throw new TypeError(
+      `@skitai/websocket: ${name} must be a number ${allowZero ? '0 or more' : 'over 0'}, not ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -40,14 +42,17 @@ function positive(name: string, value: unknown, fallback: number, allowZero = fa
 function originCheck(allow: WebSocketOptions['allowOrigins']): ResolvedOptions['allowOrigin'] {
   if (allow === undefined) return undefined;
   if (typeof allow === 'function') return allow;
-  if (!Array.isArray(allow)) throw new TypeError('@skitai/websocket: allowOrigins must be a list of origins or a function');
+  if (!Array.isArray(allow))
+    throw new TypeError('@skitai/websocket: allowOrigins must be a list of origins or a function');
   const set = new Set(allow.map((o) => String(o).toLowerCase().replace(/\/+$/, '')));
   return (origin) => set.has('*') || set.has(origin.toLowerCase());
 }
 
 export function resolveOptions(o: WebSocketOptions = {}): ResolvedOptions {
   if (o.backpressure !== undefined && o.backpressure !== 'close' && o.backpressure !== 'drop') {
-    throw new TypeError(`@skitai/websocket: backpressure must be 'close' or 'drop', not ${JSON.stringify(o.backpressure)}`);
+    throw new TypeError(
+      `@skitai/websocket: backpressure must be 'close' or 'drop', not ${JSON.stringify(o.backpressure)}`,
+    );
   }
   return {
     maxMessageSize: positive('maxMessageSize', o.maxMessageSize, 1024 * 1024),
@@ -152,7 +157,9 @@ export function appDispatch(handlers: WsHandlers, was: Was, args: Args, wasConte
   return {
     open: handlers.open ? () => runWithWas(was, () => handlers.open!(was, args)) : () => undefined,
     message: wasContext ? (_c, m) => runWithWas(was, () => message(was, m, args)) : (_c, m) => message(was, m, args),
-    close: handlers.close ? (_c, code, reason) => runWithWas(was, () => handlers.close!(was, args, code, reason)) : () => undefined,
+    close: handlers.close
+      ? (_c, code, reason) => runWithWas(was, () => handlers.close!(was, args, code, reason))
+      : () => undefined,
   };
 }
 
@@ -166,7 +173,10 @@ export function plainDispatch(handlers: PlainWsHandlers): Dispatch {
 
 /** A value returned to go to one client: `return toClient(id, 'Hi')` (Skitai's `return 'Hi', id`). */
 export class Directed {
-  constructor(readonly clientId: number, readonly message: unknown) {}
+  constructor(
+    readonly clientId: number,
+    readonly message: unknown,
+  ) {}
 }
 export function toClient(clientId: number, message: unknown): Directed {
   return new Directed(clientId, message);
@@ -216,7 +226,9 @@ export class Connection {
     const ws = this.ws;
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('pong', () => this.onPong());
-    ws.on('ping', () => { this.lastSeen = Date.now(); });
+    ws.on('ping', () => {
+      this.lastSeen = Date.now();
+    });
     ws.on('error', (err) => this.server.log('info', `websocket #${this.id}: ${err.message}`));
     ws.once('close', (code, reason) => this.onClose(code, reason.toString('utf8')));
     if (this.keepAlive > 0) this.timer = setTimeout(() => this.checkIdle(), this.keepAlive);
@@ -227,7 +239,8 @@ export class Connection {
 
   private onMessage(data: RawData, isBinary: boolean): void {
     this.seen = true;
-    if (this.busy) { // only ever set in the sequential modes
+    if (this.busy) {
+      // only ever set in the sequential modes
       this.queue.push([data, isBinary]);
       this.throttle();
       return;
@@ -261,7 +274,13 @@ export class Connection {
     // An echo: the handler gave back the text it was handed. Its UTF-8 is the bytes that came
     // in (ws validates text messages as UTF-8: skipUTF8Validation is never set here), so those
     // go out as they are, in a text frame, not encoded again.
-    if (out === message && typeof out === 'string' && this.encoding === 'none' && this.room === undefined && Buffer.isBuffer(data)) {
+    if (
+      out === message &&
+      typeof out === 'string' &&
+      this.encoding === 'none' &&
+      this.room === undefined &&
+      Buffer.isBuffer(data)
+    ) {
       this.write(data, false);
       return;
     }
@@ -288,13 +307,16 @@ export class Connection {
     }
     if (this.sequential) this.busy = true;
     this.pending++;
-    out.then((value) => {
-      this.deliver(value);
-      this.settled();
-    }, (err) => {
-      this.failed(err);
-      this.settled();
-    });
+    out.then(
+      (value) => {
+        this.deliver(value);
+        this.settled();
+      },
+      (err) => {
+        this.failed(err);
+        this.settled();
+      },
+    );
   }
 
   private settled(): void {
@@ -372,13 +394,17 @@ export class Connection {
       return;
     }
     this.server.stats.cut++;
-    this.server.log('warn', `websocket #${this.id}: over ${this.server.options.maxBufferedAmount} bytes queued for a slow reader: connection cut`);
+    this.server.log(
+      'warn',
+      `websocket #${this.id}: over ${this.server.options.maxBufferedAmount} bytes queued for a slow reader: connection cut`,
+    );
     this.closed = true;
     this.ws.terminate();
   }
 
   close(code = 1000, reason = ''): void {
-    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason);
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING)
+      this.ws.close(code, reason);
   }
 
   // ---- keep-alive --------------------------------------------------------------------------
@@ -437,7 +463,10 @@ export class Connection {
       if (value instanceof Directed) this.server.sendTo(value.clientId, value.message, this.encoding);
       else this.server.sendRoom(this.roomKey, value, this.encoding);
     };
-    if (isThenable(out)) out.then(leave, (err) => this.server.log('error', `websocket #${this.id} close handler: ${(err as Error)?.stack ?? err}`));
+    if (isThenable(out))
+      out.then(leave, (err) =>
+        this.server.log('error', `websocket #${this.id} close handler: ${(err as Error)?.stack ?? err}`),
+      );
     else leave(out);
   }
 }
@@ -456,7 +485,10 @@ export class WsServer {
   private idBase = -1;
   stopping = false;
 
-  constructor(readonly kernel: Kernel, rawOptions: WebSocketOptions) {
+  constructor(
+    readonly kernel: Kernel,
+    rawOptions: WebSocketOptions,
+  ) {
     this.options = resolveOptions(rawOptions);
     this.wss = new WebSocketServer({
       noServer: true,
@@ -469,12 +501,13 @@ export class WsServer {
     this.wss.on('headers', (headers, req) => {
       const pending = pendingOf(req as SkitaiRequest);
       const cookies = pending?.res.getHeader('set-cookie');
-      if (cookies !== undefined) for (const c of Array.isArray(cookies) ? cookies : [String(cookies)]) headers.push(`Set-Cookie: ${c}`);
+      if (cookies !== undefined)
+        for (const c of Array.isArray(cookies) ? cookies : [String(cookies)]) headers.push(`Set-Cookie: ${c}`);
     });
   }
 
   attachAdapter(option: WebSocketOptions['adapter']): void {
-    this.adapter = typeof option === 'function' ? option(this.kernel) : option ?? defaultAdapter(this.kernel);
+    this.adapter = typeof option === 'function' ? option(this.kernel) : (option ?? defaultAdapter(this.kernel));
     this.unsubscribe = this.adapter?.subscribe((m) => this.receive(m));
   }
 
@@ -497,7 +530,12 @@ export class WsServer {
   }
 
   /** The handshake: 101 and a Connection, or undefined when the client went away meanwhile. */
-  accept(pending: PendingUpgrade, config: Required<Pick<WsConfig, 'mode' | 'encoding' | 'keepAlive'>> & { room?: string }, dispatch: Dispatch, was: Was | undefined): Connection | undefined {
+  accept(
+    pending: PendingUpgrade,
+    config: Required<Pick<WsConfig, 'mode' | 'encoding' | 'keepAlive'>> & { room?: string },
+    dispatch: Dispatch,
+    was: Was | undefined,
+  ): Connection | undefined {
     if (pending.state !== 'pending') throw new Error('@skitai/websocket: this upgrade was already accepted or refused');
     const { req, socket, head, res } = pending;
     clearTimeout(pending.timer);
@@ -512,13 +550,30 @@ export class WsServer {
       return undefined;
     }
     let ws: WebSocket | undefined;
-    this.wss.handleUpgrade(req, socket, head, (w) => { ws = w; });
+    this.wss.handleUpgrade(req, socket, head, (w) => {
+      ws = w;
+    });
     if (ws === undefined) return undefined;
     const id = pending.clientId || this.nextId();
     const url = req.originalUrl || req.url || '/';
     const q = url.indexOf('?');
-    const roomKey = config.mode === 'groupchat' && config.room !== undefined ? `${q === -1 ? url : url.slice(0, q)}#${config.room}` : undefined;
-    const conn = new Connection(this, id, ws, req, config.mode, config.encoding, config.keepAlive * 1000, roomKey, config.room, dispatch, was);
+    const roomKey =
+      config.mode === 'groupchat' && config.room !== undefined
+        ? `${q === -1 ? url : url.slice(0, q)}#${config.room}`
+        : undefined;
+    const conn = new Connection(
+      this,
+      id,
+      ws,
+      req,
+      config.mode,
+      config.encoding,
+      config.keepAlive * 1000,
+      roomKey,
+      config.room,
+      dispatch,
+      was,
+    );
     pending.connection = conn;
     this.connections.set(id, conn);
     if (roomKey !== undefined) {
@@ -528,7 +583,8 @@ export class WsServer {
       conn.room = room;
     }
     this.stats.accepted++;
-    if (this.options.failFastUtf8) guardUtf8(socket as Socket, () => conn.close(1007, 'invalid UTF-8 in a text message'));
+    if (this.options.failFastUtf8)
+      guardUtf8(socket as Socket, () => conn.close(1007, 'invalid UTF-8 in a text message'));
     conn.start();
     return conn;
   }
@@ -556,7 +612,8 @@ export class WsServer {
     const room = this.rooms.get(roomKey);
     if (room === undefined) return 0;
     // Encode text once for the whole room, not once per member.
-    if (room.size > 1 && typeof frame.data === 'string') frame = { data: Buffer.from(frame.data), binary: frame.binary };
+    if (room.size > 1 && typeof frame.data === 'string')
+      frame = { data: Buffer.from(frame.data), binary: frame.binary };
     let n = 0;
     for (const c of room) if (c.id !== except && c.sendFrame(frame)) n++;
     return n;
@@ -590,13 +647,18 @@ export class WsServer {
     }
     this.pending.clear();
     const open = [...this.connections.values()];
-    const closed = open.map((c) => new Promise<void>((resolve) => {
-      if (c.ws.readyState === WebSocket.CLOSED) return resolve();
-      c.ws.once('close', () => resolve());
-    }));
+    const closed = open.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.ws.readyState === WebSocket.CLOSED) return resolve();
+          c.ws.once('close', () => resolve());
+        }),
+    );
     for (const c of open) c.close(1001, 'server shutting down');
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), this.options.closeTimeout); });
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.options.closeTimeout);
+    });
     const outcome = await Promise.race([Promise.all(closed), deadline]);
     clearTimeout(timer);
     if (outcome === 'timeout') {

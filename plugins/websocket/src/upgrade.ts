@@ -14,8 +14,12 @@ const KEY = /^[+/0-9A-Za-z]{21}[AQgw]==$/;
 
 function refuse(socket: Duplex, status: string, reason: string, headers: Record<string, string> = {}): true {
   if (socket.writable) {
-    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n${extra}Content-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`);
+    const extra = Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
+    socket.end(
+      `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n${extra}Content-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`,
+    );
   }
   (socket as Socket).destroySoon?.();
   return true;
@@ -57,18 +61,29 @@ export class UpgradeRequest {
     if (mode === 'groupchat' && room === undefined) {
       const url = p.req.originalUrl || p.req.url || '';
       const q = url.indexOf('?');
-      room = new URLSearchParams(q === -1 ? '' : url.slice(q + 1)).get(config.roomParam ?? server.options.roomParam) ?? undefined;
+      room =
+        new URLSearchParams(q === -1 ? '' : url.slice(q + 1)).get(config.roomParam ?? server.options.roomParam) ??
+        undefined;
       if (room === undefined || room === '') {
-        refuseRequest(p, 400, `a groupchat WebSocket needs the ${config.roomParam ?? server.options.roomParam} parameter`);
+        refuseRequest(
+          p,
+          400,
+          `a groupchat WebSocket needs the ${config.roomParam ?? server.options.roomParam} parameter`,
+        );
         return undefined;
       }
     }
-    const conn = server.accept(p, {
-      mode,
-      encoding: config.encoding ?? 'none',
-      keepAlive: config.keepAlive ?? server.options.keepAlive / 1000,
-      room,
-    }, plainDispatch(h), undefined);
+    const conn = server.accept(
+      p,
+      {
+        mode,
+        encoding: config.encoding ?? 'none',
+        keepAlive: config.keepAlive ?? server.options.keepAlive / 1000,
+        room,
+      },
+      plainDispatch(h),
+      undefined,
+    );
     return conn?.service;
   }
 }
@@ -94,10 +109,15 @@ export function onUpgrade(server: WsServer, req: SkitaiRequest, socket: Duplex, 
   if (server.stopping) return refuse(socket, '503 Service Unavailable', 'the server is stopping');
   if (!req.headers.host) return refuse(socket, '400 Bad Request', 'a WebSocket upgrade needs a Host header');
   const key = req.headers['sec-websocket-key'];
-  if (typeof key !== 'string' || !KEY.test(key.trim())) return refuse(socket, '400 Bad Request', 'missing or invalid Sec-WebSocket-Key header');
-  if (req.method !== 'GET') return refuse(socket, '405 Method Not Allowed', 'a WebSocket upgrade is a GET', { Allow: 'GET' });
+  if (typeof key !== 'string' || !KEY.test(key.trim()))
+    return refuse(socket, '400 Bad Request', 'missing or invalid Sec-WebSocket-Key header');
+  if (req.method !== 'GET')
+    return refuse(socket, '405 Method Not Allowed', 'a WebSocket upgrade is a GET', { Allow: 'GET' });
   const version = req.headers['sec-websocket-version'];
-  if (version !== '13' && version !== '8') return refuse(socket, '426 Upgrade Required', 'unsupported Sec-WebSocket-Version', { 'Sec-WebSocket-Version': '13' });
+  if (version !== '13' && version !== '8')
+    return refuse(socket, '426 Upgrade Required', 'unsupported Sec-WebSocket-Version', {
+      'Sec-WebSocket-Version': '13',
+    });
 
   const origin = req.headers.origin;
   if (origin !== undefined && server.options.allowOrigin !== undefined && !server.options.allowOrigin(origin, req)) {
@@ -112,7 +132,8 @@ export function onUpgrade(server: WsServer, req: SkitaiRequest, socket: Duplex, 
   if (found === undefined || found.entry.kind === 'static') return undefined; // the kernel answers 404
   // A reverse-proxy mount of an alias (`mount('/ws', '@chat')`) is the gateway's to upgrade.
   if (typeof found.entry.target === 'string' && /^@[^/]+$/.test(found.entry.target)) return undefined;
-  if (found.redirect) return refuse(socket, '301 Moved Permanently', '', { Location: `${pathname}/${q === -1 ? '' : url.slice(q)}` });
+  if (found.redirect)
+    return refuse(socket, '301 Moved Permanently', '', { Location: `${pathname}/${q === -1 ? '' : url.slice(q)}` });
   const entry = found.entry;
   req.startedAt = performance.now();
   req.mount = entry;

@@ -58,10 +58,18 @@ export function guardUtf8(socket: Socket, fail: () => void): () => void {
     const len7 = b1 & 0x7f;
     let length = len7;
     let p = at + 2;
-    if (len7 === 126) { length = src.readUInt16BE(p); p += 2; }
-    else if (len7 === 127) { length = Number(src.readBigUInt64BE(p)); p += 8; }
+    if (len7 === 126) {
+      length = src.readUInt16BE(p);
+      p += 2;
+    } else if (len7 === 127) {
+      length = Number(src.readBigUInt64BE(p));
+      p += 8;
+    }
     if ((b1 & 0x80) !== 0) {
-      mask[0] = src[p]!; mask[1] = src[p + 1]!; mask[2] = src[p + 2]!; mask[3] = src[p + 3]!;
+      mask[0] = src[p]!;
+      mask[1] = src[p + 1]!;
+      mask[2] = src[p + 2]!;
+      mask[3] = src[p + 3]!;
     } else {
       mask[0] = mask[1] = mask[2] = mask[3] = 0;
     }

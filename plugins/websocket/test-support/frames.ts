@@ -68,7 +68,11 @@ export class RawWs {
         p = 10;
       }
       if (b.length < p + len) return;
-      this.frames.push({ fin: (b[0]! & 0x80) !== 0, opcode: b[0]! & 0x0f, payload: Buffer.from(b.subarray(p, p + len)) });
+      this.frames.push({
+        fin: (b[0]! & 0x80) !== 0,
+        opcode: b[0]! & 0x0f,
+        payload: Buffer.from(b.subarray(p, p + len)),
+      });
       this.buffer = b.subarray(p + len);
       this.wake();
     }
@@ -121,7 +125,9 @@ export function connectRaw(port: number, path: string): Promise<RawWs> {
     };
     socket.on('data', onData);
     socket.once('error', reject);
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    socket.write(
+      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
   });
 }

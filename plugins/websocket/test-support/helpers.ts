@@ -13,7 +13,11 @@ export interface Served {
 }
 
 /** A kernel with the plugin and the mounts, on 127.0.0.1 and a free port. */
-export async function serve(mounts: Array<[string, MountTarget, MountOptions?]>, options: WebSocketOptions = {}, setup?: (k: Kernel) => void): Promise<Served> {
+export async function serve(
+  mounts: Array<[string, MountTarget, MountOptions?]>,
+  options: WebSocketOptions = {},
+  setup?: (k: Kernel) => void,
+): Promise<Served> {
   const kernel = new Kernel();
   kernel.use(websocket(options));
   for (const [point, target, o] of mounts) kernel.mount(point, target, o);
@@ -36,18 +40,27 @@ export class Client {
       this.messages.push(isBinary ? (data as Buffer) : data.toString());
       this.wake();
     });
-    ws.on('error', () => { /* seen through close */ });
-    this.closed = new Promise((resolve) => ws.once('close', (code, reason) => {
-      this.closeCode = code;
-      this.closeReason = reason.toString();
-      this.wake();
-      resolve({ code, reason: this.closeReason });
-    }));
+    ws.on('error', () => {
+      /* seen through close */
+    });
+    this.closed = new Promise((resolve) =>
+      ws.once('close', (code, reason) => {
+        this.closeCode = code;
+        this.closeReason = reason.toString();
+        this.wake();
+        resolve({ code, reason: this.closeReason });
+      }),
+    );
     this.opened = new Promise((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('unexpected-response', (_req, res) => {
         res.resume();
-        reject(Object.assign(new Error(`unexpected response ${res.statusCode}`), { status: res.statusCode, headers: res.headers }));
+        reject(
+          Object.assign(new Error(`unexpected response ${res.statusCode}`), {
+            status: res.statusCode,
+            headers: res.headers,
+          }),
+        );
       });
       ws.once('error', reject);
     });
@@ -62,11 +75,20 @@ export class Client {
     const deadline = Date.now() + ms;
     while (this.messages.length < n) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`expected ${n} messages within ${ms} ms, got ${this.messages.length}: ${JSON.stringify(this.messages.map(String))}`);
-      if (this.closeCode !== undefined) throw new Error(`closed (${this.closeCode} ${this.closeReason}) after ${this.messages.length} of ${n} messages: ${JSON.stringify(this.messages.map(String))}`);
+      if (left <= 0)
+        throw new Error(
+          `expected ${n} messages within ${ms} ms, got ${this.messages.length}: ${JSON.stringify(this.messages.map(String))}`,
+        );
+      if (this.closeCode !== undefined)
+        throw new Error(
+          `closed (${this.closeCode} ${this.closeReason}) after ${this.messages.length} of ${n} messages: ${JSON.stringify(this.messages.map(String))}`,
+        );
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
-        this.waiters.push(() => { clearTimeout(t); resolve(); });
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
       });
     }
     return this.messages.slice(0, n);
@@ -99,7 +121,10 @@ export async function open(url: string, options: ClientOptions = {}): Promise<Cl
 }
 
 /** Tries to open, and resolves with the HTTP status of the refusal. */
-export async function refusedStatus(url: string, options: ClientOptions = {}): Promise<{ status: number; headers: Record<string, unknown> }> {
+export async function refusedStatus(
+  url: string,
+  options: ClientOptions = {},
+): Promise<{ status: number; headers: Record<string, unknown> }> {
   const c = new Client(new WebSocket(url, options));
   try {
     await withTimeout(c.opened, 3000, `open ${url}`);
@@ -116,7 +141,9 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
   let t: NodeJS.Timeout;
   return Promise.race([
     p.finally(() => clearTimeout(t)),
-    new Promise<never>((_, reject) => { t = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms); }),
+    new Promise<never>((_, reject) => {
+      t = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    }),
   ]);
 }
 
@@ -128,9 +155,14 @@ export function raw(port: number, request: string, timeout = 2000): Promise<{ te
     let closed = false;
     const timer = setTimeout(() => socket.destroy(), timeout);
     socket.on('data', (c) => chunks.push(c));
-    socket.on('end', () => { closed = true; });
+    socket.on('end', () => {
+      closed = true;
+    });
     socket.on('error', () => undefined);
-    socket.on('close', () => { clearTimeout(timer); resolve({ text: Buffer.concat(chunks).toString('latin1'), closed }); });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ text: Buffer.concat(chunks).toString('latin1'), closed });
+    });
     socket.write(request);
   });
 }
@@ -143,5 +175,9 @@ import type { Was } from '@skitai/kernel';
  * The App's was members (request, response ...) are declared in kernel/src/app/was-ext.ts,
  * which the package index does not load for types yet: this view stands in meanwhile.
  */
-export type AppWas = Was & { readonly request: AppRequest; readonly response: ResponseFn; readonly session: SessionManager };
+export type AppWas = Was & {
+  readonly request: AppRequest;
+  readonly response: ResponseFn;
+  readonly session: SessionManager;
+};
 export const appWas = (was: Was) => was as AppWas;

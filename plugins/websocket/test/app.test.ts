@@ -5,7 +5,17 @@ import { App, HttpError } from '@skitai/app';
 import { parseMethodResponse, serializeMethodCall, serializeParams } from '@skitai/xmlrpc';
 import { was as importedWas } from '@skitai/services';
 import { wsRoute, websocketServer } from '../src/index.js';
-import { appWas, open, raw, refusedStatus, serve, sleep, waitUntil, type AppWas, type Served } from '../test-support/helpers.js';
+import {
+  appWas,
+  open,
+  raw,
+  refusedStatus,
+  serve,
+  sleep,
+  waitUntil,
+  type AppWas,
+  type Served,
+} from '../test-support/helpers.js';
 
 describe('App WebSocket routes', { timeout: 30_000 }, () => {
   let s: Served;
@@ -23,66 +33,149 @@ describe('App WebSocket routes', { timeout: 30_000 }, () => {
       if (was.req.headers['x-block'] === 'yes') return appWas(was).response(403, 'blocked by beforeRequest');
       return undefined;
     });
-    app.route('/echo', wsRoute({ mode: 'simple', keepAlive: 60 }, {
-      open: (was) => `Welcome Client ${was.wsclient}`,
-      message: (_was, message: string | Buffer) => (Buffer.isBuffer(message) ? message : `ECHO:${message}`),
-      close: (was) => { events.push(`closed ${was.wsclient}`); },
-    }));
-    app.route('/bare', wsRoute({}, (_was, m) => `bare:${m}`));
-    app.route('/async', wsRoute({ mode: 'simple' }, async (_was, m: string) => {
-      // Later messages wait for earlier ones in simple mode: replies keep their order.
-      await sleep(Number(m) * 10);
-      return `done ${m}`;
-    }));
-    app.route('/json', wsRoute({ encoding: 'json' }, (_was, m: { query: string; offset: number }) => ({ found: [m.query], offset: m.offset + 1 })));
-    app.route('/xmlrpc', wsRoute({ encoding: 'xmlrpc' }, (_was, m: { method: string; params: unknown[] } | unknown[]) => {
-      if (Array.isArray(m)) return { params: m };
-      if (m.method === 'fail') throw Object.assign(new Error('no such thing'), { faultCode: 42 });
-      return { method: m.method, sum: (m.params as number[]).reduce((a, b) => a + b, 0) };
-    }));
-    app.route('/args/<name>', wsRoute({}, (_was, m, args) => `${args.name}/${args.client_name}: ${m}`));
-    app.route('/secret', { authenticate: true }, wsRoute({}, (was, m) => `${appWas(was).request.user?.name} said ${m}`));
-    app.route('/origin', { accessControlAllowOrigin: ['http://good.example'] }, wsRoute({}, (_was, m) => `origin ok: ${m}`));
-    app.route('/init', wsRoute({}, {
-      init: (_was, args) => {
-        if (args.token !== 'ok') throw new HttpError(401, 'bad token');
-        if (args.json) return { encoding: 'json' };
-        return undefined;
-      },
-      message: (_was, m) => ({ got: m }),
-    }));
-    app.route('/direct', wsRoute({ mode: 'simple' }, (was, m) => {
-      was.websocket.send(`You said, ${m}`);
-      was.websocket.send('I said acknowledge');
-    }));
-    app.route('/throws', wsRoute({}, () => { throw new Error('handler bug'); }));
+    app.route(
+      '/echo',
+      wsRoute(
+        { mode: 'simple', keepAlive: 60 },
+        {
+          open: (was) => `Welcome Client ${was.wsclient}`,
+          message: (_was, message: string | Buffer) => (Buffer.isBuffer(message) ? message : `ECHO:${message}`),
+          close: (was) => {
+            events.push(`closed ${was.wsclient}`);
+          },
+        },
+      ),
+    );
+    app.route(
+      '/bare',
+      wsRoute({}, (_was, m) => `bare:${m}`),
+    );
+    app.route(
+      '/async',
+      wsRoute({ mode: 'simple' }, async (_was, m: string) => {
+        // Later messages wait for earlier ones in simple mode: replies keep their order.
+        await sleep(Number(m) * 10);
+        return `done ${m}`;
+      }),
+    );
+    app.route(
+      '/json',
+      wsRoute({ encoding: 'json' }, (_was, m: { query: string; offset: number }) => ({
+        found: [m.query],
+        offset: m.offset + 1,
+      })),
+    );
+    app.route(
+      '/xmlrpc',
+      wsRoute({ encoding: 'xmlrpc' }, (_was, m: { method: string; params: unknown[] } | unknown[]) => {
+        if (Array.isArray(m)) return { params: m };
+        if (m.method === 'fail') throw Object.assign(new Error('no such thing'), { faultCode: 42 });
+        return { method: m.method, sum: (m.params as number[]).reduce((a, b) => a + b, 0) };
+      }),
+    );
+    app.route(
+      '/args/<name>',
+      wsRoute({}, (_was, m, args) => `${args.name}/${args.client_name}: ${m}`),
+    );
+    app.route(
+      '/secret',
+      { authenticate: true },
+      wsRoute({}, (was, m) => `${appWas(was).request.user?.name} said ${m}`),
+    );
+    app.route(
+      '/origin',
+      { accessControlAllowOrigin: ['http://good.example'] },
+      wsRoute({}, (_was, m) => `origin ok: ${m}`),
+    );
+    app.route(
+      '/init',
+      wsRoute(
+        {},
+        {
+          init: (_was, args) => {
+            if (args.token !== 'ok') throw new HttpError(401, 'bad token');
+            if (args.json) return { encoding: 'json' };
+            return undefined;
+          },
+          message: (_was, m) => ({ got: m }),
+        },
+      ),
+    );
+    app.route(
+      '/direct',
+      wsRoute({ mode: 'simple' }, (was, m) => {
+        was.websocket.send(`You said, ${m}`);
+        was.websocket.send('I said acknowledge');
+      }),
+    );
+    app.route(
+      '/throws',
+      wsRoute({}, () => {
+        throw new Error('handler bug');
+      }),
+    );
     app.route('/page', () => 'a page');
-    app.route('/login', (was) => { appWas(was).session.set('user', 'alice'); return 'logged in'; });
-    app.route('/members', wsRoute({}, {
-      init: (was) => (appWas(was).session.get('user') ? undefined : appWas(was).response(401, 'log in first')),
-      message: (was, m) => `${appWas(was).session.get('user')}: ${m}`,
-    }));
-    app.route('/visit', wsRoute({}, {
-      init: (was) => { appWas(was).session.set('visited', 'yes'); },
-      message: (was) => appWas(was).session.get('visited') ?? 'no',
-    }));
-    app.route('/imported', wsRoute({}, {
-      open: () => `open in ${(importedWas as unknown as AppWas).request.path}`,
-      message: () => (importedWas as unknown as AppWas).request.path,
-    }));
+    app.route('/login', (was) => {
+      appWas(was).session.set('user', 'alice');
+      return 'logged in';
+    });
+    app.route(
+      '/members',
+      wsRoute(
+        {},
+        {
+          init: (was) => (appWas(was).session.get('user') ? undefined : appWas(was).response(401, 'log in first')),
+          message: (was, m) => `${appWas(was).session.get('user')}: ${m}`,
+        },
+      ),
+    );
+    app.route(
+      '/visit',
+      wsRoute(
+        {},
+        {
+          init: (was) => {
+            appWas(was).session.set('visited', 'yes');
+          },
+          message: (was) => appWas(was).session.get('visited') ?? 'no',
+        },
+      ),
+    );
+    app.route(
+      '/imported',
+      wsRoute(
+        {},
+        {
+          open: () => `open in ${(importedWas as unknown as AppWas).request.path}`,
+          message: () => (importedWas as unknown as AppWas).request.path,
+        },
+      ),
+    );
     // Echoes: the handler gives back the very message (the received bytes go back as they came).
-    app.route('/same', wsRoute({ mode: 'simple' }, (_was, m) => m));
-    app.route('/same-async', wsRoute({ mode: 'simple' }, async (_was, m) => m));
-    app.route('/slow-init', wsRoute({}, {
-      init: async (was) => {
-        was.res.once('close', () => events.push('handshake response closed'));
-        was.req.socket.destroy(); // the connection is lost while init still works
-        await sleep(100); // init's own time: it finishes after the loss
-        events.push('slow-init returned');
-        return undefined;
-      },
-      message: (_was, m) => m,
-    }));
+    app.route(
+      '/same',
+      wsRoute({ mode: 'simple' }, (_was, m) => m),
+    );
+    app.route(
+      '/same-async',
+      wsRoute({ mode: 'simple' }, async (_was, m) => m),
+    );
+    app.route(
+      '/slow-init',
+      wsRoute(
+        {},
+        {
+          init: async (was) => {
+            was.res.once('close', () => events.push('handshake response closed'));
+            was.req.socket.destroy(); // the connection is lost while init still works
+            await sleep(100); // init's own time: it finishes after the loss
+            events.push('slow-init returned');
+            return undefined;
+          },
+          message: (_was, m) => m,
+        },
+      ),
+    );
     s = await serve([['/', app]], { wasContext: true });
   });
   after(() => s.close());
@@ -97,7 +190,7 @@ describe('App WebSocket routes', { timeout: 30_000 }, () => {
     c.send(Buffer.from([1, 2, 3]));
     const bin = await c.nth(3);
     assert.ok(Buffer.isBuffer(bin), 'binary comes back binary');
-    assert.deepEqual([...bin as Buffer], [1, 2, 3]);
+    assert.deepEqual([...(bin as Buffer)], [1, 2, 3]);
     c.ws.close(1000);
     await c.waitClosed();
     const id = welcome.split(' ').pop();
@@ -170,7 +263,9 @@ describe('App WebSocket routes', { timeout: 30_000 }, () => {
     const r = await refusedStatus(`${s.url}/secret`);
     assert.equal(r.status, 401);
     assert.match(String(r.headers['www-authenticate']), /^Basic /);
-    const c = await open(`${s.url}/secret`, { headers: { Authorization: `Basic ${Buffer.from('admin:secret').toString('base64')}` } });
+    const c = await open(`${s.url}/secret`, {
+      headers: { Authorization: `Basic ${Buffer.from('admin:secret').toString('base64')}` },
+    });
     c.send('x');
     assert.equal(String(await c.nth(0)), 'admin said x');
     c.terminate();
@@ -206,20 +301,39 @@ describe('App WebSocket routes', { timeout: 30_000 }, () => {
   });
 
   test('missing Host or Sec-WebSocket-Key: 400, before any 101', async () => {
-    const noKey = await raw(s.port, 'GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    const noKey = await raw(
+      s.port,
+      'GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
     assert.match(noKey.text, /^HTTP\/1\.1 400 /);
     assert.doesNotMatch(noKey.text, / 101 /);
-    const badKey = await raw(s.port, 'GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    const badKey = await raw(
+      s.port,
+      'GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
     assert.match(badKey.text, /^HTTP\/1\.1 400 /);
-    const noHost = await raw(s.port, 'GET /echo HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    const noHost = await raw(
+      s.port,
+      'GET /echo HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
     assert.match(noHost.text, /^HTTP\/1\.1 400 /);
     assert.doesNotMatch(noHost.text, / 101 /);
-    const noHost10 = await raw(s.port, 'GET /echo HTTP/1.0\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    const noHost10 = await raw(
+      s.port,
+      'GET /echo HTTP/1.0\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
     assert.match(noHost10.text, /^HTTP\/1\.1 400 /);
-    const version = await raw(s.port, 'GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 99\r\n\r\n');
+    const version = await raw(
+      s.port,
+      'GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 99\r\n\r\n',
+    );
     assert.match(version.text, /^HTTP\/1\.1 426 /);
     assert.match(version.text, /Sec-WebSocket-Version: 13/i);
-    const ok = await raw(s.port, 'GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n', 300);
+    const ok = await raw(
+      s.port,
+      'GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      300,
+    );
     assert.match(ok.text, /^HTTP\/1\.1 101 Switching Protocols\r\n/);
     assert.match(ok.text, /Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=/);
   });
@@ -227,7 +341,10 @@ describe('App WebSocket routes', { timeout: 30_000 }, () => {
   test('sessions: the session cookie of the upgrade request is read; init refuses without one', async () => {
     assert.equal((await refusedStatus(`${s.url}/members`)).status, 401);
     const login = await fetch(`http://127.0.0.1:${s.port}/login`);
-    const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const cookie = login.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
     assert.ok(cookie.length > 0, 'a session cookie');
     const c = await open(`${s.url}/members`, { headers: { Cookie: cookie } });
     c.send('hi');
@@ -263,10 +380,16 @@ describe('App WebSocket routes', { timeout: 30_000 }, () => {
     c.terminate();
     // Without the wasContext option, only init/open/close run in the context (messages: the was argument).
     const app = new App();
-    app.route('/imported', wsRoute({}, {
-      open: () => `open in ${(importedWas as unknown as AppWas).request.path}`,
-      message: () => (importedWas as unknown as AppWas).request.path,
-    }));
+    app.route(
+      '/imported',
+      wsRoute(
+        {},
+        {
+          open: () => `open in ${(importedWas as unknown as AppWas).request.path}`,
+          message: () => (importedWas as unknown as AppWas).request.path,
+        },
+      ),
+    );
     const plain = await serve([['/', app]]);
     try {
       const d = await open(`${plain.url}/imported`);
@@ -294,10 +417,18 @@ describe('App WebSocket routes', { timeout: 30_000 }, () => {
     const stats = websocketServer(s.kernel)!.stats;
     const accepted = stats.accepted;
     const key = Buffer.alloc(16, 7).toString('base64');
-    const { text, closed } = await raw(s.port, `GET /slow-init HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    const { text, closed } = await raw(
+      s.port,
+      `GET /slow-init HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
     assert.equal(text, '');
     assert.ok(closed);
-    await waitUntil(() => events.includes('slow-init returned') && events.includes('handshake response closed'), 2000, `init returned and the response closed: ${JSON.stringify(events)}`, 10);
+    await waitUntil(
+      () => events.includes('slow-init returned') && events.includes('handshake response closed'),
+      2000,
+      `init returned and the response closed: ${JSON.stringify(events)}`,
+      10,
+    );
     // What init's return sets going (an accept, if it wrongly happened) runs within this turn.
     await new Promise((r) => setImmediate(r));
     assert.equal(stats.accepted, accepted);

@@ -44,7 +44,14 @@ test('in Chromium: two chat pages in one room see each other (enter, say, leave)
 
     await bob.close();
     await alice.locator('#log li', { hasText: 'bob has left' }).waitFor({ timeout: 5000 });
-    assert.deepEqual(await lines(alice), ['alice has entered', 'bob has entered', 'alice: hello bob', 'bob: hi alice', 'alice: tea only', 'bob has left']);
+    assert.deepEqual(await lines(alice), [
+      'alice has entered',
+      'bob has entered',
+      'alice: hello bob',
+      'bob: hi alice',
+      'alice: tea only',
+      'bob has left',
+    ]);
     assert.deepEqual(errors, []);
   } finally {
     await browser?.close();

@@ -31,7 +31,13 @@ describe('was.ws client', { timeout: 30_000 }, () => {
         const text = data.toString();
         if (text === '"quiet"' || text === 'quiet') return;
         if (text === 'bye') return ws.close(4000, 'bye');
-        ws.send(isBinary ? data : text.startsWith('{') ? JSON.stringify({ path: req.url, got: JSON.parse(text) }) : `${req.url} ${text}`);
+        ws.send(
+          isBinary
+            ? data
+            : text.startsWith('{')
+              ? JSON.stringify({ path: req.url, got: JSON.parse(text) })
+              : `${req.url} ${text}`,
+        );
       });
     });
     deadPort = await freePort();
@@ -120,8 +126,27 @@ describe('was.ws client', { timeout: 30_000 }, () => {
 
   test('was.wss to a TLS backend (an alias with its CA); an unverifiable certificate is refused', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-wss-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
-      '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        path.join(dir, 'key.pem'),
+        '-out',
+        path.join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      ],
+      { stdio: 'ignore' },
+    );
     const cert = fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8');
     const key = fs.readFileSync(path.join(dir, 'key.pem'), 'utf8');
     const tlsServer = https.createServer({ cert, key });
@@ -129,27 +154,41 @@ describe('was.ws client', { timeout: 30_000 }, () => {
     secure.on('connection', (ws) => ws.on('message', (d) => ws.send(`secure ${d}`)));
     await new Promise<void>((r) => tlsServer.listen(0, '127.0.0.1', r));
     const port = (tlsServer.address() as net.AddressInfo).port;
-    const k = await serve([['/', (() => {
-      const app = new App();
-      app.route('/wss', async (was) => {
-        const c = await was.wss('@secure/x');
-        const reply = await c.request('hello', 2);
-        await c.close();
-        return reply;
-      });
-      app.route('/unverified', async (was) => {
-        try {
-          await was.wss(`127.0.0.1:${port}/x`, { timeout: 2 });
-          return 'connected';
-        } catch (err) {
-          return `refused: ${(err as Error).message}`;
-        }
-      });
-      return app;
-    })()]], {}, (kernel) => { kernel.use(services()).alias('@secure', 'wss', `127.0.0.1:${port}`, { tls: { ca: cert } }); });
+    const k = await serve(
+      [
+        [
+          '/',
+          (() => {
+            const app = new App();
+            app.route('/wss', async (was) => {
+              const c = await was.wss('@secure/x');
+              const reply = await c.request('hello', 2);
+              await c.close();
+              return reply;
+            });
+            app.route('/unverified', async (was) => {
+              try {
+                await was.wss(`127.0.0.1:${port}/x`, { timeout: 2 });
+                return 'connected';
+              } catch (err) {
+                return `refused: ${(err as Error).message}`;
+              }
+            });
+            return app;
+          })(),
+        ],
+      ],
+      {},
+      (kernel) => {
+        kernel.use(services()).alias('@secure', 'wss', `127.0.0.1:${port}`, { tls: { ca: cert } });
+      },
+    );
     try {
       assert.equal(await (await fetch(`http://127.0.0.1:${k.port}/wss`)).text(), 'secure hello');
-      assert.match(await (await fetch(`http://127.0.0.1:${k.port}/unverified`)).text(), /^refused: .*(self.signed|certificate)/i);
+      assert.match(
+        await (await fetch(`http://127.0.0.1:${k.port}/unverified`)).text(),
+        /^refused: .*(self.signed|certificate)/i,
+      );
     } finally {
       await k.close();
       for (const c of secure.clients) c.terminate();

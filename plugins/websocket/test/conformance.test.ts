@@ -14,8 +14,14 @@ const PONG = 0xa;
 
 function echoApp() {
   const app = new App();
-  app.route('/echo', wsRoute({}, (_was, m) => m));
-  app.route('/values', wsRoute({}, (_was, m) => (m === 'null' ? null : m === 'undefined' ? undefined : m === 'empty' ? '' : m)));
+  app.route(
+    '/echo',
+    wsRoute({}, (_was, m) => m),
+  );
+  app.route(
+    '/values',
+    wsRoute({}, (_was, m) => (m === 'null' ? null : m === 'undefined' ? undefined : m === 'empty' ? '' : m)),
+  );
   return app;
 }
 
@@ -58,7 +64,8 @@ describe('conformance (Autobahn-style, raw frames)', { timeout: 30_000 }, () => 
     try {
       const c = await connectRaw(s.port, '/echo');
       c.write(...Array.from({ length: 1000 }, () => frame(TEXT, '')), frame(TEXT, 'last'));
-      for (let i = 0; i < 1000; i++) assert.deepEqual(await c.next(), { fin: true, opcode: TEXT, payload: Buffer.alloc(0) });
+      for (let i = 0; i < 1000; i++)
+        assert.deepEqual(await c.next(), { fin: true, opcode: TEXT, payload: Buffer.alloc(0) });
       assert.equal((await c.next())!.payload.toString(), 'last');
       c.destroy();
     } finally {
@@ -164,7 +171,9 @@ describe('conformance (Autobahn-style, raw frames)', { timeout: 30_000 }, () => 
       const text = Buffer.from('héllo wörld κόσμε 𝄞 end', 'utf8');
       // Fragments cut inside multi-byte characters, each written one byte at a time.
       const parts = [text.subarray(0, 2), text.subarray(2, 9), text.subarray(9, 27), text.subarray(27)];
-      const bytes = Buffer.concat(parts.map((p, i) => frame(i === 0 ? TEXT : CONT, p, { fin: i === parts.length - 1 })));
+      const bytes = Buffer.concat(
+        parts.map((p, i) => frame(i === 0 ? TEXT : CONT, p, { fin: i === parts.length - 1 })),
+      );
       for (let i = 0; i < bytes.length; i++) c.socket.write(bytes.subarray(i, i + 1));
       const f = await c.next();
       assert.equal(f!.opcode, TEXT);

@@ -9,7 +9,10 @@ import { once, open, raw, serve, sleep, waitUntil, withTimeout } from '../test-s
 
 function echoApp(config = {}) {
   const app = new App();
-  app.route('/echo', wsRoute(config, (_was, m) => m));
+  app.route(
+    '/echo',
+    wsRoute(config, (_was, m) => m),
+  );
   return app;
 }
 
@@ -115,15 +118,18 @@ describe('limits', { timeout: 60_000 }, () => {
     const app = new App();
     const result = { sent: 0, refusedAt: -1 };
     const chunk = Buffer.alloc(64 * 1024, 7);
-    app.route('/flood', wsRoute({}, (was) => {
-      for (let i = 0; i < 4000; i++) {
-        if (!was.websocket.send(chunk)) {
-          result.refusedAt = i;
-          break;
+    app.route(
+      '/flood',
+      wsRoute({}, (was) => {
+        for (let i = 0; i < 4000; i++) {
+          if (!was.websocket.send(chunk)) {
+            result.refusedAt = i;
+            break;
+          }
+          result.sent++;
         }
-        result.sent++;
-      }
-    }));
+      }),
+    );
     const s = await serve([['/', app]], { maxBufferedAmount: 256 * 1024 });
     try {
       const c = await open(`${s.url}/flood`);
@@ -147,11 +153,14 @@ describe('limits', { timeout: 60_000 }, () => {
     const app = new App();
     let dropped = 0;
     const chunk = Buffer.alloc(64 * 1024, 1);
-    app.route('/flood', wsRoute({}, (was, m: string) => {
-      if (m !== 'go') return `pong ${m}`;
-      for (let i = 0; i < 400; i++) if (!was.websocket.send(chunk)) dropped++;
-      return undefined;
-    }));
+    app.route(
+      '/flood',
+      wsRoute({}, (was, m: string) => {
+        if (m !== 'go') return `pong ${m}`;
+        for (let i = 0; i < 400; i++) if (!was.websocket.send(chunk)) dropped++;
+        return undefined;
+      }),
+    );
     const s = await serve([['/', app]], { maxBufferedAmount: 256 * 1024, backpressure: 'drop' });
     try {
       const c = await open(`${s.url}/flood`);
@@ -174,17 +183,27 @@ describe('limits', { timeout: 60_000 }, () => {
   test('inbound: reading pauses while maxPendingMessages wait for a slow handler, and resumes', async () => {
     const app = new App();
     let release!: () => void;
-    const gate = new Promise<void>((r) => { release = r; });
-    app.route('/slow', wsRoute({ mode: 'simple' }, async (_was, m: string) => {
-      await gate;
-      return `done ${m}`;
-    }));
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    app.route(
+      '/slow',
+      wsRoute({ mode: 'simple' }, async (_was, m: string) => {
+        await gate;
+        return `done ${m}`;
+      }),
+    );
     let releaseTs!: () => void;
-    const gateTs = new Promise<void>((r) => { releaseTs = r; });
-    app.route('/slow-ts', wsRoute({ mode: 'threadsafe' }, async (_was, m: string) => {
-      await gateTs;
-      return `ts ${m}`;
-    }));
+    const gateTs = new Promise<void>((r) => {
+      releaseTs = r;
+    });
+    app.route(
+      '/slow-ts',
+      wsRoute({ mode: 'threadsafe' }, async (_was, m: string) => {
+        await gateTs;
+        return `ts ${m}`;
+      }),
+    );
     const s = await serve([['/', app]], { maxPendingMessages: 4 });
     try {
       // Threadsafe: handlers run concurrently, and reading pauses all the same.
@@ -204,7 +223,10 @@ describe('limits', { timeout: 60_000 }, () => {
       await waitUntil(() => conn.ws.isPaused, 2000, 'the server to stop reading', 5);
       release();
       const all = await c.waitFor(50, 5000);
-      assert.deepEqual(all.map(String), Array.from({ length: 50 }, (_, i) => `done ${i}`));
+      assert.deepEqual(
+        all.map(String),
+        Array.from({ length: 50 }, (_, i) => `done ${i}`),
+      );
       assert.equal(conn.ws.isPaused, false);
       c.terminate();
     } finally {
@@ -213,10 +235,24 @@ describe('limits', { timeout: 60_000 }, () => {
   });
 
   test('a handler that neither accepts nor answers: 408 after handshakeTimeout', async () => {
-    const s = await serve([['/', () => { /* never answers */ }]], { handshakeTimeout: 0.3 });
+    const s = await serve(
+      [
+        [
+          '/',
+          () => {
+            /* never answers */
+          },
+        ],
+      ],
+      { handshakeTimeout: 0.3 },
+    );
     try {
       const t0 = Date.now();
-      const r = await raw(s.port, 'GET /x HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n', 3000);
+      const r = await raw(
+        s.port,
+        'GET /x HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+        3000,
+      );
       assert.match(r.text, /^HTTP\/1\.1 408 /);
       assert.ok(r.closed, 'the connection is closed');
       assert.ok(Date.now() - t0 < 2000);
@@ -229,13 +265,26 @@ describe('limits', { timeout: 60_000 }, () => {
   test('graceful stop: open sockets get 1001, a client that never answers is cut after closeTimeout', async () => {
     const app = new App();
     const closes: number[] = [];
-    app.route('/echo', wsRoute({}, { message: (_w, m) => m, close: (_w, _a, code) => { closes.push(code); } }));
+    app.route(
+      '/echo',
+      wsRoute(
+        {},
+        {
+          message: (_w, m) => m,
+          close: (_w, _a, code) => {
+            closes.push(code);
+          },
+        },
+      ),
+    );
     const s = await serve([['/', app]], { closeTimeout: 0.5 });
     const clients = await Promise.all([1, 2, 3].map(() => open(`${s.url}/echo`)));
     // A raw client: completes the handshake, then never reads nor answers the close frame.
     const mute = net.connect(s.port, '127.0.0.1');
     mute.on('error', () => undefined);
-    mute.write('GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    mute.write(
+      'GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
     await new Promise((r) => mute.once('data', r));
     const muteClosed = new Promise((r) => mute.once('close', r));
     const t0 = Date.now();

@@ -5,7 +5,16 @@ import express from 'express';
 import { App } from '@skitai/app';
 import { type SkitaiRequest, type SkitaiResponse } from '@skitai/kernel';
 import { toClient, wsRoute } from '../src/index.js';
-import { appWas, open, refusedStatus, serve, sleep, waitUntil, type Client, type Served } from '../test-support/helpers.js';
+import {
+  appWas,
+  open,
+  refusedStatus,
+  serve,
+  sleep,
+  waitUntil,
+  type Client,
+  type Served,
+} from '../test-support/helpers.js';
 
 let seenByExpress = 0;
 function ex2() {
@@ -24,41 +33,56 @@ describe('groupchat, threadsafe and plain handlers', { timeout: 30_000 }, () => 
 
   before(async () => {
     const app = new App();
-    app.route('/chat', wsRoute({ mode: 'groupchat', keepAlive: 60 }, {
-      open: (was) => `Client ${was.wsclient} has entered`,
-      message: (was, message: string) => {
-        if (message === 'who') return toClient(was.wsclient!, `members: ${was.websocket.clients.sort().join(',')}`);
-        const m = /^to (\d+) (.*)$/.exec(message);
-        if (m) {
-          was.websocket.send(`private from ${was.wsclient}: ${m[2]}`, Number(m[1]));
-          return undefined;
-        }
-        return `Client ${was.wsclient} Said: ${message}`;
-      },
-      close: (was) => `Client ${was.wsclient} has left`,
-    }));
-    app.route('/room/<roomid>', wsRoute({ mode: 'groupchat', encoding: 'json' }, (was, m: unknown) => ({ room: was.websocket.room, m })));
-    app.route('/run', wsRoute({ mode: 'threadsafe' }, {
-      message: (was, cmd: string) => {
-        if (cmd === 'start') {
-          // Sends from a timer, outside any handler call.
-          let n = 0;
-          const t = setInterval(() => {
-            const sent = was.websocket.send(`Keep running... ${++n}`);
-            if (!sent) {
-              lateSends.push(sent);
-              clearInterval(t);
-              timers.delete(t);
+    app.route(
+      '/chat',
+      wsRoute(
+        { mode: 'groupchat', keepAlive: 60 },
+        {
+          open: (was) => `Client ${was.wsclient} has entered`,
+          message: (was, message: string) => {
+            if (message === 'who') return toClient(was.wsclient!, `members: ${was.websocket.clients.sort().join(',')}`);
+            const m = /^to (\d+) (.*)$/.exec(message);
+            if (m) {
+              was.websocket.send(`private from ${was.wsclient}: ${m[2]}`, Number(m[1]));
+              return undefined;
             }
-          }, 20);
-          timers.add(t);
-          return 'started';
-        }
-        if (cmd.startsWith('slow')) return sleep(200).then(() => `${cmd} done`);
-        if (cmd.startsWith('fast')) return `${cmd} done`;
-        return 'I cannot understand your command';
-      },
-    }));
+            return `Client ${was.wsclient} Said: ${message}`;
+          },
+          close: (was) => `Client ${was.wsclient} has left`,
+        },
+      ),
+    );
+    app.route(
+      '/room/<roomid>',
+      wsRoute({ mode: 'groupchat', encoding: 'json' }, (was, m: unknown) => ({ room: was.websocket.room, m })),
+    );
+    app.route(
+      '/run',
+      wsRoute(
+        { mode: 'threadsafe' },
+        {
+          message: (was, cmd: string) => {
+            if (cmd === 'start') {
+              // Sends from a timer, outside any handler call.
+              let n = 0;
+              const t = setInterval(() => {
+                const sent = was.websocket.send(`Keep running... ${++n}`);
+                if (!sent) {
+                  lateSends.push(sent);
+                  clearInterval(t);
+                  timers.delete(t);
+                }
+              }, 20);
+              timers.add(t);
+              return 'started';
+            }
+            if (cmd.startsWith('slow')) return sleep(200).then(() => `${cmd} done`);
+            if (cmd.startsWith('fast')) return `${cmd} done`;
+            return 'I cannot understand your command';
+          },
+        },
+      ),
+    );
     // An ordinary HTTP route reaching WebSocket clients by id.
     app.route('/notify', (was, args) => String(was.websocket.send(String(args.text), Number(args.id))));
 
@@ -71,10 +95,13 @@ describe('groupchat, threadsafe and plain handlers', { timeout: 30_000 }, () => 
     ex.get('/echo', (req, res) => {
       const ws = (req as unknown as SkitaiRequest).websocket;
       if (!ws) return void res.status(426).send('WebSocket only');
-      ws.accept({ mode: 'simple' }, {
-        open: (conn) => `hello ${conn.client}`,
-        message: (m: string) => `express echo: ${m}`,
-      });
+      ws.accept(
+        { mode: 'simple' },
+        {
+          open: (conn) => `hello ${conn.client}`,
+          message: (m: string) => `express echo: ${m}`,
+        },
+      );
     });
     ex.get('/chat', (req, res) => {
       const ws = (req as unknown as SkitaiRequest).websocket;
@@ -89,7 +116,11 @@ describe('groupchat, threadsafe and plain handlers', { timeout: 30_000 }, () => 
       }
       res.end('plain page');
     };
-    s = await serve([['/', app], ['/api', ex], ['/plain', plain]]);
+    s = await serve([
+      ['/', app],
+      ['/api', ex],
+      ['/plain', plain],
+    ]);
   });
   after(async () => {
     for (const t of timers) clearInterval(t);
@@ -167,7 +198,10 @@ describe('groupchat, threadsafe and plain handlers', { timeout: 30_000 }, () => 
     c.send('slow 1');
     c.send('fast 2');
     await waitUntil(() => c.messages.map(String).includes('slow 1 done'), 3000, 'slow 1 done', 10);
-    const after = c.messages.slice(before).map(String).filter((m) => !m.startsWith('Keep'));
+    const after = c.messages
+      .slice(before)
+      .map(String)
+      .filter((m) => !m.startsWith('Keep'));
     assert.deepEqual(after, ['fast 2 done', 'slow 1 done']);
     c.ws.close();
     await c.waitClosed();

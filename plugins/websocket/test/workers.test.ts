@@ -18,12 +18,20 @@ describe('groupchat across workers', { timeout: 60_000 }, () => {
   let output = '';
   after(async () => {
     if (child && child.exitCode === null) {
-      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
   });
 
   test('a room spans 2 workers: enter, say, leave and a send to one client reach the other worker', async () => {
-    child = spawn(process.execPath, [FIXTURE], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, cwd: path.dirname(FIXTURE) });
+    child = spawn(process.execPath, [FIXTURE], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      cwd: path.dirname(FIXTURE),
+    });
     const listening = new Promise<number>((resolve, reject) => {
       const onData = (chunk: Buffer) => {
         output += chunk.toString();
@@ -56,8 +64,12 @@ describe('groupchat across workers', { timeout: 60_000 }, () => {
     // Enter messages crossed: the last client to join was announced to every earlier one.
     const last = clients[clients.length - 1]!;
     for (const x of clients.slice(0, -1)) {
-      await waitUntil(() => x.c.messages.map((m) => JSON.parse(String(m))).some((m) => m.type === 'enter' && m.client === last.id),
-        3000, `client ${x.id} seeing ${last.id} enter`, 10);
+      await waitUntil(
+        () => x.c.messages.map((m) => JSON.parse(String(m))).some((m) => m.type === 'enter' && m.client === last.id),
+        3000,
+        `client ${x.id} seeing ${last.id} enter`,
+        10,
+      );
     }
 
     const count = (c: Client) => c.messages.length;
@@ -86,8 +98,12 @@ describe('groupchat across workers', { timeout: 60_000 }, () => {
 
     // Leaving, across workers.
     b.c.ws.close();
-    await waitUntil(() => a.c.messages.map((m) => JSON.parse(String(m))).some((m) => m.type === 'leave' && m.client === b.id),
-      3000, 'the leave message crossing workers', 10);
+    await waitUntil(
+      () => a.c.messages.map((m) => JSON.parse(String(m))).some((m) => m.type === 'leave' && m.client === b.id),
+      3000,
+      'the leave message crossing workers',
+      10,
+    );
 
     for (const x of clients) x.c.terminate();
     other.terminate();
