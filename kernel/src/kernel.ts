@@ -5,7 +5,6 @@ import type net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import { createRequire } from 'node:module';
 import { codes, SkitaiError } from './errors.js';
 import { createHooks, type KernelHooks } from './hooks.js';
 import { PluginRegistry } from './plugin/registry.js';
@@ -43,7 +42,11 @@ import { checkOptionKeys } from './options.js';
 import { RequestMetrics } from './http/metrics.js';
 import { localReport, type ProcessReport } from './process/status.js';
 
-const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+// process.getBuiltinModule, not `import from 'node:module'`: an ESM import of a builtin fills its
+// whole namespace (node:module's source-map support) at start.
+const pkg = process.getBuiltinModule('node:module').createRequire(import.meta.url)('../../package.json') as {
+  version: string;
+};
 
 /** The kernel's phases, in the only order they can come (hapi's core has the same idea). */
 export type Phase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
