@@ -622,10 +622,11 @@ export class Kernel {
       setServerHeader(`Skitai/${this.version}`);
       await this.plugins.applyAll(this, this.version);
       this.aliases.check();
-      await this.hooks.startup.promise(this);
+      // A hook with no taps is not called: tapable compiles each hook's caller on first call.
+      if (this.hooks.startup.isUsed()) await this.hooks.startup.promise(this);
       for (const entry of this.mounts.entries) await this.attach(entry);
       this.mounts.joinPairs();
-      await this.hooks.mounted.promise(this);
+      if (this.hooks.mounted.isUsed()) await this.hooks.mounted.promise(this);
       const listening = await this.listen(options);
       this.phase = 'running';
       const scheme = listening.scheme;
@@ -640,7 +641,7 @@ export class Kernel {
           `skitai ${this.version}: listening on ${scheme}://${listening.address}:${listening.port}; logs in ${this.logs.logpath}\n`,
         );
       }
-      await this.hooks.listening.promise({ ...listening, workerId: this.workerId });
+      if (this.hooks.listening.isUsed()) await this.hooks.listening.promise({ ...listening, workerId: this.workerId });
       return listening;
     } catch (err) {
       this.phase = 'stopped';
@@ -686,7 +687,7 @@ export class Kernel {
     } else {
       handler = await resolved.mountable.mountTo(this, entry);
     }
-    entry.handler = this.hooks.wrapHandler.call(handler, entry);
+    entry.handler = this.hooks.wrapHandler.isUsed() ? this.hooks.wrapHandler.call(handler, entry) : handler;
   }
 
   private listen(options: StartOptions): Promise<Listening> {
