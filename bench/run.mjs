@@ -29,6 +29,8 @@ import { runInstructions, valgrindAvailable } from './lib/instructions.mjs';
 import { getHead, headDiff, headText } from './lib/same.mjs';
 import { coldStart } from './lib/cold.mjs';
 import { printReport } from './lib/report.mjs';
+// The workspace's test helper (built by tsc -b, as the servers measured are).
+import { selfSignedCert } from '@skitai/test-support';
 import { verdictLine } from './lib/verdict.mjs';
 import { tailModule, readTail } from './lib/tail.mjs';
 import { spawn } from 'node:child_process';
@@ -368,29 +370,12 @@ const LOAD_CPUS = '1';
 let tlsPair;
 function tlsFiles() {
   if (!tlsPair) {
-    tlsPair = { cert: path.join(tmp, 'tls-cert.pem'), key: path.join(tmp, 'tls-key.pem') };
-    const r = spawnSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        tlsPair.key,
-        '-out',
-        tlsPair.cert,
-        '-days',
-        '2',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
-    if (r.status !== 0) die("openssl could not make the TLS scenarios' certificate");
+    try {
+      const made = selfSignedCert(path.join(tmp, 'tls'));
+      tlsPair = { cert: made.certFile, key: made.keyFile };
+    } catch (err) {
+      die(`the TLS scenarios need a certificate: ${err.message}`);
+    }
   }
   return tlsPair;
 }

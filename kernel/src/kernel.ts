@@ -5,7 +5,6 @@ import type net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import { createRequire } from 'node:module';
 import { codes, SkitaiError } from './errors.js';
 import { createHooks, type KernelHooks } from './hooks.js';
 import { PluginRegistry } from './plugin/registry.js';
@@ -43,7 +42,11 @@ import { checkOptionKeys } from './options.js';
 import { RequestMetrics } from './http/metrics.js';
 import { localReport, type ProcessReport } from './process/status.js';
 
-const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+// process.getBuiltinModule, not `import from 'node:module'`: an ESM import of a builtin fills its
+// whole namespace (node:module's source-map support) at start.
+const pkg = process.getBuiltinModule('node:module').createRequire(import.meta.url)('../../package.json') as {
+  version: string;
+};
 
 /** The kernel's phases, in the only order they can come (hapi's core has the same idea). */
 export type Phase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -619,10 +622,11 @@ export class Kernel {
       setServerHeader(`Skitai/${this.version}`);
       await this.plugins.applyAll(this, this.version);
       this.aliases.check();
-      await this.hooks.startup.promise(this);
+      // A hook with no taps is not called: tapable compiles each hook's caller on first call.
+      if (this.hooks.startup.isUsed()) await this.hooks.startup.promise(this);
       for (const entry of this.mounts.entries) await this.attach(entry);
       this.mounts.joinPairs();
-      await this.hooks.mounted.promise(this);
+      if (this.hooks.mounted.isUsed()) await this.hooks.mounted.promise(this);
       const listening = await this.listen(options);
       this.phase = 'running';
       const scheme = listening.scheme;
@@ -637,7 +641,7 @@ export class Kernel {
           `skitai ${this.version}: listening on ${scheme}://${listening.address}:${listening.port}; logs in ${this.logs.logpath}\n`,
         );
       }
-      await this.hooks.listening.promise({ ...listening, workerId: this.workerId });
+      if (this.hooks.listening.isUsed()) await this.hooks.listening.promise({ ...listening, workerId: this.workerId });
       return listening;
     } catch (err) {
       this.phase = 'stopped';
@@ -683,7 +687,7 @@ export class Kernel {
     } else {
       handler = await resolved.mountable.mountTo(this, entry);
     }
-    entry.handler = this.hooks.wrapHandler.call(handler, entry);
+    entry.handler = this.hooks.wrapHandler.isUsed() ? this.hooks.wrapHandler.call(handler, entry) : handler;
   }
 
   private listen(options: StartOptions): Promise<Listening> {

@@ -4,3 +4,4 @@ export { sleep, waitUntil, once, waitForLine } from './wait.js';
 export { freePort } from './net.js';
 export { tempDir } from './temp.js';
 export { request, type Reply } from './http.js';
+export { selfSignedCert, type SelfSigned, type SelfSignedOptions } from './tls.js';

@@ -1,4 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+// Not `import from 'node:crypto'`: an ESM import of a builtin fills its whole namespace, which
+// loads node's webcrypto at start; the two functions are all this needs.
+const { createHash, randomBytes } = process.getBuiltinModule('node:crypto');
 import type { SkitaiRequest } from '../http/request.js';
 
 // Transaction ids: a global id per incoming call, kept from X-Gtxn-Id when one arrives; a local id

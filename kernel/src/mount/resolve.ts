@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { codes } from '../errors.js';
 import type { AsyncSeriesBailHook } from 'tapable';
@@ -25,7 +24,7 @@ async function importTarget(spec: string, swd: string): Promise<Record<string, u
   const isPath = spec.startsWith('.') || path.isAbsolute(spec);
   if (isPath) return import(pathToFileURL(path.resolve(swd, spec)).href);
   try {
-    const file = createRequire(path.join(swd, 'noop.js')).resolve(spec);
+    const file = process.getBuiltinModule('node:module').createRequire(path.join(swd, 'noop.js')).resolve(spec);
     return await import(pathToFileURL(file).href);
   } catch {
     // An ESM-only package has no "require" condition: let import() resolve it.

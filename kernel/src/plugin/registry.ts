@@ -1,9 +1,19 @@
-// The two functions used, not the package index: it loads all of semver (45 modules).
-import satisfies from 'semver/functions/satisfies.js';
-import validRange from 'semver/ranges/valid.js';
+import type satisfiesType from 'semver/functions/satisfies.js';
+import type validRangeType from 'semver/ranges/valid.js';
 import { codes } from '../errors.js';
 import type { Kernel } from '../kernel.js';
 import type { Plugin } from './contract.js';
+
+// semver (19 of its modules for these two functions, a third of the kernel's import time) is
+// loaded when a plugin's kernel range is first checked: a kernel without plugins never needs it.
+let semver: { satisfies: typeof satisfiesType; validRange: typeof validRangeType } | undefined;
+function loadSemver(): NonNullable<typeof semver> {
+  const load = process.getBuiltinModule('node:module').createRequire(import.meta.url);
+  return (semver ??= {
+    satisfies: load('semver/functions/satisfies.js') as typeof satisfiesType,
+    validRange: load('semver/ranges/valid.js') as typeof validRangeType,
+  });
+}
 
 interface Use {
   plugin: Plugin<any>;
@@ -54,6 +64,7 @@ export class PluginRegistry {
       const first = byName.get(use.plugin.name);
       if (first) throw codes.SKT_PLUGIN_DUPLICATE(use.plugin.name, describe(first), describe(use));
       byName.set(use.plugin.name, use);
+      const { satisfies, validRange } = loadSemver();
       const range = validRange(use.plugin.kernel);
       if (!range || !satisfies(kernelVersion, range, { includePrerelease: true })) {
         throw codes.SKT_PLUGIN_KERNEL_RANGE(

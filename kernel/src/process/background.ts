@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RestartPolicy } from './restart-policy.js';
@@ -81,7 +81,8 @@ export class BackgroundProcess {
     const { name, entry, options } = this.spec;
     this.starts++;
     this.startedAt = Date.now();
-    const child = fork(entry, options.args ?? [], {
+    // node:child_process when a process is started, not at import.
+    const child = process.getBuiltinModule('node:child_process').fork(entry, options.args ?? [], {
       env: {
         ...process.env,
         ...options.env,

@@ -1,5 +1,3 @@
-import crypto from 'node:crypto';
-
 /**
  * What a plugin plugs in to carry the process model beyond one machine (`@skitai/shared` over
  * Redis): broadcasts and last-updated keys of this process go out through it, and what other
@@ -36,5 +34,5 @@ export interface SharedCache {
 
 /** One id for a whole server (the master's, given to its workers): what tells instances apart. */
 export function newInstanceId(): string {
-  return crypto.randomBytes(6).toString('base64url');
+  return process.getBuiltinModule('node:crypto').randomBytes(6).toString('base64url');
 }

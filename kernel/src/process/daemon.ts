@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Kernel, RunOptions } from '../kernel.js';
@@ -83,7 +82,8 @@ async function startDaemon(kernel: Kernel, paths: DaemonPaths): Promise<number> 
   fs.mkdirSync(path.dirname(paths.outFile), { recursive: true });
   const out = fs.openSync(paths.outFile, 'a');
   const args = process.argv.slice(1).filter((a, i) => i === 0 || !['start', '-d', 'restart', '-r'].includes(a));
-  const child = spawn(process.execPath, [...process.execArgv, ...args], {
+  // node:child_process when a daemon is started, not at import.
+  const child = process.getBuiltinModule('node:child_process').spawn(process.execPath, [...process.execArgv, ...args], {
     detached: true,
     stdio: ['ignore', out, out],
     cwd: kernel.getswd(),

@@ -1,4 +1,4 @@
-import cluster from 'node:cluster';
+import type { Cluster } from 'node:cluster';
 import type { Kernel } from '../kernel.js';
 import { codes } from '../errors.js';
 import { LuStore } from './lu.js';
@@ -47,12 +47,17 @@ export interface Transport {
   gather(): Promise<ProcessReport[]>;
 }
 
+// node:cluster (and the dgram and child_process modules it loads) only where our own worker
+// variables are set: a single process never loads it.
+const inWorker = (variable: string): boolean =>
+  process.env[variable] !== undefined && (process.getBuiltinModule('node:cluster') as unknown as Cluster).isWorker;
+
 /**
  * The process model's state held by one Kernel: role, last-updated keys, the critical
  * point, background processes registered by plugins, and the messenger's listeners.
  */
 export class ProcessModel {
-  role: ProcessRole = cluster.isWorker && process.env.SKITAI_WORKER_SLOT ? 'worker' : 'single';
+  role: ProcessRole = inWorker('SKITAI_WORKER_SLOT') && process.env.SKITAI_WORKER_SLOT ? 'worker' : 'single';
   readonly lu = new LuStore();
   criticalPoint: CriticalPoint | undefined;
   readonly processes = new Map<string, BackgroundProcessSpec>();
@@ -63,7 +68,7 @@ export class ProcessModel {
   bridge: InstanceBridge | undefined;
   bridgeOwner: string | undefined;
   /** The server's id among instances: the master's, handed to its workers. */
-  instanceId: string = (cluster.isWorker && process.env.SKITAI_INSTANCE_ID) || newInstanceId();
+  instanceId: string = (inWorker('SKITAI_INSTANCE_ID') && process.env.SKITAI_INSTANCE_ID) || newInstanceId();
   private readonly listeners = new Set<BroadcastListener>();
   private singleTapped = false;
 

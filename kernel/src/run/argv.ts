@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { splitVerbs, type Verb } from './verbs.js';
 
 /** What run() reads from the command line (Skitai's options, plus --workers for later). */
@@ -32,6 +31,7 @@ function intValue(name: string, text: string | boolean | undefined): number {
  */
 export function parseCommandLine(argv: readonly string[]): CommandLine {
   const { verbs, rest: args } = splitVerbs(argv, OPTIONS);
+  const { parseArgs } = process.getBuiltinModule('node:util');
   const { values, tokens } = parseArgs({ args, options: OPTIONS, strict: false, allowPositionals: true, tokens: true });
   const rest: string[] = [];
   for (const token of tokens) {

@@ -97,25 +97,8 @@ export async function startFront(s: FrontSetup): Promise<Front> {
   return { kernel, port, url: `http://127.0.0.1:${port}`, cache, stop: () => kernel.stop() };
 }
 
-export interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
-
-/** One request on its own connection, the body collected. */
-export function get(url: string, options: http.RequestOptions & { body?: string } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { agent: false, ...options }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
+// One request on its own connection, the body collected: the shared helper, under the name these tests use.
+export { request as get, type Reply } from '@skitai/test-support';
 
 /** An HTTP date `seconds` from now (negative: in the past). */
 export const dateIn = (seconds: number) => new Date(Date.now() + seconds * 1000).toUTCString();

@@ -1,43 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import fs from 'node:fs';
+import { execFile } from 'node:child_process';
 import https from 'node:https';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { parseRequestLine, type LogRecord } from '@skitai/kernel';
-import { request, tempDir } from '@skitai/test-support';
+import { request, selfSignedCert, tempDir } from '@skitai/test-support';
 import { raw, responses, startBackend, startGateway } from '../test-support/helpers.js';
 
-/** A TLS server with a self-signed certificate made by openssl for this test. */
+/** A TLS server with a self-signed certificate made for this test. */
 async function tlsServer() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-tls-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      path.join(dir, 'key.pem'),
-      '-out',
-      path.join(dir, 'cert.pem'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-    ],
-    { stdio: 'ignore' },
-  );
-  const server = https.createServer(
-    { key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(path.join(dir, 'cert.pem')) },
-    (req, res) => {
-      res.end(`secret page via ${req.headers.host}`);
-    },
-  );
+  const dir = tempDir('gw-tls-');
+  const { cert, key } = selfSignedCert(dir);
+  const server = https.createServer({ key, cert }, (req, res) => {
+    res.end(`secret page via ${req.headers.host}`);
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return {
     port: (server.address() as net.AddressInfo).port,

@@ -178,6 +178,8 @@ const base: Array<[string, string]> = [
   [':authority', 'localhost'],
   [':path', '/'],
 ];
+/** HEADERS opening `stream` with a POST whose body has not come yet. */
+const openPost = (stream: number) => hdr(stream, [[':method', 'POST'], ...base.slice(1)], F.END_HEADERS);
 
 export const cases: Case[] = [
   {
@@ -218,7 +220,7 @@ export const cases: Case[] = [
     id: '4.2',
     title: 'a DATA frame over SETTINGS_MAX_FRAME_SIZE: FRAME_SIZE_ERROR',
     async run(c) {
-      c.send(hdr(1, [[':method', 'POST'], ...base.slice(1)], F.END_HEADERS), frame(T.DATA, 0, 1, Buffer.alloc(16385)));
+      c.send(openPost(1), frame(T.DATA, 0, 1, Buffer.alloc(16385)));
       return streamError(c, 1, [E.FRAME_SIZE_ERROR]);
     },
   },
@@ -284,7 +286,7 @@ export const cases: Case[] = [
         if (s.payload.readUInt16BE(i) === 3) max = s.payload.readUInt32BE(i + 2);
       if (max > 1000) return `SETTINGS_MAX_CONCURRENT_STREAMS is ${max}: no limit a client can reach`;
       const open: Buffer[] = [];
-      for (let i = 0; i <= max; i++) open.push(hdr(1 + 2 * i, [[':method', 'POST'], ...base.slice(1)], F.END_HEADERS));
+      for (let i = 0; i <= max; i++) open.push(openPost(1 + 2 * i));
       c.send(...open);
       return streamError(c, 1 + 2 * max, [E.REFUSED_STREAM, E.PROTOCOL_ERROR]);
     },
@@ -317,10 +319,7 @@ export const cases: Case[] = [
     id: '6.1c',
     title: 'DATA whose padding length is too large: PROTOCOL_ERROR',
     async run(c) {
-      c.send(
-        hdr(1, [[':method', 'POST'], ...base.slice(1)], F.END_HEADERS),
-        frame(T.DATA, F.PADDED, 1, Buffer.from([10, 1, 2])),
-      );
+      c.send(openPost(1), frame(T.DATA, F.PADDED, 1, Buffer.from([10, 1, 2])));
       return connError(c, [E.PROTOCOL_ERROR]);
     },
   },
@@ -376,10 +375,7 @@ export const cases: Case[] = [
     id: '6.4c',
     title: 'RST_STREAM of 3 bytes: FRAME_SIZE_ERROR',
     async run(c) {
-      c.send(
-        hdr(1, [[':method', 'POST'], ...base.slice(1)], F.END_HEADERS),
-        frame(T.RST_STREAM, 0, 1, Buffer.alloc(3)),
-      );
+      c.send(openPost(1), frame(T.RST_STREAM, 0, 1, Buffer.alloc(3)));
       return connError(c, [E.FRAME_SIZE_ERROR]);
     },
   },
@@ -502,10 +498,7 @@ export const cases: Case[] = [
     id: '6.9b',
     title: 'WINDOW_UPDATE of 0 on a stream: PROTOCOL_ERROR',
     async run(c) {
-      c.send(
-        hdr(1, [[':method', 'POST'], ...base.slice(1)], F.END_HEADERS),
-        frame(T.WINDOW_UPDATE, 0, 1, Buffer.alloc(4)),
-      );
+      c.send(openPost(1), frame(T.WINDOW_UPDATE, 0, 1, Buffer.alloc(4)));
       return streamError(c, 1, [E.PROTOCOL_ERROR]);
     },
   },
@@ -533,11 +526,7 @@ export const cases: Case[] = [
     async run(c) {
       const inc = Buffer.alloc(4);
       inc.writeUInt32BE(0x7fffffff);
-      c.send(
-        hdr(1, [[':method', 'POST'], ...base.slice(1)], F.END_HEADERS),
-        frame(T.WINDOW_UPDATE, 0, 1, inc),
-        frame(T.WINDOW_UPDATE, 0, 1, inc),
-      );
+      c.send(openPost(1), frame(T.WINDOW_UPDATE, 0, 1, inc), frame(T.WINDOW_UPDATE, 0, 1, inc));
       return streamError(c, 1, [E.FLOW_CONTROL_ERROR]);
     },
   },
@@ -678,7 +667,7 @@ export const cases: Case[] = [
         () => {
           if (first) {
             first = false;
-            return hdr(1, [[':method', 'POST'], ...base.slice(1)], F.END_HEADERS);
+            return openPost(1);
           }
           return frame(T.DATA, 0, 1);
         },

@@ -1,11 +1,10 @@
 // Test helpers for @skitai/http2 (not under test/: node's runner would run them as tests).
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import net from 'node:net';
 import http2 from 'node:http2';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { Kernel, type MountOptions, type MountTarget } from '@skitai/kernel';
+import { selfSignedCert, tempDir } from '@skitai/test-support';
 import { http2 as http2Plugin, type Http2Options, type Http2Plugin } from '../src/index.js';
 
 export interface Certs {
@@ -18,39 +17,13 @@ export interface Certs {
 
 let certs: Certs | undefined;
 
-/** A self-signed certificate for localhost and 127.0.0.1, made with openssl for this run (test fixture, never reused). */
+/** A self-signed certificate for localhost and 127.0.0.1, made for this run (test fixture, never reused). */
 export function testCerts(): Certs {
   if (certs) return certs;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-h2-'));
-  const cert = path.join(dir, 'cert.pem');
-  const key = path.join(dir, 'key.pem');
-  const encryptedKey = path.join(dir, 'key-encrypted.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
-  execFileSync('openssl', ['pkey', '-in', key, '-aes256', '-passout', 'pass:test-secret', '-out', encryptedKey], {
-    stdio: 'ignore',
-  });
+  const dir = tempDir('skitai-h2-');
+  const made = selfSignedCert(dir, { passphrase: 'test-secret' });
   process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-  certs = { dir, cert, key, encryptedKey };
+  certs = { dir, cert: made.certFile, key: made.keyFile, encryptedKey: made.encryptedKeyFile! };
   return certs;
 }
 

@@ -2,12 +2,10 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import type { AddressInfo, Socket } from 'node:net';
 import { BackendServices } from '../src/index.js';
 import { SkitaiError } from '@skitai/kernel';
+import { selfSignedCert, tempDir } from '@skitai/test-support';
 
 let dir = '';
 let cert = '';
@@ -19,30 +17,8 @@ const open = new Set<Socket>();
 const services = new BackendServices();
 
 before(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-tls-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      path.join(dir, 'key.pem'),
-      '-out',
-      path.join(dir, 'cert.pem'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ],
-    { stdio: 'ignore' },
-  );
-  cert = fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8');
-  key = fs.readFileSync(path.join(dir, 'key.pem'), 'utf8');
+  dir = tempDir('skitai-tls-');
+  ({ cert, key } = selfSignedCert(dir));
   server = https.createServer({ cert, key }, (req, res) => {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ secure: true, url: req.url, ltxn: req.headers['x-ltxn-id'] }));

@@ -3,11 +3,9 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import https from 'node:https';
-import { execFileSync } from 'node:child_process';
 import { WebSocketServer } from 'ws';
+import { selfSignedCert, tempDir } from '@skitai/test-support';
 import { App } from '@skitai/app';
 import { services, servicesOf } from '@skitai/services';
 import { connect, WsClosedError, WsTimeoutError } from '../src/index.js';
@@ -125,30 +123,8 @@ describe('was.ws client', { timeout: 30_000 }, () => {
   });
 
   test('was.wss to a TLS backend (an alias with its CA); an unverifiable certificate is refused', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-wss-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        path.join(dir, 'key.pem'),
-        '-out',
-        path.join(dir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      ],
-      { stdio: 'ignore' },
-    );
-    const cert = fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8');
-    const key = fs.readFileSync(path.join(dir, 'key.pem'), 'utf8');
+    const dir = tempDir('skitai-wss-');
+    const { cert, key } = selfSignedCert(dir);
     const tlsServer = https.createServer({ cert, key });
     const secure = new WebSocketServer({ server: tlsServer });
     secure.on('connection', (ws) => ws.on('message', (d) => ws.send(`secure ${d}`)));
