@@ -97,24 +97,27 @@ export function requestError(req: SkitaiRequest): Refusal | undefined {
     lastValidHost = host;
   }
   const url = req.url!;
-  if (url.charCodeAt(0) !== 47 /* / */) {
-    const m = ABSOLUTE.exec(url);
-    if (m === null) {
-      if (url === '*' && req.method === 'OPTIONS') return undefined;
-      return { status: 400, why: 'the request target must be a path or an absolute http(s) URI' };
-    }
-    const authority = m[1]!;
-    if (authority.includes('@') || !validHost(authority))
-      return { status: 400, why: 'the request target has an invalid authority' };
-    if (host === undefined || !sameAuthority(authority, host, url.charCodeAt(4) === 115 || url.charCodeAt(4) === 83)) {
-      return { status: 400, why: 'the request target and the Host header name different hosts' };
-    }
-    const rest = m[2]!;
-    // Kept for a forward proxy (a `request` tap); set only here, so other requests keep their shape.
-    req.absoluteUrl = url;
-    req.url = rest.charCodeAt(0) === 47 ? rest : `/${rest}`;
-    req.originalUrl = req.url;
+  return url.charCodeAt(0) === 47 /* / */ ? undefined : otherTarget(req, url, host);
+}
+
+/** A target that is not a path: absolute-form, or `*` for OPTIONS (apart: rare, and it keeps requestError small). */
+function otherTarget(req: SkitaiRequest, url: string, host: string | undefined): Refusal | undefined {
+  const m = ABSOLUTE.exec(url);
+  if (m === null) {
+    if (url === '*' && req.method === 'OPTIONS') return undefined;
+    return { status: 400, why: 'the request target must be a path or an absolute http(s) URI' };
   }
+  const authority = m[1]!;
+  if (authority.includes('@') || !validHost(authority))
+    return { status: 400, why: 'the request target has an invalid authority' };
+  if (host === undefined || !sameAuthority(authority, host, url.charCodeAt(4) === 115 || url.charCodeAt(4) === 83)) {
+    return { status: 400, why: 'the request target and the Host header name different hosts' };
+  }
+  const rest = m[2]!;
+  // Kept for a forward proxy (a `request` tap); set only here, so other requests keep their shape.
+  req.absoluteUrl = url;
+  req.url = rest.charCodeAt(0) === 47 ? rest : `/${rest}`;
+  req.originalUrl = req.url;
   return undefined;
 }
 
