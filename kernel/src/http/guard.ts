@@ -36,6 +36,21 @@ function validHost(host: string): boolean {
   return true;
 }
 
+/** True for a header name that is `Host` in any case (no lowercased copy made). */
+function isHostName(name: string): boolean {
+  return (
+    name.length === 4 &&
+    (name.charCodeAt(0) | 32) === 104 /* h */ &&
+    (name.charCodeAt(1) | 32) === 111 /* o */ &&
+    (name.charCodeAt(2) | 32) === 115 /* s */ &&
+    (name.charCodeAt(3) | 32) === 116 /* t */
+  );
+}
+
+// The last Host value found valid: a keep-alive client sends the same one with every request,
+// so a string comparison stands in for the character walk.
+let lastValidHost = '';
+
 /** Host values compared as a server would: case-insensitive, default port or none alike. */
 function sameAuthority(a: string, b: string, https: boolean): boolean {
   a = a.toLowerCase();
@@ -68,34 +83,41 @@ export function requestError(req: SkitaiRequest): Refusal | undefined {
     if (te.length !== 7 || te.toLowerCase() !== 'chunked')
       return { status: 501, why: `the transfer coding ${JSON.stringify(te)} is not implemented: use chunked` };
   }
+  // Two Host lines need two header lines at least (node keeps the first and drops the other).
   const raw = req.rawHeaders;
-  let hosts = 0;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === 4 && name.toLowerCase() === 'host' && ++hosts > 1)
-      return { status: 400, why: 'a request may carry one Host header only' };
+  if (raw.length > 2) {
+    let hosts = 0;
+    for (let i = 0; i < raw.length; i += 2) {
+      if (isHostName(raw[i]!) && ++hosts > 1) return { status: 400, why: 'a request may carry one Host header only' };
+    }
   }
   const host = h.host;
-  if (host !== undefined && !validHost(host)) return { status: 400, why: 'the Host header is not a valid host[:port]' };
-  const url = req.url!;
-  if (url.charCodeAt(0) !== 47 /* / */) {
-    const m = ABSOLUTE.exec(url);
-    if (m === null) {
-      if (url === '*' && req.method === 'OPTIONS') return undefined;
-      return { status: 400, why: 'the request target must be a path or an absolute http(s) URI' };
-    }
-    const authority = m[1]!;
-    if (authority.includes('@') || !validHost(authority))
-      return { status: 400, why: 'the request target has an invalid authority' };
-    if (host === undefined || !sameAuthority(authority, host, url.charCodeAt(4) === 115 || url.charCodeAt(4) === 83)) {
-      return { status: 400, why: 'the request target and the Host header name different hosts' };
-    }
-    const rest = m[2]!;
-    // Kept for a forward proxy (a `request` tap); set only here, so other requests keep their shape.
-    req.absoluteUrl = url;
-    req.url = rest.charCodeAt(0) === 47 ? rest : `/${rest}`;
-    req.originalUrl = req.url;
+  if (host !== undefined && host !== lastValidHost) {
+    if (!validHost(host)) return { status: 400, why: 'the Host header is not a valid host[:port]' };
+    lastValidHost = host;
   }
+  const url = req.url!;
+  return url.charCodeAt(0) === 47 /* / */ ? undefined : otherTarget(req, url, host);
+}
+
+/** A target that is not a path: absolute-form, or `*` for OPTIONS (apart: rare, and it keeps requestError small). */
+function otherTarget(req: SkitaiRequest, url: string, host: string | undefined): Refusal | undefined {
+  const m = ABSOLUTE.exec(url);
+  if (m === null) {
+    if (url === '*' && req.method === 'OPTIONS') return undefined;
+    return { status: 400, why: 'the request target must be a path or an absolute http(s) URI' };
+  }
+  const authority = m[1]!;
+  if (authority.includes('@') || !validHost(authority))
+    return { status: 400, why: 'the request target has an invalid authority' };
+  if (host === undefined || !sameAuthority(authority, host, url.charCodeAt(4) === 115 || url.charCodeAt(4) === 83)) {
+    return { status: 400, why: 'the request target and the Host header name different hosts' };
+  }
+  const rest = m[2]!;
+  // Kept for a forward proxy (a `request` tap); set only here, so other requests keep their shape.
+  req.absoluteUrl = url;
+  req.url = rest.charCodeAt(0) === 47 ? rest : `/${rest}`;
+  req.originalUrl = req.url;
   return undefined;
 }
 

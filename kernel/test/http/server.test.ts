@@ -66,6 +66,32 @@ test('two Host headers are refused with 400 and the connection closed', async ()
   }
 });
 
+test('two Host headers in any case, among other headers, are refused with 400', async () => {
+  const s = await startKernel((k) => k.mount('/', (_req, res) => res.end('served')));
+  try {
+    const r = await rawRequest(s.port, 'GET / HTTP/1.1\r\nhOsT: a.example\r\nAccept: */*\r\nHOST: b.example\r\n\r\n');
+    assert.equal(r.status, 400);
+    assert.doesNotMatch(r.body.toString(), /served/);
+  } finally {
+    await s.stop();
+  }
+});
+
+test('a Host value is checked on every request: a valid one seen before does not let an invalid one through', async () => {
+  const s = await startKernel((k) => k.mount('/', (_req, res) => res.end('served')));
+  try {
+    const good = await rawRequest(s.port, 'GET / HTTP/1.1\r\nHost: good.example:8080\r\n\r\n');
+    assert.equal(good.status, 200);
+    const again = await rawRequest(s.port, 'GET / HTTP/1.1\r\nHost: good.example:8080\r\n\r\n');
+    assert.equal(again.status, 200);
+    const bad = await rawRequest(s.port, 'GET / HTTP/1.1\r\nHost: good.example:80x\r\n\r\n');
+    assert.equal(bad.status, 400);
+    assert.doesNotMatch(bad.body.toString(), /served/);
+  } finally {
+    await s.stop();
+  }
+});
+
 test('Content-Length beside Transfer-Encoding is refused with 400', async () => {
   let reached = false;
   const s = await startKernel((k) =>

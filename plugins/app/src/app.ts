@@ -538,7 +538,10 @@ export class App implements Mountable {
     k.hooks.shutdown.tapPromise(`app:${info.name}`, () => this.runLifecycle('shutdown'));
     if (this.useReloader && this.module) this.reloader = new Reloader(this.root);
     this.listenToKernel(k);
-    return (req: SkitaiRequest, res: SkitaiResponse, next?: (err?: unknown) => void) => this.handle(req, res, next);
+    // Detached: the App answers its own errors, so the kernel gets a promise only from the
+    // paths that still have work after the handler (hooks, bodies, authentication, RPC).
+    return (req: SkitaiRequest, res: SkitaiResponse, next?: (err?: unknown) => void) =>
+      handleRequest(this, req, res, next, true);
   }
 
   async umount(): Promise<void> {

@@ -46,18 +46,10 @@ export class RequestContext implements StateHost {
     this.query = query;
     this.route = undefined;
     this.routeParams = undefined;
-    this.bodyRead = false;
-    this.user = undefined;
-    this.rpcParams = undefined;
     this.args = createArgs();
-    this.body = EMPTY;
-    this.files = undefined;
     this.was = undefined as unknown as Was;
-    this.session = undefined;
-    this.mbox = undefined;
-    this.request_ = undefined;
-    this.cookieMap = undefined;
-    this.committed = false;
+    // The other fields start as the prototype's defaults (below): most requests never set
+    // them, and a store per field per request is work for nothing.
   }
 
   get basePath(): string {
@@ -101,6 +93,21 @@ export class RequestContext implements StateHost {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+// Defaults of the fields a request sets only when it uses them (body, authentication, RPC,
+// session, cookies): read through the prototype until then.
+Object.assign(RequestContext.prototype, {
+  bodyRead: false,
+  user: undefined,
+  rpcParams: undefined,
+  body: EMPTY,
+  files: undefined,
+  session: undefined,
+  mbox: undefined,
+  request_: undefined,
+  cookieMap: undefined,
+  committed: false,
+});
 
 export function contextOf(was: Was, member: string): RequestContext {
   const ctx = (was as unknown as { [kCtx]?: RequestContext })[kCtx];

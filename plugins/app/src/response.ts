@@ -175,30 +175,43 @@ export function sendValue(
     return;
   }
   // A plain object or an array (the usual API answer) goes straight to JSON.
-  if (!isPlainData(value)) {
-    if (value instanceof ResponseValue) {
-      applyHeaders(res, value.headers);
-      return sendValue(req, res, value.body, value.status, head);
-    }
-    if (value === undefined || value === null) {
-      sendTyped(req, res, status, typeFor(res, status, 'text/html; charset=utf-8', head), '');
-      return;
-    }
-    if (Buffer.isBuffer(value) || value instanceof Uint8Array) {
-      sendTyped(req, res, status, typeFor(res, status, 'application/octet-stream', head), toChunk(value));
-      return;
-    }
-    if (value instanceof FileValue) return sendFile(req, res, value, status, head);
-    if (isReadable(value)) {
-      const headers = typeHeader(res, status, 'application/octet-stream', head);
-      return streamOut(req, res, status, headers, Readable.from(value as any));
-    }
-    if (isAsyncIterable(value) || isIterator(value)) {
-      const headers = typeHeader(res, status, 'text/html; charset=utf-8', head);
-      return streamOut(req, res, status, headers, Readable.from(mapChunks(value as AsyncIterable<unknown>)));
-    }
+  if (isPlainData(value)) {
+    sendTyped(req, res, status, typeFor(res, status, 'application/json; charset=utf-8', head), JSON.stringify(value));
+    return;
   }
-  // Objects, arrays, numbers, booleans, ApiResponse: JSON.
+  // The other kinds apart: this function stays small enough to be optimized early and inlined.
+  return sendOther(req, res, value, status, head);
+}
+
+function sendOther(
+  req: IncomingMessage,
+  res: ServerResponse,
+  value: unknown,
+  status: number,
+  head: HeadListener | undefined,
+): Promise<void> | undefined {
+  if (value instanceof ResponseValue) {
+    applyHeaders(res, value.headers);
+    return sendValue(req, res, value.body, value.status, head);
+  }
+  if (value === undefined || value === null) {
+    sendTyped(req, res, status, typeFor(res, status, 'text/html; charset=utf-8', head), '');
+    return;
+  }
+  if (Buffer.isBuffer(value) || value instanceof Uint8Array) {
+    sendTyped(req, res, status, typeFor(res, status, 'application/octet-stream', head), toChunk(value));
+    return;
+  }
+  if (value instanceof FileValue) return sendFile(req, res, value, status, head);
+  if (isReadable(value)) {
+    const headers = typeHeader(res, status, 'application/octet-stream', head);
+    return streamOut(req, res, status, headers, Readable.from(value as any));
+  }
+  if (isAsyncIterable(value) || isIterator(value)) {
+    const headers = typeHeader(res, status, 'text/html; charset=utf-8', head);
+    return streamOut(req, res, status, headers, Readable.from(mapChunks(value as AsyncIterable<unknown>)));
+  }
+  // Numbers, booleans, ApiResponse and other objects: JSON.
   sendTyped(req, res, status, typeFor(res, status, 'application/json; charset=utf-8', head), JSON.stringify(value));
   return undefined;
 }

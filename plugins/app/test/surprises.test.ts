@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { App } from '../src/index.js';
+import { App, HttpError } from '../src/index.js';
 import { serve } from '../test-support/app-server.js';
 
 test('was.response(401) with no body shows the status text, "Unauthorized", as HTML and JSON', async () => {
@@ -80,6 +80,46 @@ test('JSON-RPC routes answer calls sent as application/json (as most clients sen
       body: '{"a":1}',
     });
     assert.equal(notCall.status, 404);
+  } finally {
+    await s.close();
+  }
+});
+
+test("an async handler whose error page cannot be written: the kernel's 500 page, and the next request goes on", async () => {
+  const app = new App();
+  // A header value node refuses (a line break): the error page itself throws.
+  app.route('/bad', async () => {
+    throw new HttpError(503, 'down', { headers: { 'X-Why': 'a\nb' } });
+  });
+  app.route('/ok', async () => 'fine');
+  const s = await serve(app);
+  try {
+    const bad = await fetch(`${s.base}/bad`);
+    assert.equal(bad.status, 500);
+    assert.equal(bad.headers.get('x-why'), null);
+    const ok = await fetch(`${s.base}/ok`);
+    assert.equal(ok.status, 200);
+    assert.equal(await ok.text(), 'fine');
+    // The same through a rejected promise the handler returns without an async frame.
+    app.route('/bad2', () => Promise.reject(new HttpError(503, 'down', { headers: { 'X-Why': 'a\rb' } })));
+    assert.equal((await fetch(`${s.base}/bad2`)).status, 500);
+    assert.equal((await fetch(`${s.base}/ok`)).status, 200);
+  } finally {
+    await s.close();
+  }
+});
+
+test('an async handler that rejects gets its error page (the App answers it, not the kernel)', async () => {
+  const app = new App();
+  app.errorHandler(418, (was, e) => was.response(418, `teapot: ${e.message}`));
+  app.route('/tea', async () => {
+    throw new HttpError(418, 'short and stout');
+  });
+  const s = await serve(app);
+  try {
+    const r = await fetch(`${s.base}/tea`);
+    assert.equal(r.status, 418);
+    assert.equal(await r.text(), 'teapot: short and stout');
   } finally {
     await s.close();
   }

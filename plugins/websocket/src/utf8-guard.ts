@@ -94,6 +94,13 @@ export function guardUtf8(socket: Socket, fail: () => void): () => void {
 
   function onData(chunk: Buffer): void {
     const end = chunk.length;
+    // The common read: one whole final frame with a short payload, outside a fragmented text
+    // message. ws checks such a frame itself, and the state here would end as it starts.
+    if (remaining === 0 && headerLength === 0 && !inText && end >= 2) {
+      const b1 = chunk[1]!;
+      const len7 = b1 & 0x7f;
+      if ((chunk[0]! & 0x80) !== 0 && len7 < 126 && end === 2 + ((b1 & 0x80) !== 0 ? 4 : 0) + len7) return;
+    }
     let at = 0;
     while (at < end) {
       if (remaining > 0) {
