@@ -2,6 +2,7 @@
 // names of the request fields it varies on (a vary marker). Both serialise to one checksummed
 // record for the disk tier.
 import { createHash } from 'node:crypto';
+import type { OutgoingHttpHeaders } from 'node:http';
 
 export type StoredHeaders = Record<string, string | string[]>;
 
@@ -29,6 +30,8 @@ export interface Entry {
   /** The head of a HIT, made once per second of age and handed to writeHead as it is (not on disk). */
   hitHead?: Record<string, string | string[] | number>;
   hitAge?: number;
+  /** The whole answer of a HIT (status, hitHead, body) for that second of age, reused as is (not on disk). */
+  hitAnswer?: { status: number; headers: OutgoingHttpHeaders; body: Buffer };
 }
 
 export interface VaryMarker {

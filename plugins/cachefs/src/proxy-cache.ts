@@ -73,6 +73,14 @@ function clientHasIt(req: SkitaiRequest, entry: Entry): boolean {
   return !Number.isNaN(ims) && !Number.isNaN(lm) && lm <= ims;
 }
 
+/** The answer of a HIT, made once per entry and second of age and reused: a HIT builds no object. */
+function hitAnswer(entry: Entry, age: number): CachedResponse {
+  const headers = hitHead(entry, age);
+  const answer = entry.hitAnswer;
+  if (answer !== undefined && answer.headers === headers) return answer;
+  return (entry.hitAnswer = { status: entry.status, headers, body: entry.body });
+}
+
 function hit(req: SkitaiRequest, entry: Entry, age: number): CachedResponse {
   if ((req.method === 'GET' || req.method === 'HEAD') && clientHasIt(req, entry)) {
     const headers: OutgoingHttpHeaders = {};
@@ -81,7 +89,7 @@ function hit(req: SkitaiRequest, entry: Entry, age: number): CachedResponse {
     headers[X_CACHE] = 'HIT';
     return { status: 304, headers, body: '' };
   }
-  return { status: entry.status, headers: hitHead(entry, age), body: entry.body };
+  return hitAnswer(entry, age);
 }
 
 /** Copies a proxied body for the cache, up to what the cache keeps. */
@@ -171,7 +179,23 @@ export function proxyCache(cache: HttpCache): ProxyCacheLike {
         mount === undefined
           ? `F ${req.absoluteUrl ?? req.url}`
           : `P ${mount.host}${mount.point} ${req.headers.host ?? ''} ${req.url}`;
-      const found = cache.lookup({ method: req.method ?? 'GET', key, headers: req.headers });
+      const h = req.headers;
+      const method = req.method ?? 'GET';
+      // A plain GET or HEAD (the usual one) asks the memory tier directly: nothing in the
+      // request can change what a fresh entry there gives.
+      if (
+        (method === 'GET' || method === 'HEAD') &&
+        h['cache-control'] === undefined &&
+        h.pragma === undefined &&
+        h.range === undefined &&
+        h.authorization === undefined &&
+        h['if-none-match'] === undefined &&
+        h['if-modified-since'] === undefined
+      ) {
+        const entry = cache.freshInMemory(key);
+        if (entry !== undefined) return hitAnswer(entry, cache.lastAge);
+      }
+      const found = cache.lookup({ method, key, headers: h });
       return isPromise(found) ? found.then((f) => answer(req, f)) : answer(req, found);
     },
   };
