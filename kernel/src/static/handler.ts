@@ -218,7 +218,9 @@ export function createStaticHandler(rootDir: string, options: StaticOptions = {}
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return sendError(req, res, 405, `${req.method} is not allowed here`, { headers: { Allow: 'GET, HEAD' } });
     }
-    const [rawPath] = splitQuery(req.url || '/');
+    const url = req.url || '/';
+    const q = url.indexOf('?');
+    const rawPath = q === -1 ? url : url.slice(0, q);
     // Fast path: a plain path (nothing encoded) that passed every check when it was cached.
     if (rawPath.indexOf('%') === -1) {
       const cached = cache.get(rawPath);

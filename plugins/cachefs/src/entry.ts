@@ -27,10 +27,10 @@ export interface Entry {
   noCache: boolean;
   /** Bytes it is counted for in a tier. */
   readonly size: number;
-  /** The head of a HIT, made once per second of age and handed to writeHead as it is (not on disk). */
+  /** The head of a HIT, made once and handed to writeHead as it is, its Age rewritten as it grows (not on disk). */
   hitHead?: Record<string, string | string[] | number>;
   hitAge?: number;
-  /** The whole answer of a HIT (status, hitHead, body) for that second of age, reused as is (not on disk). */
+  /** The whole answer of a HIT (status, hitHead, body), reused as is (not on disk). */
   hitAnswer?: { status: number; headers: OutgoingHttpHeaders; body: Buffer };
 }
 

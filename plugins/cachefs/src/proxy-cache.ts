@@ -48,17 +48,22 @@ export function servedHeaders(entry: Entry, age: number, state: 'HIT' | 'MISS'):
 }
 
 /**
- * The head of a HIT: made once per entry and second of age, then reused (writeHead only reads
- * it), as the kernel's static files do: a HIT costs no header object of its own.
+ * The head of a HIT: made once per entry and handed to writeHead as it is (writeHead reads it
+ * at once and keeps nothing of it); when the age has moved on a second, only its Age is
+ * rewritten in place. A HIT costs no header object of its own.
  */
 function hitHead(entry: Entry, age: number): OutgoingHttpHeaders {
   const seconds = Math.floor(age);
-  let head = entry.hitHead;
-  if (head === undefined || entry.hitAge !== seconds) {
-    head = entry.hitHead = servedHeaders(entry, seconds, 'HIT') as Entry['hitHead'];
+  const head = entry.hitHead;
+  if (head === undefined) {
+    entry.hitAge = seconds;
+    return (entry.hitHead = servedHeaders(entry, seconds, 'HIT') as Entry['hitHead'])!;
+  }
+  if (entry.hitAge !== seconds) {
+    head.age = String(seconds);
     entry.hitAge = seconds;
   }
-  return head!;
+  return head;
 }
 
 /** Fields a 304 to the client carries (RFC 9110 15.4.5). */
@@ -73,7 +78,7 @@ function clientHasIt(req: SkitaiRequest, entry: Entry): boolean {
   return !Number.isNaN(ims) && !Number.isNaN(lm) && lm <= ims;
 }
 
-/** The answer of a HIT, made once per entry and second of age and reused: a HIT builds no object. */
+/** The answer of a HIT, made once per entry and reused: a HIT builds no object. */
 function hitAnswer(entry: Entry, age: number): CachedResponse {
   const headers = hitHead(entry, age);
   const answer = entry.hitAnswer;
