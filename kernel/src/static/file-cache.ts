@@ -80,11 +80,7 @@ export class FileCache {
     this.drop(key);
     // Oldest first out: Map keeps insertion order.
     for (const [old, e] of this.files) {
-      if (
-        body === undefined
-          ? this.streamed < this.maxStreamed
-          : this.total + body.length <= this.options.maxTotalSize
-      )
+      if (body === undefined ? this.streamed < this.maxStreamed : this.total + body.length <= this.options.maxTotalSize)
         break;
       if ((e.body === undefined) === (body === undefined)) this.drop(old);
     }
