@@ -25,11 +25,17 @@ export interface CachedFile {
   /** Ready-made heads, made on first use and handed to writeHead as they are. */
   head?: OutgoingHttpHeaders;
   gzipHead?: OutgoingHttpHeaders;
+  /** The same two heads as flat [name, value, ...] lists. */
+  flat?: string[];
+  gzipFlat?: string[];
   notModifiedHead?: OutgoingHttpHeaders;
   watcher: fs.FSWatcher | undefined;
 }
 
-export type FileFacts = Omit<CachedFile, 'watcher' | 'gzipped' | 'head' | 'gzipHead' | 'notModifiedHead'>;
+export type FileFacts = Omit<
+  CachedFile,
+  'watcher' | 'gzipped' | 'head' | 'gzipHead' | 'flat' | 'gzipFlat' | 'notModifiedHead'
+>;
 
 export interface FileCacheOptions {
   /** Largest file kept in memory (bytes). */

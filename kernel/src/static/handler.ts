@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { OutgoingHttpHeaders } from 'node:http';
+import { ServerResponse, type OutgoingHttpHeaders } from 'node:http';
 import type { SkitaiRequest } from '../http/request.js';
-import { getServerHeader, type SkitaiResponse } from '../http/response.js';
+import { getServerHeader, SkitaiResponse } from '../http/response.js';
 import { sendError } from '../http/error-page.js';
 import { acceptsGzip, COMPRESS_THRESHOLD, isCompressible } from '../http/compress.js';
 import { mimeType } from './mime.js';
@@ -145,10 +145,15 @@ export function createStaticHandler(rootDir: string, options: StaticOptions = {}
       if (compressible) head.Vary = 'Accept-Encoding';
       if (gzip) head['Content-Encoding'] = 'gzip';
       head['Content-Length'] = gzip ? cache.gzip(file).length : file.size;
-      if (gzip) file.gzipHead = head;
-      else file.head = head;
+      if (gzip) {
+        file.gzipHead = head;
+        file.gzipFlat = flatten(head);
+      } else {
+        file.head = head;
+        file.flat = flatten(head);
+      }
     }
-    res.writeHead(200, head);
+    writeReadyHead(res, 200, head, gzip ? file.gzipFlat! : file.flat!);
     if (body !== undefined) res.end(req.method === 'HEAD' ? undefined : gzip ? cache.gzip(file) : body);
     else if (req.method === 'HEAD' || file.size === 0) res.end();
     else sendFile(res, file.real, 0, file.size - 1);
@@ -237,6 +242,26 @@ export function createStaticHandler(rootDir: string, options: StaticOptions = {}
   }
 
   return Object.assign(handler, { cache, root });
+}
+
+const kernelWriteHead = SkitaiResponse.prototype.writeHead;
+const nodeWriteHead = ServerResponse.prototype.writeHead;
+
+/**
+ * Writes a ready-made head. A flat [name, value, ...] list (Server in it) goes to node's own
+ * writeHead when the response has the kernel's (HTTP/1, no request log stamping it): node then
+ * walks a list instead of an object's keys, ~1.4k instructions less for a 6-field head
+ * (callgrind). Otherwise the object, through whatever writeHead the response has.
+ */
+function writeReadyHead(res: SkitaiResponse, status: number, head: OutgoingHttpHeaders, flat: string[]): void {
+  if (res.writeHead === kernelWriteHead) nodeWriteHead.call(res, status, flat);
+  else res.writeHead(status, head);
+}
+
+function flatten(head: OutgoingHttpHeaders): string[] {
+  const out: string[] = [];
+  for (const name in head) out.push(name, String(head[name]));
+  return out;
 }
 
 function splitQuery(url: string): [string, string] {
