@@ -178,9 +178,15 @@ export const scenarios = [
     servers: [
       { id: 'nginx (open_file_cache)', spec: nginx },
       { id: '@fastify/static', spec: nodeServer('fastify.mjs', 'static', dirArg) },
+      // node:http writing the same head and 1 KiB from memory: what node's HTTP stack costs
+      // for this answer, so what bounds a node server against nginx here.
+      { id: 'node:http (same head, from memory)', spec: nodeServer('node-http.mjs', 'static-1k', dirArg) },
       { id: 'skitai static', subject: true, spec: nodeServer('skitai.mjs', 'static', dirArg) },
     ],
-    targets: [{ server: 'skitai static', vs: 'nginx (open_file_cache)', min: 0.5 }],
+    targets: [
+      { server: 'skitai static', vs: 'nginx (open_file_cache)', min: 0.5 },
+      { server: 'skitai static', vs: 'node:http (same head, from memory)', min: 0.9 },
+    ],
   },
   {
     name: 'static-1m',

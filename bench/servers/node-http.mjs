@@ -5,7 +5,12 @@
 //   json        the bytes the App JSON route answers (charset, Content-Length, Server)
 //   idle        the handler kind, for the idle connections scenario
 //   cacheable-1k  1 KiB at any path, fresh for an hour (the proxy-cached scenario's backend)
+//   static-1k   --dir's file-1k.bin read once at start, sent at any path with the head the
+//               kernel's static files give it (Server, Content-Type, Last-Modified, ETag,
+//               Accept-Ranges, Content-Length): what node:http itself costs for that answer
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { args, ready, onStop, HELLO, SERVER, user } from './common.mjs';
 
 const a = args();
@@ -59,6 +64,24 @@ const handlers = {
   },
 };
 handlers.idle = handlers.handler;
+if (a.kind === 'static-1k') {
+  const file = path.join(a.dir, 'file-1k.bin');
+  const body = fs.readFileSync(file);
+  const st = fs.statSync(file);
+  // The kernel's head for this file, field for field (kernel/src/static/handler.ts).
+  const head = {
+    server: SERVER,
+    'content-type': 'application/octet-stream',
+    'last-modified': st.mtime.toUTCString(),
+    etag: `W/"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`,
+    'accept-ranges': 'bytes',
+    'content-length': body.length,
+  };
+  handlers['static-1k'] = (req, res) => {
+    res.writeHead(200, head);
+    res.end(body);
+  };
+}
 
 const server = http.createServer(handlers[a.kind] || handlers.hello);
 // The kernel keeps idle connections 30 s (setKeepAlive default); match it so the idle

@@ -275,3 +275,70 @@ test(`${traversals.length} traversal attempts: each answered 4xx with no byte fr
   // Printed into the test output: the status each attempt got.
   console.log(`traversal table (status, request target):\n${table.join('\n')}`);
 });
+
+test('streamed files: many at once each arrive whole and unmixed (read buffers are reused)', async () => {
+  // Two files over the memory limit with different bytes, fetched 12 at a time, interleaved.
+  const a = Buffer.alloc(1536 * 1024, 0xa1);
+  const b = Buffer.alloc(2560 * 1024 + 17, 0xb2);
+  for (let i = 0; i < a.length; i += 4096) a[i] = i & 0xff;
+  fs.writeFileSync(path.join(root, 'stream-a.bin'), a);
+  fs.writeFileSync(path.join(root, 'stream-b.bin'), b);
+  const got = await Promise.all(
+    Array.from({ length: 12 }, (_, i) => request(`${s.url}/stream-${i % 2 === 0 ? 'a' : 'b'}.bin`)),
+  );
+  got.forEach((r, i) => {
+    assert.equal(r.status, 200);
+    assert.ok(r.body.equals(i % 2 === 0 ? a : b), `response ${i} has the bytes of its file`);
+  });
+  const etag = got[0]!.headers.etag as string;
+  const revalidated = await request(`${s.url}/stream-a.bin`, { headers: { 'if-none-match': etag } });
+  assert.equal(revalidated.status, 304);
+  assert.equal(revalidated.body.length, 0);
+  const head = await rawRequest(s.port, 'HEAD /stream-b.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  assert.equal(head.headers['content-length'], String(b.length));
+  assert.equal(head.raw.toString('latin1').split('\r\n\r\n')[1], '');
+});
+
+test('a streamed file is looked up again once it changes on disk (its facts are cached, not its bytes)', async () => {
+  const file = path.join(root, 'grows.bin');
+  fs.writeFileSync(file, Buffer.alloc(1024 * 1024 + 10, 1));
+  const first = await request(`${s.url}/grows.bin`);
+  assert.equal(first.body.length, 1024 * 1024 + 10);
+  assert.equal((await request(`${s.url}/grows.bin`)).headers.etag, first.headers.etag);
+  const next = Buffer.alloc(2 * 1024 * 1024 + 3, 2);
+  fs.writeFileSync(`${file}.new`, next);
+  fs.renameSync(`${file}.new`, file);
+  const r = await waitUntil(
+    async () => {
+      const r = await request(`${s.url}/grows.bin`);
+      return r.body.length === next.length ? r : undefined;
+    },
+    2000,
+    'grows.bin served at its new size',
+    10,
+  );
+  assert.ok(r?.body.equals(next));
+  assert.notEqual(r?.headers.etag, first.headers.etag);
+  fs.unlinkSync(file);
+  await waitUntil(async () => (await request(`${s.url}/grows.bin`)).status === 404, 2000, 'grows.bin gone', 10);
+});
+
+test('clients that leave in the middle of a streamed file do not disturb the others', async () => {
+  const net = await import('node:net');
+  const leave = (reset: boolean) =>
+    new Promise<void>((resolve) => {
+      const socket = net.connect(s.port, '127.0.0.1', () => {
+        socket.write('GET /huge.bin HTTP/1.1\r\nHost: x\r\n\r\n');
+      });
+      socket.once('data', () => {
+        if (reset) socket.resetAndDestroy();
+        else socket.destroy();
+      });
+      socket.on('close', () => resolve());
+      socket.on('error', () => {});
+    });
+  await Promise.all(Array.from({ length: 20 }, (_, i) => leave(i % 2 === 0)));
+  const whole = await request(`${s.url}/huge.bin`);
+  assert.equal(whole.body.length, 3 * 1024 * 1024);
+  assert.ok(whole.body.every((x) => x === 9));
+});

@@ -2,6 +2,7 @@
 // names of the request fields it varies on (a vary marker). Both serialise to one checksummed
 // record for the disk tier.
 import { createHash } from 'node:crypto';
+import type { OutgoingHttpHeaders } from 'node:http';
 
 export type StoredHeaders = Record<string, string | string[]>;
 
@@ -26,9 +27,11 @@ export interface Entry {
   noCache: boolean;
   /** Bytes it is counted for in a tier. */
   readonly size: number;
-  /** The head of a HIT, made once per second of age and handed to writeHead as it is (not on disk). */
+  /** The head of a HIT, made once and handed to writeHead as it is, its Age rewritten as it grows (not on disk). */
   hitHead?: Record<string, string | string[] | number>;
   hitAge?: number;
+  /** The whole answer of a HIT (status, hitHead, body), reused as is (not on disk). */
+  hitAnswer?: { status: number; headers: OutgoingHttpHeaders; body: Buffer };
 }
 
 export interface VaryMarker {

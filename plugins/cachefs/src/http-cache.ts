@@ -187,6 +187,27 @@ export class HttpCache {
     return { kind: 'miss', fill: new Fill(this, req, key, entry, flight, 'store') };
   }
 
+  /**
+   * The fresh entry kept in memory under `key`, for a plain GET or HEAD (the caller has seen no
+   * Cache-Control, Pragma, Range, Authorization or validator in the request: nothing that
+   * lookup() would weigh), with its age; undefined sends the request down lookup(). No object
+   * is made for a hit here.
+   */
+  freshInMemory(key: string): Entry | undefined {
+    const memory = this.memory;
+    const item = memory?.get(key);
+    if (item === undefined || item.kind !== 'entry' || item.noCache) return undefined;
+    const age = currentAge(item, Date.now());
+    if (age >= item.lifetime) return undefined;
+    memory!.hits++;
+    this.stats.hits++;
+    this.lastAge = age;
+    return item;
+  }
+
+  /** The age freshInMemory() found its entry at (s). */
+  lastAge = 0;
+
   /** The entry for `key` and these request fields (following a vary marker), from memory or disk. */
   private find(key: string, headers: HeaderBag): Entry | undefined | Promise<Entry | undefined> {
     const item = this.item(key);

@@ -13,12 +13,16 @@ export class MemoryTier {
     return this.items.size;
   }
 
+  /** The item used last: already at the end of the order, nothing to move. */
+  private newest: Item | undefined = undefined;
+
   get(key: string): Item | undefined {
     const item = this.items.get(key);
-    if (item === undefined) return undefined;
+    if (item === undefined || item === this.newest) return item;
     // Most recently used last.
     this.items.delete(key);
     this.items.set(key, item);
+    this.newest = item;
     return item;
   }
 
@@ -33,6 +37,7 @@ export class MemoryTier {
       this.evictions++;
     }
     this.items.set(key, item);
+    this.newest = item;
     this.bytes += item.size;
     return true;
   }
@@ -42,5 +47,6 @@ export class MemoryTier {
     if (old === undefined) return;
     this.items.delete(key);
     this.bytes -= old.size;
+    if (old === this.newest) this.newest = undefined;
   }
 }

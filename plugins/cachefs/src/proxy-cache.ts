@@ -48,17 +48,22 @@ export function servedHeaders(entry: Entry, age: number, state: 'HIT' | 'MISS'):
 }
 
 /**
- * The head of a HIT: made once per entry and second of age, then reused (writeHead only reads
- * it), as the kernel's static files do: a HIT costs no header object of its own.
+ * The head of a HIT: made once per entry and handed to writeHead as it is (writeHead reads it
+ * at once and keeps nothing of it); when the age has moved on a second, only its Age is
+ * rewritten in place. A HIT costs no header object of its own.
  */
 function hitHead(entry: Entry, age: number): OutgoingHttpHeaders {
   const seconds = Math.floor(age);
-  let head = entry.hitHead;
-  if (head === undefined || entry.hitAge !== seconds) {
-    head = entry.hitHead = servedHeaders(entry, seconds, 'HIT') as Entry['hitHead'];
+  const head = entry.hitHead;
+  if (head === undefined) {
+    entry.hitAge = seconds;
+    return (entry.hitHead = servedHeaders(entry, seconds, 'HIT') as Entry['hitHead'])!;
+  }
+  if (entry.hitAge !== seconds) {
+    head.age = String(seconds);
     entry.hitAge = seconds;
   }
-  return head!;
+  return head;
 }
 
 /** Fields a 304 to the client carries (RFC 9110 15.4.5). */
@@ -73,6 +78,14 @@ function clientHasIt(req: SkitaiRequest, entry: Entry): boolean {
   return !Number.isNaN(ims) && !Number.isNaN(lm) && lm <= ims;
 }
 
+/** The answer of a HIT, made once per entry and reused: a HIT builds no object. */
+function hitAnswer(entry: Entry, age: number): CachedResponse {
+  const headers = hitHead(entry, age);
+  const answer = entry.hitAnswer;
+  if (answer !== undefined && answer.headers === headers) return answer;
+  return (entry.hitAnswer = { status: entry.status, headers, body: entry.body });
+}
+
 function hit(req: SkitaiRequest, entry: Entry, age: number): CachedResponse {
   if ((req.method === 'GET' || req.method === 'HEAD') && clientHasIt(req, entry)) {
     const headers: OutgoingHttpHeaders = {};
@@ -81,7 +94,7 @@ function hit(req: SkitaiRequest, entry: Entry, age: number): CachedResponse {
     headers[X_CACHE] = 'HIT';
     return { status: 304, headers, body: '' };
   }
-  return { status: entry.status, headers: hitHead(entry, age), body: entry.body };
+  return hitAnswer(entry, age);
 }
 
 /** Copies a proxied body for the cache, up to what the cache keeps. */
@@ -171,7 +184,23 @@ export function proxyCache(cache: HttpCache): ProxyCacheLike {
         mount === undefined
           ? `F ${req.absoluteUrl ?? req.url}`
           : `P ${mount.host}${mount.point} ${req.headers.host ?? ''} ${req.url}`;
-      const found = cache.lookup({ method: req.method ?? 'GET', key, headers: req.headers });
+      const h = req.headers;
+      const method = req.method ?? 'GET';
+      // A plain GET or HEAD (the usual one) asks the memory tier directly: nothing in the
+      // request can change what a fresh entry there gives.
+      if (
+        (method === 'GET' || method === 'HEAD') &&
+        h['cache-control'] === undefined &&
+        h.pragma === undefined &&
+        h.range === undefined &&
+        h.authorization === undefined &&
+        h['if-none-match'] === undefined &&
+        h['if-modified-since'] === undefined
+      ) {
+        const entry = cache.freshInMemory(key);
+        if (entry !== undefined) return hitAnswer(entry, cache.lastAge);
+      }
+      const found = cache.lookup({ method, key, headers: h });
       return isPromise(found) ? found.then((f) => answer(req, f)) : answer(req, found);
     },
   };
