@@ -11,7 +11,7 @@ export {
 export { checkOptionKeys, editDistance, nearestName } from './options.js';
 export { definePlugin, type Plugin } from './plugin/contract.js';
 export type { KernelHooks, ListeningInfo } from './hooks.js';
-export { Was, WAS_RESERVED, type WasFactory } from './was.js';
+export { Was, WAS_RESERVED, type WasFactory, type WasMemberOptions } from './was.js';
 export {
   AliasRegistry,
   checkAliasName,

@@ -9,7 +9,7 @@ import { codes, SkitaiError } from './errors.js';
 import { createHooks, type KernelHooks } from './hooks.js';
 import { PluginRegistry } from './plugin/registry.js';
 import type { Plugin } from './plugin/contract.js';
-import { Was, WasRegistry, type WasFactory } from './was.js';
+import { Was, WasRegistry, type WasFactory, type WasMemberOptions } from './was.js';
 import { AliasRegistry, type AliasOptions } from './alias/registry.js';
 import { ProcessModel, type BroadcastListener, type CriticalPointOptions, type ProcessRole } from './process/model.js';
 import type { BackgroundProcessOptions } from './process/background.js';
@@ -319,11 +319,12 @@ export class Kernel {
   }
 
   /**
-   * Adds `was.<name>`, built lazily once per request by `factory`. `owner` names who adds it
-   * (a plugin's name): a name that the kernel or another owner has is refused, naming both.
+   * Adds `was.<name>`, built lazily once per request by `factory` (once per kernel with
+   * `{ perKernel: true }`, for a value that does not depend on the request). `owner` names who
+   * adds it (a plugin's name): a name that the kernel or another owner has is refused, naming both.
    */
-  extendWas<T>(name: string, factory: WasFactory<T>, owner = 'the application'): this {
-    this.wasRegistry.define(name, factory, owner);
+  extendWas<T>(name: string, factory: WasFactory<T>, owner = 'the application', options?: WasMemberOptions): this {
+    this.wasRegistry.define(name, factory, owner, options);
     return this;
   }
 

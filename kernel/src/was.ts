@@ -82,6 +82,14 @@ export const WAS_RESERVED: readonly string[] = Object.freeze([
 
 export type WasFactory<T> = (was: Was) => T;
 
+export interface WasMemberOptions {
+  /**
+   * The factory's value is the same for every request of the kernel (it depends on the kernel
+   * only): built on first use and kept for every later request, which then pays nothing for it.
+   */
+  perKernel?: boolean;
+}
+
 /**
  * The `was` members of one kernel: who owns each name, and the Was class whose prototype
  * carries a lazy getter per extension, so a request pays only for the members it touches.
@@ -109,18 +117,27 @@ export class WasRegistry {
     if (first !== undefined && first !== owner) throw this.onDuplicate(name, first, owner);
   }
 
-  define<T>(name: string, factory: WasFactory<T>, owner: string): void {
+  define<T>(name: string, factory: WasFactory<T>, owner: string, options?: WasMemberOptions): void {
     this.check(name, owner);
     if (this.defined.has(name)) throw this.onDuplicate(name, owner, owner);
     this.owners.set(name, owner);
     this.defined.add(name);
-    Object.defineProperty(this.WasClass.prototype, name, {
+    const proto = this.WasClass.prototype;
+    const perKernel = options?.perKernel === true;
+    Object.defineProperty(proto, name, {
       configurable: true,
       enumerable: false,
       get(this: Was) {
         const value = factory(this);
-        // Cache on the instance: the getter runs once per request at most.
-        Object.defineProperty(this, name, { value, configurable: true, enumerable: false, writable: true });
+        // Cached on the instance (the getter runs once per request at most), or, for a value
+        // that is the same for every request, on the kernel's Was class: defining a property
+        // per request costs ~2k instructions (a property descriptor and a map transition).
+        Object.defineProperty(perKernel ? proto : this, name, {
+          value,
+          configurable: true,
+          enumerable: false,
+          writable: true,
+        });
         return value;
       },
     });

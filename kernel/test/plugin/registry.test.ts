@@ -180,6 +180,38 @@ test('plugins extend was lazily; a second definition names both owners', async (
   }
 });
 
+test('a perKernel was member is built once and shared by every request; per-request ones are not', async () => {
+  let shared = 0;
+  let perRequest = 0;
+  const started = await startKernel((kernel) => {
+    kernel.extendWas(
+      'callers',
+      (was) => {
+        shared++;
+        return { kernel: was.kernel };
+      },
+      '@x/db',
+      { perKernel: true },
+    );
+    kernel.extendWas('path', (was) => (perRequest++, was.req.url), '@x/path');
+    let first: unknown;
+    kernel.mount('/', (req, res) => {
+      const was = kernel.createWas(req, res) as any;
+      first ??= was.callers;
+      const same = was.callers === first && was.callers.kernel === kernel;
+      return res.end(`${same}|${was.path}|${was.path}`);
+    });
+  });
+  try {
+    assert.equal((await request(`${started.url}/a`)).body.toString(), 'true|/a|/a');
+    assert.equal((await request(`${started.url}/b`)).body.toString(), 'true|/b|/b');
+    assert.equal((await request(`${started.url}/c`)).body.toString(), 'true|/c|/c');
+    assert.deepEqual([shared, perRequest], [1, 3]);
+  } finally {
+    await started.stop();
+  }
+});
+
 test('configuration after start is refused with the phase named', async () => {
   const started = await startKernel(() => {});
   try {

@@ -65,6 +65,9 @@ export function failure(kind: DbFailureKind, member: Member | string, err: unkno
   return out;
 }
 
+/** How an engine's call() answers: a DbCallError (or any error), or null and the payload. */
+export type Answer = (err: unknown, payload?: Payload) => void;
+
 /** One connection held for a transaction (SQL types). */
 export interface Session {
   run(op: Operation, timeout: number): Promise<Payload>;
@@ -83,6 +86,11 @@ export interface Engine {
   /** Imports the driver (once); throws the import's error. */
   load(): Promise<void>;
   run(member: Member, services: BackendServices, op: Operation, timeout: number): Promise<Payload>;
+  /**
+   * The same as run() on a callback, for a driver that answers on one (no promise between the
+   * driver and the call's result); `answer` is called once, with the failure or the payload.
+   */
+  call?(member: Member, services: BackendServices, op: Operation, timeout: number, answer: Answer): void;
   begin?(member: Member, services: BackendServices, timeout: number): Promise<Session>;
 }
 

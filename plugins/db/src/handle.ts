@@ -3,9 +3,19 @@
 // of them for `.map`); failures are results too — a SQL error, a refused connection, a
 // timeout — unless `raise: true`.
 import { performance } from 'node:perf_hooks';
-import { cachedResult, Results, type BackendServices, type Member } from '@skitai/services';
+import { cachedResult, Results, type BackendServices, type CacheSlot, type Member } from '@skitai/services';
 import { codes } from './errors.js';
-import { DbCallError, isReadOnly, type MongoOp, type Operation, type Session, type SqlParams } from './engine.js';
+import {
+  DbCallError,
+  isReadOnly,
+  type Answer,
+  type Engine,
+  type MongoOp,
+  type Operation,
+  type Payload,
+  type Session,
+  type SqlParams,
+} from './engine.js';
 import { DbResult } from './result.js';
 import type { Target } from './targets.js';
 
@@ -34,6 +44,21 @@ function retryable(kind: 'any' | 'connect') {
 }
 const ON_CONNECT = retryable('connect');
 const ON_CONNECT_OR_RESET = retryable('any');
+
+/** An engine's run() promise on a callback. */
+function runAsCall(
+  engine: Engine,
+  member: Member,
+  services: BackendServices,
+  op: Operation,
+  timeout: number,
+  answer: Answer,
+): void {
+  engine.run(member, services, op, timeout).then(
+    (payload) => answer(null, payload),
+    (err: unknown) => answer(err ?? new Error('the call failed without a reason')),
+  );
+}
 
 /** The calls on one target: `was.backend('@db')`, `was.backend.map('@db')`. */
 export class DbClient<R extends DbResult | Results = DbResult> {
@@ -253,7 +278,7 @@ export class DbClient<R extends DbResult | Results = DbResult> {
       this.services,
       () => `db ${mode} ${t.alias.type} ${t.name} ${this.database} ${method}\n${safeJson(op)}`,
       o.useCache,
-      () => (mode === 'map' ? this.map(t, method, op, o) : this.one(t, method, op, o)) as Promise<R>,
+      (slot) => (mode === 'map' ? this.map(t, method, op, o, slot) : this.one(t, method, op, o, slot)) as Promise<R>,
     );
     return o.raise
       ? result.then((r) => {
@@ -263,57 +288,67 @@ export class DbClient<R extends DbResult | Results = DbResult> {
       : result;
   }
 
-  private one(t: Target, method: string, op: Operation, o: DbOptions): Promise<DbResult> {
+  /**
+   * One member picked by load, fail-over on connection failures: one promise for the whole
+   * call, resolved with the result from the driver's callback (an engine without call() runs
+   * through its run() promise).
+   */
+  private one(t: Target, method: string, op: Operation, o: DbOptions, slot: CacheSlot): Promise<DbResult> {
     if (t.loading)
       return t.loading.then(
-        () => this.one(t, method, op, o),
+        () => this.one(t, method, op, o, slot),
         (err: unknown) => DbResult.failed(err as Error, t.name, method, undefined, 0, false),
       );
     const started = performance.now();
     const timeout = o.timeout ?? this.services.defaults.timeout;
-    let member: Member | undefined;
-    return t.alias
-      .lb(
-        (m) => {
-          member = m;
-          return t.engine.run(m, this.services, op, timeout);
-        },
+    const services = this.services;
+    const engine = t.engine;
+    return new Promise<DbResult>((resolve) => {
+      t.alias.lbCall<Payload>(
+        engine.call === undefined
+          ? (m, answer) => runAsCall(engine, m, services, op, timeout, answer)
+          : (m, answer) => engine.call!(m, services, op, timeout, answer),
         {
           // Whether the statement only reads is asked only when a connection broke.
           isConnectionError: (err) =>
             err instanceof DbCallError &&
             (err.kind === 'connect' || (err.kind === 'reset' && (o.retry === true || isReadOnly(op)))),
         },
-      )
-      .then(
-        (payload) => DbResult.from(payload, t.name, method, member!.label, performance.now() - started),
-        (err: unknown) => {
-          const error = err instanceof Error ? err : new Error(String(err));
-          return DbResult.failed(
-            error,
-            t.name,
-            method,
-            member?.label,
-            performance.now() - started,
-            err instanceof DbCallError && err.kind === 'timeout',
-          );
+        (err, payload, member) => {
+          const elapsed = performance.now() - started;
+          const r =
+            err === undefined
+              ? DbResult.from(payload!, t.name, method, member!.label, elapsed)
+              : DbResult.failed(
+                  err instanceof Error ? err : new Error(String(err)),
+                  t.name,
+                  method,
+                  member?.label,
+                  elapsed,
+                  err instanceof DbCallError && err.kind === 'timeout',
+                );
+          r.slot = slot;
+          resolve(r);
         },
       );
+    });
   }
 
-  private async map(t: Target, method: string, op: Operation, o: DbOptions): Promise<Results> {
+  private async map(t: Target, method: string, op: Operation, o: DbOptions, slot: CacheSlot): Promise<Results> {
     const started = performance.now();
     const timeout = o.timeout ?? this.services.defaults.timeout;
     try {
       if (t.loading) await t.loading;
     } catch (err) {
-      return Results.wrap([DbResult.failed(err as Error, t.name, method, undefined, 0, false)]);
+      const failed = Results.wrap([DbResult.failed(err as Error, t.name, method, undefined, 0, false)]);
+      failed.slot = slot;
+      return failed;
     }
     const settled = await t.alias.map((m) => t.engine.run(m, this.services, op, timeout), {
       isConnectionError: ON_CONNECT_OR_RESET,
     });
     const members = t.alias.members;
-    return Results.wrap(
+    const results = Results.wrap(
       settled.map((s, i) => {
         const label = members[i]!.label;
         if (s.status === 'fulfilled') return DbResult.from(s.value, t.name, method, label, performance.now() - started);
@@ -328,6 +363,8 @@ export class DbClient<R extends DbResult | Results = DbResult> {
         );
       }),
     );
+    results.slot = slot;
+    return results;
   }
 }
 

@@ -2,7 +2,8 @@
 // (default 10); idle connections are closed after the backend keep-alive and reopened on use.
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import type { BackendServices, Member } from '@skitai/services';
-import { failure, withGrace, type Engine, type Operation, type Payload, type Session } from './engine.js';
+import { failure, withGrace, type Answer, type Engine, type Operation, type Payload, type Session } from './engine.js';
+import { settle, watch } from './deadlines.js';
 
 type PgModule = typeof import('pg');
 let pg: PgModule | undefined;
@@ -11,8 +12,14 @@ let pg: PgModule | undefined;
 export interface PgPool {
   pool: Pool;
   closed: boolean;
-  /** The pool's query timeout (ms, 0 for none): the services' default call timeout. */
-  timeout: number;
+}
+
+/** A statement past its timeout (our own deadline; pg's per-query timer is not used). */
+class StatementTimeout extends Error {
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms`);
+    this.name = 'StatementTimeout';
+  }
 }
 
 // Errors from the server that say the member cannot serve now (starting, shutting down, full).
@@ -31,7 +38,7 @@ function connectFailure(member: Member, err: unknown) {
 }
 
 function queryFailure(member: Member, err: unknown, timeout: number) {
-  if ((err as Error)?.message === 'Query read timeout') return failure('timeout', member, err, timeout);
+  if (err instanceof StatementTimeout) return failure('timeout', member, err, timeout);
   if (isServerError(err))
     return failure(UNAVAILABLE.has((err as { code: string }).code) ? 'reset' : 'query', member, err);
   return failure('reset', member, err);
@@ -59,12 +66,13 @@ function values(member: Member, op: Operation): unknown[] | undefined {
 type QueryCallback = (err: Error | null, result: QueryResult | QueryResult[]) => void;
 
 /**
- * Sends one statement. At the pool's own timeout (the services' default, set as the pool's
- * query_timeout) the plain (text, values, callback) form is used: pg neither copies a config
- * object nor wraps a promise for it, which is most of what a query costs on our side.
+ * Sends one statement in pg's plain (text, values, callback) form: pg neither copies a config
+ * object nor wraps a promise for it. Its timeout is a deadline of ours (deadlines.ts), not pg's
+ * query_timeout, which arms a timer per query: past it `cb` gets a StatementTimeout and the
+ * statement's own answer, whenever it comes, is dropped. The caller then gives the connection
+ * back as broken, which ends it (the statement cannot be taken back otherwise).
  */
 function send(
-  p: PgPool,
   client: PoolClient,
   sql: string,
   params: unknown[] | undefined,
@@ -72,15 +80,21 @@ function send(
   cb: QueryCallback,
 ): void {
   // void: given a callback, pg returns nothing (the casts pick its promise overload's type).
-  if (timeout === p.timeout) void client.query(sql, params as unknown[], cb as never);
-  else
-    void client.query(
-      { text: sql, values: params, query_timeout: timeout > 0 ? timeout : undefined } as never,
-      cb as never,
-    );
+  if (!(timeout > 0)) {
+    void client.query(sql, params as unknown[], cb as never);
+    return;
+  }
+  const deadline = watch(timeout, () => cb(new StatementTimeout(timeout), undefined as never));
+  void client.query(
+    sql,
+    params as unknown[],
+    ((err: Error | null, r: QueryResult | QueryResult[]) => {
+      if (settle(deadline)) cb(err, r);
+    }) as never,
+  );
 }
 
-function query(p: PgPool, client: PoolClient, member: Member, op: Operation, timeout: number): Promise<Payload> {
+function query(client: PoolClient, member: Member, op: Operation, timeout: number): Promise<Payload> {
   return new Promise<Payload>((resolve, reject) => {
     let params: unknown[] | undefined;
     try {
@@ -89,20 +103,54 @@ function query(p: PgPool, client: PoolClient, member: Member, op: Operation, tim
       reject(err);
       return;
     }
-    send(p, client, (op as { sql: string }).sql, params, timeout, (err, r) => {
+    send(client, (op as { sql: string }).sql, params, timeout, (err, r) => {
       if (err) reject(queryFailure(member, err, timeout));
       else resolve(payload(r));
     });
   });
 }
 
-function connect(member: Member, services: BackendServices): Promise<{ p: PgPool; client: PoolClient }> {
+function connect(member: Member, services: BackendServices): Promise<PoolClient> {
   const p = member.getPool<PgPool>(services);
   if (p.closed) return Promise.reject(failure('connect', member, new Error('the pool is closed')));
   return new Promise((resolve, reject) => {
     p.pool.connect((err, client) => {
       if (err || client === undefined) reject(connectFailure(member, err));
-      else resolve({ p, client });
+      else resolve(client);
+    });
+  });
+}
+
+/** One statement on a connection of the member's pool, given back (or dropped when broken) after. */
+function call(member: Member, services: BackendServices, op: Operation, timeout: number, answer: Answer): void {
+  const p = member.getPool<PgPool>(services);
+  if (p.closed) {
+    answer(failure('connect', member, new Error('the pool is closed')));
+    return;
+  }
+  p.pool.connect((connectErr, client) => {
+    if (connectErr || client === undefined) {
+      answer(connectFailure(member, connectErr));
+      return;
+    }
+    let params: unknown[] | undefined;
+    try {
+      params = values(member, op);
+    } catch (err) {
+      client.release();
+      answer(err);
+      return;
+    }
+    send(client, (op as { sql: string }).sql, params, timeout, (err, r) => {
+      if (err) {
+        const f = queryFailure(member, err, timeout);
+        // A connection that broke or timed out (its query may still run) is not reused.
+        client.release(f.kind === 'query' ? undefined : f);
+        answer(f);
+      } else {
+        client.release();
+        answer(null, payload(r));
+      }
     });
   });
 }
@@ -131,7 +179,6 @@ export const postgresql: Engine = {
         max: (options.maxConnections as number | undefined) ?? 10,
         idleTimeoutMillis: services.backendKeepAlive,
         connectionTimeoutMillis: services.defaults.connectTimeout,
-        query_timeout: services.defaults.timeout > 0 ? services.defaults.timeout : undefined,
         ssl: member.ssl ? ((options.tls ?? true) as never) : undefined,
       });
       // An idle connection that breaks (server restart, network) is dropped by the pool; the
@@ -145,7 +192,7 @@ export const postgresql: Engine = {
           member.lastError = err.message;
         }),
       );
-      return { pool, closed: false, timeout: services.defaults.timeout > 0 ? services.defaults.timeout : 0 };
+      return { pool, closed: false };
     },
     async closePool(pool) {
       const p = pool as PgPool;
@@ -160,41 +207,18 @@ export const postgresql: Engine = {
     },
   },
 
-  // One promise per query, callbacks inside: the checkout, the statement and the release.
+  call,
   run(member, services, op, timeout) {
-    const p = member.getPool<PgPool>(services);
-    if (p.closed) return Promise.reject(failure('connect', member, new Error('the pool is closed')));
-    return new Promise<Payload>((resolve, reject) => {
-      p.pool.connect((connectErr, client) => {
-        if (connectErr || client === undefined) {
-          reject(connectFailure(member, connectErr));
-          return;
-        }
-        let params: unknown[] | undefined;
-        try {
-          params = values(member, op);
-        } catch (err) {
-          client.release();
-          reject(err);
-          return;
-        }
-        send(p, client, (op as { sql: string }).sql, params, timeout, (err, r) => {
-          if (err) {
-            const f = queryFailure(member, err, timeout);
-            // A connection that broke or timed out (its query may still run) is not reused.
-            client.release(f.kind === 'query' ? undefined : f);
-            reject(f);
-          } else {
-            client.release();
-            resolve(payload(r));
-          }
-        });
-      });
-    });
+    return new Promise<Payload>((resolve, reject) =>
+      call(member, services, op, timeout, (err, payload) =>
+        // call() answers with DbCallErrors (or values()'s) only.
+        err ? reject(err as Error) : resolve(payload!),
+      ),
+    );
   },
 
   async begin(member, services, timeout): Promise<Session> {
-    const { p, client } = await connect(member, services);
+    const client = await connect(member, services);
     let done = false;
     const finish = (err?: Error) => {
       if (done) return;
@@ -203,7 +227,7 @@ export const postgresql: Engine = {
     };
     const statement = (sql: string, t: number) =>
       new Promise<void>((resolve, reject) => {
-        send(p, client, sql, undefined, t, (err) => (err ? reject(err) : resolve()));
+        send(client, sql, undefined, t, (err) => (err ? reject(err) : resolve()));
       });
     try {
       await statement('BEGIN', timeout);
@@ -213,7 +237,7 @@ export const postgresql: Engine = {
       throw f.kind === 'reset' ? failure('connect', member, err) : f;
     }
     return {
-      run: (op, t) => query(p, client, member, op, t),
+      run: (op, t) => query(client, member, op, t),
       async end(commit, t) {
         try {
           await statement(commit ? 'COMMIT' : 'ROLLBACK', t);

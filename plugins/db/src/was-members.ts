@@ -50,15 +50,32 @@ function open(services: BackendServices, target: string, type: string | undefine
   }
 }
 
+const NO_OPTIONS: DbOptions = Object.freeze({});
+
 function caller(services: BackendServices, type: string | undefined): DbCaller {
-  const make = (mode: Mode) => (target: string, options?: DbOptions) =>
-    new DbClient<any>(services, open(services, target, type), mode, options ?? {});
-  return Object.assign(make('one'), { lb: make('one'), map: make('map') });
+  const make = (mode: Mode) => {
+    // A client holds nothing but its target, mode and options, and an alias, once declared, is
+    // never replaced: the client of a target without options is made once, not per call.
+    const plain = new Map<string, DbClient<any>>();
+    return (target: string, options?: DbOptions) => {
+      if (options !== undefined) return new DbClient<any>(services, open(services, target, type), mode, options);
+      let client = plain.get(target);
+      if (client === undefined) {
+        const resolved = open(services, target, type);
+        client = new DbClient<any>(services, resolved, mode, NO_OPTIONS);
+        // A target that did not resolve (an alias not declared yet) is looked up again next time.
+        if (!(resolved instanceof Error)) plain.set(target, client);
+      }
+      return client;
+    };
+  };
+  const one = make('one');
+  return Object.assign(one, { lb: one, map: make('map') });
 }
 
 function mongoCaller(services: BackendServices): MongoCaller {
   const make = (mode: Mode) => (target: string, database?: string, options?: DbOptions) =>
-    new DbClient<any>(services, open(services, target, 'mongodb'), mode, options ?? {}, database ?? '');
+    new DbClient<any>(services, open(services, target, 'mongodb'), mode, options ?? NO_OPTIONS, database ?? '');
   return Object.assign(make('one'), { lb: make('one'), map: make('map') });
 }
 
@@ -82,6 +99,7 @@ export function dbCallers(services: BackendServices): Callers {
 
 export function defineWasMembers(kernel: Kernel, owner: string): void {
   for (const name of WAS_MEMBERS) {
-    kernel.extendWas(name, (w) => dbCallers(servicesOf(w.kernel))[name as keyof Callers], owner);
+    // The callers depend on the kernel only: built once, not per request.
+    kernel.extendWas(name, (w) => dbCallers(servicesOf(w.kernel))[name as keyof Callers], owner, { perKernel: true });
   }
 }

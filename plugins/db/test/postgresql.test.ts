@@ -7,6 +7,7 @@ import { Kernel } from '@skitai/kernel';
 import { services, servicesOf, type Results } from '@skitai/services';
 import { db, dbCallers, type DbResult } from '../src/index.js';
 import type { PgPool } from '../src/postgresql.js';
+import { watching } from '../src/deadlines.js';
 import { deadPort, getJson, needs, pgMember, relay, servers, start } from '../test-support/db-env.js';
 
 const skip = needs('pg');
@@ -256,6 +257,47 @@ test('bad input: a syntax error, a wrong password, a dead host, a query over its
     assert.ok(slow.elapsed < 1500, `${slow.elapsed} ms`);
     assert.deepEqual(await getJson(`${url}/next`), { status: 200, body: 42 });
   }
+  assert.equal(watching(), 0, 'no deadline left behind');
+});
+
+test('timeouts: the services default and a transaction statement; a late answer is dropped', { skip }, async () => {
+  const k = new Kernel()
+    .use(services({ timeout: 0.3 }))
+    .use(db())
+    .alias('@db', 'postgresql', pgMember(), { maxConnections: 1 });
+  const app = new App();
+  app.route('/slow', async (was) => {
+    const r = await was.backend('@db').execute('SELECT pg_sleep(2)');
+    return { ...show(r), elapsed: r.elapsed };
+  });
+  app.route('/tx', async (was) => {
+    const tx = await was.backend('@db').begin({ timeout: 200 });
+    const r = await tx.execute('SELECT pg_sleep(2)');
+    const commit = await tx.commit();
+    return { slow: show(r), open: tx.open, commit: commit.status };
+  });
+  app.route('/quick', async (was) =>
+    (await was.backend('@db').execute('SELECT 7 AS n', [], { timeout: 5000 })).scalar(),
+  );
+  k.mount('/', app);
+  const url = await start(k);
+  const slow = (await getJson(`${url}/slow`)).body;
+  assert.equal(slow.status, 'timeout');
+  assert.match(slow.message, /^@db#0 \S+ did not answer within 300 ms$/);
+  assert.ok(slow.elapsed >= 300 && slow.elapsed < 1500, `${slow.elapsed} ms`);
+  // One connection: the timed-out one was dropped and a new one opened.
+  assert.deepEqual(await getJson(`${url}/quick`), { status: 200, body: 7 });
+  const tx = (await getJson(`${url}/tx`)).body;
+  assert.equal(tx.slow.status, 'timeout');
+  assert.match(tx.slow.message, /did not answer within 200 ms$/);
+  assert.equal(tx.open, false);
+  assert.equal(tx.commit, 'error');
+  assert.deepEqual(await getJson(`${url}/quick`), { status: 200, body: 7 });
+  // The statements' own answers (pg_sleep ends, or the dropped connection fails them) come
+  // later and are dropped: the pool holds one healthy connection.
+  const pool = (servicesOf(k).getAlias('@db').members[0]!.pool as PgPool).pool;
+  assert.equal(pool.totalCount, 1);
+  assert.equal(watching(), 0, 'no deadline left behind');
 });
 
 test(

@@ -320,6 +320,59 @@ export class Alias {
     throw Object.assign(codes.SKT_BACKEND_UNAVAILABLE(this.name, why), { cause: lastError });
   }
 
+  /**
+   * `lb` for callers on callbacks (a driver's query callback): the same picking, fail-over and
+   * set-aside, without a promise per attempt. `fn` calls `answer` once, with an error (null or
+   * undefined for none) and the value; `done` gets the outcome and the member that gave it (the
+   * last one tried, undefined when none could be).
+   */
+  lbCall<T>(
+    fn: (member: Member, answer: (err: unknown, value?: T) => void) => void,
+    options: LbOptions,
+    done: (err: unknown, value: T | undefined, member: Member | undefined) => void,
+  ): void {
+    const attempts = Math.min(options.attempts ?? this.members.length, this.members.length);
+    let attempt = 0;
+    let tried: Set<Member> | undefined;
+    let lastError: unknown;
+    let last: Member | undefined;
+    const next = (): void => {
+      const member = attempt < attempts ? this.pick(tried) : undefined;
+      if (member === undefined) {
+        const why = lastError instanceof Error ? lastError.message : 'no member to try';
+        done(Object.assign(codes.SKT_BACKEND_UNAVAILABLE(this.name, why), { cause: lastError }), undefined, last);
+        return;
+      }
+      attempt++;
+      last = member;
+      member.inFlight++;
+      member.served++;
+      let answered = false;
+      const answer = (err: unknown, value?: T): void => {
+        if (answered) return;
+        answered = true;
+        member.inFlight--;
+        if (err === undefined || err === null) {
+          this.succeed(member);
+          done(undefined, value, member);
+        } else if (!options.isConnectionError(err)) {
+          done(err, undefined, member);
+        } else {
+          this.fail(member, err);
+          lastError = err;
+          (tried ??= new Set()).add(member);
+          next();
+        }
+      };
+      try {
+        fn(member, answer);
+      } catch (err) {
+        answer(err ?? new Error('the call threw nothing'));
+      }
+    };
+    next();
+  }
+
   /** Runs `fn` on every member at once; connection errors set members aside as in `lb`. */
   map<T>(fn: (member: Member) => Promise<T>, options: LbOptions): Promise<PromiseSettledResult<T>[]> {
     return Promise.allSettled(

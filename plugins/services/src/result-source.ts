@@ -16,15 +16,17 @@ export class KeySlot implements CacheSlot {
 }
 
 /**
- * Runs `produce` unless the result cache holds a live result under `key()`; the result it makes
- * gets the slot, so that `result.cache(seconds)` keeps it. `useCache`: true (default) reads the
- * cache, false skips it, a last-updated time (`was.getlu(...)`) drops entries stored before it.
+ * Runs `produce(slot)` unless the result cache holds a live result under `key()`; the result it
+ * makes carries the slot (`result.slot = slot`, set by the producer as it builds the result, so
+ * no promise is chained here), so that `result.cache(seconds)` keeps it. `useCache`: true
+ * (default) reads the cache, false skips it, a last-updated time (`was.getlu(...)`) drops
+ * entries stored before it.
  */
 export function cachedResult<R extends Result | Results>(
   services: BackendServices,
   key: () => string,
   useCache: boolean | number | undefined,
-  produce: () => Promise<R>,
+  produce: (slot: CacheSlot) => Promise<R>,
 ): Promise<R> {
   const cache = services.rcache;
   const slot = new KeySlot(cache, key);
@@ -33,8 +35,5 @@ export function cachedResult<R extends Result | Results>(
     const hit = cache.get(slot.key, typeof use === 'number' ? use : 0) as R | undefined;
     if (hit !== undefined) return Promise.resolve(hit.fromCache() as R);
   }
-  return produce().then((result) => {
-    result.slot = slot;
-    return result;
-  });
+  return produce(slot);
 }

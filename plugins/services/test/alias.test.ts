@@ -160,6 +160,54 @@ test("plugins register types with their own member syntax and pools (the db plug
   assert.deepEqual(closed.sort(), [db.members[0]!.label, db.members[1]!.label].sort());
 });
 
+test('lbCall: lb on callbacks, with the same fail-over, set-aside and last failure', async () => {
+  const kernel = new Kernel().use(services());
+  registerAliasType(kernel, 'cbdb', 'test', { protocol: 'db', createPool: () => ({}) });
+  kernel.alias('@cb', 'cbdb', ['u@one/main', 'u@two/main', 'u@three/main']);
+  await kernel.start({ address: '127.0.0.1', port: 0 });
+  const alias = servicesOf(kernel).getAlias('@cb');
+  const isConnectionError = (e: unknown) => (e as { connection?: boolean }).connection === true;
+  const refused = (host: string) => Object.assign(new Error(`${host}: ECONNREFUSED`), { connection: true });
+  type Outcome = { err: unknown; value: string | undefined; member: string | undefined };
+  const call = (fn: (host: string, answer: (err: unknown, value?: string) => void) => void) =>
+    new Promise<Outcome>((resolve) =>
+      alias.lbCall<string>(
+        (member, answer) => fn(member.host, answer),
+        { isConnectionError },
+        (err, value, member) => resolve({ err, value, member: member?.host }),
+      ),
+    );
+  // 'one' refuses (answering later, as a driver does), 'two' throws: 'three' answers.
+  const used: string[] = [];
+  const ok = await call((host, answer) => {
+    used.push(host);
+    if (host === 'one') setImmediate(() => answer(refused(host)));
+    else if (host === 'two') throw refused(host);
+    else answer(null, `from ${host}`);
+  });
+  assert.deepEqual(ok, { err: undefined, value: 'from three', member: 'three' });
+  assert.deepEqual(used, ['one', 'two', 'three']);
+  assert.ok(alias.members[0]!.asideUntil > Date.now() && alias.members[1]!.asideUntil > Date.now());
+  assert.deepEqual(
+    alias.members.map((m) => m.inFlight),
+    [0, 0, 0],
+  );
+  // Not a connection error: no other member is tried, the error comes back as it is.
+  const sqlError = new Error('syntax error');
+  const refusedQuery = await call((_host, answer) => answer(sqlError));
+  assert.deepEqual(refusedQuery, { err: sqlError, value: undefined, member: 'three' });
+  // Every member refuses: the last failure is named, and each is tried once (answer twice is ignored).
+  alias.members[2]!.asideUntil = 0;
+  const none = await call((host, answer) => {
+    answer(refused(host));
+    answer(null, 'too late');
+  });
+  assert.equal((none.err as SkitaiError).code, 'SKT_BACKEND_UNAVAILABLE');
+  assert.match((none.err as Error).message, /ECONNREFUSED/);
+  assert.ok(none.member !== undefined);
+  await kernel.stop();
+});
+
 test('a bad member fails at start with its text; a good alias is served', async () => {
   const bad = new Kernel().use(services()).alias('@api', 'http', ['127.0.0.1:5000', '127.0.0.1:port']);
   await assert.rejects(
