@@ -31,7 +31,7 @@ function source(): Readable {
 // It holds at most a few 64 KiB chunks per direction (back-pressure both ways); what shows on
 // top of idle is the Buffers node gives each socket read, collected every few MiB relayed
 // (the gateway's young-gc.ts). Idle is about 62 MiB; measured peaks (2026-11-30, a loaded
-// machine): up 72-79 MiB, down 70-74 MiB. Without the workers' flags: up 97-107, down 106-129
+// machine): up 73-76 MiB, down 74-76 MiB. Without the workers' flags: up 97-107, down 106-129
 // (32 MiB of dead Buffers before V8 collects them, and a 30 MiB compile of undici's parser).
 // A leak, or a body held whole, grows with the size of the transfer: 256 MiB each way puts
 // any such growth far above the bound.
