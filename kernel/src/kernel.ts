@@ -70,6 +70,11 @@ export interface RunOptions extends StartOptions {
   /** Skitai's threads: the libuv thread pool size of each worker (UV_THREADPOOL_SIZE). */
   threads?: number;
   /**
+   * Node options of the worker processes, after the master's own (default WORKER_EXEC_ARGV:
+   * `--expose-gc --no-wasm-dynamic-tiering --no-wasm-tier-up`; `[]` for none).
+   */
+  execArgv?: readonly string[];
+  /**
    * The command line run() reads (-v, --port, --workers, daemon verbs): true (default) reads
    * process.argv, a list reads that list, false reads none (an app with its own command line).
    */
@@ -112,6 +117,7 @@ const RUN_KEYS: Record<keyof RunOptions, true> = {
   workers: true,
   varpath: true,
   threads: true,
+  execArgv: true,
   argv: true,
 };
 

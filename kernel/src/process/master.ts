@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import fs from 'node:fs';
+import { workerExecArgv } from './exec-argv.js';
 import os from 'node:os';
 import path from 'node:path';
 import type { Kernel, Listening, RunOptions } from '../kernel.js';
@@ -129,6 +130,7 @@ export async function runMaster(
     exec: process.argv[1],
     args: process.argv.slice(2).filter((a) => !VERB_ARGS.has(a)),
     serialization: 'advanced',
+    execArgv: workerExecArgv(process.execArgv, options.execArgv),
   });
 
   const idOf = (rec: WorkerRecord) => `W${rec.slot}`;

@@ -6,6 +6,7 @@ import { runMaster } from './master.js';
 import { daemonVerb, type DaemonOptions } from './daemon.js';
 import { writePidFile } from './pid-file.js';
 import { applyPrefs } from './pref.js';
+import { checkExecArgv } from './exec-argv.js';
 
 /** run() options the process model reads besides RunOptions. */
 export interface ProcessRunOptions extends DaemonOptions {
@@ -55,6 +56,12 @@ export async function runProcessModel(
       process.exit(2);
     }
     process.env.UV_THREADPOOL_SIZE ??= String(threads);
+  }
+  try {
+    checkExecArgv(options.execArgv);
+  } catch (err) {
+    process.stderr.write(`skitai: ${(err as Error).message}\n`);
+    process.exit(2);
   }
 
   await applyPrefs(kernel);

@@ -54,6 +54,8 @@ kernel.mount('/', async (req, res) => {
   switch (url.pathname) {
     case '/id':
       return json(res, me);
+    case '/exec-argv':
+      return json(res, { ...me, execArgv: process.execArgv, gc: typeof globalThis.gc });
     case '/worker-start':
       return json(res, { ...me, workerStartedAs });
     case '/slow':
@@ -113,4 +115,5 @@ kernel.run({
   workers: Number(env.FX_WORKERS ?? 2),
   logpath: env.FX_LOGPATH || undefined,
   varpath: env.FX_VARPATH || undefined,
+  execArgv: env.FX_EXEC_ARGV ? JSON.parse(env.FX_EXEC_ARGV) : undefined,
 });

@@ -13,6 +13,7 @@ import type { Dispatcher } from 'undici';
 import { sendError, type MountInfo, type SkitaiRequest, type SkitaiResponse } from '@skitai/kernel';
 import { isCacheMiss, isPromise, sendCached, type CachedResponse, type CacheMiss, type ProxyCache } from './cache.js';
 import { responseHeaders, setRequestHeaders, upstreamHeaderList, type HeaderList } from './hop.js';
+import { relayed } from './young-gc.js';
 
 /** Where one attempt goes. */
 export interface Upstream {
@@ -86,6 +87,7 @@ function lazyBody(ex: Exchange<any>): Readable {
       flowing = true;
       ex.bodyStarted = true;
       req.on('data', (chunk: Buffer) => {
+        relayed?.(chunk.length);
         if (!body.push(chunk)) req.pause();
       });
       req.on('end', () => body.push(null));
@@ -227,6 +229,7 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
   }
 
   onData(chunk: Buffer): boolean {
+    relayed?.(chunk.length);
     if (this.replaced) return true;
     // Back-pressure from the client (and the cache copy): the upstream socket pauses until both drained.
     let ok = true;

@@ -12,6 +12,7 @@ import type { Member } from '@skitai/services';
 import { hasRole } from './auth.js';
 import { addForwarded, endToEnd, type HeaderMap } from './hop.js';
 import { upstreamTxn, type ProxyContext } from './reverse-proxy.js';
+import { relayed } from './young-gc.js';
 
 export interface ProxiedMount {
   info: MountInfo;
@@ -82,6 +83,11 @@ export function join(a: Duplex, b: Duplex, idleMs = 0): void {
   if (idleMs > 0) {
     (a as net.Socket).setTimeout?.(idleMs, end);
     (b as net.Socket).setTimeout?.(idleMs, end);
+  }
+  if (relayed !== undefined) {
+    const count = (chunk: Buffer) => relayed!(chunk.length);
+    a.on('data', count);
+    b.on('data', count);
   }
   a.pipe(b);
   b.pipe(a);
