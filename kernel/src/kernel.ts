@@ -70,8 +70,8 @@ export interface RunOptions extends StartOptions {
   /** Skitai's threads: the libuv thread pool size of each worker (UV_THREADPOOL_SIZE). */
   threads?: number;
   /**
-   * Node options of the worker processes, after the master's own (default WORKER_EXEC_ARGV:
-   * `--expose-gc --no-wasm-dynamic-tiering --no-wasm-tier-up`; `[]` for none).
+   * Node options of the worker processes, after the master's own (default none; RELAY_EXEC_ARGV,
+   * `--expose-gc --no-wasm-dynamic-tiering --no-wasm-tier-up`, for a server relaying long bodies).
    */
   execArgv?: readonly string[];
   /**

@@ -15,4 +15,4 @@ export { isLiveProcess, readPidFile, skitaiMarks, waitForExit, writePidFile, typ
 export type { ProcessRunOptions } from './run.js';
 export { Pref } from './pref.js';
 export { newInstanceId, type InstanceBridge, type SharedCache } from './bridge.js';
-export { WORKER_EXEC_ARGV } from './exec-argv.js';
+export { RELAY_EXEC_ARGV } from './exec-argv.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { fork } from 'node:child_process';
 import { Readable } from 'node:stream';
-import { WORKER_EXEC_ARGV } from '@skitai/kernel';
+import { RELAY_EXEC_ARGV } from '@skitai/kernel';
 import { startBackend } from '../test-support/helpers.js';
 
 const SIZE = 256 * 1024 * 1024;
@@ -26,7 +26,7 @@ function source(): Readable {
 }
 
 // The proxy runs in its own process, started as the kernel's process model starts a worker
-// (its WORKER_EXEC_ARGV), so that its RSS is its own (the client and the member are here) and
+// (its RELAY_EXEC_ARGV), so that its RSS is its own (the client and the member are here) and
 // the bound is absolute: the process's peak RSS (getrusage's maxrss, start-up included).
 // It holds at most a few 64 KiB chunks per direction (back-pressure both ways); what shows on
 // top of idle is the Buffers node gives each socket read, collected every few MiB relayed
@@ -62,7 +62,7 @@ test(
       const child = fork(
         new URL('../test-support/gateway-process.js', import.meta.url),
         [JSON.stringify({ members: [b.member] })],
-        { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], execArgv: [...WORKER_EXEC_ARGV] },
+        { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], execArgv: [...RELAY_EXEC_ARGV] },
       );
       const ask = <T>(what: string) =>
         new Promise<T>((resolve) => {
