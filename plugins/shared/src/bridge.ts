@@ -8,9 +8,13 @@ import { RedisLink } from './link.js';
 import { RESYNC, SETLU } from './scripts.js';
 import type { RedisCtor, RedisTarget } from './target.js';
 
-/** What crosses instances on the channel (JSON). */
+/**
+ * What crosses instances on the channel (JSON): a broadcast, or a setlu with the arguments of
+ * its events (a resynchronisation publishes the time alone, without `a` and `f`).
+ */
 type BusMessage =
-  { i: string; k: 'b'; e: string; a: unknown[]; f: string } | { i: string; k: 'lu'; key: string; t: number };
+  | { i: string; k: 'b'; e: string; a: unknown[]; f: string }
+  | { i: string; k: 'lu'; key: string; t: number; a?: unknown[]; f?: string };
 
 interface Scripted extends Redis {
   skitaiSetlu(hash: string, channel: string, key: string, time: string, message: string): Promise<number>;
@@ -26,6 +30,8 @@ export interface BridgeSettings {
   cache: boolean;
   timeoutMs: number;
   startWaitMs: number;
+  /** Broadcasts kept while Redis is away, sent when it returns (0: none kept). */
+  queue: number;
 }
 
 export class RedisBridge implements InstanceBridge {
@@ -36,6 +42,9 @@ export class RedisBridge implements InstanceBridge {
   private readonly channel: string;
   private readonly luHash: string;
   private unsent = 0;
+  /** Broadcasts made while Redis was away (JSON texts, oldest first), and how many were dropped. */
+  private queued: string[] = [];
+  private dropped = 0;
 
   constructor(
     private readonly kernel: Kernel,
@@ -96,33 +105,77 @@ export class RedisBridge implements InstanceBridge {
   }
 
   broadcast(event: string, args: unknown[], from: string): void {
+    const link = this.link;
+    if (link === undefined) return; // not connected here (a master): its workers have their own
+    const text = this.encode(event, { i: this.kernel.instanceId, k: 'b', e: event, a: args, f: from });
+    if (text === undefined) return;
+    // While Redis is away, and until what was kept then is sent, in the queue: order is kept.
+    if (!link.up || this.queued.length > 0) return this.keep(text);
+    link.cmd.publish(this.channel, text).catch(() => {
+      /* the connection broke with it in flight: the link says so */
+    });
+  }
+
+  setlu(key: string, time: number, args: unknown[], from: string): void {
     const cmd = this.cmd;
-    if (cmd === undefined) return;
-    let text: string;
+    if (cmd === undefined) return; // kept here; the resynchronisation sends it when Redis returns
+    const text =
+      this.encode(`model-changed:${key}`, { i: this.kernel.instanceId, k: 'lu', key, t: time, a: args, f: from }) ??
+      JSON.stringify({ i: this.kernel.instanceId, k: 'lu', key, t: time, a: [], f: from } satisfies BusMessage);
+    // One script: the time stored, and the message published, in one round trip.
+    cmd.skitaiSetlu(this.luHash, this.channel, key, String(time), text).catch(() => {
+      /* resent at resync */
+    });
+  }
+
+  /** The message as JSON, or undefined (logged once) when its arguments cannot be JSON. */
+  private encode(event: string, m: BusMessage): string | undefined {
     try {
-      text = JSON.stringify({ i: this.kernel.instanceId, k: 'b', e: event, a: args, f: from } satisfies BusMessage);
+      return JSON.stringify(m);
     } catch (err) {
-      // Arguments JSON cannot carry (a cycle, a BigInt): this instance's workers still got them.
+      // A cycle, a BigInt: this instance's workers still got them.
       if (this.unsent++ === 0)
         this.kernel.logs.log(
           'app',
           'error',
-          `@skitai/shared: broadcast ${event} not sent to other instances: ${(err as Error).message}`,
+          `@skitai/shared: ${event} not sent to other instances: ${(err as Error).message}`,
         );
-      return;
+      return undefined;
     }
-    cmd.publish(this.channel, text).catch(() => {
-      /* Redis went away: the link says so */
-    });
   }
 
-  setlu(key: string, time: number): void {
-    const cmd = this.cmd;
-    if (cmd === undefined) return; // kept here; the resynchronisation sends it when Redis returns
-    const text = JSON.stringify({ i: this.kernel.instanceId, k: 'lu', key, t: time } satisfies BusMessage);
-    cmd.skitaiSetlu(this.luHash, this.channel, key, String(time), text).catch(() => {
-      /* resent at resync */
-    });
+  /** Redis is away: the broadcast waits for its return, the oldest dropped beyond `queue`. */
+  private keep(text: string): void {
+    if (this.settings.queue === 0) {
+      this.dropped++;
+      return;
+    }
+    if (this.queued.length >= this.settings.queue) {
+      this.queued.shift();
+      this.dropped++;
+    }
+    this.queued.push(text);
+  }
+
+  /** Sends what was kept during the outage, in order, now that Redis is back. */
+  private flush(cmd: Scripted): void {
+    const texts = this.queued;
+    this.queued = [];
+    const pipeline = cmd.pipeline();
+    for (const text of texts) pipeline.publish(this.channel, text);
+    if (texts.length > 0)
+      pipeline.exec().catch(() => {
+        /* down again at once: these are lost */
+      });
+    const dropped = this.dropped;
+    this.dropped = 0;
+    if (dropped > 0 || texts.length > 0)
+      this.kernel.logs.log(
+        'server',
+        dropped > 0 ? 'warn' : 'info',
+        `@skitai/shared: ${texts.length} broadcast(s) made while Redis was away sent now` +
+          (dropped > 0 ? `; ${dropped} older one(s) dropped (the queue option keeps ${this.settings.queue})` : ''),
+      );
   }
 
   private receive(text: string): void {
@@ -133,9 +186,20 @@ export class RedisBridge implements InstanceBridge {
       return; // not ours
     }
     if (m === null || typeof m !== 'object' || m.i === this.kernel.instanceId) return;
-    if (m.k === 'b' && typeof m.e === 'string' && Array.isArray(m.a))
-      this.kernel.receiveBroadcast(m.e, m.a, `${m.i}/${m.f}`);
-    else if (m.k === 'lu' && typeof m.key === 'string') this.kernel.mergelu(m.key, m.t);
+    if (m.k === 'b') {
+      if (typeof m.e === 'string' && Array.isArray(m.a)) this.kernel.receiveBroadcast(m.e, m.a, `${m.i}/${m.f}`);
+    } else if (m.k === 'lu' && typeof m.key === 'string' && typeof m.t === 'number') {
+      // A setlu: the time and its events at once. A time alone (another's resynchronisation)
+      // is announced when it is news here, as a setlu would have been.
+      if (Array.isArray(m.a)) this.kernel.receivelu(m.key, m.t, m.a, `${m.i}/${m.f}`);
+      else if (this.kernel.mergelu(m.key, m.t)) this.announce(m.key, `${m.i}/resync`);
+    }
+  }
+
+  /** model-changed events for a time taken without its setlu's message (a resynchronisation). */
+  private announce(key: string, from: string): void {
+    this.kernel.receiveBroadcast(`model-changed:${key}`, [], from);
+    this.kernel.receiveBroadcast('model-changed', [key], from);
   }
 
   /** Sends the times set here while Redis was away, takes those set elsewhere meanwhile. */
@@ -144,19 +208,20 @@ export class RedisBridge implements InstanceBridge {
     if (cmd === undefined) return;
     const argv = [this.kernel.instanceId];
     for (const [key, time] of this.kernel.lus()) if (time > 0) argv.push(key, String(time));
-    let all: string[];
+    let all: string[] | undefined;
     try {
       all = await cmd.skitaiResync(this.luHash, this.channel, ...argv);
     } catch {
-      return; // down again: the next return resynchronises
+      /* down again: the next return resynchronises */
     }
+    // Then the broadcasts of the outage, in order (those made meanwhile joined the queue).
+    const now = this.cmd;
+    if (now !== undefined) this.flush(now);
+    if (all === undefined) return;
     for (let i = 0; i + 1 < all.length; i += 2) {
       const key = all[i]!;
-      if (this.kernel.mergelu(key, Number(all[i + 1]))) {
-        // What a setlu elsewhere would have announced here, had Redis been there.
-        this.kernel.receiveBroadcast(`model-changed:${key}`, [], 'shared/resync');
-        this.kernel.receiveBroadcast('model-changed', [key], 'shared/resync');
-      }
+      // What a setlu elsewhere would have announced here, had Redis been there.
+      if (this.kernel.mergelu(key, Number(all[i + 1]))) this.announce(key, 'shared/resync');
     }
   }
 
