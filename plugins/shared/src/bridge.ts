@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import type { InstanceBridge, Kernel, SharedCache } from '@skitai/kernel';
 import type { Redis } from 'ioredis';
 import { RedisLink } from './link.js';
-import { RESYNC, SETLU } from './scripts.js';
+import { REPLAY, RESYNC, SETLU } from './scripts.js';
 import type { RedisCtor, RedisTarget } from './target.js';
 
 /**
@@ -13,13 +13,19 @@ import type { RedisCtor, RedisTarget } from './target.js';
  * its events (a resynchronisation publishes the time alone, without `a` and `f`).
  */
 type BusMessage =
-  | { i: string; k: 'b'; e: string; a: unknown[]; f: string }
+  | { i: string; k: 'b'; e: string; a: unknown[]; f: string; u?: string }
   | { i: string; k: 'lu'; key: string; t: number; a?: unknown[]; f?: string };
 
 interface Scripted extends Redis {
   skitaiSetlu(hash: string, channel: string, key: string, time: string, message: string): Promise<number>;
   skitaiResync(hash: string, channel: string, ...argv: string[]): Promise<string[]>;
+  skitaiReplay(list: string, channel: string, length: string, ms: string, ...texts: string[]): Promise<number>;
 }
+
+/** How long the broadcasts of an outage stay in Redis for the instances that return later. */
+const REPLAY_MS = 60_000;
+/** Ids of replayed broadcasts remembered, so that one heard live is not delivered again from the list. */
+const SEEN_MAX = 10_000;
 
 /** Client ids of WebSocket connections are processNumber * 1e9 + n: under 2^53 up to this. */
 const MAX_PROCESS_NUMBER = 8_000_000;
@@ -41,6 +47,11 @@ export class RedisBridge implements InstanceBridge {
   readonly lock: { module: string; export: string; args: unknown };
   private readonly channel: string;
   private readonly luHash: string;
+  private readonly replayList: string;
+  /** Ids (`u`) of the outage broadcasts heard, oldest first; and this process's own count. */
+  private readonly seen = new Set<string>();
+  private queuedSeq = 0;
+  private everUp = false;
   private unsent = 0;
   /** Broadcasts made while Redis was away (JSON texts, oldest first), and how many were dropped. */
   private queued: string[] = [];
@@ -52,6 +63,7 @@ export class RedisBridge implements InstanceBridge {
   ) {
     this.channel = `${settings.prefix}:bus`;
     this.luHash = `${settings.prefix}:lu`;
+    this.replayList = `${settings.prefix}:replay`;
     this.cache = settings.cache ? this.cacheTier() : undefined;
     this.lock = {
       module: new URL('./cron-lock.js', import.meta.url).href,
@@ -81,6 +93,7 @@ export class RedisBridge implements InstanceBridge {
     });
     this.link.cmd.defineCommand('skitaiSetlu', { numberOfKeys: 2, lua: SETLU });
     this.link.cmd.defineCommand('skitaiResync', { numberOfKeys: 2, lua: RESYNC });
+    this.link.cmd.defineCommand('skitaiReplay', { numberOfKeys: 2, lua: REPLAY });
     if (await this.link.waitUp(this.settings.startWaitMs)) {
       try {
         this.number =
@@ -107,13 +120,19 @@ export class RedisBridge implements InstanceBridge {
   broadcast(event: string, args: unknown[], from: string): void {
     const link = this.link;
     if (link === undefined) return; // not connected here (a master): its workers have their own
-    const text = this.encode(event, { i: this.kernel.instanceId, k: 'b', e: event, a: args, f: from });
-    if (text === undefined) return;
-    // While Redis is away, and until what was kept then is sent, in the queue: order is kept.
-    if (!link.up || this.queued.length > 0) return this.keep(text);
-    link.cmd.publish(this.channel, text).catch(() => {
-      /* the connection broke with it in flight: the link says so */
-    });
+    // While Redis is away, and until what was kept then is sent, into the queue: order is kept.
+    if (link.up && this.queued.length === 0) {
+      const text = this.encode(event, { i: this.kernel.instanceId, k: 'b', e: event, a: args, f: from });
+      if (text === undefined) return;
+      link.cmd.publish(this.channel, text).catch(() => {
+        /* the connection broke with it in flight: the link says so */
+      });
+      return;
+    }
+    // Kept ones carry an id: an instance hears each once, live or from the replay list.
+    const u = `${this.kernel.instanceId}/${from}/${++this.queuedSeq}`;
+    const text = this.encode(event, { i: this.kernel.instanceId, k: 'b', e: event, a: args, f: from, u });
+    if (text !== undefined) this.keep(text);
   }
 
   setlu(key: string, time: number, args: unknown[], from: string): void {
@@ -157,25 +176,42 @@ export class RedisBridge implements InstanceBridge {
     this.queued.push(text);
   }
 
-  /** Sends what was kept during the outage, in order, now that Redis is back. */
+  /**
+   * Sends what was kept during the outage, in order, now that Redis is back: published, and
+   * kept in Redis a minute for the instances that return after this one.
+   */
   private flush(cmd: Scripted): void {
     const texts = this.queued;
     this.queued = [];
-    const pipeline = cmd.pipeline();
-    for (const text of texts) pipeline.publish(this.channel, text);
-    if (texts.length > 0)
-      pipeline.exec().catch(() => {
-        /* down again at once: these are lost */
-      });
     const dropped = this.dropped;
     this.dropped = 0;
-    if (dropped > 0 || texts.length > 0)
+    if (texts.length > 0)
+      cmd
+        .skitaiReplay(this.replayList, this.channel, String(this.settings.queue), String(REPLAY_MS), ...texts)
+        .catch(() => {
+          /* down again at once: these are lost */
+        });
+    if (this.settings.queue === 0 && dropped > 0)
+      this.kernel.logs.log(
+        'server',
+        'warn',
+        `@skitai/shared: ${dropped} broadcast(s) made while Redis was away were not sent (queue: 0)`,
+      );
+    else if (dropped > 0 || texts.length > 0)
       this.kernel.logs.log(
         'server',
         dropped > 0 ? 'warn' : 'info',
         `@skitai/shared: ${texts.length} broadcast(s) made while Redis was away sent now` +
           (dropped > 0 ? `; ${dropped} older one(s) dropped (the queue option keeps ${this.settings.queue})` : ''),
       );
+  }
+
+  /** True the first time an outage broadcast's id comes (live or from the replay list). */
+  private firstSight(u: string): boolean {
+    if (this.seen.has(u)) return false;
+    this.seen.add(u);
+    if (this.seen.size > SEEN_MAX) this.seen.delete(this.seen.values().next().value!);
+    return true;
   }
 
   private receive(text: string): void {
@@ -187,6 +223,7 @@ export class RedisBridge implements InstanceBridge {
     }
     if (m === null || typeof m !== 'object' || m.i === this.kernel.instanceId) return;
     if (m.k === 'b') {
+      if (typeof m.u === 'string' && !this.firstSight(m.u)) return;
       if (typeof m.e === 'string' && Array.isArray(m.a)) this.kernel.receiveBroadcast(m.e, m.a, `${m.i}/${m.f}`);
     } else if (m.k === 'lu' && typeof m.key === 'string' && typeof m.t === 'number') {
       // A setlu: the time and its events at once. A time alone (another's resynchronisation)
@@ -214,7 +251,22 @@ export class RedisBridge implements InstanceBridge {
     } catch {
       /* down again: the next return resynchronises */
     }
-    // Then the broadcasts of the outage, in order (those made meanwhile joined the queue).
+    // The outage broadcasts of instances that came back before this one (at the first
+    // connection, only noted: they are from before this process ran).
+    const first = !this.everUp;
+    this.everUp = true;
+    try {
+      for (const text of await cmd.lrange(this.replayList, 0, -1)) {
+        if (!first) this.receive(text);
+        else {
+          const u = (JSON.parse(text) as { u?: unknown }).u;
+          if (typeof u === 'string') this.firstSight(u);
+        }
+      }
+    } catch {
+      /* down again, or not ours */
+    }
+    // Then this process's own, in order (those made meanwhile joined the queue).
     const now = this.cmd;
     if (now !== undefined) this.flush(now);
     if (all === undefined) return;

@@ -6,6 +6,7 @@
 // process hears (with workers, each worker and the master write to the same pipe, a line at a
 // time).
 import cluster from 'node:cluster';
+import fs from 'node:fs';
 import { Kernel } from '@skitai/kernel';
 import { App } from '@skitai/app';
 import { services } from '@skitai/services';
@@ -45,16 +46,25 @@ if (config.cronFile) {
   );
 }
 kernel.addlu('k');
+/** Milliseconds this process's main thread waited for a CPU since it started (Linux's schedstat). */
+const runQueueMs = () => Number(fs.readFileSync('/proc/self/schedstat', 'utf8').split(' ')[1]) / 1e6;
+let mark = 0;
 kernel.onBroadcast((event, args, from) => {
   const at = Date.now();
   const who = { worker: kernel.workerId, role: kernel.processRole, pid: process.pid };
-  if (event === 'model-changed') say({ event, key: args[0], getlu: kernel.getlu('k'), from, at, ...who });
+  // waited: run-queue time since GET /mark (the process idle meanwhile, until the message woke it).
+  if (event === 'model-changed')
+    say({ event, key: args[0], getlu: kernel.getlu('k'), from, at, waited: runQueueMs() - mark, ...who });
   else if (event === 'hello-all') say({ event, token: args[0], from, at, ...who });
 });
 
 const app = new App();
 app.route('/hello', () => 'ok');
 app.route('/lu', (was) => ({ t: was.getlu('k') }));
+app.route('/mark', () => {
+  mark = runQueueMs();
+  return { mark };
+});
 app.route('/setlu', (was) => ({ t: was.setlu('k'), worker: kernel.workerId }));
 app.route('/broadcast', { params: ['token'] }, (was, { token }) => {
   was.broadcast('hello-all', token);

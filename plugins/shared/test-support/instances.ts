@@ -14,6 +14,8 @@ export interface InstanceLine {
   instance?: string;
   at?: number;
   token?: string;
+  /** Milliseconds the process waited for a CPU between GET /mark and this line. */
+  waited?: number;
   /** The process that wrote the line: 'W0', 'W1' ... with workers, 'M' for a master or a single process. */
   worker?: string;
   role?: 'single' | 'master' | 'worker';

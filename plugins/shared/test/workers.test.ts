@@ -126,6 +126,7 @@ describe('two instances of two workers each', { skip: redisMissing() }, () => {
       const t = firstTick + n * 1000;
       assert.equal(byTick.get(t)?.length, 1, `tick ${new Date(t).toISOString()} ran once: ${byTick.get(t)}`);
     }
-    for (const [t, who] of byTick) assert.equal(who.length, 1, `tick ${new Date(t).toISOString()} ran ${who.length} times`);
+    for (const [t, who] of byTick)
+      assert.equal(who.length, 1, `tick ${new Date(t).toISOString()} ran ${who.length} times`);
   });
 });
