@@ -3,10 +3,8 @@
 // lock's reference. Every call is fire-and-forget or bounded: a request never waits on Redis.
 import crypto from 'node:crypto';
 import type { InstanceBridge, Kernel, SharedCache } from '@skitai/kernel';
-import type { Redis } from 'ioredis';
-import { RedisLink } from './link.js';
-import { REPLAY, RESYNC, SETLU } from './scripts.js';
-import type { RedisCtor, RedisTarget } from './target.js';
+import type { RedisTarget } from './target.js';
+import { ThreadLink, type Commands } from './thread-link.js';
 
 /**
  * What crosses instances on the channel (JSON): a broadcast, or a setlu with the arguments of
@@ -15,12 +13,6 @@ import type { RedisCtor, RedisTarget } from './target.js';
 type BusMessage =
   | { i: string; k: 'b'; e: string; a: unknown[]; f: string; u?: string }
   | { i: string; k: 'lu'; key: string; t: number; a?: unknown[]; f?: string };
-
-interface Scripted extends Redis {
-  skitaiSetlu(hash: string, channel: string, key: string, time: string, message: string): Promise<number>;
-  skitaiResync(hash: string, channel: string, ...argv: string[]): Promise<string[]>;
-  skitaiReplay(list: string, channel: string, length: string, ms: string, ...texts: string[]): Promise<number>;
-}
 
 /** How long the broadcasts of an outage stay in Redis for the instances that return later. */
 const REPLAY_MS = 60_000;
@@ -41,7 +33,7 @@ export interface BridgeSettings {
 }
 
 export class RedisBridge implements InstanceBridge {
-  private link: RedisLink | undefined;
+  private link: ThreadLink | undefined;
   private number: number | undefined;
   readonly cache: SharedCache | undefined;
   readonly lock: { module: string; export: string; args: unknown };
@@ -81,20 +73,24 @@ export class RedisBridge implements InstanceBridge {
     return this.link?.up ?? false;
   }
 
-  /** Connects (in a worker or a single process, at start); waits for Redis a moment at most. */
-  async connect(Ctor: RedisCtor): Promise<void> {
+  /**
+   * Connects (in a worker or a single process, at start): the connections live in a thread of
+   * their own (redis-thread.ts). Waits for Redis a moment at most.
+   */
+  async connect(): Promise<void> {
     const kernel = this.kernel;
-    this.link = new RedisLink(Ctor, this.settings.redis, this.channel, this.settings.timeoutMs, {
-      up: () => {
-        void this.resync();
+    const { redis, timeoutMs, startWaitMs } = this.settings;
+    this.link = new ThreadLink(
+      { redis, channel: this.channel, timeoutMs, startWaitMs },
+      {
+        up: () => {
+          void this.resync();
+        },
+        message: (text) => this.receive(text),
+        log: (level, message) => kernel.logs.log('server', level, message),
       },
-      message: (text) => this.receive(text),
-      log: (level, message) => kernel.logs.log('server', level, message),
-    });
-    this.link.cmd.defineCommand('skitaiSetlu', { numberOfKeys: 2, lua: SETLU });
-    this.link.cmd.defineCommand('skitaiResync', { numberOfKeys: 2, lua: RESYNC });
-    this.link.cmd.defineCommand('skitaiReplay', { numberOfKeys: 2, lua: REPLAY });
-    if (await this.link.waitUp(this.settings.startWaitMs)) {
+    );
+    if (await this.link.waitUp()) {
       try {
         this.number =
           (Number(await this.link.cmd.incr(`${this.settings.prefix}:process-seq`)) % MAX_PROCESS_NUMBER) + 1;
@@ -112,9 +108,10 @@ export class RedisBridge implements InstanceBridge {
     await link?.close();
   }
 
-  private get cmd(): Scripted | undefined {
+  /** The commands, when Redis is up. */
+  private get cmd(): Commands | undefined {
     const link = this.link;
-    return link !== undefined && link.up ? (link.cmd as Scripted) : undefined;
+    return link !== undefined && link.up ? link.cmd : undefined;
   }
 
   broadcast(event: string, args: unknown[], from: string): void {
@@ -124,9 +121,8 @@ export class RedisBridge implements InstanceBridge {
     if (link.up && this.queued.length === 0) {
       const text = this.encode(event, { i: this.kernel.instanceId, k: 'b', e: event, a: args, f: from });
       if (text === undefined) return;
-      link.cmd.publish(this.channel, text).catch(() => {
-        /* the connection broke with it in flight: the link says so */
-      });
+      // No answer awaited: a PUBLISH lost with a connection that broke is not retried.
+      link.send.publish(this.channel, text);
       return;
     }
     // Kept ones carry an id: an instance hears each once, live or from the replay list.
@@ -136,15 +132,14 @@ export class RedisBridge implements InstanceBridge {
   }
 
   setlu(key: string, time: number, args: unknown[], from: string): void {
-    const cmd = this.cmd;
-    if (cmd === undefined) return; // kept here; the resynchronisation sends it when Redis returns
+    const link = this.link;
+    if (link === undefined || !link.up) return; // kept here; the resynchronisation sends it when Redis returns
     const text =
       this.encode(`model-changed:${key}`, { i: this.kernel.instanceId, k: 'lu', key, t: time, a: args, f: from }) ??
       JSON.stringify({ i: this.kernel.instanceId, k: 'lu', key, t: time, a: [], f: from } satisfies BusMessage);
     // One script: the time stored, and the message published, in one round trip.
-    cmd.skitaiSetlu(this.luHash, this.channel, key, String(time), text).catch(() => {
-      /* resent at resync */
-    });
+    // No answer awaited (a failure is made good at the resynchronisation).
+    link.send.skitaiSetlu(this.luHash, this.channel, key, String(time), text);
   }
 
   /** The message as JSON, or undefined (logged once) when its arguments cannot be JSON. */
@@ -180,7 +175,7 @@ export class RedisBridge implements InstanceBridge {
    * Sends what was kept during the outage, in order, now that Redis is back: published, and
    * kept in Redis a minute for the instances that return after this one.
    */
-  private flush(cmd: Scripted): void {
+  private flush(cmd: Commands): void {
     const texts = this.queued;
     this.queued = [];
     const dropped = this.dropped;
@@ -284,7 +279,8 @@ export class RedisBridge implements InstanceBridge {
         const cmd = this.cmd;
         if (cmd === undefined) return undefined;
         try {
-          return (await cmd.getBuffer(prefix + key)) ?? undefined;
+          const v = await cmd.getBuffer(prefix + key);
+          return v ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : undefined;
         } catch {
           return undefined;
         }

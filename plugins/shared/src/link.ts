@@ -8,6 +8,8 @@ import { describeTarget, redisOptions, retryDelay, type RedisCtor, type RedisTar
 export interface LinkEvents {
   /** Both connections are ready (at start, and after each outage). */
   up(): void;
+  /** They no longer are (Redis went away). */
+  down?(): void;
   /** A message on the channel. */
   message(text: string): void;
   log(level: 'info' | 'warn', message: string): void;
@@ -93,6 +95,7 @@ export class RedisLink {
       this.events.up();
     } else {
       this.warn();
+      this.events.down?.();
     }
   }
 

@@ -2,7 +2,7 @@
 import { checkOptionKeys, definePlugin, type Kernel, type Plugin } from '@skitai/kernel';
 import { RedisBridge } from './bridge.js';
 import { codes } from './errors.js';
-import { loadRedis, redisOptions, type RedisTarget } from './target.js';
+import { redisOptions, type RedisTarget } from './target.js';
 
 export const NAME = '@skitai/shared';
 export const VERSION = '0.1.0';
@@ -65,7 +65,7 @@ function apply(kernel: Kernel, options: Required<SharedOptions>): void {
   // Startup taps run where requests are served (a worker, a single process): the master
   // relays between its workers and keeps no connection of its own.
   kernel.hooks.startup.tapPromise(NAME, async () => {
-    await bridge.connect(await loadRedis());
+    await bridge.connect();
   });
   kernel.hooks.shutdown.tapPromise(NAME, async () => {
     await bridge.close();

@@ -46,8 +46,15 @@ if (config.cronFile) {
   );
 }
 kernel.addlu('k');
-/** Milliseconds this process's main thread waited for a CPU since it started (Linux's schedstat). */
-const runQueueMs = () => Number(fs.readFileSync('/proc/self/schedstat', 'utf8').split(' ')[1]) / 1e6;
+/**
+ * Milliseconds this process's threads (the main one, the Redis thread, V8's) waited for a CPU
+ * since they started (Linux's schedstat).
+ */
+const runQueueMs = () =>
+  fs
+    .readdirSync('/proc/self/task')
+    .reduce((sum, tid) => sum + Number(fs.readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[1]), 0) /
+  1e6;
 let mark = 0;
 kernel.onBroadcast((event, args, from) => {
   const at = Date.now();
