@@ -74,7 +74,7 @@ app.route('/mark', () => {
 });
 app.route('/setlu', (was) => ({ t: was.setlu('k'), worker: kernel.workerId }));
 app.route('/broadcast', { params: ['token'] }, (was, { token }) => {
-  was.broadcast('hello-all', token);
+  void was.broadcast('hello-all', token);
   return { worker: kernel.workerId };
 });
 app.route('/cached', async (was) => {
