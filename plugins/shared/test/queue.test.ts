@@ -4,6 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { Kernel } from '@skitai/kernel';
 import { shared, sharedBridge } from '@skitai/shared';
 import { tempDir, waitUntil } from '@skitai/test-support';
@@ -38,6 +39,9 @@ describe('broadcasts while Redis is away', { skip: redisMissing() }, () => {
     const a = await instance(2);
     const quiet = await instance(0);
     const b = await instance();
+    // Connected, subscribed, and the main thread has not loaded the client: it runs in its own thread.
+    const loaded = Object.keys(createRequire(import.meta.url).cache).filter((f) => f.includes('/ioredis/'));
+    assert.deepEqual(loaded, [], 'ioredis is not loaded on the main thread');
     a.kernel.broadcast('note', 'live');
     await waitUntil(() => b.heard.includes('live'), 5000, 'a live broadcast');
 
