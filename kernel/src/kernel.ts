@@ -465,6 +465,15 @@ export class Kernel {
     this.processModel.receive(event, args, from);
   }
 
+  /**
+   * For a bridge: a `setlu(key, ...args)` another instance made (`from` names it): the time is
+   * kept when later than this one's, then this process's listeners hear `model-changed:<key>`
+   * and `model-changed` as for a local `setlu`. True when the time was kept.
+   */
+  receivelu(key: string, time: number, args: unknown[], from: string): boolean {
+    return this.processModel.receivelu(key, time, args, from);
+  }
+
   /** For a bridge: a last-updated time another instance set; kept when later than this one's. True when kept. */
   mergelu(key: string, time: number): boolean {
     return this.processModel.lu.merge(key, time);

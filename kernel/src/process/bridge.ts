@@ -1,15 +1,19 @@
 /**
  * What a plugin plugs in to carry the process model beyond one machine (`@skitai/shared` over
  * Redis): broadcasts and last-updated keys of this process go out through it, and what other
- * instances send comes back through `kernel.receiveBroadcast` and `kernel.mergelu`. Within one
- * instance the master still relays between workers, so a bridge only carries what crosses
- * instances, and each process (single or worker) has its own.
+ * instances send comes back through `kernel.receiveBroadcast`, `kernel.receivelu` and
+ * `kernel.mergelu`. Within one instance the master still relays between workers, so a bridge
+ * only carries what crosses instances, and each process (single or worker) has its own.
  */
 export interface InstanceBridge {
   /** A broadcast made in this process, to carry to the other instances (never throws, never waits). */
   broadcast(event: string, args: unknown[], from: string): void;
-  /** A last-updated time set in this process (`setlu`), to carry to the other instances. */
-  setlu(key: string, time: number): void;
+  /**
+   * A last-updated time set in this process (`setlu(key, ...args)`), to carry to the other
+   * instances with the `model-changed` events it causes (they are not passed to `broadcast`):
+   * there, the bridge hands all of it to `kernel.receivelu(key, time, args, from)` at once.
+   */
+  setlu(key: string, time: number, args: unknown[], from: string): void;
   /** A tier shared by every instance for caches (the result cache); none when absent. */
   readonly cache?: SharedCache;
   /**

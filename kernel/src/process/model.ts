@@ -118,9 +118,14 @@ export class ProcessModel {
     if (typeof event !== 'string' || event === '')
       throw codes.SKT_INVALID_OPTION('broadcast event', event, 'a non-empty string');
     const from = this.selfId;
+    this.withinInstance(event, args, from);
+    this.bridge?.broadcast(event, args, from);
+  }
+
+  /** To this instance's processes: here at once, the other workers through the master. */
+  private withinInstance(event: string, args: unknown[], from: string): void {
     if (this.role !== 'master') this.deliver(event, args, from);
     this.transport?.broadcast(event, args, from);
-    this.bridge?.broadcast(event, args, from);
   }
 
   /**
@@ -143,11 +148,25 @@ export class ProcessModel {
 
   setlu(key: string, args: unknown[]): number {
     const time = this.lu.set(key);
-    // Before the events: an instance hears the new time before the events that announce it.
-    this.bridge?.setlu(key, time);
-    this.broadcast(`model-changed:${key}`, args);
-    this.broadcast('model-changed', [key, ...args]);
+    const from = this.selfId;
+    // One message to the other instances carries the time and both events (receivelu there):
+    // nothing of it waits for a second message.
+    this.bridge?.setlu(key, time, args, from);
+    this.withinInstance(`model-changed:${key}`, args, from);
+    this.withinInstance('model-changed', [key, ...args], from);
     return time;
+  }
+
+  /**
+   * A `setlu` of another instance: the time is taken when later than the one here, then this
+   * process's listeners hear `model-changed:<key>` and `model-changed`, as they would for a
+   * `setlu` made here. True when the time was taken.
+   */
+  receivelu(key: string, time: number, args: unknown[], from: string): boolean {
+    const taken = this.lu.merge(key, time);
+    this.deliver(`model-changed:${key}`, args, from);
+    this.deliver('model-changed', [key, ...args], from);
+    return taken;
   }
 
   // ---- background processes ------------------------------------------------------------------

@@ -10,27 +10,51 @@ function recording() {
     broadcast: (event, args, from) => {
       calls.push(['broadcast', event, args, from]);
     },
-    setlu: (key, time) => {
-      calls.push(['setlu', key, time]);
+    setlu: (key, time, args, from) => {
+      calls.push(['setlu', key, time, args, from]);
     },
   };
   return { bridge, calls };
 }
 
-it("carries this process's broadcasts and setlu times, the time before the events that announce it", () => {
+it("carries this process's broadcasts, and each setlu as one call with its events' arguments", () => {
   const kernel = new Kernel();
   const { bridge, calls } = recording();
   kernel.setInstanceBridge(bridge, '@acme/bridge');
   assert.equal(kernel.instanceBridge, bridge);
   kernel.addlu('k');
+  const heard: unknown[] = [];
+  kernel.onBroadcast((event, args) => heard.push([event, args]));
   kernel.broadcast('hello', 1, 'two');
   const t = kernel.setlu('k', 'why');
+  // The model-changed events are not broadcast to the bridge: its setlu carries them.
   assert.deepEqual(calls, [
     ['broadcast', 'hello', [1, 'two'], 'M'],
-    ['setlu', 'k', t],
-    ['broadcast', 'model-changed:k', ['why'], 'M'],
-    ['broadcast', 'model-changed', ['k', 'why'], 'M'],
+    ['setlu', 'k', t, ['why'], 'M'],
   ]);
+  assert.deepEqual(heard, [
+    ['hello', [1, 'two']],
+    ['model-changed:k', ['why']],
+    ['model-changed', ['k', 'why']],
+  ]);
+});
+
+it("receivelu: another instance's setlu takes the time (when later) and announces both events here", () => {
+  const kernel = new Kernel();
+  kernel.setInstanceBridge(recording().bridge);
+  kernel.addlu('k');
+  const heard: unknown[] = [];
+  kernel.onBroadcast((event, args, from) => heard.push([event, args, from, kernel.getlu('k')]));
+  const t = Date.now() + 60_000;
+  assert.equal(kernel.receivelu('k', t, ['why'], 'abc/W1'), true);
+  assert.deepEqual(heard, [
+    ['model-changed:k', ['why'], 'abc/W1', t],
+    ['model-changed', ['k', 'why'], 'abc/W1', t],
+  ]);
+  // An earlier time is not taken; the events still say the other instance changed the model.
+  assert.equal(kernel.receivelu('k', t - 10, [], 'abc/W1'), false);
+  assert.equal(kernel.getlu('k'), t);
+  assert.equal(heard.length, 4);
 });
 
 it("delivers what other instances send to this process's listeners, and keeps later times only", () => {

@@ -8,6 +8,8 @@ import { describeTarget, redisOptions, retryDelay, type RedisCtor, type RedisTar
 export interface LinkEvents {
   /** Both connections are ready (at start, and after each outage). */
   up(): void;
+  /** They no longer are (Redis went away). */
+  down?(): void;
   /** A message on the channel. */
   message(text: string): void;
   log(level: 'info' | 'warn', message: string): void;
@@ -22,6 +24,8 @@ export class RedisLink {
   private warned = false;
   private lastError = '';
   private closed = false;
+  /** waitUp()'s callers, told when both connections are up. */
+  private readonly waiters = new Set<() => void>();
 
   constructor(
     Ctor: RedisCtor,
@@ -32,18 +36,30 @@ export class RedisLink {
   ) {
     const base = { ...redisOptions(target), retryStrategy: retryDelay, lazyConnect: false };
     this.cmd = new Ctor({ ...base, enableOfflineQueue: false, commandTimeout: timeoutMs, maxRetriesPerRequest: 0 });
-    // The subscriber keeps its SUBSCRIBE queued until connected, and subscribes again after each reconnect.
-    this.sub = new Ctor({ ...base, autoResubscribe: true, maxRetriesPerRequest: null });
+    // The subscriber subscribes at each connection (the first and after each outage), and
+    // counts as up once Redis confirmed it: from then on every message published is heard.
+    this.sub = new Ctor({ ...base, autoResubscribe: false, maxRetriesPerRequest: null });
     this.watch(this.cmd, (ready) => {
       this.cmdReady = ready;
     });
     this.watch(this.sub, (ready) => {
-      this.subReady = ready;
+      if (!ready) {
+        this.subReady = false;
+        return;
+      }
+      const connection = this.sub.stream;
+      this.sub.subscribe(channel).then(
+        () => {
+          if (this.sub.stream !== connection || this.sub.status !== 'ready') return; // lost meanwhile
+          this.subReady = true;
+          this.changed();
+        },
+        () => {
+          /* the connection broke: subscribed at the next one */
+        },
+      );
     });
     this.sub.on('message', (_channel: string, text: string) => this.events.message(text));
-    this.sub.subscribe(channel).catch(() => {
-      /* subscribed again on reconnect */
-    });
   }
 
   /** Both connections ready: commands are sent, messages heard. */
@@ -68,6 +84,7 @@ export class RedisLink {
   private changed(): void {
     if (this.closed) return;
     const up = this.up;
+    if (up) for (const w of [...this.waiters]) w();
     if (up === this.wasUp) return;
     this.wasUp = up;
     if (up) {
@@ -78,6 +95,7 @@ export class RedisLink {
       this.events.up();
     } else {
       this.warn();
+      this.events.down?.();
     }
   }
 
@@ -98,13 +116,13 @@ export class RedisLink {
     return new Promise((resolve) => {
       const done = (ok: boolean) => {
         clearTimeout(timer);
-        this.cmd.off('ready', check);
-        this.sub.off('ready', check);
+        this.waiters.delete(check);
         resolve(ok);
       };
       const check = () => {
         if (this.up) done(true);
       };
+      this.waiters.add(check);
       const timer = setTimeout(() => {
         // Still down: say so now rather than at the first failed reconnection.
         if (!this.up) {
@@ -113,8 +131,6 @@ export class RedisLink {
         }
         done(false);
       }, ms);
-      this.cmd.on('ready', check);
-      this.sub.on('ready', check);
     });
   }
 

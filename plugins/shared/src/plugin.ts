@@ -2,7 +2,7 @@
 import { checkOptionKeys, definePlugin, type Kernel, type Plugin } from '@skitai/kernel';
 import { RedisBridge } from './bridge.js';
 import { codes } from './errors.js';
-import { loadRedis, redisOptions, type RedisTarget } from './target.js';
+import { redisOptions, type RedisTarget } from './target.js';
 
 export const NAME = '@skitai/shared';
 export const VERSION = '0.1.0';
@@ -18,6 +18,8 @@ export interface SharedOptions {
   timeout?: number;
   /** Milliseconds start waits for Redis before serving without it (default 2000). */
   startWait?: number;
+  /** Broadcasts each process keeps while Redis is away, sent when it returns (default 1000; 0: none, they are lost). */
+  queue?: number;
 }
 
 const OPTION_KEYS: Record<keyof SharedOptions, true> = {
@@ -26,6 +28,7 @@ const OPTION_KEYS: Record<keyof SharedOptions, true> = {
   cache: true,
   timeout: true,
   startWait: true,
+  queue: true,
 };
 
 function check(options: SharedOptions): Required<SharedOptions> {
@@ -42,7 +45,10 @@ function check(options: SharedOptions): Required<SharedOptions> {
   const startWait = options.startWait ?? 2000;
   if (typeof startWait !== 'number' || !(startWait >= 0))
     throw codes.SKT_SHARED_OPTION('startWait', startWait, 'milliseconds, 0 or more');
-  return { redis: options.redis, prefix, cache: options.cache !== false, timeout, startWait };
+  const queue = options.queue ?? 1000;
+  if (!Number.isInteger(queue) || queue < 0)
+    throw codes.SKT_SHARED_OPTION('queue', queue, 'a whole number of broadcasts, 0 or more');
+  return { redis: options.redis, prefix, cache: options.cache !== false, timeout, startWait, queue };
 }
 
 function apply(kernel: Kernel, options: Required<SharedOptions>): void {
@@ -52,13 +58,14 @@ function apply(kernel: Kernel, options: Required<SharedOptions>): void {
     cache: options.cache,
     timeoutMs: options.timeout,
     startWaitMs: options.startWait,
+    queue: options.queue,
   });
   kernel.setInstanceBridge(bridge, NAME);
   bridges.set(kernel, bridge);
   // Startup taps run where requests are served (a worker, a single process): the master
   // relays between its workers and keeps no connection of its own.
   kernel.hooks.startup.tapPromise(NAME, async () => {
-    await bridge.connect(await loadRedis());
+    await bridge.connect();
   });
   kernel.hooks.shutdown.tapPromise(NAME, async () => {
     await bridge.close();

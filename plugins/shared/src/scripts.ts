@@ -47,3 +47,18 @@ export const CRON_RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `;
+
+/**
+ * The broadcasts one instance kept while Redis was away: KEYS = [replay list, channel];
+ * ARGV = [list length, list ms, message1, message2 ...]. Each is published, and also kept in a
+ * short list for the instances that come back after this one (they read it at their own return).
+ */
+export const REPLAY = `
+for i = 3, #ARGV do
+  redis.call('RPUSH', KEYS[1], ARGV[i])
+  redis.call('PUBLISH', KEYS[2], ARGV[i])
+end
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[1]), -1)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`;

@@ -13,7 +13,16 @@ export interface InstanceLine {
   port?: number;
   instance?: string;
   at?: number;
+  token?: string;
+  /** Milliseconds the process waited for a CPU between GET /mark and this line. */
+  waited?: number;
+  /** The process that wrote the line: 'W0', 'W1' ... with workers, 'M' for a master or a single process. */
+  worker?: string;
+  role?: 'single' | 'master' | 'worker';
+  pid?: number;
 }
+
+const WORKERS_LISTENING = /\d+ workers listening on https?:\/\/\S+:(\d+)/;
 
 /** One instance: its port, the JSON lines it wrote, its stderr; waits on both as they come. */
 export class Instance {
@@ -93,9 +102,25 @@ export class Instance {
   }
 
   async started(): Promise<void> {
-    const line = await this.when(() => this.lines.find((l) => typeof l.port === 'number'), 60_000, 'listening');
-    this.port = line.port!;
+    const line = await this.when(() => this.lines.find((l) => typeof l.instance === 'string'), 60_000, 'listening');
     this.id = line.instance!;
+    // A single process says its port; a master with workers logs it once every worker listens.
+    this.port =
+      line.port ??
+      Number(
+        (
+          await this.when(
+            () => WORKERS_LISTENING.exec(this.stdoutLog) ?? WORKERS_LISTENING.exec(this.stderr),
+            60_000,
+            'workers listening',
+          )
+        )[1],
+      );
+  }
+
+  /** The child's pid (a single process, or the master of workers). */
+  get pid(): number {
+    return this.child.pid!;
   }
 
   url(path: string): string {

@@ -48,6 +48,11 @@ export class TestRedis {
     });
   }
 
+  /** The running server's pid (undefined when stopped). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** Stops it (SIGTERM) and waits for it to be gone. */
   async stop(): Promise<void> {
     const child = this.child;

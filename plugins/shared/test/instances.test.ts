@@ -16,6 +16,24 @@ import { Instance } from '../test-support/instances.js';
 const WARNING = /@skitai\/shared: Redis at \S+ is unreachable/g;
 const BACK = /@skitai\/shared: Redis at \S+ is back/g;
 
+/**
+ * Milliseconds a process's threads waited for a CPU since they started (Linux's schedstat):
+ * its main thread only, or every other one (for an instance, its Redis thread and V8's).
+ */
+function runQueueMs(pid: number, threads: 'main' | 'others' = 'main'): number {
+  const tids =
+    threads === 'main' ? [String(pid)] : fs.readdirSync(`/proc/${pid}/task`).filter((t) => t !== String(pid));
+  let ns = 0;
+  for (const tid of tids) {
+    try {
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
+    } catch {
+      /* a thread that ended meanwhile */
+    }
+  }
+  return ns / 1e6;
+}
+
 async function json(url: string, method = 'GET'): Promise<any> {
   const res = await fetch(url, { method });
   assert.equal(res.status, 200, `${method} ${url}: ${res.status}`);
@@ -135,12 +153,20 @@ describe('three instances sharing through Redis', { skip: redisMissing() }, () =
     console.log(`cron: ${byTick.size} ticks, each once; run by ${[...runners].join(', ')} in the 10 checked`);
   });
 
-  it('a setlu on one instance is seen by the other two within 100 ms (measured over 10 rounds: the median, and no round near a second)', async () => {
+  it('a setlu on one instance is seen by the other two within 100 ms (every round, less the time its processes waited for a CPU)', async () => {
     const elapsed: number[] = [];
-    // One unmeasured round first: each instance's first request and first message pay their warm-up.
+    const waited: number[] = [];
+    // Three unmeasured rounds first: each instance's first request and first message pay their warm-up.
     for (let round = -3; round < 10; round++) {
       const [from, ...others] = [inst[(round + 3) % 3]!, inst[(round + 4) % 3]!, inst[(round + 5) % 3]!];
       const marks = others.map((o) => o.lines.length);
+      // Run-queue time (ready to run, but no CPU: what no code can shorten) of the threads on
+      // the path after the setlu: the sender's other threads than the main one (its Redis thread
+      // writes the message) and redis-server's over the round, each receiver's threads from
+      // GET /mark (then it idles) to its listener.
+      for (const o of others) await json(o.url('/mark'));
+      const redisBefore = runQueueMs(redis.pid!);
+      const senderBefore = runQueueMs(from.pid, 'others');
       const { t } = await json(from.url('/setlu'), 'POST');
       // Each other instance announces model-changed with getlu already at the new time.
       const seen = await Promise.all(
@@ -152,24 +178,34 @@ describe('three instances sharing through Redis', { skip: redisMissing() }, () =
           ),
         ),
       );
+      const pathWaited = runQueueMs(redis.pid!) - redisBefore + runQueueMs(from.pid, 'others') - senderBefore;
       for (const [n, line] of seen.entries()) {
         assert.equal(line.getlu, t, `${others[n]!.name} has the new time when the event comes`);
         assert.match(line.from!, new RegExp(`^${from.id}/`), 'from names the other instance');
         // From the setlu in one process to the listener in another (one machine, one clock).
-        if (round >= 0) elapsed.push(line.at! - t);
+        if (round >= 0) {
+          elapsed.push(line.at! - t);
+          waited.push(Math.round(pathWaited + line.waited!));
+        }
       }
       for (const o of others) assert.equal((await json(o.url('/lu'))).t, t);
     }
     const sorted = [...elapsed].sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)]!;
     const max = sorted[sorted.length - 1]!;
+    const own = elapsed.map((ms, n) => Math.max(0, ms - waited[n]!));
     console.log(
-      `setlu visibility across instances, ms from the setlu to the other instance's listener: ${elapsed.join(' ')}; median ${median}, max ${max} (load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} cores)`,
+      `setlu visibility across instances, ms from the setlu to the other instance's listener: ${elapsed.join(' ')}; median ${median}, max ${max}; of which redis-server, the sender's Redis thread and the receiver waited for a CPU (run-queue time): ${waited.join(' ')}; the rest: ${own.join(' ')} (load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} cores)`,
     );
-    // A process of a loaded machine can be off the CPU for longer than 100 ms now and then:
-    // the median says what sharing costs, the max that nothing waits for a timer or a retry.
     assert.ok(median < 100, `seen within 100 ms (median ${median} ms)`);
-    assert.ok(max < 1000, `no round near a second (max ${max} ms)`);
+    // Every round: what is not waiting for a CPU (which no code can shorten on a loaded machine)
+    // is under 100 ms. A timer, a poll or a retry on the path would be sleeping time, not
+    // run-queue time, and would show here.
+    for (const [n, ms] of elapsed.entries())
+      assert.ok(
+        own[n]! < 100,
+        `round ${Math.floor(n / 2)}: ${ms} ms, of which ${waited[n]} ms waiting for a CPU: ${own[n]} ms of its own`,
+      );
   });
 
   it('a groupchat room spans the instances, and a message to a client id reaches it on another instance', async () => {
@@ -237,6 +273,8 @@ describe('three instances sharing through Redis', { skip: redisMissing() }, () =
     await Promise.all(inst.map((i) => i.when(() => i.stderr.match(WARNING), 10_000, 'the warning')));
     // Set while Redis is away: kept here, and sent when it returns.
     const whileDown = await json(inst[0]!.url('/setlu'), 'POST');
+    // Broadcasts too: kept in A's queue, sent when Redis returns.
+    for (const token of ['down1', 'down2', 'down3']) await json(inst[0]!.url(`/broadcast?token=${token}`));
     const during = requests;
     await waitUntil(() => requests > during + 30, 10_000, 'requests served while Redis is away');
     await redis.start();
@@ -244,6 +282,14 @@ describe('three instances sharing through Redis', { skip: redisMissing() }, () =
     // The time set while Redis was away reaches the others (A's resynchronisation).
     for (const o of inst.slice(1))
       await waitUntil(async () => (await json(o.url('/lu'))).t === whileDown.t, 10_000, `${o.name} resynchronised`);
+    // The broadcasts of the outage reach the others, once each, in the order they were made.
+    for (const o of inst.slice(1)) {
+      await o.when(
+        () => o.lines.some((l) => l.event === 'hello-all' && l.token === 'down3'),
+        10_000,
+        `${o.name}: queued`,
+      );
+    }
     // And a new setlu crosses again, as an event.
     const marks = inst.map((i) => i.lines.length);
     const { t } = await json(inst[2]!.url('/setlu'), 'POST');
@@ -256,6 +302,13 @@ describe('three instances sharing through Redis', { skip: redisMissing() }, () =
     }
     stop = true;
     await Promise.all(load);
+    for (const o of inst.slice(1))
+      assert.deepEqual(
+        o.lines.filter((l) => l.event === 'hello-all').map((l) => l.token),
+        ['down1', 'down2', 'down3'],
+        `${o.name} heard the outage's broadcasts once each, in order`,
+      );
+    assert.match(inst[0]!.stderr + inst[0]!.stdoutLog, /3 broadcast\(s\) made while Redis was away sent now/);
     console.log(`outage: ${requests} requests, ${failures.length} failed`);
     assert.deepEqual(failures, []);
     for (const i of inst) assert.equal(i.stderr.match(WARNING)?.length, 1, `${i.name} warned once:\n${i.stderr}`);

@@ -15,6 +15,8 @@ it('refuses a missing or malformed redis, a bad prefix and unknown keys', () => 
     code: 'SKT_SHARED_OPTION',
     message: /prefix/,
   });
+  assert.throws(() => shared({ redis: '/tmp/r.sock', queue: -1 }), { code: 'SKT_SHARED_OPTION', message: /queue/ });
+  assert.throws(() => shared({ redis: '/tmp/r.sock', queue: 1.5 }), { code: 'SKT_SHARED_OPTION', message: /queue/ });
   assert.throws(() => shared({ redis: '/tmp/r.sock', prefx: 'x' } as never), {
     code: 'SKT_INVALID_OPTION',
     message: /did you mean prefix/,
