@@ -1,22 +1,40 @@
 // Not `import from 'node:crypto'`: an ESM import of a builtin fills its whole namespace, which
 // loads node's webcrypto at start; the two functions are all this needs.
-const { createHash, randomBytes } = process.getBuiltinModule('node:crypto');
+const { createHash, randomBytes, randomFillSync } = process.getBuiltinModule('node:crypto');
 import type { SkitaiRequest } from '../http/request.js';
 
 // Transaction ids: a global id per incoming call, kept from X-Gtxn-Id when one arrives; a local id
 // starting at 1000 (its first digit is the call depth), kept from X-Ltxn-Id.
-const prefix = `GTID-${randomBytes(3).toString('hex')}-`;
-let sequence = 0;
 /** Ids from outside are written to logs and forwarded: accept only short, plain tokens. */
 const safeId = /^[A-Za-z0-9._:-]{1,64}$/;
 /** W3C Trace Context: version-traceid-parentid-flags (version ff is invalid). */
 const traceparentRe = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(?:-|$)/;
 const zeroTrace = '0'.repeat(32);
 const zeroSpan = '0'.repeat(16);
+const traceIdRe = /^[0-9a-f]{32}$/;
+/** The last global id traceIdOf mapped, and its trace id. */
+let lastGtxn = '';
+let lastTrace = '';
 
+// A fresh global id is 16 random bytes in hex: a W3C trace id as it is, so the calls made for
+// the request send it in their traceparent without hashing it. The bytes come from a buffer
+// refilled every 256 ids (one call into the CSPRNG instead of one per request).
+const pool = Buffer.allocUnsafe(4096);
+let offset = pool.length;
+
+/** A new global transaction id: 32 lowercase hex digits, never all zeros. */
 export function nextGlobalId(): string {
-  sequence = (sequence + 1) % Number.MAX_SAFE_INTEGER;
-  return prefix + sequence.toString(36);
+  let id: string;
+  do {
+    if (offset === pool.length) {
+      randomFillSync(pool);
+      offset = 0;
+    }
+    id = pool.toString('hex', offset, (offset += 16));
+  } while (id === zeroTrace);
+  // The next traceIdOf(id) is the id itself: remember it as the last one mapped.
+  lastGtxn = lastTrace = id;
+  return id;
 }
 
 /** The trace id of a valid `traceparent` header, or undefined. */
@@ -45,18 +63,17 @@ export function ensureTxn(req: SkitaiRequest): void {
 
 /**
  * The W3C trace id of a global transaction id: the id itself when it is one (32 lowercase hex,
- * not all zeros), otherwise the first 16 bytes of its SHA-256, so every hop that forwards
- * the same X-Gtxn-Id computes the same trace id.
+ * not all zeros, as every id nextGlobalId makes), otherwise the first 16 bytes of its SHA-256,
+ * so every hop that forwards the same X-Gtxn-Id computes the same trace id.
  */
-let lastGtxn = '';
-let lastTrace = '';
 export function traceIdOf(gtxnId: string): string {
-  if (gtxnId.length === 32 && /^[0-9a-f]{32}$/.test(gtxnId) && gtxnId !== zeroTrace) return gtxnId;
-  // The calls of one request share their global id: hash it once.
-  if (gtxnId !== lastGtxn) {
-    lastTrace = createHash('sha256').update(gtxnId).digest('hex').slice(0, 32);
-    lastGtxn = gtxnId;
-  }
+  // The calls of one request share their global id: map it once.
+  if (gtxnId === lastGtxn) return lastTrace;
+  lastTrace =
+    gtxnId.length === 32 && traceIdRe.test(gtxnId) && gtxnId !== zeroTrace
+      ? gtxnId
+      : createHash('sha256').update(gtxnId).digest('hex').slice(0, 32);
+  lastGtxn = gtxnId;
   return lastTrace;
 }
 
