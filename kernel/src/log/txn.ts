@@ -77,6 +77,19 @@ export function traceIdOf(gtxnId: string): string {
   return lastTrace;
 }
 
+/** 1 to 16 decimal digits, not all zeros: a local id that can stand as a span id. */
+function isSpanDigits(id: string): boolean {
+  const n = id.length;
+  if (n === 0 || n > 16) return false;
+  let nonZero = false;
+  for (let i = 0; i < n; i++) {
+    const c = id.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+    if (c !== 48) nonZero = true;
+  }
+  return nonZero;
+}
+
 /**
  * The `traceparent` (and `tracestate`, when one came in) for an outgoing call made while
  * serving `req` (or outside any request, with `req` undefined): the incoming trace id (or the
@@ -90,7 +103,7 @@ export function traceHeaders(
 ): { traceparent: string; tracestate?: string } {
   const incoming = req?.headers !== undefined ? parseTraceparent(req.headers.traceparent) : undefined;
   const traceId = incoming?.traceId ?? traceIdOf(gtxnId);
-  const digits = /^[0-9]{1,16}$/.test(ltxnId) && !/^0+$/.test(ltxnId) ? ltxnId : randomBytes(8).toString('hex');
+  const digits = isSpanDigits(ltxnId) ? ltxnId : randomBytes(8).toString('hex');
   const traceparent = `00-${traceId}-${digits.padStart(16, '0')}-${incoming?.flags ?? '01'}`;
   const state = req?.headers?.tracestate;
   const tracestate = typeof state === 'string' ? state : Array.isArray(state) ? state.join(',') : undefined;

@@ -139,4 +139,13 @@ test('traceparent: trace ids from global ids, outgoing headers keep the incoming
     traceparent: `00-${traceIdOf('GTID-abc-1')}-0000000000002001-01`,
   });
   assert.match(traceHeaders(undefined, 'g', 'not-a-number').traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+  // A local id stands as the span id only as 1 to 16 digits, not all zeros.
+  const span = (ltxn: string) => traceHeaders(undefined, 'g', ltxn).traceparent.split('-')[2]!;
+  assert.equal(span('9999999999999999'), '9999999999999999');
+  assert.equal(span('1'), '0000000000000001');
+  for (const bad of ['', '0000', '12345678901234567', '12a4', '-123', ' 123']) {
+    assert.match(span(bad), /^[0-9a-f]{16}$/, bad);
+    assert.notEqual(span(bad), '0000000000000000', bad);
+    assert.notEqual(span(bad), bad.padStart(16, '0'), bad);
+  }
 });
