@@ -316,8 +316,7 @@ export class CallContext {
     const caller = ((url: string, options?: CallOptions) =>
       this.request(method, url, undefined, encoding, variant, options ?? noOptions, 'one')) as HttpCaller;
     caller.lb = (url, options) => this.request(method, url, undefined, encoding, variant, options ?? noOptions, 'lb');
-    caller.map = (url, options) =>
-      this.request(method, url, undefined, encoding, variant, options ?? noOptions, 'map');
+    caller.map = (url, options) => this.request(method, url, undefined, encoding, variant, options ?? noOptions, 'map');
     return caller;
   }
 
@@ -326,8 +325,7 @@ export class CallContext {
     const encoding: Encoding = variant === 'plain' ? 'form' : variant;
     const caller = ((url: string, data?: unknown, options?: CallOptions) =>
       this.request(method, url, data, encoding, variant, options ?? noOptions, 'one')) as HttpBodyCaller;
-    caller.lb = (url, data, options) =>
-      this.request(method, url, data, encoding, variant, options ?? noOptions, 'lb');
+    caller.lb = (url, data, options) => this.request(method, url, data, encoding, variant, options ?? noOptions, 'lb');
     caller.map = (url, data, options) =>
       this.request(method, url, data, encoding, variant, options ?? noOptions, 'map');
     return caller;

@@ -176,7 +176,9 @@ test('a timeout of a second or more is swept, not timed per call: never early, a
   const ctx = newServices().context();
   try {
     // Calls that answer before their deadline are unlinked from the sweep list as they end.
-    const quick = await Promise.all([1, 2, 3].map(() => ctx.http('GET')(`http://${b.address}/quick`, { timeout: 1000 })));
+    const quick = await Promise.all(
+      [1, 2, 3].map(() => ctx.http('GET')(`http://${b.address}/quick`, { timeout: 1000 })),
+    );
     assert.deepEqual(
       quick.map((r) => r.status),
       ['done', 'done', 'done'],
