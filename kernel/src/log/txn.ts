@@ -1,5 +1,5 @@
 // Not `import from 'node:crypto'`: an ESM import of a builtin fills its whole namespace, which
-// loads node's webcrypto at start; the two functions are all this needs.
+// loads node's webcrypto at start; these three functions are all this needs.
 const { createHash, randomBytes, randomFillSync } = process.getBuiltinModule('node:crypto');
 import type { SkitaiRequest } from '../http/request.js';
 
