@@ -1,22 +1,40 @@
 // Not `import from 'node:crypto'`: an ESM import of a builtin fills its whole namespace, which
-// loads node's webcrypto at start; the two functions are all this needs.
-const { createHash, randomBytes } = process.getBuiltinModule('node:crypto');
+// loads node's webcrypto at start; these three functions are all this needs.
+const { createHash, randomBytes, randomFillSync } = process.getBuiltinModule('node:crypto');
 import type { SkitaiRequest } from '../http/request.js';
 
 // Transaction ids: a global id per incoming call, kept from X-Gtxn-Id when one arrives; a local id
 // starting at 1000 (its first digit is the call depth), kept from X-Ltxn-Id.
-const prefix = `GTID-${randomBytes(3).toString('hex')}-`;
-let sequence = 0;
 /** Ids from outside are written to logs and forwarded: accept only short, plain tokens. */
 const safeId = /^[A-Za-z0-9._:-]{1,64}$/;
 /** W3C Trace Context: version-traceid-parentid-flags (version ff is invalid). */
 const traceparentRe = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(?:-|$)/;
 const zeroTrace = '0'.repeat(32);
 const zeroSpan = '0'.repeat(16);
+const traceIdRe = /^[0-9a-f]{32}$/;
+/** The last global id traceIdOf mapped, and its trace id. */
+let lastGtxn = '';
+let lastTrace = '';
 
+// A fresh global id is 16 random bytes in hex: a W3C trace id as it is, so the calls made for
+// the request send it in their traceparent without hashing it. The bytes come from a buffer
+// refilled every 256 ids (one call into the CSPRNG instead of one per request).
+const pool = Buffer.allocUnsafe(4096);
+let offset = pool.length;
+
+/** A new global transaction id: 32 lowercase hex digits, never all zeros. */
 export function nextGlobalId(): string {
-  sequence = (sequence + 1) % Number.MAX_SAFE_INTEGER;
-  return prefix + sequence.toString(36);
+  let id: string;
+  do {
+    if (offset === pool.length) {
+      randomFillSync(pool);
+      offset = 0;
+    }
+    id = pool.toString('hex', offset, (offset += 16));
+  } while (id === zeroTrace);
+  // The next traceIdOf(id) is the id itself: remember it as the last one mapped.
+  lastGtxn = lastTrace = id;
+  return id;
 }
 
 /** The trace id of a valid `traceparent` header, or undefined. */
@@ -45,19 +63,31 @@ export function ensureTxn(req: SkitaiRequest): void {
 
 /**
  * The W3C trace id of a global transaction id: the id itself when it is one (32 lowercase hex,
- * not all zeros), otherwise the first 16 bytes of its SHA-256, so every hop that forwards
- * the same X-Gtxn-Id computes the same trace id.
+ * not all zeros, as every id nextGlobalId makes), otherwise the first 16 bytes of its SHA-256,
+ * so every hop that forwards the same X-Gtxn-Id computes the same trace id.
  */
-let lastGtxn = '';
-let lastTrace = '';
 export function traceIdOf(gtxnId: string): string {
-  if (gtxnId.length === 32 && /^[0-9a-f]{32}$/.test(gtxnId) && gtxnId !== zeroTrace) return gtxnId;
-  // The calls of one request share their global id: hash it once.
-  if (gtxnId !== lastGtxn) {
-    lastTrace = createHash('sha256').update(gtxnId).digest('hex').slice(0, 32);
-    lastGtxn = gtxnId;
-  }
+  // The calls of one request share their global id: map it once.
+  if (gtxnId === lastGtxn) return lastTrace;
+  lastTrace =
+    gtxnId.length === 32 && traceIdRe.test(gtxnId) && gtxnId !== zeroTrace
+      ? gtxnId
+      : createHash('sha256').update(gtxnId).digest('hex').slice(0, 32);
+  lastGtxn = gtxnId;
   return lastTrace;
+}
+
+/** 1 to 16 decimal digits, not all zeros: a local id that can stand as a span id. */
+function isSpanDigits(id: string): boolean {
+  const n = id.length;
+  if (n === 0 || n > 16) return false;
+  let nonZero = false;
+  for (let i = 0; i < n; i++) {
+    const c = id.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+    if (c !== 48) nonZero = true;
+  }
+  return nonZero;
 }
 
 /**
@@ -73,7 +103,7 @@ export function traceHeaders(
 ): { traceparent: string; tracestate?: string } {
   const incoming = req?.headers !== undefined ? parseTraceparent(req.headers.traceparent) : undefined;
   const traceId = incoming?.traceId ?? traceIdOf(gtxnId);
-  const digits = /^[0-9]{1,16}$/.test(ltxnId) && !/^0+$/.test(ltxnId) ? ltxnId : randomBytes(8).toString('hex');
+  const digits = isSpanDigits(ltxnId) ? ltxnId : randomBytes(8).toString('hex');
   const traceparent = `00-${traceId}-${digits.padStart(16, '0')}-${incoming?.flags ?? '01'}`;
   const state = req?.headers?.tracestate;
   const tracestate = typeof state === 'string' ? state : Array.isArray(state) ? state.join(',') : undefined;

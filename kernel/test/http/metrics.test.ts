@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { Kernel, LATENCY_BUCKETS, type StatusSection } from '../../src/index.js';
-import { traceHeaders, traceIdOf } from '../../src/log/txn.js';
+import { nextGlobalId, traceHeaders, traceIdOf } from '../../src/log/txn.js';
 import { startKernel } from '../../test-support/http.js';
 
 async function get(url: string, init?: RequestInit): Promise<number> {
@@ -115,6 +116,18 @@ test('traceparent: trace ids from global ids, outgoing headers keep the incoming
   assert.match(traceIdOf('GTID-abc-1'), /^[0-9a-f]{32}$/);
   assert.equal(traceIdOf('GTID-abc-1'), traceIdOf('GTID-abc-1'));
   assert.notEqual(traceIdOf('GTID-abc-1'), traceIdOf('GTID-abc-2'));
+  // A fresh global id is a trace id itself, never all zeros, and each one is new.
+  const ids = new Set<string>();
+  for (let i = 0; i < 600; i++) {
+    const id = nextGlobalId();
+    assert.match(id, /^[0-9a-f]{32}$/);
+    assert.notEqual(id, '0'.repeat(32));
+    assert.equal(traceIdOf(id), id);
+    ids.add(id);
+  }
+  assert.equal(ids.size, 600);
+  // After a fresh id, a foreign one is still hashed, and the same way as before.
+  assert.equal(traceIdOf('GTID-abc-1'), createHash('sha256').update('GTID-abc-1').digest('hex').slice(0, 32));
   const fake = {
     headers: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00', tracestate: 'k=v' },
   } as any;
@@ -126,4 +139,13 @@ test('traceparent: trace ids from global ids, outgoing headers keep the incoming
     traceparent: `00-${traceIdOf('GTID-abc-1')}-0000000000002001-01`,
   });
   assert.match(traceHeaders(undefined, 'g', 'not-a-number').traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+  // A local id stands as the span id only as 1 to 16 digits, not all zeros.
+  const span = (ltxn: string) => traceHeaders(undefined, 'g', ltxn).traceparent.split('-')[2]!;
+  assert.equal(span('9999999999999999'), '9999999999999999');
+  assert.equal(span('1'), '0000000000000001');
+  for (const bad of ['', '0000', '12345678901234567', '12a4', '-123', ' 123']) {
+    assert.match(span(bad), /^[0-9a-f]{16}$/, bad);
+    assert.notEqual(span(bad), '0000000000000000', bad);
+    assert.notEqual(span(bad), bad.padStart(16, '0'), bad);
+  }
 });

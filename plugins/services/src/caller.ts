@@ -115,17 +115,22 @@ interface Prepared {
 
 const idempotent = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 const redirectCodes = new Set([301, 302, 303, 307, 308]);
-const counters = new WeakMap<object, { n: number }>();
 let jsonRpcId = 0;
+/** The options of a call given none (never written to). */
+const noOptions: CallOptions = Object.freeze({});
 
-class LazySlot implements CacheSlot {
-  private computed: string | undefined;
+/** A call's place in the result cache: the key is made only when the cache is used. */
+class CallSlot implements CacheSlot {
+  private computed: string | undefined = undefined;
   constructor(
     readonly cache: ResultCache,
-    private readonly parts: () => string,
+    private readonly prepared: Prepared,
   ) {}
   get key(): string {
-    return (this.computed ??= this.parts());
+    if (this.computed !== undefined) return this.computed;
+    const p = this.prepared;
+    const { resolved } = p;
+    return (this.computed = `${p.mode === 'map' ? 'map' : 'one'} ${p.method} ${resolved.base}${resolved.path}\n${JSON.stringify(p.headers)}\n${p.cacheBody ?? bodyKey(p.body)}`);
   }
 }
 
@@ -272,10 +277,15 @@ function rpcProxy<R>(invoke: (method: string, args: unknown[]) => Promise<R>, pa
   });
 }
 
-/** The calls of one `was` (one request): builds each caller once, on first use. */
+/**
+ * The calls of one `was` (one request). Its callers are built by `was`'s lazy members, once per
+ * request each (the kernel keeps a member's value on its `was`).
+ */
 export class CallContext {
-  private callers: Record<string, unknown> | undefined;
-  private ownTxn: { gtxnId: string; n: number } | undefined;
+  /** Global id of the calls made outside any request (made on the first one). */
+  private ownGtxn = '';
+  /** Calls made so far: the local ids' sequence. */
+  private calls = 0;
 
   constructor(
     readonly services: BackendServices,
@@ -285,71 +295,65 @@ export class CallContext {
   /** The next transaction ids: the global one unchanged, the local one `ltxn + 1000 + n` (depth first digit). */
   nextTxn(): [gtxn: string, ltxn: string] {
     const req = this.req as (TxnCarrier & Partial<SkitaiRequest>) | undefined;
+    const n = ++this.calls;
     if (req === undefined) {
-      this.ownTxn ??= { gtxnId: nextGlobalId(), n: 0 };
-      return [this.ownTxn.gtxnId, String(2000 + ++this.ownTxn.n)];
+      if (this.ownGtxn === '') this.ownGtxn = nextGlobalId();
+      return [this.ownGtxn, String(2000 + n)];
     }
     if (typeof req.gtxnId !== 'string' || typeof req.ltxnId !== 'string') {
       req.gtxnId = '';
       req.ltxnId = '';
     }
     if (req.gtxnId === '') ensureTxn(req as SkitaiRequest);
-    let counter = counters.get(req);
-    if (counter === undefined) counters.set(req, (counter = { n: 0 }));
     const base = Number.parseInt(req.ltxnId, 10);
-    return [req.gtxnId, String((Number.isFinite(base) ? base : 1000) + 1000 + ++counter.n)];
-  }
-
-  private memo<T>(key: string, build: () => T): T {
-    const callers = (this.callers ??= {});
-    return (callers[key] ??= build()) as T;
+    return [req.gtxnId, String((Number.isFinite(base) ? base : 1000) + 1000 + n)];
   }
 
   /** `was.get`, `was.getjson` ...: (url, options). */
   http(method: string, variant: Variant = 'plain'): HttpCaller {
-    return this.memo(`${method} ${variant}`, () => {
-      const encoding: Encoding = variant === 'plain' ? 'form' : variant;
-      const call = (mode: Mode) => (url: string, options?: CallOptions) =>
-        this.request(method, url, undefined, encoding, variant, options ?? {}, mode);
-      return Object.assign(call('one'), { lb: call('lb'), map: call('map') }) as HttpCaller;
-    });
+    const encoding: Encoding = variant === 'plain' ? 'form' : variant;
+    // Plain stores on a fresh function (not Object.assign): the same hidden class each time.
+    const caller = ((url: string, options?: CallOptions) =>
+      this.request(method, url, undefined, encoding, variant, options ?? noOptions, 'one')) as HttpCaller;
+    caller.lb = (url, options) => this.request(method, url, undefined, encoding, variant, options ?? noOptions, 'lb');
+    caller.map = (url, options) => this.request(method, url, undefined, encoding, variant, options ?? noOptions, 'map');
+    return caller;
   }
 
   /** `was.post`, `was.postjson` ...: (url, data, options). */
   httpWithBody(method: string, variant: Variant = 'plain'): HttpBodyCaller {
-    return this.memo(`${method} ${variant} body`, () => {
-      const encoding: Encoding = variant === 'plain' ? 'form' : variant;
-      const call = (mode: Mode) => (url: string, data?: unknown, options?: CallOptions) =>
-        this.request(method, url, data, encoding, variant, options ?? {}, mode);
-      return Object.assign(call('one'), { lb: call('lb'), map: call('map') }) as HttpBodyCaller;
-    });
+    const encoding: Encoding = variant === 'plain' ? 'form' : variant;
+    const caller = ((url: string, data?: unknown, options?: CallOptions) =>
+      this.request(method, url, data, encoding, variant, options ?? noOptions, 'one')) as HttpBodyCaller;
+    caller.lb = (url, data, options) => this.request(method, url, data, encoding, variant, options ?? noOptions, 'lb');
+    caller.map = (url, data, options) =>
+      this.request(method, url, data, encoding, variant, options ?? noOptions, 'map');
+    return caller;
   }
 
   /** `was.rpc` (XML-RPC) or `was.jsonrpc`. */
   rpc(kind: 'xmlrpc' | 'jsonrpc'): RpcCaller {
-    return this.memo(kind, () => {
-      const make = (mode: Mode) => (url: string, options?: CallOptions) =>
-        rpcProxy((method, args) => {
-          let body: string;
-          if (kind === 'xmlrpc') {
-            body = serializeMethodCall(method, args);
-          } else {
-            jsonRpcId = (jsonRpcId + 1) % Number.MAX_SAFE_INTEGER;
-            body = JSON.stringify({ jsonrpc: '2.0', method, params: args, id: jsonRpcId });
-          }
-          return this.request(
-            'POST',
-            url,
-            body,
-            kind,
-            'plain',
-            options ?? {},
-            mode,
-            kind === 'jsonrpc' ? JSON.stringify([method, args]) : undefined,
-          );
-        }, '');
-      return Object.assign(make('one'), { lb: make('lb'), map: make('map') }) as RpcCaller;
-    });
+    const make = (mode: Mode) => (url: string, options?: CallOptions) =>
+      rpcProxy((method, args) => {
+        let body: string;
+        if (kind === 'xmlrpc') {
+          body = serializeMethodCall(method, args);
+        } else {
+          jsonRpcId = (jsonRpcId + 1) % Number.MAX_SAFE_INTEGER;
+          body = JSON.stringify({ jsonrpc: '2.0', method, params: args, id: jsonRpcId });
+        }
+        return this.request(
+          'POST',
+          url,
+          body,
+          kind,
+          'plain',
+          options ?? {},
+          mode,
+          kind === 'jsonrpc' ? JSON.stringify([method, args]) : undefined,
+        );
+      }, '');
+    return Object.assign(make('one'), { lb: make('lb'), map: make('map') }) as RpcCaller;
   }
 
   // ---- the call ------------------------------------------------------------------------
@@ -411,11 +415,7 @@ export class CallContext {
     let slot: CacheSlot | undefined;
     if (isReplayable(prepared.body)) {
       const cache = this.services.rcache;
-      slot = new LazySlot(
-        cache,
-        () =>
-          `${mode === 'map' ? 'map' : 'one'} ${prepared.method} ${resolved.base}${resolved.path}\n${JSON.stringify(prepared.headers)}\n${prepared.cacheBody ?? bodyKey(prepared.body)}`,
-      );
+      slot = new CallSlot(cache, prepared);
       const useCache = options.useCache ?? true;
       if (useCache !== false && cache.size > 0) {
         const hit = cache.get(slot.key, typeof useCache === 'number' ? useCache : 0) as Result | Results | undefined;
@@ -568,8 +568,13 @@ export class CallContext {
   ): Prepared {
     const resolved = this.resolve(url, options);
     const headers: http.OutgoingHttpHeaders = {};
+    let noHeaders = data === undefined && encoding !== 'xmlrpc' && encoding !== 'jsonrpc' && variant === 'plain';
     if (options.headers)
-      for (const [k, v] of Object.entries(options.headers)) if (v !== undefined) headers[k.toLowerCase()] = v;
+      for (const [k, v] of Object.entries(options.headers)) {
+        if (v === undefined) continue;
+        headers[k.toLowerCase()] = v;
+        noHeaders = false;
+      }
     let body: Body | undefined;
     switch (encoding) {
       case 'xmlrpc':
@@ -594,11 +599,7 @@ export class CallContext {
       const a = auth;
       const pair = typeof a === 'string' ? a : `${a.user}:${a.password}`;
       headers.authorization = `Basic ${Buffer.from(pair).toString('base64')}`;
-    }
-    let noHeaders = true;
-    for (const _ in headers) {
       noHeaders = false;
-      break;
     }
     return { method, resolved, body, headers, encoding, options, mode, cacheBody: undefined, noHeaders };
   }
@@ -610,7 +611,7 @@ export class CallContext {
     const started = performance.now();
     if (alias === undefined) {
       try {
-        return await this.attempt(prepared, undefined, txn);
+        return await this.attempt(prepared, undefined, txn, started);
       } catch (err) {
         return this.failed(prepared, err, prepared.resolved.origin!.label, txn[1], started);
       }
@@ -630,17 +631,26 @@ export class CallContext {
   }
 
   /** One member (or origin): a stale kept-alive socket is retried once on a fresh connection. */
-  private async attempt(prepared: Prepared, member: Member | undefined, txn: [string, string]): Promise<Result> {
+  private async attempt(
+    prepared: Prepared,
+    member: Member | undefined,
+    txn: [string, string],
+    /** When the call started, if the caller just read the clock. */
+    started = performance.now(),
+  ): Promise<Result> {
     const target = member === undefined ? prepared.resolved.origin! : member.getPool<HttpPool>(this.services).target;
     const trace = traceHeaders(this.req as SkitaiRequest | undefined, txn[0], txn[1]);
-    // The common call (no headers of its own, no tracestate) gets one object literal: spreads
-    // into a fresh object cost a dictionary of transitions per call.
-    const headers: http.OutgoingHttpHeaders =
-      prepared.noHeaders && trace.tracestate === undefined
-        ? { traceparent: trace.traceparent, 'x-gtxn-id': txn[0], 'x-ltxn-id': txn[1] }
-        : { ...trace, ...prepared.headers, 'x-gtxn-id': txn[0], 'x-ltxn-id': txn[1] };
-    if (member !== undefined && member.user !== undefined && headers.authorization === undefined) {
-      headers.authorization = `Basic ${Buffer.from(`${member.user}:${member.password ?? ''}`).toString('base64')}`;
+    let headers: WireRequest['headers'];
+    if (prepared.noHeaders && trace.tracestate === undefined && member?.user === undefined) {
+      // The common call (no headers of its own): undici's flat name/value list, which it reads
+      // as is (an object costs it an Object.keys array per call).
+      headers = ['traceparent', trace.traceparent, 'x-gtxn-id', txn[0], 'x-ltxn-id', txn[1]];
+    } else {
+      const all: http.OutgoingHttpHeaders = { ...trace, ...prepared.headers, 'x-gtxn-id': txn[0], 'x-ltxn-id': txn[1] };
+      if (member !== undefined && member.user !== undefined && all.authorization === undefined) {
+        all.authorization = `Basic ${Buffer.from(`${member.user}:${member.password ?? ''}`).toString('base64')}`;
+      }
+      headers = all;
     }
     const defaults = this.services.defaults;
     const options = prepared.options;
@@ -655,7 +665,6 @@ export class CallContext {
       maxResponseSize: options.maxResponseSize ?? defaults.maxResponseSize,
       signal: options.signal,
     };
-    const started = performance.now();
     let response: WireResponse;
     try {
       response = await send(target, wire);

@@ -9,17 +9,21 @@
 // The `was` object itself is built only when the handler first touches the proxy.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { codes } from './errors.js';
+import { CallContext } from './caller.js';
+import type { BackendServices } from './manager.js';
 import type { Kernel } from '@skitai/kernel';
 import type { SkitaiRequest } from '@skitai/kernel';
 import type { SkitaiResponse } from '@skitai/kernel';
 import type { RequestHandler } from '@skitai/kernel';
-import type { Was } from '@skitai/kernel';
+import { Was } from '@skitai/kernel';
 
 interface Slot {
   kernel: Kernel;
   req: SkitaiRequest;
   res: SkitaiResponse;
   was: Was | undefined;
+  /** The request's call context, shared by every `was` of the request (the App's and the imported one). */
+  calls: CallContext | undefined;
 }
 
 const als = new AsyncLocalStorage<Slot>();
@@ -29,6 +33,17 @@ export function currentWas(): Was | undefined {
   const slot = als.getStore();
   if (slot === undefined) return undefined;
   return (slot.was ??= slot.kernel.createWas(slot.req, slot.res));
+}
+
+/**
+ * The call context of a new `was` of `req`: inside the context, one per request, so that two
+ * `was` objects of one request (the App's and the imported one) number their calls in one
+ * sequence; outside it, the `was`'s own. (No store was ever entered: getStore is a flag test.)
+ */
+export function callContextFor(services: BackendServices, req: SkitaiRequest): CallContext {
+  const slot = als.getStore();
+  if (slot !== undefined && slot.req === req) return (slot.calls ??= new CallContext(services, req));
+  return new CallContext(services, req);
 }
 
 /**
@@ -42,13 +57,13 @@ export function bindWas(was: Was): void {
 
 /** Runs `fn` with the imported `was` bound to `was` (tests, background jobs, other frameworks). */
 export function runWithWas<T>(was: Was, fn: () => T): T {
-  return als.run({ kernel: was.kernel, req: was.req, res: was.res, was }, fn);
+  return als.run({ kernel: was.kernel, req: was.req, res: was.res, was, calls: undefined }, fn);
 }
 
 /** Wraps a mount's handler so that the imported `was` works inside it (the kernel's wrapHandler tap). */
 export function wrapWithWasContext(kernel: Kernel, handler: RequestHandler): RequestHandler {
   return function wasContext(req: SkitaiRequest, res: SkitaiResponse, next?: (err?: unknown) => void) {
-    return als.run({ kernel, req, res, was: undefined }, handler, req, res, next);
+    return als.run({ kernel, req, res, was: undefined, calls: undefined }, handler, req, res, next);
   };
 }
 
@@ -66,9 +81,10 @@ export const was: Was = new Proxy(Object.create(null) as Was, {
       throw codes.SKT_WAS_CONTEXT(prop);
     }
     const value = Reflect.get(current, prop, current);
-    // Methods from a prototype are bound (they may use private fields); own values — the lazy
-    // callers such as `get`, with their `.lb` and `.map` — are already bound to their was.
-    if (typeof value === 'function' && !hasOwn.call(current, prop)) return value.bind(current);
+    // The kernel's methods (log, traceback ...) are bound (they may use private fields); the
+    // members plugins add — the lazy callers such as `get`, with their `.lb` and `.map` — are
+    // already bound to their was, and a bound copy would lose those properties.
+    if (typeof value === 'function' && hasOwn.call(Was.prototype, prop)) return value.bind(current);
     return value;
   },
   set(_target, prop, value) {

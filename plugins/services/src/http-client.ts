@@ -6,10 +6,11 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import zlib from 'node:zlib';
 import { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
+import { util as undiciUtil, type Dispatcher } from 'undici';
 import { SkitaiError } from '@skitai/kernel';
 import type { AssignedHandler, TrackedClient } from './dispatcher.js';
 import { codes } from './errors.js';
+import { SWEPT_FROM_MS, unwatch, watch, type Timed } from './deadlines.js';
 
 export type Body = string | Buffer | Uint8Array | Readable | AsyncIterable<Uint8Array | string>;
 
@@ -27,7 +28,8 @@ export interface WireRequest {
   method: string;
   /** Path and query. */
   path: string;
-  headers: OutgoingHttpHeaders;
+  /** An object, or undici's flat list of lowercase names and string values. */
+  headers: OutgoingHttpHeaders | string[];
   body: Body | undefined;
   /** Whole exchange, ms (0: none). */
   timeout: number;
@@ -130,11 +132,14 @@ const single = new Set([
   'user-agent',
 ]);
 
+const headerName = undiciUtil.headerNameToString as (value: Buffer) => string;
+
 /** undici's raw header list (name, value, name, value ... as Buffers) as node:http gives headers. */
 export function headersOf(raw: Buffer[]): IncomingHttpHeaders {
   const headers: Record<string, string | string[]> = {};
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1').toLowerCase();
+    // undici's lookup gives a well-known name's lowercase string without decoding the bytes.
+    const name = headerName(raw[i]!);
     const value = raw[i + 1]!.toString('latin1');
     const seen = headers[name];
     if (seen === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
@@ -149,7 +154,12 @@ export function headersOf(raw: Buffer[]): IncomingHttpHeaders {
  * (or at the head when streaming), rejected with a CallError; whatever happens afterwards on
  * the connection is dropped (or, when streaming, goes to the body stream).
  */
-class Exchange implements AssignedHandler {
+class Exchange implements AssignedHandler, Timed {
+  // The whole-call deadline when swept (deadlines.ts).
+  deadline = 0;
+  prev: Timed | undefined = undefined;
+  next: Timed | undefined = undefined;
+  watched = false;
   private settled = false;
   /** The request was given a connected socket (undici's onConnect): from here on it may have been sent. */
   private connected = false;
@@ -183,7 +193,9 @@ class Exchange implements AssignedHandler {
 
   start(): void {
     const wire = this.wire;
-    if (wire.timeout > 0) this.timer = setTimeout(onTimeout, wire.timeout, this);
+    const timeout = wire.timeout;
+    if (timeout >= SWEPT_FROM_MS) watch(this, timeout);
+    else if (timeout > 0) this.timer = setTimeout(onTimeout, timeout, this);
     if (wire.signal) {
       this.onAbort = () =>
         this.fail(new CallError('aborted', codes.SKT_BACKEND_CONNECTION(this.target.label, 'the call was aborted')));
@@ -205,7 +217,7 @@ class Exchange implements AssignedHandler {
         origin: this.target.origin,
         path: wire.path,
         method: wire.method as Dispatcher.HttpMethod,
-        headers: wire.headers as IncomingHttpHeaders,
+        headers: wire.headers as Dispatcher.DispatchOptions['headers'],
         body: (body ?? null) as Dispatcher.DispatchOptions['body'],
       },
       this,
@@ -216,6 +228,7 @@ class Exchange implements AssignedHandler {
 
   private finish(): void {
     this.settled = true;
+    if (this.watched) unwatch(this);
     if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
     this.timer = this.connectTimer = undefined;
@@ -238,7 +251,7 @@ class Exchange implements AssignedHandler {
     this.abortRequest?.(err);
   }
 
-  /** The whole-call timer ran out. */
+  /** The whole-call timer (or deadline) ran out. */
   timedOut(): void {
     this.timer = undefined;
     const { wire, target } = this;
@@ -324,6 +337,7 @@ class Exchange implements AssignedHandler {
       }
       if (this.timer !== undefined) clearTimeout(this.timer);
       this.timer = undefined;
+      unwatch(this);
       this.succeed({ statusCode, reason: statusText, headers, content: undefined, body });
       return true;
     }

@@ -5,7 +5,8 @@
 // getlu and setlu.
 import type { Kernel, Was } from '@skitai/kernel';
 import { parseParams, serializeParams } from '@skitai/xmlrpc';
-import { CallContext, type HttpBodyCaller, type HttpCaller, type RpcCaller } from './caller.js';
+import { callContextFor } from './context.js';
+import { type CallContext, type HttpBodyCaller, type HttpCaller, type RpcCaller } from './caller.js';
 import { BackendServices } from './manager.js';
 
 declare module '@skitai/kernel' {
@@ -90,7 +91,7 @@ export function callContextOf(was: Was): CallContext {
   const w = was as WithContext;
   let ctx = w[CONTEXT];
   if (ctx === undefined) {
-    ctx = new CallContext(servicesOf(was.kernel), was.req);
+    ctx = callContextFor(servicesOf(was.kernel), was.req);
     // A plain store: a symbol key is never enumerated, and defineProperty per request cost
     // a property-descriptor conversion on every call's path.
     w[CONTEXT] = ctx;

@@ -166,6 +166,40 @@ test('timeouts: a slow backend gives status timeout (1) in time; raise: true rej
   });
 });
 
+test('a timeout of a second or more is swept, not timed per call: never early, at most one sweep late, and calls that answer in time leave nothing behind', async () => {
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const b = await backend('held', async (req, res, body, be) => {
+    if (req.url === '/held') await held; // answers only when the test lets it
+    if (!res.destroyed) echo(req, res, body, be);
+  });
+  const ctx = newServices().context();
+  try {
+    // Calls that answer before their deadline are unlinked from the sweep list as they end.
+    const quick = await Promise.all(
+      [1, 2, 3].map(() => ctx.http('GET')(`http://${b.address}/quick`, { timeout: 1000 })),
+    );
+    assert.deepEqual(
+      quick.map((r) => r.status),
+      ['done', 'done', 'done'],
+    );
+    const started = performance.now();
+    const [late, later] = await Promise.all([
+      ctx.http('GET')(`http://${b.address}/held`, { timeout: 1000 }),
+      ctx.http('GET')(`http://${b.address}/held`, { timeout: 1250 }),
+    ]);
+    const took = performance.now() - started;
+    assert.equal(late.status, 'timeout');
+    assert.equal((late.error as SkitaiError).code, 'SKT_BACKEND_TIMEOUT');
+    assert.equal(later.status, 'timeout');
+    assert.ok(late.elapsed >= 1000, `timed out after ${late.elapsed} ms, before its 1000 ms`);
+    assert.ok(later.elapsed >= 1250, `timed out after ${later.elapsed} ms, before its 1250 ms`);
+    assert.ok(took < 1250 + 250 + 400, `took ${took} ms: more than a sweep (250 ms) late`);
+  } finally {
+    release();
+  }
+});
+
 test('connection refused gives status error (2); HTTP errors stay done with raiseForStatus', async () => {
   const ctx = newServices().context();
   const port = await deadPort();

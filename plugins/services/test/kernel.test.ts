@@ -99,7 +99,7 @@ test('transaction ids over two hops: 1000 -> 2001, 2002 -> 3002, 3003, the globa
   const gatewayUrl = await start(gateway, { logpath: path.join(logs, 'gateway') });
   const reply = (await (await fetch(`${gatewayUrl}/page`)).json()) as any;
   assert.equal(reply.ltxn, '1000');
-  assert.match(reply.gtxn, /^GTID-/);
+  assert.match(reply.gtxn, /^[0-9a-f]{32}$/);
   assert.deepEqual(reply.hops, [
     { ltxnIn: '2001', leafLtxn: '3002' },
     { ltxnIn: '2002', leafLtxn: '3003' },
@@ -171,7 +171,18 @@ test('the imported was for plain URLs; App handlers reach was.get too; was utili
   app.route('/calls', async (w: Was) => {
     const r = await w.get('@plain/from-app');
     const viaImport = await was.get('@plain/from-import');
-    return { own: (r.data as any).url, imported: (viaImport.data as any).url };
+    // A plugin's member through the imported was is the caller itself, with its .lb and .map;
+    // the kernel's own methods come bound to the request's was.
+    const viaLb = await was.get.lb('@plain/from-import-lb');
+    const { traceback } = was;
+    return {
+      own: (r.data as any).url,
+      imported: (viaImport.data as any).url,
+      lb: (viaLb.data as any).url,
+      // The App's was and the imported one number the request's calls in one sequence.
+      ltxn: [r.ltxnId, viaImport.ltxnId, viaLb.ltxnId],
+      tag: traceback('tagged').endsWith('/1000'),
+    };
   });
   kernel.mount('/app', app);
   const url = await start(kernel, { logpath });
@@ -182,7 +193,13 @@ test('the imported was for plain URLs; App handlers reach was.get too; was utili
   assert.deepEqual(reply.json, { a: [1] });
   assert.deepEqual(reply.xml, [{ k: 'v' }, 2]);
   const fromApp = (await (await fetch(`${url}/app/calls`)).json()) as any;
-  assert.deepEqual(fromApp, { own: '/from-app', imported: '/from-import' });
+  assert.deepEqual(fromApp, {
+    own: '/from-app',
+    imported: '/from-import',
+    lb: '/from-import-lb',
+    ltxn: ['2001', '2002', '2003'],
+    tag: true,
+  });
   assert.ok(b.open.size >= 1, 'keep-alive connections stay open while running');
   await kernel.stop();
   // The backend sees the close a moment after the client made it.

@@ -66,7 +66,7 @@ test('a was.get chain of three services carries one trace id in traceparent and 
   for (const fields of logged.flat())
     assert.equal(fields.length, REQUEST_LOG_FIELDS.length, 'the log keeps its 21 fields');
   const gtxn = logged[0]![0]![REQUEST_LOG_FIELDS.indexOf('gtxnId')]!;
-  assert.match(gtxn, /^GTID-/);
+  assert.match(gtxn, /^[0-9a-f]{32}$/, 'a fresh global id is a trace id');
   for (const fields of logged.flat())
     assert.equal(fields[REQUEST_LOG_FIELDS.indexOf('gtxnId')], gtxn, 'one global id in A, B and C');
   assert.deepEqual(
@@ -81,6 +81,7 @@ test('a was.get chain of three services carries one trace id in traceparent and 
   const atC = traceparentRe.exec(c.traceparent)!;
   assert.ok(atB && atC, `${b.traceparent} ${c.traceparent}`);
   assert.equal(atB[1], traceIdOf(gtxn), 'the trace id is the one the global id maps to');
+  assert.equal(atB[1], gtxn, 'a fresh global id is the trace id itself');
   assert.equal(atC[1], atB[1], 'one trace id end to end');
   assert.notEqual(atB[2], atC[2], 'each call has its own parent span id');
   // The span id is the call's local transaction id, as the callee logs it.
@@ -130,7 +131,8 @@ test('a malformed traceparent is ignored: a new global id, and a trace id from i
     ).json()) as any;
     const m = traceparentRe.exec(reply.inner.traceparent)!;
     assert.equal(m[1], traceIdOf(reply.inner.gtxn), traceparent);
-    assert.match(reply.inner.gtxn, /^GTID-/);
+    assert.match(reply.inner.gtxn, /^[0-9a-f]{32}$/);
+    assert.equal(m[1], reply.inner.gtxn);
     assert.equal(reply.inner.tracestate, null, 'tracestate goes only with a valid traceparent');
   }
   await stopAll(hops);
