@@ -3,8 +3,8 @@
 // frees those Buffers only at a scavenge, which their bytes start only past 32 MiB (twice
 // V8's default largest semi-space, a constant no flag moves). A proxy allocates almost nothing
 // else per chunk, so 32 MiB of dead Buffers (and the allocator's slack around them) would sit
-// in its RSS at any moment of a long transfer. When the process has `gc` (the kernel's
-// workers do: `--expose-gc` is among the flags it gives them), a young-generation collection
+// in its RSS at any moment of a long transfer. When the process has `gc` (workers started
+// with `run({ execArgv: RELAY_EXEC_ARGV })`, or `node --expose-gc`), a young-generation collection
 // is asked for after every YOUNG_GC_BYTES relayed, whatever the direction, at most one
 // pending at a time. It costs less CPU than it saves: 256 MiB through a proxy took 1.0-1.45 s
 // of its CPU with them, 1.3-1.7 s without (fresh memory, page faults, a cold cache). Without
