@@ -146,6 +146,14 @@ export interface Dispatch {
   open(conn: Connection): unknown;
   message(conn: Connection, message: unknown): unknown;
   close(conn: Connection, code: number, reason: string): unknown;
+  /**
+   * The App's message handler, called straight as `direct(was, message, args)` instead of
+   * through `message` (one call less per message); unset where `message` does more (the was
+   * context, plain handlers).
+   */
+  direct?: ((was: Was, message: unknown, args: Args) => unknown) | undefined;
+  was?: Was;
+  args?: Args;
 }
 
 /**
@@ -160,6 +168,9 @@ export function appDispatch(handlers: WsHandlers, was: Was, args: Args, wasConte
     close: handlers.close
       ? (_c, code, reason) => runWithWas(was, () => handlers.close!(was, args, code, reason))
       : () => undefined,
+    direct: wasContext ? undefined : message,
+    was,
+    args,
   };
 }
 
@@ -204,6 +215,11 @@ export class Connection {
   private seen = false;
   private timer: NodeJS.Timeout | undefined = undefined;
   private pinged = false;
+  /** Per message, read once here: the App handler called straight, its was and args, the send limit. */
+  private readonly direct: Dispatch['direct'];
+  private readonly directWas: Was | undefined;
+  private readonly directArgs: Args | undefined;
+  private readonly maxBuffered: number;
 
   constructor(
     readonly server: WsServer,
@@ -220,11 +236,15 @@ export class Connection {
   ) {
     this.sequential = mode !== 'threadsafe';
     this.service = new WebSocketService(server, this);
+    this.direct = dispatch.direct;
+    this.directWas = dispatch.was;
+    this.directArgs = dispatch.args;
+    this.maxBuffered = server.options.maxBufferedAmount;
   }
 
   start(): void {
     const ws = this.ws;
-    ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    ws.on('message', this.onMessage);
     ws.on('pong', () => this.onPong());
     ws.on('ping', () => {
       this.lastSeen = Date.now();
@@ -237,7 +257,8 @@ export class Connection {
 
   // ---- receiving ---------------------------------------------------------------------------
 
-  private onMessage(data: RawData, isBinary: boolean): void {
+  /** ws' 'message' listener itself (an arrow: no closure around a method call per message). */
+  private readonly onMessage = (data: RawData, isBinary: boolean): void => {
     this.seen = true;
     if (this.busy) {
       // only ever set in the sequential modes
@@ -247,7 +268,7 @@ export class Connection {
     }
     this.handle(data, isBinary);
     if (this.pending > 0) this.throttle();
-  }
+  };
 
   private handle(data: RawData, isBinary: boolean): void {
     let message: unknown;
@@ -266,7 +287,11 @@ export class Connection {
     }
     let out: unknown;
     try {
-      out = this.dispatch.message(this, message);
+      const direct = this.direct;
+      out =
+        direct !== undefined
+          ? direct(this.directWas!, message, this.directArgs!)
+          : this.dispatch.message(this, message);
     } catch (err) {
       this.failed(err);
       return;
@@ -379,7 +404,7 @@ export class Connection {
   private write(data: string | Buffer, binary: boolean): boolean {
     const ws = this.ws;
     if (this.closed || ws.readyState !== 1 /* OPEN */) return false;
-    if (ws.bufferedAmount > this.server.options.maxBufferedAmount) {
+    if (ws.bufferedAmount > this.maxBuffered) {
       this.overflow();
       return false;
     }

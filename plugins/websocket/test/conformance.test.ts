@@ -183,4 +183,31 @@ describe('conformance (Autobahn-style, raw frames)', { timeout: 30_000 }, () => 
       await s.close();
     }
   });
+  test('text messages of 0 to 20 bytes, ASCII or not, reach the handler as the same string', async () => {
+    // Short ASCII texts are made into strings in JavaScript (up to 16 bytes), the rest by node:
+    // both sides of that line, and non-ASCII at each position, come back as they were sent.
+    const app = new App();
+    app.route(
+      '/json',
+      wsRoute({}, (_was, m: string) => JSON.stringify([m.length, m])),
+    );
+    const s = await serve([['/', app]]);
+    try {
+      const c = await connectRaw(s.port, '/json');
+      const texts: string[] = [];
+      for (let n = 0; n <= 20; n++) {
+        const ascii = Array.from({ length: n }, (_, i) => String.fromCharCode(0x20 + ((i * 7) % 0x5f))).join('');
+        texts.push(ascii, ascii.slice(0, -1) + (n > 0 ? 'é' : ''), n > 0 ? '\u0000' + ascii.slice(1) : ascii);
+      }
+      texts.push('\u007f'.repeat(16), 'κόσμε', '\u{1F600}'.repeat(4));
+      for (const t of texts) {
+        c.write(frame(TEXT, t));
+        const f = await c.next();
+        assert.deepEqual(JSON.parse(f!.payload.toString('utf8')), [t.length, t]);
+      }
+      c.destroy();
+    } finally {
+      await s.close();
+    }
+  });
 });
