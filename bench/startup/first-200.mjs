@@ -19,7 +19,8 @@ const port = await new Promise((resolve, reject) => {
     s.close(() => resolve(p));
   });
 });
-process.argv.splice(2, process.argv.length, '--port', String(port));
+// As if `node <script> --port N` ran: kernel.run() takes the script's folder from argv[1].
+process.argv.splice(1, process.argv.length, script, '--port', String(port));
 
 /** One GET on a fresh connection: the status code, or null when nothing listens yet. */
 function statusOf() {
