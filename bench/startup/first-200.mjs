@@ -43,6 +43,12 @@ function statusOf() {
 }
 
 await import(pathToFileURL(script).href);
+// Bounded: a script that never listens (it failed to start, and kept the process alive) ends here.
+const giveUp = setTimeout(() => {
+  console.error(`no 200 on ${urlPath} in 300 s`);
+  process.exit(1);
+}, 300_000);
+giveUp.unref();
 for (;;) {
   const status = await statusOf();
   if (status === 200) break;
