@@ -28,6 +28,7 @@ import { fmtInt, fmtRatio, markdownTable, textTable } from './lib/table.mjs';
 import { runInstructions, valgrindAvailable } from './lib/instructions.mjs';
 import { getHead, headDiff, headText } from './lib/same.mjs';
 import { coldStart } from './lib/cold.mjs';
+import { ensureKernelEntry } from '../scripts/kernel-entry.mjs';
 import { printReport } from './lib/report.mjs';
 // The workspace's test helper (built by tsc -b, as the servers measured are).
 import { selfSignedCert } from '@skitai/test-support';
@@ -315,6 +316,8 @@ function snapshotPackages() {
   }
   return copied;
 }
+// The kernel's one-file entry is made from its compiled files: remake it if a build left it stale.
+await ensureKernelEntry();
 if (opt.snapshot) {
   const names = snapshotPackages();
   log(`measuring a snapshot of the built packages (bench/node_modules/@skitai: ${names.join(', ')})`);

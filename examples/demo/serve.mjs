@@ -13,7 +13,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Kernel } from '@skitai/kernel';
 import { websocket } from '@skitai/websocket';
-import { http2 } from '@skitai/http2';
 import { services, servicesOf } from '@skitai/services';
 import { db, dbCallers } from '@skitai/db';
 import { statusPage } from '@skitai/status';
@@ -48,6 +47,8 @@ function secureKey() {
 kernel.use(websocket());
 if (process.env.SKITAI_TLS_CERT) {
   // With HTTP/2, the notes page's hints (notes.mjs) go out as push or 103 Early Hints.
+  // Loaded only here: a plain HTTP/1.1 start does not pay for node:http2 and the plugin.
+  const { http2 } = await import('@skitai/http2');
   const { SKITAI_TLS_CERT: cert, SKITAI_TLS_KEY: key, SKITAI_TLS_PASSPHRASE: passphrase } = process.env;
   kernel.use(http2({ cert, key, passphrase }));
 }

@@ -12,7 +12,9 @@ test('an Express-only startup script loads no module of @skitai/app or @skitai/s
     encoding: 'utf8',
   });
   const counts = new Map([...out.matchAll(/^ {2}(\S+)\s+(\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
-  assert.ok((counts.get('kernel') ?? 0) > 10, `the kernel's modules are counted:\n${out}`);
+  // The kernel is one file (dist/src/entry.js, all its modules) and the package.json it reads.
+  const kernelFiles = counts.get('kernel') ?? 0;
+  assert.ok(kernelFiles >= 1 && kernelFiles <= 2, `the kernel's files are counted (entry.js, package.json):\n${out}`);
   assert.ok((counts.get('express') ?? 0) > 0, `express is counted:\n${out}`);
   for (const name of ['plugins/app', 'plugins/services', 'lib/xmlrpc', 'busboy', 'nunjucks', 'undici']) {
     assert.equal(counts.get(name), undefined, `${name} was loaded:\n${out}`);

@@ -5,7 +5,8 @@ import { execFile } from 'node:child_process';
 // What a single-process kernel loads at start: semver, all of tapable and the parts of node that
 // an ESM import of a builtin's whole namespace would load come only when something needs them
 // (start-up time is mostly module loading). node:cluster is not among them: net's listen() loads it.
-const index = new URL('../../src/index.js', import.meta.url).href;
+// The file behind `import '@skitai/kernel'` (the one-file entry made from the compiled modules).
+const index = new URL('../../src/entry.js', import.meta.url).href;
 
 interface Loaded {
   builtins: string[];
