@@ -30,6 +30,16 @@ export interface Entry {
   /** The head of a HIT, made once and handed to writeHead as it is, its Age rewritten as it grows (not on disk). */
   hitHead?: Record<string, string | string[] | number>;
   hitAge?: number;
+  /** hitHead as a flat [name, value ...] list for writeReadyHead, its Age at hitFlatAge; null when a field cannot be written. */
+  hitFlat?: Array<string | string[]> | null;
+  hitFlatAge?: number;
+  /**
+   * Where the hot index (HttpCache.hot) has it: the path it is found by, the mount (or the
+   * forward proxy) and Host it was asked through. Only an entry stored under its own key.
+   */
+  hotPath?: string;
+  hotScope?: object;
+  hotHost?: string;
   /** The whole answer of a HIT (status, hitHead, body), reused as is (not on disk). */
   hitAnswer?: { status: number; headers: OutgoingHttpHeaders; body: Buffer };
 }

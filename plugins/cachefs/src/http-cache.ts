@@ -104,7 +104,37 @@ export class HttpCache {
     readonly collapse: boolean,
     readonly collapseMs: number,
   ) {
-    this.memory = memmax > 0 ? new MemoryTier(memmax) : undefined;
+    this.memory = memmax > 0 ? new MemoryTier(memmax, (item) => this.unhot(item)) : undefined;
+  }
+
+  /**
+   * The proxy's plain-GET index (proxy-cache.ts): fresh-looking entries by path alone, so that
+   * a HIT builds no key. Each is in the memory tier under its own key and leaves this index
+   * when it leaves the tier; the caller checks its scope, Host and age.
+   */
+  readonly hot = new Map<string, Entry>();
+
+  /** Indexes `entry` (in memory under its own key, no Vary, no credentials) by `path`. */
+  makeHot(entry: Entry, path: string, scope: object, host: string): void {
+    const old = entry.hotPath;
+    if (old !== undefined && old !== path && this.hot.get(old) === entry) this.hot.delete(old);
+    entry.hotPath = path;
+    entry.hotScope = scope;
+    entry.hotHost = host;
+    this.hot.set(path, entry);
+  }
+
+  private unhot(item: Item): void {
+    if (item.kind === 'entry' && item.hotPath !== undefined && this.hot.get(item.hotPath) === item)
+      this.hot.delete(item.hotPath);
+  }
+
+  /** A hot entry used for a HIT: counted, and marked used in the memory tier. */
+  hotHit(entry: Entry): void {
+    const memory = this.memory!;
+    memory.touch(entry.key, entry);
+    memory.hits++;
+    this.stats.hits++;
   }
 
   /** Whether any tier keeps anything. */

@@ -7,7 +7,11 @@ export class MemoryTier {
   hits = 0;
   evictions = 0;
 
-  constructor(readonly max: number) {}
+  /** `removed` hears of every item that leaves (evicted, deleted, replaced). */
+  constructor(
+    readonly max: number,
+    private readonly removed?: (item: Item) => void,
+  ) {}
 
   get entries(): number {
     return this.items.size;
@@ -35,6 +39,8 @@ export class MemoryTier {
       this.items.delete(k);
       this.bytes -= old.size;
       this.evictions++;
+      if (old === this.newest) this.newest = undefined;
+      this.removed?.(old);
     }
     this.items.set(key, item);
     this.newest = item;
@@ -48,5 +54,11 @@ export class MemoryTier {
     this.items.delete(key);
     this.bytes -= old.size;
     if (old === this.newest) this.newest = undefined;
+    this.removed?.(old);
+  }
+
+  /** Marks `item`, kept under `key`, as used now (what get() does, without the lookup when it is the newest). */
+  touch(key: string, item: Item): void {
+    if (item !== this.newest) this.get(key);
   }
 }

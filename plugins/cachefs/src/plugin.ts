@@ -109,6 +109,7 @@ export function cachefs(options: CachefsOptions = {}): CachefsPlugin {
     kernel: '^0.1.0',
     dependencies: ['@skitai/services'],
     apply,
+    serve: proxy.serve,
     lookup: proxy.lookup,
     cache,
   } as Plugin<undefined>) as CachefsPlugin;

@@ -1,11 +1,17 @@
 // The cache as the gateway's `cache` option sees it (its ProxyCache contract): reverse-proxied
 // requests are keyed by Host, mount and path, forward-proxied ones by their absolute URL.
 // Answers carry `X-Cache: HIT` (sent from the cache, with `Age`) or `X-Cache: MISS`.
-import type { OutgoingHttpHeaders } from 'node:http';
+import { validateHeaderName, validateHeaderValue, type OutgoingHttpHeaders } from 'node:http';
 import { Writable } from 'node:stream';
-import { getServerHeader, type MountInfo, type SkitaiRequest } from '@skitai/kernel';
+import {
+  getServerHeader,
+  writeReadyHead,
+  type MountInfo,
+  type SkitaiRequest,
+  type SkitaiResponse,
+} from '@skitai/kernel';
 import { etagMatches, headerText, httpDate } from './directives.js';
-import type { Entry } from './entry.js';
+import { currentAge, type Entry } from './entry.js';
 import { isPromise, type Fill, type HttpCache, type Lookup } from './http-cache.js';
 
 /** The gateway's CachedResponse (`@skitai/gateway`), structurally. */
@@ -26,6 +32,7 @@ export interface CacheMiss {
 
 /** The gateway's ProxyCache (`@skitai/gateway`), structurally: `gateway({ cache })`. */
 export interface ProxyCacheLike {
+  serve(req: SkitaiRequest, res: SkitaiResponse, mount: MountInfo | undefined): boolean;
   lookup(
     req: SkitaiRequest,
     mount: MountInfo | undefined,
@@ -59,11 +66,74 @@ function hitHead(entry: Entry, age: number): OutgoingHttpHeaders {
     entry.hitAge = seconds;
     return (entry.hitHead = servedHeaders(entry, seconds, 'HIT') as Entry['hitHead'])!;
   }
-  if (entry.hitAge !== seconds) {
-    head.age = String(seconds);
-    entry.hitAge = seconds;
-  }
+  if (entry.hitAge !== seconds) setHitAge(entry, head, seconds);
   return head;
+}
+
+function setHitAge(entry: Entry, head: NonNullable<Entry['hitHead']>, seconds: number): void {
+  const text = String(seconds);
+  head.age = text;
+  const flat = entry.hitFlat;
+  if (flat != null) flat[entry.hitFlatAge!] = text;
+  entry.hitAge = seconds;
+}
+
+/**
+ * The head of a HIT as a flat list (hitHead's fields, Age kept in step with it), made and
+ * checked once per entry with node's own field checks; null when a stored field could not be
+ * written (then the general path answers, as before).
+ */
+function hitFlat(entry: Entry, age: number): Array<string | string[]> | null {
+  const seconds = Math.floor(age);
+  const known = entry.hitFlat;
+  if (known !== undefined) {
+    if (entry.hitAge !== seconds) setHitAge(entry, entry.hitHead!, seconds);
+    return known;
+  }
+  const head = hitHead(entry, age);
+  const flat: Array<string | string[]> = [];
+  try {
+    for (const name in head) {
+      const v = head[name]!;
+      const value = typeof v === 'number' ? String(v) : v;
+      validateHeaderName(name);
+      if (typeof value === 'string') validateHeaderValue(name, value);
+      else for (const item of value) validateHeaderValue(name, item);
+      if (name === 'age') entry.hitFlatAge = flat.length + 1;
+      flat.push(name, value);
+    }
+  } catch {
+    return (entry.hitFlat = null);
+  }
+  return (entry.hitFlat = flat);
+}
+
+/** The scope of forward-proxied entries in the hot index (a reverse-proxied one's is its mount). */
+const FORWARD = {};
+
+/** The key of a proxied request's resource: the mount, Host and path, or the absolute URL. */
+function proxyKey(req: SkitaiRequest, mount: MountInfo | undefined): string {
+  return mount === undefined
+    ? `F ${req.absoluteUrl ?? req.url}`
+    : `P ${mount.host}${mount.point} ${req.headers.host ?? ''} ${req.url}`;
+}
+
+/**
+ * A GET or HEAD without Cache-Control, Pragma, Range, Authorization or validators: nothing in
+ * it can change what a fresh stored entry gives.
+ */
+function isPlain(req: SkitaiRequest): boolean {
+  const method = req.method;
+  if (method !== 'GET' && method !== 'HEAD') return false;
+  const h = req.headers;
+  return (
+    h['cache-control'] === undefined &&
+    h.pragma === undefined &&
+    h.range === undefined &&
+    h.authorization === undefined &&
+    h['if-none-match'] === undefined &&
+    h['if-modified-since'] === undefined
+  );
 }
 
 /** Fields a 304 to the client carries (RFC 9110 15.4.5). */
@@ -178,25 +248,42 @@ function answer(req: SkitaiRequest, found: Lookup): CachedResponse | CacheMiss {
 /** `gateway({ cache })` for this cache. */
 export function proxyCache(cache: HttpCache): ProxyCacheLike {
   return {
+    /**
+     * A plain GET or HEAD whose fresh entry is in memory is answered here, in this tick: found
+     * by its path in the hot index (no key built) when it was asked that way before, else by
+     * its key (and indexed), and written as one flat head and one end(body).
+     */
+    serve(req, res, mount) {
+      if (cache.memory === undefined || !isPlain(req)) return false;
+      const scope = mount ?? FORWARD;
+      const path = mount === undefined ? (req.absoluteUrl ?? req.url!) : req.url!;
+      const host = mount === undefined ? '' : (req.headers.host ?? '');
+      let entry = cache.hot.get(path);
+      let age: number;
+      if (entry !== undefined && entry.hotScope === scope && entry.hotHost === host) {
+        age = currentAge(entry, Date.now());
+        // Stale: the general lookup revalidates it.
+        if (age >= entry.lifetime) return false;
+        cache.hotHit(entry);
+      } else {
+        entry = cache.freshInMemory(proxyKey(req, mount));
+        if (entry === undefined) return false;
+        age = cache.lastAge;
+        cache.makeHot(entry, path, scope, host);
+      }
+      const flat = hitFlat(entry, age);
+      if (flat === null) return false;
+      writeReadyHead(res, entry.status, flat, entry.hitHead);
+      res.end(entry.body);
+      return true;
+    },
     lookup(req, mount) {
       if (!cache.enabled) return undefined;
-      const key =
-        mount === undefined
-          ? `F ${req.absoluteUrl ?? req.url}`
-          : `P ${mount.host}${mount.point} ${req.headers.host ?? ''} ${req.url}`;
+      const key = proxyKey(req, mount);
       const h = req.headers;
       const method = req.method ?? 'GET';
-      // A plain GET or HEAD (the usual one) asks the memory tier directly: nothing in the
-      // request can change what a fresh entry there gives.
-      if (
-        (method === 'GET' || method === 'HEAD') &&
-        h['cache-control'] === undefined &&
-        h.pragma === undefined &&
-        h.range === undefined &&
-        h.authorization === undefined &&
-        h['if-none-match'] === undefined &&
-        h['if-modified-since'] === undefined
-      ) {
+      // A plain GET or HEAD (the usual one) asks the memory tier directly.
+      if (isPlain(req)) {
         const entry = cache.freshInMemory(key);
         if (entry !== undefined) return hitAnswer(entry, cache.lastAge);
       }

@@ -114,8 +114,15 @@ test('the forward proxy caches absolute-form requests by their URL', async () =>
       });
     const first = await ask();
     const second = await ask();
+    // The third from the hot index, by the absolute URL.
+    const third = await ask();
     assert.equal(first.status, 200);
-    assert.deepEqual([first.headers['x-cache'], second.headers['x-cache']], ['MISS', 'HIT']);
+    assert.deepEqual(
+      [first.headers['x-cache'], second.headers['x-cache'], third.headers['x-cache']],
+      ['MISS', 'HIT', 'HIT'],
+    );
+    assert.ok(front.cache.cache.hot.has(`${backend.url}/fwd`));
+    assert.ok(third.body.equals(first.body));
     assert.equal(backend.count('/fwd'), 1);
   } finally {
     await front.stop();

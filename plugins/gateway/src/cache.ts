@@ -38,6 +38,12 @@ export interface CacheMiss {
 
 export interface ProxyCache {
   /**
+   * Asked first, when given: answers the request at once from what the cache holds (the head
+   * and body written on `res`, in this tick, no promise) and returns true; false to go on with
+   * lookup(). For the common HIT: nothing is built for the exchange when it answers.
+   */
+  serve?(req: SkitaiRequest, res: SkitaiResponse, mount: MountInfo | undefined): boolean;
+  /**
    * Called after the source, token and role checks, before anything goes upstream: a stored
    * answer, a CacheMiss to follow the exchange, or undefined to ask a member. May be async.
    * `mount` is undefined for the forward proxy (its requests have `req.absoluteUrl`).
@@ -65,6 +71,7 @@ export function isProxyCache(value: unknown): value is ProxyCache {
     typeof value === 'object' &&
     value !== null &&
     typeof (value as ProxyCache).lookup === 'function' &&
+    ((value as ProxyCache).serve === undefined || typeof (value as ProxyCache).serve === 'function') &&
     ((value as ProxyCache).store === undefined || typeof (value as ProxyCache).store === 'function')
   );
 }

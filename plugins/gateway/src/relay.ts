@@ -321,7 +321,7 @@ function answerFrom<M>(
 }
 
 /**
- * Relays `req` along `route` through `cache`: its stored answer is sent, or the request goes
+ * Relays `req` along `route` through `cache`: its serve() answers, or its stored answer is sent, or the request goes
  * upstream (with what a CacheMiss adds, the cache following the exchange). Synchronous when
  * the lookup is (no closure then); a lookup that throws or rejects relays as if there were
  * no cache. `mount` is undefined for the forward proxy.
@@ -333,6 +333,8 @@ export function relayThroughCache<M>(
   mount: MountInfo | undefined,
   route: Route<M>,
 ): void | Promise<void> {
+  // The cache answers a plain HIT itself, before any lookup object or upstream header is made.
+  if (cache.serve !== undefined && cache.serve(req, res, mount)) return;
   let found: ReturnType<ProxyCache['lookup']>;
   try {
     found = cache.lookup(req, mount);
