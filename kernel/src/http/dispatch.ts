@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import type { KernelHooks } from '../hooks.js';
-import type { MountTable } from '../mount/table.js';
+import { isBarePoint, type MountTable } from '../mount/table.js';
 import type { SkitaiRequest } from './request.js';
 import { writeHeadStamped, type SkitaiResponse } from './response.js';
 import { sendError } from './error-page.js';
 import { checkBodyLimit, checkRequest } from './guard.js';
-import { markInFlight } from './server.js';
+import { markInFlight } from './socket-state.js';
 import { isLogOff, logRequest, type RequestLogContext } from '../log/request-log.js';
 import { trackRequest, type RequestMetrics } from './metrics.js';
 
@@ -69,10 +69,9 @@ export function createDispatcher(ctx: DispatchContext) {
     const url = req.url!;
     const q = url.indexOf('?');
     const pathname = q === -1 ? url : url.slice(0, q);
-    const found = mounts.resolve(pathname, req.headers.host);
-    if (found === undefined) return sendError(req, res, 404, `${pathname} was not found on this server`);
-    const entry = found.entry;
-    if (found.redirect) {
+    const entry = mounts.find(pathname, req.headers.host);
+    if (entry === undefined) return sendError(req, res, 404, `${pathname} was not found on this server`);
+    if (isBarePoint(entry, pathname)) {
       res.writeHead(301, { Location: `${pathname}/${q === -1 ? '' : url.slice(q)}`, 'Content-Length': 0 });
       res.end();
       return;

@@ -1,6 +1,8 @@
 import { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { Socket } from 'node:net';
 import type { SkitaiRequest } from './request.js';
+import { releaseInFlight } from './socket-state.js';
 
 let serverHeader = 'Skitai';
 
@@ -36,6 +38,18 @@ export class SkitaiResponse extends ServerResponse<SkitaiRequest> {
         : super.writeHead(statusCode, withServer);
     }
     return (super.writeHead as any)(statusCode, reason, headers);
+  }
+
+  /**
+   * node detaches every finished response from its connection: the connection's in-flight
+   * mark goes with it, so no finished request and response stay reachable from an idle
+   * keep-alive socket. (Under a prototype-swapping framework node's own detachSocket runs and
+   * the mark stays until the connection's next request, as it is harmless: finished is never
+   * in flight.)
+   */
+  override detachSocket(socket: Socket): void {
+    releaseInFlight(socket, this);
+    super.detachSocket(socket);
   }
 }
 

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { SkitaiRequest } from './request.js';
 import { getServerHeader, SkitaiResponse } from './response.js';
 import type { Transport } from './transport.js';
+import { initSocketState, kMoved, kSince, responseOf, type SocketState } from './socket-state.js';
 
 export interface ServerSettings {
   /** Idle time before a keep-alive connection is closed (ms). */
@@ -17,27 +18,15 @@ export interface ServerSettings {
   sendTimeout: number;
 }
 
-/** The response a connection is busy with, set per request by the dispatcher (see inFlight). */
-const kResponse = Symbol('skitai.response');
-/** The send timeout's view of a connection: bytes moved at the last sweep, and since when. */
-const kMoved = Symbol('skitai.moved');
-const kSince = Symbol('skitai.since');
-type Serving = Socket & { [kResponse]?: SkitaiResponse; [kMoved]?: number; [kSince]?: number };
-
-/** Marks `res` as the response its connection is serving (for clientError and the send timeout). */
-export function markInFlight(socket: Socket, res: SkitaiResponse): void {
-  (socket as Serving)[kResponse] = res;
-}
-
 /** True while a response on this connection has not been handed whole to the socket. */
 function inFlight(socket: Socket): boolean {
-  const res = (socket as Serving)[kResponse];
+  const res = responseOf(socket);
   return res !== undefined && !res.writableFinished;
 }
 
 /** True when a response's head is out and its body is not: no other bytes may go out now. */
 function midResponse(socket: Socket): boolean {
-  const res = (socket as Serving)[kResponse];
+  const res = responseOf(socket);
   return res !== undefined && res.headersSent && !res.writableFinished;
 }
 
@@ -52,7 +41,7 @@ function midResponse(socket: Socket): boolean {
  * server's 'timeout' event.
  */
 export function sweepSendTimeouts(server: http.Server, open: Iterable<Socket>, timeoutMs: number, now: number): void {
-  for (const socket of open as Iterable<Serving>) {
+  for (const socket of open as Iterable<SocketState>) {
     const queued = socket.writableLength;
     const moved = (socket.bytesRead ?? 0) + (socket.bytesWritten ?? 0) - queued;
     if (socket[kMoved] !== moved || socket[kSince] === undefined) {
@@ -105,9 +94,14 @@ export function createHttpServer(
 
   // HTTP connections only: an upgraded socket (WebSocket) leaves the set, its owner closes it.
   const open = new Set<Socket>();
+  // One listener function for every connection ('close' comes once: no once() wrapper).
+  function closed(this: Socket): void {
+    open.delete(this);
+  }
   server.on('connection', (socket: Socket) => {
+    initSocketState(socket);
     open.add(socket);
-    socket.once('close', () => open.delete(socket));
+    socket.on('close', closed);
   });
   // A malformed request (node's parser), oversized headers or a request that took too long
   // gets a short answer with Date and Server like every other, and the connection ends. Not

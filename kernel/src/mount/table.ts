@@ -60,8 +60,6 @@ export interface MountEntry extends MountInfo {
   besideOf?: MountEntry;
 }
 
-export type Resolution = { entry: MountEntry; redirect: false } | { entry: MountEntry; redirect: true };
-
 export function normalizePoint(point: string): string {
   if (typeof point !== 'string' || !point.startsWith('/')) throw codes.SKT_MOUNT_POINT(String(point));
   let p = point;
@@ -77,6 +75,13 @@ export function normalizeHost(host: string | undefined): string {
   const colon = h.lastIndexOf(':');
   return colon > close ? h.slice(0, colon) : h;
 }
+
+/** True when `pathname` is `entry`'s point without its trailing slash: redirected to it with one. */
+export function isBarePoint(entry: MountEntry, pathname: string): boolean {
+  return entry.point.length > 0 && pathname.length === entry.point.length;
+}
+
+export type Resolution = { entry: MountEntry; redirect: false } | { entry: MountEntry; redirect: true };
 
 function notReady(): never {
   throw new Error('mount handler used before kernel start');
@@ -179,19 +184,31 @@ export class MountTable {
     this.index();
   }
 
-  /** Finds the mount for a path (no query) and Host header. */
-  resolve(pathname: string, hostHeader: string | undefined): Resolution | undefined {
+  /**
+   * Finds the mount for a path (no query) and Host header. A path that is the point itself
+   * without its slash (`/api` for `/api`) finds that mount too: the caller redirects it (see
+   * isBarePoint). Returns the entry itself, so the request path's lookup allocates nothing.
+   */
+  find(pathname: string, hostHeader: string | undefined): MountEntry | undefined {
     const list = this.hasHosts ? (this.byHost.get(normalizeHost(hostHeader)) ?? this.anyHost) : this.anyHost;
     for (let i = 0; i < list.length; i++) {
       const entry = list[i]!;
       const point = entry.point;
-      if (point === '') return { entry, redirect: false };
-      if (pathname.startsWith(point)) {
-        if (pathname.length === point.length) return { entry, redirect: true };
-        if (pathname.charCodeAt(point.length) === 47 /* / */) return { entry, redirect: false };
-      }
+      if (point === '') return entry;
+      if (
+        pathname.startsWith(point) &&
+        (pathname.length === point.length || pathname.charCodeAt(point.length) === 47) /* / */
+      )
+        return entry;
     }
     return undefined;
+  }
+
+  /** find() with the redirect spelled out (for plugins that look a path up outside the request path). */
+  resolve(pathname: string, hostHeader: string | undefined): Resolution | undefined {
+    const entry = this.find(pathname, hostHeader);
+    if (entry === undefined) return undefined;
+    return isBarePoint(entry, pathname) ? { entry, redirect: true } : { entry, redirect: false };
   }
 
   findByName(name: string): MountEntry | undefined {
