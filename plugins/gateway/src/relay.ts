@@ -14,6 +14,7 @@ import { sendError, type MountInfo, type SkitaiRequest, type SkitaiResponse } fr
 import { isCacheMiss, isPromise, sendCached, type CachedResponse, type CacheMiss, type ProxyCache } from './cache.js';
 import { responseHeaders, setRequestHeaders, upstreamHeaderList, type HeaderList } from './hop.js';
 import { relayed } from './young-gc.js';
+import { SWEPT_FROM_MS, unwatch, watch, type Waiting } from './deadlines.js';
 
 /** Where one attempt goes. */
 export interface Upstream {
@@ -99,20 +100,21 @@ function lazyBody(ex: Exchange<any>): Readable {
 
 function headTimedOut(ex: Exchange<any>): void {
   ex.timer = undefined;
-  if (ex.done) return;
-  ex.done = true;
-  ex.abort?.(new Error('timed out'));
-  ex.release();
-  sendError(ex.req, ex.res, 504, `${ex.route.name} did not answer within ${ex.route.timeoutMs} ms`);
+  ex.timedOut();
 }
 
 /** One client request relayed to the route's upstreams; undici's dispatch handler for each attempt. */
-export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
+export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers, Waiting {
   /** The owner's state for this exchange: the member being asked, the members tried. */
   member: M | undefined = undefined;
   tried: Set<M> | undefined = undefined;
   upstream: Upstream | undefined = undefined;
+  /** The head timeout of a timeout under SWEPT_FROM_MS; longer ones are swept (deadlines.ts). */
   timer: NodeJS.Timeout | undefined = undefined;
+  deadline = 0;
+  prev: Waiting | undefined = undefined;
+  next: Waiting | undefined = undefined;
+  watched = false;
   abort: ((err?: Error) => void) | undefined = undefined;
   /** The client got (or is getting) an answer: late events of an attempt are ignored. */
   done = false;
@@ -154,6 +156,23 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
     this.attempt();
   }
 
+  /** No head within the route's timeout: 504. */
+  timedOut(): void {
+    if (this.done) return;
+    this.done = true;
+    this.abort?.(new Error('timed out'));
+    this.release();
+    sendError(this.req, this.res, 504, `${this.route.name} did not answer within ${this.route.timeoutMs} ms`);
+  }
+
+  private stopWaiting(): void {
+    if (this.watched) unwatch(this);
+    else if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
   /** Releases the current attempt's load count, once. */
   release(): void {
     if (this.releasedId !== this.attemptId) {
@@ -174,7 +193,9 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
     this.attemptId++;
     this.upstream = upstream;
     this.headers[1] = upstream.hostHeader;
-    if (route.timeoutMs > 0) this.timer = setTimeout(headTimedOut, route.timeoutMs, this);
+    const ms = route.timeoutMs;
+    if (ms >= SWEPT_FROM_MS) watch(this, ms);
+    else if (ms > 0) this.timer = setTimeout(headTimedOut, ms, this);
     upstream.dispatcher.dispatch(
       {
         origin: upstream.origin,
@@ -196,10 +217,7 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
   onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (status < 200) return true;
     this.answered = true;
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    this.stopWaiting();
     if (this.done) return false;
     this.done = true;
     this.resumeUpstream = resume;
@@ -260,10 +278,7 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
   }
 
   onError(err: Error & { code?: string }): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    this.stopWaiting();
     this.release();
     if (this.answered) {
       if (this.replaced) return;
