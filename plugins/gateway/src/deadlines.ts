@@ -1,8 +1,8 @@
-// Head timeouts of a second or more (the 30 s default): one sweep every 250 ms checks the
-// attempts waiting for a head, instead of a setTimeout/clearTimeout per proxied request (a
-// Timeout object, a timer list insert and removal, a read of libuv's clock each). Such a
-// timeout fires at most one sweep late, never early; shorter ones keep a timer of their own.
-// The sweep runs only while some attempt waits.
+// Head and body-silence timeouts of a second or more (the 30 s default): one sweep every 250 ms
+// checks the attempts in flight, instead of a setTimeout/clearTimeout per proxied request for
+// the head and a fresh undici timer per request for the body (a timer object, a timer list
+// insert and removal each). Such a timeout fires at most one sweep late, never early; shorter
+// ones keep timers of their own. The sweep runs only while some attempt is in flight.
 
 /** An attempt waiting for its head: kept in an intrusive list (no Set, no hashing per request). */
 export interface Waiting {
@@ -27,6 +27,7 @@ let sweeper: NodeJS.Timeout | undefined = undefined;
 export function watch(w: Waiting, ms: number): void {
   // The next sweep may come at once: one more sweep than the whole ones in `ms`.
   w.deadline = sweeps + Math.ceil(ms / SWEEP_MS) + 1;
+  if (w.watched) return;
   w.prev = undefined;
   w.next = head;
   if (head !== undefined) head.prev = w;
@@ -36,6 +37,11 @@ export function watch(w: Waiting, ms: number): void {
     sweeper = setInterval(sweep, SWEEP_MS);
     sweeper.unref();
   }
+}
+
+/** Moves the deadline of a watched `w` to `ms` from now (progress on it). */
+export function renew(w: Waiting, ms: number): void {
+  w.deadline = sweeps + Math.ceil(ms / SWEEP_MS) + 1;
 }
 
 export function unwatch(w: Waiting): void {

@@ -157,17 +157,19 @@ export function responseHeaders(raw: Buffer[]): OutgoingHttpHeaders {
   let prior: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = headerName(raw[i]!);
-    const value = raw[i + 1]!.toString('latin1');
     if (name === 'connection') {
+      const value = raw[i + 1]!.toString('latin1');
       connection = connection === undefined ? value : `${connection}, ${value}`;
       continue;
     }
+    // Content-Length is kept: undici checked the body against it, node:http frames with it.
+    // A dropped header's value is not decoded at all.
+    if (name !== 'content-length' && HOP.has(name)) continue;
+    const value = raw[i + 1]!.toString('latin1');
     if (name === 'via') {
       prior = prior === undefined ? value : `${prior}, ${value}`;
       continue;
     }
-    // Content-Length is kept: undici checked the body against it, node:http frames with it.
-    if (name !== 'content-length' && HOP.has(name)) continue;
     const had = out[name];
     if (had === undefined) out[name] = value;
     else if (Array.isArray(had)) had.push(value);

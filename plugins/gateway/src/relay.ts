@@ -14,7 +14,7 @@ import { sendError, type MountInfo, type SkitaiRequest, type SkitaiResponse } fr
 import { isCacheMiss, isPromise, sendCached, type CachedResponse, type CacheMiss, type ProxyCache } from './cache.js';
 import { responseHeaders, setRequestHeaders, upstreamHeaderList, type HeaderList } from './hop.js';
 import { relayed } from './young-gc.js';
-import { SWEPT_FROM_MS, unwatch, watch, type Waiting } from './deadlines.js';
+import { renew, SWEPT_FROM_MS, unwatch, watch, type Waiting } from './deadlines.js';
 
 /** Where one attempt goes. */
 export interface Upstream {
@@ -156,8 +156,14 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers, Waiti
     this.attempt();
   }
 
-  /** No head within the route's timeout: 504. */
+  /** No head within the route's timeout: 504; a body silent as long: the answer is cut. */
   timedOut(): void {
+    if (this.answered) {
+      // Waiting for the client to drain is the client's slowness, not the member's silence.
+      if (this.waiting > 0) watch(this, this.route.timeoutMs);
+      else this.abort?.(new Error(`${this.route.name} sent nothing for ${this.route.timeoutMs} ms`));
+      return;
+    }
     if (this.done) return;
     this.done = true;
     this.abort?.(new Error('timed out'));
@@ -193,8 +199,11 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers, Waiti
     this.attemptId++;
     this.upstream = upstream;
     this.headers[1] = upstream.hostHeader;
+    // A long timeout is swept (the head, then the body's silences); a short one is timed by a
+    // timer of ours (the head) and undici's (the body).
     const ms = route.timeoutMs;
-    if (ms >= SWEPT_FROM_MS) watch(this, ms);
+    const swept = ms >= SWEPT_FROM_MS;
+    if (swept) watch(this, ms);
     else if (ms > 0) this.timer = setTimeout(headTimedOut, ms, this);
     upstream.dispatcher.dispatch(
       {
@@ -203,7 +212,7 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers, Waiti
         method: this.req.method as Dispatcher.HttpMethod,
         headers: this.headers as string[],
         body: this.withBody ? lazyBody(this) : null,
-        bodyTimeout: route.timeoutMs,
+        bodyTimeout: swept ? 0 : ms,
       },
       this,
     );
@@ -217,8 +226,16 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers, Waiti
   onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (status < 200) return true;
     this.answered = true;
-    this.stopWaiting();
-    if (this.done) return false;
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.done) {
+      this.stopWaiting();
+      return false;
+    }
+    // Swept: from now on the deadline is for the body's silences.
+    if (this.watched) renew(this, this.route.timeoutMs);
     this.done = true;
     this.resumeUpstream = resume;
     const route = this.route;
@@ -234,6 +251,7 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers, Waiti
         const cached = miss.notModified(out);
         if (cached !== undefined) {
           this.replaced = true;
+          this.stopWaiting();
           sendCached(this.res, cached);
           return true;
         }
@@ -249,6 +267,7 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers, Waiti
   onData(chunk: Buffer): boolean {
     relayed?.(chunk.length);
     if (this.replaced) return true;
+    if (this.watched) renew(this, this.route.timeoutMs);
     // Back-pressure from the client (and the cache copy): the upstream socket pauses until both drained.
     let ok = true;
     if (!this.res.write(chunk)) {
@@ -265,12 +284,16 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers, Waiti
   private waitFor(stream: Writable | SkitaiResponse): void {
     this.waiting++;
     this.drainListener ??= () => {
-      if (--this.waiting === 0) this.resumeUpstream!();
+      if (--this.waiting === 0) {
+        if (this.watched) renew(this, this.route.timeoutMs);
+        this.resumeUpstream!();
+      }
     };
     stream.once('drain', this.drainListener);
   }
 
   onComplete(): void {
+    this.stopWaiting();
     this.release();
     if (this.replaced) return;
     this.copy?.end();
