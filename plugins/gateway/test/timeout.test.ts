@@ -38,7 +38,6 @@ test('504 when the member sends no head within the timeout', async (t) => {
   }
 });
 
-
 test('504 after a sub-second timeout, timed by a timer of its own', async (t) => {
   const arrived: Array<() => void> = [];
   const b = await startBackend((_req, res) => {
