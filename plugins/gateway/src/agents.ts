@@ -25,7 +25,7 @@ export class MemberPools {
         pipelining: 1,
         keepAliveTimeout: Math.min(4000, this.idleMs),
         keepAliveMaxTimeout: this.idleMs,
-        // The gateway times the head itself (504); a silent body is cut after the same time.
+        // The gateway times the head itself (504) and a silent body (cut after the same time).
         headersTimeout: 0,
         connect: tls ?? undefined,
       });

@@ -1,6 +1,10 @@
 // Hop-by-hop headers (RFC 9110 7.6.1) and the headers a proxy adds: what may cross the proxy.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { util as undiciUtil } from 'undici';
 import { ensureTxn, getServerHeader, type SkitaiRequest } from '@skitai/kernel';
+
+/** A header name Buffer as a lower-case string: a well-known name is looked up, not decoded. */
+const headerName = undiciUtil.headerNameToString as (value: Buffer) => string;
 
 /** Headers that belong to one connection, never forwarded (framing is re-made by node:http). */
 const HOP = new Set([
@@ -152,18 +156,20 @@ export function responseHeaders(raw: Buffer[]): OutgoingHttpHeaders {
   let connection: string | undefined;
   let prior: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1').toLowerCase();
-    const value = raw[i + 1]!.toString('latin1');
+    const name = headerName(raw[i]!);
     if (name === 'connection') {
+      const value = raw[i + 1]!.toString('latin1');
       connection = connection === undefined ? value : `${connection}, ${value}`;
       continue;
     }
+    // Content-Length is kept: undici checked the body against it, node:http frames with it.
+    // A dropped header's value is not decoded at all.
+    if (name !== 'content-length' && HOP.has(name)) continue;
+    const value = raw[i + 1]!.toString('latin1');
     if (name === 'via') {
       prior = prior === undefined ? value : `${prior}, ${value}`;
       continue;
     }
-    // Content-Length is kept: undici checked the body against it, node:http frames with it.
-    if (name !== 'content-length' && HOP.has(name)) continue;
     const had = out[name];
     if (had === undefined) out[name] = value;
     else if (Array.isArray(had)) had.push(value);

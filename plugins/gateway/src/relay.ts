@@ -14,6 +14,7 @@ import { sendError, type MountInfo, type SkitaiRequest, type SkitaiResponse } fr
 import { isCacheMiss, isPromise, sendCached, type CachedResponse, type CacheMiss, type ProxyCache } from './cache.js';
 import { responseHeaders, setRequestHeaders, upstreamHeaderList, type HeaderList } from './hop.js';
 import { relayed } from './young-gc.js';
+import { renew, SWEPT_FROM_MS, unwatch, watch, type Waiting } from './deadlines.js';
 
 /** Where one attempt goes. */
 export interface Upstream {
@@ -99,20 +100,21 @@ function lazyBody(ex: Exchange<any>): Readable {
 
 function headTimedOut(ex: Exchange<any>): void {
   ex.timer = undefined;
-  if (ex.done) return;
-  ex.done = true;
-  ex.abort?.(new Error('timed out'));
-  ex.release();
-  sendError(ex.req, ex.res, 504, `${ex.route.name} did not answer within ${ex.route.timeoutMs} ms`);
+  ex.timedOut();
 }
 
 /** One client request relayed to the route's upstreams; undici's dispatch handler for each attempt. */
-export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
+export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers, Waiting {
   /** The owner's state for this exchange: the member being asked, the members tried. */
   member: M | undefined = undefined;
   tried: Set<M> | undefined = undefined;
   upstream: Upstream | undefined = undefined;
+  /** The head timeout of a timeout under SWEPT_FROM_MS; longer ones are swept (deadlines.ts). */
   timer: NodeJS.Timeout | undefined = undefined;
+  deadline = 0;
+  prev: Waiting | undefined = undefined;
+  next: Waiting | undefined = undefined;
+  watched = false;
   abort: ((err?: Error) => void) | undefined = undefined;
   /** The client got (or is getting) an answer: late events of an attempt are ignored. */
   done = false;
@@ -154,6 +156,29 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
     this.attempt();
   }
 
+  /** No head within the route's timeout: 504; a body silent as long: the answer is cut. */
+  timedOut(): void {
+    if (this.answered) {
+      // Waiting for the client to drain is the client's slowness, not the member's silence.
+      if (this.waiting > 0) watch(this, this.route.timeoutMs);
+      else this.abort?.(new Error(`${this.route.name} sent nothing for ${this.route.timeoutMs} ms`));
+      return;
+    }
+    if (this.done) return;
+    this.done = true;
+    this.abort?.(new Error('timed out'));
+    this.release();
+    sendError(this.req, this.res, 504, `${this.route.name} did not answer within ${this.route.timeoutMs} ms`);
+  }
+
+  private stopWaiting(): void {
+    if (this.watched) unwatch(this);
+    else if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
   /** Releases the current attempt's load count, once. */
   release(): void {
     if (this.releasedId !== this.attemptId) {
@@ -174,7 +199,12 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
     this.attemptId++;
     this.upstream = upstream;
     this.headers[1] = upstream.hostHeader;
-    if (route.timeoutMs > 0) this.timer = setTimeout(headTimedOut, route.timeoutMs, this);
+    // A long timeout is swept (the head, then the body's silences); a short one is timed by a
+    // timer of ours (the head) and undici's (the body).
+    const ms = route.timeoutMs;
+    const swept = ms >= SWEPT_FROM_MS;
+    if (swept) watch(this, ms);
+    else if (ms > 0) this.timer = setTimeout(headTimedOut, ms, this);
     upstream.dispatcher.dispatch(
       {
         origin: upstream.origin,
@@ -182,7 +212,7 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
         method: this.req.method as Dispatcher.HttpMethod,
         headers: this.headers as string[],
         body: this.withBody ? lazyBody(this) : null,
-        bodyTimeout: route.timeoutMs,
+        bodyTimeout: swept ? 0 : ms,
       },
       this,
     );
@@ -200,7 +230,12 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.done) return false;
+    if (this.done) {
+      this.stopWaiting();
+      return false;
+    }
+    // Swept: from now on the deadline is for the body's silences.
+    if (this.watched) renew(this, this.route.timeoutMs);
     this.done = true;
     this.resumeUpstream = resume;
     const route = this.route;
@@ -216,6 +251,7 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
         const cached = miss.notModified(out);
         if (cached !== undefined) {
           this.replaced = true;
+          this.stopWaiting();
           sendCached(this.res, cached);
           return true;
         }
@@ -231,6 +267,7 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
   onData(chunk: Buffer): boolean {
     relayed?.(chunk.length);
     if (this.replaced) return true;
+    if (this.watched) renew(this, this.route.timeoutMs);
     // Back-pressure from the client (and the cache copy): the upstream socket pauses until both drained.
     let ok = true;
     if (!this.res.write(chunk)) {
@@ -247,12 +284,16 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
   private waitFor(stream: Writable | SkitaiResponse): void {
     this.waiting++;
     this.drainListener ??= () => {
-      if (--this.waiting === 0) this.resumeUpstream!();
+      if (--this.waiting === 0) {
+        if (this.watched) renew(this, this.route.timeoutMs);
+        this.resumeUpstream!();
+      }
     };
     stream.once('drain', this.drainListener);
   }
 
   onComplete(): void {
+    this.stopWaiting();
     this.release();
     if (this.replaced) return;
     this.copy?.end();
@@ -260,10 +301,7 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers {
   }
 
   onError(err: Error & { code?: string }): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    this.stopWaiting();
     this.release();
     if (this.answered) {
       if (this.replaced) return;

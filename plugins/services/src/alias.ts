@@ -238,7 +238,8 @@ export class Alias {
    * first is tried anyway (a probe) rather than failing without trying.
    */
   pick(exclude?: ReadonlySet<Member>): Member | undefined {
-    const now = Date.now();
+    // The clock is read only when some member is set aside (not per call when all are up).
+    let now = 0;
     let best: Member | undefined;
     let bestLoad = Infinity;
     let bestServed = Infinity;
@@ -248,6 +249,7 @@ export class Alias {
       const m = members[i]!;
       if (exclude !== undefined && exclude.has(m)) continue;
       if (m.asideUntil !== 0) {
+        if (now === 0) now = Date.now();
         if (m.asideUntil > now) {
           if (soonest === undefined || m.asideUntil < soonest.asideUntil) soonest = m;
           continue;
