@@ -1,6 +1,6 @@
 // Helpers for stand-alone command-line programs (skitai-cron, skitai-smtpda), imported alone
 // as '@skitai/kernel/cli' so that they do not load the kernel: pid files, and the verbs of
-// Skitai's command lines beside node's util.parseArgs.
+// Skitai's command lines beside node's util.parseArgs, and starting a daemon.
 export {
   isLiveProcess,
   readPidFile,
@@ -10,3 +10,4 @@ export {
   type PidState,
 } from './process/pid-file.js';
 export { splitVerbs, VERBS, type Verb } from './run/verbs.js';
+export { startDetached, type DetachOptions, type Detached } from './process/detach.js';

@@ -1,29 +1,20 @@
 // Helpers for the process-model tests: start a fixture server as a child process, read its
 // output, make requests. (Kept out of test/: node's runner would take it for a test file.)
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cmdline, killSpawned, spawnNode, type NodeProcess } from '@skitai/test-support';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** kernel/test-support/process-fixtures (this file runs from kernel/dist/test-support). */
 export const FIXTURES = path.resolve(here, '../../test-support/process-fixtures');
 
-export interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+export type { Exit } from '@skitai/test-support';
 
-export interface ServerProcess {
-  child: ChildProcess;
-  pid: number;
+/** A fixture server (the shared child-process runner), and the port it listens on once read. */
+export interface ServerProcess extends NodeProcess {
   port: number;
-  output(): string;
-  waitFor(pattern: RegExp, ms?: number): Promise<RegExpMatchArray>;
-  exited: Promise<Exit>;
-  /** Kills the whole process group (cleanup). */
-  kill(): void;
 }
 
 export interface StartOptions {
@@ -35,70 +26,11 @@ export interface StartOptions {
   cwd?: string;
 }
 
-const started = new Set<ServerProcess>();
-
 export function spawnServer(options: StartOptions = {}): ServerProcess {
   const script = path.join(FIXTURES, options.script ?? 'server.mjs');
-  const child = spawn(process.execPath, [script, ...(options.args ?? [])], {
-    env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-    cwd: options.cwd,
-  });
-  let out = '';
-  const waiters: Array<() => void> = [];
-  const onData = (chunk: Buffer) => {
-    out += chunk.toString();
-    for (const w of [...waiters]) w();
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  const exited = new Promise<Exit>((resolve) =>
-    child.once('exit', (code, signal) => {
-      for (const w of [...waiters]) w();
-      resolve({ code, signal });
-    }),
-  );
-  const server: ServerProcess = {
-    child,
-    pid: child.pid!,
+  return Object.assign(spawnNode([script, ...(options.args ?? [])], { env: options.env, cwd: options.cwd }), {
     port: 0,
-    output: () => out,
-    exited,
-    waitFor(pattern, ms = 15_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const m = out.match(pattern);
-          if (m) {
-            done();
-            resolve(m);
-          } else if (child.exitCode !== null || child.signalCode !== null) {
-            done();
-            reject(new Error(`exited before ${pattern} appeared; output:\n${out}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`${pattern} did not appear within ${ms} ms; output:\n${out}`));
-        }, ms);
-        const done = () => {
-          clearTimeout(timer);
-          waiters.splice(waiters.indexOf(check), 1);
-        };
-        waiters.push(check);
-        check();
-      });
-    },
-    kill() {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    },
-  };
-  started.add(server);
-  return server;
+  });
 }
 
 export async function startServer(options: StartOptions = {}): Promise<ServerProcess> {
@@ -112,10 +44,7 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
 }
 
 /** Kills every server a test started and did not stop (for `after`). */
-export function killAll(): void {
-  for (const s of started) s.kill();
-  started.clear();
-}
+export const killAll = killSpawned;
 
 export interface Reply {
   status: number;
@@ -158,28 +87,8 @@ export function get(
 // The shared helpers, for the tests that import them from here.
 export { sleep, tempDir, waitUntil } from '@skitai/test-support';
 
-/** A live process (a zombie waiting for its parent to reap it counts as gone). */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-export function processTitle(pid: number): string {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-  } catch {
-    return '';
-  }
-}
+export { pidAlive } from '@skitai/test-support';
+export const processTitle = cmdline;
 
 /** Child pids of a process (from /proc). */
 export function childPids(pid: number): number[] {

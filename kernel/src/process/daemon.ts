@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Kernel, RunOptions } from '../kernel.js';
 import type { CommandLine } from '../run/argv.js';
+import { startDetached } from './detach.js';
 import { scriptName } from './title.js';
 import { isLiveProcess, readPidFile, skitaiMarks, waitForExit } from './pid-file.js';
 
@@ -30,8 +31,6 @@ export function daemonPaths(kernel: Kernel, options: DaemonOptions): DaemonPaths
 export function isSkitaiProcess(pid: number): boolean {
   return isLiveProcess(pid, skitaiMarks());
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function say(line: string): void {
   process.stdout.write(`skitai(${scriptName()}): ${line}\n`);
@@ -80,44 +79,23 @@ async function startDaemon(kernel: Kernel, paths: DaemonPaths): Promise<number> 
   }
   if (st.state === 'stale') fs.rmSync(paths.pidFile, { force: true });
   fs.mkdirSync(path.dirname(paths.outFile), { recursive: true });
-  const out = fs.openSync(paths.outFile, 'a');
   const args = process.argv.slice(1).filter((a, i) => i === 0 || !['start', '-d', 'restart', '-r'].includes(a));
-  // node:child_process when a daemon is started, not at import.
-  const child = process.getBuiltinModule('node:child_process').spawn(process.execPath, [...process.execArgv, ...args], {
-    detached: true,
-    stdio: ['ignore', out, out],
+  const started = await startDetached({
+    args,
+    outFile: paths.outFile,
     cwd: kernel.getswd(),
     env: { ...process.env, SKITAI_DAEMON_PIDFILE: paths.pidFile },
+    running: (pid) => {
+      const now = readPidFile(paths.pidFile);
+      return now.state === 'running' && now.pid === pid;
+    },
+    waitMs: 60_000,
   });
-  fs.closeSync(out);
-  let exited: string | undefined;
-  child.once('exit', (code, signal) => {
-    exited = signal ?? `exit code ${code}`;
-  });
-  const until = Date.now() + 60_000;
-  while (Date.now() < until && exited === undefined) {
-    const now = readPidFile(paths.pidFile);
-    if (now.state === 'running' && now.pid === child.pid) {
-      child.unref();
-      say(`started (pid ${child.pid}); output in ${paths.outFile}`);
-      return 0;
-    }
-    await sleep(100);
+  if (started.ok) {
+    say(`started (pid ${started.pid}); output in ${paths.outFile}`);
+    return 0;
   }
-  let tail = '';
-  try {
-    tail = fs.readFileSync(paths.outFile, 'utf8').split('\n').slice(-8).join('\n');
-  } catch {
-    /* none */
-  }
-  if (exited === undefined) {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-    exited = 'no answer within 60 s';
-  }
+  const { why: exited, tail } = started;
   process.stderr.write(`skitai(${scriptName()}): failed to start (${exited}); the end of ${paths.outFile}:\n${tail}\n`);
   return 1;
 }

@@ -4,13 +4,20 @@
 //   skitai-cron -f ~/.skitai.conf            foreground
 //   skitai-cron -f ~/.skitai.conf start|-d   as a daemon (a pid file in var-path)
 //   skitai-cron -f ~/.skitai.conf status|stop|-s|restart|-r
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs as nodeParseArgs } from 'node:util';
-import { readPidFile, splitVerbs, waitForExit, writePidFile, type PidState, type Verb } from '@skitai/kernel/cli';
+import {
+  readPidFile,
+  splitVerbs,
+  startDetached,
+  waitForExit,
+  writePidFile,
+  type PidState,
+  type Verb,
+} from '@skitai/kernel/cli';
 import { checkJobs, CronError, normalizeJobs, normalizeLock, type Job, type ModuleFunction } from './jobs.js';
 import { iniBoolean, readIni, type IniFile } from './ini.js';
 import { CronLog } from './log.js';
@@ -184,8 +191,6 @@ function claimPidFile(settings: CronSettings): void {
   writePidFile(settings.pidFile);
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 function say(settings: Pick<CronSettings, 'pname'>, line: string): void {
   process.stdout.write(`${settings.pname}: ${line}\n`);
 }
@@ -238,43 +243,22 @@ async function startDaemon(settings: CronSettings, argv: readonly string[]): Pro
   if (st.state === 'stale') fs.rmSync(settings.pidFile, { force: true });
   fs.mkdirSync(path.dirname(settings.outFile), { recursive: true });
   fs.mkdirSync(path.dirname(settings.pidFile), { recursive: true });
-  const out = fs.openSync(settings.outFile, 'a');
-  const args = splitVerbs(argv, OPTIONS).rest;
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args], {
-    detached: true,
-    stdio: ['ignore', out, out],
+  const started = await startDetached({
+    args: [fileURLToPath(import.meta.url), ...splitVerbs(argv, OPTIONS).rest],
+    outFile: settings.outFile,
     cwd: process.cwd(),
     env: { ...process.env, SKITAI_CRON_DAEMON: '1' },
+    running: (pid) => {
+      const now = readPid(settings);
+      return now.state === 'running' && now.pid === pid;
+    },
+    waitMs: 15_000,
   });
-  fs.closeSync(out);
-  let exited: string | undefined;
-  child.once('exit', (code, signal) => {
-    exited = signal ?? `exit code ${code}`;
-  });
-  const until = Date.now() + 15_000;
-  while (Date.now() < until && exited === undefined) {
-    const now = readPid(settings);
-    if (now.state === 'running' && now.pid === child.pid) {
-      child.unref();
-      say(settings, `started (pid ${child.pid}); output in ${settings.outFile}`);
-      return 0;
-    }
-    await sleep(50);
+  if (started.ok) {
+    say(settings, `started (pid ${started.pid}); output in ${settings.outFile}`);
+    return 0;
   }
-  if (exited === undefined) {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-    exited = 'no pid file within 15 s';
-  }
-  let tail = '';
-  try {
-    tail = fs.readFileSync(settings.outFile, 'utf8').trimEnd().split('\n').slice(-5).join('\n');
-  } catch {
-    /* none */
-  }
+  const { why: exited, tail } = started;
   process.stderr.write(`${settings.pname}: failed to start (${exited}); the end of ${settings.outFile}:\n${tail}\n`);
   return 1;
 }

@@ -1,10 +1,9 @@
 // Helpers for the cron tests: child processes with their output, polling, temp folders.
 // (Kept out of test/: node's runner would take them for test files.)
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tempDir as sharedTempDir } from '@skitai/test-support';
+import { killSpawned, spawnNode, tempDir as sharedTempDir, type NodeProcess } from '@skitai/test-support';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** plugins/cron/test-support/fixtures (this file runs from plugins/cron/dist/test-support). */
@@ -12,81 +11,12 @@ export const FIXTURES = path.resolve(here, '../../test-support/fixtures');
 /** The compiled CLI. */
 export const CLI = path.resolve(here, '../src/cli.js');
 
-export interface Proc {
-  child: ChildProcess;
-  pid: number;
-  output(): string;
-  waitFor(pattern: RegExp, ms?: number): Promise<RegExpMatchArray>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** SIGKILL to the whole process group (cleanup). */
-  kill(): void;
-}
-
-const live = new Set<Proc>();
+/** A child process of the shared runner; `exited` waits for its output to end too (its jobs' pipes closed). */
+export type Proc = NodeProcess;
 
 export function spawnProc(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Proc {
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...options.env },
-    cwd: options.cwd,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let out = '';
-  const waiters = new Set<() => void>();
-  const onData = (chunk: Buffer) => {
-    out += chunk.toString();
-    for (const w of [...waiters]) w();
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('close', (code, signal) => {
-      live.delete(proc);
-      for (const w of [...waiters]) w();
-      resolve({ code, signal });
-    });
-  });
-  const proc: Proc = {
-    child,
-    pid: child.pid!,
-    output: () => out,
-    exited,
-    waitFor(pattern, ms = 15_000) {
-      return new Promise((resolve, reject) => {
-        const done = () => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        const check = () => {
-          const m = out.match(pattern);
-          if (m) {
-            done();
-            resolve(m);
-            return;
-          }
-          if (child.exitCode !== null || child.signalCode !== null) {
-            done();
-            reject(new Error(`exited before ${pattern} appeared; output:\n${out}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`${pattern} did not appear within ${ms} ms; output:\n${out}`));
-        }, ms);
-        waiters.add(check);
-        check();
-      });
-    },
-    kill() {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    },
-  };
-  live.add(proc);
-  return proc;
+  const p = spawnNode(args, options);
+  return { ...p, exited: p.closed };
 }
 
 /** Runs to the end; resolves with the exit code and the output. */
@@ -101,35 +31,10 @@ export async function runProc(
   return { code, output: p.output() };
 }
 
-/** SIGKILLs every process a test started and did not see exit (for `after`). */
-export function killAll(): void {
-  for (const p of live) p.kill();
-  live.clear();
-}
+/** SIGKILLs every process a test started (for `after`). */
+export const killAll = killSpawned;
 
-export { sleep, waitUntil } from '@skitai/test-support';
-
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // A zombie (exited, not yet reaped) is not alive.
-  try {
-    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-export function cmdline(pid: number): string {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-  } catch {
-    return '';
-  }
-}
+export { sleep, waitUntil, pidAlive, cmdline } from '@skitai/test-support';
 
 const temps: string[] = [];
 

@@ -3,7 +3,7 @@
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import type { BackendServices, Member } from '@skitai/services';
 import { failure, withGrace, type Answer, type Engine, type Operation, type Payload, type Session } from './engine.js';
-import { settle, watch } from './deadlines.js';
+import { clearDeadline, Timed, watchDeadline } from '@skitai/services';
 
 type PgModule = typeof import('pg');
 let pg: PgModule | undefined;
@@ -67,8 +67,9 @@ type QueryCallback = (err: Error | null, result: QueryResult | QueryResult[]) =>
 
 /**
  * Sends one statement in pg's plain (text, values, callback) form: pg neither copies a config
- * object nor wraps a promise for it. Its timeout is a deadline of ours (deadlines.ts), not pg's
- * query_timeout, which arms a timer per query: past it `cb` gets a StatementTimeout and the
+ * object nor wraps a promise for it. Its timeout is a deadline of ours (@skitai/services'
+ * watchDeadline), not pg's query_timeout, which arms a timer per query: past it `cb` gets a
+ * StatementTimeout and the
  * statement's own answer, whenever it comes, is dropped. The caller then gives the connection
  * back as broken, which ends it (the statement cannot be taken back otherwise).
  */
@@ -84,14 +85,30 @@ function send(
     void client.query(sql, params as unknown[], cb as never);
     return;
   }
-  const deadline = watch(timeout, () => cb(new StatementTimeout(timeout), undefined as never));
+  const statement = new Statement(timeout, cb);
+  watchDeadline(statement, timeout);
   void client.query(
     sql,
     params as unknown[],
     ((err: Error | null, r: QueryResult | QueryResult[]) => {
-      if (settle(deadline)) cb(err, r);
+      // Answered in time: the answer; after its deadline: dropped (the timeout was given).
+      if (clearDeadline(statement)) cb(err, r);
     }) as never,
   );
+}
+
+/** A statement waiting for its answer, with its deadline (@skitai/services' deadlines). */
+class Statement extends Timed {
+  constructor(
+    private readonly ms: number,
+    private readonly cb: QueryCallback,
+  ) {
+    super();
+  }
+
+  timedOut(): void {
+    this.cb(new StatementTimeout(this.ms), undefined as never);
+  }
 }
 
 function query(client: PoolClient, member: Member, op: Operation, timeout: number): Promise<Payload> {

@@ -4,10 +4,9 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { App } from '@skitai/app';
 import { Kernel } from '@skitai/kernel';
-import { services, servicesOf, type Results } from '@skitai/services';
+import { deadlinesWatched as watching, services, servicesOf, type Results } from '@skitai/services';
 import { db, dbCallers, type DbResult } from '../src/index.js';
 import type { PgPool } from '../src/postgresql.js';
-import { watching } from '../src/deadlines.js';
 import { deadPort, getJson, needs, pgMember, relay, servers, start } from '../test-support/db-env.js';
 
 const skip = needs('pg');

@@ -10,7 +10,7 @@ import { util as undiciUtil, type Dispatcher } from 'undici';
 import { SkitaiError } from '@skitai/kernel';
 import type { AssignedHandler, TrackedClient } from './dispatcher.js';
 import { codes } from './errors.js';
-import { SWEPT_FROM_MS, unwatch, watch, type Timed } from './deadlines.js';
+import { clearDeadline, watchDeadline, type Deadline } from './deadlines.js';
 
 export type Body = string | Buffer | Uint8Array | Readable | AsyncIterable<Uint8Array | string>;
 
@@ -154,12 +154,13 @@ export function headersOf(raw: Buffer[]): IncomingHttpHeaders {
  * (or at the head when streaming), rejected with a CallError; whatever happens afterwards on
  * the connection is dropped (or, when streaming, goes to the body stream).
  */
-class Exchange implements AssignedHandler, Timed {
-  // The whole-call deadline when swept (deadlines.ts).
-  deadline = 0;
-  prev: Timed | undefined = undefined;
-  next: Timed | undefined = undefined;
-  watched = false;
+class Exchange implements AssignedHandler, Deadline {
+  // The whole-call deadline's own fields (deadlines.ts).
+  deadlineSweep = 0;
+  deadlinePrev: Deadline | undefined = undefined;
+  deadlineNext: Deadline | undefined = undefined;
+  deadlineTimer: NodeJS.Timeout | undefined = undefined;
+  deadlineWatched = false;
   private settled = false;
   /** The request was given a connected socket (undici's onConnect): from here on it may have been sent. */
   private connected = false;
@@ -168,7 +169,6 @@ class Exchange implements AssignedHandler, Timed {
   private answered = false;
   private failure: CallError | undefined = undefined;
   private abortRequest: ((err?: Error) => void) | undefined = undefined;
-  private timer: NodeJS.Timeout | undefined = undefined;
   private connectTimer: NodeJS.Timeout | undefined = undefined;
   private statusCode = 0;
   private reason = '';
@@ -194,8 +194,7 @@ class Exchange implements AssignedHandler, Timed {
   start(): void {
     const wire = this.wire;
     const timeout = wire.timeout;
-    if (timeout >= SWEPT_FROM_MS) watch(this, timeout);
-    else if (timeout > 0) this.timer = setTimeout(onTimeout, timeout, this);
+    if (timeout > 0) watchDeadline(this, timeout);
     if (wire.signal) {
       this.onAbort = () =>
         this.fail(new CallError('aborted', codes.SKT_BACKEND_CONNECTION(this.target.label, 'the call was aborted')));
@@ -228,10 +227,9 @@ class Exchange implements AssignedHandler, Timed {
 
   private finish(): void {
     this.settled = true;
-    if (this.watched) unwatch(this);
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.deadlineWatched) clearDeadline(this);
     if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
-    this.timer = this.connectTimer = undefined;
+    this.connectTimer = undefined;
     if (this.onAbort !== undefined) this.wire.signal!.removeEventListener('abort', this.onAbort);
   }
 
@@ -251,9 +249,8 @@ class Exchange implements AssignedHandler, Timed {
     this.abortRequest?.(err);
   }
 
-  /** The whole-call timer (or deadline) ran out. */
+  /** The whole-call deadline passed. */
   timedOut(): void {
-    this.timer = undefined;
     const { wire, target } = this;
     this.fail(
       this.connected
@@ -335,9 +332,7 @@ class Exchange implements AssignedHandler, Timed {
           if (!source.destroyed && !source.readableEnded) source.destroy();
         });
       }
-      if (this.timer !== undefined) clearTimeout(this.timer);
-      this.timer = undefined;
-      unwatch(this);
+      if (this.deadlineWatched) clearDeadline(this);
       this.succeed({ statusCode, reason: statusText, headers, content: undefined, body });
       return true;
     }
@@ -446,7 +441,6 @@ class Exchange implements AssignedHandler, Timed {
 }
 
 // Timer callbacks shared by every exchange (no closure per call).
-const onTimeout = (exchange: Exchange) => exchange.timedOut();
 const onConnectTimeout = (exchange: Exchange) => exchange.connectTimedOut();
 
 /** Sends one request; rejects with a CallError whose `kind` says whether it may be retried. */

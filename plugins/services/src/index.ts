@@ -45,6 +45,15 @@ export { cachedResult, KeySlot } from './result-source.js';
 export type { CacheSlot } from './result.js';
 export { LastUpdated } from './lu.js';
 export { CallError, type FailureKind } from './http-client.js';
+export {
+  watchDeadline,
+  clearDeadline,
+  deadlinesWatched,
+  Timed,
+  DEADLINE_SWEEP_MS,
+  SWEPT_FROM_MS,
+  type Deadline,
+} from './deadlines.js';
 export { createAgent, createPool, TrackedClient, type DispatcherOptions } from './dispatcher.js';
 export { was, currentWas, bindWas, runWithWas, wrapWithWasContext } from './context.js';
 export { callContextOf, servicesOf, WAS_MEMBERS } from './was-members.js';

@@ -102,6 +102,14 @@ export class RedisBridge implements InstanceBridge {
     this.number ??= crypto.randomInt(1, MAX_PROCESS_NUMBER + 1);
   }
 
+  /**
+   * Ends the Redis thread as a crash would (for tests): it is restarted after the back-off, and
+   * sharing resumes as after an outage of Redis.
+   */
+  terminateThread(): Promise<void> {
+    return this.link?.terminate() ?? Promise.resolve();
+  }
+
   async close(): Promise<void> {
     const link = this.link;
     this.link = undefined;

@@ -11,6 +11,8 @@ import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { tempDir, waitUntil } from '@skitai/test-support';
 import { redisMissing, TestRedis } from '../test-support/redis.js';
+import { cronRuns, runsByTick } from '../test-support/cron-file.js';
+import { json } from '../test-support/http.js';
 import { Instance } from '../test-support/instances.js';
 
 const WARNING = /@skitai\/shared: Redis at \S+ is unreachable/g;
@@ -32,12 +34,6 @@ function runQueueMs(pid: number, threads: 'main' | 'others' = 'main'): number {
     }
   }
   return ns / 1e6;
-}
-
-async function json(url: string, method = 'GET'): Promise<any> {
-  const res = await fetch(url, { method });
-  assert.equal(res.status, 200, `${method} ${url}: ${res.status}`);
-  return res.json();
 }
 
 /** A WebSocket client of the chat, with the messages it got. */
@@ -110,29 +106,20 @@ describe('three instances sharing through Redis', { skip: redisMissing() }, () =
   });
 
   it('a cron job on three instances runs exactly once per tick for 10 ticks (real time: a one-second spec)', async () => {
-    const read = () =>
-      fs.existsSync(cronFile)
-        ? fs
-            .readFileSync(cronFile, 'utf8')
-            .trim()
-            .split('\n')
-            .map((l) => l.split(' '))
-        : [];
     // Counted from the first tick after every scheduler took a run or saw it taken (their log
     // says so), and one more tick waited for so the 10th is complete everywhere.
     const DECIDED = /job tick (started|: the run due \S+ is taken by another scheduler)/;
     await Promise.all(inst.map((i) => i.when(() => DECIDED.test(i.stdoutLog), 60_000, 'the scheduler running')));
     const firstTick = Math.ceil(Date.now() / 1000) * 1000 + 1000;
-    await waitUntil(() => read().some(([t]) => Number(t) >= firstTick + 10_000), 60_000, 'eleven ticks');
-    const byTick = new Map<number, string[]>();
-    for (const [t, who] of read()) byTick.set(Number(t), [...(byTick.get(Number(t)) ?? []), who!]);
+    await waitUntil(() => cronRuns(cronFile).some(([t]) => t >= firstTick + 10_000), 60_000, 'eleven ticks');
+    const byTick = runsByTick(cronFile);
     const runners = new Set<string>();
     for (let n = 0; n < 10; n++) {
       const t = firstTick + n * 1000;
       if (byTick.get(t)?.length !== 1)
         console.log(
-          read()
-            .map((l) => `${new Date(Number(l[0])).toISOString()} ${l[1]}`)
+          cronRuns(cronFile)
+            .map(([t, who]) => `${new Date(t).toISOString()} ${who}`)
             .join('\n'),
           inst.map((i) => `${i.name}:\n${i.stdoutLog}${i.stderr}`).join('\n'),
         );
@@ -144,7 +131,7 @@ describe('three instances sharing through Redis', { skip: redisMissing() }, () =
       runners.add(byTick.get(t)![0]!);
     }
     console.log(
-      read()
+      cronRuns(cronFile)
         .map((l) => l.join(' '))
         .join('\n'),
     );

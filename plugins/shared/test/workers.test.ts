@@ -10,13 +10,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tempDir, waitUntil } from '@skitai/test-support';
 import { redisMissing, TestRedis } from '../test-support/redis.js';
+import { cronRuns, runsByTick } from '../test-support/cron-file.js';
+import { json } from '../test-support/http.js';
 import { Instance, type InstanceLine } from '../test-support/instances.js';
-
-async function json(url: string, method = 'GET'): Promise<any> {
-  const res = await fetch(url, { method });
-  assert.equal(res.status, 200, `${method} ${url}: ${res.status}`);
-  return res.json();
-}
 
 describe('two instances of two workers each', { skip: redisMissing() }, () => {
   const dir = tempDir('skitai-shared-workers-');
@@ -109,19 +105,10 @@ describe('two instances of two workers each', { skip: redisMissing() }, () => {
   });
 
   it('the cron job of both instances runs once per tick for 5 ticks (one scheduler per instance, in its master)', async () => {
-    const read = () =>
-      fs.existsSync(cronFile)
-        ? fs
-            .readFileSync(cronFile, 'utf8')
-            .trim()
-            .split('\n')
-            .map((l) => l.split(' '))
-        : [];
-    await waitUntil(() => read().length > 0, 30_000, 'a first run');
+    await waitUntil(() => cronRuns(cronFile).length > 0, 30_000, 'a first run');
     const firstTick = Math.ceil(Date.now() / 1000) * 1000 + 1000;
-    await waitUntil(() => read().some(([t]) => Number(t) >= firstTick + 5000), 30_000, 'six ticks');
-    const byTick = new Map<number, string[]>();
-    for (const [t, who] of read()) byTick.set(Number(t), [...(byTick.get(Number(t)) ?? []), who!]);
+    await waitUntil(() => cronRuns(cronFile).some(([t]) => t >= firstTick + 5000), 30_000, 'six ticks');
+    const byTick = runsByTick(cronFile);
     for (let n = 0; n < 5; n++) {
       const t = firstTick + n * 1000;
       assert.equal(byTick.get(t)?.length, 1, `tick ${new Date(t).toISOString()} ran once: ${byTick.get(t)}`);

@@ -13,10 +13,9 @@
 // from `password-env = NAME`, or from SKITAI_SMTPDA_PASSWORD.
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs as nodeParseArgs, type ParseArgsConfig } from 'node:util';
-import { isLiveProcess, readPidFile, splitVerbs, waitForExit, type Verb } from '@skitai/kernel/cli';
+import { isLiveProcess, readPidFile, splitVerbs, startDetached, waitForExit, type Verb } from '@skitai/kernel/cli';
 import { DeliveryAgent, resolveAgentOptions, type AgentOptions } from './agent.js';
 import { readConfig } from './config.js';
 import { countSpool } from './spool.js';
@@ -136,8 +135,6 @@ function readPid(file: string): number | undefined {
   return st.state === 'none' || st.pid === 0 ? undefined : st.pid;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 function waitGone(pid: number, ms: number): Promise<boolean> {
   return waitForExit(pid, marks(), ms);
 }
@@ -232,45 +229,17 @@ async function startDaemon(s: Setup, argv: string[]): Promise<number> {
   const outDir = s.agent.logPath ?? s.agent.spool!;
   fs.mkdirSync(outDir, { recursive: true });
   const outFile = path.join(outDir, 'smtpda.out');
-  const out = fs.openSync(outFile, 'a');
-  const args = splitVerbs(argv, OPTIONS).rest;
-  const child = spawn(
-    process.execPath,
-    [...process.execArgv, fileURLToPath(import.meta.url), ...args, '--daemon-child'],
-    {
-      detached: true,
-      stdio: ['ignore', out, out],
-      env: process.env,
-    },
-  );
-  fs.closeSync(out);
-  let exited: string | undefined;
-  child.once('exit', (code, signal) => {
-    exited = signal ?? `exit code ${code}`;
+  const started = await startDetached({
+    args: [fileURLToPath(import.meta.url), ...splitVerbs(argv, OPTIONS).rest, '--daemon-child'],
+    outFile,
+    running: (pid) => readPid(s.pidFile) === pid,
+    waitMs: 15_000,
   });
-  const until = Date.now() + 15_000;
-  while (Date.now() < until && exited === undefined) {
-    if (readPid(s.pidFile) === child.pid) {
-      child.unref();
-      say(`started (pid ${child.pid}); output in ${outFile}`);
-      return 0;
-    }
-    await sleep(50);
+  if (started.ok) {
+    say(`started (pid ${started.pid}); output in ${outFile}`);
+    return 0;
   }
-  if (exited === undefined) {
-    try {
-      process.kill(child.pid!, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-    exited = 'no answer within 15 s';
-  }
-  let tail = '';
-  try {
-    tail = fs.readFileSync(outFile, 'utf8').split('\n').slice(-8).join('\n');
-  } catch {
-    /* none */
-  }
+  const { why: exited, tail } = started;
   process.stderr.write(`skitai-smtpda: failed to start (${exited}); the end of ${outFile}:\n${tail}\n`);
   return 1;
 }

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { chromium } from 'playwright-core';
+import { launchBrowser } from '@skitai/test-support/browser';
 import { request } from './helpers.js';
 import { startWorkersServer } from './workers.js';
 
@@ -33,19 +33,7 @@ try {
   }
   for (let i = 0; i < 60; i++) await request(port, i % 3 === 0 ? '/call' : '/');
   await request(port, '/status/');
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchBrowser();
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await page.goto(`http://127.0.0.1:${port}/status/`);
   // (evaluated in the page: written as a string, the DOM types are not in this project)
