@@ -14,7 +14,7 @@ import { sendError, type MountInfo, type SkitaiRequest, type SkitaiResponse } fr
 import { isCacheMiss, isPromise, sendCached, type CachedResponse, type CacheMiss, type ProxyCache } from './cache.js';
 import { responseHeaders, setRequestHeaders, upstreamHeaderList, type HeaderList } from './hop.js';
 import { relayed } from './young-gc.js';
-import { renew, SWEPT_FROM_MS, unwatch, watch, type Waiting } from './deadlines.js';
+import { clearDeadline, renewDeadline, SWEPT_FROM_MS, watchDeadline, type Deadline } from '@skitai/services';
 
 /** Where one attempt goes. */
 export interface Upstream {
@@ -98,23 +98,19 @@ function lazyBody(ex: Exchange<any>): Readable {
   return body;
 }
 
-function headTimedOut(ex: Exchange<any>): void {
-  ex.timer = undefined;
-  ex.timedOut();
-}
-
 /** One client request relayed to the route's upstreams; undici's dispatch handler for each attempt. */
-export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers, Waiting {
+export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers, Deadline {
   /** The owner's state for this exchange: the member being asked, the members tried. */
   member: M | undefined = undefined;
   tried: Set<M> | undefined = undefined;
   upstream: Upstream | undefined = undefined;
-  /** The head timeout of a timeout under SWEPT_FROM_MS; longer ones are swept (deadlines.ts). */
-  timer: NodeJS.Timeout | undefined = undefined;
-  deadline = 0;
-  prev: Waiting | undefined = undefined;
-  next: Waiting | undefined = undefined;
-  watched = false;
+  // The route's timeout, watched by @skitai/services' call deadlines (one sweep every 250 ms for
+  // a second or more, a timer of its own for less): these fields are the deadlines' own.
+  deadlineSweep = 0;
+  deadlinePrev: Deadline | undefined = undefined;
+  deadlineNext: Deadline | undefined = undefined;
+  deadlineTimer: NodeJS.Timeout | undefined = undefined;
+  deadlineWatched = false;
   abort: ((err?: Error) => void) | undefined = undefined;
   /** The client got (or is getting) an answer: late events of an attempt are ignored. */
   done = false;
@@ -160,7 +156,7 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers, Waiti
   timedOut(): void {
     if (this.answered) {
       // Waiting for the client to drain is the client's slowness, not the member's silence.
-      if (this.waiting > 0) watch(this, this.route.timeoutMs);
+      if (this.waiting > 0) watchDeadline(this, this.route.timeoutMs);
       else this.abort?.(new Error(`${this.route.name} sent nothing for ${this.route.timeoutMs} ms`));
       return;
     }
@@ -172,11 +168,7 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers, Waiti
   }
 
   private stopWaiting(): void {
-    if (this.watched) unwatch(this);
-    else if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    clearDeadline(this);
   }
 
   /** Releases the current attempt's load count, once. */
@@ -199,12 +191,11 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers, Waiti
     this.attemptId++;
     this.upstream = upstream;
     this.headers[1] = upstream.hostHeader;
-    // A long timeout is swept (the head, then the body's silences); a short one is timed by a
-    // timer of ours (the head) and undici's (the body).
+    // A long timeout is swept (the head, then the body's silences); a short one is timed by the
+    // deadline's own timer (the head) and undici's (the body).
     const ms = route.timeoutMs;
     const swept = ms >= SWEPT_FROM_MS;
-    if (swept) watch(this, ms);
-    else if (ms > 0) this.timer = setTimeout(headTimedOut, ms, this);
+    if (ms > 0) watchDeadline(this, ms);
     upstream.dispatcher.dispatch(
       {
         origin: upstream.origin,
@@ -226,16 +217,12 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers, Waiti
   onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (status < 200) return true;
     this.answered = true;
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    if (this.done) {
-      this.stopWaiting();
-      return false;
-    }
-    // Swept: from now on the deadline is for the body's silences.
-    if (this.watched) renew(this, this.route.timeoutMs);
+    const ms = this.route.timeoutMs;
+    // A short timeout was the head's only (undici times the body); a swept one goes on for the
+    // body's silences.
+    if (this.done || ms < SWEPT_FROM_MS) this.stopWaiting();
+    if (this.done) return false;
+    renewDeadline(this, ms);
     this.done = true;
     this.resumeUpstream = resume;
     const route = this.route;
@@ -267,7 +254,7 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers, Waiti
   onData(chunk: Buffer): boolean {
     relayed?.(chunk.length);
     if (this.replaced) return true;
-    if (this.watched) renew(this, this.route.timeoutMs);
+    renewDeadline(this, this.route.timeoutMs);
     // Back-pressure from the client (and the cache copy): the upstream socket pauses until both drained.
     let ok = true;
     if (!this.res.write(chunk)) {
@@ -285,7 +272,7 @@ export class Exchange<M = unknown> implements Dispatcher.DispatchHandlers, Waiti
     this.waiting++;
     this.drainListener ??= () => {
       if (--this.waiting === 0) {
-        if (this.watched) renew(this, this.route.timeoutMs);
+        renewDeadline(this, this.route.timeoutMs);
         this.resumeUpstream!();
       }
     };

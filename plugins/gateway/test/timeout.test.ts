@@ -14,7 +14,7 @@ test('504 when the member sends no head within the timeout', async (t) => {
   });
   const g = await startGateway({ members: [b.member], options: { timeout: 5 } });
   try {
-    // A 5 s head timeout is swept every 250 ms (deadlines.ts): never early, at most a sweep late.
+    // A 5 s head timeout is swept every 250 ms (@skitai/services' call deadlines): never early, at most a sweep late.
     t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
     const reached = new Promise<void>((r) => arrived.push(r));
     let settled = false;

@@ -97,6 +97,19 @@ export function clearDeadline(d: Deadline): boolean {
   return true;
 }
 
+/**
+ * Moves a watched deadline to `ms` from now: progress on a long call (a body still arriving)
+ * keeps it alive. Nothing happens when `d` is not watched.
+ */
+export function renewDeadline(d: Deadline, ms: number): void {
+  if (!d.deadlineWatched) return;
+  if (d.deadlineTimer === undefined) d.deadlineSweep = sweeps + Math.ceil(ms / DEADLINE_SWEEP_MS) + 1;
+  else {
+    clearDeadline(d);
+    watchDeadline(d, ms);
+  }
+}
+
 /** Calls watched now (a test's check that none is left behind). */
 export function deadlinesWatched(): number {
   return live;

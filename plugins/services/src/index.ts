@@ -48,6 +48,7 @@ export { CallError, type FailureKind } from './http-client.js';
 export {
   watchDeadline,
   clearDeadline,
+  renewDeadline,
   deadlinesWatched,
   Timed,
   DEADLINE_SWEEP_MS,

@@ -7,6 +7,7 @@ import {
   clearDeadline,
   deadlinesWatched,
   DEADLINE_SWEEP_MS,
+  renewDeadline,
   SWEPT_FROM_MS,
   Timed,
   watchDeadline,
@@ -164,4 +165,27 @@ test('an object that is no Timed subclass carries the fields itself', () => {
   watchDeadline(call, 1000);
   tick(1500);
   assert.equal(fired, 1);
+});
+
+test('renewDeadline moves a deadline to its full length from now (swept and timed); unwatched, it does nothing', () => {
+  const swept = new Call();
+  watchDeadline(swept, 1000);
+  const timed = new Call();
+  watchDeadline(timed, 300);
+  tick(200);
+  renewDeadline(timed, 300);
+  tick(299);
+  assert.deepEqual(timed.firedAt, [], 'renewed at 200: not before 500');
+  tick(1);
+  assert.deepEqual(timed.firedAt, [500]);
+  renewDeadline(swept, 1000);
+  tick(999);
+  assert.deepEqual(swept.firedAt, [], 'renewed at 500: not before 1500');
+  tick(DEADLINE_SWEEP_MS + 1);
+  assert.equal(swept.firedAt.length, 1, 'within a sweep after its renewed time');
+  assert.ok(swept.firedAt[0] >= 1500 && swept.firedAt[0] <= 1500 + DEADLINE_SWEEP_MS, String(swept.firedAt[0]));
+  renewDeadline(swept, 1000);
+  renewDeadline(timed, 300);
+  tick(2000);
+  assert.equal(swept.firedAt.length + timed.firedAt.length, 2, 'not watched again by a renewal');
 });
