@@ -1,33 +1,8 @@
 // Cold start: time from spawning `node <script>` to its first 200, and its RSS then.
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pinned, memoryOf, ROOT } from './proc.mjs';
-
-/**
- * One GET on a fresh connection: resolves the status code, or null when nothing listens yet.
- * Only the status line is read; the connection is closed at once.
- */
-function statusOf(port, p) {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1' });
-    let buf = '';
-    const done = (v) => {
-      s.destroy();
-      resolve(v);
-    };
-    s.setTimeout(5000, () => done(0));
-    s.once('error', () => done(null));
-    s.once('connect', () => s.write(`GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`));
-    s.on('data', (d) => {
-      buf += d;
-      const m = /^HTTP\/1\.[01] (\d{3})/.exec(buf);
-      if (m) done(Number(m[1]));
-      else if (buf.length > 64) done(0);
-    });
-    s.once('end', () => done(0));
-  });
-}
+import { statusOf } from './status-of.mjs';
 
 /**
  * Start spec ({cmd, args, env, cwd}) pinned to `cpus`, ask GET p every 2 ms until a 200 (a

@@ -6,6 +6,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { statusOf } from '../lib/status-of.mjs';
 
 const script = path.resolve(process.argv[2]);
 const urlPath = process.argv[3] ?? '/hello';
@@ -22,26 +23,6 @@ const port = await new Promise((resolve, reject) => {
 // As if `node <script> --port N` ran: kernel.run() takes the script's folder from argv[1].
 process.argv.splice(1, process.argv.length, script, '--port', String(port));
 
-/** One GET on a fresh connection: the status code, or null when nothing listens yet. */
-function statusOf() {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1' });
-    let buf = '';
-    const done = (v) => {
-      s.destroy();
-      resolve(v);
-    };
-    s.once('error', () => done(null));
-    s.once('connect', () => s.write(`GET ${urlPath} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`));
-    s.on('data', (d) => {
-      buf += d;
-      const m = /^HTTP\/1\.[01] (\d{3})/.exec(buf);
-      if (m) done(Number(m[1]));
-    });
-    s.once('end', () => done(0));
-  });
-}
-
 await import(pathToFileURL(script).href);
 // Bounded: a script that never listens (it failed to start, and kept the process alive) ends here.
 const giveUp = setTimeout(() => {
@@ -50,7 +31,7 @@ const giveUp = setTimeout(() => {
 }, 300_000);
 giveUp.unref();
 for (;;) {
-  const status = await statusOf();
+  const status = await statusOf(port, urlPath);
   if (status === 200) break;
   if (status !== null) throw new Error(`GET ${urlPath} answered ${status}`);
   await new Promise((r) => setImmediate(r)); // not listening yet: try again on the next turn
