@@ -1,6 +1,6 @@
 import zlib from 'node:zlib';
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { getServerHeader } from './response.js';
+import { ServerResponse, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { getServerHeader, SkitaiResponse } from './response.js';
 
 /** Bodies at or under this size are sent as they are: only text over 2 KiB is gzipped. */
 export const COMPRESS_THRESHOLD = 2048;
@@ -92,10 +92,20 @@ export function sendBody(
   else res.end(data);
 }
 
+const kernelWriteHead = SkitaiResponse.prototype.writeHead;
+const nodeWriteHead = ServerResponse.prototype.writeHead as (
+  this: ServerResponse,
+  status: number,
+  headers: (string | number)[],
+) => ServerResponse;
+
 /**
  * sendBody for a body whose Content-Type the caller knows (undefined: it is set on `res`
- * already). A body too small to compress, the common answer, goes out with its whole head in
- * one object literal: no header walks, one hidden class.
+ * already). A body too small to compress, the common answer, goes out with its whole head as
+ * one flat list of lower-case names, Server in it: node walks a list without a key walk and
+ * lower-cases nothing (~1k instructions less than an object with capitalised names, callgrind).
+ * A response with the kernel's own writeHead (HTTP/1, no request log stamping it) hands it to
+ * node's writeHead directly, as the static files do.
  */
 export function sendTyped(
   req: IncomingMessage,
@@ -109,13 +119,12 @@ export function sendTyped(
     sendBody(req, res, status, type === undefined ? {} : { 'Content-Type': type }, body);
     return;
   }
-  const server = getServerHeader();
-  res.writeHead(
-    status,
+  const head =
     type === undefined
-      ? { 'Content-Length': length, Server: server }
-      : { 'Content-Type': type, 'Content-Length': length, Server: server },
-  );
+      ? ['content-length', length, 'server', getServerHeader()]
+      : ['content-type', type, 'content-length', length, 'server', getServerHeader()];
+  if (res.writeHead === kernelWriteHead) nodeWriteHead.call(res, status, head);
+  else res.writeHead(status, head);
   if (req.method === 'HEAD') res.end();
   else res.end(body);
 }
