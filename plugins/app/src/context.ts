@@ -98,7 +98,8 @@ export class RequestContext implements StateHost {
 
   /** Writes the session and message box cookies, once, right before the head goes out. */
   commit(success: boolean): void {
-    if (this.committed) return;
+    // A request that touched neither (the common one) stores nothing here.
+    if (this.committed || (this.session === undefined && this.mbox === undefined)) return;
     this.committed = true;
     this.session?.commit();
     this.mbox?.commit(success);

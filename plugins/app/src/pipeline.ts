@@ -57,7 +57,7 @@ export function handleRequest(
 ): Promise<void> | undefined {
   if (app.reloader !== undefined && app.reloader.changed()) return reloadThenHandle(app, req, res, next);
   const url = req.url ?? '/';
-  const q = url.indexOf('?');
+  const q = queryStart(url);
   const path = q === -1 ? url : url.slice(0, q);
   const query = q === -1 ? '' : url.slice(q + 1);
   // One route lookup per request: a literal path is one Map get; its result serves the
@@ -119,6 +119,17 @@ export function handleRequest(
   } catch (err) {
     return answerError(app, ctx, err);
   }
+}
+
+/**
+ * Where the query starts in a request target, or -1. Most targets are short: a loop over their
+ * characters costs less than the call into String.prototype.indexOf (~150 instructions).
+ */
+function queryStart(url: string): number {
+  const n = url.length;
+  if (n > 32) return url.indexOf('?');
+  for (let i = 0; i < n; i++) if (url.charCodeAt(i) === 63 /* ? */) return i;
+  return -1;
 }
 
 /**
