@@ -29,8 +29,19 @@ export class SkitaiResponse extends ServerResponse<SkitaiRequest> {
    */
   override writeHead(statusCode: number, reason?: any, headers?: any): this {
     const obj = typeof reason === 'string' ? headers : reason;
-    if (obj === undefined || obj === null || Array.isArray(obj)) {
+    if (obj === undefined || obj === null) {
       if (!this.hasHeader('server')) this.setHeader('Server', serverHeader);
+    } else if (Array.isArray(obj)) {
+      // A list ([name, value, ...] or [[name, value], ...]) gets Server appended to a copy: a
+      // setHeader() here would send node down its slow path, a setHeader() per entry.
+      if (!listHasServer(obj) && !this.hasHeader('server')) {
+        const withServer = Array.isArray(obj[0])
+          ? [...obj, ['Server', serverHeader]]
+          : [...obj, 'Server', serverHeader];
+        return typeof reason === 'string'
+          ? (super.writeHead as any)(statusCode, reason, withServer)
+          : (super.writeHead as any)(statusCode, withServer);
+      }
     } else if (obj.Server === undefined && obj.server === undefined && !this.hasHeader('server')) {
       const withServer = { Server: serverHeader, ...obj };
       return typeof reason === 'string'
@@ -51,6 +62,16 @@ export class SkitaiResponse extends ServerResponse<SkitaiRequest> {
     releaseInFlight(socket, this);
     super.detachSocket(socket);
   }
+}
+
+/** True when a header list given to writeHead names Server (in any case). */
+function listHasServer(list: unknown[]): boolean {
+  const pairs = Array.isArray(list[0]);
+  for (let i = 0; i < list.length; i += pairs ? 1 : 2) {
+    const name: unknown = pairs ? (list[i] as unknown[])[0] : list[i];
+    if (typeof name === 'string' && name.length === 6 && name.toLowerCase() === 'server') return true;
+  }
+  return false;
 }
 
 /**

@@ -20,6 +20,46 @@ test('Server and Date headers on every response, errors included', async () => {
   }
 });
 
+test('writeHead with a header list: Server added once unless the list or setHeader has it, repeats kept', async () => {
+  const s = await startKernel((k) =>
+    k.mount('/', (req, res) => {
+      if (req.url === '/flat')
+        res.writeHead(200, ['X-A', '1', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'Content-Length', '2']);
+      else if (req.url === '/pairs')
+        res.writeHead(200, [
+          ['X-A', '1'],
+          ['Content-Length', '2'],
+        ] as any);
+      else if (req.url === '/own') res.writeHead(200, ['x-a', '1', 'SERVER', 'mine', 'content-length', '2']);
+      else {
+        res.setHeader('Server', 'set');
+        res.writeHead(200, ['x-a', '1', 'content-length', '2']);
+      }
+      res.end('ok');
+    }),
+  );
+  try {
+    const servers = (raw: Buffer) => raw.toString('latin1').match(/^server: .*$/gim) ?? [];
+    const flat = await rawRequest(s.port, 'GET /flat HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.equal(flat.status, 200);
+    assert.equal(flat.body.toString(), 'ok');
+    assert.equal(servers(flat.raw).length, 1);
+    assert.match(flat.headers.server!, /^Skitai\/\d+\.\d+\.\d+$/);
+    assert.equal(flat.raw.toString('latin1').match(/^set-cookie: .*$/gim)?.length, 2);
+    const pairs = await rawRequest(s.port, 'GET /pairs HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.equal(pairs.headers['x-a'], '1');
+    assert.match(pairs.headers.server!, /^Skitai\//);
+    const own = await rawRequest(s.port, 'GET /own HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.deepEqual(servers(own.raw), ['SERVER: mine']);
+    const set = await rawRequest(s.port, 'GET /set HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.equal(set.headers.server, 'set');
+    assert.equal(servers(set.raw).length, 1);
+    assert.equal(set.headers['x-a'], '1');
+  } finally {
+    await s.stop();
+  }
+});
+
 test('nothing mounted answers 404, as HTML or as JSON by Accept', async () => {
   const s = await startKernel(() => {});
   try {

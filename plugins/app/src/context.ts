@@ -5,7 +5,7 @@ import type { SkitaiResponse } from '@skitai/kernel';
 import type { Was } from '@skitai/kernel';
 import type { App } from './app.js';
 import type { AppKernel } from './kernel-api.js';
-import { createArgs, type Args } from './params.js';
+import type { Args } from './params.js';
 import { AppRequest, type AuthUser } from './request.js';
 import type { Route } from './route.js';
 import { MboxManager, SessionManager, parseCookies, type StateHost } from './session.js';
@@ -37,7 +37,20 @@ export class RequestContext implements StateHost {
   declare readonly path: string;
   declare readonly query: string;
 
-  constructor(app: App, kernel: AppKernel, req: SkitaiRequest, res: SkitaiResponse, path: string, query: string) {
+  /**
+   * `args`: a route's match params when its rule has parameters (a fresh object per match, so
+   * the query and body are parsed into it: no second object, no copy), else a new empty one.
+   */
+  constructor(
+    app: App,
+    kernel: AppKernel,
+    req: SkitaiRequest,
+    res: SkitaiResponse,
+    path: string,
+    query: string,
+    args: Args,
+    was: Was,
+  ) {
     this.app = app;
     this.kernel = kernel;
     this.req = req;
@@ -46,8 +59,8 @@ export class RequestContext implements StateHost {
     this.query = query;
     this.route = undefined;
     this.routeParams = undefined;
-    this.args = createArgs();
-    this.was = undefined as unknown as Was;
+    this.args = args;
+    this.was = was;
     // The other fields start as the prototype's defaults (below): most requests never set
     // them, and a store per field per request is work for nothing.
   }
@@ -85,7 +98,8 @@ export class RequestContext implements StateHost {
 
   /** Writes the session and message box cookies, once, right before the head goes out. */
   commit(success: boolean): void {
-    if (this.committed) return;
+    // A request that touched neither (the common one) stores nothing here.
+    if (this.committed || (this.session === undefined && this.mbox === undefined)) return;
     this.committed = true;
     this.session?.commit();
     this.mbox?.commit(success);

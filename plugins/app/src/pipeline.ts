@@ -12,12 +12,14 @@ import { kCtx, RequestContext } from './context.js';
 import { answerPreflight, applyCors, corsPolicy, isPreflight, type CorsPolicy } from './cors.js';
 import { AppEvents } from './events.js';
 import { HttpError, statusOf } from './http-error.js';
-import { addArg, checkParams, parseUrlEncoded } from './params.js';
+import { addArg, checkParams, createArgs, parseUrlEncoded } from './params.js';
 import { ResponseValue, sendValue } from './response.js';
 import type { Route } from './route.js';
-import { NO_PARAMS } from './router.js';
+import { NO_PARAMS, type Match } from './router.js';
 import { dispatchRpc, rpcKind } from './rpc.js';
 import { cleanupUploads, parseMultipart } from './upload.js';
+
+type Found = Match<Route>;
 
 function corsFor(app: App, route: Route): CorsPolicy | undefined {
   if (route.options.accessControlAllowOrigin === undefined && app.accessControlAllowOrigin === undefined)
@@ -55,55 +57,79 @@ export function handleRequest(
 ): Promise<void> | undefined {
   if (app.reloader !== undefined && app.reloader.changed()) return reloadThenHandle(app, req, res, next);
   const url = req.url ?? '/';
-  const q = url.indexOf('?');
+  const q = queryStart(url);
   const path = q === -1 ? url : url.slice(0, q);
   const query = q === -1 ? '' : url.slice(q + 1);
+  // One route lookup per request: a literal path is one Map get; its result serves the
+  // static-folder fallback, the RPC check and the routing below.
+  const found = app.router.find(path);
   // Mounted beside a static folder at the same point: what no route takes goes to the folder.
-  if (
-    next !== undefined &&
-    app.router.find(path) === undefined &&
-    (path.endsWith('/') || app.router.find(`${path}/`) === undefined)
-  ) {
+  if (next !== undefined && found === undefined && (path.endsWith('/') || app.router.find(`${path}/`) === undefined)) {
     next();
     return undefined;
   }
-  const ctx = new RequestContext(app, app.kernel!, req, res, path, query);
   const was = app.kernel!.createWas(req, res);
+  // A rule with parameters gives a fresh params object per match: it is the args object.
+  const ctx = new RequestContext(
+    app,
+    app.kernel!,
+    req,
+    res,
+    path,
+    query,
+    found === undefined || found.params === NO_PARAMS ? createArgs() : found.params,
+    was,
+  );
   (was as any)[kCtx] = ctx;
-  ctx.was = was;
   try {
     if (req.method === 'POST') {
       const rpc = rpcKind(req);
-      if (rpc !== undefined && (rpc !== 'json-loose' || app.router.find(path) === undefined))
-        return serveRpc(app, ctx, rpc, path, query);
+      if (rpc !== undefined && (rpc !== 'json-loose' || found === undefined))
+        return serveRpc(app, ctx, rpc, found, path, query);
     }
-    const route = select(app, ctx, path, query);
-    if (!route) return;
+    const route = select(app, ctx, found, path, query);
+    if (route === undefined) return undefined;
     ctx.route = route;
     // An await costs a turn of the microtask queue: taken only where there is work.
-    if ((route.options.authenticate ?? app.authenticate) || (!route.options.stream && hasBody(req)) || hasHooks(app)) {
+    if (
+      (route.options.authenticate ?? app.authenticate) ||
+      (route.options.stream !== true && hasBody(req)) ||
+      hasHooks(app)
+    ) {
       return serveRoute(app, ctx, route, query);
     }
     if (query !== '') parseUrlEncoded(query, ctx.args, false);
-    prepareArgs(ctx, route, ctx.routeParams);
+    if (route.params !== undefined) checkParams(route.params, ctx.args);
     const value = route.handler(was, ctx.args);
     if (isThenable(value)) {
+      // The callbacks keep the context only; everything else is reached from it.
       if (detached) {
         (value as Promise<unknown>).then(
-          (v) => settle(app, ctx, sendResult(app, ctx, v)),
-          (err) => settle(app, ctx, answerError(app, ctx, err)),
+          (v) => settle(ctx, sendResult(ctx, v)),
+          (err) => settle(ctx, answerError(ctx.app, ctx, err)),
         );
         return undefined;
       }
       return (value as Promise<unknown>).then(
-        (v) => sendResult(app, ctx, v),
-        (err) => answerError(app, ctx, err),
+        (v) => sendResult(ctx, v),
+        (err) => answerError(ctx.app, ctx, err),
       );
     }
-    return sendResult(app, ctx, value);
+    return sendResult(ctx, value);
   } catch (err) {
     return answerError(app, ctx, err);
   }
+}
+
+/**
+ * Where the query starts in a request target, or -1. Most targets are short: a loop over their
+ * characters costs less than the call into String.prototype.indexOf (~150 instructions).
+ */
+function queryStart(url: string): number {
+  const n = url.length;
+  if (n > 32) return url.indexOf('?');
+  for (let i = 0; i < n; i++) if (url.charCodeAt(i) === 63 /* ? */) return i;
+  return -1;
 }
 
 /**
@@ -112,8 +138,8 @@ export function handleRequest(
  * then the kernel's 500 page, or the connection cut when a head is out already. It never
  * becomes an unhandled rejection.
  */
-function settle(app: App, ctx: RequestContext, sending: Promise<void> | undefined): void {
-  if (sending !== undefined) sending.then(undefined, (err) => lastResort(app, ctx, err));
+function settle(ctx: RequestContext, sending: Promise<void> | undefined): void {
+  if (sending !== undefined) sending.then(undefined, (err) => lastResort(ctx.app, ctx, err));
 }
 
 function lastResort(app: App, ctx: RequestContext, err: unknown): void {
@@ -156,6 +182,7 @@ async function serveRpc(
   app: App,
   ctx: RequestContext,
   rpc: NonNullable<ReturnType<typeof rpcKind>>,
+  found: Found | undefined,
   path: string,
   query: string,
 ): Promise<void> {
@@ -163,7 +190,7 @@ async function serveRpc(
     await readArgs(app, ctx, undefined);
     if (await dispatchRpc(app, ctx, rpc)) return;
     // Not a call after all (no such method route): an ordinary POST.
-    const route = select(app, ctx, path, query);
+    const route = select(app, ctx, found, path, query);
     if (!route) return;
     ctx.route = route;
     await serveRoute(app, ctx, route, query, true);
@@ -191,22 +218,27 @@ async function serveRoute(app: App, ctx: RequestContext, route: Route, query: st
 }
 
 /** Sends a handler's value (the hook-free path): error pages for error statuses without a body. */
-function sendResult(app: App, ctx: RequestContext, value: unknown): Promise<void> | undefined {
+function sendResult(ctx: RequestContext, value: unknown): Promise<void> | undefined {
   try {
     checkErrorValue(value);
     const sending = sendValue(ctx.req, ctx.res, value, ctx.res.statusCode, ctx);
-    if (sending !== undefined) return sending.then(undefined, (err) => answerError(app, ctx, err));
+    if (sending !== undefined) return sending.then(undefined, (err) => answerError(ctx.app, ctx, err));
   } catch (err) {
-    return answerError(app, ctx, err);
+    return answerError(ctx.app, ctx, err);
   }
   return undefined;
 }
 
 /** Routes a request: the route, or undefined when an answer (redirect, 404, 405, 415, preflight) is sent. */
-function select(app: App, ctx: RequestContext, path: string, query: string): Route | undefined {
+function select(
+  app: App,
+  ctx: RequestContext,
+  found: Found | undefined,
+  path: string,
+  query: string,
+): Route | undefined {
   const { req, res } = ctx;
-  const found = app.router.find(path);
-  if (!found) {
+  if (found === undefined) {
     if (!path.endsWith('/') && app.router.find(`${path}/`)) {
       const location = `${req.baseUrl}${path}/${query ? `?${query}` : ''}`;
       res.writeHead(301, { Location: location, 'Content-Length': 0 });
@@ -333,10 +365,13 @@ export async function runRoute(
   return value;
 }
 
-/** URL parameters first in args (as in Skitai), then the query and body; the declared parameters checked. */
+/**
+ * URL parameters first in args (as in Skitai), then the query and body; the declared
+ * parameters checked. A request's args start as its match's params (handleRequest), so the
+ * query and body are in them already; params given apart (an App.run caller's) are merged.
+ */
 function prepareArgs(ctx: RequestContext, route: Route, routeParams: Record<string, unknown> | undefined): void {
-  if (routeParams !== undefined && routeParams !== NO_PARAMS) {
-    // A match's params are a fresh args object: with no query or body they are the args.
+  if (routeParams !== undefined && routeParams !== NO_PARAMS && routeParams !== ctx.args) {
     const body = ctx.args;
     for (const k in body) addArg(routeParams, k, body[k]);
     ctx.args = routeParams;

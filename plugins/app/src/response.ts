@@ -137,25 +137,31 @@ export interface HeadListener {
   commit(success: boolean): void;
 }
 
-/** The Content-Type to send, undefined when the handler set its own on `res`; `head` is told first. */
-function typeFor(
+/**
+ * Sends a whole body with its default Content-Type (kept out when the handler set its own on
+ * `res`: sendTyped looks); `head` is told first.
+ */
+function sendWhole(
+  req: IncomingMessage,
   res: ServerResponse,
   status: number,
   type: string,
   head: HeadListener | undefined,
-): string | undefined {
+  body: string | Buffer,
+): void {
   if (head !== undefined) head.commit(status < 400);
-  return res.hasHeader('content-type') ? undefined : type;
+  sendTyped(req, res, status, type, body);
 }
 
+/** The Content-Type header to stream with, none when the handler set its own on `res`; `head` is told first. */
 function typeHeader(
   res: ServerResponse,
   status: number,
   type: string,
   head: HeadListener | undefined,
 ): OutgoingHttpHeaders {
-  const t = typeFor(res, status, type, head);
-  return t === undefined ? {} : { 'Content-Type': t };
+  if (head !== undefined) head.commit(status < 400);
+  return res.hasHeader('content-type') ? {} : { 'Content-Type': type };
 }
 
 /**
@@ -171,12 +177,12 @@ export function sendValue(
 ): Promise<void> | undefined {
   if (res.headersSent || res.writableEnded) return;
   if (typeof value === 'string') {
-    sendTyped(req, res, status, typeFor(res, status, 'text/html; charset=utf-8', head), value);
+    sendWhole(req, res, status, 'text/html; charset=utf-8', head, value);
     return;
   }
   // A plain object or an array (the usual API answer) goes straight to JSON.
   if (isPlainData(value)) {
-    sendTyped(req, res, status, typeFor(res, status, 'application/json; charset=utf-8', head), JSON.stringify(value));
+    sendWhole(req, res, status, 'application/json; charset=utf-8', head, JSON.stringify(value));
     return;
   }
   // The other kinds apart: this function stays small enough to be optimized early and inlined.
@@ -195,11 +201,11 @@ function sendOther(
     return sendValue(req, res, value.body, value.status, head);
   }
   if (value === undefined || value === null) {
-    sendTyped(req, res, status, typeFor(res, status, 'text/html; charset=utf-8', head), '');
+    sendWhole(req, res, status, 'text/html; charset=utf-8', head, '');
     return;
   }
   if (Buffer.isBuffer(value) || value instanceof Uint8Array) {
-    sendTyped(req, res, status, typeFor(res, status, 'application/octet-stream', head), toChunk(value));
+    sendWhole(req, res, status, 'application/octet-stream', head, toChunk(value));
     return;
   }
   if (value instanceof FileValue) return sendFile(req, res, value, status, head);
@@ -212,7 +218,7 @@ function sendOther(
     return streamOut(req, res, status, headers, Readable.from(mapChunks(value as AsyncIterable<unknown>)));
   }
   // Numbers, booleans, ApiResponse and other objects: JSON.
-  sendTyped(req, res, status, typeFor(res, status, 'application/json; charset=utf-8', head), JSON.stringify(value));
+  sendWhole(req, res, status, 'application/json; charset=utf-8', head, JSON.stringify(value));
   return undefined;
 }
 

@@ -164,9 +164,15 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** What Router.find gives: the routes of one rule (several when they differ by method) and its params. */
+export interface Match<T> {
+  routes: T[];
+  params: Record<string, unknown>;
+}
+
 /** A route table of any value type (the app stores its Route objects). */
 export class Router<T extends { rule: Rule }> {
-  private readonly literal = new Map<string, { routes: T[]; params: Record<string, unknown> }>();
+  private readonly literal = new Map<string, Match<T>>();
   private readonly dynamic: T[] = [];
   readonly all: T[] = [];
 
@@ -197,7 +203,7 @@ export class Router<T extends { rule: Rule }> {
   }
 
   /** Every route whose rule matches the path (several when they differ by method), with params. */
-  find(path: string): { routes: T[]; params: Record<string, unknown> } | undefined {
+  find(path: string): Match<T> | undefined {
     const lit = this.literal.get(path);
     if (lit) return lit;
     let found: T[] | undefined;
