@@ -74,6 +74,9 @@ options:
                      Needs valgrind (apt-get install -y valgrind; installed as root)
   --requests N       with --instructions: measured requests per server, and as many warm-up
                      ones (default 5000; --short 1000)
+                     --connections N with --instructions: the requests go over N keep-alive
+                     connections (each one request at a time, all N at once), so what many
+                     connections cost shows (default: one connection)
   --jobs N           with --instructions: servers under valgrind at the same time (default 2)
   --repeat N         with --instructions: run each server N times and keep the lowest count
                      (the notes give every run): a V8 JIT state sometimes adds ~7 % to one run
@@ -146,6 +149,8 @@ opt.rounds ??= opt.short ? 2 : 6;
 opt.duration ??= 3;
 opt.warmup ??= opt.short ? 1 : 2;
 opt.coldRounds ??= opt.short ? 3 : 10;
+// --instructions spreads its requests over --connections only when it is given (default one).
+opt.instructionConnections = opt.connections ?? 1;
 opt.connections ??= 100;
 opt.idleCount ??= 10000;
 opt.idleRounds = opt.short ? 1 : 2;

@@ -130,6 +130,33 @@ export function readTotals(file) {
   return Number(m[1]);
 }
 
+/**
+ * N sequential clients used as one: run(n) spreads n requests over them (all at once, each one
+ * request at a time), close() closes them all, reconnects is their sum.
+ */
+async function clientGroup(first, make, n) {
+  const all = [first];
+  for (let i = 1; i < n; i++) all.push(make());
+  // each new connection answers one request before the warm-up (its set-up is not measured)
+  try {
+    await Promise.all(all.slice(1).map((x) => x.run(1)));
+  } catch (e) {
+    for (const x of all.slice(1)) x.close();
+    throw e;
+  }
+  return {
+    get reconnects() {
+      return all.reduce((sum, x) => sum + x.reconnects, 0);
+    },
+    run(total) {
+      return Promise.all(all.map((x, i) => x.run(Math.floor(total / n) + (i < total % n ? 1 : 0))));
+    },
+    close() {
+      for (const x of all) x.close();
+    },
+  };
+}
+
 // ---------------------------------------------------------------- one server
 async function measureServer({ sc, srv, deps, idx, requests, warmup }) {
   const { launch, tmp, log } = deps;
@@ -166,14 +193,18 @@ async function measureServer({ sc, srv, deps, idx, requests, warmup }) {
   // leaves an idle connection that the server closes 30 s later, in the middle of the measured
   // phase; a closed or new connection costs the server 100k+ instructions per request for
   // thousands of requests afterwards, V8 re-optimizing code, which is not what we measure.)
+  // With --connections N: N such clients, each sequential, all running at once; the first is
+  // the one checked, the others connect (and answer one request each) before the warm-up.
+  const connections = Math.max(1, deps.opt.instructionConnections ?? 1);
   let c = null;
   const verifyOnItsConnection = async (hh) => {
-    c = client(hh.port);
+    const first = client(hh.port);
     try {
-      await c.run(1);
+      await first.run(1);
+      c = connections === 1 ? first : await clientGroup(first, () => client(hh.port), connections);
       return null;
     } catch (e) {
-      c.close();
+      first.close();
       c = null;
       return `first answer: ${e.message}`;
     }
@@ -189,7 +220,7 @@ async function measureServer({ sc, srv, deps, idx, requests, warmup }) {
     }
     const tReady = performance.now();
     log(
-      `  ${srv.id}: ready under valgrind after ${((tReady - t0) / 1000).toFixed(0)} s; ${warmup} warm-up + ${requests} measured ${unitOf(sc)}s over one connection`,
+      `  ${srv.id}: ready under valgrind after ${((tReady - t0) / 1000).toFixed(0)} s; ${warmup} warm-up + ${requests} measured ${unitOf(sc)}s over ${connections === 1 ? 'one connection' : `${connections} connections`}`,
     );
     const limit = (n) => Math.max(600_000, n * 200); // whole phase; each answer has ANSWER_MS too
     await bounded(c.run(warmup), limit(warmup), `warm-up of ${warmup} did not end in ${limit(warmup) / 1000} s`, () =>
@@ -435,7 +466,7 @@ export async function runInstructions(deps) {
     : 'live kernel/dist (--no-snapshot)';
   log(`  @skitai packages measured: ${opt.snapshot ? `snapshot ${snap}` : snap}`);
   log(
-    `  instructions per request under ${valgrind} (callgrind): ${opt.warmupRequests} warm-up + ${opt.requests} measured requests per server over one keep-alive connection, sequential; ${opt.jobs} server(s) at a time`,
+    `  instructions per request under ${valgrind} (callgrind): ${opt.warmupRequests} warm-up + ${opt.requests} measured requests per server over ${opt.instructionConnections > 1 ? `${opt.instructionConnections} keep-alive connections, each` : 'one keep-alive connection,'} sequential; ${opt.jobs} server(s) at a time`,
   );
   const results = [];
   for (const sc of selected) {
@@ -461,7 +492,7 @@ export async function runInstructions(deps) {
   const verdicts = [];
   const targets = targetLines(results, verdicts);
   const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model;
-  const header = `${finished.toISOString().slice(0, 16).replace('T', ' ')} UTC, \`${cmdline}\` at commit ${gitHead} (built packages ${opt.snapshot ? `snapshot ${snap}` : snap}), Node ${process.version}, ${valgrind} (callgrind), ${opt.warmupRequests} warm-up + ${opt.requests} measured requests per server${opt.repeat > 1 ? `, ${opt.repeat} runs each (the lowest count kept)` : ''} (static-1m: ${Math.round(SCALE['static-1m'] * 100)} % of that) over one keep-alive connection, one request at a time; ${os.cpus().length} CPUs (${cpu}), Linux ${os.release()}`;
+  const header = `${finished.toISOString().slice(0, 16).replace('T', ' ')} UTC, \`${cmdline}\` at commit ${gitHead} (built packages ${opt.snapshot ? `snapshot ${snap}` : snap}), Node ${process.version}, ${valgrind} (callgrind), ${opt.warmupRequests} warm-up + ${opt.requests} measured requests per server${opt.repeat > 1 ? `, ${opt.repeat} runs each (the lowest count kept)` : ''} (static-1m: ${Math.round(SCALE['static-1m'] * 100)} % of that) over ${opt.instructionConnections > 1 ? `${opt.instructionConnections} keep-alive connections at once, each` : 'one keep-alive connection,'} one request at a time; ${os.cpus().length} CPUs (${cpu}), Linux ${os.release()}`;
   const legend =
     "Instructions per request (WebSocket: per echoed message) counted by valgrind --tool=callgrind in the server process's main thread, where requests are served (the load client and was-get's backend are not counted); ratio = server / baseline, lower is better. \"all threads\" adds V8's compiler and GC helper threads: mostly JIT compiling that is still going on after the warm-up under valgrind, which a long native run has finished.";
 
