@@ -369,7 +369,8 @@ export const scenarios = [
   {
     // A proxied 1 KiB answer the backend marks fresh for an hour: through the gateway with the
     // response cache (answered from memory after the first request), without it (each request
-    // goes to the backend), and the same 1 KiB as a static file.
+    // goes to the backend), the same 1 KiB as a static file, and node:http sending the HIT's
+    // head and body from memory.
     name: 'proxy-cached',
     title: 'reverse proxy with the response cache, 1 KiB',
     path: '/static/file-1k.bin',
@@ -397,6 +398,9 @@ export const scenarios = [
     servers: [
       { id: 'skitai @alias mount', spec: nodeServer('skitai.mjs', 'proxy', (ctx) => ['--backend', ctx.backendUrl]) },
       { id: 'skitai static', spec: nodeServer('skitai.mjs', 'static', dirArg) },
+      // node:http writing the HIT's head (the backend's fields, Date, Via, Age, X-Cache) and the
+      // same 1 KiB from memory: what node's HTTP stack costs for this answer, the bound of a HIT.
+      { id: 'node:http (same head, from memory)', spec: nodeServer('node-http.mjs', 'cached-1k', none) },
       {
         id: 'skitai @alias mount + cachefs',
         subject: true,
@@ -404,7 +408,10 @@ export const scenarios = [
         spec: nodeServer('skitai.mjs', 'proxy-cached', (ctx) => ['--backend', ctx.backendUrl]),
       },
     ],
-    targets: [{ server: 'skitai @alias mount + cachefs', vs: 'skitai @alias mount', min: 3 }],
+    targets: [
+      { server: 'skitai @alias mount + cachefs', vs: 'skitai @alias mount', min: 3 },
+      { server: 'skitai @alias mount + cachefs', vs: 'node:http (same head, from memory)', min: 0.9 },
+    ],
   },
   {
     name: 'http2',

@@ -5,6 +5,9 @@
 //   json        the bytes the App JSON route answers (charset, Content-Length, Server)
 //   idle        the handler kind, for the idle connections scenario
 //   cacheable-1k  1 KiB at any path, fresh for an hour (the proxy-cached scenario's backend)
+//   cached-1k   that backend's 1 KiB sent from memory with the head the response cache's HIT
+//               gives it (Server, the backend's fields and Date, Via, Age, Content-Length,
+//               X-Cache), made once: what node:http itself costs for a cached answer of this shape
 //   static-1k   --dir's file-1k.bin read once at start, sent at any path with the head the
 //               kernel's static files give it (Server, Content-Type, Last-Modified, ETag,
 //               Accept-Ranges, Content-Length): what node:http itself costs for that answer
@@ -64,6 +67,34 @@ const handlers = {
   },
 };
 handlers.idle = handlers.handler;
+{
+  // The HIT's head field for field (plugins/cachefs/src/proxy-cache.ts servedHeaders, the
+  // gateway's Via), as one flat list: node's cheapest writeHead, nothing made per request.
+  const head = [
+    'server',
+    SERVER,
+    'content-type',
+    'application/octet-stream',
+    'cache-control',
+    'max-age=3600',
+    'etag',
+    '"1k"',
+    'date',
+    new Date().toUTCString(),
+    'via',
+    '1.1 skitai',
+    'age',
+    '0',
+    'content-length',
+    String(KIB.length),
+    'x-cache',
+    'HIT',
+  ];
+  handlers['cached-1k'] = (req, res) => {
+    res.writeHead(200, head);
+    res.end(KIB);
+  };
+}
 if (a.kind === 'static-1k') {
   const file = path.join(a.dir, 'file-1k.bin');
   const body = fs.readFileSync(file);
