@@ -246,7 +246,12 @@ export function classify(ob, rawFn, jit, root) {
       };
     }
     // the same function in any tier is one row (the tiers it ran in are kept beside it)
-    const where = j.where.startsWith('file://') ? shortPath(decodeURIComponent(j.where.slice(7)), root) : j.where;
+    // ES modules are file:// URLs, CommonJS files plain paths (fastify, express)
+    const where = j.where.startsWith('file://')
+      ? shortPath(decodeURIComponent(j.where.slice(7)), root)
+      : j.where.startsWith('/')
+        ? shortPath(j.where, root)
+        : j.where;
     return { name: `${j.fname || '(anonymous)'} ${where}`, owner: ownerOfScript(j.where, root), tier: j.tier };
   }
   if (/^0x[0-9a-f]+/i.test(fn)) {

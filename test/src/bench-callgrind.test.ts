@@ -19,32 +19,92 @@ const noValgrind =
     ? 'valgrind is not installed (apt-get install -y valgrind; .ci/run installs it): the real-file test is skipped'
     : false;
 
+// One process, two counted phases, as the bench counts its requests (callgrind_control -i on,
+// then a dump between the phases): node's start-up under callgrind is not counted (~500 M
+// instructions, a minute on a loaded machine), and is paid once.
 const SCRIPT = `
 function hotSubject(n) { let s = 0; for (let i = 0; i < n; i++) s += (i * 7) % 13; return s; }
 function extraWork(n) { const a = []; for (let i = 0; i < n; i++) a.push({ i, s: 'x' + i }); return a.length; }
-let t = 0;
-for (let k = 0; k < 300; k++) { t += hotSubject(3000); if (process.argv[2] === 'extra') t += extraWork(300); }
-console.log(t);
+const run = (extra) => { let t = 0; for (let k = 0; k < 300; k++) { t += hotSubject(3000); if (extra) t += extraWork(300); } return t; };
+process.stdout.write('ready\\n');
+process.stdin.on('data', (d) => {
+  const cmd = String(d).trim();
+  if (cmd === 'exit') process.exit(0);
+  process.stdout.write('done ' + run(cmd === 'extra') + '\\n');
+});
 `;
 
-/** node --perf-basic-prof <script> [arg] under callgrind -> { callgrind file, perf map file }. */
-function underCallgrind(dir: string, script: string, arg: string): Promise<{ file: string; map: string }> {
-  const out = path.join(dir, `cg-${arg}.out`);
+function control(prefix: string, pid: number, ...args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      'valgrind',
-      ['--tool=callgrind', `--callgrind-out-file=${out}`, process.execPath, '--perf-basic-prof', script, arg],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+    const c = spawn('callgrind_control', [`--vgdb-prefix=${prefix}`, ...args, String(pid)], { stdio: 'ignore' });
+    c.on('error', reject);
+    c.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`callgrind_control ${args.join(' ')}: ${code}`)),
     );
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const map = `/tmp/perf-${child.pid}.map`;
-      if (code !== 0) reject(new Error(`valgrind exited ${code}: ${err.slice(-500)}`));
-      else resolve({ file: out, map });
-    });
   });
+}
+
+/**
+ * node --perf-basic-prof <script> under callgrind: a "plain" phase, a dump, an "extra" phase.
+ * -> { plain, extra: callgrind files, map: the perf map }
+ */
+async function underCallgrind(dir: string, script: string): Promise<{ plain: string; extra: string; map: string }> {
+  const out = path.join(dir, 'cg.out');
+  const prefix = path.join(dir, 'vgdb');
+  const child = spawn(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      `--callgrind-out-file=${out}`,
+      '--instr-atstart=no',
+      `--vgdb-prefix=${prefix}`,
+      process.execPath,
+      '--perf-basic-prof',
+      script,
+    ],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) => resolve(code));
+  });
+  const lines: string[] = [];
+  let buf = '';
+  const waiters: Array<() => void> = [];
+  child.stdout.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      lines.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+      waiters.shift()?.();
+    }
+  });
+  const nextLine = async () => {
+    if (!lines.length) await Promise.race([new Promise<void>((r) => waiters.push(r)), exited]);
+    const l = lines.shift();
+    if (l === undefined) throw new Error(`the script exited early: ${err.slice(-500)}`);
+    return l;
+  };
+  assert.equal(await nextLine(), 'ready');
+  await control(prefix, child.pid!, '-i', 'on');
+  child.stdin.write('plain\n');
+  assert.match(await nextLine(), /^done \d+/);
+  await control(prefix, child.pid!, '--dump');
+  child.stdin.write('extra\n');
+  assert.match(await nextLine(), /^done \d+/);
+  await control(prefix, child.pid!, '-i', 'off');
+  child.stdin.write('exit\n');
+  const code = await exited;
+  assert.equal(code, 0, `valgrind exited ${code}: ${err.slice(-500)}`);
+  // the dump is cg.out.1; what was counted after it is written at exit
+  const files = fs.readdirSync(dir).filter((f) => f.startsWith('cg.out') && fs.statSync(path.join(dir, f)).size > 0);
+  const dumped = files.find((f) => /\.1$/.test(f));
+  const last = files.find((f) => f !== dumped);
+  assert.ok(dumped && last, `two callgrind files: ${files.join(', ')}`);
+  return { plain: path.join(dir, dumped), extra: path.join(dir, last), map: `/tmp/perf-${child.pid}.map` };
 }
 
 test('parseCallgrind: names by id, self cost without the inclusive cost of calls', () => {
@@ -104,21 +164,18 @@ test(
     try {
       const script = path.join(dir, 'work.js');
       fs.writeFileSync(script, SCRIPT);
-      const [plain, extra] = await Promise.all([
-        underCallgrind(dir, script, 'plain'),
-        underCallgrind(dir, script, 'extra'),
-      ]);
-      maps.push(plain.map, extra.map);
-      assert.ok(fs.existsSync(plain.map), 'node --perf-basic-prof wrote its perf map');
+      const files = await underCallgrind(dir, script);
+      maps.push(files.map);
+      assert.ok(fs.existsSync(files.map), 'node --perf-basic-prof wrote its perf map');
 
-      const cg = lib.parseCallgrind(fs.readFileSync(plain.file, 'utf8'));
+      const cg = lib.parseCallgrind(fs.readFileSync(files.plain, 'utf8'));
       assert.equal(
         cg.fns.reduce((s: number, f: any) => s + f.self, 0),
         cg.totals,
         'the self costs add up to the totals: line',
       );
-      const a = lib.profileFromFiles(extra.file, extra.map, { root: repo });
-      const b = lib.profileFromFiles(plain.file, plain.map, { root: repo });
+      const a = lib.profileFromFiles(files.extra, files.map, { root: repo });
+      const b = lib.profileFromFiles(files.plain, files.map, { root: repo });
       assert.equal(a.unattributed, 0);
       const hot = b.functions.find((f: any) => f.name.startsWith('hotSubject '));
       assert.ok(hot, 'the hot JavaScript function is named from the perf map');
