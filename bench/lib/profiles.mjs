@@ -205,7 +205,8 @@ export function reportProfiles(resultsDir, rps, ins) {
     `Per-function profiles of the targets not met, from the --instructions run ${same ? 'of the table above' : `of ${prof.header.split(',')[0]} (**not the run of the table above**: run \`npm run bench -- --instructions\` again)`} (\`bench/results/profiles.md\` has every target's, with more rows; ${PROFILE_LEGEND.split('(')[0].trim().toLowerCase()}).`,
     '',
   );
-  const key = (v) => `${v.scenario}\n${v.server}\n${v.vs}`;
+  // a p99, RSS or start target of the same pair has no instruction verdict and no profile
+  const key = (v) => `${v.scenario}\n${v.server}\n${v.vs}\n${v.metric || 'rps'}`;
   const insBy = new Map((ins?.verdicts || []).map((v) => [key(v), v]));
   const profBy = new Map(prof.profiles.map((p) => [key(p), p]));
   let n = 0;
