@@ -80,8 +80,14 @@ options:
   --jobs N           with --instructions: servers under valgrind at the same time (default 2)
   --repeat N         with --instructions: run each server N times and keep the lowest count
                      (the notes give every run): a V8 JIT state sometimes adds ~7 % to one run
+  --no-functions     with --instructions: no per-function profiles. By default node runs with
+                     --perf-basic-prof (JIT frames named), each server's main-thread callgrind
+                     file and perf map are kept in bench/profiles/callgrind/, and every target
+                     with a node baseline gets a per-function diff (by owner and by function):
+                     bench/results/profiles.{md,json}
   --update-md        after the run, write the report (--report) into BENCHMARKS.md between
-                     its bench markers
+                     its bench markers (the targets not met get their profile blocks between
+                     the bench:profiles markers)
   --report           run nothing: print the whole table (Markdown) of the last req/s run and
                      the last --instructions run (bench/results/), the commit each ran at and
                      every target judged on all its measures; with --update-md, into
@@ -135,6 +141,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--no-install') opt.install = false;
   else if (a === '--force') opt.force = true;
   else if (a === '--no-snapshot') opt.snapshot = false;
+  else if (a === '--no-functions') opt.functions = false;
   else if (a === '--list') {
     for (const s of scenarios) console.log(`${s.name.padEnd(10)} ${s.title}`);
     process.exit(0);
@@ -162,6 +169,7 @@ opt.requests ??= opt.short ? 1000 : 3000;
 opt.warmupRequests = opt.requests;
 opt.jobs ??= 2;
 opt.repeat ??= 1;
+opt.functions ??= true;
 if (opt.instructions && opt.profile) die('--instructions and --profile are two different modes: choose one');
 
 function die(msg) {

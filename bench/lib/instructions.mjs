@@ -24,6 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { h2Client, httpClient, wsClient } from '../clients/sequential.mjs';
 import { fmtInt, fmtRatio, markdownTable, textTable } from './table.mjs';
+import { keepRunFiles, keptNames, takeProfile, targetProfiles, writeProfiles } from './profiles.mjs';
 
 const READY_MS = 300_000; // a server not ready under valgrind in this time is failed (a loaded 2-core machine needs minutes)
 const ANSWER_MS = 60_000; // no complete answer to one request in this time: failed
@@ -176,6 +177,8 @@ async function measureServer({ sc, srv, deps, idx, requests, warmup }) {
         '--instr-atstart=no',
         `--vgdb-prefix=${prefix}`,
         spec.cmd,
+        // JIT frames named in the per-function profiles (bench/lib/profiles.mjs)
+        ...(deps.opt.functions ? ['--perf-basic-prof'] : []),
         ...spec.args,
       ],
     };
@@ -242,6 +245,7 @@ async function measureServer({ sc, srv, deps, idx, requests, warmup }) {
     c.close();
     c = null;
     // callgrind writes its file when the process exits
+    const pid = h.pid;
     h.child.kill('SIGTERM');
     const exited = await Promise.race([h.exited.then(() => true), sleep(EXIT_MS).then(() => false)]);
     if (!exited) throw new Error(`did not exit within ${EXIT_MS / 1000} s of SIGTERM`);
@@ -256,6 +260,7 @@ async function measureServer({ sc, srv, deps, idx, requests, warmup }) {
     if (!files.length) throw new Error('valgrind wrote no callgrind file');
     const total = readTotals(files[0]);
     const allThreads = files.reduce((sum, f) => sum + readTotals(f), 0);
+    const prof = deps.opt.functions ? keepProfile(deps, sc, srv, idx, files[0], pid) : null;
     for (const f of files) fs.rmSync(f, { force: true });
     const notes = [];
     if (reconnected)
@@ -276,6 +281,7 @@ async function measureServer({ sc, srv, deps, idx, requests, warmup }) {
         total: (performance.now() - t0) / 1000,
       },
       note: notes.join('; ') || null,
+      ...prof,
     };
   } catch (e) {
     const stderr = h
@@ -290,6 +296,20 @@ async function measureServer({ sc, srv, deps, idx, requests, warmup }) {
     c?.close();
     if (h) await h.stop(); // SIGTERM, SIGKILL after 5 s
     fs.rmSync(out, { force: true });
+  }
+}
+
+/** The per-function profile of one run (--functions): its files kept, the perf map removed from /tmp. */
+function keepProfile(deps, sc, srv, idx, mainThreadFile, pid) {
+  const keep = keptNames(deps.profileDir, sc.name, `${srv.id}--run-${idx}`);
+  try {
+    const { profile, files } = takeProfile({ callgrindFile: mainThreadFile, pid, keep, root: deps.root });
+    return { profile, profileFiles: files };
+  } catch (e) {
+    deps.log(`  ${srv.id}: no per-function profile: ${e.message}`);
+    return null;
+  } finally {
+    fs.rmSync(`/tmp/perf-${pid}.map`, { force: true });
   }
 }
 
@@ -330,6 +350,7 @@ async function measureScenario(sc, deps) {
     const rows = runs.map((rs) => {
       const ok = rs.filter((r) => Number.isFinite(r.perRequest)).sort((a, b) => a.perRequest - b.perRequest);
       if (!ok.length) return rs[0];
+      if (opt.functions) keepRunFiles(ok[0], rs, deps.profileDir, sc.name, ok[0].server);
       const row = { ...ok[0], runs: rs.map((r) => r.perRequest ?? null) };
       if (rs.length > 1) {
         const spread = (100 * (ok[ok.length - 1].perRequest - ok[0].perRequest)) / ok[0].perRequest;
@@ -460,6 +481,8 @@ function snapshotHash(dir) {
  */
 export async function runInstructions(deps) {
   const { selected, opt, log, gitHead, cmdline, outDir, valgrind } = deps;
+  deps.root ??= path.resolve(outDir, '..', '..');
+  deps.profileDir ??= path.join(deps.root, 'bench', 'profiles', 'callgrind');
   const started = new Date();
   const snap = opt.snapshot
     ? snapshotHash(path.join(path.dirname(outDir), 'node_modules', '@skitai'))
@@ -536,6 +559,7 @@ export async function runInstructions(deps) {
         scale: SCALE,
         jobs: opt.jobs,
         repeat: opt.repeat,
+        perfBasicProf: !!opt.functions,
         results: results.map(({ sc, res }) => ({
           scenario: sc.name,
           unit: unitOf(sc),
@@ -565,6 +589,13 @@ export async function runInstructions(deps) {
     ) + '\n',
   );
   log(`\nwrote bench/results/instructions.md and instructions.json (${((finished - started) / 1000).toFixed(0)} s)`);
+  if (opt.functions) {
+    const profiles = targetProfiles(results, verdicts, deps.root);
+    writeProfiles({ outDir, profiles, header, started: started.toISOString(), root: deps.root });
+    log(
+      `wrote bench/results/profiles.md and profiles.json (${profiles.length} target(s)); callgrind files and perf maps in ${path.relative(deps.root, deps.profileDir)}/`,
+    );
+  }
 
   if (opt.updateMd) {
     console.log(

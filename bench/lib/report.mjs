@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { combined, verdictLine } from './verdict.mjs';
 import { markdownTable } from './table.mjs';
+import { PROFILE_END, PROFILE_START, reportProfiles } from './profiles.mjs';
 
 const START = '<!-- bench:table:start -->',
   END = '<!-- bench:table:end -->';
@@ -90,15 +91,29 @@ export function printReport({ resultsDir, benchmarksMd, update, log, scenarios =
     return 2;
   }
   console.log(md);
+  const rps = readJson(path.join(resultsDir, 'latest.json'));
+  const prof = reportProfiles(resultsDir, rps, readJson(path.join(resultsDir, 'instructions.json')));
+  if (prof) console.log('\n' + prof);
   if (update) {
     let doc = fs.existsSync(benchmarksMd)
       ? fs.readFileSync(benchmarksMd, 'utf8')
       : `# Benchmarks\n\n${START}\n${END}\n`;
     if (!doc.includes(START)) doc += `\n${START}\n${END}\n`;
     doc = doc.slice(0, doc.indexOf(START) + START.length) + '\n' + md + '\n' + doc.slice(doc.indexOf(END));
+    if (prof) doc = replaceBetween(doc, PROFILE_START, PROFILE_END, prof, END);
     fs.writeFileSync(benchmarksMd, doc);
-    log(`wrote the report into ${benchmarksMd} (between ${START} and ${END})`);
+    log(
+      `wrote the report into ${benchmarksMd} (between ${START} and ${END}${prof ? `, the profiles between ${PROFILE_START} and ${PROFILE_END}` : ''})`,
+    );
   }
   return 0;
+}
+/** Put `text` between two markers of `doc`; markers not there yet go right after `after`. */
+function replaceBetween(doc, start, end, text, after) {
+  if (!doc.includes(start) || !doc.includes(end)) {
+    const at = doc.indexOf(after) + after.length;
+    doc = doc.slice(0, at) + `\n\n${start}\n${end}` + doc.slice(at);
+  }
+  return doc.slice(0, doc.indexOf(start) + start.length) + '\n' + text + '\n' + doc.slice(doc.indexOf(end));
 }
 export { verdictLine };
