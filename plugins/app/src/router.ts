@@ -173,18 +173,26 @@ export interface Match<T> {
 /** A route table of any value type (the app stores its Route objects). */
 export class Router<T extends { rule: Rule }> {
   private readonly literal = new Map<string, Match<T>>();
-  private readonly dynamic: T[] = [];
+  /**
+   * Rules with parameters in the order of their first route, each with every route of that
+   * rule (they differ by method): a match stops at the first rule that matches and shares its
+   * route list, so a lookup allocates the params and the Match only.
+   */
+  private readonly dynamic: { rule: Rule; routes: T[] }[] = [];
   readonly all: T[] = [];
 
   add(route: T): void {
     this.all.push(route);
+    const source = route.rule.source;
     if (route.rule.literal) {
       // One result object per literal rule, reused: the common lookup allocates nothing.
-      const found = this.literal.get(route.rule.source);
+      const found = this.literal.get(source);
       if (found) found.routes.push(route);
-      else this.literal.set(route.rule.source, { routes: [route], params: NO_PARAMS });
+      else this.literal.set(source, { routes: [route], params: NO_PARAMS });
     } else {
-      this.dynamic.push(route);
+      const group = this.dynamic.find((g) => g.rule.source === source);
+      if (group) group.routes.push(route);
+      else this.dynamic.push({ rule: route.rule, routes: [route] });
     }
   }
 
@@ -194,31 +202,32 @@ export class Router<T extends { rule: Rule }> {
       if (i !== -1) list.splice(i, 1);
     };
     drop(this.all);
-    drop(this.dynamic);
-    const lit = this.literal.get(route.rule.source);
+    const source = route.rule.source;
+    const lit = this.literal.get(source);
     if (lit) {
       drop(lit.routes);
-      if (lit.routes.length === 0) this.literal.delete(route.rule.source);
+      if (lit.routes.length === 0) this.literal.delete(source);
+    }
+    const g = this.dynamic.findIndex((x) => x.routes.includes(route));
+    if (g !== -1) {
+      const group = this.dynamic[g]!;
+      drop(group.routes);
+      if (group.routes.length === 0) this.dynamic.splice(g, 1);
+      // The rule matches as its first remaining route's (they share the source).
+      else group.rule = group.routes[0]!.rule;
     }
   }
 
   /** Every route whose rule matches the path (several when they differ by method), with params. */
   find(path: string): Match<T> | undefined {
     const lit = this.literal.get(path);
-    if (lit) return lit;
-    let found: T[] | undefined;
-    let params: Record<string, unknown> | undefined;
-    for (const route of this.dynamic) {
-      if (found) {
-        if (route.rule.source === found[0]!.rule.source) found.push(route);
-        continue;
-      }
-      const p = route.rule.match(path);
-      if (p) {
-        found = [route];
-        params = p;
-      }
+    if (lit !== undefined) return lit;
+    const dynamic = this.dynamic;
+    for (let i = 0; i < dynamic.length; i++) {
+      const group = dynamic[i]!;
+      const params = group.rule.match(path);
+      if (params !== undefined) return { routes: group.routes, params };
     }
-    return found ? { routes: found, params: params! } : undefined;
+    return undefined;
   }
 }
