@@ -39,15 +39,7 @@ export class RequestContext implements StateHost {
    * `args`: a route's match params when its rule has parameters (a fresh object per match, so
    * the query and body are parsed into it: no second object, no copy), else a new empty one.
    */
-  constructor(
-    app: App,
-    req: SkitaiRequest,
-    res: SkitaiResponse,
-    path: string,
-    query: string,
-    args: Args,
-    was: Was,
-  ) {
+  constructor(app: App, req: SkitaiRequest, res: SkitaiResponse, path: string, query: string, args: Args, was: Was) {
     this.app = app;
     this.req = req;
     this.res = res;
