@@ -23,7 +23,7 @@ export { codes, defineError, SkitaiError, type ErrorCode, type ErrorFactory } fr
 export type { MountEntry, MountInfo, MountOptions, MountTarget, Mountable, RequestHandler } from './mount/table.js';
 export { SkitaiRequest } from './http/request.js';
 export { SkitaiResponse, getServerHeader } from './http/response.js';
-export { writeReadyHead } from './http/ready-head.js';
+export { writeReadyHead, type ReadyHead } from './http/ready-head.js';
 export {
   initRequestFields,
   type Transport,

@@ -1,6 +1,9 @@
+// Buffer from node:buffer: the global one is an accessor on globalThis (a getter call per use).
+import { Buffer } from 'node:buffer';
 import zlib from 'node:zlib';
-import { ServerResponse, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import { getServerHeader, SkitaiResponse } from './response.js';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { writeReadyHead, type ReadyHead } from './ready-head.js';
+import { getServerHeader, type SkitaiResponse } from './response.js';
 
 /** Bodies at or under this size are sent as they are: only text over 2 KiB is gzipped. */
 export const COMPRESS_THRESHOLD = 2048;
@@ -92,25 +95,19 @@ export function sendBody(
   else res.end(data);
 }
 
-const kernelWriteHead = SkitaiResponse.prototype.writeHead;
-const nodeWriteHead = ServerResponse.prototype.writeHead as (
-  this: ServerResponse,
-  status: number,
-  headers: (string | number)[],
-) => ServerResponse;
-// Heads handed to node's own writeHead, which turns them into the head's text at once and
-// keeps no reference: filled in per response, never allocated.
-const TYPED_HEAD: (string | number)[] = ['content-type', '', 'content-length', 0, 'server', ''];
-const UNTYPED_HEAD: (string | number)[] = ['content-length', 0, 'server', ''];
+// Heads filled in per response, never allocated: writeReadyHead hands them to node's own
+// writeHead, which turns them into the head's text at once and keeps no reference (any other
+// writeHead gets a copy).
+const TYPED_HEAD: ReadyHead = ['content-type', '', 'content-length', 0, 'server', ''];
+const UNTYPED_HEAD: ReadyHead = ['content-length', 0, 'server', ''];
 
 /**
  * sendBody for a body with a default Content-Type (`type`, used unless the response has one
  * set; undefined: none). A body too small to compress on a response with no header set yet,
  * the common answer, goes out with its whole head as one flat list of lower-case names, Server
- * in it: node walks a list without a key walk and lower-cases nothing (~1k instructions less
- * than an object with capitalised names, callgrind), and one getHeaderNames() stands for the
- * Content-Type and Server lookups. A response with the kernel's own writeHead (HTTP/1, no
- * request log stamping it) hands it to node's writeHead directly, as the static files do.
+ * in it, through writeReadyHead: node walks a list without a key walk and lower-cases nothing
+ * (~1k instructions less than an object with capitalised names, callgrind), and one
+ * getHeaderNames() stands for the Content-Type and Server lookups.
  */
 export function sendTyped(
   req: IncomingMessage,
@@ -130,27 +127,18 @@ export function sendTyped(
     );
     return;
   }
-  if (res.writeHead === kernelWriteHead) {
-    let head;
-    if (type === undefined) {
-      head = UNTYPED_HEAD;
-      head[1] = length;
-      head[3] = getServerHeader();
-    } else {
-      head = TYPED_HEAD;
-      head[1] = type;
-      head[3] = length;
-      head[5] = getServerHeader();
-    }
-    nodeWriteHead.call(res, status, head);
+  let head;
+  if (type === undefined) {
+    head = UNTYPED_HEAD;
+    head[1] = length;
+    head[3] = getServerHeader();
   } else {
-    res.writeHead(
-      status,
-      type === undefined
-        ? ['content-length', length, 'server', getServerHeader()]
-        : ['content-type', type, 'content-length', length, 'server', getServerHeader()],
-    );
+    head = TYPED_HEAD;
+    head[1] = type;
+    head[3] = length;
+    head[5] = getServerHeader();
   }
+  writeReadyHead(res as SkitaiResponse, status, head);
   if (req.method === 'HEAD') res.end();
   else res.end(body);
 }

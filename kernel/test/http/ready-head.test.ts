@@ -105,3 +105,37 @@ test('writeReadyHead refuses a bad field as node does (a list of odd length, a v
     await s.stop();
   }
 });
+
+test('writeReadyHead takes a number (Content-Length) and one list filled in again for every response, with and without the request log', async () => {
+  const logpath = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-ready-head-'));
+  // One list for every response, as sendTyped keeps it: refilled right after each write.
+  const shared: (string | number)[] = ['server', getServerHeader(), 'content-length', 0];
+  const handler = (req: { url?: string }, res: Parameters<typeof writeReadyHead>[0]): void => {
+    const body = req.url === '/long' ? 'a longer body' : 'ok';
+    shared[3] = body.length;
+    writeReadyHead(res, 200, shared);
+    shared[3] = 999;
+    res.end(body);
+  };
+  const plain = await startKernel((k) => k.mount('/', handler));
+  const logged = await startKernel((k) => k.mount('/', handler), { logpath });
+  try {
+    for (const s of [plain, logged]) {
+      for (const [p, body] of [
+        ['/', 'ok'],
+        ['/long', 'a longer body'],
+      ]) {
+        const r = await rawRequest(s.port, `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`);
+        assert.equal(r.status, 200);
+        const head = r.raw.toString('latin1');
+        assert.match(head, new RegExp(`^content-length: ${body!.length}\\r$`, 'im'), head);
+        assert.equal(head.match(/^server: /gim)?.length, 1, head);
+        assert.equal(r.body.toString(), body);
+      }
+    }
+  } finally {
+    await plain.stop();
+    await logged.stop();
+    fs.rmSync(logpath, { recursive: true, force: true });
+  }
+});

@@ -17,7 +17,6 @@ export class RequestContext implements StateHost {
   // Declared, then assigned in the constructor: plain stores, one hidden class, on a path
   // that runs once per request.
   declare route: Route | undefined;
-  declare routeParams: Record<string, unknown> | undefined;
   declare bodyRead: boolean;
   declare user: AuthUser | undefined;
   declare rpcParams: unknown[] | undefined;
@@ -31,7 +30,6 @@ export class RequestContext implements StateHost {
   declare private cookieMap: Map<string, string> | undefined;
   declare committed: boolean;
   declare readonly app: App;
-  declare readonly kernel: AppKernel;
   declare readonly req: SkitaiRequest;
   declare readonly res: SkitaiResponse;
   declare readonly path: string;
@@ -41,28 +39,22 @@ export class RequestContext implements StateHost {
    * `args`: a route's match params when its rule has parameters (a fresh object per match, so
    * the query and body are parsed into it: no second object, no copy), else a new empty one.
    */
-  constructor(
-    app: App,
-    kernel: AppKernel,
-    req: SkitaiRequest,
-    res: SkitaiResponse,
-    path: string,
-    query: string,
-    args: Args,
-    was: Was,
-  ) {
+  constructor(app: App, req: SkitaiRequest, res: SkitaiResponse, path: string, query: string, args: Args, was: Was) {
     this.app = app;
-    this.kernel = kernel;
     this.req = req;
     this.res = res;
     this.path = path;
     this.query = query;
     this.route = undefined;
-    this.routeParams = undefined;
     this.args = args;
     this.was = was;
     // The other fields start as the prototype's defaults (below): most requests never set
     // them, and a store per field per request is work for nothing.
+  }
+
+  /** The kernel the app is mounted on (read from the app: one store less per request). */
+  get kernel(): AppKernel {
+    return this.app.kernel!;
   }
 
   get basePath(): string {

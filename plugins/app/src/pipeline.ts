@@ -72,7 +72,6 @@ export function handleRequest(
   // A rule with parameters gives a fresh params object per match: it is the args object.
   const ctx = new RequestContext(
     app,
-    app.kernel!,
     req,
     res,
     path,
@@ -105,8 +104,8 @@ export function handleRequest(
       // The callbacks keep the context only; everything else is reached from it.
       if (detached) {
         (value as Promise<unknown>).then(
-          (v) => settle(ctx, sendResult(ctx, v)),
-          (err) => settle(ctx, answerError(ctx.app, ctx, err)),
+          (v) => sendDetached(ctx, v),
+          (err) => failDetached(ctx, err),
         );
         return undefined;
       }
@@ -119,6 +118,16 @@ export function handleRequest(
   } catch (err) {
     return answerError(app, ctx, err);
   }
+}
+
+/** An async handler's value, detached: sent, a failure of the sending answered (see settle). */
+function sendDetached(ctx: RequestContext, value: unknown): void {
+  settle(ctx, sendResult(ctx, value));
+}
+
+/** An async handler's rejection, detached: its error page, a failure of that answered (see settle). */
+function failDetached(ctx: RequestContext, err: unknown): void {
+  settle(ctx, answerError(ctx.app, ctx, err));
 }
 
 /**
@@ -206,7 +215,8 @@ async function serveRoute(app: App, ctx: RequestContext, route: Route, query: st
     if (route.options.authenticate ?? app.authenticate) await checkAuth(app, ctx, route);
     if (query !== '') parseUrlEncoded(query, ctx.args, false);
     if (!rpc && !route.options.stream && hasBody(req)) await readArgs(app, ctx, route);
-    const value = await runRoute(app, ctx, route, ctx.routeParams);
+    // A request's args are its match's params already (handleRequest): nothing to merge.
+    const value = await runRoute(app, ctx, route, undefined);
     // Temporary uploads go before the answer, so a client never sees them linger.
     if (ctx.files) await cleanupUploads(ctx.files);
     const sending = sendValue(req, res, value, res.statusCode, ctx);
@@ -264,7 +274,6 @@ function select(
     const type = mediaType(req.headers['content-type']);
     if (!route.contentTypes.includes(type)) throw new HttpError(415, `unsupported content type: ${type || 'none'}`);
   }
-  ctx.routeParams = found.params;
   return route;
 }
 

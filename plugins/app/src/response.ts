@@ -1,4 +1,6 @@
 // was.response and the values a handler may return, and how each is sent.
+// Buffer from node:buffer: the global one is an accessor on globalThis (a getter call per use).
+import { Buffer } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';

@@ -16,6 +16,12 @@ export class Rule {
   readonly literal: boolean;
   readonly regexp: RegExp | undefined;
   private readonly bySegment: boolean;
+  /**
+   * For matching by segment: the literal text before each parameter, then the tail (one more
+   * than the parameters), apart from the parameters, so the loop reads each list with one
+   * element kind.
+   */
+  private readonly texts: string[] = [];
   /** Literal text and parameter slots, for building URLs. */
   private readonly parts: (string | RuleParam)[] = [];
 
@@ -63,6 +69,7 @@ export class Rule {
             (parts[i - 1] as string).endsWith('/') &&
             ((parts[i + 1] as string) === '' || (parts[i + 1] as string).startsWith('/'))),
       );
+    if (this.bySegment) for (const part of this.parts) if (typeof part === 'string') this.texts.push(part);
   }
 
   /** Matches a decoded path; returns the typed parameters or undefined. */
@@ -83,33 +90,35 @@ export class Rule {
   }
 
   private matchSegments(path: string): Record<string, unknown> | undefined {
-    const parts = this.parts;
+    const texts = this.texts;
+    const params = this.params;
+    const n = path.length;
     const out: Record<string, unknown> = createArgs();
     let pos = 0;
-    for (let i = 0; i < parts.length; i++) {
-      const part = parts[i]!;
-      if (typeof part === 'string') {
-        if (!path.startsWith(part, pos)) return undefined;
-        pos += part.length;
-        continue;
-      }
-      let end = path.indexOf('/', pos);
-      if (end === -1) end = path.length;
+    for (let i = 0; i < params.length; i++) {
+      pos = skipText(path, pos, texts[i]!);
+      if (pos === -1) return undefined;
+      // The segment's end: the next '/' or the end of the path (a character loop: segments
+      // are short, and a call into indexOf costs more than it walks).
+      let end = pos;
+      while (end < n && path.charCodeAt(end) !== 47 /* / */) end++;
       if (end === pos) return undefined;
+      const p = params[i]!;
       let value: unknown;
-      if (part.type === 'int') {
+      if (p.type === 'int') {
         value = readInt(path, pos, end);
         if (value === undefined) return undefined;
       } else {
         const raw = path.slice(pos, end);
-        if (part.type === 'string') value = decodeSegment(raw);
+        if (p.type === 'string') value = decodeSegment(raw);
         else if (FLOAT.test(raw)) value = Number.parseFloat(raw);
         else return undefined;
       }
-      out[part.name] = value;
+      out[p.name] = value;
       pos = end;
     }
-    return pos === path.length ? out : undefined;
+    pos = skipText(path, pos, texts[params.length]!);
+    return pos === n ? out : undefined;
   }
 
   /** Builds the path: positional values fill the rule's parameters in order, then named ones. */
@@ -133,6 +142,14 @@ export class Rule {
 export const NO_PARAMS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 const FLOAT = /^-?\d+(?:\.\d+)?$/;
+
+/** The position after `text` when path has it at pos, else -1 (characters compared in a loop: the texts are short). */
+function skipText(path: string, pos: number, text: string): number {
+  const len = text.length;
+  if (pos + len > path.length) return -1;
+  for (let i = 0; i < len; i++) if (path.charCodeAt(pos + i) !== text.charCodeAt(i)) return -1;
+  return pos + len;
+}
 
 /** What `-?\d+` matches in path[start, end), as Number.parseInt reads it; undefined if not. */
 function readInt(path: string, start: number, end: number): number | undefined {
@@ -173,18 +190,26 @@ export interface Match<T> {
 /** A route table of any value type (the app stores its Route objects). */
 export class Router<T extends { rule: Rule }> {
   private readonly literal = new Map<string, Match<T>>();
-  private readonly dynamic: T[] = [];
+  /**
+   * Rules with parameters in the order of their first route, each with every route of that
+   * rule (they differ by method): a match stops at the first rule that matches and shares its
+   * route list, so a lookup allocates the params and the Match only.
+   */
+  private readonly dynamic: { rule: Rule; routes: T[] }[] = [];
   readonly all: T[] = [];
 
   add(route: T): void {
     this.all.push(route);
+    const source = route.rule.source;
     if (route.rule.literal) {
       // One result object per literal rule, reused: the common lookup allocates nothing.
-      const found = this.literal.get(route.rule.source);
+      const found = this.literal.get(source);
       if (found) found.routes.push(route);
-      else this.literal.set(route.rule.source, { routes: [route], params: NO_PARAMS });
+      else this.literal.set(source, { routes: [route], params: NO_PARAMS });
     } else {
-      this.dynamic.push(route);
+      const group = this.dynamic.find((g) => g.rule.source === source);
+      if (group) group.routes.push(route);
+      else this.dynamic.push({ rule: route.rule, routes: [route] });
     }
   }
 
@@ -194,31 +219,32 @@ export class Router<T extends { rule: Rule }> {
       if (i !== -1) list.splice(i, 1);
     };
     drop(this.all);
-    drop(this.dynamic);
-    const lit = this.literal.get(route.rule.source);
+    const source = route.rule.source;
+    const lit = this.literal.get(source);
     if (lit) {
       drop(lit.routes);
-      if (lit.routes.length === 0) this.literal.delete(route.rule.source);
+      if (lit.routes.length === 0) this.literal.delete(source);
+    }
+    const g = this.dynamic.findIndex((x) => x.routes.includes(route));
+    if (g !== -1) {
+      const group = this.dynamic[g]!;
+      drop(group.routes);
+      if (group.routes.length === 0) this.dynamic.splice(g, 1);
+      // The rule matches as its first remaining route's (they share the source).
+      else group.rule = group.routes[0]!.rule;
     }
   }
 
   /** Every route whose rule matches the path (several when they differ by method), with params. */
   find(path: string): Match<T> | undefined {
     const lit = this.literal.get(path);
-    if (lit) return lit;
-    let found: T[] | undefined;
-    let params: Record<string, unknown> | undefined;
-    for (const route of this.dynamic) {
-      if (found) {
-        if (route.rule.source === found[0]!.rule.source) found.push(route);
-        continue;
-      }
-      const p = route.rule.match(path);
-      if (p) {
-        found = [route];
-        params = p;
-      }
+    if (lit !== undefined) return lit;
+    const dynamic = this.dynamic;
+    for (let i = 0; i < dynamic.length; i++) {
+      const group = dynamic[i]!;
+      const params = group.rule.match(path);
+      if (params !== undefined) return { routes: group.routes, params };
     }
-    return found ? { routes: found, params: params! } : undefined;
+    return undefined;
   }
 }

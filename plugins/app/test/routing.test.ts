@@ -263,3 +263,52 @@ test("an App and a folder at the same point (Skitai's habit): routes first, then
     fs.rmSync(swd, { recursive: true, force: true });
   }
 });
+
+test('a rule whose parameters fill whole segments matches by walking the path exactly as its RegExp does', () => {
+  const rules = ['/users/<int:id>', '/a/<x>/b/<int:y>', '/f/<float:v>', '/s/<name>/', '/<a>/<b>', '/t/<int:n>/x'];
+  const paths = [
+    '/users/42',
+    '/users/-7',
+    '/users/',
+    '/users/4a',
+    '/users/42/',
+    '/a/p%20q/b/3',
+    '/a/p/b/',
+    '/a//b/3',
+    '/f/1.5',
+    '/f/-2',
+    '/f/1.',
+    '/s/n/',
+    '/s/n',
+    '/x/y',
+    '/x/y/z',
+    '/t/1/x',
+    '/t/1/xy',
+    '/t/1/',
+    '/',
+  ];
+  for (const source of rules) {
+    const rule = new Rule(source);
+    for (const p of paths) {
+      const m = rule.regexp!.exec(p);
+      const expected =
+        m === null
+          ? undefined
+          : Object.fromEntries(
+              rule.params.map((param, i) => {
+                const raw = m[i + 1]!;
+                return [
+                  param.name,
+                  param.type === 'int'
+                    ? Number.parseInt(raw, 10)
+                    : param.type === 'float'
+                      ? Number.parseFloat(raw)
+                      : decodeURIComponent(raw),
+                ];
+              }),
+            );
+      const got = rule.match(p);
+      assert.deepEqual(got === undefined ? undefined : { ...got }, expected, `${source} against ${p}`);
+    }
+  }
+});
