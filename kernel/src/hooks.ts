@@ -12,6 +12,7 @@ import type { SkitaiResponse } from './http/response.js';
 import type { Mountable, MountEntry, RequestHandler } from './mount/table.js';
 import type { LogRecord } from './log/request-log.js';
 import type { StatusSection } from './process/status.js';
+import process from 'node:process';
 
 // tapable is CommonJS. require() of the five hook classes used here costs about a quarter of
 // `import ... from 'tapable'` at start: no ESM wrapper, and 7 of its files instead of 15.

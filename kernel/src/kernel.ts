@@ -41,6 +41,7 @@ import { parseCommandLine, type CommandLine } from './run/argv.js';
 import { checkOptionKeys } from './options.js';
 import { RequestMetrics } from './http/metrics.js';
 import { localReport, type ProcessReport } from './process/status.js';
+import process from 'node:process';
 
 // process.getBuiltinModule, not `import from 'node:module'`: an ESM import of a builtin fills its
 // whole namespace (node:module's source-map support) at start.

@@ -8,6 +8,7 @@ import { checkBodyLimit, checkRequest } from './guard.js';
 import { markInFlight } from './socket-state.js';
 import { isLogOff, logRequest, type RequestLogContext } from '../log/request-log.js';
 import { trackRequest, type RequestMetrics } from './metrics.js';
+import { Buffer } from 'node:buffer';
 
 export interface DispatchContext {
   mounts: MountTable;

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ConsoleSink, DailyLogFile, type LogSink, type Rotation } from './log-file.js';
+import process from 'node:process';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 

@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { codes } from '../errors.js';
 import type { AsyncSeriesBailHook } from 'tapable';
 import type { Mountable, MountEntry, RequestHandler } from './table.js';
+import process from 'node:process';
 
 type ResolveHook = AsyncSeriesBailHook<[MountEntry], RequestHandler | Mountable | void>;
 

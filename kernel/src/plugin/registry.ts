@@ -3,6 +3,7 @@ import type validRangeType from 'semver/ranges/valid.js';
 import { codes } from '../errors.js';
 import type { Kernel } from '../kernel.js';
 import type { Plugin } from './contract.js';
+import process from 'node:process';
 
 // semver (19 of its modules for these two functions, a third of the kernel's import time) is
 // loaded when a plugin's kernel range is first checked: a kernel without plugins never needs it.

@@ -11,6 +11,7 @@ import {
   type ProcessReport,
   type StatusSection,
 } from './status.js';
+import process from 'node:process';
 
 /** How a background process (a plugin's delivery agent, a scheduler) is run. */
 export interface BackgroundProcessOptions {

@@ -1,3 +1,5 @@
+import process from 'node:process';
+
 /**
  * What a plugin plugs in to carry the process model beyond one machine (`@skitai/shared` over
  * Redis): broadcasts and last-updated keys of this process go out through it, and what other

@@ -5,6 +5,7 @@ import type { CommandLine } from '../run/argv.js';
 import { startDetached } from './detach.js';
 import { scriptName } from './title.js';
 import { isLiveProcess, readPidFile, skitaiMarks, waitForExit } from './pid-file.js';
+import process from 'node:process';
 
 export { readPidFile, writePidFile, type PidState } from './pid-file.js';
 

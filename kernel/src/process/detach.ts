@@ -2,6 +2,7 @@
 // to a file, and a wait until it says it runs (its pid file) or exits. The kernel's `start`
 // verb and the stand-alone programs (skitai-cron, skitai-smtpda) start theirs this way.
 import fs from 'node:fs';
+import process from 'node:process';
 
 export interface DetachOptions {
   /** node's arguments (the script and its own): node's own options of this process go first. */

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { codes } from '../errors.js';
+import { Buffer } from 'node:buffer';
 
 /**
  * Last-updated times by key (Skitai's addlu/setlu/getlu). Skitai kept them in a

@@ -13,6 +13,7 @@ import { BackgroundProcesses } from './background.js';
 import { watchTree } from './watch.js';
 import { isSkitaiMessage, type MasterMessage, type WorkerMessage } from './messages.js';
 import { isReport, localReport, noAnswer, StatusRequests, type ProcessReport } from './status.js';
+import process from 'node:process';
 
 type State = 'starting' | 'ready' | 'retiring';
 

@@ -11,6 +11,7 @@ import {
   type BackgroundProcessOptions,
   type BackgroundProcessSpec,
 } from './background.js';
+import process from 'node:process';
 
 /** Which part this process plays: one process alone, the master of workers, or a worker. */
 export type ProcessRole = 'single' | 'master' | 'worker';

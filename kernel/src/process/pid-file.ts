@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { scriptName } from './title.js';
+import process from 'node:process';
 
 export type PidState = { state: 'running'; pid: number } | { state: 'stale'; pid: number } | { state: 'none' };
 

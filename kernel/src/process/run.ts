@@ -7,6 +7,7 @@ import { daemonVerb, type DaemonOptions } from './daemon.js';
 import { writePidFile } from './pid-file.js';
 import { applyPrefs } from './pref.js';
 import { checkExecArgv } from './exec-argv.js';
+import process from 'node:process';
 
 /** run() options the process model reads besides RunOptions. */
 export interface ProcessRunOptions extends DaemonOptions {

@@ -3,6 +3,7 @@
 // answers with all of it. Nothing here runs unless a status is asked for.
 import type { Kernel } from '../kernel.js';
 import type { RequestMetricsSnapshot } from '../http/metrics.js';
+import process from 'node:process';
 
 /** One Prometheus sample: labels and a value. */
 export interface StatusSample {

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import process from 'node:process';
 
 /** The startup script's name as Skitai shows it in titles: `skitai(<script>)`. */
 export function scriptName(): string {

@@ -5,6 +5,7 @@ import type { CommandLine } from '../run/argv.js';
 import { setTitle } from './title.js';
 import { isSkitaiMessage, type MasterMessage, type WorkerMessage } from './messages.js';
 import { localReport, processNumbers, STATUS_TIMEOUT_MS, StatusRequests, type ProcessReport } from './status.js';
+import process from 'node:process';
 
 function send(msg: WorkerMessage): void {
   if (process.connected && process.send) {

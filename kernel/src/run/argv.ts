@@ -1,4 +1,5 @@
 import { splitVerbs, type Verb } from './verbs.js';
+import process from 'node:process';
 
 /** What run() reads from the command line (Skitai's options, plus --workers for later). */
 export interface CommandLine {

@@ -4,6 +4,7 @@
 // the socket has taken the bytes: a buffer is never refilled while the socket may still hold it.
 import fs from 'node:fs';
 import type { SkitaiResponse } from '../http/response.js';
+import { Buffer } from 'node:buffer';
 
 /** Bytes per read. */
 export const CHUNK = 512 * 1024;

@@ -4,6 +4,7 @@
 // non-validating XML reader that refuses DOCTYPE (no entity expansion, no external entities).
 import { SkitaiError } from '@skitai/kernel';
 import { codes } from './errors.js';
+import { Buffer } from 'node:buffer';
 
 /** A fault answered by an XML-RPC (or JSON-RPC) peer: `err.code` is 'SKT_RPC_FAULT'. */
 export class RpcFault extends SkitaiError {

@@ -21,6 +21,7 @@ import { Router } from './router.js';
 import { createEnvironment, type TemplateOverlay } from './template.js';
 import { APP_WAS_MEMBERS, defineWasMembers, OWNER } from './was-ext.js';
 import { Reloader } from './reloader.js';
+import process from 'node:process';
 
 export interface AppOptions {
   /** Tracebacks in error pages (also on when the kernel runs in debug mode). */

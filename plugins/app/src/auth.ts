@@ -2,6 +2,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AuthUser } from './request.js';
+import { Buffer } from 'node:buffer';
 
 /**
  * What app.users.get(name) may give: a password, [password, encrypted, info] or

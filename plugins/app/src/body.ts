@@ -2,6 +2,7 @@
 // and reading stops at once, so nothing past the limit is buffered.
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from './http-error.js';
+import { Buffer } from 'node:buffer';
 
 export function tooLarge(limit: number): HttpError {
   return new HttpError(413, `the request body is larger than ${limit} bytes`, { close: true });

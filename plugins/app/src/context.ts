@@ -10,6 +10,7 @@ import { AppRequest, type AuthUser } from './request.js';
 import type { Route } from './route.js';
 import { MboxManager, SessionManager, parseCookies, type StateHost } from './session.js';
 import type { UploadedFile } from './upload.js';
+import { Buffer } from 'node:buffer';
 
 export const kCtx = Symbol('skitai.app.context');
 

@@ -11,6 +11,7 @@ import { HttpError, statusOf } from './http-error.js';
 import { createArgs, type Args } from './params.js';
 import { ResponseValue } from './response.js';
 import type { Route } from './route.js';
+import { Buffer } from 'node:buffer';
 
 /** 'json-loose': an application/json body posted where no route is, a JSON-RPC call if it says so. */
 export type RpcKind = 'xml' | 'json' | 'json-loose';

@@ -2,6 +2,7 @@
 // foreign value fails to open and is ignored). The key is derived from the secure key and a
 // purpose, so a session cookie never opens as a message box and vice versa.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { Buffer } from 'node:buffer';
 
 const keys = new Map<string, Buffer>();
 

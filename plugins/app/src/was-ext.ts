@@ -9,6 +9,7 @@ import type { AppKernel } from './kernel-api.js';
 import type { AppRequest } from './request.js';
 import { createResponseFn, ResponseValue, type ResponseFn } from './response.js';
 import type { MboxManager, SessionManager } from './session.js';
+import { Buffer } from 'node:buffer';
 
 declare module '@skitai/kernel' {
   interface Was {

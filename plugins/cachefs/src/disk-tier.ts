@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { decode, encode, type Item } from './entry.js';
+import process from 'node:process';
 
 /** Write errors that mean the disk will not take entries (full, read-only, not ours). */
 const FATAL = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EFBIG', 'EIO']);

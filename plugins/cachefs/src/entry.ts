@@ -3,6 +3,7 @@
 // record for the disk tier.
 import { createHash } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
+import { Buffer } from 'node:buffer';
 
 export type StoredHeaders = Record<string, string | string[]>;
 

@@ -13,6 +13,7 @@ import {
 import { etagMatches, headerText, httpDate } from './directives.js';
 import { currentAge, type Entry } from './entry.js';
 import { isPromise, type Fill, type HttpCache, type Lookup } from './http-cache.js';
+import { Buffer } from 'node:buffer';
 
 /** The gateway's CachedResponse (`@skitai/gateway`), structurally. */
 export interface CachedResponse {

@@ -5,6 +5,7 @@ import type { HttpCacheAnswer, HttpCacheTicket, HttpResponseCache } from '@skita
 import type { Entry } from './entry.js';
 import { isPromise, type Fill, type HttpCache, type Lookup } from './http-cache.js';
 import { X_CACHE } from './proxy-cache.js';
+import { Buffer } from 'node:buffer';
 
 const EMPTY = Buffer.alloc(0);
 

@@ -22,6 +22,7 @@ import { checkJobs, CronError, normalizeJobs, normalizeLock, type Job, type Modu
 import { iniBoolean, readIni, type IniFile } from './ini.js';
 import { CronLog } from './log.js';
 import { Scheduler, keepGoing } from './scheduler.js';
+import process from 'node:process';
 
 export interface CliArgs {
   config?: string;

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Cron, type CronOptions } from 'croner';
+import process from 'node:process';
 
 /** Every error this package raises carries a stable `code`. */
 export class CronError extends Error {

@@ -2,6 +2,7 @@
 // kernel's line format (`YYYY.MM.DD HH:MM:SS [level] message`).
 import fs from 'node:fs';
 import path from 'node:path';
+import process from 'node:process';
 
 export type CronLogLevel = 'info' | 'warn' | 'error';
 

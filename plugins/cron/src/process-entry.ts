@@ -4,6 +4,7 @@ import { backgroundProcess } from '@skitai/kernel';
 import type { Job, ModuleFunction } from './jobs.js';
 import { CronLog } from './log.js';
 import { Scheduler, keepGoing, type RunRecord } from './scheduler.js';
+import process from 'node:process';
 
 /** What the plugin hands to this process (JSON). */
 export interface SchedulerProcessOptions {

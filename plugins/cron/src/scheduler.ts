@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import { Cron } from 'croner';
 import { cronOptions, describeJob, jobTarget, type Job, type ModuleFunction } from './jobs.js';
 import type { CronLog, CronLogLevel } from './log.js';
+import process from 'node:process';
 
 /** What a function job receives. */
 export interface JobContext {

@@ -18,6 +18,7 @@ import {
 } from './engine.js';
 import { DbResult } from './result.js';
 import type { Target } from './targets.js';
+import { Buffer } from 'node:buffer';
 
 export interface DbOptions {
   /** Read the result cache: true (default), false, or a last-updated time (`was.getlu(...)`): older entries are dropped. */

@@ -3,6 +3,7 @@
 // the configured key, then handed to `handleClaim`; any other token goes to `handleToken`.
 import { createRequire } from 'node:module';
 import type jwt from 'jsonwebtoken';
+import { Buffer } from 'node:buffer';
 
 // jsonwebtoken (and its dependencies) are loaded only by a gateway that checks tokens: a plain
 // reverse proxy does not carry them in memory.

@@ -13,6 +13,7 @@ import { hasRole } from './auth.js';
 import { addForwarded, endToEnd, type HeaderMap } from './hop.js';
 import { upstreamTxn, type ProxyContext } from './reverse-proxy.js';
 import { relayed } from './young-gc.js';
+import { Buffer } from 'node:buffer';
 
 export interface ProxiedMount {
   info: MountInfo;

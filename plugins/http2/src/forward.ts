@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TransportSettings } from '@skitai/kernel';
 import { codes } from './errors.js';
+import { Buffer } from 'node:buffer';
 
 /** The Location of the HTTPS twin of a plain request: same host (its port replaced), same path. */
 export function httpsLocation(host: string, url: string, httpsPort: number): string | undefined {

@@ -1,6 +1,7 @@
 // Just enough HPACK (RFC 7541) and framing (RFC 9113) to hand node:http2 the request of an
 // `Upgrade: h2c` as stream 1: literal fields without indexing never touch the dynamic table,
 // so the client's own header blocks decode as it meant them.
+import { Buffer } from 'node:buffer';
 
 function integer(value: number, prefixBits: number, first: number, out: number[]): void {
   const max = (1 << prefixBits) - 1;

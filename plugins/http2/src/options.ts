@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import tls from 'node:tls';
 import { checkOptionKeys, type Kernel } from '@skitai/kernel';
 import { codes } from './errors.js';
+import { Buffer } from 'node:buffer';
 
 export interface Http2Options {
   /** The certificate chain: PEM text, or a file path (relative to the startup script's folder). */

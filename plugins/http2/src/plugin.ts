@@ -6,6 +6,7 @@ import { createTransport, type Http2Transport } from './transport.js';
 import { spliceUpgrade, upgradeError, wantsH2c } from './upgrade.js';
 import { startForward } from './forward.js';
 import { hintPromise } from './hints.js';
+import { Buffer } from 'node:buffer';
 
 const NAME = '@skitai/http2';
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };

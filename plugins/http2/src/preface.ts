@@ -1,4 +1,6 @@
 import type { Socket } from 'node:net';
+import { Buffer } from 'node:buffer';
+import process from 'node:process';
 
 /** The client connection preface of HTTP/2 (RFC 9113 section 3.4). */
 export const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');

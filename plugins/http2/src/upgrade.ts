@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { PREFACE } from './preface.js';
 import { frame, requestFrames } from './hpack.js';
+import { Buffer } from 'node:buffer';
 
 /** The largest request body carried across an `Upgrade: h2c` (it must fit HTTP/2's initial window). */
 export const MAX_UPGRADE_BODY = 65535;

@@ -21,6 +21,7 @@ import type { ResultCache } from './rcache.js';
 import type { HttpCacheAnswer, HttpResponseCache } from './response-cache.js';
 import { Result, Results, type CacheSlot, type ResultStatus } from './result.js';
 import { parseMethodResponse, RpcFault, serializeMethodCall, serializeParams } from '@skitai/xmlrpc';
+import { Buffer } from 'node:buffer';
 
 export interface CallOptions {
   /** Request headers (X-Gtxn-Id and X-Ltxn-Id are added). */

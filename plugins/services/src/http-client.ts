@@ -11,6 +11,7 @@ import { SkitaiError } from '@skitai/kernel';
 import type { AssignedHandler, TrackedClient } from './dispatcher.js';
 import { codes } from './errors.js';
 import { clearDeadline, watchDeadline, type Deadline } from './deadlines.js';
+import { Buffer } from 'node:buffer';
 
 export type Body = string | Buffer | Uint8Array | Readable | AsyncIterable<Uint8Array | string>;
 

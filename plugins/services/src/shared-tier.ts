@@ -4,6 +4,7 @@
 import crypto from 'node:crypto';
 import type { SharedCache } from '@skitai/kernel';
 import { Result, Results, type ResultInit } from './result.js';
+import { Buffer } from 'node:buffer';
 
 type Value = Result | Results;
 

@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import type { InstanceBridge, Kernel, SharedCache } from '@skitai/kernel';
 import type { RedisTarget } from './target.js';
 import { ThreadLink, type Commands } from './thread-link.js';
+import { Buffer } from 'node:buffer';
 
 /**
  * What crosses instances on the channel (JSON): a broadcast, or a setlu with the arguments of

@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { CRON_ACQUIRE, CRON_RELEASE } from './scripts.js';
 import { loadRedis, redisOptions, retryDelay, type RedisTarget } from './target.js';
+import process from 'node:process';
 
 export interface CronLockArgs {
   redis: RedisTarget;

@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { RedisLink } from './link.js';
 import { REPLAY, RESYNC, SETLU } from './scripts.js';
 import { loadRedis, type RedisTarget } from './target.js';
+import { Buffer } from 'node:buffer';
 
 export interface ThreadSettings {
   redis: RedisTarget;

@@ -3,6 +3,7 @@
 // stops it with the server.
 import { backgroundProcess } from '@skitai/kernel';
 import { DeliveryAgent, type AgentOptions } from './agent.js';
+import process from 'node:process';
 
 const context = backgroundProcess();
 const options = (context.options ?? {}) as AgentOptions;

@@ -28,6 +28,7 @@ import {
   type SpoolEntry,
   type SpoolMessage,
 } from './spool.js';
+import process from 'node:process';
 
 export interface AgentOptions {
   /** The spool folder (default /tmp/skitai/smtpda, as Skitai's). */

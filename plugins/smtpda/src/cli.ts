@@ -20,6 +20,7 @@ import { DeliveryAgent, resolveAgentOptions, type AgentOptions } from './agent.j
 import { readConfig } from './config.js';
 import { countSpool } from './spool.js';
 import { SpoolLock } from './lock.js';
+import process from 'node:process';
 
 export interface CliArgs {
   config: string | undefined;

@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { smtpdaCodes } from './errors.js';
 import type { AgentOptions } from './agent.js';
+import process from 'node:process';
 
 export type IniSections = Record<string, Record<string, string>>;
 

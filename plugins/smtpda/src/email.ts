@@ -9,6 +9,7 @@ import addressparser from 'nodemailer/lib/addressparser';
 import { smtpdaCodes } from './errors.js';
 import { enqueueMessage, newMessageId, type SmtpSettings, type SpoolHeader } from './spool.js';
 import { parseServer } from './server-address.js';
+import { Buffer } from 'node:buffer';
 
 /** Where and how an Email is spooled (the plugin or createMailer() provides it). */
 export interface EmailContext {

@@ -6,6 +6,7 @@ import { Email, type EmailContext } from './email.js';
 import { resolveAgentOptions, type AgentOptions } from './agent.js';
 import { smtpdaCodes } from './errors.js';
 import { countSpool, DEFAULT_SPOOL, ensureSpool } from './spool.js';
+import process from 'node:process';
 
 export {
   Email,

@@ -14,6 +14,8 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { Buffer } from 'node:buffer';
+import process from 'node:process';
 
 /** Where the stand-alone agent and the plugin meet by default: Skitai's /tmp/skitai/smtpda. */
 export const DEFAULT_SPOOL = path.join(os.tmpdir(), 'skitai', 'smtpda');

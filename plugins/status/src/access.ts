@@ -4,6 +4,7 @@ import { BlockList, isIP } from 'node:net';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { SkitaiRequest } from '@skitai/kernel';
 import { codes } from './errors.js';
+import { Buffer } from 'node:buffer';
 
 /** Loopback only, unless told otherwise. */
 export const DEFAULT_ALLOW: readonly string[] = Object.freeze(['127.0.0.1/8', '::1/128']);

@@ -9,6 +9,7 @@ import { sendError, SkitaiResponse, type SkitaiRequest } from '@skitai/kernel';
 import { holdSocket, PendingUpgrade, plainDispatch, releaseSocket, setPending, type WsServer } from './server.js';
 import { WebSocketService } from './service.js';
 import type { PlainWsHandlers, WsConfig } from './types.js';
+import { Buffer } from 'node:buffer';
 
 const KEY = /^[+/0-9A-Za-z]{21}[AQgw]==$/;
 

@@ -8,6 +8,7 @@
 // A text frame whole in one read (the common small message) is left to ws: no decoding here.
 import type { Socket } from 'node:net';
 import { TextDecoder } from 'node:util';
+import { Buffer } from 'node:buffer';
 
 const OP_CONTINUATION = 0x0;
 const OP_TEXT = 0x1;
