@@ -76,7 +76,9 @@ test('under V8 flags the cache was not made with, V8 refuses it and the entry co
     const check = `const vm = require('node:vm'), fs = require('node:fs');
       const s = new vm.Script(fs.readFileSync(${JSON.stringify(modules.pathname)}, 'utf8'), { cachedData: fs.readFileSync(${JSON.stringify(cache.pathname)}) });
       console.log(s.cachedDataRejected);`;
-    execFile(process.execPath, ['--max-lazy', '-e', check], (err, stdout) => (err ? reject(err) : resolve(stdout.trim())));
+    execFile(process.execPath, ['--max-lazy', '-e', check], (err, stdout) =>
+      err ? reject(err) : resolve(stdout.trim()),
+    );
   });
   assert.equal(refused, 'true');
   const answer = await serveFromEntry(['--max-lazy']);
