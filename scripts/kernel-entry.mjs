@@ -195,14 +195,18 @@ function writeAtomically(file, data) {
  * entry works without a cache, only slower).
  */
 function makeCodeCache() {
-  const { NODE_OPTIONS: _ignored, ...env } = process.env;
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
   const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--code-cache'], {
     env,
     encoding: 'utf8',
     timeout: 120_000,
   });
   if (r.status === 0 && fs.existsSync(CACHE)) return fs.statSync(CACHE).size;
-  return `no code cache (${r.error?.message ?? `exit ${r.status ?? r.signal}`}: ${(r.stderr ?? '').trim().slice(-300)})`;
+  const why = `no code cache (${r.error?.message ?? `exit ${r.status ?? r.signal}`}: ${(r.stderr ?? '').trim().slice(-300)})`;
+  // Said where every build sees it: the kernel still loads, only slower, and the next build tries again.
+  process.stderr.write(`skitai: kernel/dist/src/entry.js: ${why}\n`);
+  return why;
 }
 
 /**

@@ -77,7 +77,7 @@ test('under V8 flags the cache was not made with, V8 refuses it and the entry co
       const s = new vm.Script(fs.readFileSync(${JSON.stringify(modules.pathname)}, 'utf8'), { cachedData: fs.readFileSync(${JSON.stringify(cache.pathname)}) });
       console.log(s.cachedDataRejected);`;
     execFile(process.execPath, ['--max-lazy', '-e', check], (err, stdout) =>
-      err ? reject(err) : resolve(stdout.trim()),
+      err ? reject(new Error(err.message)) : resolve(stdout.trim()),
     );
   });
   assert.equal(refused, 'true');
