@@ -16,6 +16,8 @@ const script = process.argv[2]
   ? path.resolve(process.argv[2])
   : fileURLToPath(new URL('./express-only.mjs', import.meta.url));
 const root = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
+// As if `node <script> ...` ran: kernel.run() takes the script's folder from argv[1] (the demo).
+process.argv.splice(1, 2, script);
 await import(pathToFileURL(script).href);
 const ms = performance.now();
 const rss = process.memoryUsage.rss();

@@ -2,10 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { execFile } from 'node:child_process';
+import vm from 'node:vm';
 
-// `import '@skitai/kernel'` loads kernel/dist/src/entry.js: the compiled modules in one file
-// (scripts/kernel-entry.mjs), since node's ESM loader costs about the same for every file.
+// `import '@skitai/kernel'` loads kernel/dist/src/entry.js: the compiled modules in one script
+// (scripts/kernel-entry.mjs), since node's ESM loader costs about the same for every file,
+// compiled with V8's code cache made at build time.
 const entry = new URL('../../src/entry.js', import.meta.url);
+const modules = new URL('../../src/entry-modules.js', import.meta.url);
+const cache = new URL('../../src/entry-modules.cache', import.meta.url);
 const index = new URL('../../src/index.js', import.meta.url);
 const maker = new URL('../../../../scripts/kernel-entry.mjs', import.meta.url);
 
@@ -27,7 +31,8 @@ test('the entry is not older than the files it is made from', async () => {
   assert.equal(entryIsStale(), false, 'run node scripts/kernel-entry.mjs (scripts/build.mjs does)');
 });
 
-test('a kernel from the entry serves and reads its version (its package.json, found from where its modules were compiled)', async () => {
+/** Runs a kernel from the entry in a fresh node (with these node options) and returns what it answered. */
+async function serveFromEntry(execArgv: string[]) {
   const script = `
     import { Kernel, getServerHeader } from ${JSON.stringify(entry.href)};
     const kernel = new Kernel();
@@ -38,17 +43,45 @@ test('a kernel from the entry serves and reads its version (its package.json, fo
     await kernel.stop();
   `;
   const out = await new Promise<string>((resolve, reject) => {
-    execFile(process.execPath, ['--input-type=module', '-e', script], (err, stdout, stderr) =>
+    execFile(process.execPath, [...execArgv, '--input-type=module', '-e', script], (err, stdout, stderr) =>
       err ? reject(new Error(`${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout),
     );
   });
   const line = out.split('\n').find((l) => l.startsWith('ANSWER '));
   assert.ok(line, out);
-  const answer = JSON.parse(line.slice('ANSWER '.length)) as { body: string; server: string; own: string };
+  return JSON.parse(line.slice('ANSWER '.length)) as { body: string; server: string; own: string };
+}
+
+test('a kernel from the entry serves and reads its version (its package.json, found from where its modules were compiled)', async () => {
+  const answer = await serveFromEntry([]);
   const { version } = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
     version: string;
   };
   assert.equal(answer.body, 'ok');
   assert.equal(answer.server, answer.own);
   assert.ok(answer.server.includes(version), answer.server);
+});
+
+test('the code cache was made for this node: V8 takes it for the modules script', () => {
+  const source = fs.readFileSync(modules, 'utf8');
+  const taken = new vm.Script(source, { filename: 'entry-modules.js', cachedData: fs.readFileSync(cache) });
+  assert.equal(taken.cachedDataRejected, false);
+  // And the same cache for another script is refused, not run: what makes a stale cache harmless.
+  const other = new vm.Script(`${source}\n;`, { filename: 'other.js', cachedData: fs.readFileSync(cache) });
+  assert.equal(other.cachedDataRejected, true);
+});
+
+test('under V8 flags the cache was not made with, V8 refuses it and the entry compiles from source', async () => {
+  const refused = await new Promise<string>((resolve, reject) => {
+    const check = `const vm = require('node:vm'), fs = require('node:fs');
+      const s = new vm.Script(fs.readFileSync(${JSON.stringify(modules.pathname)}, 'utf8'), { cachedData: fs.readFileSync(${JSON.stringify(cache.pathname)}) });
+      console.log(s.cachedDataRejected);`;
+    execFile(process.execPath, ['--max-lazy', '-e', check], (err, stdout) =>
+      err ? reject(new Error(err.message)) : resolve(stdout.trim()),
+    );
+  });
+  assert.equal(refused, 'true');
+  const answer = await serveFromEntry(['--max-lazy']);
+  assert.equal(answer.body, 'ok');
+  assert.equal(answer.server, answer.own);
 });

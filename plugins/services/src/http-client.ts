@@ -6,9 +6,9 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import zlib from 'node:zlib';
 import { Readable } from 'node:stream';
-import { util as undiciUtil, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { SkitaiError } from '@skitai/kernel';
-import type { AssignedHandler, TrackedClient } from './dispatcher.js';
+import { undici, type AssignedHandler, type TrackedClient } from './dispatcher.js';
 import { codes } from './errors.js';
 import { clearDeadline, watchDeadline, type Deadline } from './deadlines.js';
 import { Buffer } from 'node:buffer';
@@ -133,14 +133,15 @@ const single = new Set([
   'user-agent',
 ]);
 
-const headerName = undiciUtil.headerNameToString as (value: Buffer) => string;
+// undici's lookup of well-known names, taken on first use (undici loads with the first pool).
+let headerName: ((value: Buffer) => string) | undefined;
 
 /** undici's raw header list (name, value, name, value ... as Buffers) as node:http gives headers. */
 export function headersOf(raw: Buffer[]): IncomingHttpHeaders {
   const headers: Record<string, string | string[]> = {};
   for (let i = 0; i + 1 < raw.length; i += 2) {
     // undici's lookup gives a well-known name's lowercase string without decoding the bytes.
-    const name = headerName(raw[i]!);
+    const name = (headerName ??= undici().util.headerNameToString as (value: Buffer) => string)(raw[i]!);
     const value = raw[i + 1]!.toString('latin1');
     const seen = headers[name];
     if (seen === undefined) headers[name] = name === 'set-cookie' ? [value] : value;

@@ -55,7 +55,7 @@ export {
   SWEPT_FROM_MS,
   type Deadline,
 } from './deadlines.js';
-export { createAgent, createPool, TrackedClient, type DispatcherOptions } from './dispatcher.js';
+export { createAgent, createPool, TrackedClient, trackedClientClass, type DispatcherOptions } from './dispatcher.js';
 export { was, currentWas, bindWas, runWithWas, wrapWithWasContext } from './context.js';
 export { callContextOf, servicesOf, WAS_MEMBERS } from './was-members.js';
 export { codes as servicesCodes } from './errors.js';
