@@ -1,9 +1,9 @@
+import { Buffer } from 'node:buffer';
+import process from 'node:process';
+import type { SkitaiRequest } from '../http/request.js';
 // Not `import from 'node:crypto'`: an ESM import of a builtin fills its whole namespace, which
 // loads node's webcrypto at start; these three functions are all this needs.
 const { createHash, randomBytes, randomFillSync } = process.getBuiltinModule('node:crypto');
-import type { SkitaiRequest } from '../http/request.js';
-import { Buffer } from 'node:buffer';
-import process from 'node:process';
 
 // Transaction ids: a global id per incoming call, kept from X-Gtxn-Id when one arrives; a local id
 // starting at 1000 (its first digit is the call depth), kept from X-Ltxn-Id.

@@ -4,6 +4,7 @@
 //   skitai-cron -f ~/.skitai.conf            foreground
 //   skitai-cron -f ~/.skitai.conf start|-d   as a daemon (a pid file in var-path)
 //   skitai-cron -f ~/.skitai.conf status|stop|-s|restart|-r
+import process from 'node:process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,7 +23,6 @@ import { checkJobs, CronError, normalizeJobs, normalizeLock, type Job, type Modu
 import { iniBoolean, readIni, type IniFile } from './ini.js';
 import { CronLog } from './log.js';
 import { Scheduler, keepGoing } from './scheduler.js';
-import process from 'node:process';
 
 export interface CliArgs {
   config?: string;

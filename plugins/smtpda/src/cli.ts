@@ -11,6 +11,7 @@
 // --max-retry, --keep-days, --spool, --log-path, --retry-delay, --max-retry-delay,
 // --poll-interval, --concurrency, --timeout, --pid-file. The password comes from the file,
 // from `password-env = NAME`, or from SKITAI_SMTPDA_PASSWORD.
+import process from 'node:process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +21,6 @@ import { DeliveryAgent, resolveAgentOptions, type AgentOptions } from './agent.j
 import { readConfig } from './config.js';
 import { countSpool } from './spool.js';
 import { SpoolLock } from './lock.js';
-import process from 'node:process';
 
 export interface CliArgs {
   config: string | undefined;
