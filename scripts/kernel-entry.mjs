@@ -35,6 +35,8 @@ export const ENTRY = path.join(dist, 'entry.js');
 export const MODULES = path.join(dist, 'entry-modules.js');
 /** V8's code cache of MODULES (made by makeCodeCache below). */
 export const CACHE = path.join(dist, 'entry-modules.cache');
+/** The V8 version that made CACHE (another V8 refuses it): for tests and for people reading dist. */
+export const CACHE_V8 = path.join(dist, 'entry-modules.cache-v8');
 
 /** The .js files of kernel/dist/src except the entry's (cli.js and the rest are included: cheap). */
 function compiledFiles(dir = dist, out = []) {
@@ -176,6 +178,7 @@ export async function writeKernelEntry() {
   ];
   // A cache left from other modules would be refused by V8 at best: drop it first.
   fs.rmSync(CACHE, { force: true });
+  fs.rmSync(CACHE_V8, { force: true });
   writeAtomically(MODULES, out.join('\n'));
   writeAtomically(ENTRY, entry.join('\n'));
   const cache = makeCodeCache();
@@ -231,6 +234,7 @@ async function writeCodeCache() {
       .on('error', reject);
   });
   writeAtomically(CACHE, script.createCachedData());
+  writeAtomically(CACHE_V8, process.versions.v8);
   process.exit(0);
 }
 

@@ -64,8 +64,11 @@ test('a kernel from the entry serves and reads its version (its package.json, fo
 
 test('the code cache was made for this node: V8 takes it for the modules script', () => {
   const source = fs.readFileSync(modules, 'utf8');
+  const madeBy = fs.readFileSync(new URL('../../src/entry-modules.cache-v8', import.meta.url), 'utf8');
   const taken = new vm.Script(source, { filename: 'entry-modules.js', cachedData: fs.readFileSync(cache) });
-  assert.equal(taken.cachedDataRejected, false);
+  // Under another node than the build's (CI runs the kernel's tests on Node 22 too), V8 refuses
+  // the cache and the entry compiles from source: that refusal is what is checked there.
+  assert.equal(taken.cachedDataRejected, madeBy !== process.versions.v8, `cache made by V8 ${madeBy}`);
   // And the same cache for another script is refused, not run: what makes a stale cache harmless.
   const other = new vm.Script(`${source}\n;`, { filename: 'other.js', cachedData: fs.readFileSync(cache) });
   assert.equal(other.cachedDataRejected, true);
