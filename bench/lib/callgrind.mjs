@@ -353,15 +353,7 @@ export function profileDiff(a, b, { top = 20 } = {}) {
   all.sort((x, y) => Math.abs(y.diff) - Math.abs(x.diff) || y.subject - x.subject);
   const shown = all.slice(0, top);
   const restRows = all.slice(top);
-  const rest = restRows.reduce(
-    (s, r) => ({
-      count: s.count + 1,
-      subject: s.subject + r.subject,
-      baseline: s.baseline + r.baseline,
-      diff: s.diff + r.diff,
-    }),
-    { count: 0, subject: 0, baseline: 0, diff: 0 },
-  );
+  const rest = addRows(restRows, { count: 0, subject: 0, baseline: 0, diff: 0 });
   const subject = a.profile.total / a.requests,
     baseline = b.profile.total / b.requests;
   return {
@@ -372,6 +364,18 @@ export function profileDiff(a, b, { top = 20 } = {}) {
     functions: shown,
     rest,
   };
+}
+
+/** The "all other functions" row: `rows` added to `start` (a count and three sums). */
+function addRows(rows, start) {
+  const sum = { ...start };
+  for (const r of rows) {
+    sum.count += 1;
+    sum.subject += r.subject;
+    sum.baseline += r.baseline;
+    sum.diff += r.diff;
+  }
+  return sum;
 }
 
 /** One server's profile alone, per request, in the diff's shape (baseline 0). */
@@ -394,15 +398,7 @@ export function diffMarkdown(d, { subjectName = 'subject', baselineName = 'basel
   const out = [];
   const fnRows = top ? d.functions.slice(0, top) : d.functions;
   const hidden = d.functions.slice(fnRows.length);
-  const rest = hidden.reduce(
-    (s, r) => ({
-      count: s.count + 1,
-      subject: s.subject + r.subject,
-      baseline: s.baseline + r.baseline,
-      diff: s.diff + r.diff,
-    }),
-    { ...d.rest },
-  );
+  const rest = addRows(hidden, d.rest);
   if (alone) {
     out.push(`| owner | ${cell(subjectName)} | share |`, '|---|---:|---:|');
     for (const o of [...d.owners].sort((x, y) => y.subject - x.subject))

@@ -142,6 +142,37 @@ test('URL building honours the mount point, within and across apps', async () =>
   assert.equal(app.urlFor('add', 1, 2), '/math/add?num1=1&num2=2');
 });
 
+/** Asserts that the rule's match gives, for each path, what its RegExp gives (params converted, or no match). */
+function agreesWithRegExp(rule: Rule, source: string, paths: string[]): void {
+  const decode = (raw: string) => {
+    try {
+      return decodeURIComponent(raw);
+    } catch {
+      return raw;
+    }
+  };
+  for (const p of paths) {
+    const m = rule.regexp!.exec(p);
+    const expected =
+      m === null
+        ? undefined
+        : Object.fromEntries(
+            rule.params.map((param, i) => {
+              const raw = m[i + 1]!;
+              const value =
+                param.type === 'int'
+                  ? Number.parseInt(raw, 10)
+                  : param.type === 'float'
+                    ? Number.parseFloat(raw)
+                    : decode(raw);
+              return [param.name, value];
+            }),
+          );
+    const got = rule.match(p);
+    assert.deepEqual(got === undefined ? undefined : { ...got }, expected, `${source} against ${p}`);
+  }
+}
+
 test('rules matched segment by segment agree with their RegExp, case by case', () => {
   // The segment walker (whole-segment parameters) must say what the rule's RegExp says.
   const cases: [string, string[]][] = [
@@ -174,32 +205,7 @@ test('rules matched segment by segment agree with their RegExp, case by case', (
   for (const [source, paths] of cases) {
     const rule = new Rule(source);
     assert.equal((rule as unknown as { bySegment: boolean }).bySegment, true, source);
-    for (const p of paths) {
-      const m = rule.regexp!.exec(p);
-      const expected = m
-        ? Object.fromEntries(
-            rule.params.map((param, i) => {
-              const raw = m[i + 1]!;
-              return [
-                param.name,
-                param.type === 'int'
-                  ? Number.parseInt(raw, 10)
-                  : param.type === 'float'
-                    ? Number.parseFloat(raw)
-                    : (() => {
-                        try {
-                          return decodeURIComponent(raw);
-                        } catch {
-                          return raw;
-                        }
-                      })(),
-              ];
-            }),
-          )
-        : undefined;
-      const got = rule.match(p);
-      assert.deepEqual(got === undefined ? undefined : { ...got }, expected, `${source} against ${p}`);
-    }
+    agreesWithRegExp(rule, source, paths);
   }
   // Shapes the walker does not take keep the RegExp.
   for (const source of ['/f-<id>.txt', '/p/<path:rest>', '/x<a>/y']) {
@@ -289,26 +295,6 @@ test('a rule whose parameters fill whole segments matches by walking the path ex
   ];
   for (const source of rules) {
     const rule = new Rule(source);
-    for (const p of paths) {
-      const m = rule.regexp!.exec(p);
-      const expected =
-        m === null
-          ? undefined
-          : Object.fromEntries(
-              rule.params.map((param, i) => {
-                const raw = m[i + 1]!;
-                return [
-                  param.name,
-                  param.type === 'int'
-                    ? Number.parseInt(raw, 10)
-                    : param.type === 'float'
-                      ? Number.parseFloat(raw)
-                      : decodeURIComponent(raw),
-                ];
-              }),
-            );
-      const got = rule.match(p);
-      assert.deepEqual(got === undefined ? undefined : { ...got }, expected, `${source} against ${p}`);
-    }
+    agreesWithRegExp(rule, source, paths);
   }
 });
