@@ -9,6 +9,8 @@ interface RuleParam {
   type: ParamType;
 }
 
+const TYPES: Record<ParamType, ParamType> = { string: 'string', int: 'int', float: 'float', path: 'path' };
+
 /** One compiled rule: a literal or a regular expression with typed parameters. */
 export class Rule {
   readonly source: string;
@@ -36,7 +38,9 @@ export class Rule {
       const text = source.slice(last, m.index);
       this.parts.push(text);
       pattern += escapeRegExp(text);
-      const param: RuleParam = { name: m[2]!, type: (m[1] as ParamType | undefined) ?? 'string' };
+      // The type as the literal's own string (not the RegExp's cut): `p.type === 'int'` is then
+      // a pointer comparison, not a call that compares characters.
+      const param: RuleParam = { name: internalize(m[2]!), type: TYPES[(m[1] ?? 'string') as ParamType] };
       if (this.params.some((p) => p.name === param.name))
         throw new TypeError(`parameter <${param.name}> appears twice in ${source}`);
       this.params.push(param);
@@ -177,6 +181,16 @@ function decodeSegment(raw: string): string {
   }
 }
 
+/**
+ * The same text as the string V8 keeps for property names. A name cut out of the rule by a
+ * RegExp is a string of its own: stored as a key (`args[name] = value`), it sends every
+ * match's store through V8's megamorphic keyed-store path (a stub cache probe, ~160
+ * instructions), where a property name's string lets the optimized code store in place.
+ */
+function internalize(name: string): string {
+  return Object.keys({ [name]: 0 })[0]!;
+}
+
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -190,6 +204,12 @@ export interface Match<T> {
 /** A route table of any value type (the app stores its Route objects). */
 export class Router<T extends { rule: Rule }> {
   private readonly literal = new Map<string, Match<T>>();
+  /**
+   * literalLengths[n] is 1 when a literal rule is n characters long: a path of no such length
+   * skips the Map (hashing a path string that is new with every request, ~250 instructions
+   * for a short one).
+   */
+  private literalLengths: number[] = [];
   /**
    * Rules with parameters in the order of their first route, each with every route of that
    * rule (they differ by method): a match stops at the first rule that matches and shares its
@@ -205,7 +225,10 @@ export class Router<T extends { rule: Rule }> {
       // One result object per literal rule, reused: the common lookup allocates nothing.
       const found = this.literal.get(source);
       if (found) found.routes.push(route);
-      else this.literal.set(source, { routes: [route], params: NO_PARAMS });
+      else {
+        this.literal.set(source, { routes: [route], params: NO_PARAMS });
+        this.countLengths();
+      }
     } else {
       const group = this.dynamic.find((g) => g.rule.source === source);
       if (group) group.routes.push(route);
@@ -223,7 +246,10 @@ export class Router<T extends { rule: Rule }> {
     const lit = this.literal.get(source);
     if (lit) {
       drop(lit.routes);
-      if (lit.routes.length === 0) this.literal.delete(source);
+      if (lit.routes.length === 0) {
+        this.literal.delete(source);
+        this.countLengths();
+      }
     }
     const g = this.dynamic.findIndex((x) => x.routes.includes(route));
     if (g !== -1) {
@@ -235,10 +261,23 @@ export class Router<T extends { rule: Rule }> {
     }
   }
 
+  private countLengths(): void {
+    const lengths: number[] = [];
+    let max = 0;
+    for (const source of this.literal.keys()) max = Math.max(max, source.length);
+    // A packed array of small integers (no holes): the lookup reads it without a bounds miss path.
+    for (let i = 0; i <= max; i++) lengths.push(0);
+    for (const source of this.literal.keys()) lengths[source.length] = 1;
+    this.literalLengths = lengths;
+  }
+
   /** Every route whose rule matches the path (several when they differ by method), with params. */
   find(path: string): Match<T> | undefined {
-    const lit = this.literal.get(path);
-    if (lit !== undefined) return lit;
+    const n = path.length;
+    if (n < this.literalLengths.length && this.literalLengths[n] === 1) {
+      const lit = this.literal.get(path);
+      if (lit !== undefined) return lit;
+    }
     const dynamic = this.dynamic;
     for (let i = 0; i < dynamic.length; i++) {
       const group = dynamic[i]!;
