@@ -19,11 +19,13 @@ export class Rule {
   readonly regexp: RegExp | undefined;
   private readonly bySegment: boolean;
   /**
-   * For matching by segment: the literal text before each parameter, then the tail (one more
-   * than the parameters), apart from the parameters, so the loop reads each list with one
-   * element kind.
+   * For matching by segment: the character codes of the literal text before each parameter,
+   * then of the tail, end to end, and where each text starts in them (one more entry than the
+   * texts). The match compares the path against small integers (one charCodeAt per character
+   * instead of two), and reads each list with one element kind.
    */
-  private readonly texts: string[] = [];
+  private readonly codes: number[] = [];
+  private readonly starts: number[] = [];
   /** Literal text and parameter slots, for building URLs. */
   private readonly parts: (string | RuleParam)[] = [];
 
@@ -73,7 +75,14 @@ export class Rule {
             (parts[i - 1] as string).endsWith('/') &&
             ((parts[i + 1] as string) === '' || (parts[i + 1] as string).startsWith('/'))),
       );
-    if (this.bySegment) for (const part of this.parts) if (typeof part === 'string') this.texts.push(part);
+    if (this.bySegment) {
+      for (const part of this.parts) {
+        if (typeof part !== 'string') continue;
+        this.starts.push(this.codes.length);
+        for (let i = 0; i < part.length; i++) this.codes.push(part.charCodeAt(i));
+      }
+      this.starts.push(this.codes.length);
+    }
   }
 
   /** Matches a decoded path; returns the typed parameters or undefined. */
@@ -94,13 +103,14 @@ export class Rule {
   }
 
   private matchSegments(path: string): Record<string, unknown> | undefined {
-    const texts = this.texts;
+    const codes = this.codes;
+    const starts = this.starts;
     const params = this.params;
     const n = path.length;
     const out: Record<string, unknown> = createArgs();
     let pos = 0;
     for (let i = 0; i < params.length; i++) {
-      pos = skipText(path, pos, texts[i]!);
+      pos = skipText(path, pos, codes, starts[i]!, starts[i + 1]!);
       if (pos === -1) return undefined;
       // The segment's end: the next '/' or the end of the path (a character loop: segments
       // are short, and a call into indexOf costs more than it walks).
@@ -121,7 +131,7 @@ export class Rule {
       out[p.name] = value;
       pos = end;
     }
-    pos = skipText(path, pos, texts[params.length]!);
+    pos = skipText(path, pos, codes, starts[params.length]!, starts[params.length + 1]!);
     return pos === n ? out : undefined;
   }
 
@@ -147,12 +157,15 @@ export const NO_PARAMS: Record<string, unknown> = Object.freeze({}) as Record<st
 
 const FLOAT = /^-?\d+(?:\.\d+)?$/;
 
-/** The position after `text` when path has it at pos, else -1 (characters compared in a loop: the texts are short). */
-function skipText(path: string, pos: number, text: string): number {
-  const len = text.length;
-  if (pos + len > path.length) return -1;
-  for (let i = 0; i < len; i++) if (path.charCodeAt(pos + i) !== text.charCodeAt(i)) return -1;
-  return pos + len;
+/**
+ * The position after the text codes[from, to) when path has it at pos, else -1 (compared in a
+ * loop: the texts are short).
+ */
+function skipText(path: string, pos: number, codes: number[], from: number, to: number): number {
+  const end = pos + (to - from);
+  if (end > path.length) return -1;
+  for (let i = from, j = pos; i < to; i++, j++) if (path.charCodeAt(j) !== codes[i]) return -1;
+  return end;
 }
 
 /** What `-?\d+` matches in path[start, end), as Number.parseInt reads it; undefined if not. */
