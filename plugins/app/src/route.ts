@@ -39,6 +39,11 @@ export class Route {
   readonly contentTypes: string[] | undefined;
   readonly params: ParamSpec | undefined;
   readonly options: RouteOptions;
+  /**
+   * No content types and no CORS of its own: selecting it takes the method check only (the
+   * app's CORS is checked apart, as it may change after the route is made).
+   */
+  readonly plain: boolean;
   handler: Handler;
 
   constructor(rule: string, options: RouteOptions, handler: Handler) {
@@ -47,11 +52,11 @@ export class Route {
     this.options = options;
     this.handler = handler;
     this.name = options.name ?? (handler.name && handler.name !== 'anonymous' ? handler.name : rule);
-    if (options.methods) {
-      this.methods = new Set(options.methods.map((m) => m.toUpperCase()));
-      if (this.methods.has('GET')) this.methods.add('HEAD');
-    }
+    // Every field assigned on every path: one hidden class for all routes.
+    this.methods = options.methods ? new Set(options.methods.map((m) => m.toUpperCase())) : undefined;
+    if (this.methods?.has('GET')) this.methods.add('HEAD');
     this.contentTypes = options.contentTypes?.map((t) => t.toLowerCase());
+    this.plain = this.contentTypes === undefined && options.accessControlAllowOrigin === undefined;
     this.params = compileParams(
       options.params,
       options.defaults,

@@ -9,6 +9,8 @@ interface RuleParam {
   type: ParamType;
 }
 
+const TYPES: Record<ParamType, ParamType> = { string: 'string', int: 'int', float: 'float', path: 'path' };
+
 /** One compiled rule: a literal or a regular expression with typed parameters. */
 export class Rule {
   readonly source: string;
@@ -17,11 +19,13 @@ export class Rule {
   readonly regexp: RegExp | undefined;
   private readonly bySegment: boolean;
   /**
-   * For matching by segment: the literal text before each parameter, then the tail (one more
-   * than the parameters), apart from the parameters, so the loop reads each list with one
-   * element kind.
+   * For matching by segment: the character codes of the literal text before each parameter,
+   * then of the tail, end to end, and where each text starts in them (one more entry than the
+   * texts). The match compares the path against small integers (one charCodeAt per character
+   * instead of two), and reads each list with one element kind.
    */
-  private readonly texts: string[] = [];
+  private readonly codes: number[] = [];
+  private readonly starts: number[] = [];
   /** Literal text and parameter slots, for building URLs. */
   private readonly parts: (string | RuleParam)[] = [];
 
@@ -36,7 +40,9 @@ export class Rule {
       const text = source.slice(last, m.index);
       this.parts.push(text);
       pattern += escapeRegExp(text);
-      const param: RuleParam = { name: m[2]!, type: (m[1] as ParamType | undefined) ?? 'string' };
+      // The type as the literal's own string (not the RegExp's cut): `p.type === 'int'` is then
+      // a pointer comparison, not a call that compares characters.
+      const param: RuleParam = { name: internalize(m[2]!), type: TYPES[(m[1] ?? 'string') as ParamType] };
       if (this.params.some((p) => p.name === param.name))
         throw new TypeError(`parameter <${param.name}> appears twice in ${source}`);
       this.params.push(param);
@@ -69,7 +75,14 @@ export class Rule {
             (parts[i - 1] as string).endsWith('/') &&
             ((parts[i + 1] as string) === '' || (parts[i + 1] as string).startsWith('/'))),
       );
-    if (this.bySegment) for (const part of this.parts) if (typeof part === 'string') this.texts.push(part);
+    if (this.bySegment) {
+      for (const part of this.parts) {
+        if (typeof part !== 'string') continue;
+        this.starts.push(this.codes.length);
+        for (let i = 0; i < part.length; i++) this.codes.push(part.charCodeAt(i));
+      }
+      this.starts.push(this.codes.length);
+    }
   }
 
   /** Matches a decoded path; returns the typed parameters or undefined. */
@@ -90,13 +103,14 @@ export class Rule {
   }
 
   private matchSegments(path: string): Record<string, unknown> | undefined {
-    const texts = this.texts;
+    const codes = this.codes;
+    const starts = this.starts;
     const params = this.params;
     const n = path.length;
     const out: Record<string, unknown> = createArgs();
     let pos = 0;
     for (let i = 0; i < params.length; i++) {
-      pos = skipText(path, pos, texts[i]!);
+      pos = skipText(path, pos, codes, starts[i]!, starts[i + 1]!);
       if (pos === -1) return undefined;
       // The segment's end: the next '/' or the end of the path (a character loop: segments
       // are short, and a call into indexOf costs more than it walks).
@@ -117,7 +131,7 @@ export class Rule {
       out[p.name] = value;
       pos = end;
     }
-    pos = skipText(path, pos, texts[params.length]!);
+    pos = skipText(path, pos, codes, starts[params.length]!, starts[params.length + 1]!);
     return pos === n ? out : undefined;
   }
 
@@ -143,12 +157,15 @@ export const NO_PARAMS: Record<string, unknown> = Object.freeze({}) as Record<st
 
 const FLOAT = /^-?\d+(?:\.\d+)?$/;
 
-/** The position after `text` when path has it at pos, else -1 (characters compared in a loop: the texts are short). */
-function skipText(path: string, pos: number, text: string): number {
-  const len = text.length;
-  if (pos + len > path.length) return -1;
-  for (let i = 0; i < len; i++) if (path.charCodeAt(pos + i) !== text.charCodeAt(i)) return -1;
-  return pos + len;
+/**
+ * The position after the text codes[from, to) when path has it at pos, else -1 (compared in a
+ * loop: the texts are short).
+ */
+function skipText(path: string, pos: number, codes: number[], from: number, to: number): number {
+  const end = pos + (to - from);
+  if (end > path.length) return -1;
+  for (let i = from, j = pos; i < to; i++, j++) if (path.charCodeAt(j) !== codes[i]) return -1;
+  return end;
 }
 
 /** What `-?\d+` matches in path[start, end), as Number.parseInt reads it; undefined if not. */
@@ -177,6 +194,16 @@ function decodeSegment(raw: string): string {
   }
 }
 
+/**
+ * The same text as the string V8 keeps for property names. A name cut out of the rule by a
+ * RegExp is a string of its own: stored as a key (`args[name] = value`), it sends every
+ * match's store through V8's megamorphic keyed-store path (a stub cache probe, ~160
+ * instructions), where a property name's string lets the optimized code store in place.
+ */
+function internalize(name: string): string {
+  return Object.keys({ [name]: 0 })[0]!;
+}
+
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -190,6 +217,12 @@ export interface Match<T> {
 /** A route table of any value type (the app stores its Route objects). */
 export class Router<T extends { rule: Rule }> {
   private readonly literal = new Map<string, Match<T>>();
+  /**
+   * literalLengths[n] is 1 when a literal rule is n characters long: a path of no such length
+   * skips the Map (hashing a path string that is new with every request, ~250 instructions
+   * for a short one).
+   */
+  private literalLengths: number[] = [];
   /**
    * Rules with parameters in the order of their first route, each with every route of that
    * rule (they differ by method): a match stops at the first rule that matches and shares its
@@ -205,7 +238,10 @@ export class Router<T extends { rule: Rule }> {
       // One result object per literal rule, reused: the common lookup allocates nothing.
       const found = this.literal.get(source);
       if (found) found.routes.push(route);
-      else this.literal.set(source, { routes: [route], params: NO_PARAMS });
+      else {
+        this.literal.set(source, { routes: [route], params: NO_PARAMS });
+        this.countLengths();
+      }
     } else {
       const group = this.dynamic.find((g) => g.rule.source === source);
       if (group) group.routes.push(route);
@@ -223,7 +259,10 @@ export class Router<T extends { rule: Rule }> {
     const lit = this.literal.get(source);
     if (lit) {
       drop(lit.routes);
-      if (lit.routes.length === 0) this.literal.delete(source);
+      if (lit.routes.length === 0) {
+        this.literal.delete(source);
+        this.countLengths();
+      }
     }
     const g = this.dynamic.findIndex((x) => x.routes.includes(route));
     if (g !== -1) {
@@ -235,10 +274,23 @@ export class Router<T extends { rule: Rule }> {
     }
   }
 
+  private countLengths(): void {
+    const lengths: number[] = [];
+    let max = 0;
+    for (const source of this.literal.keys()) max = Math.max(max, source.length);
+    // A packed array of small integers (no holes): the lookup reads it without a bounds miss path.
+    for (let i = 0; i <= max; i++) lengths.push(0);
+    for (const source of this.literal.keys()) lengths[source.length] = 1;
+    this.literalLengths = lengths;
+  }
+
   /** Every route whose rule matches the path (several when they differ by method), with params. */
   find(path: string): Match<T> | undefined {
-    const lit = this.literal.get(path);
-    if (lit !== undefined) return lit;
+    const n = path.length;
+    if (n < this.literalLengths.length && this.literalLengths[n] === 1) {
+      const lit = this.literal.get(path);
+      if (lit !== undefined) return lit;
+    }
     const dynamic = this.dynamic;
     for (let i = 0; i < dynamic.length; i++) {
       const group = dynamic[i]!;

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { App } from '../src/index.js';
-import { Rule } from '../src/router.js';
+import { Router, Rule } from '../src/router.js';
 import { serve, type Served } from '../test-support/app-server.js';
 
 let s: Served;
@@ -297,4 +297,34 @@ test('a rule whose parameters fill whole segments matches by walking the path ex
     const rule = new Rule(source);
     agreesWithRegExp(rule, source, paths);
   }
+});
+
+test('the router finds literal rules of every length, before and after others are removed, and dynamic rules at any length', () => {
+  const router = new Router<{ rule: Rule; id: string }>();
+  const add = (source: string, id = source) => {
+    const route = { rule: new Rule(source), id };
+    router.add(route);
+    return route;
+  };
+  const ids = (path: string) => router.find(path)?.routes.map((r) => r.id);
+  add('/<name>', 'dynamic');
+  // No literal rule yet: every path goes to the rules with parameters.
+  assert.deepEqual(ids('/x'), ['dynamic']);
+  assert.equal(ids('/'), undefined);
+  const ab = add('/ab');
+  add('/abcdef');
+  add('/');
+  assert.deepEqual(ids('/'), ['/']);
+  assert.deepEqual(ids('/ab'), ['/ab']);
+  assert.deepEqual(ids('/abcdef'), ['/abcdef']);
+  // Lengths of a literal rule, other text; a length longer than any literal rule.
+  assert.deepEqual(ids('/xy'), ['dynamic']);
+  assert.deepEqual(ids('/abcdeg'), ['dynamic']);
+  assert.deepEqual(ids('/a-much-longer-segment'), ['dynamic']);
+  assert.equal(router.find('/a-much-longer-segment')?.params.name, 'a-much-longer-segment');
+  router.remove(ab);
+  assert.deepEqual(ids('/ab'), ['dynamic']);
+  assert.deepEqual(ids('/abcdef'), ['/abcdef']);
+  add('/ab', 'again');
+  assert.deepEqual(ids('/ab'), ['again']);
 });
