@@ -15,7 +15,19 @@ export function getServerHeader(): string {
   return serverHeader;
 }
 
-export class SkitaiResponse extends ServerResponse<SkitaiRequest> {
+// node's ServerResponse as node constructs it: (req, { highWaterMark, rejectNonStandardBodyWrites }).
+const NodeServerResponse = ServerResponse as unknown as new (
+  req: SkitaiRequest,
+  options?: object,
+) => ServerResponse<SkitaiRequest>;
+
+export class SkitaiResponse extends NodeServerResponse {
+  // An explicit constructor: the default one of a subclass forwards `...args`, which V8
+  // constructs generically instead of inlining node's constructor.
+  constructor(req: SkitaiRequest, options?: object) {
+    super(req, options);
+  }
+
   // Log-only fields, set only while a request log is kept (dispatch, writeHeadStamped): a
   // store in this constructor cost ~1k instructions per response (callgrind), log or not.
   /** performance.now() when the head went out. */
