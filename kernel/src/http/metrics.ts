@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks';
+import { clockMs } from './clock.js';
 import type { SkitaiRequest } from './request.js';
 import type { SkitaiResponse } from './response.js';
 
@@ -59,7 +59,7 @@ type Tracked = SkitaiResponse & { skitaiMetrics?: RequestMetrics };
  */
 export function stampHead(res: SkitaiResponse): number {
   if (res.headAt !== undefined) return -1;
-  const now = performance.now();
+  const now = clockMs();
   res.headAt = now;
   return res.headersSent ? -1 : now;
 }
@@ -86,7 +86,7 @@ export function writeHeadCounted(this: Tracked, statusCode: number, reason?: any
 export function trackRequest(metrics: RequestMetrics, req: SkitaiRequest, res: SkitaiResponse): void {
   metrics.received++;
   // (an HTTP/2 request of a transport plugin may not have the field at all)
-  if (!(req.startedAt > 0)) req.startedAt = performance.now();
+  if (!(req.startedAt > 0)) req.startedAt = clockMs();
   (res as Tracked).skitaiMetrics = metrics;
   res.writeHead = writeHeadCounted as SkitaiResponse['writeHead'];
 }

@@ -1,5 +1,5 @@
+import { clockMs } from './clock.js';
 import { ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
 import type { SkitaiRequest } from './request.js';
 import { releaseInFlight } from './socket-state.js';
@@ -30,7 +30,7 @@ export class SkitaiResponse extends NodeServerResponse {
 
   // Log-only fields, set only while a request log is kept (dispatch, writeHeadStamped): a
   // store in this constructor cost ~1k instructions per response (callgrind), log or not.
-  /** performance.now() when the head went out. */
+  /** clockMs() when the head went out. */
   declare headAt: number | undefined;
   /** socket.bytesWritten when this response began. */
   declare socketBytesAtStart: number | undefined;
@@ -92,6 +92,6 @@ function listHasServer(list: unknown[]): boolean {
  * frameworks that swap the response's prototype (Express does).
  */
 export function writeHeadStamped(this: SkitaiResponse, ...args: any[]): SkitaiResponse {
-  if (this.headAt === undefined) this.headAt = performance.now();
+  if (this.headAt === undefined) this.headAt = clockMs();
   return Object.getPrototypeOf(this).writeHead.apply(this, args);
 }
