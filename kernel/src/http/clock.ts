@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import process from 'node:process';
 
 // The request path's clock (request start, head out, the latency histogram, the request log):
 // performance.now()'s scale and origin, read through process.hrtime(). node's now() is a

@@ -296,7 +296,11 @@ test('gzip for text and JSON over 2 KiB when accepted; not for small bodies, oth
         // A ready head: writeHead gets a flat [name, value, ...] list.
         sendTyped(req, res, 202, 'text/plain', 'typed');
       } else if (req.url === '/list') {
-        res.writeHead(200, [['Content-Type', 'text/plain'], ['Set-Cookie', 'a=1'], ['Set-Cookie', 'b=2']]);
+        res.writeHead(200, [
+          ['Content-Type', 'text/plain'],
+          ['Set-Cookie', 'a=1'],
+          ['Set-Cookie', 'b=2'],
+        ]);
         res.end(big);
       } else if (req.url === '/png') {
         res.setHeader('content-type', 'image/png');
