@@ -1,10 +1,10 @@
+import { clockMs } from './http/clock.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type http from 'node:http';
 import type net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { performance } from 'node:perf_hooks';
 import { codes, SkitaiError } from './errors.js';
 import { createHooks, type KernelHooks } from './hooks.js';
 import { PluginRegistry } from './plugin/registry.js';
@@ -804,7 +804,7 @@ export class Kernel {
     // The send timeout was for HTTP: whoever takes the socket times it as they see fit.
     socket.setTimeout(0);
     req.originalUrl = req.url!;
-    if (this.requestLog !== undefined) req.startedAt = performance.now();
+    if (this.requestLog !== undefined) req.startedAt = clockMs();
     const refuse = (status: string) => {
       if (socket.writable) {
         socket.end(
@@ -834,7 +834,7 @@ export class Kernel {
     socket.on('error', ignoreSocketError);
     socket.setTimeout(0);
     req.originalUrl = req.url!;
-    if (this.requestLog !== undefined) req.startedAt = performance.now();
+    if (this.requestLog !== undefined) req.startedAt = clockMs();
     const refuse = (status: string) => {
       if (socket.writable) {
         socket.end(

@@ -145,6 +145,23 @@ export function sendTyped(
 
 const wrapped = new WeakSet<ServerResponse>();
 
+/**
+ * A head given to writeHead as a list (`[name, value, ...]`, or `[[name, value], ...]`, as
+ * writeReadyHead and sendTyped give it) set on the response: a name given twice keeps both.
+ */
+function foldHeadList(res: ServerResponse, list: unknown[]): void {
+  const pairs = Array.isArray(list[0]);
+  const seen = new Set<string>();
+  for (let i = 0; i < list.length; i += pairs ? 1 : 2) {
+    const name = String(pairs ? (list[i] as unknown[])[0] : list[i]);
+    const value = (pairs ? (list[i] as unknown[])[1] : list[i + 1]) as string | number | string[];
+    const key = name.toLowerCase();
+    if (seen.has(key)) res.appendHeader(name, value as string | string[]);
+    else res.setHeader(name, value);
+    seen.add(key);
+  }
+}
+
 // The one call shape of each method that the wrapper makes (node's are overloaded).
 type Callback = (err?: Error | null) => void;
 type Write = (chunk: unknown, encoding?: BufferEncoding | Callback, cb?: Callback) => boolean;
@@ -193,7 +210,8 @@ export function compressResponse(req: IncomingMessage, res: ServerResponse): voi
     const headers = (typeof a === 'object' && a !== null ? a : b) as
       Record<string, string | number | string[]> | undefined;
     if (typeof status === 'number') res.statusCode = status;
-    if (headers && typeof headers === 'object' && !Array.isArray(headers)) {
+    if (Array.isArray(headers)) foldHeadList(res, headers);
+    else if (headers && typeof headers === 'object') {
       for (const key of Object.keys(headers)) res.setHeader(key, headers[key]);
     }
     decide();

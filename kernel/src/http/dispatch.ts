@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks';
+import { clockMs } from './clock.js';
 import type { KernelHooks } from '../hooks.js';
 import { isBarePoint, type MountTable } from '../mount/table.js';
 import type { SkitaiRequest } from './request.js';
@@ -97,7 +97,7 @@ export function createDispatcher(ctx: DispatchContext) {
     req.originalUrl = req.url!;
     if (log !== undefined && !isLogOff(log, req.url!)) {
       // What only the log needs is measured only while a log is kept.
-      req.startedAt = performance.now();
+      req.startedAt = clockMs();
       res.socketBytesAtStart = req.socket.bytesWritten;
       res.writeHead = writeHeadStamped as SkitaiResponse['writeHead'];
       if (req.httpVersionMajor === 2) {

@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks';
+import { clockMs } from './clock.js';
 import type { SkitaiRequest } from './request.js';
 import type { SkitaiResponse } from './response.js';
 
@@ -53,17 +53,32 @@ export class RequestMetrics {
 type Tracked = SkitaiResponse & { skitaiMetrics?: RequestMetrics };
 
 /**
- * Installed per response only while metrics are on: counts the response when its head goes
- * out (node's implicit head goes through writeHead too). It also stamps `headAt`, which the
- * request log reads, so it stands in for the log's own writeHead. An own property, so it
- * survives frameworks that swap the response's prototype (Express does).
+ * Stamps `headAt` (which the request log reads: this stands in for the log's own writeHead)
+ * when the head is about to go out; returns the time when this is the response's first head,
+ * to give countHead() once node has taken it, or -1.
  */
-function writeHeadCounted(this: Tracked, statusCode: number, reason?: any, headers?: any): SkitaiResponse {
-  const first = !this.headersSent && this.headAt === undefined;
-  const now = performance.now();
-  if (this.headAt === undefined) this.headAt = now;
+export function stampHead(res: SkitaiResponse): number {
+  if (res.headAt !== undefined) return -1;
+  const now = clockMs();
+  res.headAt = now;
+  return res.headersSent ? -1 : now;
+}
+
+/** Counts a response's head: its status code and the seconds since its request came in. */
+export function countHead(res: SkitaiResponse, statusCode: number, at: number): void {
+  (res as Tracked).skitaiMetrics?.observe(statusCode, (at - res.req.startedAt) / 1000);
+}
+
+/**
+ * Installed per response only while metrics are on: counts the response when its head goes
+ * out (node's implicit head goes through writeHead too). An own property, so it survives
+ * frameworks that swap the response's prototype (Express does). writeReadyHead() knows it and
+ * counts a ready head itself, keeping node's list path.
+ */
+export function writeHeadCounted(this: Tracked, statusCode: number, reason?: any, headers?: any): SkitaiResponse {
+  const at = stampHead(this);
   const ret = Object.getPrototypeOf(this).writeHead.call(this, statusCode, reason, headers);
-  if (first) this.skitaiMetrics?.observe(statusCode, (now - this.req.startedAt) / 1000);
+  if (at >= 0) countHead(this, statusCode, at);
   return ret;
 }
 
@@ -71,7 +86,7 @@ function writeHeadCounted(this: Tracked, statusCode: number, reason?: any, heade
 export function trackRequest(metrics: RequestMetrics, req: SkitaiRequest, res: SkitaiResponse): void {
   metrics.received++;
   // (an HTTP/2 request of a transport plugin may not have the field at all)
-  if (!(req.startedAt > 0)) req.startedAt = performance.now();
+  if (!(req.startedAt > 0)) req.startedAt = clockMs();
   (res as Tracked).skitaiMetrics = metrics;
   res.writeHead = writeHeadCounted as SkitaiResponse['writeHead'];
 }

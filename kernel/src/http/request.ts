@@ -14,7 +14,7 @@ export class SkitaiRequest extends IncomingMessage {
   declare baseUrl: string;
   /** The mount entry that took the request (undefined before dispatch). */
   declare mount: MountEntry | undefined;
-  /** performance.now() when the request reached the kernel (kept only while a log is kept). */
+  /** clockMs() (performance.now()'s scale) when the request reached the kernel (kept only while a log is kept). */
   declare startedAt: number;
   /** Global and local transaction ids (X-Gtxn-Id, X-Ltxn-Id). */
   declare gtxnId: string;

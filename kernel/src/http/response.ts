@@ -1,5 +1,5 @@
+import { clockMs } from './clock.js';
 import { ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
 import type { SkitaiRequest } from './request.js';
 import { releaseInFlight } from './socket-state.js';
@@ -15,10 +15,22 @@ export function getServerHeader(): string {
   return serverHeader;
 }
 
-export class SkitaiResponse extends ServerResponse<SkitaiRequest> {
+// node's ServerResponse as node constructs it: (req, { highWaterMark, rejectNonStandardBodyWrites }).
+const NodeServerResponse = ServerResponse as unknown as new (
+  req: SkitaiRequest,
+  options?: object,
+) => ServerResponse<SkitaiRequest>;
+
+export class SkitaiResponse extends NodeServerResponse {
+  // An explicit constructor: the default one of a subclass forwards `...args`, which V8
+  // constructs generically instead of inlining node's constructor.
+  constructor(req: SkitaiRequest, options?: object) {
+    super(req, options);
+  }
+
   // Log-only fields, set only while a request log is kept (dispatch, writeHeadStamped): a
   // store in this constructor cost ~1k instructions per response (callgrind), log or not.
-  /** performance.now() when the head went out. */
+  /** clockMs() when the head went out. */
   declare headAt: number | undefined;
   /** socket.bytesWritten when this response began. */
   declare socketBytesAtStart: number | undefined;
@@ -80,6 +92,6 @@ function listHasServer(list: unknown[]): boolean {
  * frameworks that swap the response's prototype (Express does).
  */
 export function writeHeadStamped(this: SkitaiResponse, ...args: any[]): SkitaiResponse {
-  if (this.headAt === undefined) this.headAt = performance.now();
+  if (this.headAt === undefined) this.headAt = clockMs();
   return Object.getPrototypeOf(this).writeHead.apply(this, args);
 }

@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks';
+import { clockMs } from '../http/clock.js';
 import type { SkitaiRequest } from '../http/request.js';
 import type { SkitaiResponse } from '../http/response.js';
 import type { LogSink } from './log-file.js';
@@ -144,7 +144,7 @@ export function logSocketRequest(
   status: number,
   responseBytes: number,
 ): void {
-  const handling = req.startedAt > 0 ? performance.now() - req.startedAt : 0;
+  const handling = req.startedAt > 0 ? clockMs() - req.startedAt : 0;
   const line = lineOf(ctx, req, status, responseBytes, Date.now(), handling, 0);
   ctx.sink.write(line);
   if (ctx.onLogged) ctx.onLogged({ line, req, res: undefined, status, handlingMs: handling, sendingMs: 0 });
@@ -152,7 +152,7 @@ export function logSocketRequest(
 
 /** Writes the line for one response (finished or aborted). */
 export function logRequest(ctx: RequestLogContext, req: SkitaiRequest, res: SkitaiResponse): void {
-  const end = performance.now();
+  const end = clockMs();
   const { line, handling, sending } = formatRequestLine(ctx, req, res, Date.now(), end);
   ctx.sink.write(line);
   if (ctx.onLogged) ctx.onLogged({ line, req, res, status: res.statusCode, handlingMs: handling, sendingMs: sending });

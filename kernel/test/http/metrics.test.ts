@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
-import { Kernel, LATENCY_BUCKETS, type StatusSection } from '../../src/index.js';
+import { Kernel, LATENCY_BUCKETS, sendTyped, type StatusSection } from '../../src/index.js';
 import { nextGlobalId, traceHeaders, traceIdOf } from '../../src/log/txn.js';
 import { startKernel } from '../../test-support/http.js';
 
@@ -34,6 +34,11 @@ test('enableMetrics counts responses by code and latency, through Express and HE
           });
           return;
         }
+        if (req.url === '/typed') {
+          // A ready head (writeReadyHead) is counted too, and keeps its fields.
+          sendTyped(req, res, 202, 'text/plain', 'typed');
+          return;
+        }
         if (req.url === '/stream') {
           res.write('a');
           res.end('b');
@@ -51,12 +56,18 @@ test('enableMetrics counts responses by code and latency, through Express and HE
     for (const p of ['/', '/gone', '/slow', '/stream', '/api/e', '/nothing/../x']) await get(s.url + p);
     assert.equal(await get(s.url + '/', { method: 'HEAD' }), 200);
     assert.equal(await get(s.url + '/api', { redirect: 'manual' }), 301);
+    const typed = await fetch(s.url + '/typed');
+    assert.equal(typed.status, 202);
+    assert.equal(await typed.text(), 'typed');
+    assert.equal(typed.headers.get('content-type'), 'text/plain');
+    assert.equal(typed.headers.get('content-length'), '5');
+    assert.match(typed.headers.get('server') ?? '', /Skitai/i);
     const snap = m.snapshot();
-    assert.equal(snap.received, 8);
-    assert.deepEqual(snap.codes, { 200: 5, 201: 1, 301: 1, 410: 1 });
-    assert.equal(snap.latency.count, 8);
+    assert.equal(snap.received, 9);
+    assert.deepEqual(snap.codes, { 200: 5, 201: 1, 202: 1, 301: 1, 410: 1 });
+    assert.equal(snap.latency.count, 9);
     assert.equal(snap.latency.buckets.length, LATENCY_BUCKETS.length);
-    assert.equal(snap.latency.buckets.at(-1)![1] <= 8, true);
+    assert.equal(snap.latency.buckets.at(-1)![1] <= 9, true);
     assert.ok(snap.latency.sum > 0);
     assert.equal(s.kernel.openConnections() >= 0, true);
   } finally {
@@ -64,7 +75,7 @@ test('enableMetrics counts responses by code and latency, through Express and HE
   }
   // The request log still splits handling from sending time (the counting writeHead stamps it).
   const lines = fs.readFileSync(path.join(logpath, 'request.log'), 'utf8').trim().split('\n');
-  assert.equal(lines.length, 8);
+  assert.equal(lines.length, 9);
   for (const line of lines) assert.match(line, / \d+ms \d+ms$/);
 });
 

@@ -4,6 +4,7 @@ import net from 'node:net';
 import zlib from 'node:zlib';
 import { once, waitForLine } from '@skitai/test-support';
 import { rawRequest, request, sleep, startKernel } from '../../test-support/http.js';
+import { sendTyped } from '../../src/index.js';
 
 const big = 'x'.repeat(5000);
 
@@ -291,6 +292,16 @@ test('gzip for text and JSON over 2 KiB when accepted; not for small bodies, oth
       } else if (req.url === '/small') {
         res.setHeader('content-type', 'text/plain');
         res.end('tiny');
+      } else if (req.url === '/typed') {
+        // A ready head: writeHead gets a flat [name, value, ...] list.
+        sendTyped(req, res, 202, 'text/plain', 'typed');
+      } else if (req.url === '/list') {
+        res.writeHead(200, [
+          ['Content-Type', 'text/plain'],
+          ['Set-Cookie', 'a=1'],
+          ['Set-Cookie', 'b=2'],
+        ]);
+        res.end(big);
       } else if (req.url === '/png') {
         res.setHeader('content-type', 'image/png');
         res.end(big);
@@ -310,6 +321,18 @@ test('gzip for text and JSON over 2 KiB when accepted; not for small bodies, oth
     const streamed = await request(`${s.url}/text`, { headers: gz });
     assert.equal(streamed.headers['content-encoding'], 'gzip');
     assert.equal(zlib.gunzipSync(streamed.body).toString(), big);
+    // A head given as a list keeps its fields through the gzip decision.
+    const typed = await request(`${s.url}/typed`, { headers: gz });
+    assert.equal(typed.status, 202);
+    assert.equal(typed.headers['content-type'], 'text/plain');
+    assert.equal(typed.headers['content-length'], '5');
+    assert.equal(typed.headers['content-encoding'], undefined);
+    assert.equal(typed.body.toString(), 'typed');
+    const list = await request(`${s.url}/list`, { headers: gz });
+    assert.equal(list.headers['content-encoding'], 'gzip');
+    assert.equal(list.headers['content-type'], 'text/plain');
+    assert.deepEqual(list.headers['set-cookie'], ['a=1', 'b=2']);
+    assert.equal(zlib.gunzipSync(list.body).toString(), big);
     const small = await request(`${s.url}/small`, { headers: gz });
     assert.equal(small.headers['content-encoding'], undefined);
     assert.equal(small.body.toString(), 'tiny');
