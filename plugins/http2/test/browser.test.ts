@@ -20,16 +20,28 @@ function spkiHash(certFile: string): string {
   return crypto.createHash('sha256').update(spki).digest('base64');
 }
 
-test('Chromium over h2: early-hinted stylesheet requested before the page arrives, and used by it', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-h2-browser-'));
-  fs.writeFileSync(path.join(dir, 'app.css'), 'h1 { color: rgb(0, 128, 128); }');
-  const seen: Array<{ path: string; version: string }> = [];
+/** One load of the hinted page: what the server saw and what the browser recorded (DevTools protocol). */
+interface Attempt {
+  seen: Array<{ path: string; version: string }>;
+  cssArrived: () => void;
+  cssRequested: Promise<void>;
+  hint?: HintResult;
+  cssBeforePage: boolean;
+  earlyHints: number;
+}
+
+function newAttempt(): Attempt {
   let cssArrived!: () => void;
   const cssRequested = new Promise<void>((r) => {
     cssArrived = r;
   });
-  let hint: HintResult | undefined;
-  let cssBeforePage = false;
+  return { seen: [], cssArrived, cssRequested, cssBeforePage: false, earlyHints: 0 };
+}
+
+test('Chromium over h2: early-hinted stylesheet requested before the page arrives, and used by it', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-h2-browser-'));
+  fs.writeFileSync(path.join(dir, 'app.css'), 'h1 { color: rgb(0, 128, 128); }');
+  let current = newAttempt();
   const c = testCerts();
   const s = await serve(
     { cert: c.cert, key: c.key },
@@ -38,14 +50,18 @@ test('Chromium over h2: early-hinted stylesheet requested before the page arrive
       [
         '/page',
         async (req: any, res: any) => {
-          hint = hintPromise(req, res, '/app.css');
-          // The page waits for the browser to act on the hints (or gives up after 5 s, and the
+          const a = current;
+          a.hint = hintPromise(req, res, '/app.css');
+          // The page waits for the browser to act on the hints (or gives up after 10 s, and the
           // assertion below says so): an early hint is only early if it comes before the page.
-          const waited = await Promise.race([
-            cssRequested.then(() => true),
-            new Promise<boolean>((r) => setTimeout(() => r(false), 5000)),
+          let timer: NodeJS.Timeout | undefined;
+          a.cssBeforePage = await Promise.race([
+            a.cssRequested.then(() => true),
+            new Promise<boolean>((r) => {
+              timer = setTimeout(() => r(false), 10_000);
+            }),
           ]);
-          cssBeforePage = waited;
+          clearTimeout(timer);
           res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
           res.end(
             '<!doctype html><html><head><link rel="stylesheet" href="/app.css"></head><body><h1>hinted</h1></body></html>',
@@ -55,8 +71,8 @@ test('Chromium over h2: early-hinted stylesheet requested before the page arrive
     ],
     (k) => {
       k.hooks.request.tapPromise('test', async (req) => {
-        seen.push({ path: req.url!, version: req.httpVersion });
-        if (req.url === '/app.css') cssArrived();
+        current.seen.push({ path: req.url!, version: req.httpVersion });
+        if (req.url === '/app.css') current.cssArrived();
         return undefined;
       });
     },
@@ -67,29 +83,56 @@ test('Chromium over h2: early-hinted stylesheet requested before the page arrive
     await s.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  const page = await browser.newPage();
-  const response = await page.goto(`https://localhost:${s.port}/page/`);
-  assert.equal(response!.status(), 200);
-  assert.equal(await page.evaluate('getComputedStyle(document.querySelector("h1")).color'), 'rgb(0, 128, 128)');
-  const protocol = await page.evaluate('performance.getEntriesByType("navigation")[0].nextHopProtocol');
-  assert.equal(protocol, 'h2');
-  assert.deepEqual(
-    hint,
-    { pushed: [], hinted: ['/app.css'] },
-    'Chromium does not accept push: the hint went out as 103',
+  // Acting on a 103 is the browser's choice, made under its own heuristics; on a loaded machine
+  // Chromium has once let a hint pass unused. So the page is loaded again, in a fresh context
+  // (empty cache), when the first load did not preload: two misses in a row fail the test.
+  const failures: string[] = [];
+  for (let n = 1; n <= 2; n++) {
+    const a = (current = newAttempt());
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Network.enable');
+      cdp.on('Network.responseReceivedEarlyHints' as any, () => a.earlyHints++);
+      const response = await page.goto(`https://localhost:${s.port}/page/`);
+      assert.equal(response!.status(), 200);
+      assert.equal(await page.evaluate('getComputedStyle(document.querySelector("h1")).color'), 'rgb(0, 128, 128)');
+      const protocol = await page.evaluate('performance.getEntriesByType("navigation")[0].nextHopProtocol');
+      assert.equal(protocol, 'h2');
+      assert.deepEqual(
+        a.hint,
+        { pushed: [], hinted: ['/app.css'] },
+        'Chromium does not accept push: the hint went out as 103',
+      );
+      assert.equal(a.earlyHints, 1, 'the 103 reached the browser');
+      assert.ok(a.seen.every((r) => r.version === '2.0'));
+      if (!a.cssBeforePage) {
+        failures.push(
+          `load ${n}: the 103 arrived, the stylesheet was requested only after the page (requests: ${JSON.stringify(a.seen)})`,
+        );
+        continue;
+      }
+      assert.deepEqual(
+        a.seen.slice(0, 2).map((r) => r.path),
+        ['/page/', '/app.css'],
+      );
+      const initiator = await page.evaluate(
+        'performance.getEntriesByName(new URL("/app.css", location.href).href)[0]?.initiatorType',
+      );
+      // Chromium marks a resource that an early hint preloaded (when the preload was the one used;
+      // on a loaded machine it may fetch again for the <link>): reported, not judged.
+      t.diagnostic(`load ${n}: /app.css resource entry: initiatorType ${initiator}`);
+      break;
+    } finally {
+      await context.close();
+    }
+  }
+  for (const f of failures) t.diagnostic(f);
+  assert.ok(
+    failures.length < 2,
+    `the stylesheet was requested before the page was sent in neither load: ${failures.join('; ')}`,
   );
-  assert.ok(cssBeforePage, `the stylesheet was requested before the page was sent (requests: ${JSON.stringify(seen)})`);
-  assert.deepEqual(
-    seen.slice(0, 2).map((r) => r.path),
-    ['/page/', '/app.css'],
-  );
-  assert.ok(seen.every((r) => r.version === '2.0'));
-  const initiator = await page.evaluate(
-    'performance.getEntriesByName(new URL("/app.css", location.href).href)[0]?.initiatorType',
-  );
-  // Chromium marks a resource that an early hint preloaded (when the preload was the one used;
-  // on a loaded machine it may fetch again for the <link>): reported, not judged.
-  t.diagnostic(`/app.css resource entry: initiatorType ${initiator}`);
 });
 
 test(
