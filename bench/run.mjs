@@ -98,6 +98,9 @@ options:
                      histogram during one load run beside wrk's p50/p99 (what makes the tail)
   --no-install       never apt-get install missing tools, even as root
   --no-snapshot      import the live kernel/dist instead of a copy taken at the start
+  --node-flags TEXT  node options given to every node server, split at spaces: e.g.
+                     --node-flags --perf-basic-prof, so that \`perf record -p PID\` names
+                     the JavaScript frames of a server during a run
   --server TEXT      only the servers whose name contains TEXT (repeatable): e.g. an
                      --instructions A/B of one Skitai server before and after a change
   --force            run a named scenario whose feature has not landed (its baselines only)
@@ -141,6 +144,10 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--no-install') opt.install = false;
   else if (a === '--force') opt.force = true;
   else if (a === '--no-snapshot') opt.snapshot = false;
+  else if (a === '--node-flags')
+    opt.nodeFlags = String(argv[++i] ?? '')
+      .split(' ')
+      .filter(Boolean);
   else if (a === '--no-functions') opt.functions = false;
   else if (a === '--list') {
     for (const s of scenarios) console.log(`${s.name.padEnd(10)} ${s.title}`);
@@ -401,7 +408,7 @@ const ctx = {
   staticDir,
   nginx,
   nginxMissing,
-  nodeFlags: [],
+  nodeFlags: opt.nodeFlags ?? [],
   tlsCert: () => tlsFiles().cert,
   tlsKey: () => tlsFiles().key,
 };
@@ -650,6 +657,7 @@ async function runThroughput(sc) {
           for (let attempt = 0; attempt <= opt.retries; attempt++) {
             await quiet();
             const cpu0 = h.cpu(),
+              d0 = h.cpuDetail(),
               w0 = h.waited(),
               t0 = performance.now(),
               st0 = cpuStat();
@@ -657,6 +665,15 @@ async function runThroughput(sc) {
             const st1 = cpuStat();
             const wall = (performance.now() - t0) / 1000;
             x.cpuPct = (100 * (h.cpu() - cpu0)) / wall;
+            const d1 = h.cpuDetail();
+            // Per request: the server's user and system CPU time (µs), the part of it on threads
+            // other than the main one, and its minor page faults (per 1,000 requests).
+            if (x.total > 0) {
+              x.userUs = ((d1.user - d0.user) * 1e6) / x.total;
+              x.sysUs = ((d1.sys - d0.sys) * 1e6) / x.total;
+              x.helperUs = ((d1.helpers - d0.helpers) * 1e6) / x.total;
+              x.faultsPerK = ((d1.minflt - d0.minflt) * 1000) / x.total;
+            }
             x.waitPct = (100 * (h.waited() - w0)) / wall;
             x.loadCorePct = busyPct(st0, st1, loadCpus);
             x.serverCorePct = busyPct(st0, st1, cpus);
@@ -678,7 +695,7 @@ async function runThroughput(sc) {
           row.runs.push(res);
           const bad = res.errors || res.non2xx ? `  (errors ${res.errors}, non-2xx ${res.non2xx})` : '';
           log(
-            `  round ${r + 1}/${opt.rounds} ${row.server.padEnd(24)} ${res.rps.toFixed(0).padStart(7)} req/s  p99 ${res.p99ms.toFixed(2)} ms  server ${res.cpuPct.toFixed(0)}% CPU (waited ${res.waitPct.toFixed(0)}%), server core ${res.serverCorePct.toFixed(0)}% busy (other tasks ${res.otherPct.toFixed(0)}%, irq ${res.irqPct.toFixed(0)}%, steal ${res.stealPct.toFixed(0)}%), ${sc.loader || tool} ${res.loadCpuPct.toFixed(0)}% CPU, load core ${res.loadCorePct.toFixed(0)}% busy${bad}`,
+            `  round ${r + 1}/${opt.rounds} ${row.server.padEnd(24)} ${res.rps.toFixed(0).padStart(7)} req/s  p99 ${res.p99ms.toFixed(2)} ms  server ${res.cpuPct.toFixed(0)}% CPU (waited ${res.waitPct.toFixed(0)}%${res.userUs === undefined ? '' : `; per request user ${res.userUs.toFixed(1)} µs, system ${res.sysUs.toFixed(1)} µs, other threads ${res.helperUs.toFixed(1)} µs, ${res.faultsPerK.toFixed(0)} faults per 1k`}), server core ${res.serverCorePct.toFixed(0)}% busy (other tasks ${res.otherPct.toFixed(0)}%, irq ${res.irqPct.toFixed(0)}%, steal ${res.stealPct.toFixed(0)}%), ${sc.loader || tool} ${res.loadCpuPct.toFixed(0)}% CPU, load core ${res.loadCorePct.toFixed(0)}% busy${bad}`,
           );
         }
       }
@@ -698,6 +715,8 @@ async function runThroughput(sc) {
     row.loadCpuPct = median(row.runs.map((x) => x.loadCpuPct));
     row.otherPct = median(row.runs.map((x) => x.otherPct));
     row.waitPct = median(row.runs.map((x) => x.waitPct));
+    for (const k of ['userUs', 'sysUs', 'helperUs', 'faultsPerK'])
+      if (row.runs.every((x) => x[k] !== undefined)) row[k] = median(row.runs.map((x) => x[k]));
     row.rpcs = median(row.runs.map((x) => x.rpcs));
     const notes = [];
     if (row.loadCpuPct > 90 && row.cpuPct < 85)

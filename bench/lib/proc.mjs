@@ -168,6 +168,7 @@ export async function startServer({
     tree: () => processTree(child.pid),
     memory: () => memoryOf(processTree(child.pid)),
     cpu: () => cpuSeconds(processTree(child.pid)),
+    cpuDetail: () => cpuDetail(processTree(child.pid)),
     waited: () => runqueueWaitSeconds(processTree(child.pid)),
     stop: () => stop(child, exited),
   };
@@ -283,6 +284,29 @@ export function runqueueWaitSeconds(pids) {
   }
   return ns / 1e9;
 }
+
+/**
+ * Where the processes' CPU time went so far, in seconds: user and system time, the part of it
+ * spent by threads other than each process's main thread (V8's compiler and GC helpers,
+ * libuv's pool), and minor page faults.
+ */
+export function cpuDetail(pids) {
+  const out = { user: 0, sys: 0, helpers: 0, minflt: 0 };
+  for (const pid of pids) {
+    try {
+      const f = statFields(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      const main = statFields(fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8'));
+      out.user += Number(f[11]) / CLK_TCK;
+      out.sys += Number(f[12]) / CLK_TCK;
+      out.helpers += (Number(f[11]) + Number(f[12]) - Number(main[11]) - Number(main[12])) / CLK_TCK;
+      out.minflt += Number(f[7]);
+    } catch {
+      /* exited */
+    }
+  }
+  return out;
+}
+const statFields = (stat) => stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 
 /** CPU seconds (user + system) used so far by the processes. */
 export function cpuSeconds(pids) {
