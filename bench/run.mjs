@@ -614,6 +614,7 @@ async function runThroughput(sc) {
       return { rows: [], skip: `backend: ${backend.skip || backend.error}`, connections };
     ctx.backendUrl = `http://127.0.0.1:${backend.port}${sc.backend.path}`;
   }
+  const url = (h) => `${sc.scheme ?? 'http'}://127.0.0.1:${h.port}${sc.path}`;
   try {
     for (const srv of sc.servers) {
       const h = await launch(sc, srv, cpus);
@@ -628,7 +629,17 @@ async function runThroughput(sc) {
       rows.push(row);
       if (h.skip) log(`  ${srv.id}: skipped: ${h.skip}`);
       else if (h.error) log(`  ${srv.id}: FAILED: ${h.error}`);
-      else handles.push({ row, h });
+      else {
+        handles.push({ row, h });
+        // Each server is warmed up as soon as it answers, not after the others have started:
+        // a node process left idle for more than ~8 s after its first few requests gets a
+        // full GC from V8's memory reducer, which can leave node's process.nextTick on a slow
+        // path for good (~10 % of a hello server's CPU). Warmed up last, the last server of a
+        // scenario waited longest and was the one it hit (BENCHMARKS.md, "The order of the
+        // warm-ups").
+        log(`  warm-up ${row.server} (${opt.warmup} s)`);
+        await load({ url: url(h), seconds: opt.warmup, connections, cpus: loadCpus, tool });
+      }
     }
     if (sc.requireWorkers && rows.some((r) => r.skipped)) {
       for (const { h } of handles) await h.stop();
@@ -643,12 +654,7 @@ async function runThroughput(sc) {
       log(`  FAILED: NOT LIKE-FOR-LIKE: ${differ}`);
       return { rows: [], skip: `FAILED, not like-for-like: ${differ}`, failed: true, connections };
     }
-    const url = (h) => `${sc.scheme ?? 'http'}://127.0.0.1:${h.port}${sc.path}`;
     try {
-      for (const { row, h } of handles) {
-        log(`  warm-up ${row.server} (${opt.warmup} s)`);
-        await load({ url: url(h), seconds: opt.warmup, connections, cpus: loadCpus, tool });
-      }
       for (let r = 0; r < opt.rounds; r++) {
         // A B C, C B A, A B C ...: interleaved, and no server always runs first or last.
         const order = r % 2 === 0 ? handles : [...handles].reverse();
