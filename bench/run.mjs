@@ -638,7 +638,12 @@ async function runThroughput(sc) {
         // scenario waited longest and was the one it hit (BENCHMARKS.md, "The order of the
         // warm-ups").
         log(`  warm-up ${row.server} (${opt.warmup} s)`);
-        await load({ url: url(h), seconds: opt.warmup, connections, cpus: loadCpus, tool });
+        try {
+          await load({ url: url(h), seconds: opt.warmup, connections, cpus: loadCpus, tool });
+        } catch (e) {
+          for (const { h: started } of handles) await started.stop();
+          throw e;
+        }
       }
     }
     if (sc.requireWorkers && rows.some((r) => r.skipped)) {
