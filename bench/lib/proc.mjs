@@ -313,8 +313,7 @@ export function cpuSeconds(pids) {
   let ticks = 0;
   for (const pid of pids) {
     try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const f = statFields(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
       ticks += Number(f[11]) + Number(f[12]);
     } catch {
       /* exited */
