@@ -206,7 +206,7 @@ export function processTree(pid) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const ppid = Number(statFields(stat)[1]);
       if (!parents.has(ppid)) parents.set(ppid, []);
       parents.get(ppid).push(Number(d));
     } catch {
