@@ -2,35 +2,50 @@ import { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { MountEntry } from '../mount/table.js';
 
-// The kernel's request class, given to node:http so that every field below exists from the
-// constructor on (one hidden class for every request). Express and others may swap the
-// prototype (Express does): keep state in fields, never rely on methods added here.
-export class SkitaiRequest extends IncomingMessage {
-  // Declared, then assigned in the constructor: plain stores are cheaper than class-field
-  // definitions in a constructor that runs once per request.
+/**
+ * The kernel's request: node's IncomingMessage with the fields below, every one of them
+ * present from the constructor on (one hidden class for every request). Express and others
+ * may swap the prototype (Express does): keep state in fields, never rely on methods added here.
+ */
+export interface SkitaiRequest extends IncomingMessage {
   /** The URL as the client sent it; `url` becomes relative to the mount point. */
-  declare originalUrl: string;
+  originalUrl: string;
   /** The mount point that took the request, without its trailing slash ('' at the root). */
-  declare baseUrl: string;
+  baseUrl: string;
   /** The mount entry that took the request (undefined before dispatch). */
-  declare mount: MountEntry | undefined;
+  mount: MountEntry | undefined;
   /** clockMs() (performance.now()'s scale) when the request reached the kernel (kept only while a log is kept). */
-  declare startedAt: number;
+  startedAt: number;
   /** Global and local transaction ids (X-Gtxn-Id, X-Ltxn-Id). */
-  declare gtxnId: string;
-  declare ltxnId: string;
+  gtxnId: string;
+  ltxnId: string;
   /** Body bytes received, counted when the body has no Content-Length. */
-  declare bodyBytes: number;
+  bodyBytes: number;
   /** The target as sent when it was absolute-form (`GET http://host/path`); undefined otherwise. */
-  declare absoluteUrl: string | undefined;
+  absoluteUrl: string | undefined;
   /** The authenticated user, set by auth code, written to the request log. */
-  declare user: string | undefined;
-
-  constructor(socket: Socket) {
-    super(socket);
-    initRequestFields(this);
-  }
+  user: string | undefined;
 }
+
+export interface SkitaiRequestConstructor {
+  new (socket: Socket): SkitaiRequest;
+  readonly prototype: SkitaiRequest;
+}
+
+/**
+ * The class node:http constructs for each request (the server's IncomingMessage option).
+ * A function constructor rather than `class extends IncomingMessage`, as node's own are: V8
+ * inlines it, and node's constructor inside it, where node builds the request (callgrind: a
+ * derived class constructor went through V8's generic construct stub and its property
+ * stores through the store ICs, ~1k instructions per request more). It is still a subclass
+ * (`instanceof IncomingMessage`, `class X extends SkitaiRequest` both work).
+ */
+export const SkitaiRequest = function SkitaiRequest(this: SkitaiRequest, socket: Socket): void {
+  IncomingMessage.call(this, socket);
+  initRequestFields(this);
+} as unknown as SkitaiRequestConstructor;
+Object.setPrototypeOf(SkitaiRequest.prototype, IncomingMessage.prototype);
+Object.setPrototypeOf(SkitaiRequest, IncomingMessage);
 
 /**
  * The fields the kernel's request path reads and writes on a request, with their initial

@@ -15,66 +15,92 @@ export function getServerHeader(): string {
   return serverHeader;
 }
 
+/**
+ * The kernel's response: node's ServerResponse, with `Server` added on the way out and the
+ * connection's in-flight mark dropped when node detaches the response.
+ */
+export interface SkitaiResponse extends ServerResponse<SkitaiRequest> {
+  // Log-only fields, set only while a request log is kept (dispatch, writeHeadStamped): a
+  // store in the constructor cost ~1k instructions per response (callgrind), log or not.
+  /** clockMs() when the head went out. */
+  headAt: number | undefined;
+  /** socket.bytesWritten when this response began. */
+  socketBytesAtStart: number | undefined;
+}
+
+export interface SkitaiResponseConstructor {
+  new (req: SkitaiRequest, options?: object): SkitaiResponse;
+  readonly prototype: SkitaiResponse;
+}
+
 // node's ServerResponse as node constructs it: (req, { highWaterMark, rejectNonStandardBodyWrites }).
-const NodeServerResponse = ServerResponse as unknown as new (
+const NodeServerResponse = ServerResponse as unknown as {
+  prototype: ServerResponse<SkitaiRequest>;
+  call(self: object, req: SkitaiRequest, options?: object): void;
+};
+const nodeWriteHead = NodeServerResponse.prototype.writeHead as (
+  this: SkitaiResponse,
+  ...args: any[]
+) => SkitaiResponse;
+const nodeDetachSocket = NodeServerResponse.prototype.detachSocket;
+
+/**
+ * The class node:http constructs for each response (the server's ServerResponse option). A
+ * function constructor, as SkitaiRequest is and for the same reason: V8 inlines it where node
+ * builds the response.
+ */
+export const SkitaiResponse = function SkitaiResponse(
+  this: SkitaiResponse,
   req: SkitaiRequest,
   options?: object,
-) => ServerResponse<SkitaiRequest>;
+): void {
+  NodeServerResponse.call(this, req, options);
+} as unknown as SkitaiResponseConstructor;
+Object.setPrototypeOf(SkitaiResponse.prototype, NodeServerResponse.prototype);
+Object.setPrototypeOf(SkitaiResponse, ServerResponse);
 
-export class SkitaiResponse extends NodeServerResponse {
-  // An explicit constructor: the default one of a subclass forwards `...args`, which V8
-  // constructs generically instead of inlining node's constructor.
-  constructor(req: SkitaiRequest, options?: object) {
-    super(req, options);
-  }
-
-  // Log-only fields, set only while a request log is kept (dispatch, writeHeadStamped): a
-  // store in this constructor cost ~1k instructions per response (callgrind), log or not.
-  /** clockMs() when the head went out. */
-  declare headAt: number | undefined;
-  /** socket.bytesWritten when this response began. */
-  declare socketBytesAtStart: number | undefined;
-
-  /**
-   * Adds `Server` on the way out. Folding it into the headers object (instead of a
-   * setHeader() per request) keeps node on its fast path for writeHead(status, headers).
-   */
-  override writeHead(statusCode: number, reason?: any, headers?: any): this {
-    const obj = typeof reason === 'string' ? headers : reason;
-    if (obj === undefined || obj === null) {
-      if (!this.hasHeader('server')) this.setHeader('Server', serverHeader);
-    } else if (Array.isArray(obj)) {
-      // A list ([name, value, ...] or [[name, value], ...]) gets Server appended to a copy: a
-      // setHeader() here would send node down its slow path, a setHeader() per entry.
-      if (!listHasServer(obj) && !this.hasHeader('server')) {
-        const withServer = Array.isArray(obj[0])
-          ? [...obj, ['Server', serverHeader]]
-          : [...obj, 'Server', serverHeader];
-        return typeof reason === 'string'
-          ? (super.writeHead as any)(statusCode, reason, withServer)
-          : (super.writeHead as any)(statusCode, withServer);
-      }
-    } else if (obj.Server === undefined && obj.server === undefined && !this.hasHeader('server')) {
-      const withServer = { Server: serverHeader, ...obj };
+/**
+ * Adds `Server` on the way out. Folding it into the headers object (instead of a
+ * setHeader() per request) keeps node on its fast path for writeHead(status, headers).
+ */
+SkitaiResponse.prototype.writeHead = function writeHead(
+  this: SkitaiResponse,
+  statusCode: number,
+  reason?: any,
+  headers?: any,
+): SkitaiResponse {
+  const obj = typeof reason === 'string' ? headers : reason;
+  if (obj === undefined || obj === null) {
+    if (!this.hasHeader('server')) this.setHeader('Server', serverHeader);
+  } else if (Array.isArray(obj)) {
+    // A list ([name, value, ...] or [[name, value], ...]) gets Server appended to a copy: a
+    // setHeader() here would send node down its slow path, a setHeader() per entry.
+    if (!listHasServer(obj) && !this.hasHeader('server')) {
+      const withServer = Array.isArray(obj[0]) ? [...obj, ['Server', serverHeader]] : [...obj, 'Server', serverHeader];
       return typeof reason === 'string'
-        ? super.writeHead(statusCode, reason, withServer)
-        : super.writeHead(statusCode, withServer);
+        ? nodeWriteHead.call(this, statusCode, reason, withServer)
+        : nodeWriteHead.call(this, statusCode, withServer);
     }
-    return (super.writeHead as any)(statusCode, reason, headers);
+  } else if (obj.Server === undefined && obj.server === undefined && !this.hasHeader('server')) {
+    const withServer = { Server: serverHeader, ...obj };
+    return typeof reason === 'string'
+      ? nodeWriteHead.call(this, statusCode, reason, withServer)
+      : nodeWriteHead.call(this, statusCode, withServer);
   }
+  return nodeWriteHead.call(this, statusCode, reason, headers);
+} as SkitaiResponse['writeHead'];
 
-  /**
-   * node detaches every finished response from its connection: the connection's in-flight
-   * mark goes with it, so no finished request and response stay reachable from an idle
-   * keep-alive socket. (Under a prototype-swapping framework node's own detachSocket runs and
-   * the mark stays until the connection's next request, as it is harmless: finished is never
-   * in flight.)
-   */
-  override detachSocket(socket: Socket): void {
-    releaseInFlight(socket, this);
-    super.detachSocket(socket);
-  }
-}
+/**
+ * node detaches every finished response from its connection: the connection's in-flight
+ * mark goes with it, so no finished request and response stay reachable from an idle
+ * keep-alive socket. (Under a prototype-swapping framework node's own detachSocket runs and
+ * the mark stays until the connection's next request, as it is harmless: finished is never
+ * in flight.)
+ */
+SkitaiResponse.prototype.detachSocket = function detachSocket(this: SkitaiResponse, socket: Socket): void {
+  releaseInFlight(socket, this);
+  nodeDetachSocket.call(this, socket);
+};
 
 /** True when a header list given to writeHead names Server (in any case). */
 function listHasServer(list: unknown[]): boolean {

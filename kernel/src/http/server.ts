@@ -78,7 +78,7 @@ export function createHttpServer(
 ) {
   const server = http.createServer(
     {
-      IncomingMessage: SkitaiRequest,
+      IncomingMessage: SkitaiRequest as unknown as typeof http.IncomingMessage,
       ServerResponse: SkitaiResponse as any,
       requestTimeout: settings.requestTimeout,
       headersTimeout: Math.min(settings.headersTimeout, settings.requestTimeout || Infinity),
