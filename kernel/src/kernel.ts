@@ -26,6 +26,7 @@ import { resolveMountTarget } from './mount/resolve.js';
 import { createHttpServer, drainServer, ignoreSocketError } from './http/server.js';
 import type { Transport, TransportFactory } from './http/transport.js';
 import { pinPrototype } from './http/pin-prototype.js';
+import { keepTickShape } from './http/tick-shape.js';
 import { createDispatcher } from './http/dispatch.js';
 import { sendError } from './http/error-page.js';
 import { reason } from './http/status.js';
@@ -637,6 +638,7 @@ export class Kernel {
         rotation: this.processRole === 'worker' ? 'never' : 'self',
       });
       setServerHeader(`Skitai/${this.version}`);
+      keepTickShape();
       await this.plugins.applyAll(this, this.version);
       this.aliases.check();
       // A hook with no taps is not called: tapable compiles each hook's caller on first call.
