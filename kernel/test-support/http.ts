@@ -1,6 +1,16 @@
 // Helpers for tests over real sockets. Not under test/: node 20 runs every .js there.
 import net from 'node:net';
 import { Kernel, type StartOptions } from '../src/index.js';
+import type { ServerSettings } from '../src/http/server.js';
+
+/** Settings for a bare createHttpServer() in a test: 5 s timeouts, 16 KiB of headers, no send timeout. */
+export const testServerSettings: ServerSettings = {
+  keepAliveTimeout: 5000,
+  requestTimeout: 5000,
+  headersTimeout: 5000,
+  maxHeaderSize: 16384,
+  sendTimeout: 0,
+};
 
 export interface Started {
   kernel: Kernel;

@@ -8,14 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { createHttpServer } from '../../src/http/server.js';
 import { SkitaiRequest } from '../../src/http/request.js';
 import { SkitaiResponse, getServerHeader } from '../../src/http/response.js';
-
-const settings = {
-  keepAliveTimeout: 5000,
-  requestTimeout: 5000,
-  headersTimeout: 5000,
-  maxHeaderSize: 16384,
-  sendTimeout: 0,
-};
+import { testServerSettings } from '../../test-support/http.js';
 
 async function listen(server: http.Server): Promise<number> {
   server.listen(0, '127.0.0.1');
@@ -39,7 +32,7 @@ async function get(
 
 test('node:http builds a SkitaiRequest and a SkitaiResponse per request, with every kernel field and the Server header', async () => {
   const seen: { req: SkitaiRequest; res: SkitaiResponse }[] = [];
-  const { server } = createHttpServer(settings, (req, res) => {
+  const { server } = createHttpServer(testServerSettings, (req, res) => {
     seen.push({ req, res });
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end('ok');

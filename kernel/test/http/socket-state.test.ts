@@ -8,15 +8,7 @@ import { once } from 'node:events';
 import { createHttpServer, sweepSendTimeouts } from '../../src/http/server.js';
 import { responseOf } from '../../src/http/socket-state.js';
 import type { SkitaiResponse } from '../../src/http/response.js';
-import { startKernel } from '../../test-support/http.js';
-
-const settings = {
-  keepAliveTimeout: 5000,
-  requestTimeout: 5000,
-  headersTimeout: 5000,
-  maxHeaderSize: 16384,
-  sendTimeout: 0,
-};
+import { startKernel, testServerSettings } from '../../test-support/http.js';
 
 /** One keep-alive request on `client`, resolved with the answer's bytes once they are all in. */
 function ask(client: net.Socket): Promise<string> {
@@ -35,7 +27,7 @@ function ask(client: net.Socket): Promise<string> {
 }
 
 test("a socket's kernel fields come in one order: a sweep before the first request does not reorder them", async () => {
-  const { server } = createHttpServer(settings, (_req, res) => {
+  const { server } = createHttpServer(testServerSettings, (_req, res) => {
     res.writeHead(200, { 'content-length': 2 });
     res.end('ok');
   });
