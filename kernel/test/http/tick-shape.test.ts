@@ -5,6 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 
@@ -26,13 +28,24 @@ function literalFeedbackAfterGc(keep: boolean): string[] {
     await turn();
     %DebugPrint(process.nextTick);
   `;
-  const out = spawnSync(
-    process.execPath,
-    ['--allow-natives-syntax', '--expose-gc', '--input-type=module', '-e', script],
-    { encoding: 'utf8' },
-  );
-  assert.equal(out.status, 0, out.stderr);
-  return [...out.stdout.matchAll(/DefineKeyedOwnPropertyInLiteral (\w+)/g)].map((m) => m[1]!);
+  // %DebugPrint writes with C stdio to fd 1, which node makes non-blocking when it is a pipe:
+  // a full pipe drops the rest. A file takes it all.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-tick-'));
+  const file = path.join(dir, 'stdout');
+  const fd = fs.openSync(file, 'w');
+  try {
+    const out = spawnSync(
+      process.execPath,
+      ['--allow-natives-syntax', '--expose-gc', '--input-type=module', '-e', script],
+      { encoding: 'utf8', stdio: ['ignore', fd, 'pipe'] },
+    );
+    assert.equal(out.status, 0, out.stderr);
+    const printed = fs.readFileSync(file, 'utf8');
+    return [...printed.matchAll(/DefineKeyedOwnPropertyInLiteral (\w+)/g)].map((m) => m[1]!);
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 test('without a kept tick object, a full GC turns nextTick megamorphic (the trap is still in this node)', () => {

@@ -84,10 +84,12 @@ test('Chromium over h2: early-hinted stylesheet requested before the page arrive
     fs.rmSync(dir, { recursive: true, force: true });
   });
   // Acting on a 103 is the browser's choice, made under its own heuristics; on a loaded machine
-  // Chromium has once let a hint pass unused. So the page is loaded again, in a fresh context
-  // (empty cache), when the first load did not preload: two misses in a row fail the test.
+  // Chromium has let a hint pass unused, and once (CI, Node 22) recorded no 103 at all while
+  // the server had sent it. So the page is loaded again, in a fresh context (empty cache),
+  // when a load did not preload: three misses in a row fail the test.
+  const loads = 3;
   const failures: string[] = [];
-  for (let n = 1; n <= 2; n++) {
+  for (let n = 1; n <= loads; n++) {
     const a = (current = newAttempt());
     const context = await browser.newContext();
     try {
@@ -105,8 +107,13 @@ test('Chromium over h2: early-hinted stylesheet requested before the page arrive
         { pushed: [], hinted: ['/app.css'] },
         'Chromium does not accept push: the hint went out as 103',
       );
-      assert.equal(a.earlyHints, 1, 'the 103 reached the browser');
       assert.ok(a.seen.every((r) => r.version === '2.0'));
+      if (a.earlyHints !== 1) {
+        failures.push(
+          `load ${n}: the browser recorded ${a.earlyHints} 103 responses (requests: ${JSON.stringify(a.seen)})`,
+        );
+        continue;
+      }
       if (!a.cssBeforePage) {
         failures.push(
           `load ${n}: the 103 arrived, the stylesheet was requested only after the page (requests: ${JSON.stringify(a.seen)})`,
@@ -130,8 +137,8 @@ test('Chromium over h2: early-hinted stylesheet requested before the page arrive
   }
   for (const f of failures) t.diagnostic(f);
   assert.ok(
-    failures.length < 2,
-    `the stylesheet was requested before the page was sent in neither load: ${failures.join('; ')}`,
+    failures.length < loads,
+    `in none of ${loads} loads did the browser record the 103 and request the stylesheet before the page was sent: ${failures.join('; ')}`,
   );
 });
 
