@@ -36,9 +36,9 @@ export interface SkitaiRequestConstructor {
  * The class node:http constructs for each request (the server's IncomingMessage option).
  * A function constructor rather than `class extends IncomingMessage`, as node's own are: V8
  * inlines it, and node's constructor inside it, where node builds the request (callgrind: a
- * derived class constructor went through V8's generic construct stub and its property
- * stores through the store ICs, ~1k instructions per request more). It is still a subclass
- * (`instanceof IncomingMessage`, `class X extends SkitaiRequest` both work).
+ * derived class went through V8's generic construct stub, its `super` through a call to
+ * Object.getPrototypeOf; with the response's, 0.2-0.8k instructions per request more). It is
+ * still a subclass (`instanceof IncomingMessage`, `class X extends SkitaiRequest` both work).
  */
 export const SkitaiRequest = function SkitaiRequest(this: SkitaiRequest, socket: Socket): void {
   IncomingMessage.call(this, socket);
