@@ -1,7 +1,8 @@
 // node's process.nextTick loses its feedback for the tick object's keys at a full GC that finds
 // no tick object alive (the kernel keeps one: see src/http/tick-shape.ts). Read here from V8's
 // own feedback (%DebugPrint, in a child node with --allow-natives-syntax), so the test fails
-// both when the kernel stops keeping the shape and when node no longer needs it.
+// both when the kernel stops keeping the shape and when node no longer needs it; and that
+// Kernel.start() keeps it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -9,6 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
+import { keptTick } from '../../src/http/tick-shape.js';
+import { startKernel } from '../../test-support/http.js';
 
 const moduleUrl = pathToFileURL(path.resolve(import.meta.dirname, '../../src/http/tick-shape.js')).href;
 
@@ -65,4 +68,17 @@ test('with keepTickShape, the same GCs leave every key of the tick object monomo
     [],
     states.join(', '),
   );
+});
+
+test('Kernel.start() keeps the tick object, before its first request', async () => {
+  assert.equal(keptTick(), undefined, 'nothing in this process kept one before');
+  const started = await startKernel((kernel) => kernel.mount('/', (_req, res) => res.end('ok')));
+  try {
+    await new Promise((resolve) => setImmediate(resolve));
+    const kept = keptTick();
+    assert.ok(kept !== undefined, 'start() kept no tick object');
+    assert.deepEqual(Object.keys(kept!).slice(0, 2), ['callback', 'args'], 'a process.nextTick entry');
+  } finally {
+    await started.stop();
+  }
 });
