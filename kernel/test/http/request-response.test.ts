@@ -8,26 +8,12 @@ import type { AddressInfo, Socket } from 'node:net';
 import { createHttpServer } from '../../src/http/server.js';
 import { SkitaiRequest } from '../../src/http/request.js';
 import { SkitaiResponse, getServerHeader } from '../../src/http/response.js';
-import { testServerSettings } from '../../test-support/http.js';
+import { request, testServerSettings } from '../../test-support/http.js';
 
 async function listen(server: http.Server): Promise<number> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return (server.address() as AddressInfo).port;
-}
-
-/** GET path on a fresh connection: status, headers and body. */
-async function get(
-  port: number,
-  path = '/',
-): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
-  const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-    http.get({ port, host: '127.0.0.1', path, agent: false }, resolve).on('error', reject);
-  });
-  let body = '';
-  res.setEncoding('utf8');
-  for await (const chunk of res) body += chunk;
-  return { status: res.statusCode!, headers: res.headers, body };
 }
 
 test('node:http builds a SkitaiRequest and a SkitaiResponse per request, with every kernel field and the Server header', async () => {
@@ -39,10 +25,10 @@ test('node:http builds a SkitaiRequest and a SkitaiResponse per request, with ev
   });
   const port = await listen(server);
   try {
-    const a = await get(port, '/a');
-    const b = await get(port, '/b?x=1');
+    const a = await request(`http://127.0.0.1:${port}/a`);
+    const b = await request(`http://127.0.0.1:${port}/b?x=1`);
     assert.equal(a.status, 200);
-    assert.equal(a.body, 'ok');
+    assert.equal(a.body.toString(), 'ok');
     assert.equal(a.headers.server, getServerHeader());
     assert.equal(b.headers.server, getServerHeader());
     assert.equal(seen.length, 2);
@@ -90,9 +76,9 @@ test('a class may extend SkitaiRequest and SkitaiResponse; node:http constructs 
   );
   const port = await listen(server);
   try {
-    const got = await get(port);
+    const got = await request(`http://127.0.0.1:${port}/`);
     assert.equal(got.status, 200);
-    assert.equal(got.body, 'tagged fields response');
+    assert.equal(got.body.toString(), 'tagged fields response');
     assert.equal(got.headers.server, getServerHeader(), 'SkitaiResponse.writeHead adds Server');
   } finally {
     server.close();
