@@ -1,5 +1,7 @@
 // The load generators: wrk (preferred) or autocannon, pinned to the load core, bounded in time.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
@@ -18,6 +20,8 @@ export function autocannonPath() {
     return null;
   }
 }
+
+let logSeq = 0;
 
 const UNIT = { us: 1e-3, ms: 1, s: 1e3, m: 60e3 };
 function ms(v) {
@@ -153,21 +157,48 @@ export function h2loadAvailable() {
   return !r.error && r.status === 0;
 }
 
-/** HTTP/2 load with h2load (h2c by prior knowledge for http:// URLs); it reports no p99. */
-export async function h2Load({ url, seconds, connections, cpus, streams = 10 }) {
+/**
+ * p50 and p99 of one h2load run from its per-request log (`--log-file`: start time, status and
+ * microseconds to the end of the response, one request a line): every request counted once.
+ */
+export function perRequestLatency(logText) {
+  const us = [];
+  for (const line of logText.split('\n')) {
+    const t = Number(line.split('\t')[2]);
+    if (line !== '' && Number.isFinite(t)) us.push(t);
+  }
+  us.sort((a, b) => a - b);
+  const at = (p) => (us.length ? us[Math.min(us.length - 1, Math.floor(us.length * p))] / 1000 : NaN);
+  return { p50ms: at(0.5), p99ms: at(0.99), maxMs: us.length ? us[us.length - 1] / 1000 : NaN, n: us.length };
+}
+
+/**
+ * Load with h2load: HTTP/2 (h2c by prior knowledge for http:// URLs, `streams` per connection)
+ * or, with `h1`, HTTP/1.1 keep-alive, one request at a time per connection, as wrk does. Its
+ * p50/p99 are read from the per-request log, never corrected or sampled (see
+ * BENCHMARKS.md, "Latency").
+ */
+export async function h2Load({ url, seconds, connections, cpus, streams = 10, h1 = false }) {
+  const logFile = path.join(os.tmpdir(), `skitai-bench-h2load-${process.pid}-${++logSeq}.tsv`);
   const [c, a] = pinned(cpus, 'h2load', [
     '-c',
     String(connections),
-    '-m',
-    String(streams),
+    ...(h1 ? ['--h1'] : ['-m', String(streams)]),
     '-t',
     '1',
     '-D',
     String(seconds),
+    `--log-file=${logFile}`,
     url,
   ]);
   const t0 = performance.now();
-  const r = await timed(c, a, (seconds + 30) * 1000);
+  let r, lat;
+  try {
+    r = await timed(c, a, (seconds + 30) * 1000);
+    lat = perRequestLatency(fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '');
+  } finally {
+    fs.rmSync(logFile, { force: true });
+  }
   const out = r.stdout;
   const rps = Number(/finished in [\d.]+\w*, ([\d.]+) req\/s/.exec(out)?.[1]);
   if (!Number.isFinite(rps)) throw new Error(`h2load failed (${r.code ?? r.sig}): ${r.stderr || out}`);
@@ -180,7 +211,9 @@ export async function h2Load({ url, seconds, connections, cpus, streams = 10 }) 
   const total = req ? Number(req[1]) : 0;
   return {
     rps,
-    p99ms: NaN,
+    p99ms: lat.p99ms,
+    p50ms: lat.p50ms,
+    maxMs: lat.maxMs,
     meanMs: mean ? ms(mean) : NaN,
     total,
     errors: req ? Number(req[4]) + Number(req[5]) + Number(req[6]) : 0,
