@@ -417,10 +417,10 @@ const ctx = {
 /**
  * A scenario with a p99 target measures its latency in a second run per round: h2load over
  * HTTP/1.1, the same connections and duration, every request's time from its per-request log.
- * wrk's own p99 (kept in the table) adds coordinated-omission samples: for every latency over
- * twice the mean interval it records as many more, falling by that interval, so the first
- * requests of connections node accepts one per event-loop turn make its tail (BENCHMARKS.md,
- * "Latency").
+ * wrk's own p99 (kept in the table) adds coordinated-omission samples: a latency of at least
+ * twice the expected interval is recorded again at every interval below it, so the first
+ * requests of the connections node accepts one per event-loop turn make its tail
+ * (BENCHMARKS.md, "Latency").
  */
 function latencyPass(sc) {
   return !sc.loader && (sc.targets || []).some((t) => t.metric === 'p99');
