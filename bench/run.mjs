@@ -241,7 +241,8 @@ if (opt.instructions) {
   if (!wrkAvailable() && opt.tool !== 'autocannon') missing.push('wrk');
   if (needNginx && !nginxBinary()) missing.push('nginx');
   if (!tasksetAvailable()) missing.push('util-linux');
-  if (selected.some((s) => s.loader === 'h2load' || latencyPass(s)) && !h2loadAvailable()) missing.push('nghttp2-client');
+  if (selected.some((s) => s.loader === 'h2load' || latencyPass(s)) && !h2loadAvailable())
+    missing.push('nghttp2-client');
   if (missing.length) aptInstall(missing);
 }
 
