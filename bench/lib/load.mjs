@@ -1,4 +1,5 @@
-// The load generators: wrk (preferred) or autocannon, pinned to the load core, bounded in time.
+// The load generators: wrk (preferred) or autocannon, and h2load (HTTP/2, and every request's latency over
+// HTTP/1.1), pinned to the load core, bounded in time.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
