@@ -4,20 +4,16 @@
 // scripts under valgrind, one doing extra work in a function of its own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { repo } from '../support/net.js';
+import { benchLib, missingTool } from '../support/bench.js';
 
-const lib: any = await import(pathToFileURL(path.join(repo, 'bench/lib/callgrind.mjs')).href);
+const lib: any = await benchLib('callgrind.mjs');
 
-const valgrind = spawnSync('valgrind', ['--version'], { encoding: 'utf8' });
-const noValgrind =
-  valgrind.error || valgrind.status !== 0
-    ? 'valgrind is not installed (apt-get install -y valgrind; .ci/run installs it): the real-file test is skipped'
-    : false;
+const noValgrind = missingTool('valgrind', 'valgrind', 'the real-file test');
 
 // One process, two counted phases, as the bench counts its requests (callgrind_control -i on,
 // then a dump between the phases): node's start-up under callgrind is not counted (~500 M

@@ -4,21 +4,14 @@
 // feeds must be at least 40 ms and the p50 far below it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { repo } from '../support/net.js';
+import { benchLib, missingTool } from '../support/bench.js';
 
-const load: any = await import(pathToFileURL(path.join(repo, 'bench/lib/load.mjs')).href);
+const load: any = await benchLib('load.mjs');
 
-const h2load = spawnSync('h2load', ['--version'], { encoding: 'utf8' });
-const noH2load =
-  h2load.error || h2load.status !== 0
-    ? 'h2load is not installed (apt-get install -y nghttp2-client; .ci/run installs it): skipped'
-    : false;
+const noH2load = missingTool('h2load', 'nghttp2-client', 'the test over a real server');
 
 test('perRequestLatency reads every line of the log once and skips what is not a request', () => {
   const lines = [];
