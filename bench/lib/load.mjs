@@ -153,9 +153,14 @@ export async function wsLoad({ url, seconds, connections, cpus, depth = 4, check
   };
 }
 
+let h2loadFound = false;
+/** Whether h2load runs; a yes is kept (the latency runs ask before every round), a no asked again (it may be installed since). */
 export function h2loadAvailable() {
-  const r = spawnSync('h2load', ['--version'], { encoding: 'utf8' });
-  return !r.error && r.status === 0;
+  if (!h2loadFound) {
+    const r = spawnSync('h2load', ['--version'], { encoding: 'utf8' });
+    h2loadFound = !r.error && r.status === 0;
+  }
+  return h2loadFound;
 }
 
 /**
