@@ -28,7 +28,7 @@ import { fmtInt, fmtRatio, markdownTable, textTable } from './lib/table.mjs';
 import { runInstructions, valgrindAvailable } from './lib/instructions.mjs';
 import { getHead, headDiff, headText } from './lib/same.mjs';
 import { coldStart } from './lib/cold.mjs';
-import { ensureKernelEntry } from '../scripts/kernel-entry.mjs';
+import { ensurePackageEntries } from '../scripts/package-entry.mjs';
 import { printReport } from './lib/report.mjs';
 // The workspace's test helper (built by tsc -b, as the servers measured are).
 import { selfSignedCert } from '@skitai/test-support';
@@ -337,8 +337,8 @@ function snapshotPackages() {
   }
   return copied;
 }
-// The kernel's one-file entry is made from its compiled files: remake it if a build left it stale.
-await ensureKernelEntry();
+// The one-file entries are made from the compiled files: remake those a build left stale.
+await ensurePackageEntries();
 if (opt.snapshot) {
   const names = snapshotPackages();
   log(`measuring a snapshot of the built packages (bench/node_modules/@skitai: ${names.join(', ')})`);

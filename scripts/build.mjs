@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureKernelEntry } from './kernel-entry.mjs';
+import { ensurePackageEntries } from './package-entry.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const first = !fs.existsSync(path.join(root, 'kernel/dist'));
@@ -20,6 +20,6 @@ if (result.status !== 0) {
   process.stderr.write('skitai: the build failed (errors above)\n');
   process.exit(result.status ?? 1);
 }
-// The kernel's one-file entry (the file behind `import '@skitai/kernel'`) from what tsc wrote.
-await ensureKernelEntry();
+// The one-file entries (the files behind `import '@skitai/kernel'`, '@skitai/app'...) from what tsc wrote.
+await ensurePackageEntries();
 process.stderr.write(`skitai: built in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);

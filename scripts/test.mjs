@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ensureKernelEntry } from './kernel-entry.mjs';
+import { ensurePackageEntries } from './package-entry.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const testRoots = ['kernel/dist/test', 'lib/xmlrpc/dist/test', 'test/dist/src'];
@@ -32,8 +32,8 @@ if (files.length === 0) {
   console.error('no test files found: run `tsc -b` first');
   process.exit(1);
 }
-// After a bare `tsc -b` the kernel's one-file entry may be older than what tsc wrote: remake it.
-await ensureKernelEntry();
+// After a bare `tsc -b` the one-file entries may be older than what tsc wrote: remake them.
+await ensurePackageEntries();
 const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-timeout=120000', ...files], {
   cwd: root,
   stdio: 'inherit',

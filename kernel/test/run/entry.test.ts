@@ -5,13 +5,13 @@ import { execFile } from 'node:child_process';
 import vm from 'node:vm';
 
 // `import '@skitai/kernel'` loads kernel/dist/src/entry.js: the compiled modules in one script
-// (scripts/kernel-entry.mjs), since node's ESM loader costs about the same for every file,
+// (scripts/package-entry.mjs), since node's ESM loader costs about the same for every file,
 // compiled with V8's code cache made at build time.
 const entry = new URL('../../src/entry.js', import.meta.url);
 const modules = new URL('../../src/entry-modules.js', import.meta.url);
 const cache = new URL('../../src/entry-modules.cache', import.meta.url);
 const index = new URL('../../src/index.js', import.meta.url);
-const maker = new URL('../../../../scripts/kernel-entry.mjs', import.meta.url);
+const maker = new URL('../../../../scripts/package-entry.mjs', import.meta.url);
 
 test('the package entry is the one-file entry, and it exports every name of the index', async () => {
   const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
@@ -27,8 +27,8 @@ test('the package entry is the one-file entry, and it exports every name of the 
 });
 
 test('the entry is not older than the files it is made from', async () => {
-  const { entryIsStale } = (await import(maker.href)) as { entryIsStale(): boolean };
-  assert.equal(entryIsStale(), false, 'run node scripts/kernel-entry.mjs (scripts/build.mjs does)');
+  const { entryIsStale } = (await import(maker.href)) as { entryIsStale(name: string): boolean };
+  assert.equal(entryIsStale('@skitai/kernel'), false, 'run node scripts/package-entry.mjs (scripts/build.mjs does)');
 });
 
 /** Runs a kernel from the entry in a fresh node (with these node options) and returns what it answered. */

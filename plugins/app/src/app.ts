@@ -113,14 +113,18 @@ function hasMessenger(kernel: AppKernel): boolean {
 let localBroadcasts = 0;
 
 function callerModule(): string | undefined {
-  // The first stack frame outside this file: the module that wrote `new App()`.
+  // The first stack frame outside this file: the module that wrote `new App()`. "This file" is
+  // the one of this function's own frame, not import.meta.url: loaded from the package's entry
+  // (scripts/package-entry.mjs), this code runs in dist/src/entry-modules.js.
   const stack = new Error().stack?.split('\n') ?? [];
-  const self = import.meta.url;
+  let self: string | undefined;
   for (const line of stack.slice(1)) {
     const m = /\(?((?:file:\/\/)?\/[^():]+):\d+:\d+\)?$/.exec(line.trim());
     if (!m) continue;
     const file = m[1]!.startsWith('file://') ? m[1]! : `file://${m[1]}`;
-    if (file.split('?')[0] !== self.split('?')[0]) return file;
+    const base = file.split('?')[0];
+    if (self === undefined) self = base;
+    else if (base !== self) return file;
   }
   return undefined;
 }

@@ -2,7 +2,8 @@
 import { createRequire } from 'node:module';
 import type * as Nunjucks from 'nunjucks';
 
-const require = createRequire(import.meta.url);
+// Not named `require`: scripts/package-entry.mjs runs this module where that name is its own.
+const requireCjs = createRequire(import.meta.url);
 let nunjucks: typeof Nunjucks | undefined;
 
 /** Skitai's jinja_overlay: other delimiters for pages that also use Vue or React. */
@@ -25,7 +26,7 @@ export interface TemplateSetup {
 }
 
 export function createEnvironment(setup: TemplateSetup): Nunjucks.Environment {
-  nunjucks ??= require('nunjucks') as typeof Nunjucks;
+  nunjucks ??= requireCjs('nunjucks') as typeof Nunjucks;
   const loader = new nunjucks.FileSystemLoader(setup.folder, { noCache: setup.noCache });
   const env = new nunjucks.Environment(loader, {
     autoescape: setup.autoescape,
