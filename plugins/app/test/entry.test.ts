@@ -35,7 +35,7 @@ for (const [name, dir] of Object.entries(packages)) {
   });
 }
 
-test('an App from the entry finds its folder from the script that made it, renders a template and answers XML-RPC', async () => {
+test('an App from the entry finds its folder from the script that made it, starts its reloader, renders a template and answers XML-RPC', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-app-entry-'));
   try {
     fs.mkdirSync(path.join(dir, 'templates'));
@@ -46,7 +46,8 @@ test('an App from the entry finds its folder from the script that made it, rende
       `
       import { Kernel } from ${JSON.stringify(new URL('../../../../kernel/dist/src/entry.js', import.meta.url).href)};
       import { App } from ${JSON.stringify(new URL('dist/src/entry.js', packages.app).href)};
-      const app = new App();
+      // useReloader: its module hooks are registered by a path relative to reloader.js (a wrong one throws).
+      const app = new App({ useReloader: true });
       app.route('/', (was) => was.render('hello.html', { name: 'entry' }));
       app.route('/add', { params: ['a', 'b'] }, (_was, args) => args.a + args.b);
       const kernel = new Kernel();
