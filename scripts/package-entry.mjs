@@ -84,7 +84,7 @@ function compiledFiles(files, dir = files.dist, out = []) {
 }
 
 /** True when the package's entry is missing or older than a compiled file (or this script). */
-export function entryIsStale(name = '@skitai/kernel') {
+export function entryIsStale(name) {
   const files = entryFiles(packageNamed(name));
   if (!fs.existsSync(path.join(files.dist, 'index.js'))) return false; // not built yet: nothing to make
   if (!fs.existsSync(files.entry) || !fs.existsSync(files.modules) || !fs.existsSync(files.cache)) return true;
@@ -148,9 +148,7 @@ function isEsModule(spec, dir) {
 /** The names each module's function takes: a module declaring one of them at its top level cannot run there. */
 const RESERVED = new Set(['exports', 'require', '__meta', '__load']);
 
-function refuseReservedNames(ts, files, key) {
-  const file = path.join(files.dist, key);
-  const sf = ts.createSourceFile(key, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
+function refuseReservedNames(ts, sf, file) {
   for (const st of sf.statements) {
     const names = ts.isVariableStatement(st)
       ? st.declarationList.declarations.map((d) => d.name.getText(sf))
@@ -164,8 +162,8 @@ function refuseReservedNames(ts, files, key) {
 }
 
 /** `import(x)` calls: a literal relative one becomes a lookup in the entry, any other `__import(x)`. */
-function rewriteDynamicImports(ts, key, text) {
-  const sf = ts.createSourceFile(key, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
+function rewriteDynamicImports(ts, sf, key) {
+  let text = sf.text;
   const edits = [];
   const visit = (node) => {
     if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
@@ -192,13 +190,16 @@ function asExports(ns) {
   return o;
 }
 
+/** The ES module packages among those a package's modules import: entry.js imports them. */
+const esModulePackages = (packages, files) => packages.filter((spec) => isEsModule(spec, files.dist));
+
 /** Makes a package's entry from its compiled files. */
-export async function writePackageEntry(name = '@skitai/kernel') {
+export async function writePackageEntry(name) {
   const pkg = packageNamed(name);
   const files = entryFiles(pkg);
   const { default: ts } = await import('typescript');
   const { keys, packages } = reachable(ts, files);
-  const esm = packages.filter((spec) => isEsModule(spec, files.dist));
+  const esm = esModulePackages(packages, files);
   const index = await import(pathToFileURL(path.join(files.dist, 'index.js')).href);
   const names = Object.keys(index).sort();
   // The modules: one script evaluating to a function of what only an ES module has (its require,
@@ -211,8 +212,10 @@ export async function writePackageEntry(name = '@skitai/kernel') {
     'const __defs = {',
   ];
   for (const key of keys) {
-    refuseReservedNames(ts, files, key);
-    const source = rewriteDynamicImports(ts, key, fs.readFileSync(path.join(files.dist, key), 'utf8'))
+    const file = path.join(files.dist, key);
+    const sf = ts.createSourceFile(key, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
+    refuseReservedNames(ts, sf, file);
+    const source = rewriteDynamicImports(ts, sf, key)
       .replace(/^\/\/# sourceMappingURL=.*$/m, '')
       .replace(/\bimport\.meta\b/g, '__meta');
     const { outputText } = ts.transpileModule(source, {
@@ -365,14 +368,11 @@ async function writeCodeCache(name) {
   const { default: vm } = await import('node:vm');
   const script = new vm.Script(fs.readFileSync(files.modules, 'utf8'), { filename: files.modules });
   const entryUrl = pathToFileURL(files.entry).href;
-  // The ES module packages the entry imports, the same way it hands them over.
+  // The ES module packages the entry imports, handed over as it does.
+  const { default: ts } = await import('typescript');
   const esm = new Map();
-  const source = fs.readFileSync(files.entry, 'utf8');
-  for (const [, spec] of source.matchAll(/^import \* as __esm\d+ from ("[^"]+");$/gm)) {
-    const parsed = JSON.parse(spec);
-    const ns = await import(parsed);
-    esm.set(parsed, asExports(ns));
-  }
+  for (const spec of esModulePackages(reachable(ts, files).packages, files))
+    esm.set(spec, asExports(await import(spec)));
   const exports = script.runInThisContext()(createRequire(entryUrl), (spec) => import(spec), entryUrl, esm);
   await pkg.warm(exports);
   writeAtomically(files.cache, script.createCachedData());
