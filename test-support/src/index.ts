@@ -5,4 +5,4 @@ export { freePort } from './net.js';
 export { tempDir } from './temp.js';
 export { request, type Reply } from './http.js';
 export { selfSignedCert, type SelfSigned, type SelfSignedOptions } from './tls.js';
-export { spawnNode, killSpawned, pidAlive, cmdline, type NodeProcess, type Exit } from './process.js';
+export { spawnNode, nodeAnswer, killSpawned, pidAlive, cmdline, type NodeProcess, type Exit } from './process.js';

@@ -1,6 +1,6 @@
 // Node child processes for the tests, in a process group of their own (so a test can kill a
 // server and the workers it forked at once), with their output collected and waited on.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 
 export interface Exit {
@@ -123,4 +123,19 @@ export function cmdline(pid: number): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * Runs `node ...args` to its end and returns what it printed as `ANSWER <json>` on stdout: the
+ * way a test asks a fresh node (other flags, another module graph) for a result. Rejects with
+ * the whole output when the process fails or prints no answer.
+ */
+export function nodeAnswer<T>(args: string[]): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    execFile(process.execPath, args, (err, stdout, stderr) => {
+      const line = stdout.split('\n').find((l) => l.startsWith('ANSWER '));
+      if (err || !line) reject(new Error(`${err?.message ?? 'no ANSWER line'}\n${stdout}\n${stderr}`));
+      else resolve(JSON.parse(line.slice('ANSWER '.length)) as T);
+    });
+  });
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { execFile } from 'node:child_process';
 import vm from 'node:vm';
+import { nodeAnswer } from '@skitai/test-support';
 
 // `import '@skitai/kernel'` loads kernel/dist/src/entry.js: the compiled modules in one script
 // (scripts/package-entry.mjs), since node's ESM loader costs about the same for every file,
@@ -42,14 +43,7 @@ async function serveFromEntry(execArgv: string[]) {
     console.log('ANSWER ' + JSON.stringify({ body: await res.text(), server: res.headers.get('server'), own: getServerHeader() }));
     await kernel.stop();
   `;
-  const out = await new Promise<string>((resolve, reject) => {
-    execFile(process.execPath, [...execArgv, '--input-type=module', '-e', script], (err, stdout, stderr) =>
-      err ? reject(new Error(`${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout),
-    );
-  });
-  const line = out.split('\n').find((l) => l.startsWith('ANSWER '));
-  assert.ok(line, out);
-  return JSON.parse(line.slice('ANSWER '.length)) as { body: string; server: string; own: string };
+  return nodeAnswer<{ body: string; server: string; own: string }>([...execArgv, '--input-type=module', '-e', script]);
 }
 
 test('a kernel from the entry serves and reads its version (its package.json, found from where its modules were compiled)', async () => {

@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
+import { nodeAnswer, tempDir } from '@skitai/test-support';
 
 // `import '@skitai/app'` (and '@skitai/xmlrpc', which it imports) loads dist/src/entry.js: the
 // compiled modules in one script with V8's code cache (scripts/package-entry.mjs), as the kernel
@@ -36,7 +35,7 @@ for (const [name, dir] of Object.entries(packages)) {
 }
 
 test('an App from the entry finds its folder from the script that made it, starts its reloader, renders a template and answers XML-RPC', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-app-entry-'));
+  const dir = tempDir('skitai-app-entry-');
   try {
     fs.mkdirSync(path.join(dir, 'templates'));
     fs.writeFileSync(path.join(dir, 'templates', 'hello.html'), 'Hello {{ name }}');
@@ -64,19 +63,7 @@ test('an App from the entry finds its folder from the script that made it, start
       await kernel.stop();
       `,
     );
-    const out = await new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, [script], (err, stdout, stderr) =>
-        err ? reject(new Error(`${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout),
-      );
-    });
-    const line = out.split('\n').find((l) => l.startsWith('ANSWER '));
-    assert.ok(line, out);
-    const answer = JSON.parse(line.slice('ANSWER '.length)) as {
-      module: string;
-      root: string;
-      page: string;
-      rpc: string;
-    };
+    const answer = await nodeAnswer<{ module: string; root: string; page: string; rpc: string }>([script]);
     assert.equal(answer.module, pathToFileURL(script).href);
     assert.equal(answer.root, dir);
     assert.equal(answer.page, 'Hello entry');
